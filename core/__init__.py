@@ -1,0 +1,1 @@
+"""Train Lab core: everything the pages and the CLI call, importable without Streamlit."""

@@ -1,0 +1,6 @@
+"""Allow `python -m core ...` as the command-line entry point."""
+import sys
+
+from core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|worker|workers`.
+
+It calls the same `core` functions as the pages, so a run started here shows up there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+
+from core import jobs, worker
+from core.architectures import ARCHITECTURES
+from core.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.datasets import catalog
+from core.display import count, duration, percent, progress_text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Train Lab from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    submit = sub.add_parser("submit", help="queue a training run")
+    defaults = TrainConfig()
+    submit.add_argument("--dataset", default=defaults.dataset, help="see `datasets`")
+    submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
+    submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
+    submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
+    submit.add_argument("--momentum", type=float, default=defaults.momentum)
+    submit.add_argument("--nesterov", action="store_true")
+    submit.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    submit.add_argument("--epochs", type=int, default=defaults.epochs)
+    submit.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    submit.add_argument("--train-subset", type=int, default=None, help="train on this many samples (default all)")
+    submit.add_argument("--seed", type=int, default=defaults.seed)
+    submit.add_argument("--name", default="")
+    submit.add_argument("--notes", default="")
+    submit.add_argument("--follow", action="store_true", help="follow the run until it ends")
+
+    sub.add_parser("list", help="list runs").add_argument("--limit", type=int, default=20)
+    for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
+                       ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
+        sub.add_parser(name, help=text).add_argument("run_id", type=int)
+    sub.add_parser("datasets", help="datasets and whether this machine has them")
+    sub.add_parser("worker", help="run the worker pool in the foreground")
+    pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
+    pool.add_argument("action", choices=("start", "stop", "status"))
+    return parser
+
+
+def _config_from(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def _follow(run_id: int, interval: float = 1.0) -> int:
+    last = None
+    while True:
+        run = jobs.get_run(run_id)
+        if run is None:
+            print(f"run: there is no run #{run_id}", file=sys.stderr)
+            return 2
+        line = f"#{run.id} {progress_text(run)}"
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if run.is_finished:
+            if run.error:
+                print(f"#{run.id} {run.status}: {run.error}")
+            else:
+                print(f"#{run.id} {run.status}: test accuracy {percent(run.test_accuracy)}, "
+                      f"test loss {run.test_loss if run.test_loss is not None else '—'}, "
+                      f"{count(run.param_count)} parameters, trained in {duration(run.train_seconds)}")
+            return 0 if run.status == "succeeded" else 1
+        time.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one CLI command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "submit":
+            run_id = jobs.submit(_config_from(args))
+            print(f"run #{run_id} queued")
+            return _follow(run_id) if args.follow else 0
+        if args.command == "list":
+            for run in jobs.list_runs(limit=args.limit):
+                print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  {run.name}  [{progress_text(run)}]")
+            return 0
+        if args.command == "show":
+            run = jobs.get_run(args.run_id)
+            if run is None:
+                raise jobs.JobError(f"run: there is no run #{args.run_id}")
+            print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
+            return 0
+        if args.command == "follow":
+            return _follow(args.run_id)
+        if args.command == "cancel":
+            print(f"run #{args.run_id}: {jobs.cancel(args.run_id)}")
+            return 0
+        if args.command == "delete":
+            jobs.delete(args.run_id)
+            print(f"run #{args.run_id} deleted")
+            return 0
+        if args.command == "datasets":
+            for d in catalog():
+                state = "available" if d.available else f"missing: {d.hint}"
+                print(f"{d.key:<14} {d.title:<32} {state}  ({d.location})")
+            return 0
+        if args.command == "worker":
+            return worker.run_pool()
+        if args.command == "workers":
+            if args.action == "start":
+                print("worker pool started" if worker.ensure_running() else "worker pool already running")
+            elif args.action == "stop":
+                print("worker pool stopped" if worker.stop() else "worker pool did not stop")
+            else:
+                pool = worker.status()
+                print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
+            return 0
+    except (ConfigError, jobs.JobError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2

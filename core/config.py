@@ -1,0 +1,129 @@
+"""TrainConfig: everything that defines one training run, and its validation.
+
+Validation happens before anything is queued: `validate()` raises `ConfigError` whose message
+names the field, the allowed range and what was received.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from core.architectures import ARCHITECTURES
+from core.datasets import DatasetInfo, get_info
+from core.settings import Settings, load_settings
+
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "adagrad": "Adagrad",
+}
+MAX_LEARNING_RATE = 10.0
+MAX_NAME_LENGTH = 120
+MAX_NOTES_LENGTH = 5000
+
+
+class ConfigError(ValueError):
+    """A config value a user can fix; `str()` is the one-line message to show."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run's settings (defaults: the course MLP on the bundled digits)."""
+
+    dataset: str = "digits"  # a key of core.datasets.catalog()
+    architecture: str = "mlp"  # a key of core.architectures.ARCHITECTURES
+    optimizer: str = "adam"  # a key of OPTIMIZERS
+    learning_rate: float = 1e-3
+    momentum: float = 0.0  # SGD only
+    nesterov: bool = False  # SGD only
+    batch_size: int = 32
+    epochs: int = 10
+    validation_split: float = 0.2  # share of the training subset held out, split randomly from `seed`
+    train_subset: int | None = None  # train on this many samples; None = all
+    seed: int = 42  # drives the subset, the split, shuffling and weight initialisation
+    name: str = ""  # shown as plain text; empty = generated
+    notes: str = ""  # shown as plain text
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON storage."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Rebuild a config from `to_dict()` output, ignoring unknown keys from newer versions."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        """Rebuild a config from its stored JSON."""
+        return cls.from_dict(json.loads(text))
+
+    def display_name(self) -> str:
+        """The run's name, or a readable one made from its settings."""
+        if self.name.strip():
+            return self.name.strip()
+        return f"{self.architecture} · {self.dataset} · {self.optimizer} lr={self.learning_rate:g}"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_int(field: str, value, low: int, high: int, why: str = "") -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        because = f" ({why})" if why else ""
+        raise ConfigError(field, f"must be a whole number from {low} to {high}{because}; got {value!r}")
+
+
+def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
+    """(train, validation) sample counts after the subset and the validation split."""
+    total = config.train_subset if config.train_subset is not None else info.train_size
+    val = int(round(total * config.validation_split))
+    return total - val, val
+
+
+def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetInfo:
+    """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
+    settings = settings or load_settings()
+    info = get_info(config.dataset, settings)
+    if info is None:
+        raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
+    if not info.available:
+        raise ConfigError("dataset", f"{info.title} is not on this machine; {info.hint}")
+    if config.architecture not in ARCHITECTURES:
+        raise ConfigError("architecture", f"unknown {config.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if config.optimizer not in OPTIMIZERS:
+        raise ConfigError("optimizer", f"unknown {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    lr = config.learning_rate
+    if not _is_number(lr) or not 0 < lr <= MAX_LEARNING_RATE:
+        raise ConfigError("learning_rate", f"must be greater than 0 and at most {MAX_LEARNING_RATE:g}; got {lr!r}")
+    if not _is_number(config.momentum) or not 0 <= config.momentum < 1:
+        raise ConfigError("momentum", f"must be from 0 up to (not including) 1; got {config.momentum!r}")
+    if config.optimizer != "sgd" and (config.momentum or config.nesterov):
+        raise ConfigError("momentum", "momentum and nesterov apply to SGD only; set them to 0/off or choose sgd")
+    if config.nesterov and not config.momentum:
+        raise ConfigError("nesterov", "Nesterov needs a momentum above 0 (the course uses 0.9)")
+    _check_int("epochs", config.epochs, 1, settings.max_epochs, "the cap is TRAINLAB_MAX_EPOCHS")
+    _check_int("seed", config.seed, 0, 2**32 - 1)
+    if config.train_subset is not None:
+        _check_int("train_subset", config.train_subset, 1, info.train_size, f"{info.title} has {info.train_size} training images")
+    vs = config.validation_split
+    if not _is_number(vs) or not 0 <= vs <= 0.5:
+        raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")
+    n_train, _ = training_sizes(config, info)
+    if n_train < 1:
+        raise ConfigError("validation_split", "leaves no training samples; lower it or raise train_subset")
+    _check_int("batch_size", config.batch_size, 1, n_train, "the training samples left after the validation split")
+    if len(config.name) > MAX_NAME_LENGTH:
+        raise ConfigError("name", f"must be at most {MAX_NAME_LENGTH} characters; got {len(config.name)}")
+    if len(config.notes) > MAX_NOTES_LENGTH:
+        raise ConfigError("notes", f"must be at most {MAX_NOTES_LENGTH} characters; got {len(config.notes)}")
+    return info

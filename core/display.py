@@ -1,0 +1,48 @@
+"""Human-readable text for runs: durations, progress lines, safe names. Shared by pages and CLI."""
+from __future__ import annotations
+
+import re
+
+from core.store import RUNNING, Run
+
+STATUS_ICONS = {"queued": "⏳", "running": "▶️", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️"}
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def duration(seconds: float | None) -> str:
+    """'1 h 02 min', '3 min 05 s', '12 s', or '—' when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def progress_text(run: Run) -> str:
+    """'epoch 3/10 · batch 40/45 · ETA 12 s' for a running run; the status otherwise."""
+    if run.status != RUNNING:
+        return run.status
+    if not run.steps:
+        return "preparing data and model…"
+    return (f"epoch {max(1, run.epoch)}/{run.epochs} · batch {run.batch}/{run.steps} · "
+            f"ETA {duration(run.eta_seconds)}")
+
+
+def percent(value: float | None) -> str:
+    """0.9123 -> '91.23 %'; None -> '—'."""
+    return "—" if value is None else f"{100 * value:.2f} %"
+
+
+def count(value: int | None) -> str:
+    """1234567 -> '1,234,567'; None -> '—'."""
+    return "—" if value is None else f"{value:,}"
+
+
+def escape_markdown(text: str) -> str:
+    """Make user text (run names, notes) render literally inside Streamlit markdown."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)

@@ -1,0 +1,113 @@
+"""What the pages and the CLI do with runs: submit, cancel, delete, list, read metrics.
+
+This is the only door to the store and the queue for user actions, so the rules (validate
+before queueing, never delete an active run, reap dead workers before showing status) hold
+the same way everywhere.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core import worker
+from core.config import TrainConfig, validate
+from core.liveness import reap_dead_runs
+from core.settings import Settings, load_settings
+from core.store import QUEUED, RUNNING, Run, RunStore
+from core.taskqueue import Executor, HueyExecutor
+
+
+class JobError(Exception):
+    """A user action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    """How busy the lab is right now."""
+
+    running: int
+    queued: int
+    finished: int
+    pool_running: bool
+    workers: int
+
+
+def _store(settings: Settings) -> RunStore:
+    return RunStore(settings.db_path)
+
+
+def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None) -> int:
+    """Validate `config`, store it as a queued run and hand it to the workers; returns the run id.
+
+    Raises ConfigError (nothing stored) for a bad value, JobError if the queue refused it.
+    """
+    settings = settings or load_settings()
+    validate(config, settings)
+    store = _store(settings)
+    run_id = store.create_run(config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs)
+    try:
+        (executor or HueyExecutor(settings)).enqueue(run_id)
+    except Exception as exc:
+        store.request_cancel(run_id)
+        store.delete(run_id)  # nothing half-queued stays behind
+        raise JobError(f"queue: could not queue the run ({exc}); check that {settings.home} is writable") from exc
+    if settings.autostart_workers:
+        worker.ensure_running(settings)
+    return run_id
+
+
+def cancel(run_id: int, settings: Settings | None = None) -> str:
+    """Cancel a queued run now, or ask a running one to stop; returns its status afterwards."""
+    status = _store(settings or load_settings()).request_cancel(run_id)
+    if status is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    return status
+
+
+def delete(run_id: int, settings: Settings | None = None) -> None:
+    """Delete a finished run, its metrics and its folder."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    run = store.get(run_id)
+    if run is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    if not store.delete(run_id):
+        raise JobError(f"run: #{run_id} is {run.status}; cancel it first, then delete it")
+    shutil.rmtree(settings.runs_dir / str(run_id), ignore_errors=True)
+
+
+def list_runs(settings: Settings | None = None, limit: int | None = None) -> list[Run]:
+    """Runs newest first, after marking runs of dead workers failed."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return store.list_runs(limit=limit)
+
+
+def get_run(run_id: int, settings: Settings | None = None) -> Run | None:
+    """One run (after reaping dead workers), or None."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return store.get(run_id)
+
+
+def run_metrics(run_id: int, settings: Settings | None = None) -> pd.DataFrame:
+    """A run's metric points as a DataFrame (kind, step, epoch, elapsed, name, value)."""
+    points = _store(settings or load_settings()).metrics(run_id)
+    columns = ["kind", "step", "epoch", "elapsed", "name", "value"]
+    return pd.DataFrame([p.__dict__ for p in points], columns=columns)
+
+
+def summary(settings: Settings | None = None) -> QueueSummary:
+    """Counts of running/queued/finished runs and whether workers are up."""
+    settings = settings or load_settings()
+    counts = _store(settings).count_by_status()
+    pool = worker.status(settings)
+    active = counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
+    return QueueSummary(
+        running=counts.get(RUNNING, 0), queued=counts.get(QUEUED, 0),
+        finished=sum(counts.values()) - active, pool_running=pool.running, workers=pool.workers,
+    )

@@ -1,0 +1,304 @@
+"""The run store: SQLite (WAL mode) holding runs, their configs, live metrics and heartbeats.
+
+Every process (Streamlit, CLI, workers) opens the same file; WAL lets readers poll while a
+worker writes. Writes go through `_write()`, which takes the write lock up front
+(`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable, Iterator
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+ACTIVE_STATUSES = (QUEUED, RUNNING)
+FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    heartbeat_at REAL,
+    worker_pid INTEGER,
+    worker_host TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    epochs INTEGER NOT NULL DEFAULT 0,
+    batch INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    eta_seconds REAL,
+    param_count INTEGER,
+    test_loss REAL,
+    test_accuracy REAL,
+    train_seconds REAL,
+    error TEXT,
+    traceback TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,          -- 'batch' (within an epoch) or 'epoch' (epoch end)
+    step INTEGER NOT NULL,       -- global batch count since training began
+    epoch REAL NOT NULL,         -- fractional epochs done, the x-axis of the curves
+    elapsed REAL NOT NULL,       -- seconds since training began
+    name TEXT NOT NULL,          -- loss, accuracy, val_loss, val_accuracy, ...
+    value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the runs table."""
+
+    id: int
+    name: str
+    notes: str
+    status: str
+    config: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    heartbeat_at: float | None
+    worker_pid: int | None
+    worker_host: str | None
+    cancel_requested: int
+    epoch: int
+    epochs: int
+    batch: int
+    steps: int
+    progress: float
+    eta_seconds: float | None
+    param_count: int | None
+    test_loss: float | None
+    test_accuracy: float | None
+    train_seconds: float | None
+    error: str | None
+    traceback: str | None
+
+    @property
+    def config_dict(self) -> dict:
+        """The run's TrainConfig as a plain dict."""
+        return json.loads(self.config)
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the run can no longer change."""
+        return self.status in FINISHED_STATUSES
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One metric value at one moment of training."""
+
+    kind: str
+    step: int
+    epoch: float
+    elapsed: float
+    name: str
+    value: float
+
+
+_RUN_COLUMNS = ", ".join(f.name for f in fields(Run))
+
+
+class RunStore:
+    """Access to the SQLite run store; one connection per thread, opened lazily."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    # -- connection -----------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_SCHEMA)
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the lock from the start and rolls back on error."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- creating and claiming ------------------------------------------------------
+    def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
+        """Insert a new queued run and return its id."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (name, notes, status, config, created_at, epochs) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs),
+            )
+            return int(cur.lastrowid)
+
+    def claim(self, run_id: int, pid: int, host: str) -> bool:
+        """Atomically move a queued run to running for this worker; False if it was not queued."""
+        now = time.time()
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=? "
+                "WHERE id=? AND status=?",
+                (RUNNING, now, now, pid, host, run_id, QUEUED),
+            )
+            return cur.rowcount == 1
+
+    # -- while running ----------------------------------------------------------------
+    def heartbeat(self, run_id: int) -> None:
+        """Record that the worker training this run is alive."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status=?", (time.time(), run_id, RUNNING))
+
+    def set_plan(self, run_id: int, epochs: int, steps: int, param_count: int) -> None:
+        """Record the size of the job once the model and data are ready."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET epochs=?, steps=?, param_count=? WHERE id=?", (epochs, steps, param_count, run_id)
+            )
+
+    def report(
+        self,
+        run_id: int,
+        points: Iterable[MetricPoint],
+        epoch: int,
+        batch: int,
+        progress: float,
+        eta_seconds: float | None,
+    ) -> None:
+        """Append metric points and update progress in one transaction (one fsync-free commit)."""
+        rows = [(run_id, p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in points]
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO metrics (run_id, kind, step, epoch, elapsed, name, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute(
+                "UPDATE runs SET epoch=?, batch=?, progress=?, eta_seconds=?, heartbeat_at=? WHERE id=?",
+                (epoch, batch, progress, eta_seconds, time.time(), run_id),
+            )
+
+    def cancel_requested(self, run_id: int) -> bool:
+        """Whether someone asked this run to stop."""
+        row = self._conn().execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def finish(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        traceback: str | None = None,
+        test_loss: float | None = None,
+        test_accuracy: float | None = None,
+        train_seconds: float | None = None,
+    ) -> bool:
+        """Move a running run to a final status; False if it was no longer running."""
+        if status not in FINISHED_STATUSES:
+            raise ValueError(f"finish() takes a final status; got {status!r}")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status=?, finished_at=?, error=?, traceback=?, test_loss=?, test_accuracy=?, "
+                "train_seconds=?, eta_seconds=NULL, progress=CASE WHEN ?=? THEN 1.0 ELSE progress END "
+                "WHERE id=? AND status=?",
+                (status, time.time(), error, traceback, test_loss, test_accuracy, train_seconds,
+                 status, SUCCEEDED, run_id, RUNNING),
+            )
+            return cur.rowcount == 1
+
+    # -- user actions -----------------------------------------------------------------
+    def request_cancel(self, run_id: int) -> str | None:
+        """Cancel a queued run at once, or flag a running one; return the status after, None if no run."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status=?, finished_at=? WHERE id=? AND status=?",
+                (CANCELLED, time.time(), run_id, QUEUED),
+            )
+            conn.execute("UPDATE runs SET cancel_requested=1 WHERE id=? AND status=?", (run_id, RUNNING))
+            row = conn.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def delete(self, run_id: int) -> bool:
+        """Delete a finished run and its metrics; False if it does not exist or is still active."""
+        with self._write() as conn:
+            cur = conn.execute(
+                f"DELETE FROM runs WHERE id=? AND status IN ({','.join('?' * len(FINISHED_STATUSES))})",
+                (run_id, *FINISHED_STATUSES),
+            )
+            return cur.rowcount == 1
+
+    def fail_run(self, run_id: int, reason: str) -> bool:
+        """Mark a running run failed from outside its worker (the worker is gone)."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=?",
+                (FAILED, time.time(), reason, run_id, RUNNING),
+            )
+            return cur.rowcount == 1
+
+    # -- reading ----------------------------------------------------------------------
+    def get(self, run_id: int) -> Run | None:
+        """One run, or None."""
+        row = self._conn().execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
+        return Run(**dict(row)) if row else None
+
+    def list_runs(self, statuses: Iterable[str] | None = None, limit: int | None = None) -> list[Run]:
+        """Runs, newest first, optionally only some statuses."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        params: list = []
+        if statuses:
+            statuses = list(statuses)
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params += statuses
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [Run(**dict(r)) for r in self._conn().execute(sql, params)]
+
+    def metrics(self, run_id: int) -> list[MetricPoint]:
+        """All metric points of a run in training order."""
+        rows = self._conn().execute(
+            "SELECT kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id=? ORDER BY step, rowid",
+            (run_id,),
+        )
+        return [MetricPoint(**dict(r)) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many runs are in each status."""
+        rows = self._conn().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        return {status: n for status, n in rows}

@@ -1,0 +1,168 @@
+"""Train one queued run inside a worker process: data, model, fit, evaluate, save.
+
+`execute_run` is what the queue calls. It never raises for a problem with the run itself:
+every outcome ends in the store as succeeded, failed (with the reason) or cancelled.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import socket
+import threading
+import time
+import traceback as tb
+
+import numpy as np
+
+from core import datasets
+from core.architectures import build_model
+from core.config import TrainConfig
+from core.settings import Settings, load_settings
+from core.store import CANCELLED, FAILED, SUCCEEDED, RunStore
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """A daemon thread that tells the store this run's worker is alive, even mid-batch."""
+
+    def __init__(self, store: RunStore, run_id: int, interval: float):
+        self.store, self.run_id, self.interval = store, run_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.store.heartbeat(self.run_id)
+            except Exception:  # a busy store must not kill the thread; the next beat retries
+                log.exception("heartbeat for run %s failed", self.run_id)
+        self.store.close()
+
+
+def split_indices(n: int, validation_split: float, subset: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random (train, validation) index arrays: a seeded subset of `n`, then a seeded split."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    if subset is not None:
+        order = order[:subset]
+    n_val = int(round(len(order) * validation_split))
+    return order[n_val:], order[:n_val]
+
+
+def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    """A tf.data pipeline that keeps images uint8 until a batch is scaled to [0, 1]."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_optimizer(config: TrainConfig):
+    """The Keras optimizer the config names."""
+    import keras
+
+    lr = config.learning_rate
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=config.momentum, nesterov=config.nesterov)
+    classes = {
+        "adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "adamw": keras.optimizers.AdamW,
+        "nadam": keras.optimizers.Nadam, "adagrad": keras.optimizers.Adagrad,
+    }
+    return classes[config.optimizer](learning_rate=lr)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line for the Runs page."""
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return text if isinstance(exc, datasets.DatasetUnavailable) else f"{exc.__class__.__name__}: {text}"
+
+
+def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
+    """Claim run `run_id` and train it to a final status; returns that status (None if not claimed)."""
+    settings = settings or load_settings()
+    store = RunStore(settings.db_path)
+    if not store.claim(run_id, os.getpid(), socket.gethostname()):
+        return None  # cancelled while queued, or claimed elsewhere
+    started = time.monotonic()
+    try:
+        with Heartbeat(store, run_id, settings.heartbeat_interval):
+            return _train(store, run_id, settings, started)
+    except KeyboardInterrupt:
+        # Huey interrupts in-flight tasks this way when the worker pool is stopped.
+        store.finish(run_id, FAILED, error="interrupted: the worker pool was stopped while this run trained")
+        raise
+    except Exception as exc:
+        store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc())
+        return FAILED
+    finally:
+        _release_memory()
+
+
+def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> str:
+    import keras
+
+    run = store.get(run_id)
+    config = TrainConfig.from_json(run.config)
+    data = datasets.load(config.dataset, settings)
+
+    # 1. The same seed gives the same subset, split, shuffling and initial weights.
+    keras.utils.set_random_seed(config.seed)
+    train_idx, val_idx = split_indices(len(data.x_train), config.validation_split, config.train_subset, config.seed)
+    train = make_batches(data.x_train[train_idx], data.y_train[train_idx], config.batch_size, True, config.seed)
+    val = make_batches(data.x_train[val_idx], data.y_train[val_idx], config.batch_size, False, config.seed) \
+        if len(val_idx) else None
+    steps = -(-len(train_idx) // config.batch_size)
+
+    # 2. Build and compile the model for this dataset's shape and classes.
+    model = build_model(config.architecture, data.x_train.shape[1:], len(data.class_names))
+    model.compile(optimizer=make_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
+
+    # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
+    from core.reporting import StoreReporter
+
+    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    fit_start = time.monotonic()
+    # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[reporter], shuffle=False, verbose=0)
+    train_seconds = time.monotonic() - fit_start
+    if reporter.cancelled:
+        store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds)
+        return CANCELLED
+
+    # 4. Evaluate on the untouched test split and keep the trained model.
+    test = make_batches(data.x_test, data.y_test, max(config.batch_size, 256), False, config.seed)
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    run_dir = settings.runs_dir / str(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model.save(run_dir / "model.keras")
+    store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
+                 train_seconds=train_seconds)
+    return SUCCEEDED
+
+
+def _release_memory() -> None:
+    """Free the last model's graph so a long-lived worker does not grow run after run."""
+    try:
+        import keras
+
+        keras.backend.clear_session()
+    except Exception:
+        log.exception("clear_session failed")
+    gc.collect()

@@ -1,0 +1,155 @@
+"""The worker pool: a Huey consumer whose process workers train runs, and its life cycle.
+
+The pool runs as its own process group (`python -m core worker`), so it outlives Streamlit
+restarts and closed browsers. An exclusive lock on `workers.lock` guarantees one pool per
+data folder; `ensure_running()` starts one on demand when none holds the lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from core.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """Whether a worker pool serves this data folder, and its size."""
+
+    running: bool
+    pid: int | None
+    workers: int
+
+
+def _lock_path(settings: Settings) -> Path:
+    return settings.home / "workers.lock"
+
+
+def _pid_path(settings: Settings) -> Path:
+    return settings.home / "workers.pid"
+
+
+@contextlib.contextmanager
+def _try_lock(settings: Settings) -> Iterator[int | None]:
+    """Yield an fd holding the pool lock, or None when another process holds it."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_lock_path(settings), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def status(settings: Settings | None = None) -> PoolStatus:
+    """Is a pool running for this data folder?"""
+    settings = settings or load_settings()
+    with _try_lock(settings) as fd:
+        running = fd is None
+    pid = None
+    if running:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(_pid_path(settings).read_text().strip())
+    return PoolStatus(running=running, pid=pid, workers=settings.workers)
+
+
+def ensure_running(settings: Settings | None = None) -> bool:
+    """Start a detached worker pool if none is running; True if one was started."""
+    settings = settings or load_settings()
+    if status(settings).running:
+        return False
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.logs_dir / "workers.log", "ab") as logfile:
+        subprocess.Popen(
+            [sys.executable, "-m", "core", "worker"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "TRAINLAB_HOME": str(settings.home)},
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session: Ctrl+C on Streamlit does not reach it
+        )
+    return True
+
+
+def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
+    """Stop the pool (running runs end as failed, 'interrupted'); True once it is gone."""
+    settings = settings or load_settings()
+    pool = status(settings)
+    if not pool.running:
+        return True
+    if pool.pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pool.pid, signal.SIGTERM)  # Huey: interrupt workers, then exit
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not status(settings).running:
+            return True
+        time.sleep(0.1)
+    if pool.pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pool.pid, signal.SIGKILL)
+    return not status(settings).running
+
+
+def _warm_up_worker() -> None:
+    """Runs in each worker process after the fork: import TensorFlow once, size its threads."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings = load_settings()
+    import tensorflow as tf
+
+    # Several workers share the CPU: give each its share so they do not thrash.
+    threads = settings.threads_per_worker
+    with contextlib.suppress(RuntimeError):  # already initialised: keep TensorFlow's choice
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Let several workers share one GPU instead of the first grabbing all its memory.
+        with contextlib.suppress(RuntimeError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    import keras  # noqa: F401  (loaded now so the first run starts at once)
+
+
+def run_pool(settings: Settings | None = None) -> int:
+    """Run the worker pool in this process until stopped; exit code 0, or 1 if one already runs."""
+    settings = settings or load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
+    with _try_lock(settings) as fd:
+        if fd is None:
+            log.info("a worker pool already serves %s", settings.home)
+            return 1
+        _pid_path(settings).write_text(str(os.getpid()))
+        from core.taskqueue import get_queue
+
+        huey, _ = get_queue(settings)
+        huey.on_startup(name="warm_up")(_warm_up_worker)
+        consumer = huey.create_consumer(
+            workers=settings.workers,
+            worker_type="process",  # forked before any TensorFlow import, so fork is safe here
+            initial_delay=0.05,
+            max_delay=settings.poll_interval,  # an idle worker picks up a new run within this
+            periodic=False,
+            check_worker_health=True,
+            health_check_interval=2,  # a killed worker is replaced within seconds
+        )
+        log.info("worker pool: %d workers for %s", settings.workers, settings.home)
+        try:
+            consumer.run()
+        finally:
+            with contextlib.suppress(OSError):
+                _pid_path(settings).unlink()
+    return 0
