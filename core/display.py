@@ -5,7 +5,6 @@ import re
 
 from core.store import RUNNING, Run
 
-STATUS_ICONS = {"queued": "⏳", "running": "▶️", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -46,3 +45,26 @@ def count(value: int | None) -> str:
 def escape_markdown(text: str) -> str:
     """Make user text (run names, notes) render literally inside Streamlit markdown."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def runs_table(runs: list[Run]):
+    """One row per run for the Runs and Home tables (plain values; names stay text)."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        config = run.config_dict
+        rows.append({
+            "id": run.id,
+            "status": run.status,
+            "name": run.name,
+            "dataset": config.get("dataset", ""),
+            "architecture": config.get("architecture", ""),
+            "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
+            "progress": round(100 * run.progress, 1),
+            "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
+            "test accuracy": run.test_accuracy,
+            "parameters": run.param_count,
+            "time": duration(run.train_seconds) if run.train_seconds is not None else "",
+        })
+    return pd.DataFrame(rows)

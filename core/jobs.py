@@ -111,3 +111,16 @@ def summary(settings: Settings | None = None) -> QueueSummary:
         running=counts.get(RUNNING, 0), queued=counts.get(QUEUED, 0),
         finished=sum(counts.values()) - active, pool_running=pool.running, workers=pool.workers,
     )
+
+
+def ensure_workers(settings: Settings | None = None) -> bool:
+    """Start the worker pool if queued work is waiting and autostart is on; True if started.
+
+    Covers a machine that rebooted with runs still queued: opening a page brings workers back.
+    """
+    settings = settings or load_settings()
+    if not settings.autostart_workers:
+        return False
+    if not _store(settings).count_by_status().get(QUEUED):
+        return False
+    return worker.ensure_running(settings)

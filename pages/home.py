@@ -1,0 +1,40 @@
+"""Home page: what is running now, recent runs, and where to go next."""
+import streamlit as st
+
+from core import jobs
+from core.display import runs_table
+
+st.title("Train Lab")
+st.write("Train Keras models in the background, watch their curves grow live, and compare runs.")
+jobs.ensure_workers()
+
+links = st.columns(3)
+links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")
+links[1].page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
+
+
+@st.fragment(run_every=3)
+def overview() -> None:
+    """Counts and the latest runs, refreshed on their own."""
+    summary = jobs.summary()
+    cols = st.columns(4)
+    cols[0].metric("Running", summary.running)
+    cols[1].metric("Queued", summary.queued)
+    cols[2].metric("Finished", summary.finished)
+    cols[3].metric("Workers", f"{summary.workers} {'up' if summary.pool_running else 'idle'}")
+    recent = jobs.list_runs(limit=10)
+    if not recent:
+        st.info("No runs yet: the bundled 8×8 digits dataset trains in seconds with no download. "
+                "Open the Train page and press Start.")
+        return
+    st.subheader("Recent runs")
+    st.dataframe(
+        runs_table(recent).drop(columns=["detail"]), hide_index=True,
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+            "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+        },
+    )
+
+
+overview()
