@@ -1,0 +1,36 @@
+# Train Lab: `make run` sets up and starts the app; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+TF ?= tensorflow-cpu==2.21.0
+PORT ?= 8501
+BIN := $(VENV)/bin
+
+.PHONY: run test setup setup-dev browser workers-stop clean
+
+run: setup  ## set up, then start the app on http://localhost:$(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: setup-dev browser  ## set up, then run the whole test suite
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.stamp-app
+setup-dev: $(VENV)/.stamp-dev
+
+$(VENV)/.stamp-app: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TF)" -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-app requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+browser:  ## Debian's Chromium for the browser tests (Playwright never downloads one)
+	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+
+workers-stop:  ## stop the background worker pool
+	$(BIN)/python -m core workers stop
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,64 @@
+"""Shared fixtures: every test gets its own lab folder and Keras cache, and no stray workers."""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.settings import Settings, load_settings
+from core.store import RunStore
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch) -> Settings:
+    """An empty Train Lab home in a temp folder; workers do not start by themselves."""
+    monkeypatch.setenv("TRAINLAB_HOME", str(tmp_path / "lab"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(tmp_path / "no-debian-fashion"))
+    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "0")
+    monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
+    return load_settings()
+
+
+@pytest.fixture
+def store(lab) -> RunStore:
+    """The run store of the test's lab."""
+    s = RunStore(lab.db_path)
+    yield s
+    s.close()
+
+
+def write_idx_gz(path: Path, array: np.ndarray) -> None:
+    """Write `array` (uint8) as a gzipped IDX file, the format of the MNIST family."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+def make_fashion_files(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0) -> None:
+    """Tiny Fashion-MNIST-format files: 28x28 images whose brightness encodes the class."""
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = (labels[:, None, None] * 25 + rng.integers(0, 5, (n, 28, 28))).astype(np.uint8)
+        write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

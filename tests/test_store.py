@@ -1,0 +1,96 @@
+"""The SQLite run store: status transitions, atomic claims, metrics, deletes."""
+import multiprocessing
+
+import pytest
+
+from core.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
+
+
+def _claim_in_process(path, run_id, results):
+    results.put(RunStore(path).claim(run_id, multiprocessing.current_process().pid, "host"))
+
+
+def test_new_run_is_queued_with_its_config(store):
+    run_id = store.create_run("first", {"dataset": "digits", "epochs": 3}, notes="n", epochs=3)
+    run = store.get(run_id)
+    assert (run.status, run.name, run.notes, run.epochs) == (QUEUED, "first", "n", 3)
+    assert run.config_dict == {"dataset": "digits", "epochs": 3}
+
+
+def test_claim_is_atomic_across_processes(store):
+    run_id = store.create_run("r", {})
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(store.path, run_id, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = [results.get(timeout=5) for _ in procs]
+    assert outcomes.count(True) == 1
+    assert store.get(run_id).status == RUNNING
+
+
+def test_cancel_queued_is_immediate_and_running_is_flagged(store):
+    queued = store.create_run("q", {})
+    running = store.create_run("r", {})
+    assert store.claim(running, 1, "h")
+    assert store.request_cancel(queued) == CANCELLED
+    assert store.claim(queued, 1, "h") is False  # a cancelled run is never picked up
+    assert store.request_cancel(running) == RUNNING
+    assert store.cancel_requested(running) and not store.cancel_requested(queued)
+    assert store.request_cancel(999) is None
+
+
+def test_finish_only_moves_running_runs(store):
+    run_id = store.create_run("r", {})
+    assert store.finish(run_id, SUCCEEDED) is False  # still queued
+    store.claim(run_id, 1, "h")
+    assert store.finish(run_id, SUCCEEDED, test_accuracy=0.9, test_loss=0.3, train_seconds=2.0)
+    run = store.get(run_id)
+    assert (run.status, run.test_accuracy, run.progress) == (SUCCEEDED, 0.9, 1.0)
+    assert store.finish(run_id, FAILED) is False  # final statuses are final
+    with pytest.raises(ValueError):
+        store.finish(run_id, RUNNING)
+
+
+def test_report_appends_metrics_and_updates_progress(store):
+    run_id = store.create_run("r", {})
+    store.claim(run_id, 1, "h")
+    store.report(run_id, [MetricPoint("batch", 5, 0.5, 1.0, "loss", 2.0)], epoch=1, batch=5, progress=0.25,
+                 eta_seconds=3.0)
+    store.report(run_id, [MetricPoint("epoch", 10, 1.0, 2.0, "loss", 1.5),
+                          MetricPoint("epoch", 10, 1.0, 2.0, "val_loss", 1.7)], epoch=1, batch=10,
+                 progress=0.5, eta_seconds=2.0)
+    points = store.metrics(run_id)
+    assert [(p.kind, p.step, p.name, p.value) for p in points] == [
+        ("batch", 5, "loss", 2.0), ("epoch", 10, "loss", 1.5), ("epoch", 10, "val_loss", 1.7)]
+    run = store.get(run_id)
+    assert (run.batch, run.progress, run.eta_seconds) == (10, 0.5, 2.0)
+
+
+def test_delete_only_finished_runs_and_their_metrics(store):
+    run_id = store.create_run("r", {})
+    store.claim(run_id, 1, "h")
+    store.report(run_id, [MetricPoint("batch", 1, 0.1, 0.1, "loss", 1.0)], 1, 1, 0.1, None)
+    assert store.delete(run_id) is False  # running
+    store.fail_run(run_id, "gone")
+    assert store.get(run_id).error == "gone"
+    assert store.delete(run_id)
+    assert store.get(run_id) is None and store.metrics(run_id) == []
+
+
+def test_list_and_counts(store):
+    ids = [store.create_run(f"r{i}", {}) for i in range(3)]
+    store.claim(ids[0], 1, "h")
+    assert [r.id for r in store.list_runs()] == ids[::-1]
+    assert [r.id for r in store.list_runs(statuses=[RUNNING])] == [ids[0]]
+    assert [r.id for r in store.list_runs(limit=1)] == [ids[2]]
+    assert store.count_by_status() == {RUNNING: 1, QUEUED: 2}
+
+
+def test_ids_are_not_reused_after_delete(store):
+    first = store.create_run("a", {})
+    store.request_cancel(first)
+    store.delete(first)
+    assert store.create_run("b", {}) > first  # links to a deleted run never show another run
