@@ -31,29 +31,39 @@ def _selected_run_id(ids: list[int]) -> int:
     return wanted if wanted in ids else ids[0]
 
 
-def _actions(run) -> None:
-    if not run.is_finished:
-        if st.button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested)):
-            st.toast(f"Run #{run.id}: {jobs.cancel(run.id)}")
-            st.rerun(scope="fragment")
+def _cancel(run_id: int) -> None:
+    st.toast(f"Run #{run_id}: {jobs.cancel(run_id)}")
+
+
+def _delete(run_id: int) -> None:
+    st.session_state.pop("confirm_delete", None)
+    try:
+        jobs.delete(run_id)
+    except jobs.JobError as exc:
+        st.toast(str(exc))
         return
-    if st.session_state.get("confirm_delete") == run.id:
+    st.session_state.pop("selected_run_id", None)
+    st.query_params.pop("run", None)
+    st.toast(f"Run #{run_id} deleted")
+
+
+def _set_confirm(run_id: int | None) -> None:
+    st.session_state["confirm_delete"] = run_id
+
+
+def _actions(run) -> None:
+    """Cancel for active runs; delete (after a confirmation) for finished ones."""
+    if not run.is_finished:
+        st.button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
+                  on_click=_cancel, args=(run.id,),
+                  help="Stopping…" if run.cancel_requested else "Queued runs stop at once, running ones after the current batch.")
+    elif st.session_state.get("confirm_delete") == run.id:
         st.warning(f"Delete run #{run.id}, its curves and its model file? This cannot be undone.")
         yes, no = st.columns(2)
-        if yes.button("Yes, delete", type="primary", key=f"delete_yes_{run.id}"):
-            try:
-                jobs.delete(run.id)
-            except jobs.JobError as exc:
-                st.error(str(exc))
-            st.session_state.pop("confirm_delete", None)
-            st.query_params.pop("run", None)
-            st.rerun(scope="fragment")
-        if no.button("Keep it", key=f"delete_no_{run.id}"):
-            st.session_state.pop("confirm_delete", None)
-            st.rerun(scope="fragment")
-    elif st.button("Delete run", key=f"delete_{run.id}"):
-        st.session_state["confirm_delete"] = run.id
-        st.rerun(scope="fragment")
+        yes.button("Yes, delete", type="primary", key=f"delete_yes_{run.id}", on_click=_delete, args=(run.id,))
+        no.button("Keep it", key=f"delete_no_{run.id}", on_click=_set_confirm, args=(None,))
+    else:
+        st.button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
 
 
 def _detail(run) -> None:

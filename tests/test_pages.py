@@ -1,0 +1,154 @@
+"""Every page under streamlit.testing's AppTest, against a real run store in a temp folder."""
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import TrainConfig
+from core.store import MetricPoint, RUNNING, SUCCEEDED
+from tests.conftest import PROJECT_ROOT
+
+PAGES = ["app.py", "pages/home.py", "pages/train.py", "pages/runs.py"]
+
+
+def _page(path: str) -> AppTest:
+    """The app as a browser opens it: app.py's navigation, showing page `path`."""
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    if path != "app.py":
+        at.switch_page(path)
+    return at
+
+
+def _values(encoded) -> list[float]:
+    """Plotly's JSON packs arrays as base64 'bdata'; unpack to rounded floats."""
+    if isinstance(encoded, list):
+        return encoded
+    return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).round(6).tolist()
+
+
+def _finished_run(store, name="done", accuracy=0.91):
+    config = TrainConfig(name=name)
+    run_id = store.create_run(config.display_name(), config.to_dict(), epochs=2)
+    store.claim(run_id, 1, "elsewhere")
+    store.set_plan(run_id, epochs=2, steps=10, param_count=1234)
+    for epoch in (1, 2):
+        store.report(run_id, [MetricPoint("batch", epoch * 10 - 5, epoch - 0.5, 1.0, "loss", 1.0 / epoch),
+                              MetricPoint("epoch", epoch * 10, epoch, 2.0, "loss", 0.9 / epoch),
+                              MetricPoint("epoch", epoch * 10, epoch, 2.0, "val_accuracy", 0.5 + 0.1 * epoch)],
+                     epoch=epoch, batch=10, progress=epoch / 2, eta_seconds=None)
+    store.finish(run_id, SUCCEEDED, test_accuracy=accuracy, test_loss=0.3, train_seconds=12.0)
+    return run_id
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_opens_without_error_on_an_empty_lab(lab, path):
+    at = _page(path).run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_opens_with_runs(lab, store, path):
+    _finished_run(store)
+    store.create_run("waiting", TrainConfig().to_dict())
+    at = _page(path).run()
+    assert not at.exception
+
+
+def test_home_shows_counts_and_recent_runs(lab, store):
+    _finished_run(store, name="recent one")
+    at = _page("pages/home.py").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Finished"] == "1" and metrics["Running"] == "0"
+    assert "recent one" in at.dataframe[0].value["name"].tolist()
+
+
+def test_train_page_queues_a_run(lab, store):
+    at = _page("pages/train.py").run()
+    at.selectbox(key="architecture").set_value("mlp_bn")
+    at.selectbox(key="optimizer").set_value("sgd").run()
+    at.number_input(key="learning_rate").set_value(0.01)
+    at.number_input(key="epochs").set_value(3)
+    at.number_input(key="train_subset").set_value(500)
+    at.text_input(key="name").set_value("**not bold**")
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    assert "queued" in at.success[0].value
+    [run] = store.list_runs()
+    config = run.config_dict
+    assert (run.status, run.name) == ("queued", "**not bold**")
+    assert (config["architecture"], config["optimizer"], config["momentum"], config["nesterov"]) == ("mlp_bn", "sgd", 0.9, True)
+    assert (config["learning_rate"], config["epochs"], config["train_subset"]) == (0.01, 3, 500)
+    at.button(key="start").click().run()  # several runs in a row
+    assert len(store.list_runs()) == 2
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("batch_size", 5000, "batch_size: must be a whole number from 1 to 1150"),
+    ("learning_rate", 0.0, "learning_rate: must be greater than 0"),
+    ("train_subset", 99999, "train_subset: must be a whole number from 1 to 1437"),
+])
+def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value, message):
+    at = _page("pages/train.py").run()
+    at.number_input(key=key).set_value(value)
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] and message in at.error[0].value
+    assert store.list_runs() == []
+
+
+def test_train_page_explains_a_missing_dataset(lab, store):
+    at = _page("pages/train.py").run()
+    at.selectbox(key="dataset").set_value("fashion_mnist").run()
+    assert "apt-get install dataset-fashion-mnist" in at.warning[0].value
+    at.button(key="start").click().run()
+    assert at.error[0].value.startswith("dataset: Fashion-MNIST is not on this machine")
+    assert store.list_runs() == []
+
+
+def test_runs_page_shows_a_finished_run_with_curves(lab, store):
+    run_id = _finished_run(store, name="<b>html?</b> [link](http://x.org)")
+    at = _page("pages/runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["name"].tolist() == ["<b>html?</b> [link](http://x.org)"]
+    assert "<b>html?</b> [link](http://x.org)" in [t.value for t in at.text]  # plain text, not markup
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == "91.00 %" and metrics["Parameters"] == "1,234"
+    traces = {(t["name"], t["xaxis"]): t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    # Train loss: the within-epoch and the epoch-end points, in step order; validation accuracy per epoch.
+    assert _values(traces[("train", "x")]["x"]) == [0.5, 1.0, 1.5, 2.0]
+    assert _values(traces[("train", "x")]["y"]) == [1.0, 0.9, 0.5, 0.45]
+    assert _values(traces[("validation", "x2")]["y"]) == [0.6, 0.7]
+    assert dict(at.query_params) == {"run": str(run_id)}  # the URL points at the run shown
+
+
+def test_runs_page_cancels_a_running_run(lab, store):
+    run_id = store.create_run("busy", TrainConfig().to_dict())
+    store.claim(run_id, 1, "elsewhere")
+    at = _page("pages/runs.py").run()
+    at.button(key=f"cancel_{run_id}").click().run()
+    assert not at.exception
+    assert store.cancel_requested(run_id) and store.get(run_id).status == RUNNING
+
+
+def test_runs_page_deletes_only_after_confirmation(lab, store):
+    run_id = _finished_run(store)
+    at = _page("pages/runs.py").run()
+    at.button(key=f"delete_{run_id}").click().run()
+    assert store.get(run_id) is not None and "cannot be undone" in at.warning[0].value
+    at.button(key=f"delete_yes_{run_id}").click().run()
+    assert not at.exception
+    assert store.get(run_id) is None
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_runs_page_shows_why_a_run_failed(lab, store):
+    run_id = store.create_run("broken", TrainConfig().to_dict())
+    store.claim(run_id, 1, "elsewhere")
+    store.finish(run_id, "failed", error="ValueError: something_bad happened", traceback="Traceback ...")
+    at = _page("pages/runs.py").run()
+    # Shown escaped (markdown specials get a backslash) so it reads exactly as raised.
+    assert at.error[0].value.replace("\\", "") == "ValueError: something_bad happened"
+    assert at.expander[0].label == "Traceback"
