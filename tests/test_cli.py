@@ -1,0 +1,47 @@
+"""The command-line entry point, on the same store the pages use."""
+import json
+
+from core.cli import main
+from core.store import MetricPoint, SUCCEEDED
+
+
+def test_submit_list_show_cancel_delete(lab, store, capsys):
+    assert main(["submit", "--arch", "mlp_bn", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov",
+                 "--lr", "0.01", "--epochs", "2", "--name", "from cli"]) == 0
+    assert "run #1 queued" in capsys.readouterr().out
+    assert main(["list"]) == 0
+    assert "from cli" in capsys.readouterr().out
+    assert main(["show", "1"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["nesterov"] is True and shown["status"] == "queued"
+    assert main(["delete", "1"]) == 2
+    assert "cancel it first" in capsys.readouterr().err
+    assert main(["cancel", "1"]) == 0 and "cancelled" in capsys.readouterr().out
+    assert main(["delete", "1"]) == 0
+    assert store.list_runs() == []
+
+
+def test_bad_values_are_refused_with_one_line(lab, store, capsys):
+    assert main(["submit", "--lr", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: learning_rate: must be greater than 0 and at most 10; got 0.0"
+    assert main(["submit", "--epochs", "0"]) == 2
+    assert main(["cancel", "42"]) == 2 and "no run #42" in capsys.readouterr().err
+    assert store.list_runs() == []
+
+
+def test_follow_reports_the_final_result(lab, store, capsys):
+    run_id = store.create_run("done", {"dataset": "digits"})
+    store.claim(run_id, 1, "h")
+    store.set_plan(run_id, 1, 10, 999)
+    store.report(run_id, [MetricPoint("epoch", 10, 1.0, 1.0, "loss", 0.5)], 1, 10, 1.0, None)
+    store.finish(run_id, SUCCEEDED, test_accuracy=0.875, test_loss=0.25, train_seconds=61)
+    assert main(["follow", str(run_id)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy 87.50 %" in out and "999 parameters" in out and "1 min 01 s" in out
+
+
+def test_datasets_lists_what_is_here(lab, capsys):
+    assert main(["datasets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("digits") and "available" in line for line in lines)
+    assert any(line.startswith("fashion_mnist") and "missing" in line for line in lines)

@@ -1,0 +1,88 @@
+"""Real worker processes on tiny data: concurrency, cancel, a SIGKILLed worker, recovery."""
+import os
+import signal
+import time
+
+import pytest
+
+from core import jobs, worker
+from core.config import TrainConfig
+from core.settings import load_settings
+from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pool(lab, monkeypatch):
+    """A real two-worker pool for the test's lab, stopped afterwards."""
+    monkeypatch.setenv("TRAINLAB_WORKERS", "2")
+    monkeypatch.setenv("TRAINLAB_HEARTBEAT_INTERVAL", "0.5")
+    monkeypatch.setenv("TRAINLAB_HEARTBEAT_TIMEOUT", "10")
+    monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.1")
+    settings = load_settings()
+    assert worker.ensure_running(settings)
+    wait_for(lambda: worker.status(settings).running, 30, what="the worker pool to start")
+    yield settings
+    assert worker.stop(settings)
+
+
+def _status(run_id, settings):
+    return jobs.get_run(run_id, settings).status
+
+
+def _wait_status(run_id, settings, statuses, timeout):
+    return wait_for(lambda: _status(run_id, settings) in statuses and jobs.get_run(run_id, settings), timeout,
+                    what=f"run #{run_id} to reach {statuses}")
+
+
+def test_worker_pool_end_to_end(pool):
+    settings = pool
+    small = dict(train_subset=800, epochs=12, batch_size=8)
+
+    # 1. Two runs train at the same time, one per worker, and both succeed.
+    first = jobs.submit(TrainConfig(name="first", **small), settings)
+    second = jobs.submit(TrainConfig(name="second", architecture="mlp_bn", **small), settings)
+    a = _wait_status(first, settings, (SUCCEEDED, FAILED), 240)
+    b = _wait_status(second, settings, (SUCCEEDED, FAILED), 240)
+    assert (a.status, b.status) == (SUCCEEDED, SUCCEEDED), (a.error, b.error)
+    assert a.started_at < b.finished_at and b.started_at < a.finished_at  # they overlapped
+    assert a.worker_pid != b.worker_pid and os.getpid() not in (a.worker_pid, b.worker_pid)
+    assert a.test_accuracy > 0.5 and b.test_accuracy > 0.5
+
+    # 2. A running run is cancelled within a moment of the request.
+    long = dict(epochs=200, batch_size=4)
+    third = jobs.submit(TrainConfig(name="to cancel", **long), settings)
+    wait_for(lambda: jobs.get_run(third, settings).batch > 0, 120, what="the third run to train")
+    assert jobs.cancel(third, settings) == RUNNING
+    cancelled = _wait_status(third, settings, (CANCELLED, FAILED, SUCCEEDED), 30)
+    assert cancelled.status == CANCELLED and cancelled.progress < 0.5
+
+    # 3. A worker killed mid-run leaves its run failed with the reason, never running forever.
+    fourth = jobs.submit(TrainConfig(name="to kill", **long), settings)
+    run = wait_for(lambda: (r := jobs.get_run(fourth, settings)).batch > 0 and r, 120, what="the fourth run to train")
+    os.kill(run.worker_pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    failed = _wait_status(fourth, settings, (FAILED,), 30)
+    assert "died" in failed.error or "no heartbeat" in failed.error
+    assert time.monotonic() - killed_at < 30
+
+    # 4. The pool replaces the dead worker and keeps training new runs.
+    fifth = jobs.submit(TrainConfig(name="after the kill", train_subset=200, epochs=2), settings)
+    assert _wait_status(fifth, settings, (SUCCEEDED, FAILED), 120).status == SUCCEEDED
+    metrics = jobs.run_metrics(fifth, settings)
+    assert set(metrics["name"]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_runs_queued_without_workers_wait_and_then_train(lab, monkeypatch):
+    run_id = jobs.submit(TrainConfig(train_subset=100, epochs=1), lab)  # autostart is off in tests
+    time.sleep(1)
+    assert _status(run_id, lab) == "queued"
+    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
+    settings = load_settings()
+    assert jobs.ensure_workers(settings)  # e.g. a page opened after a reboot
+    try:
+        assert _wait_status(run_id, settings, (SUCCEEDED, FAILED), 120).status == SUCCEEDED
+    finally:
+        assert worker.stop(settings)
