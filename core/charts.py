@@ -10,25 +10,29 @@ VALIDATION_COLOR = "#ff7f0e"
 PANELS = (("loss", "Loss"), ("accuracy", "Accuracy"))
 
 
-def curve_series(metrics: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Points of one metric in step order; within-epoch and epoch-end points share one line."""
+def curve_series(metrics: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
+    """Points of one metric and kind ('batch' or 'epoch') in step order."""
     if metrics.empty:
         return metrics
-    series = metrics[metrics["name"] == name].sort_values(["step", "kind"])
-    # At an epoch end the last within-epoch point and the epoch point can share a step: keep the epoch one.
-    return series.drop_duplicates("step", keep="last")
+    return metrics[(metrics["name"] == name) & (metrics["kind"] == kind)].sort_values("step")
 
 
 def training_curves(metrics: pd.DataFrame, height: int = 340) -> go.Figure:
-    """Loss and accuracy against epochs: train as a solid line that grows within epochs,
-    validation dashed with a marker per epoch."""
+    """Loss and accuracy against epochs: train as a solid line that grows within epochs (mean of
+    the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title for _, title in PANELS], horizontal_spacing=0.08)
     for col, (metric, _) in enumerate(PANELS, start=1):
-        train = curve_series(metrics, metric)
-        val = curve_series(metrics, f"val_{metric}")
+        live = curve_series(metrics, metric, "batch")
+        epoch_means = curve_series(metrics, metric, "epoch")
+        val = curve_series(metrics, f"val_{metric}", "epoch")
         fig.add_trace(go.Scatter(
-            x=train.get("epoch", []), y=train.get("value", []), mode="lines", name="train",
+            x=live.get("epoch", []), y=live.get("value", []), mode="lines", name="train",
             line=dict(color=TRAIN_COLOR, width=2), legendgroup="train", showlegend=col == 1,
+        ), row=1, col=col)
+        fig.add_trace(go.Scatter(
+            x=epoch_means.get("epoch", []), y=epoch_means.get("value", []), mode="markers",
+            name="train, epoch mean", marker=dict(color=TRAIN_COLOR, size=7), legendgroup="train epoch",
+            showlegend=col == 1,
         ), row=1, col=col)
         fig.add_trace(go.Scatter(
             x=val.get("epoch", []), y=val.get("value", []), mode="lines+markers", name="validation",
@@ -42,8 +46,9 @@ def training_curves(metrics: pd.DataFrame, height: int = 340) -> go.Figure:
         fig.add_annotation(text="Waiting for the first points…", showarrow=False, xref="paper", yref="paper",
                            x=0.5, y=0.5, font=dict(size=16, color="gray"))
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        height=height, margin=dict(l=10, r=10, t=30, b=10),
+        # Below the plots, clear of the subplot titles and Plotly's toolbar.
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="center", x=0.5),
         uirevision="keep",  # redraws on refresh keep the user's zoom and hidden traces
     )
     return fig

@@ -1,9 +1,11 @@
 """A Keras callback that streams training progress into the run store.
 
-Within an epoch it writes at most one point per `interval` seconds (Keras' running epoch
-averages of loss/accuracy), so a long epoch still moves the curve while the store stays off
-the hot path; at each epoch end it writes every metric, validation included. At the same
-moments it checks whether the run was cancelled and, if so, stops training.
+Within an epoch it writes at most one point per `interval` seconds, so a long epoch still
+moves the curve while the store stays off the hot path. Keras logs running means since the
+epoch began; a point is the mean over the batches since the previous point instead (derived
+from two running means), so the live curve shows recent loss and does not jump at epoch
+boundaries. At each epoch end it also writes every epoch metric, validation included. At the
+same moments it checks whether the run was cancelled and, if so, stops training.
 """
 from __future__ import annotations
 
@@ -46,6 +48,8 @@ class StoreReporter(keras.callbacks.Callback):
         self._t0: float | None = None
         self._last_report: float | None = None
         self._epoch = 0
+        self._window_start = 0  # batches of this epoch already covered by a point
+        self._window_means: dict[str, float] = {}  # Keras' running means at that batch
 
     def on_train_begin(self, logs=None):
         self._t0 = self.clock()
@@ -53,33 +57,49 @@ class StoreReporter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._window_start = 0
+        self._window_means = {}
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
         if now - self._last_report < self.interval:
             return
         self._last_report = now
-        logs = logs or {}
-        step = self._epoch * self.steps + batch + 1
-        points = [
-            MetricPoint("batch", step, step / self.steps, now - self._t0, name, float(logs[name]))
-            for name in LIVE_METRICS
-            if name in logs and math.isfinite(float(logs[name]))
-        ]
-        self._report(points, step, batch + 1)
+        self._report(self._window_points(logs or {}, batch + 1, now), self._epoch * self.steps + batch + 1, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         now = self.clock()
         self._last_report = now
         logs = logs or {}
         step = (epoch + 1) * self.steps
+        # The last window closes at the epoch end, whose train metrics are the final running means.
+        points = self._window_points(logs, self.steps, now)
         # Non-finite values (a diverging run) are kept out of the curves; the run goes on.
-        points = [
+        points += [
             MetricPoint("epoch", step, float(epoch + 1), now - self._t0, name, float(value))
             for name, value in logs.items()
             if isinstance(value, (int, float)) and math.isfinite(float(value))
         ]
         self._report(points, step, self.steps)
+
+    def _window_points(self, logs: dict, batches_done: int, now: float) -> list[MetricPoint]:
+        """Mean of each live metric over the batches since the last point, from two running means."""
+        start, previous = self._window_start, self._window_means
+        if batches_done <= start:
+            return []
+        step = self._epoch * self.steps + batches_done
+        points = []
+        for name in LIVE_METRICS:
+            if name not in logs:
+                continue
+            mean = float(logs[name])
+            # sum(first k2) - sum(first k1), over k2 - k1 batches
+            value = (batches_done * mean - start * previous.get(name, 0.0)) / (batches_done - start)
+            if math.isfinite(value):
+                points.append(MetricPoint("batch", step, step / self.steps, now - self._t0, name, value))
+            self._window_means[name] = mean
+        self._window_start = batches_done
+        return points
 
     def _report(self, points: list[MetricPoint], step: int, batch: int) -> None:
         total = self.epochs * self.steps

@@ -10,7 +10,7 @@ from core.config import TrainConfig
 from core.store import MetricPoint, RUNNING, SUCCEEDED
 from tests.conftest import PROJECT_ROOT
 
-PAGES = ["app.py", "pages/home.py", "pages/train.py", "pages/runs.py"]
+PAGES = ["app.py", "app_pages/home.py", "app_pages/train.py", "app_pages/runs.py"]
 
 
 def _page(path: str) -> AppTest:
@@ -35,6 +35,7 @@ def _finished_run(store, name="done", accuracy=0.91):
     store.set_plan(run_id, epochs=2, steps=10, param_count=1234)
     for epoch in (1, 2):
         store.report(run_id, [MetricPoint("batch", epoch * 10 - 5, epoch - 0.5, 1.0, "loss", 1.0 / epoch),
+                              MetricPoint("batch", epoch * 10, epoch, 2.0, "loss", 0.8 / epoch),
                               MetricPoint("epoch", epoch * 10, epoch, 2.0, "loss", 0.9 / epoch),
                               MetricPoint("epoch", epoch * 10, epoch, 2.0, "val_accuracy", 0.5 + 0.1 * epoch)],
                      epoch=epoch, batch=10, progress=epoch / 2, eta_seconds=None)
@@ -58,14 +59,14 @@ def test_every_page_opens_with_runs(lab, store, path):
 
 def test_home_shows_counts_and_recent_runs(lab, store):
     _finished_run(store, name="recent one")
-    at = _page("pages/home.py").run()
+    at = _page("app_pages/home.py").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Finished"] == "1" and metrics["Running"] == "0"
     assert "recent one" in at.dataframe[0].value["name"].tolist()
 
 
 def test_train_page_queues_a_run(lab, store):
-    at = _page("pages/train.py").run()
+    at = _page("app_pages/train.py").run()
     at.selectbox(key="architecture").set_value("mlp_bn")
     at.selectbox(key="optimizer").set_value("sgd").run()
     at.number_input(key="learning_rate").set_value(0.01)
@@ -90,7 +91,7 @@ def test_train_page_queues_a_run(lab, store):
     ("train_subset", 99999, "train_subset: must be a whole number from 1 to 1437"),
 ])
 def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value, message):
-    at = _page("pages/train.py").run()
+    at = _page("app_pages/train.py").run()
     at.number_input(key=key).set_value(value)
     at.button(key="start").click().run()
     assert not at.exception
@@ -99,7 +100,7 @@ def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value
 
 
 def test_train_page_explains_a_missing_dataset(lab, store):
-    at = _page("pages/train.py").run()
+    at = _page("app_pages/train.py").run()
     at.selectbox(key="dataset").set_value("fashion_mnist").run()
     assert "apt-get install dataset-fashion-mnist" in at.warning[0].value
     at.button(key="start").click().run()
@@ -109,7 +110,7 @@ def test_train_page_explains_a_missing_dataset(lab, store):
 
 def test_runs_page_shows_a_finished_run_with_curves(lab, store):
     run_id = _finished_run(store, name="<b>html?</b> [link](http://x.org)")
-    at = _page("pages/runs.py").run()
+    at = _page("app_pages/runs.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert table["name"].tolist() == ["<b>html?</b> [link](http://x.org)"]
@@ -117,9 +118,10 @@ def test_runs_page_shows_a_finished_run_with_curves(lab, store):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"] == "91.00 %" and metrics["Parameters"] == "1,234"
     traces = {(t["name"], t["xaxis"]): t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
-    # Train loss: the within-epoch and the epoch-end points, in step order; validation accuracy per epoch.
+    # Train loss: a line through the within-epoch points, a dot per epoch mean; validation per epoch.
     assert _values(traces[("train", "x")]["x"]) == [0.5, 1.0, 1.5, 2.0]
-    assert _values(traces[("train", "x")]["y"]) == [1.0, 0.9, 0.5, 0.45]
+    assert _values(traces[("train", "x")]["y"]) == [1.0, 0.8, 0.5, 0.4]
+    assert _values(traces[("train, epoch mean", "x")]["y"]) == [0.9, 0.45]
     assert _values(traces[("validation", "x2")]["y"]) == [0.6, 0.7]
     assert dict(at.query_params) == {"run": str(run_id)}  # the URL points at the run shown
 
@@ -127,7 +129,7 @@ def test_runs_page_shows_a_finished_run_with_curves(lab, store):
 def test_runs_page_cancels_a_running_run(lab, store):
     run_id = store.create_run("busy", TrainConfig().to_dict())
     store.claim(run_id, 1, "elsewhere")
-    at = _page("pages/runs.py").run()
+    at = _page("app_pages/runs.py").run()
     at.button(key=f"cancel_{run_id}").click().run()
     assert not at.exception
     assert store.cancel_requested(run_id) and store.get(run_id).status == RUNNING
@@ -135,7 +137,7 @@ def test_runs_page_cancels_a_running_run(lab, store):
 
 def test_runs_page_deletes_only_after_confirmation(lab, store):
     run_id = _finished_run(store)
-    at = _page("pages/runs.py").run()
+    at = _page("app_pages/runs.py").run()
     at.button(key=f"delete_{run_id}").click().run()
     assert store.get(run_id) is not None and "cannot be undone" in at.warning[0].value
     at.button(key=f"delete_yes_{run_id}").click().run()
@@ -148,7 +150,7 @@ def test_runs_page_shows_why_a_run_failed(lab, store):
     run_id = store.create_run("broken", TrainConfig().to_dict())
     store.claim(run_id, 1, "elsewhere")
     store.finish(run_id, "failed", error="ValueError: something_bad happened", traceback="Traceback ...")
-    at = _page("pages/runs.py").run()
+    at = _page("app_pages/runs.py").run()
     # Shown escaped (markdown specials get a backslash) so it reads exactly as raised.
     assert at.error[0].value.replace("\\", "") == "ValueError: something_bad happened"
     assert at.expander[0].label == "Traceback"

@@ -20,21 +20,38 @@ def _reporter(store, run_id, clock, epochs=2, steps=10, interval=0.5):
     return reporter
 
 
-def test_within_epoch_points_are_throttled_by_time(store):
+def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
     run_id = store.create_run("r", {})
     store.claim(run_id, 1, "h")
     clock = FakeClock()
     reporter = _reporter(store, run_id, clock)
     reporter.on_train_begin()
     reporter.on_epoch_begin(0)
+    batch_losses = [2.0 - 0.1 * i for i in range(10)]
     for batch in range(10):
         clock.now += 0.2  # 2 s in all, interval 0.5 s -> a point every third batch
-        reporter.on_train_batch_end(batch, {"loss": 2.0 - batch * 0.1, "accuracy": 0.1 * batch})
-    batch_points = [p for p in store.metrics(run_id) if p.kind == "batch"]
-    assert [p.step for p in batch_points if p.name == "loss"] == [3, 6, 9]
-    assert batch_points[0].epoch == 0.3 and abs(batch_points[0].value - 1.8) < 1e-9
+        running_mean = sum(batch_losses[: batch + 1]) / (batch + 1)  # what Keras logs
+        reporter.on_train_batch_end(batch, {"loss": running_mean})
+    clock.now += 0.1
+    reporter.on_epoch_end(0, {"loss": sum(batch_losses) / 10})
+    live = [(p.step, round(p.value, 6)) for p in store.metrics(run_id) if p.kind == "batch"]
+    # Each point is the mean of the batches since the previous one, not of the whole epoch so far.
+    assert live == [(3, 1.9), (6, 1.6), (9, 1.3), (10, 1.1)]
+    [epoch_mean] = [p for p in store.metrics(run_id) if p.kind == "epoch"]
+    assert round(epoch_mean.value, 6) == 1.55 and epoch_mean.epoch == 1.0
+
+
+def test_progress_and_eta(store):
+    run_id = store.create_run("r", {})
+    store.claim(run_id, 1, "h")
+    clock = FakeClock()
+    reporter = _reporter(store, run_id, clock)  # 2 epochs x 10 batches
+    reporter.on_train_begin()
+    reporter.on_epoch_begin(0)
+    clock.now = 1.8
+    reporter.on_train_batch_end(8, {"loss": 1.0})
     run = store.get(run_id)
-    assert (run.epoch, run.batch, round(run.progress, 3)) == (1, 9, 0.45)
+    assert (run.epoch, run.batch, run.progress) == (1, 9, 0.45)
     assert abs(run.eta_seconds - 1.8 * 0.55 / 0.45) < 1e-6
 
 
@@ -47,7 +64,7 @@ def test_epoch_end_records_all_finite_metrics(store):
     reporter.on_epoch_begin(0)
     clock.now = 1.0
     reporter.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.8, "val_loss": float("nan"), "val_accuracy": 0.7})
-    points = {p.name: p for p in store.metrics(run_id)}
+    points = {p.name: p for p in store.metrics(run_id) if p.kind == "epoch"}
     assert set(points) == {"loss", "accuracy", "val_accuracy"}  # NaN kept out of the curves
     assert points["val_accuracy"].epoch == 1.0 and points["loss"].step == 10
     assert store.get(run_id).progress == 0.5

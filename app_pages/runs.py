@@ -8,7 +8,7 @@ from core.display import count, duration, escape_markdown, percent, progress_tex
 st.title("Runs")
 jobs.ensure_workers()
 
-controls = st.columns([1, 1, 5], vertical_alignment="bottom")
+controls = st.columns([2, 1, 5], vertical_alignment="bottom")
 live = controls[0].toggle("Live refresh", value=True, key="live")
 every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
                               disabled=not live)
@@ -94,7 +94,7 @@ def runs_panel() -> None:
     runs = jobs.list_runs()
     if not runs:
         st.info("No runs yet. Start one on the Train page.")
-        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     st.dataframe(runs_table(runs), hide_index=True, column_config=TABLE_COLUMNS, key="runs_table")
     by_id = {run.id: run for run in runs}

@@ -9,8 +9,8 @@ st.write("Train Keras models in the background, watch their curves grow live, an
 jobs.ensure_workers()
 
 links = st.columns(3)
-links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")
-links[1].page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
+links[0].page_link("app_pages/train.py", label="Start a training run", icon=":material/model_training:")
+links[1].page_link("app_pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
 
 
 @st.fragment(run_every=3)

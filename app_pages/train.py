@@ -68,7 +68,7 @@ if st.button("▶ Start training", type="primary", key="start"):
         st.error(str(exc), icon=":material/error:")
     else:
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")
-        st.page_link("pages/runs.py", label="Watch it on the Runs page", icon=":material/monitoring:")
+        st.page_link("app_pages/runs.py", label="Watch it on the Runs page", icon=":material/monitoring:")
 
 summary = jobs.summary(settings)
 st.caption(f"Now: {summary.running} running, {summary.queued} queued · "
