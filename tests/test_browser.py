@@ -3,19 +3,23 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from core import worker
+from core import jobs, worker
 from core.settings import load_settings
+from core.store import RUNNING
 from tests.conftest import PROJECT_ROOT, wait_for
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
+CURVE_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer path.js-line')]
+                       .some(p => (p.getAttribute('d') || '').split('L').length > 3)"""
 
 
 def _free_port() -> int:
@@ -32,56 +36,95 @@ def _healthy(url: str) -> bool:
         return False
 
 
+class StreamlitServer:
+    """`streamlit run app.py` on a fixed port, which a test can stop and start again."""
+
+    def __init__(self, log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                 "--server.headless", "true", "--server.fileWatcherType", "none"],
+                cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+            )
+        wait_for(lambda: _healthy(f"{self.url}/_stcore/health"), 60, what="streamlit to serve")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+
 @pytest.fixture
-def app_url(lab, monkeypatch, tmp_path):
-    """The app served by `streamlit run` on a free port, with workers starting on demand."""
+def server(lab, monkeypatch, tmp_path):
+    """The app served on a free port, with workers starting on demand; all stopped afterwards."""
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
-    port = _free_port()
-    log = open(tmp_path / "streamlit.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
     try:
-        wait_for(lambda: _healthy(f"{base}/_stcore/health"), 60, what="streamlit to serve")
-        yield base
+        yield app
     finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+        app.stop()
         worker.stop(load_settings())
 
 
 @pytest.fixture
-def browser():
+def page():
     assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium: run `make browser`"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
+        yield chromium.new_page(viewport={"width": 1400, "height": 1000})
         chromium.close()
 
 
-def test_start_a_run_and_see_its_curve(app_url, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{app_url}/train")
+def _screenshot(page, name: str) -> None:
+    artifacts = PROJECT_ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / name), full_page=True)
+
+
+def test_start_a_run_and_see_its_curve(server, page):
+    page.goto(f"{server.url}/train")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run #1 queued").wait_for(timeout=30_000)
 
     page.get_by_text("Watch it on the Runs page").click()
     page.wait_for_url("**/runs**")
-    # The train-loss line is an SVG path whose `d` grows as points arrive; wait for a real line.
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer path.js-line')]
-                 .some(p => (p.getAttribute('d') || '').split('L').length > 3)""",
-        timeout=120_000,
-    )
+    # The train line is an SVG path whose `d` grows as points arrive; wait for a real line.
+    page.wait_for_function(CURVE_DRAWN, timeout=120_000)
     # When the run finishes, the page shows its test accuracy as a percentage.
     page.get_by_test_id("stMetricValue").filter(has_text="%").first.wait_for(timeout=120_000)
-    artifacts = PROJECT_ROOT / "artifacts"
-    artifacts.mkdir(exist_ok=True)
-    page.screenshot(path=str(artifacts / "browser-runs.png"), full_page=True)
+    _screenshot(page, "browser-runs.png")
     assert "Traceback" not in page.content()
+
+
+def test_a_run_keeps_training_across_a_streamlit_restart(server, page):
+    settings = load_settings()
+    page.goto(f"{server.url}/train")
+    epochs = page.get_by_label("Epochs (at most 200)")
+    epochs.fill("60")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Run #1 queued").wait_for(timeout=30_000)
+    wait_for(lambda: jobs.get_run(1, settings).batch > 0, 120, what="the run to train")
+    assert jobs.get_run(1, settings).epochs == 60
+
+    server.stop()  # Streamlit gone: the worker pool and the run carry on
+    before = jobs.get_run(1, settings).progress
+    wait_for(lambda: jobs.get_run(1, settings).progress > before, 30, what="progress without Streamlit")
+    assert jobs.get_run(1, settings).status == RUNNING and worker.status(settings).running
+
+    server.start()
+    page.goto(f"{server.url}/runs?run=1")
+    page.wait_for_function(CURVE_DRAWN, timeout=60_000)
+    page.get_by_text("Run #1").wait_for(timeout=10_000)
+    _screenshot(page, "browser-after-restart.png")
+    jobs.cancel(1, settings)
+    wait_for(lambda: jobs.get_run(1, settings).is_finished, 30, what="the cancel")
