@@ -1,0 +1,32 @@
+"""TensorFlow stays out of the processes that must not have it: pages, the CLI, the pool's parent."""
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_ROOT
+
+CHECK = """
+import sys, runpy
+{imports}
+heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+print(",".join(heavy) or "none")
+"""
+
+
+def _heavy_modules_after(imports: str) -> str:
+    result = subprocess.run([sys.executable, "-c", CHECK.format(imports=imports)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_core_modules_used_by_pages_and_the_pool_do_not_import_tensorflow():
+    # The worker pool forks its workers from this process: a fork after TensorFlow loaded is unsafe.
+    imports = "import core.cli, core.jobs, core.worker, core.taskqueue, core.charts, core.display, core.config"
+    assert _heavy_modules_after(imports) == "none"
+
+
+def test_catalog_and_validation_do_not_import_tensorflow():
+    imports = ("from core.config import TrainConfig, validate\n"
+               "from core.datasets import catalog\n"
+               "catalog(); validate(TrainConfig())")
+    assert _heavy_modules_after(imports) == "none"
