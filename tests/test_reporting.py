@@ -14,19 +14,20 @@ class DummyModel:
     stop_training = False
 
 
-def _reporter(store, run_id, clock, epochs=2, steps=10, interval=0.5):
-    reporter = StoreReporter(store, run_id, epochs=epochs, steps=steps, interval=interval, clock=clock)
-    reporter.set_model(DummyModel())
-    return reporter
-
-
-def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
+def _started(store, interval=0.5):
+    """A running run and its reporter (2 epochs x 10 batches), inside the first epoch at t=0."""
     run_id = store.create_run("r", {})
     store.claim(run_id, 1, "h")
     clock = FakeClock()
-    reporter = _reporter(store, run_id, clock)
+    reporter = StoreReporter(store, run_id, epochs=2, steps=10, interval=interval, clock=clock)
+    reporter.set_model(DummyModel())
     reporter.on_train_begin()
     reporter.on_epoch_begin(0)
+    return run_id, clock, reporter
+
+
+def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
+    run_id, clock, reporter = _started(store)
     batch_losses = [2.0 - 0.1 * i for i in range(10)]
     for batch in range(10):
         clock.now += 0.2  # 2 s in all, interval 0.5 s -> a point every third batch
@@ -42,12 +43,7 @@ def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
 
 
 def test_progress_and_eta(store):
-    run_id = store.create_run("r", {})
-    store.claim(run_id, 1, "h")
-    clock = FakeClock()
-    reporter = _reporter(store, run_id, clock)  # 2 epochs x 10 batches
-    reporter.on_train_begin()
-    reporter.on_epoch_begin(0)
+    run_id, clock, reporter = _started(store)  # 2 epochs x 10 batches
     clock.now = 1.8
     reporter.on_train_batch_end(8, {"loss": 1.0})
     run = store.get(run_id)
@@ -56,12 +52,7 @@ def test_progress_and_eta(store):
 
 
 def test_epoch_end_records_all_finite_metrics(store):
-    run_id = store.create_run("r", {})
-    store.claim(run_id, 1, "h")
-    clock = FakeClock()
-    reporter = _reporter(store, run_id, clock)
-    reporter.on_train_begin()
-    reporter.on_epoch_begin(0)
+    run_id, clock, reporter = _started(store)
     clock.now = 1.0
     reporter.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.8, "val_loss": float("nan"), "val_accuracy": 0.7})
     points = {p.name: p for p in store.metrics(run_id) if p.kind == "epoch"}
@@ -71,12 +62,7 @@ def test_epoch_end_records_all_finite_metrics(store):
 
 
 def test_cancel_request_stops_training_at_the_next_report(store):
-    run_id = store.create_run("r", {})
-    store.claim(run_id, 1, "h")
-    clock = FakeClock()
-    reporter = _reporter(store, run_id, clock, interval=0.0)
-    reporter.on_train_begin()
-    reporter.on_epoch_begin(0)
+    run_id, clock, reporter = _started(store, interval=0.0)
     clock.now = 0.1
     reporter.on_train_batch_end(0, {"loss": 1.0})
     assert not reporter.model.stop_training
