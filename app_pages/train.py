@@ -43,7 +43,7 @@ with opt_col:
     optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get,
                              index=list(OPTIMIZERS).index(defaults.optimizer))
     learning_rate = st.number_input("Learning rate", min_value=0.0, value=defaults.learning_rate,
-                                    step=1e-4, format="%.5f", key="learning_rate")
+                                    step=1e-4, format="%g", key="learning_rate")
     momentum, nesterov = 0.0, False
     if optimizer == "sgd":
         momentum = st.number_input("Momentum", min_value=0.0, max_value=0.999, value=0.9, step=0.05,
