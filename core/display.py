@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from core.store import RUNNING, Run
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -47,10 +49,8 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
-def runs_table(runs: list[Run]):
+def runs_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text)."""
-    import pandas as pd
-
     rows = []
     for run in runs:
         config = run.config_dict

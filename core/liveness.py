@@ -1,6 +1,7 @@
 """Find runs whose worker died and mark them failed, so nothing stays `running` forever."""
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -19,8 +20,6 @@ def process_alive(pid: int) -> bool:
     except OSError:
         pass
     try:
-        import os
-
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
