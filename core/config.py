@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 from core.architectures import ARCHITECTURES
-from core.datasets import DatasetInfo, get_info
+from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.settings import Settings, load_settings
 
 OPTIMIZERS = {
@@ -23,6 +23,10 @@ OPTIMIZERS = {
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
+SPLIT_MODES = {"random": "random, stratified (from the seed)", "keras": "last share, as Keras' validation_split"}
+LABEL_ENCODINGS = {"integer": "integer labels, sparse categorical cross-entropy",
+                   "one_hot": "one-hot labels, categorical cross-entropy"}
+IMAGE_SIZE_RANGE = (16, 512)
 
 
 class ConfigError(ValueError):
@@ -45,8 +49,12 @@ class TrainConfig:
     nesterov: bool = False  # SGD only
     batch_size: int = 32
     epochs: int = 10
-    validation_split: float = 0.2  # share of the training subset held out, split randomly from `seed`
-    train_subset: int | None = None  # train on this many samples; None = all
+    validation_split: float = 0.2  # share of the training subset held out for validation
+    split_mode: str = "random"  # a key of SPLIT_MODES
+    train_subset: int | None = None  # train on this many samples (stratified); None = all
+    test_subset: int | None = None  # evaluate on this many test samples (stratified); None = all
+    labels: str = "integer"  # a key of LABEL_ENCODINGS
+    image_size: int = DEFAULT_IMAGE_SIZE  # image folders only: images are resized to this square
     seed: int = 42  # drives the subset, the split, shuffling and weight initialisation
     name: str = ""  # shown as plain text; empty = generated
     notes: str = ""  # shown as plain text
@@ -85,7 +93,7 @@ def _check_int(field: str, value, low: int, high: int, why: str = "") -> None:
 
 def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
     """(train, validation) sample counts after the subset and the validation split."""
-    total = config.train_subset if config.train_subset is not None else info.train_size
+    total = min(config.train_subset, info.train_size) if config.train_subset is not None else info.train_size
     val = int(round(total * config.validation_split))
     return total - val, val
 
@@ -115,6 +123,15 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     _check_int("seed", config.seed, 0, 2**32 - 1)
     if config.train_subset is not None:
         _check_int("train_subset", config.train_subset, 1, info.train_size, f"{info.title} has {info.train_size} training images")
+    if config.test_subset is not None:
+        _check_int("test_subset", config.test_subset, 1, info.test_size, f"{info.title} has {info.test_size} test images")
+    if config.split_mode not in SPLIT_MODES:
+        raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
+    if config.labels not in LABEL_ENCODINGS:
+        raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
+    if info.resizable:
+        _check_int("image_size", config.image_size, *IMAGE_SIZE_RANGE, "pixels per side")
+        info = info.with_image_size(config.image_size)
     vs = config.validation_split
     if not _is_number(vs) or not 0 <= vs <= 0.5:
         raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")

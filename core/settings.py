@@ -51,6 +51,8 @@ class Settings:
     autostart_workers: bool  # start the worker pool on demand from the app or the CLI
     keras_home: Path  # the Keras cache (`$KERAS_HOME`, else ~/.keras)
     fashion_mnist_dir: Path  # Debian's dataset-fashion-mnist files
+    data_root: Path  # image-folder datasets live below this; the browser can name nothing outside it
+    max_upload_mb: int  # largest .npz / .zip a user may upload
 
     @property
     def db_path(self) -> Path:
@@ -61,6 +63,11 @@ class Settings:
     def queue_path(self) -> Path:
         """Huey's SQLite queue."""
         return self.home / "queue.db"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded .npz datasets (zips are unpacked below `data_root/uploads`)."""
+        return self.home / "uploads"
 
     @property
     def runs_dir(self) -> Path:
@@ -95,4 +102,6 @@ def load_settings() -> Settings:
         fashion_mnist_dir=Path(
             os.environ.get("TRAINLAB_FASHION_MNIST_DIR") or "/usr/share/datasets/fashion-mnist"
         ),
+        data_root=Path(os.environ.get("TRAINLAB_DATA_ROOT") or home / "datasets").expanduser(),
+        max_upload_mb=max(1, _int("TRAINLAB_MAX_UPLOAD_MB", 200)),
     )

@@ -13,11 +13,14 @@ import threading
 import time
 import traceback as tb
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from core import datasets
 from core.architectures import build_model
-from core.config import TrainConfig
+from core.config import ConfigError, TrainConfig
+from core.sampling import stratified_subset, train_validation_split
 from core.settings import Settings, load_settings
 from core.store import CANCELLED, FAILED, SUCCEEDED, RunStore
 
@@ -49,25 +52,49 @@ class Heartbeat:
         self.store.close()
 
 
-def split_indices(n: int, validation_split: float, subset: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random (train, validation) index arrays: a seeded subset of `n`, then a seeded split."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n)
-    if subset is not None:
-        order = order[:subset]
-    n_val = int(round(len(order) * validation_split))
-    return order[n_val:], order[:n_val]
+@dataclass(frozen=True)
+class PreparedData:
+    """Index arrays into the loaded dataset for each split, after subsets and the validation split."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
 
 
-def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
-    """A tf.data pipeline that keeps images uint8 until a batch is scaled to [0, 1]."""
+def prepare_splits(data: datasets.ArrayDataset, config: TrainConfig) -> PreparedData:
+    """1. a stratified, seeded training subset; 2. the validation split of it; 3. a test subset."""
+    for name, wanted, available in (("train_subset", config.train_subset, len(data.y_train)),
+                                    ("test_subset", config.test_subset, len(data.y_test))):
+        if wanted is not None and wanted > available:
+            raise ConfigError(name, f"asks for {wanted} samples but the loaded data has {available}")
+    subset = stratified_subset(data.y_train, config.train_subset, config.seed)
+    if config.split_mode == "keras":
+        subset = np.sort(subset)  # Keras splits the data in its given order
+    train_pos, val_pos = train_validation_split(data.y_train[subset], config.validation_split, config.seed,
+                                                config.split_mode)
+    test = stratified_subset(data.y_test, config.test_subset, config.seed) if config.test_subset \
+        else np.arange(len(data.y_test))
+    return PreparedData(train=subset[train_pos], validation=subset[val_pos], test=test)
+
+
+def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int,
+                 one_hot_classes: int | None = None):
+    """A tf.data pipeline that keeps images uint8 until a batch is scaled to [0, 1]
+    (and labels integer until a batch is one-hot encoded, when asked)."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b), num_parallel_calls=tf.data.AUTOTUNE)
+
+    def scale(images, labels):
+        images = tf.cast(images, tf.float32) / 255.0
+        if one_hot_classes:
+            labels = tf.one_hot(labels, one_hot_classes)
+        return images, labels
+
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -90,7 +117,7 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if len(text) > 300:
         text = text[:297] + "..."
-    return text if isinstance(exc, datasets.DatasetUnavailable) else f"{exc.__class__.__name__}: {text}"
+    return text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError)) else f"{exc.__class__.__name__}: {text}"
 
 
 def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
@@ -119,19 +146,25 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
 
     run = store.get(run_id)
     config = TrainConfig.from_json(run.config)
-    data = datasets.load(config.dataset, settings)
+    data = datasets.load(config.dataset, settings, image_size=config.image_size)
 
-    # 1. The same seed gives the same subset, split, shuffling and initial weights.
+    # 1. The same seed gives the same subsets, split, shuffling and initial weights.
     keras.utils.set_random_seed(config.seed)
-    train_idx, val_idx = split_indices(len(data.x_train), config.validation_split, config.train_subset, config.seed)
-    train = make_batches(data.x_train[train_idx], data.y_train[train_idx], config.batch_size, True, config.seed)
-    val = make_batches(data.x_train[val_idx], data.y_train[val_idx], config.batch_size, False, config.seed) \
-        if len(val_idx) else None
-    steps = -(-len(train_idx) // config.batch_size)
+    splits = prepare_splits(data, config)
+    classes = len(data.class_names)
+    one_hot = classes if config.labels == "one_hot" else None
+
+    def batches(x, y, idx, shuffle, batch_size=config.batch_size):
+        return make_batches(x[idx], y[idx], batch_size, shuffle, config.seed, one_hot)
+
+    train = batches(data.x_train, data.y_train, splits.train, True)
+    val = batches(data.x_train, data.y_train, splits.validation, False) if len(splits.validation) else None
+    steps = -(-len(splits.train) // config.batch_size)
 
     # 2. Build and compile the model for this dataset's shape and classes.
-    model = build_model(config.architecture, data.x_train.shape[1:], len(data.class_names))
-    model.compile(optimizer=make_optimizer(config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = build_model(config.architecture, data.x_train.shape[1:], classes)
+    loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
+    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=["accuracy"])
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
 
     # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
@@ -147,7 +180,7 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
         return CANCELLED
 
     # 4. Evaluate on the untouched test split and keep the trained model.
-    test = make_batches(data.x_test, data.y_test, max(config.batch_size, 256), False, config.seed)
+    test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
     run_dir = settings.runs_dir / str(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ def lab(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(tmp_path / "no-debian-fashion"))
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "0")
     monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
+    monkeypatch.setenv("TRAINLAB_DATA_ROOT", str(tmp_path / "data-root"))
     return load_settings()
 
 
@@ -51,6 +52,17 @@ def make_fashion_files(folder: Path, n_train: int = 60, n_test: int = 20, seed: 
         images = (labels[:, None, None] * 25 + rng.integers(0, 5, (n, 28, 28))).astype(np.uint8)
         write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+
+
+def make_image_folder(folder: Path, counts: dict[str, int], size=(32, 24), fmt="PNG") -> None:
+    """Class sub-folders of small real images (each class its own colour) for image-folder tests."""
+    from PIL import Image
+
+    for i, (name, n) in enumerate(counts.items()):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for j in range(n):
+            colour = (40 + 80 * i, 200 - 60 * i, (j * 7) % 255)
+            Image.new("RGB", size, colour).save(folder / name / f"{j}.{fmt.lower()}", fmt)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):

@@ -3,11 +3,13 @@ import threading
 
 import keras
 import numpy as np
+import pytest
 
-from core.config import TrainConfig
+from core.config import ConfigError, TrainConfig
 from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
-from core.training import execute_run, split_indices
-from tests.conftest import wait_for
+from core.datasets import ArrayDataset
+from core.training import execute_run, prepare_splits
+from tests.conftest import make_image_folder, wait_for
 
 
 def _queue(store, **changes):
@@ -66,12 +68,47 @@ def test_cancel_while_running_stops_the_fit(lab, store):
     assert run.status == CANCELLED and run.progress < 0.5
 
 
-def test_split_is_random_reproducible_and_disjoint():
-    train, val = split_indices(100, 0.2, None, seed=1)
-    assert len(train) == 80 and len(val) == 20 and not set(train) & set(val)
-    again_train, again_val = split_indices(100, 0.2, None, seed=1)
-    np.testing.assert_array_equal(val, again_val)
-    _, other_val = split_indices(100, 0.2, None, seed=2)
-    assert set(other_val) != set(val)
-    sub_train, sub_val = split_indices(100, 0.5, 10, seed=1)
-    assert len(sub_train) == 5 and len(sub_val) == 5
+def _toy_data(n_train=200, n_test=50):
+    labels = np.arange(n_train) % 4
+    return ArrayDataset(np.zeros((n_train, 4, 4, 1), np.uint8), labels, np.zeros((n_test, 4, 4, 1), np.uint8),
+                        np.arange(n_test) % 4, ("a", "b", "c", "d"))
+
+
+def test_splits_are_stratified_disjoint_and_reproducible():
+    data = _toy_data()
+    config = TrainConfig(train_subset=100, test_subset=20, validation_split=0.2, seed=3)
+    splits = prepare_splits(data, config)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (80, 20, 20)
+    assert not set(splits.train) & set(splits.validation)
+    assert np.bincount(data.y_train[splits.validation]).tolist() == [5, 5, 5, 5]
+    assert np.bincount(data.y_test[splits.test]).tolist() == [5, 5, 5, 5]
+    again = prepare_splits(data, config)
+    np.testing.assert_array_equal(splits.validation, again.validation)
+    other = prepare_splits(data, TrainConfig(train_subset=100, validation_split=0.2, seed=4))
+    assert set(other.validation) != set(splits.validation)
+
+
+def test_keras_split_holds_out_the_last_samples():
+    splits = prepare_splits(_toy_data(), TrainConfig(validation_split=0.1, split_mode="keras"))
+    assert splits.validation.tolist() == list(range(180, 200)) and splits.train.tolist() == list(range(180))
+
+
+def test_a_subset_larger_than_the_loaded_data_is_refused():
+    with pytest.raises(ConfigError, match="train_subset: asks for 500 samples but the loaded data has 200"):
+        prepare_splits(_toy_data(), TrainConfig(train_subset=500))
+
+
+def test_one_hot_labels_train_with_categorical_crossentropy(lab, store):
+    run_id = _queue(store, labels="one_hot", test_subset=100)
+    assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
+    assert store.get(run_id).test_accuracy > 0.5
+
+
+def test_an_image_folder_trains_at_the_chosen_size(lab, store):
+    make_image_folder(lab.data_root / "pets", {"cat": 12, "dog": 12}, size=(40, 30))
+    run_id = _queue(store, dataset="folder:pets", image_size=16, train_subset=None, validation_split=0.25,
+                    batch_size=4)
+    assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
+    run = store.get(run_id)
+    assert run.param_count == 16 * 16 * 3 * 1024 + 1024 + 1024 * 256 + 256 + 256 * 2 + 2
+    assert run.steps == 4  # 24 images: 4 held out for test (20 % per class); of 20, 5 validate, 15 train
