@@ -90,11 +90,13 @@ def find_folders(settings: Settings, max_depth: int = 3) -> list[ImageFolder]:
     root = settings.data_root
     if not root.is_dir():
         return []
+    real_root = root.resolve()
     found, frontier = [], [root]
     for _ in range(max_depth):
         next_frontier = []
         for folder in frontier:
-            for sub in sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")):
+            subs = (d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+            for sub in sorted(d for d in subs if d.resolve().is_relative_to(real_root)):
                 dataset = describe(sub, root)
                 if dataset:
                     found.append(dataset)

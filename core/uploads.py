@@ -74,6 +74,8 @@ def _as_labels(y: np.ndarray, key: str, n: int) -> np.ndarray:
 
 def validate_npz(data: bytes) -> dict[str, np.ndarray]:
     """The four arrays of an uploaded .npz, normalised to uint8 images and int64 labels."""
+    if not data.startswith(b"PK"):  # an .npz is a zip archive; anything else numpy would try to unpickle
+        raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez")
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}

@@ -54,6 +54,49 @@ def make_fashion_files(folder: Path, n_train: int = 60, n_test: int = 20, seed: 
         write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
 
 
+def make_mnist_npz(path: Path, n_train: int = 30, n_test: int = 10) -> None:
+    """A tiny `mnist.npz` in Keras' format: uint8 (N, 28, 28) images, uint8 labels."""
+    rng = np.random.default_rng(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+             y_train=(np.arange(n_train) % 10).astype(np.uint8),
+             x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+             y_test=(np.arange(n_test) % 10).astype(np.uint8))
+
+
+def _pickle(path: Path, obj) -> None:
+    import pickle
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(obj, fh)
+
+
+def _cifar_rows(n: int, seed: int) -> np.ndarray:
+    """CIFAR stores each image as 3072 bytes: the red plane, then green, then blue (32x32 each)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+
+
+def make_cifar10(folder: Path, per_batch: int = 4, n_test: int = 6) -> None:
+    """Tiny CIFAR-10 python pickles (data_batch_1..5, test_batch, batches.meta) in `folder`."""
+    for i in range(1, 6):
+        _pickle(folder / f"data_batch_{i}", {b"data": _cifar_rows(per_batch, i),
+                                             b"labels": [(i + j) % 10 for j in range(per_batch)]})
+    _pickle(folder / "test_batch", {b"data": _cifar_rows(n_test, 9), b"labels": list(range(n_test))})
+    _pickle(folder / "batches.meta", {b"label_names": [n.encode() for n in (
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")]})
+
+
+def make_cifar100(folder: Path, n_train: int = 12, n_test: int = 5) -> None:
+    """Tiny CIFAR-100 pickles (train, test, meta) with fine and coarse labels."""
+    for name, n, seed in (("train", n_train, 1), ("test", n_test, 2)):
+        _pickle(folder / name, {b"data": _cifar_rows(n, seed), b"fine_labels": [(7 * j) % 100 for j in range(n)],
+                                b"coarse_labels": [j % 20 for j in range(n)]})
+    _pickle(folder / "meta", {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+                              b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]})
+
+
 def make_image_folder(folder: Path, counts: dict[str, int], size=(32, 24), fmt="PNG") -> None:
     """Class sub-folders of small real images (each class its own colour) for image-folder tests."""
     from PIL import Image

@@ -1,0 +1,130 @@
+"""Uploads: good .npz and .zip files are kept; hostile or malformed ones are refused, nothing kept."""
+import io
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import datasets
+from core.settings import load_settings
+from core.uploads import UploadError, save_npz, save_zip
+
+
+def _npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _good_arrays(**changes):
+    rng = np.random.default_rng(0)
+    arrays = dict(x_train=rng.integers(0, 256, (12, 6, 5), dtype=np.uint8), y_train=np.arange(12) % 3,
+                  x_test=rng.integers(0, 256, (4, 6, 5), dtype=np.uint8), y_test=np.arange(4) % 3)
+    return arrays | changes
+
+
+def _png(colour=(200, 10, 10)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _zip(files: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def test_a_good_npz_becomes_a_dataset(lab):
+    save_npz("my-set", _npz(**_good_arrays()), lab)
+    info = datasets.get_info("upload:my-set", lab)
+    assert info.available and info.input_shape == (6, 5, 1) and info.num_classes == 3
+    assert (info.train_size, info.test_size) == (12, 4)
+    data = datasets.load("upload:my-set", lab)
+    assert data.x_train.shape == (12, 6, 5, 1) and data.x_train.dtype == np.uint8
+
+
+def test_float_images_in_0_1_are_scaled_to_uint8(lab):
+    x = np.full((6, 4, 4, 3), 0.5, dtype=np.float32)
+    save_npz("floats", _npz(**_good_arrays(x_train=x, y_train=np.arange(6) % 2, x_test=x[:2], y_test=np.arange(2))), lab)
+    assert datasets.load("upload:floats", lab).x_train.max() == 128
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(x_train=np.zeros((12, 6), np.uint8)), "x_train must be images shaped"),
+    (dict(x_test=np.zeros((4, 7, 5), np.uint8)), "differ in shape"),
+    (dict(y_train=np.arange(11)), "must be 12 integer labels"),
+    (dict(y_test=np.array([0, 1, -1, 2])), "labels must be class ids"),
+    (dict(y_train=np.full(12, 0.5)), "whole-number class ids"),
+    (dict(x_train=np.full((12, 6, 5), 300.0)), "values must lie in 0..255"),
+    (dict(y_train=np.zeros(12, int)), "at least two classes"),
+    (dict(x_train=np.array([["a"] * 5] * 6 * 12).reshape(12, 6, 5)), "must hold numbers"),
+])
+def test_malformed_npz_is_refused_with_the_field(lab, changes, message):
+    with pytest.raises(UploadError, match=message) as err:
+        save_npz("bad", _npz(**_good_arrays(**changes)), lab)
+    assert str(err.value).startswith("npz: ") and "\n" not in str(err.value)
+    assert datasets.get_info("upload:bad", lab) is None
+
+
+def test_npz_refusals_for_keys_pickles_names_size_and_duplicates(lab, monkeypatch):
+    arrays = _good_arrays()
+    del arrays["y_test"]
+    with pytest.raises(UploadError, match="missing y_test"):
+        save_npz("a", _npz(**arrays), lab)
+    with pytest.raises(UploadError, match="not Python objects"):
+        save_npz("a", _npz(**_good_arrays(y_test=np.array([0, 1, {"x": 1}, 2], dtype=object))), lab)
+    with pytest.raises(UploadError, match="not a readable .npz"):
+        save_npz("a", b"certainly not a zip", lab)
+    with pytest.raises(UploadError, match="name: use 1 to 40"):
+        save_npz("../escape", _npz(**_good_arrays()), lab)
+    save_npz("twice", _npz(**_good_arrays()), lab)
+    with pytest.raises(UploadError, match="exists already"):
+        save_npz("twice", _npz(**_good_arrays()), lab)
+    monkeypatch.setenv("TRAINLAB_MAX_UPLOAD_MB", "1")
+    big = _npz(**_good_arrays(x_train=np.random.default_rng(0).integers(0, 256, (2000, 30, 30), dtype=np.uint8),
+                              y_train=np.arange(2000) % 3))
+    with pytest.raises(UploadError, match="over the 1 MB limit"):
+        save_npz("big", big, load_settings())
+
+
+def test_a_zip_of_class_folders_becomes_an_image_folder(lab):
+    files = {f"pets/{c}/{i}.png": _png((40 * i, 100, 50)) for c in ("cat", "dog") for i in range(5)}
+    target = save_zip("pets", _zip(files | {"pets/.DS_Store": b"x", "__MACOSX/pets/._1.png": b"x"}), lab)
+    assert sorted(p.name for p in target.glob("*/*")) == ["cat", "dog"]
+    info = datasets.get_info("folder:uploads/pets/pets", lab)
+    assert info and info.class_names == ("cat", "dog") and info.train_size + info.test_size == 10
+
+
+@pytest.mark.parametrize("files, links, message", [
+    ({"../evil/1.png": _png(), "cat/1.png": _png()}, (), "zip-slip"),
+    ({"/abs/1.png": _png(), "cat/1.png": _png()}, (), "zip-slip"),
+    ({"cat/1.png": _png()}, ("dog/link.png",), "symbolic link"),
+    ({"cat/1.png": _png(), "dog/notes.txt": b"hello"}, (), "is not an image"),
+    ({"cat/1.png": _png(), "dog/fake.png": b"not really a png"}, (), "not a readable image"),
+    ({"loose.png": _png()}, (), "expected class folders"),
+])
+def test_hostile_zips_are_refused_and_nothing_is_unpacked(lab, files, links, message):
+    with pytest.raises(UploadError, match=message):
+        save_zip("hostile", _zip(files, links), lab)
+    assert not (lab.data_root / "uploads" / "hostile").exists()
+    assert not (lab.data_root.parent / "evil").exists()
+
+
+def test_zip_bombs_and_oversize_zips_are_refused(lab, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_MAX_UPLOAD_MB", "1")
+    settings = load_settings()
+    bomb = _zip({"cat/1.png": _png(), "dog/1.png": b"\0" * (5 * 2**20)})  # tiny packed, 5 MB unpacked
+    assert len(bomb) < 2**20
+    with pytest.raises(UploadError, match="unpacks to 5 MB"):
+        save_zip("bomb", bomb, settings)
+    with pytest.raises(UploadError, match="over the 1 MB limit"):
+        save_zip("big", b"PK" + b"\0" * (2 * 2**20), settings)
