@@ -3,7 +3,7 @@ import streamlit as st
 
 from core import jobs
 from core.architectures import ARCHITECTURES
-from core.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.settings import load_settings
 
@@ -28,13 +28,25 @@ with data_col:
                    f"{'×'.join(map(str, info.input_shape))}, {info.num_classes} classes · {info.location}")
     else:
         st.warning(f"{info.title} is not on this machine: {info.hint}")
+        st.page_link("app_pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
+    image_size = defaults.image_size
+    if info.resizable:
+        image_size = st.number_input("Image size (pixels per side)", *IMAGE_SIZE_RANGE, value=defaults.image_size,
+                                     step=8, key="image_size", help="Images of the folder are resized to this square.")
     architecture = st.selectbox("Architecture", list(ARCHITECTURES), key="architecture",
                                 format_func=lambda k: ARCHITECTURES[k].title)
     st.caption(ARCHITECTURES[architecture].description)
-    train_subset = st.number_input(f"Training samples (0 = all {info.train_size:,})", min_value=0,
-                                   value=0, step=100, key="train_subset")
-    validation_split = st.slider("Validation split", 0.0, 0.5, defaults.validation_split, 0.05,
-                                 key="validation_split", help="Share held out at random (from the seed).")
+    subset_cols = st.columns(2)
+    train_subset = subset_cols[0].number_input(f"Training samples (0 = all {info.train_size:,})", min_value=0,
+                                               value=0, step=100, key="train_subset",
+                                               help="A stratified subset: every class keeps its share.")
+    test_subset = subset_cols[1].number_input(f"Test samples (0 = all {info.test_size:,})", min_value=0,
+                                              value=0, step=100, key="test_subset")
+    split_cols = st.columns(2)
+    validation_split = split_cols[0].slider("Validation split", 0.0, 0.5, defaults.validation_split, 0.05,
+                                            key="validation_split", help="Share of the training samples held out.")
+    split_mode = split_cols[1].selectbox("Split", list(SPLIT_MODES), key="split_mode", format_func=SPLIT_MODES.get)
+    labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get)
     seed = st.number_input("Seed", min_value=0, value=defaults.seed, step=1, key="seed",
                            help="Same seed, same subset, split, shuffling and initial weights.")
 
@@ -58,8 +70,9 @@ with opt_col:
 config = TrainConfig(
     dataset=dataset_key, architecture=architecture, optimizer=optimizer, learning_rate=float(learning_rate),
     momentum=float(momentum), nesterov=bool(nesterov and momentum > 0), batch_size=int(batch_size),
-    epochs=int(epochs), validation_split=float(validation_split),
-    train_subset=int(train_subset) or None, seed=int(seed), name=name, notes=notes,
+    epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
+    train_subset=int(train_subset) or None, test_subset=int(test_subset) or None, labels=labels,
+    image_size=int(image_size), seed=int(seed), name=name, notes=notes,
 )
 if st.button("▶ Start training", type="primary", key="start"):
     try:

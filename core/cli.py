@@ -12,9 +12,11 @@ from dataclasses import fields
 
 from core import jobs, worker
 from core.architectures import ARCHITECTURES
-from core.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.config import LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
+from core.keras_cache import KERAS_DATASETS, download
 from core.display import count, duration, percent, progress_text
+from core.settings import load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--epochs", type=int, default=defaults.epochs)
     submit.add_argument("--validation-split", type=float, default=defaults.validation_split)
     submit.add_argument("--train-subset", type=int, default=None, help="train on this many samples (default all)")
+    submit.add_argument("--test-subset", type=int, default=None, help="evaluate on this many samples (default all)")
+    submit.add_argument("--split-mode", default=defaults.split_mode, choices=sorted(SPLIT_MODES))
+    submit.add_argument("--labels", default=defaults.labels, choices=sorted(LABEL_ENCODINGS))
+    submit.add_argument("--image-size", type=int, default=defaults.image_size, help="image folders: square side")
     submit.add_argument("--seed", type=int, default=defaults.seed)
     submit.add_argument("--name", default="")
     submit.add_argument("--notes", default="")
@@ -43,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                        ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
         sub.add_parser(name, help=text).add_argument("run_id", type=int)
     sub.add_parser("datasets", help="datasets and whether this machine has them")
+    sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
+        "dataset", choices=sorted(KERAS_DATASETS))
     sub.add_parser("worker", help="run the worker pool in the foreground")
     pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
     pool.add_argument("action", choices=("start", "stop", "status"))
@@ -108,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
                 state = "available" if d.available else f"missing: {d.hint}"
                 print(f"{d.key:<14} {d.title:<32} {state}  ({d.location})")
             return 0
+        if args.command == "download":
+            print(f"{args.dataset} is in {download(args.dataset, load_settings())}")
+            return 0
         if args.command == "worker":
             return worker.run_pool()
         if args.command == "workers":
@@ -119,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 pool = worker.status()
                 print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
             return 0
-    except (ConfigError, jobs.JobError) as exc:
+    except (ConfigError, jobs.JobError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2

@@ -68,3 +68,30 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
         })
     return pd.DataFrame(rows)
+
+
+def size_text(size_bytes: int | None) -> str:
+    """1536 -> '1.5 KB'; None -> '—'."""
+    if size_bytes is None:
+        return "—"
+    value = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def catalog_table(entries) -> pd.DataFrame:
+    """The Data page's table: one row per dataset with its status and where its files are."""
+    rows = []
+    for d in entries:
+        status = "available offline" if d.available else ("downloadable (needs network)" if d.downloadable
+                                                          else "missing")
+        rows.append({
+            "dataset": d.title, "key": d.key, "status": status, "size on disk": size_text(d.size_bytes),
+            "image shape": "×".join(map(str, d.input_shape)) + (" (resized)" if d.resizable else ""),
+            "classes": d.num_classes, "train": d.train_size, "test": d.test_size,
+            "files": d.location if d.available else d.hint,
+        })
+    return pd.DataFrame(rows)

@@ -182,8 +182,9 @@ def download(key: str, settings: Settings) -> Path:
             module.load_data()
     except Exception as exc:  # no network, a proxy, a full disk: say what to do instead
         reason = " ".join(str(exc).split())[:200]
-        raise RuntimeError(f"dataset: could not download {dataset.title} ({reason}); "
-                           f"{missing_hint(key, settings).split(', or ', 1)[-1]}") from exc
+        where = missing_hint(key, settings).split(", or ", 1)[-1]
+        raise RuntimeError(f"dataset: could not download {dataset.title}, no network? Instead, {where} "
+                           f"({reason})") from exc
     folder = find_folder(key, settings)
     if folder is None:
         raise RuntimeError(f"dataset: {dataset.title} downloaded but its files were not found in "

@@ -45,3 +45,21 @@ def test_datasets_lists_what_is_here(lab, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("digits") and "available" in line for line in lines)
     assert any(line.startswith("fashion_mnist") and "missing" in line for line in lines)
+
+
+def test_submit_with_issue_3_options(lab, store, capsys):
+    assert main(["submit", "--train-subset", "500", "--test-subset", "100", "--split-mode", "keras",
+                 "--labels", "one_hot"]) == 0
+    config = store.list_runs()[0].config_dict
+    assert (config["train_subset"], config["test_subset"], config["split_mode"], config["labels"]) == (
+        500, 100, "keras", "one_hot")
+    assert main(["submit", "--test-subset", "361"]) == 2
+    assert "test_subset: must be a whole number from 1 to 360" in capsys.readouterr().err
+
+
+def test_download_without_network_fails_with_where_to_put_the_files(lab, monkeypatch, capsys):
+    for var in ("https_proxy", "HTTPS_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    assert main(["download", "mnist"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: dataset: could not download MNIST, no network?") and "\n" not in err

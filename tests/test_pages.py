@@ -10,7 +10,7 @@ from core.config import TrainConfig
 from core.store import MetricPoint, RUNNING, SUCCEEDED
 from tests.conftest import PROJECT_ROOT
 
-PAGES = ["app.py", "app_pages/home.py", "app_pages/train.py", "app_pages/runs.py"]
+PAGES = ["app.py", "app_pages/home.py", "app_pages/train.py", "app_pages/runs.py", "app_pages/data.py"]
 
 
 def _page(path: str) -> AppTest:

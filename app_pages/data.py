@@ -1,0 +1,104 @@
+"""Data page: which datasets this machine has, downloads, uploads, and a look inside one."""
+import streamlit as st
+
+from core import data_stats, datasets, downloads, uploads
+from core.display import catalog_table, size_text
+from core.settings import load_settings
+
+st.title("Data")
+settings = load_settings()
+entries = datasets.catalog(settings)
+
+st.dataframe(catalog_table(entries), hide_index=True, key="catalog")
+st.caption(f"Image folders: put one sub-folder per class (optionally inside train/ and test/) below "
+           f"{settings.data_root}. Keras datasets are read from {settings.keras_home / 'datasets'}.")
+
+missing = [d for d in entries if d.downloadable and not d.available]
+with st.expander("Download a Keras dataset", expanded=bool(missing) and not any(
+        d.available for d in entries if d.source == "keras")):
+    if not missing:
+        st.write("Every Keras dataset is already on this machine.")
+    else:
+        key = st.selectbox("Dataset", [d.key for d in missing], key="download_key",
+                           format_func=lambda k: next(d.title for d in missing if d.key == k))
+        if st.button("Download", key="download"):
+            bar = st.progress(0.0, text="Starting…")
+            result = downloads.run_download(
+                key, lambda fraction, mb: bar.progress(fraction, text=f"{mb:.1f} MB"), settings)
+            bar.empty()
+            (st.success if result.ok else st.error)(result.message)
+
+def _save_upload() -> None:
+    """Runs before the page redraws, so the catalog above already lists a saved upload."""
+    upload = st.session_state.get("upload_file")
+    saver = uploads.save_npz if upload.name.lower().endswith(".npz") else uploads.save_zip
+    try:
+        saved = saver(st.session_state.get("upload_name", ""), upload.getvalue(), settings)
+    except uploads.UploadError as exc:
+        st.session_state["upload_result"] = ("error", str(exc))
+    else:
+        st.session_state["upload_result"] = ("success", f"Saved as {saved}. It is now in the list above "
+                                                        "and on the Train page.")
+
+
+with st.expander("Upload your own data", expanded="upload_result" in st.session_state):
+    st.write("An `.npz` with `x_train, y_train, x_test, y_test` (images as uint8 0..255 or floats 0..1, "
+             "integer labels), or a `.zip` of class folders of images. "
+             f"Up to {settings.max_upload_mb} MB.")
+    st.text_input("Dataset name", key="upload_name", max_chars=40, placeholder="e.g. my-dogs-vs-cats")
+    upload = st.file_uploader("File", type=["npz", "zip"], key="upload_file")
+    st.button("Save upload", key="upload_save", disabled=upload is None, on_click=_save_upload)
+    if "upload_result" in st.session_state:
+        kind, message = st.session_state.pop("upload_result")
+        (st.success if kind == "success" else st.error)(message)
+
+st.subheader("Look inside")
+available = [d for d in entries if d.available]
+key = st.selectbox("Dataset", [d.key for d in available], key="inspect_key",
+                   format_func=lambda k: next(d.title for d in available if d.key == k))
+info = next(d for d in available if d.key == key)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the dataset…")
+def _load(dataset_key: str, image_size: int) -> datasets.ArrayDataset:
+    return datasets.load(dataset_key, settings, image_size=image_size)
+
+
+if info.source == "folder":
+    # Decoding a whole image folder needs TensorFlow: the preview reads a few files instead.
+    thumbs = data_stats.folder_thumbnails(info.key, settings, per_class=6)
+    st.write(f"{info.train_size:,} training / {info.test_size:,} test images, {info.num_classes} classes · "
+             f"{size_text(info.size_bytes)}")
+    for class_name, images in thumbs.items():
+        st.caption(class_name)
+        if images:
+            st.image(images, width=96)
+    st.bar_chart(data_stats.folder_counts(info.key, settings), x="class", y=["train", "test"], stack=False)
+else:
+    try:
+        data = _load(info.key, datasets.DEFAULT_IMAGE_SIZE)
+    except datasets.DatasetUnavailable as exc:
+        st.error(str(exc))
+        st.stop()
+    st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "
+             f"{'×'.join(map(str, data.x_train.shape[1:]))} uint8, {len(data.class_names)} classes · "
+             f"{size_text(info.size_bytes)}")
+    shown = min(len(data.class_names), 20)
+    per_class = st.slider("Samples per class", 1, 12, 6, key="samples_per_class")
+    picks = data_stats.sample_indices(data.y_train, per_class, shown,
+                                      seed=st.session_state.get("sample_seed", 0))
+    if st.button("New samples", key="new_samples"):
+        st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
+        st.rerun()
+    for c in range(shown):
+        st.caption(f"{c} · {data.class_names[c]}")
+        st.image([data_stats.to_rgb(data.x_train[i]) for i in picks[c]], width=72, clamp=True)
+    if shown < len(data.class_names):
+        st.caption(f"Showing the first {shown} of {len(data.class_names)} classes.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Images per class**")
+        st.plotly_chart(data_stats.class_distribution_chart(data_stats.class_counts(data)), key="class_chart")
+    with right:
+        st.markdown("**Pixel statistics** (training images)")
+        st.dataframe(data_stats.pixel_stats(data), hide_index=True, key="pixel_stats")
