@@ -69,11 +69,14 @@ if info.source == "folder":
     thumbs = data_stats.folder_thumbnails(info.key, settings, per_class=6)
     st.write(f"{info.train_size:,} training / {info.test_size:,} test images, {info.num_classes} classes · "
              f"{size_text(info.size_bytes)}")
-    for class_name, images in thumbs.items():
-        st.caption(class_name)
-        if images:
-            st.image(images, width=96)
-    st.bar_chart(data_stats.folder_counts(info.key, settings), x="class", y=["train", "test"], stack=False)
+    grid = st.columns(2)
+    for i, (class_name, images) in enumerate(thumbs.items()):
+        with grid[i % 2]:
+            st.caption(class_name)
+            if images:
+                st.image(images, width=80)
+    st.plotly_chart(data_stats.class_distribution_chart(data_stats.folder_counts(info.key, settings)),
+                    key="class_chart")
 else:
     try:
         data = _load(info.key, datasets.DEFAULT_IMAGE_SIZE)
@@ -90,9 +93,11 @@ else:
     if st.button("New samples", key="new_samples"):
         st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
         st.rerun()
+    grid = st.columns(2)
     for c in range(shown):
-        st.caption(f"{c} · {data.class_names[c]}")
-        st.image([data_stats.to_rgb(data.x_train[i]) for i in picks[c]], width=72, clamp=True)
+        with grid[c % 2]:
+            st.caption(f"{c} · {data.class_names[c]}")
+            st.image([data_stats.to_rgb(data.x_train[i]) for i in picks[c]], width=64, clamp=True)
     if shown < len(data.class_names):
         st.caption(f"Showing the first {shown} of {len(data.class_names)} classes.")
     left, right = st.columns(2)

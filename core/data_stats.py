@@ -63,11 +63,16 @@ def folder_thumbnails(key: str, settings: Settings, per_class: int) -> dict[str,
 
 
 def folder_counts(key: str, settings: Settings) -> pd.DataFrame:
-    """Images per class of an image-folder dataset, as its files lie (train and test folders)."""
+    """Images per class of an image-folder dataset, split as training will split it."""
     folder = _folder(key, settings)
     if folder is None:
         return pd.DataFrame(columns=["class", "train", "test"])
-    return pd.DataFrame({"class": folder.class_names, "train": folder.train_counts, "test": folder.test_counts})
+    if folder.has_test_folder:
+        train, test = folder.train_counts, folder.test_counts
+    else:
+        test = tuple(image_folders.held_out(c) for c in folder.train_counts)
+        train = tuple(c - t for c, t in zip(folder.train_counts, test))
+    return pd.DataFrame({"class": folder.class_names, "train": train, "test": test})
 
 
 def _folder(key: str, settings: Settings) -> image_folders.ImageFolder | None:

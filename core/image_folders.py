@@ -106,12 +106,17 @@ def find_folders(settings: Settings, max_depth: int = 3) -> list[ImageFolder]:
     return found
 
 
+def held_out(class_count: int) -> int:
+    """Test images held out of one class of a folder without a test/ folder."""
+    return int(round(class_count * TEST_SHARE))
+
+
 def split_counts(dataset: ImageFolder) -> tuple[int, int]:
     """(train, test) image counts as training will see them."""
     total_train = sum(dataset.train_counts)
     if dataset.has_test_folder:
         return total_train, sum(dataset.test_counts)
-    test = sum(int(round(c * TEST_SHARE)) for c in dataset.train_counts)
+    test = sum(held_out(c) for c in dataset.train_counts)
     return total_train - test, test
 
 

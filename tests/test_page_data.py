@@ -1,12 +1,13 @@
 """The Data page under AppTest: the catalog, a look inside datasets, uploads, a failed download."""
 import io
+import json
 
 import numpy as np
 import pytest
 
 from core import datasets
 from tests.conftest import make_cifar10, make_image_folder
-from tests.test_pages import _page
+from tests.test_pages import _page, _values
 
 
 def _table(at):
@@ -42,6 +43,8 @@ def test_look_inside_an_image_folder(lab):
     assert not at.exception
     assert [c.value for c in at.caption if c.value in ("cat", "dog")] == ["cat", "dog"]
     assert len(at.get("image")) == 2
+    bars = {t["name"]: _values(t["y"]) for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert bars == {"train": [2, 3], "test": [1, 1]}  # 20 % of each class held out for testing
 
 
 def _npz_bytes() -> bytes:
