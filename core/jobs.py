@@ -45,6 +45,8 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
     """
     settings = settings or load_settings()
     validate(config, settings)
+    if settings.autostart_workers:
+        worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
     run_id = store.create_run(config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs)
     try:
@@ -53,8 +55,6 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
         store.request_cancel(run_id)
         store.delete(run_id)  # nothing half-queued stays behind
         raise JobError(f"queue: could not queue the run ({exc}); check that {settings.home} is writable") from exc
-    if settings.autostart_workers:
-        worker.ensure_running(settings)
     return run_id
 
 

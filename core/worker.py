@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import logging
 import os
 import signal
@@ -26,11 +28,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class PoolStatus:
-    """Whether a worker pool serves this data folder, and its size."""
+    """Whether a worker pool serves this data folder, its size, and the code it runs."""
 
     running: bool
     pid: int | None
     workers: int
+    code: str | None = None  # fingerprint of core/ when the pool started
+
+    @property
+    def stale(self) -> bool:
+        """True when core/ changed since the pool started (an update was installed)."""
+        return self.running and self.code is not None and self.code != code_fingerprint()
+
+
+def code_fingerprint() -> str:
+    """A short hash of core/'s files (name, size, mtime): it changes when the code is updated."""
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "core").glob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def _lock_path(settings: Settings) -> Path:
@@ -62,17 +79,27 @@ def status(settings: Settings | None = None) -> PoolStatus:
     settings = settings or load_settings()
     with _try_lock(settings) as fd:
         running = fd is None
-    pid = None
+    pid = code = None
     if running:
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(_pid_path(settings).read_text().strip())
-    return PoolStatus(running=running, pid=pid, workers=settings.workers)
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            recorded = json.loads(_pid_path(settings).read_text())
+            # Pools started by earlier versions wrote a bare pid: their code is unknown.
+            pid, code = (recorded, None) if isinstance(recorded, int) else (int(recorded["pid"]), recorded["code"])
+    return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
 
 
 def ensure_running(settings: Settings | None = None) -> bool:
-    """Start a detached worker pool if none is running; True if one was started."""
+    """Start a detached worker pool if none is running; True if one was started.
+
+    A pool still running the code from before an update is replaced once no run is training,
+    so new runs never meet old code and no running run is interrupted.
+    """
     settings = settings or load_settings()
-    if status(settings).running:
+    pool = status(settings)
+    if pool.stale and not _runs_training(settings):
+        log.info("worker pool runs code from before an update; restarting it")
+        stop(settings)
+    elif pool.running:
         return False
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "workers.log", "ab") as logfile:
@@ -84,6 +111,12 @@ def ensure_running(settings: Settings | None = None) -> bool:
             start_new_session=True,  # its own session: Ctrl+C on Streamlit does not reach it
         )
     return True
+
+
+def _runs_training(settings: Settings) -> bool:
+    from core.store import RUNNING, RunStore
+
+    return bool(RunStore(settings.db_path).count_by_status().get(RUNNING))
 
 
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
@@ -132,7 +165,7 @@ def run_pool(settings: Settings | None = None) -> int:
         if fd is None:
             log.info("a worker pool already serves %s", settings.home)
             return 1
-        _pid_path(settings).write_text(str(os.getpid()))
+        _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
         from core.taskqueue import get_queue
 
         huey, _ = get_queue(settings)

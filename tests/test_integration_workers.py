@@ -86,3 +86,32 @@ def test_runs_queued_without_workers_wait_and_then_train(lab, monkeypatch):
         assert _wait_status(run_id, settings, (SUCCEEDED, FAILED), 120).status == SUCCEEDED
     finally:
         assert worker.stop(settings)
+
+
+LOCK_HOLDER = """
+import fcntl, json, os, sys, time
+home = sys.argv[1]
+fd = os.open(os.path.join(home, "workers.lock"), os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(os.path.join(home, "workers.pid"), "w").write(json.dumps({"pid": os.getpid(), "code": "from-an-old-version"}))
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_pool_running_old_code_is_replaced_when_idle(lab):
+    import subprocess
+    import sys
+
+    lab.home.mkdir(parents=True, exist_ok=True)
+    old = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(lab.home)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert old.stdout.readline().strip() == "ready"
+        assert worker.status(lab).stale
+        assert worker.ensure_running(lab)  # the old "pool" is stopped and a current one started
+        assert old.wait(20) != 0  # it was terminated
+        pool = wait_for(lambda: (s := worker.status(lab)).running and s.code and s, 30, what="the new pool")
+        assert pool.code == worker.code_fingerprint() and not pool.stale
+    finally:
+        old.kill()
+        worker.stop(lab)
