@@ -23,7 +23,7 @@ OPTIMIZERS = {
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
-SPLIT_MODES = {"random": "random, stratified (from the seed)", "keras": "last share, as Keras' validation_split"}
+SPLIT_MODES = {"random": "random (seeded, stratified)", "keras": "last share (Keras)"}
 LABEL_ENCODINGS = {"integer": "integer labels, sparse categorical cross-entropy",
                    "one_hot": "one-hot labels, categorical cross-entropy"}
 IMAGE_SIZE_RANGE = (16, 512)
