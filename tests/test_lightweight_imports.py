@@ -21,12 +21,13 @@ def _heavy_modules_after(imports: str) -> str:
 
 def test_core_modules_used_by_pages_and_the_pool_do_not_import_tensorflow():
     # The worker pool forks its workers from this process: a fork after TensorFlow loaded is unsafe.
-    imports = "import core.cli, core.jobs, core.worker, core.taskqueue, core.charts, core.display, core.config"
+    imports = ("import core.cli, core.jobs, core.worker, core.taskqueue, core.charts, core.display, core.config, "
+               "core.data_stats, core.downloads, core.uploads, core.image_folders, core.keras_cache")
     assert _heavy_modules_after(imports) == "none"
 
 
 def test_catalog_and_validation_do_not_import_tensorflow():
     imports = ("from core.config import TrainConfig, validate\n"
-               "from core.datasets import catalog\n"
-               "catalog(); validate(TrainConfig())")
+               "from core.datasets import catalog, load\n"
+               "catalog(); validate(TrainConfig()); load('digits')  # the Data page loads datasets too")
     assert _heavy_modules_after(imports) == "none"
