@@ -6,9 +6,9 @@ names the field, the allowed range and what was received.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
-from core.architectures import ARCHITECTURES
+from core.architectures import ARCHITECTURES, ArchitectureError, check_input
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.settings import Settings, load_settings
 
@@ -43,6 +43,7 @@ class TrainConfig:
 
     dataset: str = "digits"  # a key of core.datasets.catalog()
     architecture: str = "mlp"  # a key of core.architectures.ARCHITECTURES
+    arch_options: dict = field(default_factory=dict)  # the architecture's options (custom builders)
     optimizer: str = "adam"  # a key of OPTIMIZERS
     learning_rate: float = 1e-3
     momentum: float = 0.0  # SGD only
@@ -132,6 +133,12 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     if info.resizable:
         _check_int("image_size", config.image_size, *IMAGE_SIZE_RANGE, "pixels per side")
         info = info.with_image_size(config.image_size)
+    if not isinstance(config.arch_options, dict):
+        raise ConfigError("arch_options", f"must be a mapping of option to value; got {config.arch_options!r}")
+    try:
+        check_input(config.architecture, info.input_shape, config.arch_options)
+    except ArchitectureError as exc:
+        raise ConfigError("architecture", str(exc).removeprefix("architecture: ")) from None
     vs = config.validation_split
     if not _is_number(vs) or not 0 <= vs <= 0.5:
         raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")

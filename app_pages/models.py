@@ -1,0 +1,120 @@
+"""Models page: layers, parameter counts, memory, conv arithmetic, diagram and code of an architecture."""
+import json
+
+import plotly.express as px
+import streamlit as st
+
+from app_pages.widgets import architecture_options
+from core import summary
+from core.architectures import ARCHITECTURES, ArchitectureError
+from core.datasets import catalog
+from core.settings import load_settings
+
+
+
+@st.cache_resource(max_entries=16, show_spinner="Building the model…")
+def _report(arch_key: str, shape: tuple, num_classes: int, options_json: str) -> summary.ModelReport:
+    """Building a model takes up to seconds (ResNet-50): keep recent reports across reruns."""
+    return summary.report(arch_key, shape, num_classes, json.loads(options_json))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Building the models…")
+def _compare(keys: tuple, shape: tuple, num_classes: int):
+    return summary.compare(list(keys), shape, num_classes)
+
+
+st.title("Models")
+settings = load_settings()
+datasets = {d.key: d for d in catalog(settings) if d.available}
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    key = st.selectbox("Architecture", list(ARCHITECTURES), key="model_arch",
+                       format_func=lambda k: ARCHITECTURES[k].title)
+    arch = ARCHITECTURES[key]
+    st.caption(arch.description)
+    st.write(arch.lesson)
+with right:
+    source = st.radio("Input", ("dataset", "shape"), horizontal=True, key="model_input",
+                      format_func={"dataset": "a dataset's images", "shape": "a shape I type"}.get)
+    if source == "dataset":
+        dataset = datasets[st.selectbox("Dataset", list(datasets), key="model_dataset",
+                                        format_func=lambda k: datasets[k].title)]
+        input_shape, classes = dataset.input_shape, dataset.num_classes
+    else:
+        dims = st.columns(4)
+        input_shape = tuple(int(d.number_input(label, 1, 1024, default, key=f"model_{label}"))
+                            for d, label, default in zip(dims, ("height", "width", "channels"), (32, 32, 3)))
+        classes = int(dims[3].number_input("classes", 2, 1000, 10, key="model_classes"))
+
+try:
+    options = architecture_options(key, "model")
+    if key == "resnet50_transfer" and options.get("weights") == "imagenet":
+        st.caption("Counting parameters does not need the ImageNet weights: the page uses a random base.")
+        options = {**options, "weights": "random"}
+    report = _report(key, tuple(input_shape), classes, json.dumps(options, sort_keys=True))
+except ArchitectureError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+recipe = arch.recipe
+cols = st.columns(5)
+cols[0].metric("Parameters", f"{report.totals.total:,}")
+cols[1].metric("Trainable", f"{report.totals.trainable:,}")
+cols[2].metric("Non-trainable", f"{report.totals.non_trainable:,}")
+cols[3].metric("Layers with weights", report.depth)
+cols[4].metric("Training memory",
+               f"~{summary.training_memory_mb(report, recipe.batch_size):,.0f} MB",
+               help=f"At the recipe's batch size of {recipe.batch_size}. Weights {report.weights_mb:.1f} MB (×4 with Adam's gradients and moments) plus "
+                    f"{report.training_mb_per_sample:.2f} MB of activations per sample (×2 for backprop).")
+st.caption(f"Course recipe: {recipe.optimizer} lr={recipe.learning_rate:g}"
+           + (f", momentum {recipe.momentum:g}{' nesterov' if recipe.nesterov else ''}" if recipe.momentum else "")
+           + f", batch {recipe.batch_size}, {recipe.epochs} epochs, {recipe.labels} labels"
+           + (f", on {recipe.dataset}" if recipe.dataset else "")
+           + (f" ({recipe.train_subset:,} train / {recipe.test_subset:,} test)" if recipe.train_subset else ""))
+
+layers_tab, conv_tab, diagram_tab, code_tab, compare_tab = st.tabs(
+    ["Layers", "Conv arithmetic", "Diagram", "Code", "Compare"])
+with layers_tab:
+    st.dataframe(report.layers, hide_index=True, column_config={
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "trainable parameters": st.column_config.NumberColumn(format="localized"),
+        "non-trainable parameters": st.column_config.NumberColumn(format="localized"),
+        "share": st.column_config.ProgressColumn("share of parameters", min_value=0, max_value=1, format="percent"),
+    })
+    weighted = report.layers[report.layers["parameters"] > 0]
+    fig = px.bar(weighted, x="layer", y="parameters", color="type", height=320, title="Parameters per layer")
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))
+    st.plotly_chart(fig, key="param_chart")
+with conv_tab:
+    if report.conv_rows.empty:
+        st.info("This model has no convolution or pooling layers.")
+    else:
+        st.dataframe(report.conv_rows, hide_index=True)
+    st.markdown("**Calculator**: one conv or pool layer")
+    calc = st.columns(4)
+    size = int(calc[0].number_input("Input size", 1, 4096, 32, key="calc_size"))
+    kernel = int(calc[1].number_input("Kernel", 1, 64, 3, key="calc_kernel"))
+    stride = int(calc[2].number_input("Stride", 1, 64, 1, key="calc_stride"))
+    padding = calc[3].selectbox("Padding", ("same", "valid", "1", "2", "3"), key="calc_padding")
+    padding_value = padding if padding in ("same", "valid") else int(padding)
+    if summary.conv_output_size(size, kernel, stride, padding_value) < 1:
+        st.error(f"kernel: {kernel} is larger than the padded input ({size}); use a smaller kernel or more padding")
+    else:
+        st.code(f"output = {summary.conv_formula(size, kernel, stride, padding_value)}", language="text")
+with diagram_tab:
+    if len(report.layers) > 60:
+        st.info(f"{len(report.layers)} layers: the diagram is large; scroll and zoom in it.")
+    st.graphviz_chart(report.graph_dot)
+with code_tab:
+    st.code(report.code, language="python")
+with compare_tab:
+    chosen = st.multiselect("Architectures", list(ARCHITECTURES), default=["deep_mlp", "small_cnn"],
+                            key="compare_archs", format_func=lambda k: ARCHITECTURES[k].title)
+    if chosen:
+        table = _compare(tuple(chosen), tuple(input_shape), classes)
+        st.dataframe(table, hide_index=True, column_config={
+            "parameters": st.column_config.NumberColumn(format="localized")})
+        fig = px.bar(table.dropna(subset=["parameters"]), x="architecture", y="parameters", log_y=True, height=320,
+                     title=f"Parameters on {'×'.join(map(str, input_shape))} input (log scale)")
+        st.plotly_chart(fig, key="compare_chart")
