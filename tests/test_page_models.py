@@ -1,0 +1,51 @@
+"""The Models page under AppTest: counts, refusals, a typed shape, the comparison, the calculator."""
+from tests.test_pages import _page
+
+
+def _metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_default_model_on_the_bundled_digits(lab):
+    at = _page("app_pages/models.py").run()
+    assert not at.exception
+    assert _metrics(at)["Parameters"] == f"{64 * 1024 + 1024 + 1024 * 256 + 256 + 256 * 10 + 10:,}"
+    assert len(at.get("graphviz_chart")) == 1
+    assert any("def build_mlp" in c.value and "model = build_mlp((8, 8, 1), 10" in c.value for c in at.code)
+
+
+def test_an_impossible_input_gets_one_line_not_a_traceback(lab):
+    at = _page("app_pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("vgg16").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
+
+
+def test_a_typed_shape_and_the_comparison(lab):
+    at = _page("app_pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("small_cnn")
+    at.radio(key="model_input").set_value("shape").run()
+    assert _metrics(at)["Parameters"] == "94,698"  # the lesson's CIFAR-10 CNN
+    table = at.dataframe[len(at.dataframe) - 1].value
+    assert table.set_index("architecture")["parameters"].to_dict() == {
+        "Deep MLP 4096-1024-256-64 (CIFAR-10 lesson)": 17_061_834, "Small CNN (CIFAR-10 lesson)": 94_698}
+
+
+def test_custom_options_and_a_bad_one(lab):
+    at = _page("app_pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("custom_mlp").run()
+    at.text_input(key="model_hidden_units").set_value("10, 5").run()
+    assert _metrics(at)["Parameters"] == f"{(64 * 10 + 10) + (10 * 5 + 5) + (5 * 10 + 10):,}"
+    at.text_input(key="model_hidden_units").set_value("ten").run()
+    assert not at.exception and "option hidden_units takes whole numbers" in at.error[0].value
+
+
+def test_conv_calculator(lab):
+    at = _page("app_pages/models.py").run()
+    at.number_input(key="calc_size").set_value(32)
+    at.number_input(key="calc_kernel").set_value(5)
+    at.number_input(key="calc_stride").set_value(2)
+    at.selectbox(key="calc_padding").set_value("valid").run()
+    assert "output = floor((32 - 5) / 2) + 1 = 14" in [c.value for c in at.code]
+    at.number_input(key="calc_kernel").set_value(40).run()
+    assert any(e.value.startswith("kernel: 40 is larger than the padded input") for e in at.error)
