@@ -1,8 +1,9 @@
-"""Train page: choose data, model and optimizer, then queue a run."""
+"""Train page: choose data, model and optimizer (or the course recipe), then queue a run."""
 import streamlit as st
 
+from app_pages.widgets import architecture_options
 from core import jobs
-from core.architectures import ARCHITECTURES
+from core.architectures import ARCHITECTURES, ArchitectureError
 from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.settings import load_settings
@@ -14,6 +15,29 @@ st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs tra
 settings = load_settings()
 datasets = {d.key: d for d in catalog(settings)}
 defaults = TrainConfig()
+# Widget values live in session state (set once), so the recipe button can change them.
+for name, value in (("optimizer", defaults.optimizer), ("learning_rate", defaults.learning_rate),
+                    ("momentum", 0.9), ("nesterov", True), ("batch_size", defaults.batch_size),
+                    ("epochs", defaults.epochs), ("validation_split", defaults.validation_split),
+                    ("split_mode", defaults.split_mode), ("labels", defaults.labels), ("train_subset", 0),
+                    ("test_subset", 0), ("seed", defaults.seed), ("image_size", defaults.image_size)):
+    st.session_state.setdefault(name, value)
+
+
+def _apply_recipe() -> None:
+    """Set the optimizer and data settings to the chosen preset's course recipe."""
+    recipe = ARCHITECTURES[st.session_state["architecture"]].recipe
+    st.session_state.update(
+        optimizer=recipe.optimizer, learning_rate=recipe.learning_rate, batch_size=recipe.batch_size,
+        epochs=min(recipe.epochs, settings.max_epochs), validation_split=recipe.validation_split,
+        split_mode=recipe.split_mode, labels=recipe.labels, train_subset=recipe.train_subset or 0,
+        test_subset=recipe.test_subset or 0,
+    )
+    if recipe.optimizer == "sgd":
+        st.session_state.update(momentum=recipe.momentum or 0.0, nesterov=recipe.nesterov)
+    if recipe.dataset and datasets.get(recipe.dataset, None) and datasets[recipe.dataset].available:
+        st.session_state["dataset"] = recipe.dataset
+
 
 data_col, opt_col = st.columns(2, gap="large")
 with data_col:
@@ -31,50 +55,57 @@ with data_col:
         st.page_link("app_pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
     image_size = defaults.image_size
     if info.resizable:
-        image_size = st.number_input("Image size (pixels per side)", *IMAGE_SIZE_RANGE, value=defaults.image_size,
-                                     step=8, key="image_size", help="Images of the folder are resized to this square.")
+        image_size = st.number_input("Image size (pixels per side)", *IMAGE_SIZE_RANGE, step=8, key="image_size",
+                                     help="Images of the folder are resized to this square.")
     architecture = st.selectbox("Architecture", list(ARCHITECTURES), key="architecture",
                                 format_func=lambda k: ARCHITECTURES[k].title)
-    st.caption(ARCHITECTURES[architecture].description)
+    arch = ARCHITECTURES[architecture]
+    st.caption(arch.description)
+    with st.expander("What the lesson shows"):
+        st.write(arch.lesson)
+    st.button("Use the course recipe", key="apply_recipe", on_click=_apply_recipe,
+              help="Optimizer, learning rate, batch size, epochs, labels, split and subsets from the lesson.")
+    try:
+        arch_options = architecture_options(architecture, "train")
+        options_error = None
+    except ArchitectureError as exc:
+        arch_options, options_error = {}, str(exc)
+        st.error(options_error)
     subset_cols = st.columns(2)
     train_subset = subset_cols[0].number_input(f"Training samples (0 = all {info.train_size:,})", min_value=0,
-                                               value=0, step=100, key="train_subset",
+                                               step=100, key="train_subset",
                                                help="A stratified subset: every class keeps its share.")
     test_subset = subset_cols[1].number_input(f"Test samples (0 = all {info.test_size:,})", min_value=0,
-                                              value=0, step=100, key="test_subset")
+                                              step=100, key="test_subset")
     split_cols = st.columns(2)
-    validation_split = split_cols[0].slider("Validation split", 0.0, 0.5, defaults.validation_split, 0.05,
-                                            key="validation_split", help="Share of the training samples held out.")
+    validation_split = split_cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="validation_split",
+                                            help="Share of the training samples held out.")
     split_mode = split_cols[1].selectbox("Split", list(SPLIT_MODES), key="split_mode", format_func=SPLIT_MODES.get)
     labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get)
-    seed = st.number_input("Seed", min_value=0, value=defaults.seed, step=1, key="seed",
+    seed = st.number_input("Seed", min_value=0, step=1, key="seed",
                            help="Same seed, same subset, split, shuffling and initial weights.")
 
 with opt_col:
     st.subheader("Optimizer and schedule")
-    optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get,
-                             index=list(OPTIMIZERS).index(defaults.optimizer))
-    learning_rate = st.number_input("Learning rate", min_value=0.0, value=defaults.learning_rate,
-                                    step=1e-4, format="%g", key="learning_rate")
+    optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get)
+    learning_rate = st.number_input("Learning rate", min_value=0.0, step=1e-4, format="%g", key="learning_rate")
     momentum, nesterov = 0.0, False
     if optimizer == "sgd":
-        momentum = st.number_input("Momentum", min_value=0.0, max_value=0.999, value=0.9, step=0.05,
-                                   key="momentum")
-        nesterov = st.checkbox("Nesterov momentum", value=True, key="nesterov")
-    batch_size = st.number_input("Batch size", min_value=1, value=defaults.batch_size, step=1, key="batch_size")
-    epochs = st.number_input(f"Epochs (at most {settings.max_epochs})", min_value=1, value=defaults.epochs,
-                             step=1, key="epochs")
+        momentum = st.number_input("Momentum", min_value=0.0, max_value=0.999, step=0.05, key="momentum")
+        nesterov = st.checkbox("Nesterov momentum", key="nesterov")
+    batch_size = st.number_input("Batch size", min_value=1, step=1, key="batch_size")
+    epochs = st.number_input(f"Epochs (at most {settings.max_epochs})", min_value=1, step=1, key="epochs")
     name = st.text_input("Run name (optional)", max_chars=120, key="name")
     notes = st.text_area("Notes (optional)", max_chars=5000, key="notes", height=80)
 
 config = TrainConfig(
-    dataset=dataset_key, architecture=architecture, optimizer=optimizer, learning_rate=float(learning_rate),
-    momentum=float(momentum), nesterov=bool(nesterov and momentum > 0), batch_size=int(batch_size),
-    epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
+    dataset=dataset_key, architecture=architecture, arch_options=arch_options, optimizer=optimizer,
+    learning_rate=float(learning_rate), momentum=float(momentum), nesterov=bool(nesterov and momentum > 0),
+    batch_size=int(batch_size), epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
     train_subset=int(train_subset) or None, test_subset=int(test_subset) or None, labels=labels,
     image_size=int(image_size), seed=int(seed), name=name, notes=notes,
 )
-if st.button("▶ Start training", type="primary", key="start"):
+if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
         run_id = jobs.submit(config, settings)
     except (ConfigError, jobs.JobError) as exc:

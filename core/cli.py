@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     submit.add_argument("--dataset", default=defaults.dataset, help="see `datasets`")
     submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
+    submit.add_argument("--options", type=json.loads, default={}, dest="arch_options",
+                        help='architecture options as JSON, e.g. \'{"hidden_units": [512, 256], "dropout": 0.2}\'')
     submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
     submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
     submit.add_argument("--momentum", type=float, default=defaults.momentum)

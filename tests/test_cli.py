@@ -63,3 +63,10 @@ def test_download_without_network_fails_with_where_to_put_the_files(lab, monkeyp
     assert main(["download", "mnist"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: dataset: could not download MNIST, no network?") and "\n" not in err
+
+
+def test_submit_with_architecture_options(lab, store, capsys):
+    assert main(["submit", "--arch", "custom_mlp", "--options", '{"hidden_units": [32], "dropout": 0.1}']) == 0
+    assert store.list_runs()[0].config_dict["arch_options"] == {"hidden_units": [32], "dropout": 0.1}
+    assert main(["submit", "--arch", "custom_mlp", "--options", '{"hidden_units": "wide"}']) == 2
+    assert "option hidden_units must list" in capsys.readouterr().err

@@ -154,3 +154,48 @@ def test_runs_page_shows_why_a_run_failed(lab, store):
     # Shown escaped (markdown specials get a backslash) so it reads exactly as raised.
     assert at.error[0].value.replace("\\", "") == "ValueError: something_bad happened"
     assert at.expander[0].label == "Traceback"
+
+
+def test_course_recipe_fills_the_form_and_queues_it(lab, store):
+    at = _page("app_pages/train.py").run()
+    at.selectbox(key="architecture").set_value("basic_cnn").run()
+    at.button(key="apply_recipe").click().run()
+    assert at.selectbox(key="optimizer").value == "sgd"
+    assert (at.number_input(key="learning_rate").value, at.number_input(key="momentum").value) == (0.01, 0.9)
+    assert at.checkbox(key="nesterov").value and at.number_input(key="epochs").value == 20
+    at.button(key="start").click().run()
+    config = store.list_runs()[0].config_dict
+    assert (config["architecture"], config["optimizer"], config["learning_rate"], config["nesterov"]) == (
+        "basic_cnn", "sgd", 0.01, True)
+
+
+def test_cifar_recipe_switches_dataset_and_subsets(lab, store):
+    from tests.conftest import make_cifar10
+
+    make_cifar10(lab.keras_home / "datasets" / "cifar-10-batches-py")
+    at = _page("app_pages/train.py").run()
+    at.selectbox(key="architecture").set_value("small_cnn").run()
+    at.button(key="apply_recipe").click().run()
+    assert at.selectbox(key="dataset").value == "cifar10"
+    assert (at.number_input(key="train_subset").value, at.number_input(key="test_subset").value) == (7500, 500)
+    assert (at.selectbox(key="split_mode").value, at.number_input(key="batch_size").value) == ("keras", 64)
+
+
+def test_custom_architecture_options_reach_the_run(lab, store):
+    at = _page("app_pages/train.py").run()
+    at.selectbox(key="architecture").set_value("custom_mlp").run()
+    at.text_input(key="train_hidden_units").set_value("64, 32")
+    at.slider(key="train_dropout").set_value(0.25)
+    at.checkbox(key="train_batch_norm").check().run()
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    assert store.list_runs()[0].config_dict["arch_options"] == {
+        "hidden_units": [64, 32], "activation": "relu", "dropout": 0.25, "batch_norm": True}
+
+
+def test_an_architecture_too_deep_for_the_images_is_refused_at_start(lab, store):
+    at = _page("app_pages/train.py").run()
+    at.selectbox(key="architecture").set_value("vgg16").run()
+    at.button(key="start").click().run()
+    assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
+    assert store.list_runs() == []
