@@ -152,3 +152,13 @@ def test_option_parsers():
 def test_every_preset_has_lesson_text_and_a_recipe():
     for arch in ARCHITECTURES.values():
         assert arch.title and arch.description and len(arch.lesson) > 60 and arch.recipe.batch_size > 0
+
+
+def test_transfer_learning_offline_says_how_to_go_on(monkeypatch):
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # no network: the weights download fails at once
+    with pytest.raises(ArchitectureError) as err:
+        build_model("resnet50_transfer", (32, 32, 3), 10, {"weights": "imagenet"})
+    message = str(err.value)
+    assert message.startswith("architecture: the ImageNet weights for ResNet-50 could not be downloaded")
+    assert "set the option weights to 'random'" in message and "\n" not in message
