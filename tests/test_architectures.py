@@ -155,6 +155,11 @@ def test_every_preset_has_lesson_text_and_a_recipe():
 
 
 def test_transfer_learning_offline_says_how_to_go_on(monkeypatch):
+    import urllib.request
+
+    # urlopen caches one global opener with the proxies it first saw: build it under the fake proxy
+    # only for this test, and drop it afterwards so later tests are not routed through it.
+    monkeypatch.setattr(urllib.request, "_opener", None)
     for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # no network: the weights download fails at once
     with pytest.raises(ArchitectureError) as err:

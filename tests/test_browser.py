@@ -28,9 +28,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Local requests never go through a proxy (and urlopen's global opener may hold one from the environment).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with _DIRECT.open(url, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -52,7 +56,11 @@ class StreamlitServer:
                  "--server.headless", "true", "--server.fileWatcherType", "none"],
                 cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
             )
-        wait_for(lambda: _healthy(f"{self.url}/_stcore/health"), 60, what="streamlit to serve")
+        try:
+            wait_for(lambda: _healthy(f"{self.url}/_stcore/health"), 60, what="streamlit to serve")
+        except AssertionError as exc:
+            log = self.log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}; exit code {self.process.poll()}; server log:\n{log}") from None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
