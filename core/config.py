@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 from core.architectures import ARCHITECTURES, ArchitectureError, check_input
+from core.augment import AugmentError, output_side, training_layers
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.settings import Settings, load_settings
 
@@ -56,6 +57,7 @@ class TrainConfig:
     test_subset: int | None = None  # evaluate on this many test samples (stratified); None = all
     labels: str = "integer"  # a key of LABEL_ENCODINGS
     image_size: int = DEFAULT_IMAGE_SIZE  # image folders only: images are resized to this square
+    augmentation: list = field(default_factory=list)  # core.augment steps, applied while training only
     seed: int = 42  # drives the subset, the split, shuffling and weight initialisation
     name: str = ""  # shown as plain text; empty = generated
     notes: str = ""  # shown as plain text
@@ -135,8 +137,15 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         info = info.with_image_size(config.image_size)
     if not isinstance(config.arch_options, dict):
         raise ConfigError("arch_options", f"must be a mapping of option to value; got {config.arch_options!r}")
+    shape = info.input_shape
+    if config.augmentation:
+        try:
+            h, w = output_side(training_layers(config.augmentation), shape[0], shape[1])
+        except AugmentError as exc:
+            raise ConfigError("augmentation", str(exc).removeprefix("augmentation: ")) from None
+        shape = (h, w, shape[2])
     try:
-        check_input(config.architecture, info.input_shape, config.arch_options)
+        check_input(config.architecture, shape, config.arch_options)
     except ArchitectureError as exc:
         raise ConfigError("architecture", str(exc).removeprefix("architecture: ")) from None
     vs = config.validation_split

@@ -53,6 +53,7 @@ class Settings:
     fashion_mnist_dir: Path  # Debian's dataset-fashion-mnist files
     data_root: Path  # image-folder datasets live below this; the browser can name nothing outside it
     max_upload_mb: int  # largest .npz / .zip a user may upload
+    samples_dir: Path  # photos offered on the Augment page (the course's dog and cat)
 
     @property
     def db_path(self) -> Path:
@@ -104,4 +105,13 @@ def load_settings() -> Settings:
         ),
         data_root=Path(os.environ.get("TRAINLAB_DATA_ROOT") or home / "datasets").expanduser(),
         max_upload_mb=max(1, _int("TRAINLAB_MAX_UPLOAD_MB", 200)),
+        samples_dir=_samples_dir(home),
     )
+
+
+def _samples_dir(home: Path) -> Path:
+    """$TRAINLAB_SAMPLES_DIR, else ../shared/samples beside the project (development, CI), else home/samples."""
+    if os.environ.get("TRAINLAB_SAMPLES_DIR"):
+        return Path(os.environ["TRAINLAB_SAMPLES_DIR"]).expanduser()
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+    return shared if shared.is_dir() else home / "samples"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import datasets
+from core import augment, datasets
 from core.architectures import ArchitectureError, build_model
 from core.config import ConfigError, TrainConfig
 from core.sampling import stratified_subset, train_validation_split
@@ -117,7 +117,7 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if len(text) > 300:
         text = text[:297] + "..."
-    return text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError)) else f"{exc.__class__.__name__}: {text}"
+    return text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, augment.AugmentError)) else f"{exc.__class__.__name__}: {text}"
 
 
 def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
@@ -162,7 +162,11 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     steps = -(-len(splits.train) // config.batch_size)
 
     # 2. Build and compile the model for this dataset's shape and classes.
-    model = build_model(config.architecture, data.x_train.shape[1:], classes, config.arch_options)
+    if config.augmentation:
+        model = augment.wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
+                                   config.augmentation, data.x_train.shape[1:], config.seed)
+    else:
+        model = build_model(config.architecture, data.x_train.shape[1:], classes, config.arch_options)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
     model.compile(optimizer=make_optimizer(config), loss=loss, metrics=["accuracy"])
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
