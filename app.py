@@ -10,5 +10,6 @@ st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/account_tree:"),
+    st.Page("app_pages/augment.py", title="Augment", icon=":material/auto_awesome:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
 ]).run()

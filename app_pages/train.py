@@ -4,6 +4,7 @@ import streamlit as st
 from app_pages.widgets import architecture_options
 from core import jobs
 from core.architectures import ARCHITECTURES, ArchitectureError
+from core.augment import preset
 from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.settings import load_settings
@@ -82,6 +83,14 @@ with data_col:
                                             help="Share of the training samples held out.")
     split_mode = split_cols[1].selectbox("Split", list(SPLIT_MODES), key="split_mode", format_func=SPLIT_MODES.get)
     labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get)
+    pipelines = {"none": [], "dog": preset("dog"), "cat": preset("cat")}
+    if st.session_state.get("train_augmentation"):
+        pipelines["augment_page"] = st.session_state["train_augmentation"]
+    augmentation_key = st.selectbox(
+        "Augmentation (training only)", list(pipelines), key="augmentation",
+        format_func={"none": "none", "dog": "course dog preset", "cat": "course cat preset",
+                     "augment_page": "from the Augment page"}.get,
+        help="Applied to training batches only. Build your own on the Augment page.")
     seed = st.number_input("Seed", min_value=0, step=1, key="seed",
                            help="Same seed, same subset, split, shuffling and initial weights.")
 
@@ -103,7 +112,7 @@ config = TrainConfig(
     learning_rate=float(learning_rate), momentum=float(momentum), nesterov=bool(nesterov and momentum > 0),
     batch_size=int(batch_size), epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
     train_subset=int(train_subset) or None, test_subset=int(test_subset) or None, labels=labels,
-    image_size=int(image_size), seed=int(seed), name=name, notes=notes,
+    image_size=int(image_size), augmentation=pipelines[augmentation_key], seed=int(seed), name=name, notes=notes,
 )
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:

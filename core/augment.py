@@ -8,6 +8,7 @@ derived from where the layer sits (0..255 before a Rescaling, the rescaled range
 """
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ class Param:
     """One parameter of a layer: how a page draws it and what values are allowed."""
 
     name: str
-    kind: str  # "int_side" (pixels, up to the image side), "float", "choice", "bool"
+    kind: str  # "int_side" (pixels, up to the image side), "float" (a slider), "number" (typed), "choice"
     default: Any
     low: float | None = None
     high: float | None = None
@@ -42,7 +43,8 @@ LAYERS: dict[str, tuple[Param, ...]] = {
     "Resizing": (Param("height", "int_side", 224, 1, 1024), Param("width", "int_side", 224, 1, 1024)),
     "CenterCrop": (Param("height", "int_side", 150, 1, None), Param("width", "int_side", 150, 1, None)),
     "RandomCrop": (Param("height", "int_side", 150, 1, None), Param("width", "int_side", 200, 1, None)),
-    "Rescaling": (_F("scale", 1 / 255, -10, 10, "multiply pixel values by this"), _F("offset", 0.0, -255, 255)),
+    "Rescaling": (Param("scale", "number", 1 / 255, -10, 10, help="multiply pixel values by this (1/255 ≈ 0.00392)"),
+                  Param("offset", "number", 0.0, -255, 255, help="then add this")),
     # random geometry
     "RandomFlip": (Param("mode", "choice", "horizontal_and_vertical",
                          choices=("horizontal", "vertical", "horizontal_and_vertical")),),
@@ -86,6 +88,11 @@ PRESETS: dict[str, list[dict]] = {
 }
 
 
+def preset(name: str) -> list[dict]:
+    """A fresh copy of a course preset: callers edit it freely without changing the preset for others."""
+    return copy.deepcopy(PRESETS[name])
+
+
 def default_step(layer: str, height: int, width: int) -> dict:
     """A new step with default parameters, crops fitted to an image of height x width."""
     params = {p.name: p.default for p in LAYERS[layer]}
@@ -120,7 +127,7 @@ def check(spec: list[dict], height: int, width: int) -> list[tuple[int, int]]:
             p = known[name]
             if p.kind == "choice" and value not in p.choices:
                 raise AugmentError(f"augmentation: step {i} ({layer}) {name} must be one of {', '.join(p.choices)}")
-            if p.kind == "float" and not (isinstance(value, (int, float)) and p.low <= value <= p.high):
+            if p.kind in ("float", "number") and not (isinstance(value, (int, float)) and p.low <= value <= p.high):
                 raise AugmentError(f"augmentation: step {i} ({layer}) {name} must be from {p.low:g} to {p.high:g}; "
                                    f"got {value!r}")
             if p.kind == "int_side" and not (isinstance(value, int) and value >= 1):
@@ -175,7 +182,8 @@ def build(spec: list[dict], height: int, width: int, seed: int = 0,
         if step["layer"].startswith("Random"):
             kwargs["seed"] = seed + i
         layers.append(cls(**kwargs))
-    return keras.Sequential(layers, name="augmentation")
+    # An empty pipeline (cleared, or only a Rescaling when training) passes images through.
+    return keras.Sequential(layers or [keras.layers.Identity()], name="augmentation")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def lab(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "0")
     monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
     monkeypatch.setenv("TRAINLAB_DATA_ROOT", str(tmp_path / "data-root"))
+    monkeypatch.setenv("TRAINLAB_SAMPLES_DIR", str(_sample_photos(tmp_path / "samples")))
     return load_settings()
 
 
@@ -95,6 +96,17 @@ def make_cifar100(folder: Path, n_train: int = 12, n_test: int = 5) -> None:
                                 b"coarse_labels": [j % 20 for j in range(n)]})
     _pickle(folder / "meta", {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
                               b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]})
+
+
+def _sample_photos(folder: Path) -> Path:
+    """A small 'dog' and 'cat' photo made here (the real ones in ../shared are for screenshots)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    for name in ("dog", "cat"):
+        Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)).save(folder / f"{name}.jpg")
+    return folder
 
 
 def make_image_folder(folder: Path, counts: dict[str, int], size=(32, 24), fmt="PNG") -> None:

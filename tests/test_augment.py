@@ -131,3 +131,10 @@ def test_random_crop_inside_a_model_centre_crops_at_evaluation():
     centre = np.asarray(pipeline(image, training=False))[0, ..., 0]
     assert centre.tolist() == [[5.0, 6.0], [9.0, 10.0]]
     assert np.asarray(pipeline(image, training=True)).shape == (1, 2, 2, 1)
+
+
+def test_an_empty_pipeline_passes_images_through():
+    samples = augment.augment(PHOTO, [], 2)
+    assert samples.output_shape == PHOTO.shape and np.array_equal(samples.images[0], PHOTO)
+    only_rescaling = augment.training_layers([{"layer": "Rescaling", "params": {"scale": 1 / 255}}])
+    assert augment.build(only_rescaling, 4, 4).layers[0].__class__.__name__ == "Identity"
