@@ -12,6 +12,7 @@ from dataclasses import fields
 
 from core import jobs, worker
 from core.architectures import ARCHITECTURES
+from core.augment import PRESETS, preset
 from core.config import LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.keras_cache import KERAS_DATASETS, download
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
     submit.add_argument("--options", type=json.loads, default={}, dest="arch_options",
                         help='architecture options as JSON, e.g. \'{"hidden_units": [512, 256], "dropout": 0.2}\'')
+    submit.add_argument("--augment", type=_pipeline, default=[], dest="augmentation",
+                        help="augmentation while training: dog, cat (the course presets) or a JSON list of steps")
     submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
     submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
     submit.add_argument("--momentum", type=float, default=defaults.momentum)
@@ -57,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
     pool.add_argument("action", choices=("start", "stop", "status"))
     return parser
+
+
+def _pipeline(text: str) -> list:
+    """'dog', 'cat', or JSON steps like '[{"layer": "RandomFlip", "params": {}}]'."""
+    return preset(text) if text in PRESETS else json.loads(text)
 
 
 def _config_from(args: argparse.Namespace) -> TrainConfig:

@@ -70,3 +70,12 @@ def test_submit_with_architecture_options(lab, store, capsys):
     assert store.list_runs()[0].config_dict["arch_options"] == {"hidden_units": [32], "dropout": 0.1}
     assert main(["submit", "--arch", "custom_mlp", "--options", '{"hidden_units": "wide"}']) == 2
     assert "option hidden_units must list" in capsys.readouterr().err
+
+
+def test_submit_with_augmentation(lab, store, capsys):
+    spec = '[{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]'
+    assert main(["submit", "--augment", spec]) == 0
+    assert store.list_runs()[0].config_dict["augmentation"] == [{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]
+    assert main(["submit", "--augment", "dog"]) == 0  # the course preset: resize to 224 first, so it fits
+    assert main(["submit", "--augment", '[{"layer": "RandomCrop", "params": {"height": 9, "width": 9}}]']) == 2
+    assert "augmentation: step 1 (RandomCrop) crops 9×9 from a 8×8 image" in capsys.readouterr().err
