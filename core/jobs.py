@@ -15,7 +15,7 @@ from core import worker
 from core.config import TrainConfig, validate
 from core.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
-from core.store import QUEUED, RUNNING, Run, RunStore
+from core.store import QUEUED, RUNNING, Run, RunQuery, RunStore, facets, metrics_for, query_runs, relabel
 from core.taskqueue import Executor, HueyExecutor
 
 
@@ -124,3 +124,55 @@ def ensure_workers(settings: Settings | None = None) -> bool:
     if not _store(settings).count_by_status().get(QUEUED):
         return False
     return worker.ensure_running(settings)
+
+
+def query(run_query: RunQuery, settings: Settings | None = None) -> tuple[list[Run], int]:
+    """One page of runs matching the filters (after reaping dead workers), and the total that match."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return query_runs(store, run_query)
+
+
+def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
+    """Values in use for each filter (datasets, architectures, optimizers, tags)."""
+    return facets(_store(settings or load_settings()))
+
+
+def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None) -> None:
+    """Rename, re-note and re-tag a run (names and notes are stored as typed; shown as text)."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise JobError("name: give the run a name of 1 to 120 characters")
+    if len(notes) > 5000:
+        raise JobError("notes: at most 5000 characters")
+    if not relabel(_store(settings or load_settings()), run_id, name, notes, tags):
+        raise JobError(f"run: there is no run #{run_id}")
+
+
+def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run]:
+    """The runs with these ids, in the given order (missing ids are skipped)."""
+    store = _store(settings or load_settings())
+    return [r for r in (store.get(i) for i in run_ids) if r is not None]
+
+
+def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataFrame:
+    """Metric points of several runs in one query."""
+    from core.compare import metrics_frame
+
+    return metrics_frame(metrics_for(_store(settings or load_settings()), run_ids))
+
+
+def run_again(run_id: int, settings: Settings | None = None) -> int:
+    """Queue a new run with the same config as run `run_id`; returns the new id."""
+    settings = settings or load_settings()
+    run = _store(settings).get(run_id)
+    if run is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    return submit(TrainConfig.from_dict(run.config_dict), settings)
+
+
+def model_file(run_id: int, settings: Settings | None = None):
+    """The trained model's file, or None if the run saved none."""
+    path = (settings or load_settings()).runs_dir / str(run_id) / "model.keras"
+    return path if path.is_file() else None

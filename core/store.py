@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS runs (
     test_accuracy REAL,
     train_seconds REAL,
     error TEXT,
-    traceback TEXT
+    traceback TEXT,
+    tags TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -88,6 +89,12 @@ class Run:
     train_seconds: float | None
     error: str | None
     traceback: str | None
+    tags: str = ""  # comma-separated labels a user gave the run
+
+    @property
+    def tag_list(self) -> list[str]:
+        """The run's tags."""
+        return [t for t in (x.strip() for x in self.tags.split(",")) if t]
 
     @property
     def config_dict(self) -> dict:
@@ -133,8 +140,17 @@ class RunStore:
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
+            self._migrate(conn)
             self._local.conn = conn
         return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Add columns that stores made by earlier versions lack (nothing is ever dropped)."""
+        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        if "tags" not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -302,3 +318,86 @@ class RunStore:
         """How many runs are in each status."""
         rows = self._conn().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
         return {status: n for status, n in rows}
+
+
+SORTABLE = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
+            "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
+FILTER_FIELDS = ("dataset", "architecture", "optimizer")
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters, sorting and one page of the run table."""
+
+    status: tuple[str, ...] = ()
+    dataset: tuple[str, ...] = ()
+    architecture: tuple[str, ...] = ()
+    optimizer: tuple[str, ...] = ()
+    tag: str = ""
+    text: str = ""  # matched against name, notes and tags
+    sort: str = "id"
+    descending: bool = True
+    page: int = 0
+    page_size: int = 50
+
+
+def _where(query: RunQuery) -> tuple[str, list]:
+    clauses, params = [], []
+    if query.status:
+        clauses.append(f"status IN ({','.join('?' * len(query.status))})")
+        params += list(query.status)
+    for field_name in FILTER_FIELDS:
+        values = getattr(query, field_name)
+        if values:
+            clauses.append(f"json_extract(config, '$.{field_name}') IN ({','.join('?' * len(values))})")
+            params += list(values)
+    if query.tag:
+        clauses.append("(',' || replace(tags, ', ', ',') || ',') LIKE ?")
+        params.append(f"%,{query.tag.strip()},%")
+    if query.text.strip():
+        clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
+        params += [f"%{query.text.strip()}%"] * 3
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
+    """One page of runs matching the filters, and how many match in all."""
+    where, params = _where(query)
+    conn = store._conn()
+    total = conn.execute(f"SELECT COUNT(*) FROM runs{where}", params).fetchone()[0]
+    order = SORTABLE.get(query.sort, "id")
+    direction = "DESC" if query.descending else "ASC"
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} IS NULL, {order} {direction}, id DESC "
+        "LIMIT ? OFFSET ?", params + [query.page_size, query.page * query.page_size])
+    return [Run(**dict(r)) for r in rows], total
+
+
+def facets(store: RunStore) -> dict[str, list[str]]:
+    """The values the filters can take: datasets, architectures, optimizers and tags in use."""
+    conn = store._conn()
+    result = {f: [r[0] for r in conn.execute(
+        f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs ORDER BY 1") if r[0]] for f in FILTER_FIELDS}
+    tags = set()
+    for (text,) in conn.execute("SELECT DISTINCT tags FROM runs WHERE tags != ''"):
+        tags.update(t.strip() for t in text.split(",") if t.strip())
+    result["tag"] = sorted(tags)
+    return result
+
+
+def relabel(store: RunStore, run_id: int, name: str, notes: str, tags: list[str]) -> bool:
+    """Rename, re-note and re-tag a run; False if there is no such run."""
+    with store._write() as conn:
+        cur = conn.execute("UPDATE runs SET name=?, notes=?, tags=? WHERE id=?",
+                           (name, notes, ", ".join(dict.fromkeys(t.strip() for t in tags if t.strip())), run_id))
+        return cur.rowcount == 1
+
+
+def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
+    """(run_id, kind, step, epoch, elapsed, name, value) rows of several runs in one query."""
+    if not run_ids:
+        return []
+    marks = ",".join("?" * len(run_ids))
+    return list(store._conn().execute(
+        f"SELECT run_id, kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id IN ({marks}) "
+        "ORDER BY run_id, step, rowid", list(run_ids)))

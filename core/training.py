@@ -171,13 +171,20 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     model.compile(optimizer=make_optimizer(config), loss=loss, metrics=["accuracy"])
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
 
+    (settings.runs_dir / str(run_id)).mkdir(parents=True, exist_ok=True)
+
     # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
     from core.reporting import StoreReporter
 
     reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves (epoch level:
+    # per-batch summaries would sit on the hot path).
+    tensorboard = keras.callbacks.TensorBoard(log_dir=str(settings.runs_dir / str(run_id) / "tensorboard"),
+                                              update_freq="epoch", write_graph=False, profile_batch=0)
     fit_start = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
-    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[reporter], shuffle=False, verbose=0)
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[reporter, tensorboard], shuffle=False,
+              verbose=0)
     train_seconds = time.monotonic() - fit_start
     if reporter.cancelled:
         store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds)
@@ -187,7 +194,6 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
     run_dir = settings.runs_dir / str(run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
     model.save(run_dir / "model.keras")
     store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
                  train_seconds=train_seconds)

@@ -27,6 +27,7 @@ def test_a_run_trains_evaluates_and_saves(lab, store):
     assert run.steps == 15 and run.train_seconds > 0
     names = {(p.kind, p.name) for p in store.metrics(run_id)}
     assert {("epoch", "loss"), ("epoch", "accuracy"), ("epoch", "val_loss"), ("epoch", "val_accuracy")} <= names
+    assert list((lab.runs_dir / str(run_id) / "tensorboard").rglob("events.out.tfevents.*"))  # for TensorBoard
     model = keras.models.load_model(lab.runs_dir / str(run_id) / "model.keras")
     assert model.count_params() == run.param_count
 

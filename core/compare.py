@@ -1,0 +1,135 @@
+"""Comparing runs: smoothing, overlaid curves, a final-metrics table, CSV export, URL state."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from core.store import Run
+
+X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
+COLORS = qualitative.Plotly + qualitative.D3
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing): weight 0 keeps the
+    values, weight near 1 smooths hard, and the first points are not pulled towards zero."""
+    values = np.asarray(values, dtype=float)
+    if weight <= 0 or len(values) == 0:
+        return values
+    out, last = np.empty_like(values), 0.0
+    for i, v in enumerate(values):
+        last = weight * last + (1 - weight) * v
+        out[i] = last / (1 - weight ** (i + 1))
+    return out
+
+
+def metrics_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Metric rows of several runs as a DataFrame."""
+    return pd.DataFrame(rows, columns=["run_id", "kind", "step", "epoch", "elapsed", "name", "value"])
+
+
+def _series(metrics: pd.DataFrame, run_id: int, name: str, kind: str) -> pd.DataFrame:
+    m = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == name) & (metrics["kind"] == kind)]
+    return m.sort_values("step")
+
+
+def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smoothing: float = 0.0,
+                   log_y: bool = False, height: int = 420) -> go.Figure:
+    """Loss and accuracy of several runs: one colour per run, train solid, validation dashed;
+    with smoothing, the raw train curve stays faint behind the smoothed one."""
+    column = X_AXES[x]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Loss", "Accuracy"], horizontal_spacing=0.08)
+    for i, run in enumerate(runs):
+        color = COLORS[i % len(COLORS)]
+        label = f"#{run.id} {run.name}"[:60]
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            train = _series(metrics, run.id, metric, "batch")
+            val = _series(metrics, run.id, f"val_{metric}", "epoch")
+            if smoothing > 0 and len(train):
+                fig.add_trace(go.Scatter(x=train[column], y=train["value"], mode="lines", opacity=0.25,
+                                         line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"),
+                              row=1, col=col)
+            fig.add_trace(go.Scatter(x=train[column], y=ema(train["value"].to_numpy(), smoothing), mode="lines",
+                                     name=f"{label} · train", legendgroup=str(run.id), showlegend=col == 1,
+                                     line=dict(color=color, width=2)), row=1, col=col)
+            fig.add_trace(go.Scatter(x=val[column], y=val["value"], mode="lines+markers",
+                                     name=f"{label} · validation", legendgroup=str(run.id), showlegend=col == 1,
+                                     line=dict(color=color, width=2, dash="dash")), row=1, col=col)
+    fig.update_xaxes(title_text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x])
+    if log_y:
+        fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    return fig
+
+
+def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: test results, best validation accuracy and its epoch, size, time, speed."""
+    rows = []
+    for run in runs:
+        val = _series(metrics, run.id, "val_accuracy", "epoch")
+        best = val.loc[val["value"].idxmax()] if len(val) else None
+        epochs_done = int(_series(metrics, run.id, "loss", "epoch")["epoch"].max() or 0) if len(metrics) else 0
+        config = run.config_dict
+        samples = run.steps * config.get("batch_size", 0) * epochs_done
+        rows.append({
+            "run": run.id, "name": run.name, "status": run.status, "test accuracy": run.test_accuracy,
+            "test loss": run.test_loss, "best val accuracy": None if best is None else float(best["value"]),
+            "best epoch": None if best is None else int(best["epoch"]), "parameters": run.param_count,
+            "training time (s)": None if run.train_seconds is None else round(run.train_seconds, 1),
+            "samples/s": round(samples / run.train_seconds) if run.train_seconds and samples else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def differing_config(runs: list[Run]) -> pd.DataFrame:
+    """The config fields whose values differ between the runs (one row per run)."""
+    configs = [{k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+                for k, v in r.config_dict.items() if k not in ("name", "notes")} for r in runs]
+    keys = sorted({k for c in configs for k in c})
+    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+    return pd.DataFrame([{"run": r.id, **{k: c.get(k) for k in differing}} for r, c in zip(runs, configs)])
+
+
+def metrics_csv(runs: list[Run], metrics: pd.DataFrame) -> str:
+    """Every metric point of the runs as one CSV (run id and name on each row)."""
+    names = {r.id: r.name for r in runs}
+    out = metrics.assign(run_name=metrics["run_id"].map(names))
+    return out[["run_id", "run_name", "kind", "step", "epoch", "elapsed", "name", "value"]].to_csv(index=False)
+
+
+@dataclass
+class CompareState:
+    """What a shared link restores: the selected runs and the chart options."""
+
+    runs: list[int] = field(default_factory=list)
+    x: str = "epoch"
+    smoothing: float = 0.0
+    log_y: bool = False
+
+    def to_params(self) -> dict[str, str]:
+        """As URL query parameters."""
+        params = {"runs": ",".join(map(str, self.runs)), "x": self.x, "smooth": f"{self.smoothing:g}"}
+        if self.log_y:
+            params["log"] = "1"
+        return params
+
+    @classmethod
+    def from_params(cls, params: dict) -> "CompareState":
+        """From URL query parameters, ignoring anything malformed (a link typed by hand)."""
+        state = cls()
+        runs = str(params.get("runs", ""))
+        state.runs = [int(r) for r in runs.split(",") if r.strip().isdigit()][:20]
+        state.x = params.get("x") if params.get("x") in X_AXES else "epoch"
+        try:
+            state.smoothing = min(0.99, max(0.0, float(params.get("smooth", 0))))
+        except (TypeError, ValueError):
+            state.smoothing = 0.0
+        state.log_y = params.get("log") == "1"
+        return state
