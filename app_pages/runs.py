@@ -1,17 +1,16 @@
-"""Runs page: every run with live status and progress, curves of the chosen run, cancel and delete."""
+"""Runs page: find runs (filters, sorting, pages), compare several, and look after one."""
+import json
+
 import streamlit as st
 
 from core import jobs
 from core.charts import training_curves
+from core.compare import X_AXES, CompareState, compare_figure, differing_config, final_metrics, metrics_csv
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
+from core.store import SORTABLE, RunQuery
 
 st.title("Runs")
 jobs.ensure_workers()
-
-controls = st.columns([2, 1, 5], vertical_alignment="bottom")
-live = controls[0].toggle("Live refresh", value=True, key="live")
-every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
-                              disabled=not live)
 
 TABLE_COLUMNS = {
     "id": st.column_config.NumberColumn("#", width="small"),
@@ -20,17 +19,99 @@ TABLE_COLUMNS = {
     "parameters": st.column_config.NumberColumn("parameters", format="localized"),
 }
 
+# A shared link restores the comparison: read the URL once per session into the widgets' state.
+if "compare_runs" not in st.session_state:
+    shared = CompareState.from_params(st.query_params.to_dict())
+    st.session_state.update(compare_runs=shared.runs, compare_x=shared.x, compare_smooth=shared.smoothing,
+                            compare_log=shared.log_y)
 
-def _selected_run_id(ids: list[int]) -> int:
-    """The run to show in detail: the URL's `run`, else the last one chosen, else the newest."""
-    wanted = st.query_params.get("run") or st.session_state.get("selected_run_id")
-    try:
-        wanted = int(wanted)
-    except (TypeError, ValueError):
-        wanted = None
-    return wanted if wanted in ids else ids[0]
+controls = st.columns([2, 1, 5], vertical_alignment="bottom")
+live = controls[0].toggle("Live refresh", value=True, key="live")
+every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
+                              disabled=not live)
+interval = every if live else None
+
+values = jobs.filter_values()
+with st.expander("Filter and sort"):
+    f = st.columns(4)
+    status = f[0].multiselect("Status", ["queued", "running", "succeeded", "failed", "cancelled"], key="f_status")
+    dataset = f[1].multiselect("Dataset", values["dataset"], key="f_dataset")
+    architecture = f[2].multiselect("Architecture", values["architecture"], key="f_architecture")
+    optimizer = f[3].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
+    g = st.columns(4)
+    tag = g[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
+    text = g[1].text_input("Search names, notes, tags", key="f_text")
+    sort = g[2].selectbox("Sort by", list(SORTABLE), key="f_sort")
+    descending = g[3].toggle("Descending", value=True, key="f_desc")
+    page_size = g[3].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
+base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
+                      optimizer=tuple(optimizer), tag=tag, text=text, sort=sort, descending=descending,
+                      page_size=page_size)
+_, total = jobs.query(base_query)
+pages = max(1, -(-total // page_size))
+page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key="f_page")) - 1 if pages > 1 else 0
+run_query = RunQuery(**{**base_query.__dict__, "page": page})
+page_runs, _ = jobs.query(run_query)
 
 
+@st.fragment(run_every=interval)
+def runs_panel() -> None:
+    """The table of this page of runs, re-drawn on its own; the widgets around it stay put."""
+    runs, matching = jobs.query(run_query)
+    if not runs:
+        st.info("No runs yet. Start one on the Train page." if not matching and base_query == RunQuery(
+            sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
+        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    st.dataframe(runs_table(runs), hide_index=True, column_config=TABLE_COLUMNS, key="runs_table")
+    first = run_query.page * run_query.page_size + 1
+    st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
+
+
+runs_panel()
+if not page_runs:
+    st.stop()
+
+# -- compare --------------------------------------------------------------------------------
+st.subheader("Compare")
+by_id = {r.id: r for r in page_runs}
+chosen_before = [i for i in st.session_state.get("compare_runs", [])]
+extra = {r.id: r for r in jobs.runs_by_id([i for i in chosen_before if i not in by_id])}
+options = {**by_id, **extra}
+st.session_state["compare_runs"] = [i for i in chosen_before if i in options]
+picked = st.multiselect("Runs to compare", list(options), key="compare_runs", max_selections=20,
+                        format_func=lambda i: f"#{i} · {options[i].name} · {options[i].status}")
+chart_opts = st.columns([1, 2, 1], vertical_alignment="bottom")
+x_axis = chart_opts[0].selectbox("x-axis", list(X_AXES), key="compare_x")
+smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth")
+log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
+
+
+@st.fragment(run_every=interval)
+def compare_panel(ids: list[int]) -> None:
+    """Curves and final metrics of the selected runs only, refreshed while they train."""
+    runs = jobs.runs_by_id(ids)
+    metrics = jobs.metrics_of(ids)
+    st.plotly_chart(compare_figure(runs, metrics, x_axis, smoothing, log_y), key="compare_chart")
+    st.dataframe(final_metrics(runs, metrics), hide_index=True, key="final_metrics", column_config={
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "best val accuracy": st.column_config.NumberColumn(format="percent"),
+        "parameters": st.column_config.NumberColumn(format="localized")})
+    differing = differing_config(runs)
+    if len(differing.columns) > 1:
+        st.caption("Settings that differ between these runs")
+        st.dataframe(differing, hide_index=True, key="differing_config")
+    st.download_button("Download metrics (CSV)", metrics_csv(runs, metrics), "train-lab-metrics.csv", "text/csv",
+                       key="download_csv")
+
+
+if picked:
+    compare_panel(picked)
+else:
+    st.caption("Pick runs above to overlay their curves.")
+
+
+# -- one run --------------------------------------------------------------------------------
 def _cancel(run_id: int) -> None:
     st.toast(f"Run #{run_id}: {jobs.cancel(run_id)}")
 
@@ -43,6 +124,7 @@ def _delete(run_id: int) -> None:
         st.toast(str(exc))
         return
     st.session_state.pop("selected_run_id", None)
+    st.session_state["compare_runs"] = [i for i in st.session_state.get("compare_runs", []) if i != run_id]
     st.query_params.pop("run", None)
     st.toast(f"Run #{run_id} deleted")
 
@@ -51,24 +133,48 @@ def _set_confirm(run_id: int | None) -> None:
     st.session_state["confirm_delete"] = run_id
 
 
+def _run_again(run_id: int) -> None:
+    try:
+        st.toast(f"Queued as run #{jobs.run_again(run_id)}")
+    except Exception as exc:  # a config that no longer validates (e.g. its dataset was removed)
+        st.toast(str(exc))
+
+
+def _relabel(run_id: int) -> None:
+    try:
+        jobs.relabel_run(run_id, st.session_state[f"rename_{run_id}"], st.session_state[f"renote_{run_id}"],
+                         st.session_state[f"retag_{run_id}"].split(","))
+    except jobs.JobError as exc:
+        st.session_state["relabel_error"] = str(exc)
+
+
 def _actions(run) -> None:
-    """Cancel for active runs; delete (after a confirmation) for finished ones."""
+    """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports."""
+    cols = st.columns(4)
     if not run.is_finished:
-        st.button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
-                  on_click=_cancel, args=(run.id,),
-                  help="Stopping…" if run.cancel_requested else "Queued runs stop at once, running ones after the current batch.")
+        cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
+                       on_click=_cancel, args=(run.id,),
+                       help="Queued runs stop at once, running ones within a moment.")
     elif st.session_state.get("confirm_delete") == run.id:
         st.warning(f"Delete run #{run.id}, its curves and its model file? This cannot be undone.")
         yes, no = st.columns(2)
         yes.button("Yes, delete", type="primary", key=f"delete_yes_{run.id}", on_click=_delete, args=(run.id,))
         no.button("Keep it", key=f"delete_no_{run.id}", on_click=_set_confirm, args=(None,))
     else:
-        st.button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
+        cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
+    cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
+    cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
+                            "application/json", key=f"config_{run.id}")
+    model = jobs.model_file(run.id)
+    if model:
+        cols[3].download_button("Model (.keras)", model.read_bytes(), f"run-{run.id}.keras", key=f"model_{run.id}")
 
 
 def _detail(run) -> None:
     st.subheader(f"Run #{run.id}")
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
+    if run.tag_list:
+        st.caption("Tags: " + escape_markdown(", ".join(run.tag_list)))
     st.progress(run.progress, text=progress_text(run))
     if run.notes:
         st.text(run.notes)
@@ -84,26 +190,44 @@ def _detail(run) -> None:
                 st.code(run.traceback, language="text")
     st.plotly_chart(training_curves(jobs.run_metrics(run.id)), key=f"curves_{run.id}")
     _actions(run)
-    with st.expander("Configuration"):
-        st.json(run.config_dict)
 
 
-@st.fragment(run_every=every if live else None)
-def runs_panel() -> None:
-    """Re-drawn on its own every few seconds; the rest of the page (and its widgets) stays put."""
-    runs = jobs.list_runs()
-    if not runs:
-        st.info("No runs yet. Start one on the Train page.")
-        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+st.subheader("One run")
+wanted = st.query_params.get("run") or st.session_state.get("selected_run_id")
+ids = list(by_id)
+try:
+    wanted = int(wanted)
+except (TypeError, ValueError):
+    wanted = None
+if wanted not in ids and wanted is not None and jobs.get_run(wanted):
+    ids.append(wanted)
+    by_id[wanted] = jobs.get_run(wanted)
+chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids else 0,
+                      format_func=lambda i: f"#{i} · {by_id[i].name} · {by_id[i].status}")
+st.session_state["selected_run_id"] = chosen
+
+
+@st.fragment(run_every=interval)
+def detail_panel(run_id: int) -> None:
+    """The chosen run, refreshed while it trains."""
+    run = jobs.get_run(run_id)
+    if run is None:
+        st.info(f"Run #{run_id} was deleted.")
         return
-    st.dataframe(runs_table(runs), hide_index=True, column_config=TABLE_COLUMNS, key="runs_table")
-    by_id = {run.id: run for run in runs}
-    ids = list(by_id)
-    chosen = st.selectbox("Show run", ids, index=ids.index(_selected_run_id(ids)),
-                          format_func=lambda i: f"#{i} · {by_id[i].name} · {by_id[i].status}")
-    st.session_state["selected_run_id"] = chosen
-    st.query_params["run"] = str(chosen)  # a shareable link to this run
-    _detail(by_id[chosen])
+    _detail(run)
 
 
-runs_panel()
+detail_panel(chosen)
+with st.expander("Name, notes and tags"):
+    run = by_id[chosen]
+    st.text_input("Name", run.name, max_chars=120, key=f"rename_{chosen}")
+    st.text_area("Notes", run.notes, max_chars=5000, key=f"renote_{chosen}")
+    st.text_input("Tags (comma-separated)", run.tags, key=f"retag_{chosen}")
+    st.button("Save", key=f"relabel_{chosen}", on_click=_relabel, args=(chosen,))
+    if "relabel_error" in st.session_state:
+        st.error(st.session_state.pop("relabel_error"))
+with st.expander("Configuration"):
+    st.json(by_id[chosen].config_dict)
+
+# The URL always describes what is on screen, so it can be shared.
+st.query_params.update({**CompareState(list(picked), x_axis, smoothing, log_y).to_params(), "run": str(chosen)})

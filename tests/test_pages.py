@@ -123,7 +123,7 @@ def test_runs_page_shows_a_finished_run_with_curves(lab, store):
     assert _values(traces[("train", "x")]["y"]) == [1.0, 0.8, 0.5, 0.4]
     assert _values(traces[("train, epoch mean", "x")]["y"]) == [0.9, 0.45]
     assert _values(traces[("validation", "x2")]["y"]) == [0.6, 0.7]
-    assert dict(at.query_params) == {"run": str(run_id)}  # the URL points at the run shown
+    assert dict(at.query_params)["run"] == str(run_id)  # the URL points at the run shown
 
 
 def test_runs_page_cancels_a_running_run(lab, store):
@@ -153,7 +153,7 @@ def test_runs_page_shows_why_a_run_failed(lab, store):
     at = _page("app_pages/runs.py").run()
     # Shown escaped (markdown specials get a backslash) so it reads exactly as raised.
     assert at.error[0].value.replace("\\", "") == "ValueError: something_bad happened"
-    assert at.expander[0].label == "Traceback"
+    assert "Traceback" in [e.label for e in at.expander]
 
 
 def test_course_recipe_fills_the_form_and_queues_it(lab, store):

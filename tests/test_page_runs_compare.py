@@ -1,0 +1,112 @@
+"""Comparing runs: store queries at 500 runs, the Runs page's filters, comparison, URL state, labels."""
+import json
+import random
+
+import pandas as pd
+
+from core import compare, jobs
+from core.config import TrainConfig
+from core.store import SUCCEEDED, MetricPoint, RunQuery, facets, query_runs, relabel
+from tests.test_pages import _page
+
+
+def _fill(store, n=500, seed=0):
+    """n finished runs with varied configs and a few epochs of metrics each."""
+    rng = random.Random(seed)
+    ids = []
+    for i in range(n):
+        config = TrainConfig(architecture=rng.choice(["mlp", "mlp_bn"]), optimizer=rng.choice(["adam", "sgd", "rmsprop"]),
+                             seed=i, name=f"run {i}")
+        run_id = store.create_run(config.display_name(), config.to_dict(), epochs=3)
+        store.claim(run_id, 1, "elsewhere")
+        store.set_plan(run_id, 3, 10, 1000 + i)
+        store.report(run_id, [MetricPoint("epoch", 10 * e, e, e, name, v)
+                              for e in (1, 2, 3) for name, v in (("loss", 1 / e), ("val_accuracy", 0.5 + e * 0.1 + i / 1e4))],
+                     3, 10, 1.0, None)
+        store.finish(run_id, SUCCEEDED, test_accuracy=0.5 + (i % 100) / 250, test_loss=0.5, train_seconds=10 + i)
+        ids.append(run_id)
+    return ids
+
+
+def test_queries_filter_sort_and_page_500_runs(lab, store):
+    _fill(store)
+    runs, total = query_runs(store, RunQuery(page_size=50))
+    assert total == 500 and len(runs) == 50 and runs[0].id == 500
+    page_3, _ = query_runs(store, RunQuery(page=2, page_size=50))
+    assert [r.id for r in page_3] == list(range(400, 350, -1))
+    sgd, n_sgd = query_runs(store, RunQuery(optimizer=("sgd",), page_size=1000))
+    assert n_sgd == len(sgd) and all(r.config_dict["optimizer"] == "sgd" for r in sgd) and 100 < n_sgd < 250
+    best, _ = query_runs(store, RunQuery(sort="test accuracy", page_size=3))
+    assert [r.test_accuracy for r in best] == sorted((r.test_accuracy for r in best), reverse=True)
+    assert best[0].test_accuracy == max(r.test_accuracy for r in query_runs(store, RunQuery(page_size=500))[0])
+    relabel(store, 7, "run 7", "", ["baseline", "week 2"])
+    tagged, n = query_runs(store, RunQuery(tag="week 2"))
+    assert n == 1 and tagged[0].id == 7 and tagged[0].tag_list == ["baseline", "week 2"]
+    found, n = query_runs(store, RunQuery(text="run 42"))
+    assert {r.name for r in found} == {"run 42"} | {f"run 42{i}" for i in range(10)}
+    assert facets(store)["optimizer"] == ["adam", "rmsprop", "sgd"] and facets(store)["tag"] == ["baseline", "week 2"]
+
+
+def test_smoothing_matches_hand_computed_values():
+    assert compare.ema([1.0, 2.0, 3.0], 0.5).round(6).tolist() == [1.0, round(5 / 3, 6), round(17 / 7, 6)]
+    assert compare.ema([4.0, 4.0, 4.0], 0.9).tolist() == [4.0, 4.0, 4.0]  # no pull towards zero
+    assert compare.ema([1.0, 5.0], 0.0).tolist() == [1.0, 5.0]
+
+
+def test_csv_export_has_every_point_of_the_selected_runs(lab, store):
+    ids = _fill(store, n=3)
+    runs = jobs.runs_by_id(ids[:2], lab)
+    csv = compare.metrics_csv(runs, jobs.metrics_of(ids[:2], lab))
+    frame = pd.read_csv(__import__("io").StringIO(csv))
+    assert len(frame) == 2 * 6 and set(frame["run_id"]) == set(ids[:2])
+    assert list(frame.columns) == ["run_id", "run_name", "kind", "step", "epoch", "elapsed", "name", "value"]
+    assert frame[(frame.run_id == ids[1]) & (frame.name == "loss")]["value"].round(4).tolist() == [1.0, 0.5, 0.3333]
+
+
+def test_url_state_round_trip():
+    state = compare.CompareState([4, 9], "time", 0.6, True)
+    assert compare.CompareState.from_params(state.to_params()) == state
+    assert compare.CompareState.from_params({"runs": "1,;drop,2", "x": "bogus", "smooth": "9"}) == \
+        compare.CompareState([1, 2], "epoch", 0.99, False)
+
+
+def test_runs_page_with_500_runs_filters_and_compares_two(lab, store):
+    ids = _fill(store)
+    at = _page("app_pages/runs.py").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 50 and any("of 500 runs" in c.value for c in at.caption)
+    at.multiselect(key="f_optimizer").set_value(["sgd"]).run()
+    assert set(at.dataframe[0].value["optimizer"].str.split().str[0]) == {"sgd"}
+    shown = at.dataframe[0].value["id"].tolist()[:2]
+    at.multiselect(key="compare_runs").set_value(shown).run()
+    assert not at.exception
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert {t["name"] for t in traces if t.get("showlegend") is not False} >= {
+        f"#{shown[0]} run {shown[0] - 1} · train", f"#{shown[0]} run {shown[0] - 1} · validation"}
+    final = at.dataframe[1].value  # the final-metrics table follows the run table
+    assert final["run"].tolist() == shown and final["best epoch"].tolist() == [3, 3]
+    params = dict(at.query_params)
+    assert params["runs"] == ",".join(map(str, shown)) and params["x"] == "epoch"
+    assert len(ids) == 500
+
+
+def test_a_shared_link_restores_the_comparison(lab, store):
+    _fill(store, n=5)
+    at = _page("app_pages/runs.py")
+    at.query_params.update({"runs": "2,4", "x": "step", "smooth": "0.6"})
+    at.run()
+    assert at.multiselect(key="compare_runs").value == [2, 4]
+    assert at.selectbox(key="compare_x").value == "step" and at.slider(key="compare_smooth").value == 0.6
+
+
+def test_rename_tag_and_note_a_run(lab, store):
+    [run_id] = _fill(store, n=1)
+    at = _page("app_pages/runs.py").run()
+    at.text_input(key=f"rename_{run_id}").set_value("<i>renamed</i>")
+    at.text_input(key=f"retag_{run_id}").set_value("baseline, adam")
+    at.button(key=f"relabel_{run_id}").click().run()
+    run = store.get(run_id)
+    assert (run.name, run.tag_list) == ("<i>renamed</i>", ["baseline", "adam"])
+    at.text_input(key=f"rename_{run_id}").set_value("   ")
+    at.button(key=f"relabel_{run_id}").click().run()
+    assert any(e.value.startswith("name: give the run a name") for e in at.error)
