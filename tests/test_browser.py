@@ -112,6 +112,24 @@ def test_start_a_run_and_see_its_curve(server, page):
     _screenshot(page, "browser-runs.png")
     assert "Traceback" not in page.content()
 
+    # A second run, then a shared link that compares both: two runs' lines in the first chart.
+    page.goto(f"{server.url}/train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Run #2 queued").wait_for(timeout=30_000)
+    page.goto(f"{server.url}/runs?runs=1,2")
+    page.wait_for_function(
+        """() => {
+            const chart = document.querySelector('.js-plotly-plot');
+            if (!chart) return false;
+            const legend = [...chart.querySelectorAll('.legendtext')].map(t => t.textContent);
+            const lines = [...chart.querySelectorAll('.scatterlayer path.js-line')]
+                .filter(p => (p.getAttribute('d') || '').split('L').length > 3);
+            return legend.some(t => t.startsWith('#1 ')) && legend.some(t => t.startsWith('#2 ')) && lines.length >= 4;
+        }""",
+        timeout=120_000,
+    )
+    _screenshot(page, "browser-compare.png")
+
 
 def test_a_run_keeps_training_across_a_streamlit_restart(server, page):
     settings = load_settings()
