@@ -3,7 +3,7 @@ import json
 
 import streamlit as st
 
-from core import jobs
+from core import evaluation, jobs
 from core.charts import training_curves
 from core.compare import X_AXES, CompareState, compare_figure, differing_config, final_metrics, metrics_csv
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
@@ -190,6 +190,20 @@ def _detail(run) -> None:
                 st.code(run.traceback, language="text")
     st.plotly_chart(training_curves(jobs.run_metrics(run.id)), key=f"curves_{run.id}")
     _actions(run)
+    predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
+    if predictions is not None:
+        with st.expander("Test results by class"):
+            left, right = st.columns([3, 2])
+            left.plotly_chart(evaluation.confusion_figure(predictions), key=f"confusion_{run.id}")
+            right.dataframe(evaluation.per_class_accuracy(predictions), hide_index=True, key=f"per_class_{run.id}",
+                            column_config={"accuracy": st.column_config.ProgressColumn(
+                                min_value=0, max_value=1, format="percent")})
+            if len(predictions.mistakes):
+                names = predictions.class_names
+                st.caption("Misclassified test images: true → predicted")
+                st.image([m if m.shape[-1] == 3 else m[..., 0] for m in predictions.mistakes], width=72, clamp=True,
+                         caption=[f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
+                                                                               predictions.mistakes_pred)])
 
 
 st.subheader("One run")

@@ -174,5 +174,10 @@ def run_again(run_id: int, settings: Settings | None = None) -> int:
 
 def model_file(run_id: int, settings: Settings | None = None):
     """The trained model's file, or None if the run saved none."""
-    path = (settings or load_settings()).runs_dir / str(run_id) / "model.keras"
+    path = run_folder(run_id, settings) / "model.keras"
     return path if path.is_file() else None
+
+
+def run_folder(run_id: int, settings: Settings | None = None):
+    """The run's folder (model, predictions, TensorBoard events)."""
+    return (settings or load_settings()).runs_dir / str(run_id)

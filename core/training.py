@@ -194,10 +194,25 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
     run_dir = settings.runs_dir / str(run_id)
+    save_predictions(run_dir, model, test, data, splits.test)
     model.save(run_dir / "model.keras")
     store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
                  train_seconds=train_seconds)
     return SUCCEEDED
+
+
+MAX_MISTAKES_KEPT = 36
+
+
+def save_predictions(run_dir, model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
+    """Keep the test labels, predictions and a few misclassified images, so the Runs page can show a
+    confusion matrix and mistakes without loading the dataset or TensorFlow."""
+    predicted = np.argmax(model.predict(test_batches, verbose=0), axis=1)
+    true = data.y_test[test_idx]
+    wrong = np.flatnonzero(predicted != true)[:MAX_MISTAKES_KEPT]
+    np.savez_compressed(run_dir / "predictions.npz", y_true=true, y_pred=predicted,
+                        class_names=np.array(data.class_names), mistakes=data.x_test[test_idx[wrong]],
+                        mistakes_true=true[wrong], mistakes_pred=predicted[wrong])
 
 
 def _release_memory() -> None:

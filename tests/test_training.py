@@ -28,6 +28,13 @@ def test_a_run_trains_evaluates_and_saves(lab, store):
     names = {(p.kind, p.name) for p in store.metrics(run_id)}
     assert {("epoch", "loss"), ("epoch", "accuracy"), ("epoch", "val_loss"), ("epoch", "val_accuracy")} <= names
     assert list((lab.runs_dir / str(run_id) / "tensorboard").rglob("events.out.tfevents.*"))  # for TensorBoard
+    from core import evaluation
+
+    predictions = evaluation.load_predictions(lab.runs_dir / str(run_id))
+    matrix = evaluation.confusion_matrix(predictions)
+    assert matrix.sum() == 360 and np.trace(matrix) / 360 == pytest.approx(run.test_accuracy, abs=1e-6)
+    assert len(predictions.mistakes) == min(36, 360 - np.trace(matrix))
+    assert all(t != p for t, p in zip(predictions.mistakes_true, predictions.mistakes_pred))
     model = keras.models.load_model(lab.runs_dir / str(run_id) / "model.keras")
     assert model.count_params() == run.param_count
 
