@@ -5,7 +5,8 @@ import streamlit as st
 
 from core import evaluation, jobs
 from core.charts import training_curves
-from core.compare import X_AXES, CompareState, compare_figure, differing_config, final_metrics, metrics_csv
+from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
+                          group_summary, metrics_csv, seed_groups)
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
 from core.store import SORTABLE, RunQuery
 
@@ -97,6 +98,13 @@ def compare_panel(ids: list[int]) -> None:
         "test accuracy": st.column_config.NumberColumn(format="percent"),
         "best val accuracy": st.column_config.NumberColumn(format="percent"),
         "parameters": st.column_config.NumberColumn(format="localized")})
+    groups = seed_groups(runs)
+    if groups:
+        st.caption("Runs that differ only by seed: validation accuracy, mean ± one standard deviation")
+        st.plotly_chart(group_figure(groups, metrics), key="seed_groups_chart")
+        st.dataframe(group_summary(groups), hide_index=True, key="seed_groups", column_config={
+            "test accuracy mean": st.column_config.NumberColumn(format="percent"),
+            "± std": st.column_config.NumberColumn(format="percent")})
     differing = differing_config(runs)
     if len(differing.columns) > 1:
         st.caption("Settings that differ between these runs")

@@ -133,3 +133,55 @@ class CompareState:
             state.smoothing = 0.0
         state.log_y = params.get("log") == "1"
         return state
+
+
+def _config_without_seed(run: Run) -> str:
+    config = {k: v for k, v in run.config_dict.items() if k not in ("seed", "name", "notes")}
+    return json.dumps(config, sort_keys=True)
+
+
+def seed_groups(runs: list[Run]) -> list[list[Run]]:
+    """Runs whose configs differ only by seed, in groups of two or more."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(_config_without_seed(run), []).append(run)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def group_curve(group: list[Run], metrics: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Per epoch: mean, standard deviation (n-1) and count of an epoch metric across a seed group."""
+    ids = [r.id for r in group]
+    m = metrics[(metrics["run_id"].isin(ids)) & (metrics["name"] == name) & (metrics["kind"] == "epoch")]
+    stats = m.groupby("epoch")["value"].agg(["mean", "std", "count"]).reset_index()
+    return stats.fillna({"std": 0.0})
+
+
+def group_summary(groups: list[list[Run]]) -> pd.DataFrame:
+    """One row per seed group: its seeds and the test accuracy mean ± standard deviation."""
+    rows = []
+    for group in groups:
+        accuracies = np.array([r.test_accuracy for r in group if r.test_accuracy is not None])
+        rows.append({"runs": ", ".join(f"#{r.id}" for r in group), "seeds": ", ".join(str(r.config_dict.get("seed"))
+                                                                                for r in group),
+                     "test accuracy mean": accuracies.mean() if len(accuracies) else None,
+                     "± std": accuracies.std(ddof=1) if len(accuracies) > 1 else None})
+    return pd.DataFrame(rows)
+
+
+def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "val_accuracy") -> go.Figure:
+    """Mean of an epoch metric per seed group, with a band of ± one standard deviation."""
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        color = COLORS[i % len(COLORS)]
+        stats = group_curve(group, metrics, name)
+        label = f"{group[0].name[:40]} ({len(group)} seeds)"
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] + stats["std"], mode="lines", line=dict(width=0),
+                                 showlegend=False, hoverinfo="skip", legendgroup=label))
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] - stats["std"], mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=color, opacity=0.2, showlegend=False, hoverinfo="skip",
+                                 legendgroup=label))
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=label,
+                                 line=dict(color=color, width=2), legendgroup=label))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis_title=f"{name} (mean ± std)", legend=dict(orientation="h", y=-0.25))
+    return fig

@@ -110,3 +110,38 @@ def test_rename_tag_and_note_a_run(lab, store):
     at.text_input(key=f"rename_{run_id}").set_value("   ")
     at.button(key=f"relabel_{run_id}").click().run()
     assert any(e.value.startswith("name: give the run a name") for e in at.error)
+
+
+def test_seed_groups_mean_and_spread(lab, store):
+    ids = _fill(store, n=4)  # _fill gives each run its own seed; two share the rest of the config below
+    runs = jobs.runs_by_id(ids, lab)
+    same = [r for r in runs if (r.config_dict["architecture"], r.config_dict["optimizer"]) ==
+            (runs[0].config_dict["architecture"], runs[0].config_dict["optimizer"])]
+    groups = compare.seed_groups(runs)
+    assert [len(g) for g in groups] == ([len(same)] if len(same) > 1 else [])
+    # Hand-made group: val_accuracy at epoch 1 is 0.6 + i/1e4 for run i (i = id - 1).
+    group = runs[:2]
+    stats = compare.group_curve(group, jobs.metrics_of(ids[:2], lab), "val_accuracy")
+    first = stats.iloc[0]
+    values = [0.6 + 0 / 1e4, 0.6 + 1 / 1e4]
+    assert first["epoch"] == 1 and first["count"] == 2
+    assert abs(first["mean"] - sum(values) / 2) < 1e-12 and abs(first["std"] - abs(values[1] - values[0]) / 2 ** 0.5) < 1e-12
+    summary = compare.group_summary([group])
+    accuracies = [r.test_accuracy for r in group]
+    assert abs(summary["test accuracy mean"][0] - sum(accuracies) / 2) < 1e-12
+    assert summary["seeds"][0] == f"{group[0].config_dict['seed']}, {group[1].config_dict['seed']}"
+
+
+def test_page_groups_runs_that_differ_only_by_seed(lab, store):
+    for seed in (1, 2):
+        config = TrainConfig(seed=seed, name=f"seed {seed}")
+        run_id = store.create_run(config.display_name(), config.to_dict(), epochs=1)
+        store.claim(run_id, 1, "elsewhere")
+        store.report(run_id, [MetricPoint("epoch", 10, 1, 1, "val_accuracy", 0.5 + seed / 10)], 1, 10, 1.0, None)
+        store.finish(run_id, SUCCEEDED, test_accuracy=0.8 + seed / 100, test_loss=0.3, train_seconds=5)
+    at = _page("app_pages/runs.py").run()
+    at.multiselect(key="compare_runs").set_value([1, 2]).run()
+    assert not at.exception
+    groups = [d.value for d in at.dataframe if "± std" in d.value.columns]
+    assert groups and groups[0]["runs"].tolist() == ["#1, #2"] and groups[0]["seeds"].tolist() == ["1, 2"]
+    assert abs(groups[0]["test accuracy mean"][0] - 0.815) < 1e-9
