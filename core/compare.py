@@ -75,7 +75,8 @@ def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
     for run in runs:
         val = _series(metrics, run.id, "val_accuracy", "epoch")
         best = val.loc[val["value"].idxmax()] if len(val) else None
-        epochs_done = int(_series(metrics, run.id, "loss", "epoch")["epoch"].max() or 0) if len(metrics) else 0
+        done = _series(metrics, run.id, "loss", "epoch")["epoch"]
+        epochs_done = int(done.max()) if len(done) else 0  # a queued run, or one that failed in epoch 1
         config = run.config_dict
         samples = run.steps * config.get("batch_size", 0) * epochs_done
         rows.append({
