@@ -3,6 +3,7 @@ import json
 
 import streamlit as st
 
+from app_pages.widgets import option_state
 from core import evaluation, jobs
 from core.charts import training_curves
 from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
@@ -10,6 +11,8 @@ from core.compare import (X_AXES, CompareState, compare_figure, differing_config
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
 from core.store import SORTABLE, RunQuery
 
+if st.session_state.pop("go_to_train", False):
+    st.switch_page("app_pages/train.py")  # "Clone and edit" filled the Train page's fields
 st.title("Runs")
 jobs.ensure_workers()
 
@@ -148,6 +151,22 @@ def _run_again(run_id: int) -> None:
         st.toast(str(exc))
 
 
+def _clone(run) -> None:
+    """Fill the Train page's fields with this run's settings, then go there to edit and start."""
+    config = run.config_dict
+    fields = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "validation_split",
+              "split_mode", "labels", "seed", "image_size", "notes")
+    st.session_state.update({f: config[f] for f in fields if f in config})
+    st.session_state.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
+                            name=f"{run.name} (copy)"[:120])
+    if config.get("optimizer") == "sgd":
+        st.session_state.update(momentum=config.get("momentum", 0.0), nesterov=config.get("nesterov", False))
+    st.session_state.update(option_state(config.get("architecture", ""), "train", config.get("arch_options", {})))
+    if config.get("augmentation"):
+        st.session_state.update(train_augmentation=config["augmentation"], augmentation="augment_page")
+    st.session_state["go_to_train"] = True
+
+
 def _relabel(run_id: int) -> None:
     try:
         jobs.relabel_run(run_id, st.session_state[f"rename_{run_id}"], st.session_state[f"renote_{run_id}"],
@@ -158,7 +177,7 @@ def _relabel(run_id: int) -> None:
 
 def _actions(run) -> None:
     """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports."""
-    cols = st.columns(4)
+    cols = st.columns(5)
     if not run.is_finished:
         cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
                        on_click=_cancel, args=(run.id,),
@@ -171,6 +190,7 @@ def _actions(run) -> None:
     else:
         cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
     cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
+    cols[4].button("Clone and edit", key=f"clone_{run.id}", on_click=_clone, args=(run,))
     cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
                             "application/json", key=f"config_{run.id}")
     model = jobs.model_file(run.id)

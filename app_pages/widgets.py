@@ -4,19 +4,36 @@ import streamlit as st
 from core.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
 
 
+def option_state(key: str, prefix: str, options: dict) -> dict:
+    """Session-state values that make `architecture_options` show `options` (used to clone a run)."""
+    state = {}
+    for name, value in options.items():
+        if name == "hidden_units":
+            state[f"{prefix}_hidden_units"] = ", ".join(map(str, value))
+        elif name == "blocks" and key == "custom_cnn":
+            state[f"{prefix}_blocks"] = blocks_text(value)
+        elif name == "blocks":
+            state[f"{prefix}_res_blocks"] = value
+        else:
+            state[f"{prefix}_{name}"] = value
+    return state
+
+
 def architecture_options(key: str, prefix: str) -> dict:
     """Controls for the chosen architecture's options; returns the options as typed (checked in core)."""
     defaults = ARCHITECTURES[key].options
     if not defaults:
         return {}
+    # Values live in session state (set once), so a cloned run can fill them in.
+    for name, value in option_state(key, prefix, defaults).items():
+        st.session_state.setdefault(name, value)
     options: dict = {}
     cols = st.columns(2)
     if "hidden_units" in defaults:
-        text = cols[0].text_input("Hidden layer widths", ", ".join(map(str, defaults["hidden_units"])),
-                                  key=f"{prefix}_hidden_units", help="Comma-separated, e.g. 512, 256")
+        text = cols[0].text_input("Hidden layer widths", key=f"{prefix}_hidden_units", help="Comma-separated, e.g. 512, 256")
         options["hidden_units"] = parse_int_list(text, "hidden_units")
     if "blocks" in defaults and key == "custom_cnn":
-        text = cols[0].text_input("Blocks", blocks_text(defaults["blocks"]), key=f"{prefix}_blocks",
+        text = cols[0].text_input("Blocks", key=f"{prefix}_blocks",
                                   help="filters x convolutions, p = 2x2 max-pool after the block; e.g. 32x2p, 64x2p")
         options["blocks"] = parse_blocks(text)
     if "activation" in defaults:
@@ -25,18 +42,15 @@ def architecture_options(key: str, prefix: str) -> dict:
         options["head"] = cols[1].selectbox("Head", ("gap", "flatten"), key=f"{prefix}_head",
                                             format_func={"gap": "global average pooling", "flatten": "flatten"}.get)
     if "dense_units" in defaults:
-        options["dense_units"] = int(cols[1].number_input("Dense units (0 = none)", 0, 8192, defaults["dense_units"],
-                                                          key=f"{prefix}_dense_units"))
+        options["dense_units"] = int(cols[1].number_input("Dense units (0 = none)", 0, 8192, key=f"{prefix}_dense_units"))
     if "dropout" in defaults:
-        options["dropout"] = cols[0].slider("Dropout", 0.0, 0.9, float(defaults["dropout"]), 0.05, key=f"{prefix}_dropout")
+        options["dropout"] = cols[0].slider("Dropout", 0.0, 0.9, step=0.05, key=f"{prefix}_dropout")
     if "batch_norm" in defaults:
-        options["batch_norm"] = cols[1].checkbox("BatchNormalization", defaults["batch_norm"], key=f"{prefix}_batch_norm")
+        options["batch_norm"] = cols[1].checkbox("BatchNormalization", key=f"{prefix}_batch_norm")
     if "num_kernels" in defaults:
-        options["num_kernels"] = int(cols[0].number_input("Kernels per conv", 1, 512, defaults["num_kernels"],
-                                                          key=f"{prefix}_num_kernels"))
-        options["kernel_size"] = cols[1].selectbox("Kernel size", (3, 1, 5, 7), key=f"{prefix}_kernel_size")
-        options["blocks"] = int(cols[0].number_input("Residual blocks", 1, 20, defaults["blocks"],
-                                                     key=f"{prefix}_res_blocks"))
+        options["num_kernels"] = int(cols[0].number_input("Kernels per conv", 1, 512, key=f"{prefix}_num_kernels"))
+        options["kernel_size"] = cols[1].selectbox("Kernel size", (1, 3, 5, 7), key=f"{prefix}_kernel_size")
+        options["blocks"] = int(cols[0].number_input("Residual blocks", 1, 20, key=f"{prefix}_res_blocks"))
     if "weights" in defaults:
         options["weights"] = cols[0].radio("Base weights", ("imagenet", "random"), key=f"{prefix}_weights",
                                            horizontal=True, help="ImageNet weights download on first use (needs network).")

@@ -145,3 +145,35 @@ def test_page_groups_runs_that_differ_only_by_seed(lab, store):
     groups = [d.value for d in at.dataframe if "± std" in d.value.columns]
     assert groups and groups[0]["runs"].tolist() == ["#1, #2"] and groups[0]["seeds"].tolist() == ["1, 2"]
     assert abs(groups[0]["test accuracy mean"][0] - 0.815) < 1e-9
+
+
+def test_clone_and_edit_fills_the_train_page(lab, store):
+    config = TrainConfig(architecture="custom_mlp", arch_options={"hidden_units": [64, 32], "dropout": 0.2},
+                         optimizer="sgd", momentum=0.9, nesterov=True, learning_rate=0.05, epochs=7, train_subset=400,
+                         seed=9, name="original")
+    run_id = store.create_run(config.display_name(), config.to_dict(), epochs=7)
+    store.request_cancel(run_id)
+    at = _page("app_pages/runs.py").run()
+    at.button(key=f"clone_{run_id}").click().run()
+    assert not at.exception
+    assert at.number_input(key="learning_rate").value == 0.05  # now on the Train page
+    assert at.text_input(key="train_hidden_units").value == "64, 32" and at.slider(key="train_dropout").value == 0.2
+    # A browser stays on the page st.switch_page went to; AppTest must be told for the next runs.
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="epochs").set_value(9)
+    at.button(key="start").click().run()
+    clone = store.list_runs()[0].config_dict
+    assert (clone["epochs"], clone["learning_rate"], clone["momentum"], clone["seed"], clone["train_subset"]) == (
+        9, 0.05, 0.9, 9, 400)
+    assert clone["arch_options"]["hidden_units"] == [64, 32] and clone["name"] == "original (copy)"
+
+
+def test_run_again_queues_the_same_config(lab, store):
+    config = TrainConfig(epochs=4, seed=3)
+    run_id = store.create_run("first", config.to_dict(), epochs=4)
+    store.request_cancel(run_id)
+    at = _page("app_pages/runs.py").run()
+    at.button(key=f"again_{run_id}").click().run()
+    newest = store.list_runs()[0]
+    assert newest.id != run_id and newest.status == "queued"
+    assert {k: v for k, v in newest.config_dict.items()} == {k: v for k, v in store.get(run_id).config_dict.items()}
