@@ -11,8 +11,6 @@ from core.compare import (X_AXES, CompareState, compare_figure, differing_config
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
 from core.store import SORTABLE, RunQuery
 
-if st.session_state.pop("go_to_train", False):
-    st.switch_page("app_pages/train.py")  # "Clone and edit" filled the Train page's fields
 st.title("Runs")
 jobs.ensure_workers()
 
@@ -164,7 +162,6 @@ def _clone(run) -> None:
     st.session_state.update(option_state(config.get("architecture", ""), "train", config.get("arch_options", {})))
     if config.get("augmentation"):
         st.session_state.update(train_augmentation=config["augmentation"], augmentation="augment_page")
-    st.session_state["go_to_train"] = True
 
 
 def _relabel(run_id: int) -> None:
@@ -177,7 +174,7 @@ def _relabel(run_id: int) -> None:
 
 def _actions(run) -> None:
     """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports."""
-    cols = st.columns(5)
+    cols = st.columns(4)
     if not run.is_finished:
         cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
                        on_click=_cancel, args=(run.id,),
@@ -190,7 +187,6 @@ def _actions(run) -> None:
     else:
         cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
     cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
-    cols[4].button("Clone and edit", key=f"clone_{run.id}", on_click=_clone, args=(run,))
     cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
                             "application/json", key=f"config_{run.id}")
     model = jobs.model_file(run.id)
@@ -260,6 +256,9 @@ def detail_panel(run_id: int) -> None:
 
 
 detail_panel(chosen)
+# Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
+if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=_clone, args=(by_id[chosen],)):
+    st.switch_page("app_pages/train.py")  # the callback filled the Train page's fields
 with st.expander("Name, notes and tags"):
     run = by_id[chosen]
     st.text_input("Name", run.name, max_chars=120, key=f"rename_{chosen}")
