@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     submit = sub.add_parser("submit", help="queue a training run")
+    submit.add_argument("--config", type=argparse.FileType("r"), default=None,
+                        help="a run's config JSON (the Runs page's download); other flags given override it")
     defaults = TrainConfig()
     submit.add_argument("--dataset", default=defaults.dataset, help="see `datasets`")
     submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
@@ -67,9 +69,21 @@ def _pipeline(text: str) -> list:
     return preset(text) if text in PRESETS else json.loads(text)
 
 
-def _config_from(args: argparse.Namespace) -> TrainConfig:
+def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
     names = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    given = {k: v for k, v in vars(args).items() if k in names}
+    if args.config is None:
+        return TrainConfig(**given)
+    try:
+        base = json.load(args.config)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("config", f"{args.config.name} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(base, dict):
+        raise ConfigError("config", f"{args.config.name} must hold one JSON object of settings")
+    # Flags the user typed override the file; flags left at their defaults do not.
+    defaults = vars(parser.parse_args(["submit"]))
+    overrides = {k: v for k, v in given.items() if v != defaults.get(k)}
+    return TrainConfig.from_dict({**base, **overrides})
 
 
 def _follow(run_id: int, interval: float = 1.0) -> int:
@@ -96,10 +110,11 @@ def _follow(run_id: int, interval: float = 1.0) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one CLI command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         if args.command == "submit":
-            run_id = jobs.submit(_config_from(args))
+            run_id = jobs.submit(_config_from(args, parser))
             print(f"run #{run_id} queued")
             return _follow(run_id) if args.follow else 0
         if args.command == "list":

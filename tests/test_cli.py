@@ -79,3 +79,17 @@ def test_submit_with_augmentation(lab, store, capsys):
     assert main(["submit", "--augment", "dog"]) == 0  # the course preset: resize to 224 first, so it fits
     assert main(["submit", "--augment", '[{"layer": "RandomCrop", "params": {"height": 9, "width": 9}}]']) == 2
     assert "augmentation: step 1 (RandomCrop) crops 9×9 from a 8×8 image" in capsys.readouterr().err
+
+
+def test_a_downloaded_config_can_be_resubmitted(lab, store, tmp_path, capsys):
+    from core.config import TrainConfig
+
+    config = TrainConfig(architecture="mlp_bn", optimizer="sgd", momentum=0.9, nesterov=True, epochs=4, seed=5)
+    path = tmp_path / "run-1-config.json"
+    path.write_text(json.dumps(config.to_dict(), indent=2))
+    assert main(["submit", "--config", str(path), "--epochs", "6"]) == 0
+    again = store.list_runs()[0].config_dict
+    assert again == {**config.to_dict(), "epochs": 6}
+    path.write_text("{not json")
+    assert main(["submit", "--config", str(path)]) == 2
+    assert "config: " in capsys.readouterr().err
