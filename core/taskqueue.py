@@ -50,7 +50,3 @@ class HueyExecutor:
     def enqueue(self, run_id: int) -> None:
         """Queue run `run_id` for the worker pool."""
         self._task(run_id)
-
-    def pending(self) -> int:
-        """Messages waiting in the queue (queued runs not yet picked up)."""
-        return self.huey.pending_count()
