@@ -123,7 +123,9 @@ def build_vgg16(input_shape, num_classes):
         for c in range(1, convs + 1):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{b}_conv{c}")(x)
         x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    x = layers.Flatten(name="flatten")(x)
+    # Above ImageNet's 224 px, Flatten would feed millions of values into fc1: pool them instead.
+    x = layers.Flatten(name="flatten")(x) if max(input_shape[:2]) <= 224 else \
+        layers.GlobalAveragePooling2D(name="gap")(x)
     width = 4096 if min(input_shape[:2]) >= 128 else 512
     x = layers.Dense(width, activation="relu", name="fc1")(x)
     x = layers.Dense(width, activation="relu", name="fc2")(x)
@@ -403,6 +405,29 @@ def min_side(key: str, options: dict) -> int:
     return ARCHITECTURES[key].min_side
 
 
+MAX_DENSE_WEIGHTS = 200_000_000  # 800 MB of float32 in one layer (about 3.2 GB training with Adam)
+
+
+def largest_dense_weights(key: str, input_shape: tuple[int, ...], options: dict) -> int:
+    """The weights of the architecture's largest Dense layer on this input, computed before any are
+    allocated: a Dense layer after Flatten grows with the image area."""
+    h, w, c = input_shape[0], input_shape[1], input_shape[-1]
+    if key in ("mlp", "mlp_bn", "deep_mlp", "custom_mlp"):
+        first = {"mlp": 1024, "mlp_bn": 1024, "deep_mlp": 4096}.get(key) or options["hidden_units"][0]
+        return h * w * c * first
+    if key == "vgg16":
+        width = 4096 if min(h, w) >= 128 else 512
+        flat = (h // 32) * (w // 32) * 512 if max(h, w) <= 224 else 512
+        return flat * width
+    if key == "small_cnn":
+        side = lambda n: math.ceil(math.ceil((n // 2) / 2) / 2) // 2  # noqa: E731  (pool, /2, /2, pool)
+        return side(h) * side(w) * 64 * 128
+    if key == "custom_cnn" and options["head"] == "flatten":
+        pools = sum(1 for b in options["blocks"] if b[2])
+        return (h >> pools) * (w >> pools) * options["blocks"][-1][0] * max(1, options["dense_units"])
+    return 0
+
+
 def check_input(key: str, input_shape: tuple[int, ...], options: dict | None = None) -> None:
     """Refuse an input the architecture cannot take, with the reason and the fix."""
     if key not in ARCHITECTURES:
@@ -416,6 +441,12 @@ def check_input(key: str, input_shape: tuple[int, ...], options: dict | None = N
             f"architecture: {arch.title} needs images of at least {need}×{need}, but this dataset's are "
             f"{input_shape[0]}×{input_shape[1]}; choose a dataset with larger images (or a larger image size "
             "for an image folder), or another architecture")
+    weights = largest_dense_weights(key, input_shape, options)
+    if weights > MAX_DENSE_WEIGHTS:
+        raise ArchitectureError(
+            f"architecture: {arch.title} on {input_shape[0]}×{input_shape[1]}×{input_shape[-1]} images would need "
+            f"{weights / 1e6:,.0f} million weights ({weights * 4 / 2**30:.1f} GB) in one Dense layer; use smaller "
+            "images (a smaller image size for a folder) or a convolutional architecture")
     if arch.needs_rgb and input_shape[-1] != 3:
         raise ArchitectureError(
             f"architecture: {arch.title} needs colour (3-channel) images, this dataset has {input_shape[-1]}; "

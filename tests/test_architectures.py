@@ -167,3 +167,22 @@ def test_transfer_learning_offline_says_how_to_go_on(monkeypatch):
     message = str(err.value)
     assert message.startswith("architecture: the ImageNet weights for ResNet-50 could not be downloaded")
     assert "set the option weights to 'random'" in message and "\n" not in message
+
+
+def test_the_dense_weight_estimate_matches_keras():
+    from core.architectures import check_options, largest_dense_weights
+
+    for key, shape in [("mlp", (28, 28, 1)), ("deep_mlp", (32, 32, 3)), ("vgg16", (64, 64, 3)),
+                       ("small_cnn", (30, 30, 3)), ("custom_cnn", (20, 20, 3))]:
+        options = {"head": "flatten"} if key == "custom_cnn" else {}
+        model = build_model(key, shape, 10, options)
+        largest = max(int(l.kernel.numpy().size) for l in model.layers if l.__class__.__name__ == "Dense")
+        assert largest_dense_weights(key, shape, check_options(key, options)) == largest
+
+
+def test_a_model_too_large_for_memory_is_refused_before_it_is_built():
+    with pytest.raises(ArchitectureError) as err:
+        build_model("deep_mlp", (512, 512, 3), 10)
+    message = str(err.value)
+    assert "would need 3,221 million weights (12.0 GB) in one Dense layer" in message and "\n" not in message
+    assert build_model("vgg16", (256, 256, 3), 10).get_layer("gap")  # a pooled head instead of Flatten
