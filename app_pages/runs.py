@@ -49,11 +49,15 @@ with st.expander("Filter and sort"):
 base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
                       optimizer=tuple(optimizer), tag=tag, text=text, sort=sort, descending=descending,
                       page_size=page_size)
-_, total = jobs.query(base_query)
+# One query gives this page and the total; the page number is clamped when filters shrink the total.
+requested = int(st.session_state.get("f_page", 1)) - 1
+page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": requested}))
 pages = max(1, -(-total // page_size))
-page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key="f_page")) - 1 if pages > 1 else 0
+if requested >= pages:
+    st.session_state["f_page"] = pages
+    page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": pages - 1}))
+page = int(st.number_input(f"Page (of {pages})", 1, pages, key="f_page")) - 1 if pages > 1 else 0
 run_query = RunQuery(**{**base_query.__dict__, "page": page})
-page_runs, _ = jobs.query(run_query)
 
 
 @st.fragment(run_every=interval)
@@ -198,7 +202,7 @@ def _detail(run) -> None:
     st.subheader(f"Run #{run.id}")
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
     if run.tag_list:
-        st.caption("Tags: " + escape_markdown(", ".join(run.tag_list)))
+        st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
     st.progress(run.progress, text=progress_text(run))
     if run.notes:
         st.text(run.notes)
@@ -237,9 +241,10 @@ try:
     wanted = int(wanted)
 except (TypeError, ValueError):
     wanted = None
-if wanted not in ids and wanted is not None and jobs.get_run(wanted):
+linked = jobs.get_run(wanted) if wanted is not None and wanted not in ids else None
+if linked is not None:  # a link to a run on another page of the table
     ids.append(wanted)
-    by_id[wanted] = jobs.get_run(wanted)
+    by_id[wanted] = linked
 chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids else 0,
                       format_func=lambda i: f"#{i} · {by_id[i].name} · {by_id[i].status}")
 st.session_state["selected_run_id"] = chosen

@@ -177,3 +177,15 @@ def test_run_again_queues_the_same_config(lab, store):
     newest = store.list_runs()[0]
     assert newest.id != run_id and newest.status == "queued"
     assert {k: v for k, v in newest.config_dict.items()} == {k: v for k, v in store.get(run_id).config_dict.items()}
+
+
+def test_paging_and_a_page_clamped_by_a_filter(lab, store):
+    _fill(store)
+    at = _page("app_pages/runs.py").run()
+    at.number_input(key="f_page").set_value(3).run()
+    assert at.dataframe[0].value["id"].tolist()[:2] == [400, 399]
+    assert any(c.value == "Showing 101–150 of 500 runs" for c in at.caption)
+    at.number_input(key="f_page").set_value(10).run()
+    at.text_input(key="f_text").set_value("run 49").run()  # 11 matches: one page
+    assert not at.exception
+    assert sorted(at.dataframe[0].value["id"]) == [50] + list(range(491, 501))
