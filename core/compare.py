@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from core.charts import curve_series
 from core.store import Run
 
 X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
@@ -35,8 +36,7 @@ def metrics_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _series(metrics: pd.DataFrame, run_id: int, name: str, kind: str) -> pd.DataFrame:
-    m = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == name) & (metrics["kind"] == kind)]
-    return m.sort_values("step")
+    return curve_series(metrics[metrics["run_id"] == run_id], name, kind)
 
 
 def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smoothing: float = 0.0,
