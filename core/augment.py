@@ -114,9 +114,13 @@ def check(spec: list[dict], height: int, width: int) -> list[tuple[int, int]]:
     Raises AugmentError naming the step, e.g. a crop larger than the image or a zero-size resize.
     """
     if not isinstance(spec, list):
-        raise AugmentError("augmentation: a pipeline is a list of steps")
+        raise AugmentError("augmentation: a pipeline is a list of steps, e.g. "
+                           '[{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]')
     sizes, h, w = [], height, width
     for i, step in enumerate(spec, start=1):
+        if not isinstance(step, dict) or not isinstance(step.get("params", {}), dict):
+            raise AugmentError(f"augmentation: step {i} must look like "
+                               f'{{"layer": "RandomFlip", "params": {{...}}}}; got {step!r}'[:200])
         layer, params = step.get("layer"), step.get("params", {})
         if layer not in LAYERS:
             raise AugmentError(f"augmentation: step {i} is {layer!r}, not one of {', '.join(LAYERS)}")

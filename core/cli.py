@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
     submit.add_argument("--options", type=json.loads, default={}, dest="arch_options",
                         help='architecture options as JSON, e.g. \'{"hidden_units": [512, 256], "dropout": 0.2}\'')
-    submit.add_argument("--augment", type=_pipeline, default=[], dest="augmentation",
+    submit.add_argument("--augment", type=pipeline, default=[], dest="augmentation",
                         help="augmentation while training: dog, cat (the course presets) or a JSON list of steps")
     submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
     submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pipeline(text: str) -> list:
+def pipeline(text: str) -> list:
     """'dog', 'cat', or JSON steps like '[{"layer": "RandomFlip", "params": {}}]'."""
     return preset(text) if text in PRESETS else json.loads(text)
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from core.architectures import ARCHITECTURES, ArchitectureError, check_input
 from core.augment import AugmentError, output_side, training_layers
+from core.augment import check as check_pipeline
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.settings import Settings, load_settings
 
@@ -140,6 +141,7 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     shape = info.input_shape
     if config.augmentation:
         try:
+            check_pipeline(config.augmentation, shape[0], shape[1])  # the steps as given, before reading them
             h, w = output_side(training_layers(config.augmentation), shape[0], shape[1])
         except AugmentError as exc:
             raise ConfigError("augmentation", str(exc).removeprefix("augmentation: ")) from None

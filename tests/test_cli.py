@@ -93,3 +93,13 @@ def test_a_downloaded_config_can_be_resubmitted(lab, store, tmp_path, capsys):
     path.write_text("{not json")
     assert main(["submit", "--config", str(path)]) == 2
     assert "config: " in capsys.readouterr().err
+
+
+def test_malformed_pipelines_and_options_get_one_line(lab, store, capsys):
+    for bad in ("[1]", '[{"layer": "RandomFlip", "params": [1]}]', '{"x": 1}'):
+        assert main(["submit", "--augment", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: augmentation: ") and "\n" not in err
+    assert main(["submit", "--options", "[1]"]) == 2
+    assert "arch_options: must be a mapping" in capsys.readouterr().err
+    assert store.list_runs() == []
