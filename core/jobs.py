@@ -146,6 +146,9 @@ def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: S
         raise JobError("name: give the run a name of 1 to 120 characters")
     if len(notes) > 5000:
         raise JobError("notes: at most 5000 characters")
+    tags = [t.strip() for t in tags if t.strip()]
+    if len(tags) > 20 or any(len(t) > 40 for t in tags):
+        raise JobError("tags: at most 20 tags of up to 40 characters each, separated by commas")
     if not relabel(_store(settings or load_settings()), run_id, name, notes, tags):
         raise JobError(f"run: there is no run #{run_id}")
 

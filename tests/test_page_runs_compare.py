@@ -110,6 +110,11 @@ def test_rename_tag_and_note_a_run(lab, store):
     at.text_input(key=f"rename_{run_id}").set_value("   ")
     at.button(key=f"relabel_{run_id}").click().run()
     assert any(e.value.startswith("name: give the run a name") for e in at.error)
+    at.text_input(key=f"rename_{run_id}").set_value("fine")
+    at.text_input(key=f"retag_{run_id}").set_value("x" * 41)
+    at.button(key=f"relabel_{run_id}").click().run()
+    assert any(e.value.startswith("tags: at most 20 tags") for e in at.error)
+    assert store.get(run_id).tag_list == ["baseline", "adam"]  # nothing lost
 
 
 def test_seed_groups_mean_and_spread(lab, store):
