@@ -14,6 +14,8 @@ from core.augment import check as check_pipeline
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.settings import Settings, load_settings
 
+# key -> the Keras class name (keras.optimizers.<name>); Muon and LossScaleOptimizer are left out
+# (Muon needs a per-layer setup, the other wraps an optimizer rather than being one).
 OPTIMIZERS = {
     "sgd": "SGD",
     "adam": "Adam",
@@ -21,6 +23,12 @@ OPTIMIZERS = {
     "adamw": "AdamW",
     "nadam": "Nadam",
     "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "adafactor": "Adafactor",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+    "lamb": "Lamb",
 }
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120

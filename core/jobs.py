@@ -43,12 +43,25 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
 
     Raises ConfigError (nothing stored) for a bad value, JobError if the queue refused it.
     """
-    settings = settings or load_settings()
+    return _submit(config, settings or load_settings(), executor, lambda store: store.create_run(
+        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs))
+
+
+def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
+                  executor: Executor | None = None) -> int:
+    """Like `submit`, for a run that belongs to sweep `sweep_id` (a retrain of its best setting)."""
+    from core.sweep_store import NewRun, add_run
+
+    run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
+    return _submit(config, settings or load_settings(), executor, lambda store: add_run(store, sweep_id, run))
+
+
+def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, create) -> int:
     validate(config, settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
-    run_id = store.create_run(config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs)
+    run_id = create(store)
     try:
         (executor or HueyExecutor(settings)).enqueue(run_id)
     except Exception as exc:

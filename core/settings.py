@@ -44,6 +44,7 @@ class Settings:
     home: Path  # data folder: the run store, the queue, run folders, logs
     workers: int  # how many runs train at the same time
     max_epochs: int  # cap on epochs per run, so nobody queues a week-long job by accident
+    max_sweep_runs: int  # cap on the runs one sweep may queue
     heartbeat_interval: float  # seconds between a worker's "still alive" writes
     heartbeat_timeout: float  # a running run silent this long is marked failed
     report_interval: float  # seconds between live metric points within an epoch
@@ -94,6 +95,7 @@ def load_settings() -> Settings:
         home=home,
         workers=max(1, _int("TRAINLAB_WORKERS", 2)),
         max_epochs=max(1, _int("TRAINLAB_MAX_EPOCHS", 200)),
+        max_sweep_runs=max(1, _int("TRAINLAB_MAX_SWEEP_RUNS", 200)),
         heartbeat_interval=_float("TRAINLAB_HEARTBEAT_INTERVAL", 2.0),
         heartbeat_timeout=_float("TRAINLAB_HEARTBEAT_TIMEOUT", 30.0),
         report_interval=_float("TRAINLAB_REPORT_INTERVAL", 0.5),

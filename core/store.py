@@ -58,6 +58,20 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,          -- the SweepSpec as JSON
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    run_id INTEGER NOT NULL UNIQUE REFERENCES runs(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,          -- 'trial' (part of the search) or 'retrain' (best setting, retrained)
+    params TEXT NOT NULL,        -- the hyperparameter values the run stands for, as JSON
+    stopped_at INTEGER           -- the epoch successive halving stopped the trial at, if it did
+);
+CREATE INDEX IF NOT EXISTS sweep_runs_sweep ON sweep_runs(sweep_id);
 """
 
 
@@ -122,6 +136,15 @@ class MetricPoint:
 _RUN_COLUMNS = ", ".join(f.name for f in fields(Run))
 
 
+def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
+    """Insert a queued run inside the caller's transaction; returns its id."""
+    cur = conn.execute(
+        "INSERT INTO runs (name, notes, status, config, created_at, epochs) VALUES (?, ?, ?, ?, ?, ?)",
+        (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs),
+    )
+    return int(cur.lastrowid)
+
+
 class RunStore:
     """Access to the SQLite run store; one connection per thread, opened lazily."""
 
@@ -176,11 +199,7 @@ class RunStore:
     def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
         """Insert a new queued run and return its id."""
         with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (name, notes, status, config, created_at, epochs) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs),
-            )
-            return int(cur.lastrowid)
+            return insert_run(conn, name, config, notes, epochs)
 
     def claim(self, run_id: int, pid: int, host: str) -> bool:
         """Atomically move a queued run to running for this worker; False if it was not queued."""
@@ -335,6 +354,7 @@ class RunQuery:
     optimizer: tuple[str, ...] = ()
     tag: str = ""
     text: str = ""  # matched against name, notes and tags
+    sweep: int | None = None  # only the runs of this sweep
     sort: str = "id"
     descending: bool = True
     page: int = 0
@@ -354,6 +374,9 @@ def _where(query: RunQuery) -> tuple[str, list]:
     if query.tag:
         clauses.append("(',' || replace(tags, ', ', ',') || ',') LIKE ?")
         params.append(f"%,{query.tag.strip()},%")
+    if query.sweep is not None:
+        clauses.append("id IN (SELECT run_id FROM sweep_runs WHERE sweep_id=?)")
+        params.append(int(query.sweep))
     if query.text.strip():
         clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
         params += [f"%{query.text.strip()}%"] * 3

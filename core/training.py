@@ -19,10 +19,11 @@ import numpy as np
 
 from core import augment, datasets
 from core.architectures import ArchitectureError, build_model
-from core.config import ConfigError, TrainConfig
+from core.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.sampling import stratified_subset, train_validation_split
 from core.settings import Settings, load_settings
 from core.store import CANCELLED, FAILED, SUCCEEDED, RunStore
+from core.sweep_store import halving_plan
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,7 @@ def make_optimizer(config: TrainConfig):
     lr = config.learning_rate
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=config.momentum, nesterov=config.nesterov)
-    classes = {
-        "adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "adamw": keras.optimizers.AdamW,
-        "nadam": keras.optimizers.Nadam, "adagrad": keras.optimizers.Adagrad,
-    }
-    return classes[config.optimizer](learning_rate=lr)
+    return getattr(keras.optimizers, OPTIMIZERS[config.optimizer])(learning_rate=lr)
 
 
 def one_line(exc: BaseException) -> str:
@@ -177,13 +174,19 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     from core.reporting import StoreReporter
 
     reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    callbacks = [reporter]
+    plan = halving_plan(store, run_id, config.epochs)
+    if plan and plan.rungs:
+        from core.halving import HalvingCallback
+
+        callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
     # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves (epoch level:
     # per-batch summaries would sit on the hot path).
     tensorboard = keras.callbacks.TensorBoard(log_dir=str(settings.runs_dir / str(run_id) / "tensorboard"),
                                               update_freq="epoch", write_graph=False, profile_batch=0)
     fit_start = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
-    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[reporter, tensorboard], shuffle=False,
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[*callbacks, tensorboard], shuffle=False,
               verbose=0)
     train_seconds = time.monotonic() - fit_start
     if reporter.cancelled:

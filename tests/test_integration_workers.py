@@ -115,3 +115,31 @@ def test_a_pool_running_old_code_is_replaced_when_idle(lab):
     finally:
         old.kill()
         worker.stop(lab)
+
+
+def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
+    from core import sweeps
+    from core.sweep_spec import SweepSpec, Variant
+
+    settings = pool
+    # 1. Two short trials train on the two workers and the results table fills in.
+    short = SweepSpec(name="short", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
+                      learning_rates=(1e-3, 1e-2), batch_sizes=(16,), epochs=(2,), shared={"train_subset": 300})
+    done_id = sweeps.start(short, settings)
+    wait_for(lambda: not sweeps.progress(sweeps.runs_frame(done_id, settings), settings).active, 180,
+             what="the short sweep to finish")
+    table = sweeps.trials_table(sweeps.runs_frame(done_id, settings))
+    assert set(table["status"]) == {SUCCEEDED} and table["val_accuracy"].notna().all() and table["best"].sum() == 1
+
+    # 2. Cancelling a sweep stops its running trials and drops its queued ones.
+    long = SweepSpec(name="long", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
+                     learning_rates=(1e-3, 2e-3, 3e-3, 4e-3), batch_sizes=(4,), epochs=(200,))
+    sweep_id = sweeps.start(long, settings)
+    wait_for(lambda: (sweeps.runs_frame(sweep_id, settings)["status"] == RUNNING).sum() == 2, 120,
+             what="two trials to run")
+    assert sweeps.cancel(sweep_id, settings) == 4
+    wait_for(lambda: sweeps.runs_frame(sweep_id, settings)["status"].isin([CANCELLED, FAILED]).all(), 30,
+             what="every trial to stop")
+    runs = sweeps.runs_frame(sweep_id, settings)
+    assert set(runs["status"]) == {CANCELLED}
+    assert not sweeps.progress(runs, settings).active
