@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from app_pages.widgets import option_state
-from core import evaluation, jobs
+from core import evaluation, jobs, sweeps
 from core.charts import training_curves
 from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
                           group_summary, metrics_csv, seed_groups)
@@ -42,12 +42,17 @@ with st.expander("Filter and sort"):
     optimizer = f[3].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
     g = st.columns(4)
     tag = g[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
+    sweep_names = {s.id: s.name for s in sweeps.sweeps()}
+    if st.session_state.get("f_sweep") not in sweep_names:
+        st.session_state["f_sweep"] = None
+    sweep = g[0].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
+                           format_func=lambda i: "any" if i is None else f"#{i} {sweep_names[i]}")
     text = g[1].text_input("Search names, notes, tags", key="f_text")
     sort = g[2].selectbox("Sort by", list(SORTABLE), key="f_sort")
     descending = g[3].toggle("Descending", value=True, key="f_desc")
     page_size = g[3].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
 base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
-                      optimizer=tuple(optimizer), tag=tag, text=text, sort=sort, descending=descending,
+                      optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
                       page_size=page_size)
 # One query gives this page and the total; the page number is clamped when filters shrink the total.
 requested = int(st.session_state.get("f_page", 1)) - 1

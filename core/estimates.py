@@ -18,9 +18,9 @@ from core.store import SUCCEEDED, RunStore
 
 RUN_OVERHEAD_SECONDS = 5.0  # loading data, building the model, the test evaluation
 # Rough training samples/s on a 28x28x1 image with one CPU thread, when nothing was measured yet.
-GUESS_SAMPLES_PER_SECOND = {"mlp": 6000, "mlp_bn": 5000, "custom_mlp": 6000, "deep_mlp": 800,
+GUESS_SAMPLES_PER_SECOND = {"mlp": 8000, "mlp_bn": 7000, "custom_mlp": 10000, "deep_mlp": 800,
                             "conv_demo_a": 8000, "conv_demo_b": 6000, "conv_demo_c": 6000, "small_cnn": 2500,
-                            "custom_cnn": 1000, "basic_cnn": 1500, "basic_cnn_regularised": 1200,
+                            "custom_cnn": 2000, "basic_cnn": 1500, "basic_cnn_regularised": 1200,
                             "small_resnet": 400, "vgg16": 40, "resnet50": 20, "resnet50_transfer": 10}
 
 

@@ -309,3 +309,64 @@ def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) ->
         shared={"validation_split": 0.2, "split_mode": "random"},
         halving=None,
     )
+
+
+# -- the Sweeps page's form ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepForm:
+    """A sweep as typed on the Sweeps page: lists as text, one architecture per line."""
+
+    name: str = ""
+    mode: str = "grid"
+    datasets: tuple[str, ...] = ()
+    architectures: str = "mlp\nmlp_bn"
+    optimizers: tuple[str, ...] = ("sgd_momentum", "adam")
+    learning_rates: str = "0.01, 0.001"
+    per_optimizer_lr: str = ""
+    batch_sizes: str = "64"
+    epochs: str = "5"
+    seeds: str = "42"
+    trials: int = 20
+    search_seed: int = 0
+    shared: dict = field(default_factory=dict)
+    halving: bool = False
+    eta: int = 3
+    min_epochs: int = 1
+
+    def to_spec(self) -> SweepSpec:
+        """Parse every field; SweepError names the first one that does not parse."""
+        rates, lr_range = parse_learning_rates(self.learning_rates)
+        return SweepSpec(
+            name=self.name.strip()[:60], mode=self.mode, datasets=tuple(self.datasets),
+            variants=parse_variants(self.architectures), optimizers=tuple(self.optimizers),
+            learning_rates=rates, lr_range=lr_range, per_optimizer_lr=parse_per_optimizer_lr(self.per_optimizer_lr),
+            batch_sizes=_positive(parse_numbers(self.batch_sizes, "batch sizes", int), "batch sizes"),
+            epochs=_positive(parse_numbers(self.epochs, "epochs", int), "epochs"),
+            seeds=parse_numbers(self.seeds, "seeds", int), trials=int(self.trials),
+            search_seed=int(self.search_seed), shared=dict(self.shared),
+            halving=Halving(int(self.eta), int(self.min_epochs)) if self.halving else None,
+        )
+
+    @classmethod
+    def from_spec(cls, spec: SweepSpec) -> "SweepForm":
+        """The form that shows `spec` (to load a preset or repeat a sweep)."""
+        def join(values):
+            return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+        rates = f"{spec.lr_range[0]:g}..{spec.lr_range[1]:g} x{spec.lr_range[2]}" if spec.lr_range \
+            else join(spec.learning_rates)
+        return cls(
+            name=spec.name, mode=spec.mode, datasets=tuple(spec.datasets),
+            architectures="\n".join(v.label for v in spec.variants), optimizers=tuple(spec.optimizers),
+            learning_rates=rates, per_optimizer_lr="\n".join(f"{k}: {join(v)}" for k, v in spec.per_optimizer_lr.items()),
+            batch_sizes=join(spec.batch_sizes), epochs=join(spec.epochs), seeds=join(spec.seeds),
+            trials=spec.trials, search_seed=spec.search_seed, shared=dict(spec.shared),
+            halving=spec.halving is not None, eta=spec.halving.eta if spec.halving else 3,
+            min_epochs=spec.halving.min_epochs if spec.halving else 1,
+        )
+
+
+def _positive(values: tuple, field_name: str) -> tuple:
+    if any(v < 1 for v in values):
+        raise SweepError(f"{field_name}: every value must be 1 or more; got {', '.join(map(str, values))}")
+    return values

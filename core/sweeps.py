@@ -194,10 +194,11 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
     running, queued = int((status == RUNNING).sum()), int((status == QUEUED).sum())
     eta = None
     if running or queued:
-        waiting = runs[status == QUEUED]
-        configs = [_trial_config(settings, int(run_id)) for run_id in waiting["run"]]
-        seconds = list(estimate([c for c in configs if c], _store(settings), settings).run_seconds)
-        seconds += [float(e) for e in runs.loc[status == RUNNING, "eta_seconds"] if pd.notna(e)]
+        # A running trial's own ETA once it has one; otherwise what similar runs took.
+        known = runs[(status == RUNNING) & runs["eta_seconds"].notna()]
+        guessed = runs[status.isin((QUEUED, RUNNING)) & ~runs["run"].isin(known["run"])]
+        configs = [c for c in (_trial_config(settings, int(run_id)) for run_id in guessed["run"]) if c]
+        seconds = list(estimate(configs, _store(settings), settings).run_seconds) + [float(e) for e in known["eta_seconds"]]
         eta = Estimate(tuple(seconds), True).wall_seconds(settings.workers)
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
                     queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)

@@ -1,0 +1,240 @@
+"""Sweeps page: define a grid or random search, see its size and duration, start it, and follow
+its results (table, charts, retrain of the best setting beside the assignment's targets)."""
+import time
+
+import streamlit as st
+
+from core import jobs, sweeps
+from core.config import SPLIT_MODES, ConfigError
+from core.datasets import catalog
+from core.display import duration
+from core.settings import load_settings
+from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
+from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
+                             SweepSpec, assignment_preset)
+
+st.title("Sweeps")
+st.caption("Try every combination of architectures, optimizers and learning rates (or a random sample of them) "
+           "as ordinary queued runs, then retrain the best setting and check it on the test split.")
+jobs.ensure_workers()
+settings = load_settings()
+datasets = {d.key: d for d in catalog(settings) if d.available}
+FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
+               "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
+SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random"}
+
+
+def _fill_form(form: SweepForm) -> None:
+    """Put a form's values into the widgets' session state (a preset, or a sweep to repeat)."""
+    values = {f"sw_{name}": getattr(form, name) for name in FORM_FIELDS}
+    values["sw_datasets"] = [d for d in form.datasets if d in datasets]
+    values["sw_optimizers"] = list(form.optimizers)
+    for name, default in SHARED_DEFAULTS.items():
+        values[f"sw_{name}"] = form.shared.get(name) or default
+    st.session_state.update(values)
+
+
+if "sw_name" not in st.session_state:
+    _fill_form(SweepForm(datasets=tuple(datasets)[:1]))
+
+
+def _load_preset() -> None:
+    _fill_form(SweepForm.from_spec(assignment_preset(tuple(d for d in ("mnist", "fashion_mnist") if d in datasets)
+                                                     or tuple(datasets)[:1])))
+
+
+def _edit_as_new(spec: dict) -> None:
+    _fill_form(SweepForm.from_spec(SweepSpec.from_dict(spec)))
+    st.session_state["sweep_view"] = "New sweep"
+
+
+# A sweep just started: show its results (set before the widgets that hold these values exist).
+if "sweep_started" in st.session_state:
+    st.session_state.update(sweep_view="Results", sweep_selected=st.session_state.pop("sweep_started"))
+all_sweeps = sweeps.sweeps(settings)
+st.session_state.setdefault("sweep_view", "Results" if all_sweeps else "New sweep")
+view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=True, label_visibility="collapsed")
+
+# -- a new sweep -------------------------------------------------------------------------------
+if view == "New sweep":
+    top = st.columns([3, 1], vertical_alignment="bottom")
+    top[0].text_input("Sweep name", key="sw_name", max_chars=60, placeholder="e.g. assignment, week 3")
+    top[1].button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
+                  help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
+                       "each on MNIST and Fashion-MNIST, random validation split.")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
+        st.text_area("Architectures, one per line", key="sw_architectures", height=120,
+                     help="A preset key (mlp, mlp_bn, small_cnn, ...), a custom MLP "
+                          "`mlp 512-256 dropout=0.2 bn act=relu`, or a custom CNN "
+                          "`cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128` (p = 2x2 max-pool).")
+        st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
+        st.text_input("Learning rates", key="sw_learning_rates",
+                      help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
+                           "random search draws from the range.")
+        st.text_area("Learning rates per optimizer (optional)", key="sw_per_optimizer_lr", height=80,
+                     placeholder="sgd_momentum: 0.1, 0.01\nadam: 0.001, 0.0003",
+                     help="One line per optimizer; it replaces the list above for that optimizer.")
+    with right:
+        cols = st.columns(3)
+        cols[0].text_input("Batch sizes", key="sw_batch_sizes")
+        cols[1].text_input("Epochs", key="sw_epochs")
+        cols[2].text_input("Seeds", key="sw_seeds", help="Several seeds repeat each setting to show the spread.")
+        cols = st.columns(2)
+        cols[0].number_input("Training samples (0 = all)", min_value=0, step=1000, key="sw_train_subset",
+                             help="A stratified subset per trial keeps a search quick; retrain the best on all.")
+        cols[1].number_input("Test samples (0 = all)", min_value=0, step=1000, key="sw_test_subset")
+        cols = st.columns(2)
+        cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
+                       help="Trials are ranked on this held-out share, never on the test split.")
+        cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
+        cols = st.columns(3, vertical_alignment="bottom")
+        cols[0].radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
+                      format_func={"grid": "every combination", "random": "random"}.get)
+        cols[1].number_input("Trials", 1, settings.max_sweep_runs, key="sw_trials", disabled=st.session_state.sw_mode != "random")
+        cols[2].number_input("Search seed", 0, 2**31 - 1, key="sw_search_seed", disabled=st.session_state.sw_mode != "random")
+        cols = st.columns(3, vertical_alignment="bottom")
+        cols[0].toggle("Stop poor trials early", key="sw_halving",
+                       help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
+                            "accuracy is in the top 1/η of the trials that got that far.")
+        cols[1].number_input("η (keep 1 in η)", 2, 10, key="sw_eta", disabled=not st.session_state.sw_halving)
+        cols[2].number_input("First check at epoch", 1, 100, key="sw_min_epochs", disabled=not st.session_state.sw_halving)
+
+    form = SweepForm(**{name: st.session_state[f"sw_{name}"] for name in FORM_FIELDS},
+                     shared={"train_subset": int(st.session_state.sw_train_subset) or None,
+                             "test_subset": int(st.session_state.sw_test_subset) or None,
+                             "validation_split": float(st.session_state.sw_validation_split),
+                             "split_mode": st.session_state.sw_split_mode})
+    try:
+        spec = form.to_spec()
+        plan = sweeps.plan(spec, settings)
+    except (SweepError, ConfigError) as exc:
+        st.error(str(exc), icon=":material/error:")
+        spec = plan = None
+    if plan:
+        basis = "from runs like these on this machine" if plan.estimate.measured else \
+            "a rough guess until runs like these have finished here"
+        st.info(f"**{len(plan.trials)} runs** · about **{duration(plan.wall_seconds)}** with {plan.workers} "
+                f"workers ({basis}).", icon=":material/schedule:")
+    if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
+        try:
+            sweep_id = sweeps.start(spec, settings)
+        except (SweepError, ConfigError, jobs.JobError) as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.session_state["sweep_started"] = sweep_id
+            st.rerun()
+    st.stop()
+
+# -- results -----------------------------------------------------------------------------------
+if not all_sweeps:
+    st.info("No sweeps yet. Define one under **New sweep** — or load the assignment preset there.")
+    st.stop()
+by_id = {s.id: s for s in all_sweeps}
+if st.session_state.get("sweep_selected") not in by_id:
+    st.session_state["sweep_selected"] = all_sweeps[0].id
+chosen = st.selectbox("Sweep", list(by_id), key="sweep_selected",
+                      format_func=lambda i: f"#{i} {by_id[i].name} · {time.strftime('%d %b %H:%M', time.localtime(by_id[i].created_at))}")
+sweep = by_id[chosen]
+if "sweep_flash" in st.session_state:
+    st.success(st.session_state.pop("sweep_flash"), icon=":material/check_circle:")
+
+
+was_active = sweeps.progress(sweeps.runs_frame(sweep.id, settings), settings).active
+
+
+@st.fragment(run_every=2.0 if was_active else None)
+def sweep_results(sweep_id: int) -> None:
+    """Progress, the results table, charts and the retrain; redrawn every 2 s while trials run."""
+    runs = sweeps.runs_frame(sweep_id, settings)
+    progress = sweeps.progress(runs, settings)
+    if was_active and not progress.active:
+        st.rerun(scope="app")  # finished: one last full draw, then no more polling
+    top = st.columns([4, 1, 1], vertical_alignment="center")
+    eta = f" · about {duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
+    top[0].progress(progress.done / max(1, progress.total), text=f"{progress.text()}{eta}")
+    if progress.active and top[1].button("Cancel sweep", key="sw_cancel", icon=":material/stop_circle:"):
+        stopped = sweeps.cancel(sweep_id, settings)
+        st.toast(f"Cancelling {stopped} queued or running runs")
+    if not progress.active and top[2].button("Delete sweep", key="sw_delete", icon=":material/delete:"):
+        sweeps.delete(sweep_id, settings)
+        st.session_state.pop("sweep_selected", None)
+        st.rerun(scope="app")
+
+    trials = sweeps.trials_table(runs)
+    st.subheader("Trials")
+    shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""}))
+    st.dataframe(
+        shown.style.apply(lambda row: ["background-color: rgba(255, 200, 0, 0.25)" if row["best"] else ""] * len(row),
+                          axis=1),
+        hide_index=True, width="stretch", key="sw_table",
+        column_config={
+            "best": st.column_config.TextColumn("best", width="small"),
+            "run": st.column_config.NumberColumn("#", width="small"),
+            "learning_rate": st.column_config.NumberColumn("learning rate", format="%g"),
+            "val_accuracy": st.column_config.NumberColumn("val accuracy", format="percent"),
+            "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
+            "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+            "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+            "train_seconds": st.column_config.NumberColumn("train s", format="%.0f"),
+            "stopped_at": st.column_config.NumberColumn("stopped at epoch", format="%d",
+                                                        help="Successive halving stopped the trial here."),
+        })
+    failed = trials[trials["status"] == "failed"]
+    for row in failed.head(3).itertuples():
+        st.caption(f"#{row.run} failed: {row.error}")
+    st.download_button("Download the table (CSV)", sweeps.results_csv(runs), f"sweep-{sweep_id}.csv", "text/csv",
+                       key="sw_csv", icon=":material/download:")
+
+    st.subheader("What mattered")
+    tabs = st.tabs(["Parallel coordinates", "Score per hyperparameter", "Optimizer × learning rate"])
+    tabs[0].plotly_chart(parallel_coordinates(trials), key="sw_parcoords")
+    tabs[1].plotly_chart(score_scatter(trials), key="sw_scatter")
+    tabs[2].plotly_chart(optimizer_lr_heatmaps(trials), key="sw_heatmap")
+
+    st.subheader("Retrain the best setting")
+    st.caption("The best trial of each dataset (by validation accuracy) trained again on train + validation, "
+               "then evaluated once on the test split.")
+    best = sweeps.best_trials(runs)
+    for dataset, row in best.items():
+        cols = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+        cols[0].markdown(f"**{dataset}**: #{row['run']} · {row['architecture']} · "
+                         f"{OPTIMIZER_LABELS.get(row['optimizer'], row['optimizer'])} lr={row['learning_rate']:g} "
+                         f"(val {row['val_accuracy']:.2%})")
+        epochs = cols[1].number_input("Epochs", 1, settings.max_epochs, value=min(settings.max_epochs,
+                                                                                     2 * int(row["epochs"])),
+                                      key=f"sw_retrain_epochs_{dataset}")
+        everything = cols[2].checkbox("All training data", value=True, key=f"sw_retrain_all_{dataset}",
+                                      help="Off: the trial's training subset (without its validation split).")
+        if cols[3].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
+            try:
+                run_id = sweeps.retrain_best(sweep_id, dataset, int(epochs), everything, settings)
+            except (ConfigError, jobs.JobError) as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                # A full rerun: the page polls again while the retrain trains.
+                st.session_state["sweep_flash"] = f"Run #{run_id} queued: the best setting on {dataset}, retrained."
+                st.rerun(scope="app")
+    report = sweeps.retrain_report(runs)
+    if not report.empty:
+        st.dataframe(report.assign(reached=report["reached"].map({True: "✅ yes", False: "❌ no", None: ""})),
+                     hide_index=True, width="stretch", key="sw_report", column_config={
+                         "best val accuracy": st.column_config.NumberColumn(format="percent"),
+                         "test accuracy": st.column_config.NumberColumn(format="percent"),
+                         "target": st.column_config.NumberColumn("assignment target", format="percent"),
+                         "retrain run": st.column_config.NumberColumn(format="%d")})
+    elif not best:
+        st.caption("Appears once a trial has finished.")
+    targets = ", ".join(f"{k} {v:.1%}" for k, v in ASSIGNMENT_TARGETS.items())
+    st.caption(f"Assignment targets (test accuracy): {targets}.")
+
+
+sweep_results(sweep.id)
+cols = st.columns(2)
+if cols[0].button("Compare the top 5 on the Runs page", key="sw_compare", icon=":material/monitoring:"):
+    top = sweeps.trials_table(sweeps.runs_frame(sweep.id, settings)).sort_values("val_accuracy", ascending=False)
+    st.session_state.update(compare_runs=[int(r) for r in top["run"].head(5)], f_sweep=sweep.id)
+    st.switch_page("app_pages/runs.py")
+cols[1].button("Edit as a new sweep", key="sw_repeat", icon=":material/edit:", on_click=_edit_as_new,
+               args=(sweep.spec,), help="The form, filled with this sweep's settings.")
