@@ -54,6 +54,12 @@ class Architecture:
 
 
 # -- builders -----------------------------------------------------------------------------
+# The custom builders' BatchNorm forgets faster than Keras' default 0.99 (0.9, PyTorch's default):
+# with 0.99 the moving statistics need several hundred steps to settle, so the short trials of a
+# sweep score near chance on validation and successive halving would drop them. The course presets
+# keep Keras' default, as the lessons wrote them.
+CUSTOM_BN_MOMENTUM = 0.9
+
 def build_conv_demo(input_shape, num_classes, variant="a"):
     """Lesson 1: how kernels, stride and padding change a conv layer's output (plus a small head)."""
     import keras
@@ -70,7 +76,7 @@ def build_conv_demo(input_shape, num_classes, variant="a"):
 
 
 def build_mlp(input_shape, num_classes, hidden_units=(1024, 256), activation="relu", dropout=0.0,
-              batch_norm=False, name="mlp"):
+              batch_norm=False, name="mlp", bn_momentum=0.99):
     """An MLP; with batch_norm each hidden layer is Dense (no activation) → BatchNorm → activation."""
     import keras
     from keras import layers
@@ -80,7 +86,7 @@ def build_mlp(input_shape, num_classes, hidden_units=(1024, 256), activation="re
     for i, units in enumerate(hidden_units, start=1):
         if batch_norm:
             x = layers.Dense(units, name=f"dense_{i}")(x)
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, name=f"batch_norm_{i}")(x)
             x = layers.Activation(activation, name=f"{activation}_{i}")(x)
         else:
             x = layers.Dense(units, activation=activation, name=f"dense_{i}")(x)
@@ -199,7 +205,7 @@ def build_resnet50_transfer(input_shape, num_classes, weights="imagenet", target
 
 
 def build_custom_cnn(input_shape, num_classes, blocks=((32, 2, True), (64, 2, True)), batch_norm=False,
-                     dropout=0.0, head="gap", dense_units=128):
+                     dropout=0.0, head="gap", dense_units=128, bn_momentum=0.99):
     """Blocks of (filters, convs, pool?) of 3x3 convs; BatchNorm before ReLU; a GAP or Flatten head."""
     import keras
     from keras import layers
@@ -211,7 +217,7 @@ def build_custom_cnn(input_shape, num_classes, blocks=((32, 2, True), (64, 2, Tr
             name = f"block{b}_conv{c}"
             if batch_norm:
                 x = layers.Conv2D(int(filters), 3, padding="same", name=name)(x)
-                x = layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
                 x = layers.Activation("relu", name=f"{name}_relu")(x)
             else:
                 x = layers.Conv2D(int(filters), 3, padding="same", activation="relu", name=name)(x)
@@ -343,13 +349,15 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "custom_mlp", "Custom MLP", "Flatten → your hidden layers (activation, Dropout, BatchNorm) → softmax.",
         "The hyperparameter assignment's MLP: choose the hidden layers, their width, the activation, a dropout "
         "rate and whether to use BatchNormalization.",
-        build_mlp, options={"hidden_units": [512, 256], "activation": "relu", "dropout": 0.0, "batch_norm": False}),
+        build_mlp, options={"hidden_units": [512, 256], "activation": "relu", "dropout": 0.0, "batch_norm": False},
+        fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
     Architecture(
         "custom_cnn", "Custom CNN", "Blocks of 3x3 convs (filters, convs, pool) → GAP or Flatten → Dense → softmax.",
         "Build your own CNN from blocks of (filters, convolutions per block, pooling), with BatchNormalization, "
         "Dropout, and a global-average-pooling or flatten head.",
         build_custom_cnn, options={"blocks": [[32, 2, True], [64, 2, True]], "batch_norm": False, "dropout": 0.0,
-                                   "head": "gap", "dense_units": 128}),
+                                   "head": "gap", "dense_units": 128},
+        fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
 )}
 
 ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "selu", "swish")

@@ -1,4 +1,4 @@
-"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|worker|workers`.
+"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers`.
 
 It calls the same `core` functions as the pages, so a run started here shows up there.
 """
@@ -55,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
                        ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
         sub.add_parser(name, help=text).add_argument("run_id", type=int)
+    sweep = sub.add_parser("sweep", help="start, list, show, cancel or retrain hyperparameter sweeps")
+    sweep.add_argument("action", choices=("start", "list", "show", "cancel", "retrain"))
+    sweep.add_argument("sweep_id", type=int, nargs="?", help="show, cancel, retrain: which sweep")
+    sweep.add_argument("--spec", type=argparse.FileType("r"), help="start: a sweep spec as JSON")
+    sweep.add_argument("--preset", choices=("assignment",), help="start: the course assignment's grid")
+    sweep.add_argument("--datasets", nargs="+", help="start: replace the spec's datasets")
+    sweep.add_argument("--epochs", type=int, help="start: epochs per trial; retrain: epochs of the retrain")
+    sweep.add_argument("--train-subset", type=int, help="start: training samples per trial")
+    sweep.add_argument("--halving", type=int, metavar="EPOCH", help="start: stop poor trials from this epoch on")
+    sweep.add_argument("--dry-run", action="store_true", help="start: print the runs and the estimate only")
+    sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
     sub.add_parser("datasets", help="datasets and whether this machine has them")
     sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
         "dataset", choices=sorted(KERAS_DATASETS))
@@ -136,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             jobs.delete(args.run_id)
             print(f"run #{args.run_id} deleted")
             return 0
+        if args.command == "sweep":
+            from core.cli_sweeps import sweep_command
+
+            return sweep_command(args)
         if args.command == "datasets":
             for d in catalog():
                 state = "available" if d.available else f"missing: {d.hint}"
@@ -155,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 pool = worker.status()
                 print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
             return 0
-    except (ConfigError, jobs.JobError, RuntimeError) as exc:
+    except (ConfigError, jobs.JobError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2

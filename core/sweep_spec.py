@@ -92,7 +92,8 @@ class SweepSpec:
         """Rebuild a spec from `to_dict()` output (unknown keys ignored)."""
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
-        data["variants"] = tuple(Variant(**v) for v in data.get("variants", ()))
+        if "variants" in data:  # stored variants, or lines as typed on the page ("mlp 512-256 bn")
+            data["variants"] = tuple(parse_variant(v) if isinstance(v, str) else Variant(**v) for v in data["variants"])
         if data.get("halving"):
             data["halving"] = Halving(**data["halving"])
         for key in ("datasets", "optimizers", "learning_rates", "batch_sizes", "epochs", "seeds", "lr_range"):
@@ -216,9 +217,10 @@ def parse_variants(text: str) -> tuple[Variant, ...]:
 
 # -- expansion ---------------------------------------------------------------------------------
 def _check_axes(spec: SweepSpec) -> None:
-    for name in ("datasets", "variants", "optimizers", "batch_sizes", "epochs", "seeds"):
+    for name, label in (("datasets", "datasets"), ("variants", "architectures"), ("optimizers", "optimizers"),
+                        ("batch_sizes", "batch sizes"), ("epochs", "epochs"), ("seeds", "seeds")):
         if not getattr(spec, name):
-            raise SweepError(f"{name.replace('_', ' ')}: choose at least one")
+            raise SweepError(f"{label}: choose at least one")
     unknown = [o for o in spec.optimizers if o not in OPTIMIZER_CHOICES]
     if unknown:
         raise SweepError(f"optimizers: unknown {unknown[0]!r}; choose from {', '.join(OPTIMIZER_CHOICES)}")

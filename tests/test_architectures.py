@@ -186,3 +186,15 @@ def test_a_model_too_large_for_memory_is_refused_before_it_is_built():
     message = str(err.value)
     assert "would need 3,221 million weights (12.0 GB) in one Dense layer" in message and "\n" not in message
     assert build_model("vgg16", (256, 256, 3), 10).get_layer("gap")  # a pooled head instead of Flatten
+
+
+def test_custom_builders_batchnorm_settles_faster_than_the_course_presets():
+    import keras
+
+    def momenta(key, options):
+        model = build_model(key, (28, 28, 1), 10, options)
+        return {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+
+    assert momenta("custom_cnn", {"blocks": [[8, 1, True]], "batch_norm": True}) == {0.9}
+    assert momenta("custom_mlp", {"hidden_units": [16], "batch_norm": True}) == {0.9}
+    assert momenta("mlp_bn", {}) == {0.99}  # as the lesson wrote it

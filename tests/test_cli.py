@@ -103,3 +103,22 @@ def test_malformed_pipelines_and_options_get_one_line(lab, store, capsys):
     assert main(["submit", "--options", "[1]"]) == 2
     assert "arch_options: must be a mapping" in capsys.readouterr().err
     assert store.list_runs() == []
+
+
+def test_sweep_commands_start_show_cancel_and_refuse(lab, store, capsys, tmp_path):
+    assert main(["sweep", "start", "--preset", "assignment", "--datasets", "digits", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("18 runs, about ") and out.count("assignment · ") == 18 and store.list_runs() == []
+    assert main(["sweep", "start", "--preset", "assignment", "--datasets", "digits", "--epochs", "2",
+                 "--train-subset", "300", "--halving", "1"]) == 0
+    assert "sweep #1 queued" in capsys.readouterr().out and len(store.list_runs()) == 18
+    assert main(["sweep", "list"]) == 0 and "0 / 18 done" in capsys.readouterr().out
+    assert main(["sweep", "show", "1"]) == 0 and capsys.readouterr().out.count("queued") == 18
+    assert main(["sweep", "cancel", "1"]) == 0 and "18 runs cancelled" in capsys.readouterr().out
+    assert main(["sweep", "retrain", "1", "--dataset", "digits", "--epochs", "3"]) == 2
+    assert "retrain: no trial on digits has finished" in capsys.readouterr().err
+    bad = tmp_path / "spec.json"
+    bad.write_text('{"datasets": ["digits"], "optimizers": ["sgdd"]}')
+    assert main(["sweep", "start", "--spec", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("error: optimizers: unknown 'sgdd'")
+    assert main(["sweep", "show"]) == 2 and "sweep_id: `sweep show` needs" in capsys.readouterr().err

@@ -34,7 +34,7 @@ def test_catalog_and_validation_do_not_import_tensorflow():
     assert _heavy_modules_after(imports) == "none"
 
 
-def test_planning_a_sweep_does_not_import_tensorflow():
+def test_planning_a_sweep_does_not_import_tensorflow(lab):  # lab: the store goes to a temp folder
     imports = ("from core import sweeps\n"
                "from core.sweep_spec import assignment_preset\n"
                "sweeps.plan(assignment_preset(('digits',)))")

@@ -120,3 +120,17 @@ def test_an_image_folder_trains_at_the_chosen_size(lab, store):
     run = store.get(run_id)
     assert run.param_count == 16 * 16 * 3 * 1024 + 1024 + 1024 * 256 + 256 + 256 * 2 + 2
     assert run.steps == 4  # 24 images: 4 held out for test (20 % per class); of 20, 5 validate, 15 train
+
+
+@pytest.mark.parametrize("key", sorted(__import__("core.config", fromlist=["OPTIMIZERS"]).OPTIMIZERS))
+def test_every_offered_optimizer_builds_and_takes_a_step(key):
+    from core.config import OPTIMIZERS
+    from core.training import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(optimizer=key, learning_rate=0.01))
+    assert type(optimizer).__name__ == OPTIMIZERS[key] and float(optimizer.learning_rate) == pytest.approx(0.01)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(np.ones((8, 4), "float32"), np.arange(8) % 3, epochs=1, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
