@@ -162,7 +162,7 @@ def _clone(run) -> None:
     """Fill the Train page's fields with this run's settings, then go there to edit and start."""
     config = run.config_dict
     fields = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "validation_split",
-              "split_mode", "labels", "seed", "image_size", "notes")
+              "split_mode", "labels", "seed", "image_size", "notes", "lr_schedule")
     st.session_state.update({f: config[f] for f in fields if f in config})
     st.session_state.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
                             name=f"{run.name} (copy)"[:120])

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from core import jobs, sweeps
-from core.config import SPLIT_MODES, ConfigError
+from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError
 from core.datasets import catalog
 from core.display import duration
 from core.settings import load_settings
@@ -21,7 +21,8 @@ settings = load_settings()
 datasets = {d.key: d for d in catalog(settings) if d.available}
 FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
                "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
-SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random"}
+SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random",
+                   "lr_schedule": "constant"}
 
 
 def _fill_form(form: SweepForm) -> None:
@@ -73,6 +74,7 @@ if view == "New sweep":
         st.text_input("Learning rates", key="sw_learning_rates",
                       help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
                            "random search draws from the range.")
+        st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="sw_lr_schedule", format_func=LR_SCHEDULES.get)
         st.text_area("Learning rates per optimizer (optional)", key="sw_per_optimizer_lr", height=80,
                      placeholder="sgd_momentum: 0.1, 0.01\nadam: 0.001, 0.0003",
                      help="One line per optimizer; it replaces the list above for that optimizer.")
@@ -105,7 +107,8 @@ if view == "New sweep":
                      shared={"train_subset": int(st.session_state.sw_train_subset) or None,
                              "test_subset": int(st.session_state.sw_test_subset) or None,
                              "validation_split": float(st.session_state.sw_validation_split),
-                             "split_mode": st.session_state.sw_split_mode})
+                             "split_mode": st.session_state.sw_split_mode,
+                             "lr_schedule": st.session_state.sw_lr_schedule})
     try:
         spec = form.to_spec()
         plan = sweeps.plan(spec, settings)

@@ -5,7 +5,7 @@ from app_pages.widgets import architecture_options
 from core import jobs
 from core.architectures import ARCHITECTURES, ArchitectureError
 from core.augment import preset
-from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
+from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.settings import load_settings
 
@@ -18,6 +18,7 @@ datasets = {d.key: d for d in catalog(settings)}
 defaults = TrainConfig()
 # Widget values live in session state (set once), so the recipe button can change them.
 for name, value in (("optimizer", defaults.optimizer), ("learning_rate", defaults.learning_rate),
+                    ("lr_schedule", defaults.lr_schedule),
                     ("momentum", 0.9), ("nesterov", True), ("batch_size", defaults.batch_size),
                     ("epochs", defaults.epochs), ("validation_split", defaults.validation_split),
                     ("split_mode", defaults.split_mode), ("labels", defaults.labels), ("train_subset", 0),
@@ -98,6 +99,9 @@ with opt_col:
     st.subheader("Optimizer and schedule")
     optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get)
     learning_rate = st.number_input("Learning rate", min_value=0.0, step=1e-4, format="%g", key="learning_rate")
+    lr_schedule = st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="lr_schedule",
+                               format_func=LR_SCHEDULES.get,
+                               help="Cosine decay lowers the rate smoothly to 0 by the last batch.")
     momentum, nesterov = 0.0, False
     if optimizer == "sgd":
         momentum = st.number_input("Momentum", min_value=0.0, max_value=0.999, step=0.05, key="momentum")
@@ -109,7 +113,7 @@ with opt_col:
 
 config = TrainConfig(
     dataset=dataset_key, architecture=architecture, arch_options=arch_options, optimizer=optimizer,
-    learning_rate=float(learning_rate), momentum=float(momentum), nesterov=bool(nesterov and momentum > 0),
+    learning_rate=float(learning_rate), lr_schedule=lr_schedule, momentum=float(momentum), nesterov=bool(nesterov and momentum > 0),
     batch_size=int(batch_size), epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
     train_subset=int(train_subset) or None, test_subset=int(test_subset) or None, labels=labels,
     image_size=int(image_size), augmentation=pipelines[augmentation_key], seed=int(seed), name=name, notes=notes,

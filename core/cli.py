@@ -13,7 +13,7 @@ from dataclasses import fields
 from core import jobs, worker
 from core.architectures import ARCHITECTURES
 from core.augment import PRESETS, preset
-from core.config import LABEL_ENCODINGS, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
+from core.config import LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
 from core.datasets import catalog
 from core.keras_cache import KERAS_DATASETS, download
 from core.display import count, duration, percent, progress_text
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="augmentation while training: dog, cat (the course presets) or a JSON list of steps")
     submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
     submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
+    submit.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=sorted(LR_SCHEDULES))
     submit.add_argument("--momentum", type=float, default=defaults.momentum)
     submit.add_argument("--nesterov", action="store_true")
     submit.add_argument("--batch-size", type=int, default=defaults.batch_size)

@@ -30,6 +30,7 @@ OPTIMIZERS = {
     "lion": "Lion",
     "lamb": "Lamb",
 }
+LR_SCHEDULES = {"constant": "constant", "cosine": "cosine decay to 0 over the run"}
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
@@ -56,6 +57,7 @@ class TrainConfig:
     arch_options: dict = field(default_factory=dict)  # the architecture's options (custom builders)
     optimizer: str = "adam"  # a key of OPTIMIZERS
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # a key of LR_SCHEDULES
     momentum: float = 0.0  # SGD only
     nesterov: bool = False  # SGD only
     batch_size: int = 32
@@ -125,6 +127,8 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     lr = config.learning_rate
     if not _is_number(lr) or not 0 < lr <= MAX_LEARNING_RATE:
         raise ConfigError("learning_rate", f"must be greater than 0 and at most {MAX_LEARNING_RATE:g}; got {lr!r}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}")
     if not _is_number(config.momentum) or not 0 <= config.momentum < 1:
         raise ConfigError("momentum", f"must be from 0 up to (not including) 1; got {config.momentum!r}")
     if config.optimizer != "sgd" and (config.momentum or config.nesterov):

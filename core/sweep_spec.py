@@ -33,7 +33,8 @@ OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": f"SGD + momentum {SGD_MOMENTUM
                     "sgd_nesterov": f"SGD + Nesterov {SGD_MOMENTUM:g}",
                     **{k: v for k, v in OPTIMIZERS.items() if k != "sgd"}}
 # Fields of TrainConfig every trial shares (the axes are set per trial).
-SHARED_FIELDS = ("train_subset", "test_subset", "validation_split", "split_mode", "labels", "image_size")
+SHARED_FIELDS = ("train_subset", "test_subset", "validation_split", "split_mode", "labels", "image_size",
+                 "lr_schedule")
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,7 @@ ASSIGNMENT_TARGETS = {"mnist": 0.985, "fashion_mnist": 0.905}
 def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) -> SweepSpec:
     """The course assignment: three structures (one with Dropout, one with BatchNormalization,
     one CNN with both) × SGD+momentum, Adam and RMSprop × two learning rates each, with a
-    random (stratified, seeded) train/validation split."""
+    random (stratified, seeded) train/validation split; the rate decays (cosine) over each run."""
     return SweepSpec(
         name="assignment", mode="grid", datasets=datasets,
         variants=parse_variants("mlp 512-256 dropout=0.2\nmlp 512-256 bn\ncnn 32x1p-64x1p bn dropout=0.3 flatten dense=128"),
@@ -308,7 +309,7 @@ def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) ->
         learning_rates=(1e-3, 1e-4),
         per_optimizer_lr={"sgd_momentum": (0.05, 0.01), "adam": (1e-3, 3e-4), "rmsprop": (1e-3, 3e-4)},
         batch_sizes=(128,), epochs=(10,), seeds=(42,),
-        shared={"validation_split": 0.2, "split_mode": "random"},
+        shared={"validation_split": 0.2, "split_mode": "random", "lr_schedule": "cosine"},
         halving=None,
     )
 

@@ -99,11 +99,13 @@ def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, s
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def make_optimizer(config: TrainConfig):
-    """The Keras optimizer the config names."""
+def make_optimizer(config: TrainConfig, total_steps: int = 1):
+    """The Keras optimizer the config names, with its learning-rate schedule over `total_steps` batches."""
     import keras
 
     lr = config.learning_rate
+    if config.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, total_steps))
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=config.momentum, nesterov=config.nesterov)
     return getattr(keras.optimizers, OPTIMIZERS[config.optimizer])(learning_rate=lr)
@@ -165,7 +167,7 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     else:
         model = build_model(config.architecture, data.x_train.shape[1:], classes, config.arch_options)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
-    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
 
     (settings.runs_dir / str(run_id)).mkdir(parents=True, exist_ok=True)

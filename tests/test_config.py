@@ -18,6 +18,7 @@ BAD = [
     (dict(dataset="fashion_mnist"), "dataset", "apt-get install dataset-fashion-mnist"),
     (dict(architecture="gpt"), "architecture", "choose one of mlp"),
     (dict(optimizer="lionheart"), "optimizer", "choose one of sgd"),
+    (dict(lr_schedule="exponential"), "lr_schedule", "must be one of constant, cosine"),
     (dict(momentum=0.9), "momentum", "SGD only"),
     (dict(optimizer="sgd", momentum=1.5), "momentum", "up to"),
     (dict(optimizer="sgd", nesterov=True), "nesterov", "momentum above 0"),

@@ -134,3 +134,16 @@ def test_every_offered_optimizer_builds_and_takes_a_step(key):
     before = [w.copy() for w in model.get_weights()]
     model.fit(np.ones((8, 4), "float32"), np.arange(8) % 3, epochs=1, verbose=0)
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_cosine_schedule_decays_the_rate_to_zero_by_the_last_batch():
+    from core.training import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(lr_schedule="cosine", learning_rate=0.1), total_steps=8)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    assert float(optimizer.learning_rate) == pytest.approx(0.1)
+    model.fit(np.ones((32, 4), "float32"), np.arange(32) % 3, batch_size=8, epochs=1, verbose=0)  # 4 of 8 steps
+    assert float(optimizer.learning_rate) == pytest.approx(0.05, abs=1e-6)  # half-way down the cosine
+    model.fit(np.ones((32, 4), "float32"), np.arange(32) % 3, batch_size=8, epochs=1, verbose=0)
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
