@@ -21,6 +21,9 @@ settings = load_settings()
 datasets = {d.key: d for d in catalog(settings) if d.available}
 FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
                "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
+TRIAL_COLUMNS = ("best", "run", "status", "dataset", "architecture", "optimizer", "learning_rate", "batch_size",
+                 "epochs", "seed", "val_accuracy", "test_accuracy", "val_loss", "stopped_at", "train_seconds",
+                 "parameters")
 SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random",
                    "lr_schedule": "constant"}
 
@@ -91,12 +94,12 @@ if view == "New sweep":
         cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
                        help="Trials are ranked on this held-out share, never on the test split.")
         cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
-        cols = st.columns(3, vertical_alignment="bottom")
+        cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         cols[0].radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
                       format_func={"grid": "every combination", "random": "random"}.get)
         cols[1].number_input("Trials", 1, settings.max_sweep_runs, key="sw_trials", disabled=st.session_state.sw_mode != "random")
         cols[2].number_input("Search seed", 0, 2**31 - 1, key="sw_search_seed", disabled=st.session_state.sw_mode != "random")
-        cols = st.columns(3, vertical_alignment="bottom")
+        cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         cols[0].toggle("Stop poor trials early", key="sw_halving",
                        help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
                             "accuracy is in the top 1/η of the trials that got that far.")
@@ -167,12 +170,15 @@ def sweep_results(sweep_id: int) -> None:
 
     trials = sweeps.trials_table(runs)
     st.subheader("Trials")
-    shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""}))
+    # Best first; the table sorts by any column on a click.
+    shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""})) \
+        .sort_values(["val_accuracy", "run"], ascending=[False, True], na_position="last")
     st.dataframe(
         shown.style.apply(lambda row: ["background-color: rgba(255, 200, 0, 0.25)" if row["best"] else ""] * len(row),
                           axis=1),
-        hide_index=True, width="stretch", key="sw_table",
+        hide_index=True, width="stretch", key="sw_table", column_order=TRIAL_COLUMNS,
         column_config={
+            "batch_size": st.column_config.NumberColumn("batch size"),
             "best": st.column_config.TextColumn("best", width="small"),
             "run": st.column_config.NumberColumn("#", width="small"),
             "learning_rate": st.column_config.NumberColumn("learning rate", format="%g"),

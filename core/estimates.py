@@ -1,14 +1,16 @@
 """How long runs will take, from how fast similar runs trained on this machine.
 
 Throughput (training samples per second) is read from finished runs: the same dataset,
-architecture and options if there are any, else the same architecture and options, else the
-same architecture on any dataset scaled by image size. With no history a rough guess per
-architecture family stands in, and the estimate says so.
+architecture and options if there are any, else the same dataset and architecture. With no
+such history a rough guess per architecture, scaled by image size, stands in, and the
+estimate says so.
 """
 from __future__ import annotations
 
 import json
+import math
 import statistics
+from typing import Callable
 from dataclasses import dataclass
 
 from core.config import TrainConfig, training_sizes
@@ -18,7 +20,7 @@ from core.store import SUCCEEDED, RunStore
 
 RUN_OVERHEAD_SECONDS = 5.0  # loading data, building the model, the test evaluation
 # Rough training samples/s on a 28x28x1 image with one CPU thread, when nothing was measured yet.
-GUESS_SAMPLES_PER_SECOND = {"mlp": 8000, "mlp_bn": 7000, "custom_mlp": 10000, "deep_mlp": 800,
+GUESS_SAMPLES_PER_SECOND = {"mlp": 8000, "mlp_bn": 7000, "custom_mlp": 12000, "deep_mlp": 800,
                             "conv_demo_a": 8000, "conv_demo_b": 6000, "conv_demo_c": 6000, "small_cnn": 2500,
                             "custom_cnn": 2000, "basic_cnn": 1500, "basic_cnn_regularised": 1200,
                             "small_resnet": 400, "vgg16": 40, "resnet50": 20, "resnet50_transfer": 10}
@@ -39,8 +41,8 @@ class Estimate:
         return max(loads)
 
 
-def _history(store: RunStore) -> list[tuple[str, str, str, float, int]]:
-    """(dataset, architecture, options JSON, samples/s, pixels) of succeeded runs."""
+def _history(store: RunStore) -> list[tuple[str, str, str, float]]:
+    """(dataset, architecture, options JSON, training samples/s) of succeeded runs."""
     rows = store._conn().execute(
         "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
         (SUCCEEDED,))
@@ -49,42 +51,37 @@ def _history(store: RunStore) -> list[tuple[str, str, str, float, int]]:
         config = json.loads(config_text)
         samples = steps * config.get("batch_size", 32) * max(1, epochs_done)
         out.append((config.get("dataset"), config.get("architecture"),
-                    json.dumps(config.get("arch_options", {}), sort_keys=True), samples / seconds,
-                    int(config.get("image_size", 0))))
+                    json.dumps(config.get("arch_options", {}), sort_keys=True), samples / seconds))
     return out
 
 
-def _pixels(dataset: str, settings: Settings) -> int:
-    info = get_info(dataset, settings)
-    if info is None:
-        return 784
-    h, w, c = info.input_shape
-    return h * w * c
-
-
-def samples_per_second(config: TrainConfig, history: list, settings: Settings) -> tuple[float, bool]:
-    """Expected training throughput of `config`, and whether it was measured."""
+def samples_per_second(config: TrainConfig, history: list, pixels: Callable[[str], int]) -> tuple[float, bool]:
+    """Expected training throughput of `config`, and whether it was measured (`pixels`: values per image)."""
     options = json.dumps(config.arch_options, sort_keys=True)
     for match in (lambda h: h[0] == config.dataset and h[1] == config.architecture and h[2] == options,
                   lambda h: h[0] == config.dataset and h[1] == config.architecture):
         found = [h[3] for h in history if match(h)]
         if found:
             return statistics.median(found), True
-    scale = 784 / _pixels(config.dataset, settings)
-    same_arch = [h[3] * _pixels(h[0], settings) / 784 for h in history if h[1] == config.architecture]
-    if same_arch:
-        return statistics.median(same_arch) * scale, True
-    return GUESS_SAMPLES_PER_SECOND.get(config.architecture, 1000) * scale, False
+    # Other datasets' runs are not scaled over: a tiny dataset's runs are dominated by per-epoch
+    # overhead and would predict a large one many times too slow.
+    return GUESS_SAMPLES_PER_SECOND.get(config.architecture, 1000) * 784 / pixels(config.dataset), False
 
 
 def estimate(configs: list[TrainConfig], store: RunStore, settings: Settings) -> Estimate:
     """Expected seconds per run for these configs."""
     history = _history(store)
+    infos = {d: get_info(d, settings) for d in {c.dataset for c in configs} | {h[0] for h in history}}
+
+    def pixels(dataset: str) -> int:
+        info = infos.get(dataset)
+        return math.prod(info.input_shape) if info else 784
+
     seconds, measured = [], True
     for config in configs:
-        info = get_info(config.dataset, settings)
+        info = infos[config.dataset]
         n_train, n_val = training_sizes(config, info) if info else (1000, 0)
-        rate, known = samples_per_second(config, history, settings)
+        rate, known = samples_per_second(config, history, pixels)
         measured &= known
         # A validation pass costs about a third of a training pass per sample.
         seconds.append(config.epochs * (n_train + n_val / 3) / rate + RUN_OVERHEAD_SECONDS)

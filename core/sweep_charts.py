@@ -63,7 +63,7 @@ def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:
         float(data[SCORE].min()), float(data[SCORE].max())]))
     fig = go.Figure(go.Parcoords(line=dict(color=data[SCORE].astype(float), colorscale="Viridis", showscale=True,
                                            colorbar=dict(title=dict(text="val acc"))), dimensions=dims))
-    fig.update_layout(height=height, margin=dict(l=60, r=40, t=50, b=20))
+    fig.update_layout(height=height, margin=dict(l=140, r=40, t=50, b=20))  # room for category names
     return fig
 
 
@@ -103,8 +103,9 @@ def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
     titles = [f"{arch[:40]} · {dataset}" if data["dataset"].nunique() > 1 else arch[:48] for dataset, arch in panels]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.25 / max(1, rows - 1) if rows > 1 else 0.1,
-                        horizontal_spacing=0.12)
+    # Shared y (optimizers): one set of labels per row instead of labels overlapping the next panel.
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True,
+                        vertical_spacing=0.25 / (rows - 1) if rows > 1 else 0.1, horizontal_spacing=0.04)
     low, high = float(data[SCORE].min()), float(data[SCORE].max())
     for i, (dataset, arch) in enumerate(panels):
         cell = data[(data["dataset"] == dataset) & (data["architecture"] == arch)]

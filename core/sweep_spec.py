@@ -257,7 +257,11 @@ def run_count(spec: SweepSpec) -> int:
 
     _check_axes(spec)
     grid_size = len(ParameterGrid(_param_grid(spec, sample=False)))
-    return grid_size if spec.mode == "grid" else min(spec.trials, grid_size) if not spec.lr_range else spec.trials
+    if spec.mode == "grid":
+        return grid_size
+    # Drawing from a continuous range can go on for ever; from lists only, each point is drawn once.
+    continuous = spec.lr_range is not None and any(o not in spec.per_optimizer_lr for o in spec.optimizers)
+    return spec.trials if continuous else min(spec.trials, grid_size)
 
 
 def expand(spec: SweepSpec, max_runs: int) -> list[Trial]:
@@ -306,7 +310,7 @@ def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) ->
         name="assignment", mode="grid", datasets=datasets,
         variants=parse_variants("mlp 512-256 dropout=0.2\nmlp 512-256 bn\ncnn 32x1p-64x1p bn dropout=0.3 flatten dense=128"),
         optimizers=("sgd_momentum", "adam", "rmsprop"),
-        learning_rates=(1e-3, 1e-4),
+        learning_rates=(1e-3, 3e-4),
         per_optimizer_lr={"sgd_momentum": (0.05, 0.01), "adam": (1e-3, 3e-4), "rmsprop": (1e-3, 3e-4)},
         batch_sizes=(128,), epochs=(10,), seeds=(42,),
         shared={"validation_split": 0.2, "split_mode": "random", "lr_schedule": "cosine"},

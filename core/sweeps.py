@@ -249,8 +249,11 @@ def retrain_report(runs: pd.DataFrame) -> pd.DataFrame:
             "target": target,
             "reached": None if target is None or test is None or pd.isna(test) else bool(test >= target),
         })
-    return pd.DataFrame(rows, columns=["dataset", "best setting", "best val accuracy", "retrain run",
-                                       "retrain status", "test accuracy", "target", "reached"])
+    frame = pd.DataFrame(rows, columns=["dataset", "best setting", "best val accuracy", "retrain run",
+                                        "retrain status", "test accuracy", "target", "reached"])
+    for column in ("best val accuracy", "test accuracy", "target"):  # missing values as NaN, shown blank
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
 
 
 def _setting_text(row: pd.Series) -> str:

@@ -183,3 +183,28 @@ def test_halving_stops_a_poor_trial_in_real_training(lab, store):
     assert runs.loc[poor, "stopped_at"] == 1
     assert store.get(good).epoch == 4 and store.get(poor).epoch == 1
     assert runs.loc[poor, "test_accuracy"] is not None  # a stopped trial is still evaluated
+
+
+def test_a_range_every_optimizer_overrides_counts_as_lists():
+    spec = replace(GRID, mode="random", trials=50, lr_range=(1e-4, 1e-1, 4),
+                   per_optimizer_lr={"sgd_momentum": (0.1,), "adam": (1e-3,)})
+    assert run_count(spec) == len(expand(spec, 200)) == 3 * 2 * 2  # the grid, each point once
+
+
+def test_estimates_come_from_finished_runs_like_these(lab, store):
+    from core.estimates import RUN_OVERHEAD_SECONDS, estimate
+
+    config = TrainConfig(train_subset=200, epochs=2, batch_size=32)  # 160 training + 40 validation samples
+    guess = estimate([config], store, lab)
+    assert not guess.measured
+    done = store.create_run("done", config.to_dict(), epochs=2)
+    store.claim(done, 1, "here")
+    store.set_plan(done, epochs=2, steps=10, param_count=1)
+    store.report(done, [], epoch=2, batch=10, progress=1.0, eta_seconds=None)
+    store.finish(done, SUCCEEDED, train_seconds=2.0)  # 2 epochs × 10 steps × 32 samples in 2 s = 320/s
+    measured = estimate([config, replace(config, epochs=4)], store, lab)
+    assert measured.measured
+    assert measured.run_seconds[0] == pytest.approx(2 * (160 + 40 / 3) / 320 + RUN_OVERHEAD_SECONDS)
+    assert measured.run_seconds[1] - RUN_OVERHEAD_SECONDS == pytest.approx(2 * (measured.run_seconds[0] - RUN_OVERHEAD_SECONDS))
+    assert measured.wall_seconds(2) == pytest.approx(max(measured.run_seconds))  # one run per worker
+    assert measured.wall_seconds(1) == pytest.approx(sum(measured.run_seconds))
