@@ -1,6 +1,7 @@
 """A Keras callback that streams training progress into the run store.
 
-Within an epoch it writes at most one point per `interval` seconds, so a long epoch still
+The first batch writes a point at once; within an epoch it then writes at most one point per
+`interval` seconds, so a long epoch still
 moves the curve while the store stays off the hot path. Keras logs running means since the
 epoch began; a point is the mean over the batches since the previous point instead (derived
 from two running means), so the live curve shows recent loss and does not jump at epoch
@@ -53,7 +54,7 @@ class StoreReporter(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._t0 = self.clock()
-        self._last_report = self._t0
+        self._last_report = None  # the first batch reports at once: Start shows a point quickly
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -62,7 +63,7 @@ class StoreReporter(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
-        if now - self._last_report < self.interval:
+        if self._last_report is not None and now - self._last_report < self.interval:
             return
         self._last_report = now
         self._report(self._window_points(logs or {}, batch + 1, now), self._epoch * self.steps + batch + 1, batch + 1)

@@ -45,6 +45,7 @@ class Settings:
     workers: int  # how many runs train at the same time
     max_epochs: int  # cap on epochs per run, so nobody queues a week-long job by accident
     max_sweep_runs: int  # cap on the runs one sweep may queue
+    worker_max_mb: int  # a worker holding more memory than this after a run is replaced by a fresh one
     heartbeat_interval: float  # seconds between a worker's "still alive" writes
     heartbeat_timeout: float  # a running run silent this long is marked failed
     report_interval: float  # seconds between live metric points within an epoch
@@ -96,6 +97,7 @@ def load_settings() -> Settings:
         workers=max(1, _int("TRAINLAB_WORKERS", 2)),
         max_epochs=max(1, _int("TRAINLAB_MAX_EPOCHS", 200)),
         max_sweep_runs=max(1, _int("TRAINLAB_MAX_SWEEP_RUNS", 200)),
+        worker_max_mb=max(256, _int("TRAINLAB_WORKER_MAX_MB", 1536)),
         heartbeat_interval=_float("TRAINLAB_HEARTBEAT_INTERVAL", 2.0),
         heartbeat_timeout=_float("TRAINLAB_HEARTBEAT_TIMEOUT", 30.0),
         report_interval=_float("TRAINLAB_REPORT_INTERVAL", 0.5),

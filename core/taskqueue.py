@@ -25,8 +25,10 @@ class Executor(Protocol):
 def _train_run(run_id: int) -> None:
     # Imported here: the consumer process forks its workers and must never import TensorFlow.
     from core.training import execute_run
+    from core.worker import retire_if_grown
 
     execute_run(run_id)
+    retire_if_grown()
 
 
 def get_queue(settings: Settings | None = None) -> tuple[SqliteHuey, object]:

@@ -139,6 +139,36 @@ def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
     return not status(settings).running
 
 
+def resident_mb() -> float | None:
+    """This process's resident memory in MB (Linux), or None where /proc is not available."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def retire_if_grown(settings: Settings | None = None) -> bool:
+    """After a run: end this worker process if its memory passed TRAINLAB_WORKER_MAX_MB.
+
+    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open
+    upstream bug: keras-team/keras#17458, tf-keras#286), about the size of the weights plus the
+    optimizer's slots per run. The pool's health check replaces an ended worker within seconds
+    with a fresh one, so memory stays bounded; small models never reach the limit and keep their
+    warm worker. Returns False when the worker stays (it does not return otherwise)."""
+    settings = settings or load_settings()
+    rss = resident_mb()
+    if rss is None or rss <= settings.worker_max_mb:
+        return False
+    log.warning("worker %d holds %.0f MB after a run (limit %d MB): replacing it with a fresh one",
+                os.getpid(), rss, settings.worker_max_mb)
+    logging.shutdown()
+    os._exit(0)
+
+
 def _warm_up_worker() -> None:
     """Runs in each worker process after the fork: import TensorFlow once, size its threads."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -143,3 +143,22 @@ def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
     runs = sweeps.runs_frame(sweep_id, settings)
     assert set(runs["status"]) == {CANCELLED}
     assert not sweeps.progress(runs, settings).active
+
+
+def test_a_worker_that_grew_past_the_limit_is_replaced_and_the_next_run_trains(lab, monkeypatch):
+    # Every TensorFlow worker holds more than 256 MB, so with this limit each run retires its worker.
+    monkeypatch.setenv("TRAINLAB_WORKERS", "1")
+    monkeypatch.setenv("TRAINLAB_WORKER_MAX_MB", "256")
+    settings = load_settings()
+    assert worker.ensure_running(settings)
+    try:
+        first = jobs.submit(TrainConfig(train_subset=200, epochs=1), settings)
+        a = _wait_status(first, settings, (SUCCEEDED, FAILED), 120)
+        second = jobs.submit(TrainConfig(train_subset=200, epochs=1), settings)
+        b = _wait_status(second, settings, (SUCCEEDED, FAILED), 120)
+        assert (a.status, b.status) == (SUCCEEDED, SUCCEEDED), (a.error, b.error)
+        assert a.worker_pid != b.worker_pid  # a fresh process trained the second run
+        wait_for(lambda: not os.path.exists(f"/proc/{a.worker_pid}/status") or
+                 "zombie" in open(f"/proc/{a.worker_pid}/status").read(), 10, what="the first worker to end")
+    finally:
+        assert worker.stop(settings)

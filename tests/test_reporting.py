@@ -30,14 +30,14 @@ def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
     run_id, clock, reporter = _started(store)
     batch_losses = [2.0 - 0.1 * i for i in range(10)]
     for batch in range(10):
-        clock.now += 0.2  # 2 s in all, interval 0.5 s -> a point every third batch
+        clock.now += 0.2  # 2 s in all, interval 0.5 s -> the first batch, then a point every third
         running_mean = sum(batch_losses[: batch + 1]) / (batch + 1)  # what Keras logs
         reporter.on_train_batch_end(batch, {"loss": running_mean})
     clock.now += 0.1
     reporter.on_epoch_end(0, {"loss": sum(batch_losses) / 10})
     live = [(p.step, round(p.value, 6)) for p in store.metrics(run_id) if p.kind == "batch"]
     # Each point is the mean of the batches since the previous one, not of the whole epoch so far.
-    assert live == [(3, 1.9), (6, 1.6), (9, 1.3), (10, 1.1)]
+    assert live == [(1, 2.0), (4, 1.8), (7, 1.5), (10, 1.2)]
     [epoch_mean] = [p for p in store.metrics(run_id) if p.kind == "epoch"]
     assert round(epoch_mean.value, 6) == 1.55 and epoch_mean.epoch == 1.0
 

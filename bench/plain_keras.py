@@ -1,0 +1,43 @@
+"""The baseline of the overhead figure: the same training as a Train Lab run, as a plain Keras
+script would do it (NumPy arrays scaled once, `model.fit`, no callbacks, TensorFlow's default
+threads). Prints {"fit_seconds": ..., "samples": ...} as JSON.
+
+    python bench/plain_keras.py '<TrainConfig JSON>'
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main() -> None:
+    import keras
+
+    from core import datasets
+    from core.architectures import build_model
+    from core.config import TrainConfig
+    from core.training import make_optimizer, prepare_splits
+
+    config = TrainConfig.from_json(sys.argv[1])
+    data = datasets.load(config.dataset)
+    keras.utils.set_random_seed(config.seed)
+    splits = prepare_splits(data, config)  # the same samples as the Train Lab run
+    x = data.x_train[splits.train].astype("float32") / 255.0
+    y = data.y_train[splits.train]
+    xv = data.x_train[splits.validation].astype("float32") / 255.0
+    yv = data.y_train[splits.validation]
+    model = build_model(config.architecture, x.shape[1:], len(data.class_names), config.arch_options)
+    steps = -(-len(x) // config.batch_size)
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    start = time.monotonic()
+    model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(xv, yv), verbose=0)
+    print(json.dumps({"fit_seconds": time.monotonic() - start, "samples": len(x) * config.epochs}))
+
+
+if __name__ == "__main__":
+    main()
