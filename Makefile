@@ -1,17 +1,21 @@
-# Train Lab: `make run` sets up and starts the app; `make test` sets up and runs every test.
+# Train Lab: `make run` sets up and starts the app; `make test` sets up and runs every test;
+# `make bench` sets up and runs the benchmarks (not part of the tests).
 PYTHON ?= python3
 VENV ?= .venv
 TF ?= tensorflow-cpu==2.21.0
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: run test setup setup-dev browser workers-stop clean
+.PHONY: run test bench setup setup-dev browser workers-stop clean
 
 run: setup  ## set up, then start the app on http://localhost:$(PORT)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: setup-dev browser  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest
+
+bench: setup  ## set up, then run the benchmarks (about 15 minutes on 2 cores); figures in bench/out/
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: $(VENV)/.stamp-app
 setup-dev: $(VENV)/.stamp-dev

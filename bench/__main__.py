@@ -1,0 +1,71 @@
+"""Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
+writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
+
+    python -m bench                       # all five figures, about 15 minutes on 2 cores
+    python -m bench --only store latency  # some of them
+    python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
+    python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FIGURES = ("overhead", "latency", "store", "memory", "concurrency")
+TITLES = {
+    "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
+    "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
+    "store": "3. Store and Runs page at 500 runs (targets: query 50 ms, curves 200 ms, page 1.5 s)",
+    "memory": "4. Worker memory, deep MLP on full CIFAR-10-shaped data (target peak <= 2.5 GB, bounded)",
+    "concurrency": "5. Pool throughput: 1 worker vs 2 workers on this machine",
+}
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def main() -> int:
+    import pandas as pd
+
+    from bench import concurrency, latency, memory, overhead, store_scale
+    from bench.common import Lab, machine
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES))
+    parser.add_argument("--quick", action="store_true", help="small data, one attempt: a smoke run")
+    parser.add_argument("--sweep", action="store_true", help="also bench/sweep_assignment.py (real Fashion-MNIST)")
+    parser.add_argument("--json", type=Path, default=OUT / "results.json")
+    args = parser.parse_args()
+
+    modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
+               "concurrency": concurrency}
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
+    print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
+    lab = Lab()
+    try:
+        for name in args.only:
+            started = time.monotonic()
+            kwargs = {"quick": True, **({"repeat": 1} if name in ("overhead", "latency") else {})} if args.quick \
+                else {}
+            rows = modules[name].run(lab, **kwargs)
+            results["figures"][name] = rows
+            print(TITLES[name], f"({time.monotonic() - started:.0f} s)")
+            print(pd.DataFrame(rows).to_string(index=False), "\n", flush=True)
+    finally:
+        lab.remove()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"written to {args.json}")
+    if args.sweep:
+        return subprocess.call([sys.executable, str(Path(__file__).resolve().parent / "sweep_assignment.py")])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
