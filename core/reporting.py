@@ -11,6 +11,7 @@ same moments it checks whether the run was cancelled and, if so, stops training.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Callable
 
@@ -22,6 +23,10 @@ LIVE_METRICS = ("loss", "accuracy")
 
 
 class StoreReporter(keras.callbacks.Callback):
+    # Keras may call the batch hook on a thread pool while the loop goes on to the next batch, instead
+    # of waiting for every batch's results in the loop: the hook locks and drops late, stale calls.
+    async_safe = True
+
     """Report progress, metrics and ETA of run `run_id` into `store`.
 
     Args:
@@ -51,6 +56,7 @@ class StoreReporter(keras.callbacks.Callback):
         self._epoch = 0
         self._window_start = 0  # batches of this epoch already covered by a point
         self._window_means: dict[str, float] = {}  # Keras' running means at that batch
+        self._lock = threading.Lock()
 
     def on_train_begin(self, logs=None):
         self._t0 = self.clock()
@@ -62,11 +68,15 @@ class StoreReporter(keras.callbacks.Callback):
         self._window_means = {}
 
     def on_train_batch_end(self, batch, logs=None):
-        now = self.clock()
-        if self._last_report is not None and now - self._last_report < self.interval:
-            return
-        self._last_report = now
-        self._report(self._window_points(logs or {}, batch + 1, now), self._epoch * self.steps + batch + 1, batch + 1)
+        with self._lock:
+            now = self.clock()
+            if self._last_report is not None and now - self._last_report < self.interval:
+                return
+            if batch + 1 <= self._window_start:
+                return  # an earlier batch's call that ran after a later one: already covered
+            self._last_report = now
+            self._report(self._window_points(logs or {}, batch + 1, now), self._epoch * self.steps + batch + 1,
+                         batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         now = self.clock()

@@ -182,10 +182,10 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
         from core.halving import HalvingCallback
 
         callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
-    # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves (epoch level:
-    # per-batch summaries would sit on the hot path).
-    tensorboard = keras.callbacks.TensorBoard(log_dir=str(settings.runs_dir / str(run_id) / "tensorboard"),
-                                              update_freq="epoch", write_graph=False, profile_batch=0)
+    # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves.
+    from core.epoch_summaries import EpochSummaries
+
+    tensorboard = EpochSummaries(settings.runs_dir / str(run_id) / "tensorboard")
     fit_start = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
     model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[*callbacks, tensorboard], shuffle=False,

@@ -70,3 +70,15 @@ def test_cancel_request_stops_training_at_the_next_report(store):
     clock.now = 0.2
     reporter.on_train_batch_end(1, {"loss": 1.0})
     assert reporter.model.stop_training and reporter.cancelled
+
+
+def test_batch_calls_that_arrive_late_from_keras_thread_pool_are_dropped(store):
+    # async_safe: Keras may run batch hooks on a thread pool, so batch 3's call can follow batch 6's.
+    assert StoreReporter.async_safe
+    run_id, clock, reporter = _started(store, interval=0.0)
+    clock.now = 0.1
+    reporter.on_train_batch_end(5, {"loss": 1.0})
+    clock.now = 0.2
+    reporter.on_train_batch_end(2, {"loss": 5.0})  # late: batches 1-3 are inside the point at 6
+    live = [(p.step, p.value) for p in store.metrics(run_id) if p.kind == "batch"]
+    assert live == [(6, 1.0)] and store.get(run_id).batch == 6
