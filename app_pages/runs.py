@@ -209,6 +209,9 @@ def _detail(run) -> None:
     if run.tag_list:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
     st.progress(run.progress, text=progress_text(run))
+    note = sweeps.sweep_note(run.id)
+    if note:
+        st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
     if run.notes:
         st.text(run.notes)
     cols = st.columns(4)

@@ -149,6 +149,14 @@ def rung_scores(store: RunStore, plan: HalvingPlan, epoch: int) -> dict[int, flo
     return {run_id: value for run_id, value in rows}
 
 
+def membership(store: RunStore, run_id: int) -> tuple[int, str, str, int | None] | None:
+    """(sweep id, sweep name, role, stopped_at) of a run that belongs to a sweep, else None."""
+    row = store._conn().execute(
+        "SELECT s.sweep_id, w.name, s.role, s.stopped_at FROM sweep_runs s JOIN sweeps w ON w.id=s.sweep_id "
+        "WHERE s.run_id=?", (run_id,)).fetchone()
+    return tuple(row) if row else None
+
+
 def mark_stopped(store: RunStore, run_id: int, epoch: int) -> None:
     """Record that halving stopped this trial after `epoch` epochs."""
     with store._write() as conn:

@@ -154,6 +154,20 @@ def delete(sweep_id: int, settings: Settings | None = None) -> None:
         shutil.rmtree(settings.runs_dir / str(run_id), ignore_errors=True)
 
 
+def sweep_note(run_id: int, settings: Settings | None = None) -> str | None:
+    """One line on the sweep a run belongs to (and whether halving stopped it), or None."""
+    from core.sweep_store import membership
+
+    found = membership(_store(settings or load_settings()), run_id)
+    if found is None:
+        return None
+    sweep_id, name, role, stopped_at = found
+    text = f"{'Retrain of the best setting' if role == RETRAIN else 'Trial'} of sweep #{sweep_id} {name}"
+    if stopped_at:
+        text += f"; stopped early after epoch {stopped_at} by successive halving (outside the top trials)"
+    return text
+
+
 def runs_frame(sweep_id: int, settings: Settings | None = None) -> pd.DataFrame:
     """Every run of the sweep (trials and retrains) with its hyperparameters and metrics."""
     settings = settings or load_settings()

@@ -183,6 +183,10 @@ def test_halving_stops_a_poor_trial_in_real_training(lab, store):
     assert runs.loc[poor, "stopped_at"] == 1
     assert store.get(good).epoch == 4 and store.get(poor).epoch == 1
     assert runs.loc[poor, "test_accuracy"] is not None  # a stopped trial is still evaluated
+    assert sweeps.sweep_note(poor, lab) == (f"Trial of sweep #{sweep_id} halving; stopped early after epoch 1 by "
+                                            "successive halving (outside the top trials)")
+    assert sweeps.sweep_note(good, lab) == f"Trial of sweep #{sweep_id} halving"
+    assert sweeps.sweep_note(jobs.submit(TrainConfig(), lab), lab) is None
 
 
 def test_a_range_every_optimizer_overrides_counts_as_lists():
