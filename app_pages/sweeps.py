@@ -7,7 +7,7 @@ import streamlit as st
 from core import jobs, sweeps
 from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError
 from core.datasets import catalog
-from core.display import duration
+from core.display import duration, escape_markdown
 from core.settings import load_settings
 from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
@@ -147,7 +147,7 @@ if "sweep_flash" in st.session_state:
     st.success(st.session_state.pop("sweep_flash"), icon=":material/check_circle:")
 
 
-was_active = sweeps.progress(sweeps.runs_frame(sweep.id, settings), settings).active
+was_active = sweeps.is_active(sweep.id, settings)
 
 
 @st.fragment(run_every=2.0 if was_active else None)
@@ -208,9 +208,9 @@ def sweep_results(sweep_id: int) -> None:
     best = sweeps.best_trials(runs)
     for dataset, row in best.items():
         cols = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-        cols[0].markdown(f"**{dataset}**: #{row['run']} · {row['architecture']} · "
+        cols[0].markdown(escape_markdown(f"{dataset}: #{row['run']} · {row['architecture']} · "
                          f"{OPTIMIZER_LABELS.get(row['optimizer'], row['optimizer'])} lr={row['learning_rate']:g} "
-                         f"(val {row['val_accuracy']:.2%})")
+                         f"(val {row['val_accuracy']:.2%})"))  # dataset names are user text
         epochs = cols[1].number_input("Epochs", 1, settings.max_epochs, value=min(settings.max_epochs,
                                                                                      2 * int(row["epochs"])),
                                       key=f"sw_retrain_epochs_{dataset}")

@@ -75,7 +75,7 @@ def sweep_runs(store: RunStore, sweep_id: int) -> list[dict]:
     rows = store._conn().execute(
         """
         SELECT r.id, r.name, r.status, r.config, r.epoch, r.epochs, r.progress, r.eta_seconds, r.param_count,
-               r.test_accuracy, r.test_loss, r.train_seconds, r.error, r.steps, r.started_at, r.finished_at,
+               r.test_accuracy, r.test_loss, r.train_seconds, r.error,
                s.role, s.params, s.stopped_at,
                (SELECT value FROM metrics m WHERE m.run_id=r.id AND m.kind='epoch' AND m.name='val_accuracy'
                 ORDER BY step DESC LIMIT 1) AS val_accuracy,

@@ -15,13 +15,13 @@ import pandas as pd
 from core import worker
 from core.config import ConfigError, TrainConfig, validate
 from core.estimates import Estimate, estimate
-from core.jobs import JobError
+from core.jobs import JobError, submit_linked
 from core.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
 from core.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
 from core.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS, SweepError, SweepSpec, Trial, expand
-from core.sweep_store import (RETRAIN, TRIAL, NewRun, SweepRow, active_run_ids, add_run, create_sweep,
-                              delete_sweep, get_sweep, list_sweeps, sweep_runs)
+from core.sweep_store import (RETRAIN, TRIAL, NewRun, SweepRow, active_run_ids, create_sweep, delete_sweep,
+                              get_sweep, list_sweeps, membership, sweep_runs)
 from core.taskqueue import Executor, HueyExecutor
 
 PARAM_COLUMNS = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "seed")
@@ -132,6 +132,11 @@ def get(sweep_id: int, settings: Settings | None = None) -> SweepRow:
     return row
 
 
+def is_active(sweep_id: int, settings: Settings | None = None) -> bool:
+    """Whether some run of the sweep is queued or running (one cheap query)."""
+    return bool(active_run_ids(_store(settings or load_settings()), sweep_id))
+
+
 def cancel(sweep_id: int, settings: Settings | None = None) -> int:
     """Cancel the sweep's queued runs and ask its running ones to stop; returns how many were active."""
     settings = settings or load_settings()
@@ -156,8 +161,6 @@ def delete(sweep_id: int, settings: Settings | None = None) -> None:
 
 def sweep_note(run_id: int, settings: Settings | None = None) -> str | None:
     """One line on the sweep a run belongs to (and whether halving stopped it), or None."""
-    from core.sweep_store import membership
-
     found = membership(_store(settings or load_settings()), run_id)
     if found is None:
         return None
@@ -175,19 +178,18 @@ def runs_frame(sweep_id: int, settings: Settings | None = None) -> pd.DataFrame:
     reap_dead_runs(store, settings.heartbeat_timeout)
     rows = sweep_runs(store, sweep_id)
     columns = ["run", "role", "status", *PARAM_COLUMNS, "val_accuracy", "val_loss", "test_accuracy",
-               "parameters", "train_seconds", "stopped_at", "progress", "eta_seconds", "error"]
-    frame = pd.DataFrame([{
+               "parameters", "train_seconds", "stopped_at", "progress", "eta_seconds", "error", "config"]
+    return pd.DataFrame([{
         "run": r["id"], "role": r["role"], "status": r["status"], **{c: r["params"].get(c) for c in PARAM_COLUMNS},
         "val_accuracy": r["val_accuracy"], "val_loss": r["val_loss"], "test_accuracy": r["test_accuracy"],
         "parameters": r["param_count"], "train_seconds": r["train_seconds"], "stopped_at": r["stopped_at"],
-        "progress": r["progress"], "eta_seconds": r["eta_seconds"], "error": r["error"],
+        "progress": r["progress"], "eta_seconds": r["eta_seconds"], "error": r["error"], "config": r["config"],
     } for r in rows], columns=columns)
-    return frame
 
 
 def trials_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The trials with a `best` flag on the highest validation accuracy of each dataset."""
-    trials = runs[runs["role"] == TRIAL].drop(columns=["role", "progress", "eta_seconds"]).copy()
+    trials = runs[runs["role"] == TRIAL].drop(columns=["role", "progress", "eta_seconds", "config"]).copy()
     trials["best"] = False
     done = trials[(trials["status"] == SUCCEEDED) & trials[SCORE].notna()]
     for _, group in done.groupby("dataset"):
@@ -211,26 +213,19 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         # A running trial's own ETA once it has one; otherwise what similar runs took.
         known = runs[(status == RUNNING) & runs["eta_seconds"].notna()]
         guessed = runs[status.isin((QUEUED, RUNNING)) & ~runs["run"].isin(known["run"])]
-        configs = [c for c in (_trial_config(settings, int(run_id)) for run_id in guessed["run"]) if c]
+        configs = [TrainConfig.from_json(text) for text in guessed["config"]]
         seconds = list(estimate(configs, _store(settings), settings).run_seconds) + [float(e) for e in known["eta_seconds"]]
         eta = Estimate(tuple(seconds), True).wall_seconds(settings.workers)
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
                     queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)
 
 
-def _trial_config(settings: Settings, run_id: int) -> TrainConfig | None:
-    run = _store(settings).get(run_id)
-    return TrainConfig.from_json(run.config) if run else None
-
-
 def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bool = True,
                  settings: Settings | None = None, executor: Executor | None = None) -> int:
     """Queue the best trial's setting on `dataset` again, trained on train+validation (no
     validation split) for `epochs` epochs and evaluated on the test split; returns the run id."""
-    from core.jobs import submit_linked
-
     settings = settings or load_settings()
-    get(sweep_id, settings)
+    sweep = get(sweep_id, settings)
     best = best_trials(runs_frame(sweep_id, settings)).get(dataset)
     if best is None:
         raise JobError(f"retrain: no trial on {dataset} has finished with a validation score yet")
@@ -238,7 +233,7 @@ def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bo
     config = TrainConfig.from_json(source.config)
     config = replace(config, validation_split=0.0, epochs=int(epochs), test_subset=None,
                      train_subset=None if all_training_data else config.train_subset,
-                     name=f"{get(sweep_id, settings).name} · retrain best #{source.id} on {dataset}"[:120])
+                     name=f"{sweep.name} · retrain best #{source.id} on {dataset}"[:120])
     params = {**{c: best[c] for c in PARAM_COLUMNS}, "epochs": int(epochs), "retrained_from": int(source.id)}
     return submit_linked(config, sweep_id, params, RETRAIN, settings, executor)
 
