@@ -2,7 +2,8 @@
 # `make bench` sets up and runs the benchmarks (not part of the tests).
 PYTHON ?= python3
 VENV ?= .venv
-TF ?= tensorflow-cpu==2.21.0
+# requirements-cuda.txt: the same packages with TensorFlow's CUDA build (make clean first)
+REQUIREMENTS ?= requirements.txt
 PORT ?= 8501
 BIN := $(VENV)/bin
 
@@ -20,10 +21,10 @@ bench: setup  ## set up, then run the benchmarks (about 15 minutes on 2 cores); 
 setup: $(VENV)/.stamp-app
 setup-dev: $(VENV)/.stamp-dev
 
-$(VENV)/.stamp-app: requirements.txt
+$(VENV)/.stamp-app: $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TF)" -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-app requirements-dev.txt

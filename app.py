@@ -1,16 +1,42 @@
-"""Train Lab entry point (`streamlit run app.py`): page setup and navigation; home is app_pages/home.py."""
+"""Home page: what is running now, recent runs, and where to go next."""
 import streamlit as st
 
-# Pages live in app_pages/, not pages/: a pages/ folder beside this file switches Streamlit to
-# its legacy multipage mode for a fresh server's first request, which ignores st.navigation.
+from core import jobs
+from core.display import runs_table
+from pages.common.nav import page_setup
 
-st.set_page_config(page_title="Train Lab", page_icon=":material/science:", layout="wide")
-st.navigation([
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
-    st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/tune:"),
-    st.Page("app_pages/models.py", title="Models", icon=":material/account_tree:"),
-    st.Page("app_pages/augment.py", title="Augment", icon=":material/auto_awesome:"),
-    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
-]).run()
+page_setup("app.py")
+st.title("Train Lab")
+st.write("Train Keras models in the background, watch their curves grow live, and compare runs.")
+jobs.ensure_workers()
+
+links = st.columns(3)
+links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")
+links[1].page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
+
+
+@st.fragment(run_every=3)
+def overview() -> None:
+    """Counts and the latest runs, refreshed on their own."""
+    summary = jobs.summary()
+    cols = st.columns(4)
+    cols[0].metric("Running", summary.running)
+    cols[1].metric("Queued", summary.queued)
+    cols[2].metric("Finished", summary.finished)
+    cols[3].metric("Workers", f"{summary.workers} {'up' if summary.pool_running else 'idle'}")
+    recent = jobs.list_runs(limit=10)
+    if not recent:
+        st.info("No runs yet: the bundled 8×8 digits dataset trains in seconds with no download. "
+                "Open the Train page and press Start.")
+        return
+    st.subheader("Recent runs")
+    st.dataframe(
+        runs_table(recent).drop(columns=["detail"]), hide_index=True,
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+            "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+        },
+    )
+
+
+overview()

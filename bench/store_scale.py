@@ -95,7 +95,7 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
 
         def page(compare: list[int]):
             at = AppTest.from_file(app, default_timeout=60)
-            at.switch_page("app_pages/runs.py")
+            at.switch_page("pages/runs.py")
             if compare:
                 at.session_state["compare_runs"] = compare
             at.run()

@@ -204,8 +204,12 @@ def augment(image: np.ndarray, spec: list[dict], count: int, seed: int = 0) -> S
     if not 1 <= count <= MAX_SAMPLES:
         raise AugmentError(f"samples: choose from 1 to {MAX_SAMPLES}; got {count}")
     pipeline = build(spec, image.shape[0], image.shape[1], seed)
-    batch = np.repeat(image[None].astype("float32"), count, axis=0)
-    out = np.asarray(pipeline(batch, training=True))
+    # One call per copy, not one batch of copies: Keras draws some transforms once per batch
+    # (RandomCrop's offset, RandomGaussianBlur's strength), which would make every copy alike.
+    # Each call advances the layers' seed generators, so the copies differ and the set is
+    # reproducible from `seed`.
+    one = image[None].astype("float32")
+    out = np.concatenate([np.asarray(pipeline(one, training=True)) for _ in range(count)])
     low, high = float(out.min()), float(out.max())
     # Show what the pipeline made, stretched back to 0..255 if it rescaled.
     ranges = _value_ranges(spec + [{"layer": "end", "params": {}}])[-1]

@@ -95,6 +95,14 @@ class TrainConfig:
         return f"{self.architecture} · {self.dataset} · {self.optimizer} lr={self.learning_rate:g}"
 
 
+def whole(value):
+    """A number from a form as an int where it is a whole number (10.0 -> 10); anything else is returned
+    unchanged, so validation refuses it with the value as typed (2.5, "ten")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -12,6 +12,8 @@ SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_PIXELS = 40_000_000  # a decompression bomb declares far more
 MAX_SIDE = 1024  # larger photos are shrunk: augmenting a 24-megapixel photo 12 times is slow
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+SHIPPED_PHOTOS = ("dog", "cat")  # the course's photos, in assets/ (public domain, see assets/SOURCES.md)
 
 
 class ImageError(ValueError):
@@ -19,11 +21,18 @@ class ImageError(ValueError):
 
 
 def sample_photos(settings: Settings) -> dict[str, Path]:
-    """Photos in the samples folder, by file stem (e.g. 'dog', 'cat')."""
+    """Photos for the Augment page by name: the shipped dog and cat first, then the user's folder.
+
+    A photo of the user's folder named like a shipped one is listed as e.g. "dog (my photos)".
+    """
+    photos = {name: ASSETS_DIR / f"{name}.jpg" for name in SHIPPED_PHOTOS if (ASSETS_DIR / f"{name}.jpg").is_file()}
     folder = settings.samples_dir
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in SUFFIXES}
+    if folder is None or not folder.is_dir():
+        return photos
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in SUFFIXES:
+            photos[f"{path.stem} (my photos)" if path.stem in photos else path.stem] = path
+    return photos
 
 
 def decode(data: bytes, what: str = "image") -> np.ndarray:

@@ -55,7 +55,7 @@ class Settings:
     fashion_mnist_dir: Path  # Debian's dataset-fashion-mnist files
     data_root: Path  # image-folder datasets live below this; the browser can name nothing outside it
     max_upload_mb: int  # largest .npz / .zip a user may upload
-    samples_dir: Path  # photos offered on the Augment page (the course's dog and cat)
+    samples_dir: Path | None  # a user's own photos, offered on the Augment page beside the shipped dog and cat
 
     @property
     def db_path(self) -> Path:
@@ -109,13 +109,11 @@ def load_settings() -> Settings:
         ),
         data_root=Path(os.environ.get("TRAINLAB_DATA_ROOT") or home / "datasets").expanduser(),
         max_upload_mb=max(1, _int("TRAINLAB_MAX_UPLOAD_MB", 200)),
-        samples_dir=_samples_dir(home),
+        samples_dir=_samples_dir(),
     )
 
 
-def _samples_dir(home: Path) -> Path:
-    """$TRAINLAB_SAMPLES_DIR, else ../shared/samples beside the project (development, CI), else home/samples."""
-    if os.environ.get("TRAINLAB_SAMPLES_DIR"):
-        return Path(os.environ["TRAINLAB_SAMPLES_DIR"]).expanduser()
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
-    return shared if shared.is_dir() else home / "samples"
+def _samples_dir() -> Path | None:
+    """$TRAINLAB_SAMPLES_DIR, if set: the course's photos ship in assets/ and need no setting."""
+    value = os.environ.get("TRAINLAB_SAMPLES_DIR")
+    return Path(value).expanduser() if value else None

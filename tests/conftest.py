@@ -25,7 +25,6 @@ def lab(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "0")
     monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
     monkeypatch.setenv("TRAINLAB_DATA_ROOT", str(tmp_path / "data-root"))
-    monkeypatch.setenv("TRAINLAB_SAMPLES_DIR", str(_sample_photos(tmp_path / "samples")))
     return load_settings()
 
 

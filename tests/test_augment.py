@@ -94,15 +94,38 @@ def test_uploads_are_checked_and_exif_rotation_is_honoured():
         images.decode(bomb.getvalue())
 
 
-def test_sample_photos_come_from_the_configured_folder(lab, monkeypatch, tmp_path):
+def test_the_shipped_dog_and_cat_come_first_then_the_users_folder(lab, monkeypatch, tmp_path):
+    from core.settings import load_settings
+
+    assert list(images.sample_photos(load_settings())) == ["dog", "cat"]  # no setting needed
+    assert images.load_photo(images.sample_photos(load_settings())["dog"]).shape == (480, 640, 3)
     folder = tmp_path / "photos"
     folder.mkdir()
     Image.new("RGB", (8, 8)).save(folder / "dog.jpg")
+    Image.new("RGB", (8, 8)).save(folder / "horse.png")
     (folder / "notes.txt").write_text("not a photo")
     monkeypatch.setenv("TRAINLAB_SAMPLES_DIR", str(folder))
-    from core.settings import load_settings
+    photos = images.sample_photos(load_settings())
+    assert list(photos) == ["dog", "cat", "dog (my photos)", "horse"]
+    assert photos["dog"].parent == images.ASSETS_DIR and photos["dog (my photos)"].parent == folder
 
-    assert list(images.sample_photos(load_settings())) == ["dog"]
+
+@pytest.mark.parametrize("layer", [name for name in augment.LAYERS if name.startswith("Random")])
+def test_every_random_layer_gives_copies_that_differ(layer):
+    # Keras draws RandomCrop's offset and RandomGaussianBlur's strength once per batch: copies
+    # passed as one batch came out pixel-identical.
+    photo = images.load_photo(images.ASSETS_DIR / "dog.jpg")
+    step = augment.default_step(layer, *photo.shape[:2])
+    copies = augment.augment(photo, [step], 8, seed=0).images
+    assert len({c.tobytes() for c in copies}) > 1
+    again = augment.augment(photo, [step], 8, seed=0).images
+    assert all(np.array_equal(a, b) for a, b in zip(copies, again))  # reproducible from the seed
+
+
+def test_the_dog_preset_crops_every_copy_somewhere_else():
+    photo = images.load_photo(images.ASSETS_DIR / "dog.jpg")
+    copies = augment.augment(photo, augment.preset("dog"), 8, seed=0).images
+    assert len({c.tobytes() for c in copies}) == 8
 
 
 def test_pipeline_in_a_config_is_validated_against_the_dataset(lab):

@@ -26,7 +26,7 @@ def test_runs_page_shows_results_by_class(lab, store):
     folder.mkdir(parents=True)
     np.savez(folder / "predictions.npz", y_true=p.y_true, y_pred=p.y_pred, class_names=np.array(p.class_names),
              mistakes=p.mistakes, mistakes_true=p.mistakes_true, mistakes_pred=p.mistakes_pred)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     assert not at.exception
     assert "Test results by class" in [e.label for e in at.expander]
     [confusion] = [c for c in at.get("plotly_chart") if c.key == f"confusion_{run_id}"]

@@ -16,7 +16,7 @@ def _table(at):
 
 def test_catalog_says_what_is_here_and_where(lab):
     make_cifar10(lab.keras_home / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py")
-    at = _page("app_pages/data.py").run()
+    at = _page("pages/data.py").run()
     assert not at.exception
     table = _table(at)
     assert table.loc["digits", "status"] == "available offline"
@@ -27,7 +27,7 @@ def test_catalog_says_what_is_here_and_where(lab):
 
 
 def test_look_inside_shows_samples_per_class_distribution_and_pixel_stats(lab):
-    at = _page("app_pages/data.py").run()
+    at = _page("pages/data.py").run()
     assert at.selectbox(key="inspect_key").value == "digits"
     images = at.get("image")
     assert len(images) == 10  # one row of samples per class
@@ -38,7 +38,7 @@ def test_look_inside_shows_samples_per_class_distribution_and_pixel_stats(lab):
 
 def test_look_inside_an_image_folder(lab):
     make_image_folder(lab.data_root / "pets", {"cat": 3, "dog": 4})
-    at = _page("app_pages/data.py").run()
+    at = _page("pages/data.py").run()
     at.selectbox(key="inspect_key").set_value("folder:pets").run()
     assert not at.exception
     assert [c.value for c in at.caption if c.value in ("cat", "dog")] == ["cat", "dog"]
@@ -55,7 +55,7 @@ def _npz_bytes() -> bytes:
 
 
 def test_upload_an_npz_through_the_page(lab):
-    at = _page("app_pages/data.py").run()
+    at = _page("pages/data.py").run()
     at.text_input(key="upload_name").set_value("tiny")
     at.file_uploader(key="upload_file").upload("tiny.npz", _npz_bytes()).run()
     at.button(key="upload_save").click().run()
@@ -64,7 +64,7 @@ def test_upload_an_npz_through_the_page(lab):
 
 
 def test_a_bad_upload_gets_one_line_and_nothing_is_saved(lab):
-    at = _page("app_pages/data.py").run()
+    at = _page("pages/data.py").run()
     at.text_input(key="upload_name").set_value("../../etc")
     at.file_uploader(key="upload_file").upload("x.npz", _npz_bytes()).run()
     at.button(key="upload_save").click().run()
@@ -81,7 +81,7 @@ def test_download_without_network_says_where_to_put_the_files(lab, monkeypatch):
     # A proxy on a closed local port: the download fails at once, as it does with no network.
     for var in ("https_proxy", "http_proxy", "HTTPS_PROXY", "HTTP_PROXY"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
-    at = _page("app_pages/data.py")
+    at = _page("pages/data.py")
     at.default_timeout = 150
     at.run()
     at.selectbox(key="download_key").set_value("mnist")

@@ -7,7 +7,7 @@ def _metrics(at):
 
 
 def test_default_model_on_the_bundled_digits(lab):
-    at = _page("app_pages/models.py").run()
+    at = _page("pages/models.py").run()
     assert not at.exception
     assert _metrics(at)["Parameters"] == f"{64 * 1024 + 1024 + 1024 * 256 + 256 + 256 * 10 + 10:,}"
     assert len(at.get("graphviz_chart")) == 1
@@ -15,14 +15,14 @@ def test_default_model_on_the_bundled_digits(lab):
 
 
 def test_an_impossible_input_gets_one_line_not_a_traceback(lab):
-    at = _page("app_pages/models.py").run()
+    at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("vgg16").run()
     assert not at.exception
     assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
 
 
 def test_a_typed_shape_and_the_comparison(lab):
-    at = _page("app_pages/models.py").run()
+    at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("small_cnn")
     at.radio(key="model_input").set_value("shape").run()
     assert _metrics(at)["Parameters"] == "94,698"  # the lesson's CIFAR-10 CNN
@@ -32,7 +32,7 @@ def test_a_typed_shape_and_the_comparison(lab):
 
 
 def test_custom_options_and_a_bad_one(lab):
-    at = _page("app_pages/models.py").run()
+    at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("custom_mlp").run()
     at.text_input(key="model_hidden_units").set_value("10, 5").run()
     assert _metrics(at)["Parameters"] == f"{(64 * 10 + 10) + (10 * 5 + 5) + (5 * 10 + 10):,}"
@@ -41,7 +41,7 @@ def test_custom_options_and_a_bad_one(lab):
 
 
 def test_conv_calculator(lab):
-    at = _page("app_pages/models.py").run()
+    at = _page("pages/models.py").run()
     at.number_input(key="calc_size").set_value(32)
     at.number_input(key="calc_kernel").set_value(5)
     at.number_input(key="calc_stride").set_value(2)

@@ -72,7 +72,7 @@ def test_url_state_round_trip():
 
 def test_runs_page_with_500_runs_filters_and_compares_two(lab, store):
     ids = _fill(store)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 50 and any("of 500 runs" in c.value for c in at.caption)
     at.multiselect(key="f_optimizer").set_value(["sgd"]).run()
@@ -92,7 +92,7 @@ def test_runs_page_with_500_runs_filters_and_compares_two(lab, store):
 
 def test_a_shared_link_restores_the_comparison(lab, store):
     _fill(store, n=5)
-    at = _page("app_pages/runs.py")
+    at = _page("pages/runs.py")
     at.query_params.update({"runs": "2,4", "x": "step", "smooth": "0.6"})
     at.run()
     assert at.multiselect(key="compare_runs").value == [2, 4]
@@ -101,7 +101,7 @@ def test_a_shared_link_restores_the_comparison(lab, store):
 
 def test_rename_tag_and_note_a_run(lab, store):
     [run_id] = _fill(store, n=1)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.text_input(key=f"rename_{run_id}").set_value("<i>renamed</i>")
     at.text_input(key=f"retag_{run_id}").set_value("baseline, adam")
     at.button(key=f"relabel_{run_id}").click().run()
@@ -144,7 +144,7 @@ def test_page_groups_runs_that_differ_only_by_seed(lab, store):
         store.claim(run_id, 1, "elsewhere")
         store.report(run_id, [MetricPoint("epoch", 10, 1, 1, "val_accuracy", 0.5 + seed / 10)], 1, 10, 1.0, None)
         store.finish(run_id, SUCCEEDED, test_accuracy=0.8 + seed / 100, test_loss=0.3, train_seconds=5)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.multiselect(key="compare_runs").set_value([1, 2]).run()
     assert not at.exception
     groups = [d.value for d in at.dataframe if "± std" in d.value.columns]
@@ -158,13 +158,13 @@ def test_clone_and_edit_fills_the_train_page(lab, store):
                          seed=9, name="original")
     run_id = store.create_run(config.display_name(), config.to_dict(), epochs=7)
     store.request_cancel(run_id)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.button(key=f"clone_{run_id}").click().run()
     assert not at.exception
     assert at.number_input(key="learning_rate").value == 0.05  # now on the Train page
     assert at.text_input(key="train_hidden_units").value == "64, 32" and at.slider(key="train_dropout").value == 0.2
     # A browser stays on the page st.switch_page went to; AppTest must be told for the next runs.
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("pages/train.py").run()
     at.number_input(key="epochs").set_value(9)
     at.button(key="start").click().run()
     clone = store.list_runs()[0].config_dict
@@ -177,7 +177,7 @@ def test_run_again_queues_the_same_config(lab, store):
     config = TrainConfig(epochs=4, seed=3)
     run_id = store.create_run("first", config.to_dict(), epochs=4)
     store.request_cancel(run_id)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.button(key=f"again_{run_id}").click().run()
     newest = store.list_runs()[0]
     assert newest.id != run_id and newest.status == "queued"
@@ -186,7 +186,7 @@ def test_run_again_queues_the_same_config(lab, store):
 
 def test_paging_and_a_page_clamped_by_a_filter(lab, store):
     _fill(store)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.number_input(key="f_page").set_value(3).run()
     assert at.dataframe[0].value["id"].tolist()[:2] == [400, 399]
     assert any(c.value == "Showing 101–150 of 500 runs" for c in at.caption)

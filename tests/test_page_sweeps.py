@@ -19,7 +19,7 @@ def _infos(at) -> list[str]:
 
 
 def test_defining_a_sweep_shows_its_size_and_refuses_bad_input(lab):
-    at = _page("app_pages/sweeps.py").run()
+    at = _page("pages/sweeps.py").run()
     assert not at.exception and at.radio(key="sweep_view").value == "New sweep"
     assert any("**8 runs**" in text for text in _infos(at))  # 2 architectures × 2 optimizers × 2 rates
     at.text_input(key="sw_learning_rates").set_value("0.1, fast").run()
@@ -36,7 +36,7 @@ def test_defining_a_sweep_shows_its_size_and_refuses_bad_input(lab):
 
 
 def test_the_assignment_preset_starts_a_sweep_that_can_be_cancelled(lab):
-    at = _page("app_pages/sweeps.py").run()
+    at = _page("pages/sweeps.py").run()
     at.button(key="sw_preset").click().run()
     # The test lab has only the bundled digits, so the preset runs there: 3 × 3 optimizers × 2 rates.
     assert any("**18 runs**" in text for text in _infos(at))
@@ -66,7 +66,7 @@ def _finished_sweep(lab, store) -> int:
 
 def test_results_show_the_best_charts_csv_and_retrain_beside_the_targets(lab, store):
     sweep_id = _finished_sweep(lab, store)
-    at = _page("app_pages/sweeps.py").run()
+    at = _page("pages/sweeps.py").run()
     assert not at.exception and at.radio(key="sweep_view").value == "Results"
     table = _frame(at, "best")
     assert table.loc[table["best"] == "★", "run"].tolist() == [int(table["run"].max())]  # highest val accuracy
@@ -87,10 +87,10 @@ def test_results_show_the_best_charts_csv_and_retrain_beside_the_targets(lab, st
 
 def test_compare_the_top_runs_filters_the_runs_page(lab, store):
     sweep_id = _finished_sweep(lab, store)
-    at = _page("app_pages/sweeps.py").run()
+    at = _page("pages/sweeps.py").run()
     at.button(key="sw_compare").click().run()
     assert at.session_state["f_sweep"] == sweep_id and len(at.session_state["compare_runs"]) == 5
-    runs_page = _page("app_pages/runs.py")
+    runs_page = _page("pages/runs.py")
     runs_page.session_state["f_sweep"] = sweep_id
     runs_page.session_state["compare_runs"] = at.session_state["compare_runs"]
     runs_page.run()

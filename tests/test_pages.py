@@ -10,7 +10,8 @@ from core.config import TrainConfig
 from core.store import MetricPoint, RUNNING, SUCCEEDED
 from tests.conftest import PROJECT_ROOT
 
-PAGES = ["app.py", "app_pages/home.py", "app_pages/train.py", "app_pages/runs.py", "app_pages/data.py"]
+PAGES = ["app.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py", "pages/augment.py",
+         "pages/data.py"]
 
 
 def _page(path: str) -> AppTest:
@@ -59,14 +60,14 @@ def test_every_page_opens_with_runs(lab, store, path):
 
 def test_home_shows_counts_and_recent_runs(lab, store):
     _finished_run(store, name="recent one")
-    at = _page("app_pages/home.py").run()
+    at = _page("app.py").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Finished"] == "1" and metrics["Running"] == "0"
     assert "recent one" in at.dataframe[0].value["name"].tolist()
 
 
 def test_train_page_queues_a_run(lab, store):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("mlp_bn")
     at.selectbox(key="optimizer").set_value("sgd").run()
     at.number_input(key="learning_rate").set_value(0.01)
@@ -89,9 +90,18 @@ def test_train_page_queues_a_run(lab, store):
     ("batch_size", 5000, "batch_size: must be a whole number from 1 to 1150"),
     ("learning_rate", 0.0, "learning_rate: must be greater than 0"),
     ("train_subset", 99999, "train_subset: must be a whole number from 1 to 1437"),
+    # Out of a field's range: Streamlit's ranged fields kept sending the previous value, which was queued.
+    ("epochs", 0, "epochs: must be a whole number from 1 to 200"),
+    ("epochs", -5, "epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got -5"),
+    ("epochs", 1000.0, "got 1000"),  # "1e3" typed in a browser
+    ("epochs", 2.5, "epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got 2.5"),
+    ("learning_rate", -1.0, "learning_rate: must be greater than 0 and at most 10; got -1"),
+    ("batch_size", 0, "batch_size: must be a whole number from 1 to 1150"),
+    ("seed", -1, "seed: must be a whole number from 0 to 4294967295; got -1"),
+    ("test_subset", -3, "test_subset: must be a whole number from 1 to 360"),
 ])
 def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value, message):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.number_input(key=key).set_value(value)
     at.button(key="start").click().run()
     assert not at.exception
@@ -99,8 +109,25 @@ def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value
     assert store.list_runs() == []
 
 
+def test_train_page_refuses_a_long_name_instead_of_cutting_it(lab, store):
+    at = _page("pages/train.py").run()
+    at.text_input(key="name").set_value("x" * 500)
+    at.button(key="start").click().run()
+    assert at.error[0].value == "name: must be at most 120 characters; got 500"
+    assert store.list_runs() == []
+
+
+def test_train_page_refuses_nesterov_without_momentum_instead_of_dropping_it(lab, store):
+    at = _page("pages/train.py").run()
+    at.selectbox(key="optimizer").set_value("sgd").run()
+    at.number_input(key="momentum").set_value(0.0)
+    at.button(key="start").click().run()
+    assert at.error[0].value.startswith("nesterov: Nesterov needs a momentum above 0")
+    assert store.list_runs() == []
+
+
 def test_train_page_explains_a_missing_dataset(lab, store):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="dataset").set_value("fashion_mnist").run()
     assert "apt-get install dataset-fashion-mnist" in at.warning[0].value
     at.button(key="start").click().run()
@@ -110,7 +137,7 @@ def test_train_page_explains_a_missing_dataset(lab, store):
 
 def test_runs_page_shows_a_finished_run_with_curves(lab, store):
     run_id = _finished_run(store, name="<b>html?</b> [link](http://x.org)")
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert table["name"].tolist() == ["<b>html?</b> [link](http://x.org)"]
@@ -129,7 +156,7 @@ def test_runs_page_shows_a_finished_run_with_curves(lab, store):
 def test_runs_page_cancels_a_running_run(lab, store):
     run_id = store.create_run("busy", TrainConfig().to_dict())
     store.claim(run_id, 1, "elsewhere")
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.button(key=f"cancel_{run_id}").click().run()
     assert not at.exception
     assert store.cancel_requested(run_id) and store.get(run_id).status == RUNNING
@@ -137,7 +164,7 @@ def test_runs_page_cancels_a_running_run(lab, store):
 
 def test_runs_page_deletes_only_after_confirmation(lab, store):
     run_id = _finished_run(store)
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     at.button(key=f"delete_{run_id}").click().run()
     assert store.get(run_id) is not None and "cannot be undone" in at.warning[0].value
     at.button(key=f"delete_yes_{run_id}").click().run()
@@ -150,14 +177,14 @@ def test_runs_page_shows_why_a_run_failed(lab, store):
     run_id = store.create_run("broken", TrainConfig().to_dict())
     store.claim(run_id, 1, "elsewhere")
     store.finish(run_id, "failed", error="ValueError: something_bad happened", traceback="Traceback ...")
-    at = _page("app_pages/runs.py").run()
+    at = _page("pages/runs.py").run()
     # Shown escaped (markdown specials get a backslash) so it reads exactly as raised.
     assert at.error[0].value.replace("\\", "") == "ValueError: something_bad happened"
     assert "Traceback" in [e.label for e in at.expander]
 
 
 def test_course_recipe_fills_the_form_and_queues_it(lab, store):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("basic_cnn").run()
     at.button(key="apply_recipe").click().run()
     assert at.selectbox(key="optimizer").value == "sgd"
@@ -173,7 +200,7 @@ def test_cifar_recipe_switches_dataset_and_subsets(lab, store):
     from tests.conftest import make_cifar10
 
     make_cifar10(lab.keras_home / "datasets" / "cifar-10-batches-py")
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("small_cnn").run()
     at.button(key="apply_recipe").click().run()
     assert at.selectbox(key="dataset").value == "cifar10"
@@ -182,7 +209,7 @@ def test_cifar_recipe_switches_dataset_and_subsets(lab, store):
 
 
 def test_custom_architecture_options_reach_the_run(lab, store):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("custom_mlp").run()
     at.text_input(key="train_hidden_units").set_value("64, 32")
     at.slider(key="train_dropout").set_value(0.25)
@@ -194,7 +221,7 @@ def test_custom_architecture_options_reach_the_run(lab, store):
 
 
 def test_an_architecture_too_deep_for_the_images_is_refused_at_start(lab, store):
-    at = _page("app_pages/train.py").run()
+    at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("vgg16").run()
     at.button(key="start").click().run()
     assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")

@@ -3,7 +3,9 @@ import streamlit as st
 
 from core import augment, datasets, images
 from core.settings import load_settings
+from pages.common.nav import page_setup
 
+page_setup("pages/augment.py")
 st.title("Augment")
 st.caption("Build a pipeline of Keras preprocessing layers and see many augmented copies of a photo. "
            "Copy the code, or train with it.")
@@ -42,9 +44,8 @@ source = st.radio("Image", ("sample", "upload", "dataset"), horizontal=True, key
 image = None
 try:
     if source == "sample":
-        if not photos:
-            st.info(f"No sample photos in {settings.samples_dir}: put a dog.jpg and a cat.jpg there "
-                    "(or set TRAINLAB_SAMPLES_DIR), or upload your own photo.")
+        if not photos:  # only when assets/ was removed from the install
+            st.info("No sample photos: upload your own photo, or set TRAINLAB_SAMPLES_DIR to a folder of photos.")
             st.stop()
         image = images.load_photo(photos[st.selectbox("Photo", list(photos), key="aug_photo")])
     elif source == "upload":
@@ -131,6 +132,10 @@ left.image(image, caption=f"original · {height}×{width}", width="stretch")
 right.image(samples.images, width=150)
 st.caption(f"Output shape {samples.output_shape} · values from {samples.value_range[0]:.3f} "
            f"to {samples.value_range[1]:.3f}")
+st.caption("Each copy here is its own random draw. In training, Keras' random layers act on whole batches: "
+           "most draw a new transform for every image, but RandomCrop picks one crop position per batch "
+           "(and RandomGaussianBlur one blur strength), so the images of a batch share it and the next "
+           "batch gets another. At evaluation random layers do nothing; a RandomCrop becomes a centre crop of the same size.")
 code = augment.code(clean_spec, seed=int(st.session_state["aug_seed"]))
 st.code(code, language="python")
 actions = st.columns(2)
@@ -139,4 +144,4 @@ actions[0].download_button("Download the grid (PNG)", augment.grid_png(samples.i
 if actions[1].button("Use this pipeline for training", key="aug_use"):
     st.session_state["train_augmentation"] = clean_spec
     st.success("On the Train page, choose “from the Augment page” under Augmentation.")
-    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")

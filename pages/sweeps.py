@@ -11,8 +11,10 @@ from core.display import duration, escape_markdown
 from core.settings import load_settings
 from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
-                             SweepSpec, assignment_preset)
+    SweepSpec, assignment_preset)
+from pages.common.nav import page_setup
 
+page_setup("pages/sweeps.py")
 st.title("Sweeps")
 st.caption("Try every combination of architectures, optimizers and learning rates (or a random sample of them) "
            "as ordinary queued runs, then retrain the best setting and check it on the test split.")
@@ -244,6 +246,6 @@ cols = st.columns(2)
 if cols[0].button("Compare the top 5 on the Runs page", key="sw_compare", icon=":material/monitoring:"):
     top = sweeps.trials_table(sweeps.runs_frame(sweep.id, settings)).sort_values("val_accuracy", ascending=False)
     st.session_state.update(compare_runs=[int(r) for r in top["run"].head(5)], f_sweep=sweep.id)
-    st.switch_page("app_pages/runs.py")
+    st.switch_page("pages/runs.py")
 cols[1].button("Edit as a new sweep", key="sw_repeat", icon=":material/edit:", on_click=_edit_as_new,
                args=(sweep.spec,), help="The form, filled with this sweep's settings.")

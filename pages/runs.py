@@ -3,14 +3,16 @@ import json
 
 import streamlit as st
 
-from app_pages.widgets import option_state
 from core import evaluation, jobs, sweeps
 from core.charts import training_curves
 from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
-                          group_summary, metrics_csv, seed_groups)
+    group_summary, metrics_csv, seed_groups)
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
 from core.store import SORTABLE, RunQuery
+from pages.common.nav import page_setup
+from pages.common.widgets import option_state
 
+page_setup("pages/runs.py")
 st.title("Runs")
 jobs.ensure_workers()
 
@@ -72,7 +74,7 @@ def runs_panel() -> None:
     if not runs:
         st.info("No runs yet. Start one on the Train page." if not matching and base_query == RunQuery(
             sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
-        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     st.dataframe(runs_table(runs), hide_index=True, column_config=TABLE_COLUMNS, key="runs_table")
     first = run_query.page * run_query.page_size + 1
@@ -271,7 +273,7 @@ def detail_panel(run_id: int) -> None:
 detail_panel(chosen)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=_clone, args=(by_id[chosen],)):
-    st.switch_page("app_pages/train.py")  # the callback filled the Train page's fields
+    st.switch_page("pages/train.py")  # the callback filled the Train page's fields
 with st.expander("Name, notes and tags"):
     run = by_id[chosen]
     st.text_input("Name", run.name, max_chars=120, key=f"rename_{chosen}")

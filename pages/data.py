@@ -4,7 +4,9 @@ import streamlit as st
 from core import data_stats, datasets, downloads, uploads
 from core.display import catalog_table, size_text
 from core.settings import load_settings
+from pages.common.nav import page_setup
 
+page_setup("pages/data.py")
 st.title("Data")
 settings = load_settings()
 entries = datasets.catalog(settings)

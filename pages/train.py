@@ -1,14 +1,17 @@
 """Train page: choose data, model and optimizer (or the course recipe), then queue a run."""
 import streamlit as st
 
-from app_pages.widgets import architecture_options
 from core import jobs
 from core.architectures import ARCHITECTURES, ArchitectureError
 from core.augment import preset
-from core.config import IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
+from core.config import (IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError,
+    TrainConfig)
 from core.datasets import catalog
 from core.settings import load_settings
+from pages.common.nav import page_setup
+from pages.common.widgets import architecture_options, number
 
+page_setup("pages/train.py")
 st.title("Train")
 st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs train in the background; "
            "you can start several in a row and watch them on the Runs page.")
@@ -54,10 +57,11 @@ with data_col:
                    f"{'×'.join(map(str, info.input_shape))}, {info.num_classes} classes · {info.location}")
     else:
         st.warning(f"{info.title} is not on this machine: {info.hint}")
-        st.page_link("app_pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
+        st.page_link("pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
     image_size = defaults.image_size
     if info.resizable:
-        image_size = st.number_input("Image size (pixels per side)", *IMAGE_SIZE_RANGE, step=8, key="image_size",
+        image_size = number(st, f"Image size (pixels per side, {IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]})", "image_size",
+                            step=8,
                                      help="Images of the folder are resized to this square.")
     architecture = st.selectbox("Architecture", list(ARCHITECTURES), key="architecture",
                                 format_func=lambda k: ARCHITECTURES[k].title)
@@ -74,11 +78,9 @@ with data_col:
         arch_options, options_error = {}, str(exc)
         st.error(options_error)
     subset_cols = st.columns(2)
-    train_subset = subset_cols[0].number_input(f"Training samples (0 = all {info.train_size:,})", min_value=0,
-                                               step=100, key="train_subset",
+    train_subset = number(subset_cols[0], f"Training samples (0 = all {info.train_size:,})", "train_subset", step=100,
                                                help="A stratified subset: every class keeps its share.")
-    test_subset = subset_cols[1].number_input(f"Test samples (0 = all {info.test_size:,})", min_value=0,
-                                              step=100, key="test_subset")
+    test_subset = number(subset_cols[1], f"Test samples (0 = all {info.test_size:,})", "test_subset", step=100)
     split_cols = st.columns(2)
     validation_split = split_cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="validation_split",
                                             help="Share of the training samples held out.")
@@ -92,31 +94,32 @@ with data_col:
         format_func={"none": "none", "dog": "course dog preset", "cat": "course cat preset",
                      "augment_page": "from the Augment page"}.get,
         help="Applied to training batches only. Build your own on the Augment page.")
-    seed = st.number_input("Seed", min_value=0, step=1, key="seed",
+    seed = number(st, "Seed", "seed",
                            help="Same seed, same subset, split, shuffling and initial weights.")
 
 with opt_col:
     st.subheader("Optimizer and schedule")
     optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", format_func=OPTIMIZERS.get)
-    learning_rate = st.number_input("Learning rate", min_value=0.0, step=1e-4, format="%g", key="learning_rate")
+    learning_rate = number(st, "Learning rate", "learning_rate", step=1e-4)
     lr_schedule = st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="lr_schedule",
                                format_func=LR_SCHEDULES.get,
                                help="Cosine decay lowers the rate smoothly to 0 by the last batch.")
     momentum, nesterov = 0.0, False
     if optimizer == "sgd":
-        momentum = st.number_input("Momentum", min_value=0.0, max_value=0.999, step=0.05, key="momentum")
+        momentum = number(st, "Momentum", "momentum", step=0.05)
         nesterov = st.checkbox("Nesterov momentum", key="nesterov")
-    batch_size = st.number_input("Batch size", min_value=1, step=1, key="batch_size")
-    epochs = st.number_input(f"Epochs (at most {settings.max_epochs})", min_value=1, step=1, key="epochs")
-    name = st.text_input("Run name (optional)", max_chars=120, key="name")
-    notes = st.text_area("Notes (optional)", max_chars=5000, key="notes", height=80)
+    batch_size = number(st, "Batch size", "batch_size")
+    epochs = number(st, f"Epochs (at most {settings.max_epochs})", "epochs")
+    name = st.text_input("Run name (optional)", key="name")
+    notes = st.text_area("Notes (optional)", key="notes", height=80)
 
 config = TrainConfig(
     dataset=dataset_key, architecture=architecture, arch_options=arch_options, optimizer=optimizer,
-    learning_rate=float(learning_rate), lr_schedule=lr_schedule, momentum=float(momentum), nesterov=bool(nesterov and momentum > 0),
-    batch_size=int(batch_size), epochs=int(epochs), validation_split=float(validation_split), split_mode=split_mode,
-    train_subset=int(train_subset) or None, test_subset=int(test_subset) or None, labels=labels,
-    image_size=int(image_size), augmentation=pipelines[augmentation_key], seed=int(seed), name=name, notes=notes,
+    learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=bool(nesterov),
+    batch_size=batch_size, epochs=epochs, validation_split=float(validation_split), split_mode=split_mode,
+    # 0 means all; any other value goes as typed, for validation to refuse a negative one
+    train_subset=train_subset or None, test_subset=test_subset or None, labels=labels,
+    image_size=image_size, augmentation=pipelines[augmentation_key], seed=seed, name=name, notes=notes,
 )
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
@@ -125,7 +128,7 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
         st.error(str(exc), icon=":material/error:")
     else:
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")
-        st.page_link("app_pages/runs.py", label="Watch it on the Runs page", icon=":material/monitoring:")
+        st.page_link("pages/runs.py", label="Watch it on the Runs page", icon=":material/monitoring:")
 
 summary = jobs.summary(settings)
 st.caption(f"Now: {summary.running} running, {summary.queued} queued · "

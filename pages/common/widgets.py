@@ -2,6 +2,20 @@
 import streamlit as st
 
 from core.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
+from core.config import whole
+
+
+def number(container, label: str, key: str, step: float = 1, **kwargs):
+    """A number field with no range of its own, sending what was typed for core to check.
+
+    Streamlit's ranged fields show an out-of-range value in red but keep sending the previous one
+    (so Start queued a value the user no longer saw), and its integer fields read "1e3" as 1. So
+    whole numbers use a float field too, returned as an int where they are whole (2.5 stays 2.5,
+    for validation to refuse with the field's name).
+    """
+    if isinstance(st.session_state.get(key), int):  # a clone or a recipe may have stored an int
+        st.session_state[key] = float(st.session_state[key])
+    return whole(container.number_input(label, step=float(step), format="%.15g", key=key, **kwargs))
 
 
 def option_state(key: str, prefix: str, options: dict) -> dict:
@@ -42,15 +56,15 @@ def architecture_options(key: str, prefix: str) -> dict:
         options["head"] = cols[1].selectbox("Head", ("gap", "flatten"), key=f"{prefix}_head",
                                             format_func={"gap": "global average pooling", "flatten": "flatten"}.get)
     if "dense_units" in defaults:
-        options["dense_units"] = int(cols[1].number_input("Dense units (0 = none)", 0, 8192, key=f"{prefix}_dense_units"))
+        options["dense_units"] = number(cols[1], "Dense units (0 = none)", f"{prefix}_dense_units")
     if "dropout" in defaults:
         options["dropout"] = cols[0].slider("Dropout", 0.0, 0.9, step=0.05, key=f"{prefix}_dropout")
     if "batch_norm" in defaults:
         options["batch_norm"] = cols[1].checkbox("BatchNormalization", key=f"{prefix}_batch_norm")
     if "num_kernels" in defaults:
-        options["num_kernels"] = int(cols[0].number_input("Kernels per conv", 1, 512, key=f"{prefix}_num_kernels"))
+        options["num_kernels"] = number(cols[0], "Kernels per conv", f"{prefix}_num_kernels")
         options["kernel_size"] = cols[1].selectbox("Kernel size", (1, 3, 5, 7), key=f"{prefix}_kernel_size")
-        options["blocks"] = int(cols[0].number_input("Residual blocks", 1, 20, key=f"{prefix}_res_blocks"))
+        options["blocks"] = number(cols[0], "Residual blocks", f"{prefix}_res_blocks")
     if "weights" in defaults:
         options["weights"] = cols[0].radio("Base weights", ("imagenet", "random"), key=f"{prefix}_weights",
                                            horizontal=True, help="ImageNet weights download on first use (needs network).")

@@ -4,12 +4,12 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from app_pages.widgets import architecture_options
 from core import summary
 from core.architectures import ARCHITECTURES, ArchitectureError
 from core.datasets import catalog
 from core.settings import load_settings
-
+from pages.common.nav import page_setup
+from pages.common.widgets import architecture_options
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the model…")
@@ -23,6 +23,7 @@ def _compare(keys: tuple, shape: tuple, num_classes: int):
     return summary.compare(list(keys), shape, num_classes)
 
 
+page_setup("pages/models.py")
 st.title("Models")
 settings = load_settings()
 datasets = {d.key: d for d in catalog(settings) if d.available}

@@ -1,0 +1,44 @@
+"""Page chrome every page shares: the browser tab's title and icon, the wide layout, and the sidebar.
+
+Pages live in `pages/`, which Streamlit serves as its classic multipage app: each page script runs
+on its own (app.py is the home page), from its direct URL as well as from a link. So each page calls
+`page_setup` first, and the sidebar is drawn here with `st.page_link` in our order with our titles
+and icons; Streamlit's automatic one is hidden by `client.showSidebarNavigation = false`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import streamlit as st
+
+
+class PageEntry(NamedTuple):
+    """One page of the app: its script (relative to app.py), title and Material icon."""
+
+    path: str
+    title: str
+    icon: str
+
+
+PAGES = (
+    PageEntry("app.py", "Home", ":material/home:"),
+    PageEntry("pages/train.py", "Train", ":material/model_training:"),
+    PageEntry("pages/runs.py", "Runs", ":material/monitoring:"),
+    PageEntry("pages/sweeps.py", "Sweeps", ":material/tune:"),
+    PageEntry("pages/models.py", "Models", ":material/account_tree:"),
+    PageEntry("pages/augment.py", "Augment", ":material/auto_awesome:"),
+    PageEntry("pages/data.py", "Data", ":material/dataset:"),
+)
+_BY_PATH = {p.path: p for p in PAGES}
+
+
+def page_setup(path: str) -> PageEntry:
+    """Set the tab title, icon and layout of page `path`, and draw the sidebar; call it first."""
+    entry = _BY_PATH[path]
+    title = "Train Lab" if entry.path == "app.py" else f"{entry.title} · Train Lab"
+    st.set_page_config(page_title=title, page_icon=entry.icon, layout="wide")
+    with st.sidebar:
+        for page in PAGES:
+            st.page_link(page.path, label=page.title, icon=page.icon)
+    return entry
+
