@@ -3,7 +3,9 @@ import streamlit as st
 
 from core import jobs
 from core.display import runs_table
+from pages.common.live import watch_runs
 from pages.common.nav import page_setup
+from pages.common.tables import RUN_COLUMNS
 
 page_setup("app.py")
 st.title("Train Lab")
@@ -15,7 +17,11 @@ links[0].page_link("pages/train.py", label="Start a training run", icon=":materi
 links[1].page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
 
 
-@st.fragment(run_every=3)
+activity = jobs.activity()
+watch_runs(activity)
+
+
+@st.fragment(run_every=3 if activity.active else None)  # still while nothing is queued or running
 def overview() -> None:
     """Counts and the latest runs, refreshed on their own."""
     summary = jobs.summary()
@@ -30,13 +36,7 @@ def overview() -> None:
                 "Open the Train page and press Start.")
         return
     st.subheader("Recent runs")
-    st.dataframe(
-        runs_table(recent).drop(columns=["detail"]), hide_index=True,
-        column_config={
-            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-            "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-        },
-    )
+    st.dataframe(runs_table(recent).drop(columns=["detail"]), hide_index=True, column_config=RUN_COLUMNS)
 
 
 overview()

@@ -1,6 +1,6 @@
 """Allow `python -m core ...` as the command-line entry point."""
 import sys
 
-from core.cli import main
+from core.cli import run
 
-sys.exit(main())
+sys.exit(run())

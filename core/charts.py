@@ -17,9 +17,19 @@ def curve_series(metrics: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
     return metrics[(metrics["name"] == name) & (metrics["kind"] == kind)].sort_values("step")
 
 
-def training_curves(metrics: pd.DataFrame, height: int = 340) -> go.Figure:
+EMPTY_TEXT = {  # what an empty chart says, by run status
+    "queued": "Waiting for the first points…",
+    "running": "Waiting for the first points…",
+    "failed": "The run failed before its first points (the reason is above).",
+    "cancelled": "Cancelled before its first points.",
+    "succeeded": "No points were recorded.",
+}
+
+
+def training_curves(metrics: pd.DataFrame, height: int = 340, status: str = "running") -> go.Figure:
     """Loss and accuracy against epochs: train as a solid line that grows within epochs (mean of
-    the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch."""
+    the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch.
+    An empty chart says why, from the run's `status`."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title for _, title in PANELS], horizontal_spacing=0.08)
     for col, (metric, _) in enumerate(PANELS, start=1):
         live = curve_series(metrics, metric, "batch")
@@ -43,7 +53,7 @@ def training_curves(metrics: pd.DataFrame, height: int = 340) -> go.Figure:
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     if metrics.empty:
-        fig.add_annotation(text="Waiting for the first points…", showarrow=False, xref="paper", yref="paper",
+        fig.add_annotation(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False, xref="paper", yref="paper",
                            x=0.5, y=0.5, font=dict(size=16, color="gray"))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import fields
@@ -175,3 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`main` for a process of its own: a reader that stops early (`| head -1`) ends it quietly."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()  # buffered output meets the closed pipe here, inside the try, not at exit
+        return code
+    except BrokenPipeError:
+        # Python's recipe (docs, "Note on SIGPIPE"): point stdout at devnull so that the flush at exit
+        # cannot raise again; exit 1, as a process killed by SIGPIPE would also report a failure.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -50,22 +50,26 @@ def escape_markdown(text: str) -> str:
 
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run for the Runs and Home tables (plain values; names stay text)."""
+    """One row per run for the Runs and Home tables (plain values; names stay text).
+
+    The key figures come first (status, test accuracy, progress), so they stay in view on a narrow
+    screen; the settings follow and scroll sideways there.
+    """
     rows = []
     for run in runs:
         config = run.config_dict
         rows.append({
             "id": run.id,
-            "status": run.status,
             "name": run.name,
+            "status": run.status,
+            "test accuracy": run.test_accuracy,
+            "progress": round(100 * run.progress, 1),
             "dataset": config.get("dataset", ""),
             "architecture": config.get("architecture", ""),
             "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
-            "progress": round(100 * run.progress, 1),
-            "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
-            "test accuracy": run.test_accuracy,
             "parameters": run.param_count,
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
+            "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
         })
     return pd.DataFrame(rows)
 

@@ -126,6 +126,23 @@ def summary(settings: Settings | None = None) -> QueueSummary:
     )
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What a page needs to decide whether to refresh: a fingerprint of the runs and their statuses
+    (changes when a run is created, starts, ends or is deleted) and how many are queued or running."""
+
+    fingerprint: tuple
+    active: int
+
+
+def activity(settings: Settings | None = None) -> Activity:
+    """The lab's activity (after reaping dead workers, so a dead run shows as failed)."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return Activity(*store.activity())
+
+
 def ensure_workers(settings: Settings | None = None) -> bool:
     """Start the worker pool if queued work is waiting and autostart is on; True if started.
 

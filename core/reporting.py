@@ -79,6 +79,10 @@ class StoreReporter(keras.callbacks.Callback):
                          batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.cancelled:
+            # Keras ends the epoch it was cancelled in with validation on the partial epoch: its
+            # "epoch" metrics would plot a full epoch that never happened.
+            return
         now = self.clock()
         self._last_report = now
         logs = logs or {}

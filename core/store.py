@@ -333,6 +333,14 @@ class RunStore:
         )
         return [MetricPoint(**dict(r)) for r in rows]
 
+    def activity(self) -> tuple[tuple, int]:
+        """(fingerprint, active): the fingerprint changes when a run is created, starts, ends or is
+        deleted, not with every metric point; active counts queued and running runs. One cheap query."""
+        row = self._conn().execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(started_at), 0), COALESCE(SUM(finished_at), 0), "
+            "COALESCE(SUM(status IN (?, ?)), 0) FROM runs", (QUEUED, RUNNING)).fetchone()
+        return tuple(row), int(row[4])
+
     def count_by_status(self) -> dict[str, int]:
         """How many runs are in each status."""
         rows = self._conn().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")

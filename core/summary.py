@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.architectures import ARCHITECTURES, build_model, check_options, residual_block, upsampling_factor
 
@@ -176,6 +177,9 @@ def training_memory_mb(report_: ModelReport, batch_size: int) -> float:
     return 4 * report_.weights_mb + 2 * report_.training_mb_per_sample * batch_size
 
 
+COMPARE_COUNTS = ("parameters", "trainable", "layers with weights")  # the page shows these with thousands separators
+
+
 def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> pd.DataFrame:
     """Parameter counts and depth of several architectures on one input, side by side."""
     rows = []
@@ -189,4 +193,21 @@ def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> 
         rows.append({"architecture": ARCHITECTURES[key].title, "parameters": r.totals.total,
                      "trainable": r.totals.trainable, "layers with weights": r.depth,
                      "weights (MB)": round(r.weights_mb, 2), "note": ""})
-    return pd.DataFrame(rows)
+    # Nullable ints: a row that cannot be built must not turn 17061834 into 17061834.0.
+    return pd.DataFrame(rows).astype({column: "Int64" for column in COMPARE_COUNTS})
+
+
+def compare_figure(table: pd.DataFrame, input_shape: tuple[int, ...]) -> go.Figure:
+    """Parameters per architecture as bars on a linear axis, each labelled with its count."""
+    # Linear, not log: a log axis drew 94,698 next to 17,061,834 as a stub that read as zero.
+    # The label on each bar keeps a small model's count readable when its bar is a sliver.
+    built = table.dropna(subset=["parameters"])
+    counts = [int(n) for n in built["parameters"]]
+    fig = go.Figure(go.Bar(
+        x=built["architecture"].tolist(), y=counts, text=[f"{n:,}" for n in counts], textposition="outside",
+        cliponaxis=False, hovertemplate="%{x}<br>%{y:,} parameters<extra></extra>"))
+    fig.update_yaxes(title_text="parameters", tickformat="~s",  # 5M, 10M, not 5000000 or 5e+6
+                     range=[0, 1.15 * max(counts, default=1)])  # headroom for the tallest bar's label
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title=f"Parameters on {'×'.join(map(str, input_shape))} input")
+    return fig

@@ -115,7 +115,5 @@ with compare_tab:
     if chosen:
         table = _compare(tuple(chosen), tuple(input_shape), classes)
         st.dataframe(table, hide_index=True, column_config={
-            "parameters": st.column_config.NumberColumn(format="localized")})
-        fig = px.bar(table.dropna(subset=["parameters"]), x="architecture", y="parameters", log_y=True, height=320,
-                     title=f"Parameters on {'×'.join(map(str, input_shape))} input (log scale)")
-        st.plotly_chart(fig, key="compare_chart")
+            column: st.column_config.NumberColumn(format="localized") for column in summary.COMPARE_COUNTS})
+        st.plotly_chart(summary.compare_figure(table, input_shape), key="compare_chart")

@@ -9,19 +9,15 @@ from core.compare import (X_AXES, CompareState, compare_figure, differing_config
     group_summary, metrics_csv, seed_groups)
 from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
 from core.store import SORTABLE, RunQuery
+from pages.common.live import watch_runs
 from pages.common.nav import page_setup
+from pages.common.tables import RUN_COLUMNS
 from pages.common.widgets import option_state
 
 page_setup("pages/runs.py")
 st.title("Runs")
 jobs.ensure_workers()
 
-TABLE_COLUMNS = {
-    "id": st.column_config.NumberColumn("#", width="small"),
-    "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-    "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
-}
 
 # A shared link restores the comparison: read the URL once per session into the widgets' state.
 if "compare_runs" not in st.session_state:
@@ -33,7 +29,12 @@ controls = st.columns([2, 1, 5], vertical_alignment="bottom")
 live = controls[0].toggle("Live refresh", value=True, key="live")
 every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
                               disabled=not live)
-interval = every if live else None
+activity = jobs.activity()
+# Panels refresh only while something is queued or running; watch_runs notices when that changes.
+interval = every if live and activity.active else None
+if live and not activity.active:
+    controls[2].caption("Nothing is training: the page updates by itself when a run starts.")
+watch_runs(activity, enabled=live)
 
 values = jobs.filter_values()
 with st.expander("Filter and sort"):
@@ -76,7 +77,7 @@ def runs_panel() -> None:
             sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    st.dataframe(runs_table(runs), hide_index=True, column_config=TABLE_COLUMNS, key="runs_table")
+    st.dataframe(runs_table(runs), hide_index=True, column_config=RUN_COLUMNS, key="runs_table")
     first = run_query.page * run_query.page_size + 1
     st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
 
@@ -132,8 +133,14 @@ else:
 
 
 # -- one run --------------------------------------------------------------------------------
+# Callbacks of buttons inside a live fragment leave their message for the fragment to show: an element
+# drawn by a callback during a fragment rerun would land at the top of the page.
+def _say(message: str) -> None:
+    st.session_state["runs_message"] = message
+
+
 def _cancel(run_id: int) -> None:
-    st.toast(f"Run #{run_id}: {jobs.cancel(run_id)}")
+    _say(f"Run #{run_id}: {jobs.cancel(run_id)}")
 
 
 def _delete(run_id: int) -> None:
@@ -141,12 +148,12 @@ def _delete(run_id: int) -> None:
     try:
         jobs.delete(run_id)
     except jobs.JobError as exc:
-        st.toast(str(exc))
+        _say(str(exc))
         return
     st.session_state.pop("selected_run_id", None)
     st.session_state["compare_runs"] = [i for i in st.session_state.get("compare_runs", []) if i != run_id]
     st.query_params.pop("run", None)
-    st.toast(f"Run #{run_id} deleted")
+    _say(f"Run #{run_id} deleted")
 
 
 def _set_confirm(run_id: int | None) -> None:
@@ -155,9 +162,9 @@ def _set_confirm(run_id: int | None) -> None:
 
 def _run_again(run_id: int) -> None:
     try:
-        st.toast(f"Queued as run #{jobs.run_again(run_id)}")
+        _say(f"Queued as run #{jobs.run_again(run_id)}")
     except Exception as exc:  # a config that no longer validates (e.g. its dataset was removed)
-        st.toast(str(exc))
+        _say(str(exc))
 
 
 def _clone(run) -> None:
@@ -226,7 +233,7 @@ def _detail(run) -> None:
         if run.traceback:
             with st.expander("Traceback"):
                 st.code(run.traceback, language="text")
-    st.plotly_chart(training_curves(jobs.run_metrics(run.id)), key=f"curves_{run.id}")
+    st.plotly_chart(training_curves(jobs.run_metrics(run.id), status=run.status), key=f"curves_{run.id}")
     _actions(run)
     predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
     if predictions is not None:
@@ -263,10 +270,11 @@ st.session_state["selected_run_id"] = chosen
 @st.fragment(run_every=interval)
 def detail_panel(run_id: int) -> None:
     """The chosen run, refreshed while it trains."""
+    if "runs_message" in st.session_state:
+        st.toast(st.session_state.pop("runs_message"))
     run = jobs.get_run(run_id)
-    if run is None:
-        st.info(f"Run #{run_id} was deleted.")
-        return
+    if run is None:  # deleted here or elsewhere: redraw the page without it
+        st.rerun()
     _detail(run)
 
 

@@ -1,8 +1,14 @@
 """The command-line entry point, on the same store the pages use."""
 import json
+import os
+import subprocess
+import sys
+
+import pytest
 
 from core.cli import main
-from core.store import MetricPoint, SUCCEEDED
+from core.store import SUCCEEDED, MetricPoint
+from tests.conftest import PROJECT_ROOT
 
 
 def test_submit_list_show_cancel_delete(lab, store, capsys):
@@ -122,3 +128,23 @@ def test_sweep_commands_start_show_cancel_and_refuse(lab, store, capsys, tmp_pat
     assert main(["sweep", "start", "--spec", str(bad)]) == 2
     assert capsys.readouterr().err.startswith("error: optimizers: unknown 'sgdd'")
     assert main(["sweep", "show"]) == 2 and "sweep_id: `sweep show` needs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("buffered", [False, True], ids=["unbuffered", "buffered"])
+def test_a_reader_that_stops_early_gets_no_traceback(lab, store, capsys, buffered):
+    for i in range(30):
+        store.create_run(f"run {i}", {"dataset": "digits"})
+    assert main(["sweep", "start", "--preset", "assignment", "--datasets", "digits"]) == 0  # for `sweep show`
+    capsys.readouterr()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"  # each print writes at once: the error comes from inside the command
+    for command in (["list"], ["datasets"], ["sweep", "show", "1"]):
+        proc = subprocess.Popen([sys.executable, "-m", "core", *command], cwd=PROJECT_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Like `| head -1` once it has its line: closed before the CLI writes, so the pipe is surely broken
+        # (reading a line first would race with the pipe's buffer, which holds all of this output).
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 1, err
+        assert "Traceback" not in err and "BrokenPipeError" not in err, err

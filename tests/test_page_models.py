@@ -1,5 +1,7 @@
 """The Models page under AppTest: counts, refusals, a typed shape, the comparison, the calculator."""
-from tests.test_pages import _page
+import json
+
+from tests.test_pages import _page, _values
 
 
 def _metrics(at):
@@ -29,6 +31,21 @@ def test_a_typed_shape_and_the_comparison(lab):
     table = at.dataframe[len(at.dataframe) - 1].value
     assert table.set_index("architecture")["parameters"].to_dict() == {
         "Deep MLP 4096-1024-256-64 (CIFAR-10 lesson)": 17_061_834, "Small CNN (CIFAR-10 lesson)": 94_698}
+
+
+def test_the_comparison_reads_17_million_and_95_thousand_alike(lab):
+    at = _page("pages/models.py").run()
+    at.radio(key="model_input").set_value("shape").run()  # 32×32×3, 10 classes: the lesson's two models
+    columns = json.loads(at.dataframe[len(at.dataframe) - 1].proto.columns)
+    assert all(columns[c]["type_config"]["format"] == "localized" for c in ("parameters", "trainable"))
+    [chart] = [c for c in at.get("plotly_chart") if c.key == "compare_chart"]
+    spec = json.loads(chart.proto.spec)
+    [bars] = spec["data"]
+    assert _values(bars["y"]) == [17_061_834, 94_698]
+    assert bars["text"] == ["17,061,834", "94,698"] and bars["textposition"] == "outside"
+    # Linear, so the small model's bar is small; a log axis would need ticks that read 10k, 100k, 1M.
+    assert spec["layout"]["yaxis"].get("type", "linear") == "linear"
+    assert spec["layout"]["yaxis"]["tickformat"] == "~s"
 
 
 def test_custom_options_and_a_bad_one(lab):

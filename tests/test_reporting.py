@@ -72,6 +72,19 @@ def test_cancel_request_stops_training_at_the_next_report(store):
     assert reporter.model.stop_training and reporter.cancelled
 
 
+def test_a_cancelled_epoch_records_no_epoch_or_validation_point(store):
+    # Keras still validates and ends the epoch it was cancelled in, with the partial epoch's logs.
+    run_id, clock, reporter = _started(store, interval=0.0)
+    store.request_cancel(run_id)
+    clock.now = 0.1
+    reporter.on_train_batch_end(3, {"loss": 1.0})
+    clock.now = 0.5
+    reporter.on_epoch_end(0, {"loss": 0.9, "val_loss": 1.1, "val_accuracy": 0.4})
+    points = store.metrics(run_id)
+    assert [(p.kind, p.name, p.step) for p in points] == [("batch", "loss", 4)]
+    assert store.get(run_id).batch == 4
+
+
 def test_batch_calls_that_arrive_late_from_keras_thread_pool_are_dropped(store):
     # async_safe: Keras may run batch hooks on a thread pool, so batch 3's call can follow batch 6's.
     assert StoreReporter.async_safe

@@ -1,4 +1,5 @@
 """Model reports: rows and totals agree with Keras, formulas with real output sizes, code runs."""
+import pandas as pd
 import pytest
 
 from core import summary
@@ -59,4 +60,16 @@ def test_compare_explains_what_cannot_be_built():
     small_cnn = (9 * 1 * 16 + 16) + (9 * 16 * 32 + 32) + (9 * 32 * 64 + 64) + (9 * 64 * 64 + 64) \
         + (256 * 128 + 128) + (128 * 10 + 10)
     assert table["parameters"].tolist()[:2] == [deep_mlp, small_cnn]
+    assert str(table["parameters"].dtype) == "Int64"  # counts stay whole numbers beside the row that failed
     assert "needs images of at least 32×32" in table["note"].iloc[2]
+
+
+def test_the_comparison_chart_labels_each_bar_on_a_linear_axis():
+    table = pd.DataFrame({"architecture": ["big", "small", "too big for the input"],
+                          "parameters": pd.array([17_061_834, 94_698, None], dtype="Int64")})
+    fig = summary.compare_figure(table, (32, 32, 3))
+    [bars] = fig.data
+    assert list(bars.x) == ["big", "small"] and list(bars.y) == [17_061_834, 94_698]
+    assert list(bars.text) == ["17,061,834", "94,698"]  # readable however thin the small bar is
+    assert fig.layout.yaxis.type in (None, "linear") and fig.layout.yaxis.range[1] > 17_061_834
+    assert fig.layout.title.text == "Parameters on 32×32×3 input"
