@@ -2,10 +2,10 @@
 import streamlit as st
 
 from core import jobs
-from core.display import runs_table
+from core.display import for_display, runs_table
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
-from pages.common.tables import RUN_COLUMNS
+from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
 page_setup("app.py")
 st.title("Train Lab")
@@ -36,7 +36,8 @@ def overview() -> None:
                 "Open the Train page and press Start.")
         return
     st.subheader("Recent runs")
-    st.dataframe(runs_table(recent).drop(columns=["detail"]), hide_index=True, column_config=RUN_COLUMNS)
+    st.dataframe(for_display(runs_table(recent).drop(columns=["detail"]), RUN_PERCENT, RUN_COUNTS), hide_index=True,
+                 column_config=RUN_COLUMNS)
 
 
 overview()

@@ -1,7 +1,9 @@
 """Comparing runs: smoothing, overlaid curves, a final-metrics table, CSV export, URL state."""
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +13,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from core.charts import curve_series
+from core.display import shorten
 from core.store import Run
 
 X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
@@ -39,15 +42,43 @@ def _series(metrics: pd.DataFrame, run_id: int, name: str, kind: str) -> pd.Data
     return curve_series(metrics[metrics["run_id"] == run_id], name, kind)
 
 
+# Settings worth naming in a legend when they differ between the compared runs, with short names.
+_LEGEND_SETTINGS = {"architecture": "", "dataset": "", "optimizer": "", "learning_rate": "lr=", "batch_size": "bs=",
+                    "epochs": "epochs=", "lr_schedule": "", "momentum": "momentum=", "seed": "seed="}
+LEGEND_NAME_LIMIT = 32
+
+
+def legend_labels(runs: list[Run]) -> dict[int, str]:
+    """'#3 name cut on whole words (lr=0.02, bs=64)': the settings that differ between these runs are
+    added when the shortened name does not show them, so two legend entries never look alike."""
+    differing = differing_config(runs)
+    keys = [k for k in _LEGEND_SETTINGS if k in differing.columns]
+    labels = {}
+    for run, (_, row) in zip(runs, differing.iterrows()):
+        short = shorten(run.name, LEGEND_NAME_LIMIT)
+        shown = set(re.split(r"[\s=·,()]+", short))
+        extras = []
+        for key in keys:
+            value = row[key]
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            if text not in shown:
+                extras.append(f"{_LEGEND_SETTINGS[key]}{text}")
+        labels[run.id] = f"#{run.id} {short}" + (f" ({', '.join(extras[:3])})" if extras else "")
+    return labels
+
+
 def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smoothing: float = 0.0,
                    log_y: bool = False, height: int = 420) -> go.Figure:
     """Loss and accuracy of several runs: one colour per run, train solid, validation dashed;
     with smoothing, the raw train curve stays faint behind the smoothed one."""
     column = X_AXES[x]
     fig = make_subplots(rows=1, cols=2, subplot_titles=["Loss", "Accuracy"], horizontal_spacing=0.08)
+    labels = legend_labels(runs)
     for i, run in enumerate(runs):
         color = COLORS[i % len(COLORS)]
-        label = f"#{run.id} {run.name}"[:60]
+        label = labels[run.id]
+        # The whole name shows on hover; escaped, as Plotly reads hover text as HTML.
+        hover = html.escape(f"#{run.id} {run.name}").replace("%", "&#37;")
         for col, metric in ((1, "loss"), (2, "accuracy")):
             train = _series(metrics, run.id, metric, "batch")
             val = _series(metrics, run.id, f"val_{metric}", "epoch")
@@ -55,17 +86,21 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
                 fig.add_trace(go.Scatter(x=train[column], y=train["value"], mode="lines", opacity=0.25,
                                          line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"),
                               row=1, col=col)
+            # One legend entry per run (train and validation toggle together); the line style tells them apart.
             fig.add_trace(go.Scatter(x=train[column], y=ema(train["value"].to_numpy(), smoothing), mode="lines",
-                                     name=f"{label} · train", legendgroup=str(run.id), showlegend=col == 1,
+                                     name=label, legendgroup=str(run.id), showlegend=col == 1,
+                                     hovertemplate=f"{hover} · train<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
                                      line=dict(color=color, width=2)), row=1, col=col)
             fig.add_trace(go.Scatter(x=val[column], y=val["value"], mode="lines+markers",
-                                     name=f"{label} · validation", legendgroup=str(run.id), showlegend=col == 1,
+                                     name=f"{label} · validation", legendgroup=str(run.id), showlegend=False,
+                                     hovertemplate=f"{hover} · validation<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
                                      line=dict(color=color, width=2, dash="dash")), row=1, col=col)
     fig.update_xaxes(title_text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x])
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0,
+                                  title=dict(text="solid: train · dashed: validation   ", side="top")))
     return fig
 
 

@@ -44,6 +44,34 @@ def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` cut on whole words to at most `limit` characters, with "…" when cut.
+
+    A cut inside a word made settings read wrong ("lr=0" for "lr=0.001", "bs 12" for "bs 128")."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    words, out = text.split(" "), ""
+    for word in words:
+        if len(out) + len(word) + (1 if out else 0) > limit - 1:
+            break
+        out = f"{out} {word}" if out else word
+    # A first word longer than the limit is the only case cut inside a word.
+    return (out or text[: limit - 1]).rstrip(" ·,;:-") + "…"
+
+
+def distinguishing(texts: list[str], limit: int) -> dict[str, str]:
+    """Short labels for texts that share most of their words (e.g. architecture specs on an axis):
+    words common to all are dropped, the rest cut on whole words. Returns text -> label."""
+    token_sets = [set(t.split()) for t in texts]
+    common = set.intersection(*token_sets) if len(texts) > 1 else set()
+    labels = {}
+    for text in texts:
+        rest = " ".join(w for w in text.split() if w not in common) or text
+        labels[text] = shorten(rest, limit)
+    return labels
+
+
 def escape_markdown(text: str) -> str:
     """Make user text (run names, notes) render literally inside Streamlit markdown."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
@@ -72,6 +100,32 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
         })
     return pd.DataFrame(rows)
+
+
+def for_display(table: pd.DataFrame, percent_columns: tuple[str, ...] = (), count_columns: tuple[str, ...] = (),
+                seconds_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A copy of `table` to show: shares as "91.23 %", counts as "1,234", seconds as "3 min 05 s", and
+    "—" for a missing value in those columns, in text columns and in other number columns that miss
+    one. Streamlit writes "None" in an empty cell, which reads as a value, and has no setting for it
+    (streamlit#11123)."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if column in percent_columns:
+            out[column] = [percent(v) for v in _missing_as_none(values)]
+        elif column in count_columns:
+            out[column] = [count(None if v is None else int(v)) for v in _missing_as_none(values)]
+        elif column in seconds_columns:
+            out[column] = [duration(v) for v in _missing_as_none(values)]
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = ["—" if v is None else v for v in _missing_as_none(values)]
+        elif pd.api.types.is_numeric_dtype(values) and values.isna().any():
+            out[column] = [_number(v) for v in _missing_as_none(values)]
+    return out
+
+
+def _missing_as_none(values: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in values]
 
 
 def size_text(size_bytes: int | None) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.display import distinguishing
 from core.sweeps import PARAM_COLUMNS, SCORE
 
 SCORE_LABEL = "validation accuracy"
@@ -48,8 +49,10 @@ def _dimension(values: pd.Series, name: str) -> dict:
         return dict(label=name.replace("_", " "), values=values.astype(float))
     categories = sorted(values.astype(str).unique())
     codes = values.astype(str).map({c: i for i, c in enumerate(categories)})
+    # Architecture specs share most words: the axis names each by the words that tell it apart.
+    labels = distinguishing(categories, 28)
     return dict(label=name.replace("_", " "), values=codes, tickvals=list(range(len(categories))),
-                ticktext=[c[:28] for c in categories])
+                ticktext=[labels[c] for c in categories])
 
 
 def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:

@@ -7,11 +7,12 @@ from core import evaluation, jobs, sweeps
 from core.charts import training_curves
 from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
     group_summary, metrics_csv, seed_groups)
-from core.display import count, duration, escape_markdown, percent, progress_text, runs_table
+from core.display import (count, duration, escape_markdown, percent, progress_text, runs_table, shorten,
+                          for_display)
 from core.store import SORTABLE, RunQuery
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
-from pages.common.tables import RUN_COLUMNS
+from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 from pages.common.widgets import option_state
 
 page_setup("pages/runs.py")
@@ -77,7 +78,7 @@ def runs_panel() -> None:
             sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    st.dataframe(runs_table(runs), hide_index=True, column_config=RUN_COLUMNS, key="runs_table")
+    st.dataframe(for_display(runs_table(runs), RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS, key="runs_table")
     first = run_query.page * run_query.page_size + 1
     st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
 
@@ -94,7 +95,7 @@ extra = {r.id: r for r in jobs.runs_by_id([i for i in chosen_before if i not in 
 options = {**by_id, **extra}
 st.session_state["compare_runs"] = [i for i in chosen_before if i in options]
 picked = st.multiselect("Runs to compare", list(options), key="compare_runs", max_selections=20,
-                        format_func=lambda i: f"#{i} · {options[i].name} · {options[i].status}")
+                        format_func=lambda i: f"#{i} · {shorten(options[i].name, 36)} · {options[i].status}")
 chart_opts = st.columns([1, 2, 1], vertical_alignment="bottom")
 x_axis = chart_opts[0].selectbox("x-axis", list(X_AXES), key="compare_x")
 smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth")
@@ -107,10 +108,11 @@ def compare_panel(ids: list[int]) -> None:
     runs = jobs.runs_by_id(ids)
     metrics = jobs.metrics_of(ids)
     st.plotly_chart(compare_figure(runs, metrics, x_axis, smoothing, log_y), key="compare_chart")
-    st.dataframe(final_metrics(runs, metrics), hide_index=True, key="final_metrics", column_config={
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
-        "best val accuracy": st.column_config.NumberColumn(format="percent"),
-        "parameters": st.column_config.NumberColumn(format="localized")})
+    st.dataframe(for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
+                 hide_index=True, key="final_metrics", column_config={
+                     "run": st.column_config.NumberColumn("#", width=48),
+                     "name": st.column_config.TextColumn(width=190),
+                     "status": st.column_config.TextColumn(width=90)})
     groups = seed_groups(runs)
     if groups:
         st.caption("Runs that differ only by seed: validation accuracy, mean ± one standard deviation")
@@ -263,7 +265,7 @@ if linked is not None:  # a link to a run on another page of the table
     ids.append(wanted)
     by_id[wanted] = linked
 chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids else 0,
-                      format_func=lambda i: f"#{i} · {by_id[i].name} · {by_id[i].status}")
+                      format_func=lambda i: f"#{i} · {shorten(by_id[i].name, 80)} · {by_id[i].status}")
 st.session_state["selected_run_id"] = chosen
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from core import jobs, sweeps
 from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError
 from core.datasets import catalog
-from core.display import duration, escape_markdown
+from core.display import duration, escape_markdown, for_display
 from core.settings import load_settings
 from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
@@ -23,9 +23,11 @@ settings = load_settings()
 datasets = {d.key: d for d in catalog(settings) if d.available}
 FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
                "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
-TRIAL_COLUMNS = ("best", "run", "status", "dataset", "architecture", "optimizer", "learning_rate", "batch_size",
-                 "epochs", "seed", "val_accuracy", "test_accuracy", "val_loss", "stopped_at", "train_seconds",
-                 "parameters")
+# The scores first, so they stay in view in a 1024 px window; the settings follow and scroll sideways.
+TRIAL_COLUMNS = ("best", "run", "status", "val_accuracy", "test_accuracy", "architecture", "optimizer", "learning_rate",
+                 "batch_size", "dataset", "epochs", "seed", "val_loss", "stopped_at", "train_seconds", "parameters")
+REPORT_COLUMNS = ("dataset", "test accuracy", "target", "reached", "best val accuracy", "retrain run", "retrain status",
+                  "best setting")
 SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random",
                    "lr_schedule": "constant"}
 
@@ -159,13 +161,13 @@ def sweep_results(sweep_id: int) -> None:
     progress = sweeps.progress(runs, settings)
     if was_active and not progress.active:
         st.rerun(scope="app")  # finished: one last full draw, then no more polling
-    top = st.columns([4, 1, 1], vertical_alignment="center")
+    top = st.columns([3, 2], vertical_alignment="center")  # one button: Cancel while active, else Delete
     eta = f" · about {duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
     top[0].progress(progress.done / max(1, progress.total), text=f"{progress.text()}{eta}")
     if progress.active and top[1].button("Cancel sweep", key="sw_cancel", icon=":material/stop_circle:"):
         stopped = sweeps.cancel(sweep_id, settings)
         st.toast(f"Cancelling {stopped} queued or running runs")
-    if not progress.active and top[2].button("Delete sweep", key="sw_delete", icon=":material/delete:"):
+    if not progress.active and top[1].button("Delete sweep", key="sw_delete", icon=":material/delete:"):
         sweeps.delete(sweep_id, settings)
         st.session_state.pop("sweep_selected", None)
         st.rerun(scope="app")
@@ -175,22 +177,24 @@ def sweep_results(sweep_id: int) -> None:
     # Best first; the table sorts by any column on a click.
     shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""})) \
         .sort_values(["val_accuracy", "run"], ascending=[False, True], na_position="last")
+    shown = for_display(shown, ("val_accuracy", "test_accuracy"), ("parameters",), ("train_seconds",))
     st.dataframe(
         shown.style.apply(lambda row: ["background-color: rgba(255, 200, 0, 0.25)" if row["best"] else ""] * len(row),
                           axis=1),
         hide_index=True, width="stretch", key="sw_table", column_order=TRIAL_COLUMNS,
         column_config={
             "batch_size": st.column_config.NumberColumn("batch size"),
-            "best": st.column_config.TextColumn("best", width="small"),
-            "run": st.column_config.NumberColumn("#", width="small"),
+            "best": st.column_config.TextColumn("best", width=44),
+            "run": st.column_config.NumberColumn("#", width=48),
+            "status": st.column_config.TextColumn("status", width=90),
+            "val_accuracy": st.column_config.TextColumn("val accuracy", width=100),
+            "test_accuracy": st.column_config.TextColumn("test accuracy", width=104),
+            "architecture": st.column_config.TextColumn("architecture", width=200),
             "learning_rate": st.column_config.NumberColumn("learning rate", format="%g"),
-            "val_accuracy": st.column_config.NumberColumn("val accuracy", format="percent"),
-            "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
-            "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-            "parameters": st.column_config.NumberColumn("parameters", format="localized"),
-            "train_seconds": st.column_config.NumberColumn("train s", format="%.0f"),
-            "stopped_at": st.column_config.NumberColumn("stopped at epoch", format="%d",
-                                                        help="Successive halving stopped the trial here."),
+            "val_loss": st.column_config.TextColumn("val loss"),
+            "train_seconds": st.column_config.TextColumn("training time"),
+            "stopped_at": st.column_config.TextColumn("stopped at epoch",
+                                                      help="Successive halving stopped the trial here."),
         })
     failed = trials[trials["status"] == "failed"]
     for row in failed.head(3).itertuples():
@@ -209,16 +213,16 @@ def sweep_results(sweep_id: int) -> None:
                "then evaluated once on the test split.")
     best = sweeps.best_trials(runs)
     for dataset, row in best.items():
-        cols = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-        cols[0].markdown(escape_markdown(f"{dataset}: #{row['run']} · {row['architecture']} · "
-                         f"{OPTIMIZER_LABELS.get(row['optimizer'], row['optimizer'])} lr={row['learning_rate']:g} "
-                         f"(val {row['val_accuracy']:.2%})"))  # dataset names are user text
-        epochs = cols[1].number_input("Epochs", 1, settings.max_epochs, value=min(settings.max_epochs,
+        st.markdown(escape_markdown(f"{dataset}: #{row['run']} · {row['architecture']} · "
+                    f"{OPTIMIZER_LABELS.get(row['optimizer'], row['optimizer'])} lr={row['learning_rate']:g} "
+                    f"(val {row['val_accuracy']:.2%})"))  # dataset names are user text
+        cols = st.columns([1, 1, 1], vertical_alignment="bottom")
+        epochs = cols[0].number_input("Epochs", 1, settings.max_epochs, value=min(settings.max_epochs,
                                                                                      2 * int(row["epochs"])),
                                       key=f"sw_retrain_epochs_{dataset}")
-        everything = cols[2].checkbox("All training data", value=True, key=f"sw_retrain_all_{dataset}",
+        everything = cols[1].checkbox("All training data", value=True, key=f"sw_retrain_all_{dataset}",
                                       help="Off: the trial's training subset (without its validation split).")
-        if cols[3].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
+        if cols[2].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
             try:
                 run_id = sweeps.retrain_best(sweep_id, dataset, int(epochs), everything, settings)
             except (ConfigError, jobs.JobError) as exc:
@@ -229,12 +233,14 @@ def sweep_results(sweep_id: int) -> None:
                 st.rerun(scope="app")
     report = sweeps.retrain_report(runs)
     if not report.empty:
-        st.dataframe(report.assign(reached=report["reached"].map({True: "✅ yes", False: "❌ no", None: ""})),
-                     hide_index=True, width="stretch", key="sw_report", column_config={
-                         "best val accuracy": st.column_config.NumberColumn(format="percent"),
-                         "test accuracy": st.column_config.NumberColumn(format="percent"),
-                         "target": st.column_config.NumberColumn("assignment target", format="percent"),
-                         "retrain run": st.column_config.NumberColumn(format="%d")})
+        shown = report.assign(reached=report["reached"].map({True: "✅ yes", False: "❌ no"}))
+        st.dataframe(for_display(shown, ("best val accuracy", "test accuracy", "target")), hide_index=True,
+                     width="stretch", key="sw_report", column_order=REPORT_COLUMNS, column_config={
+                         "dataset": st.column_config.TextColumn(width=110),
+                         "test accuracy": st.column_config.TextColumn(width=104),
+                         "target": st.column_config.TextColumn("target", width=80),
+                         "reached": st.column_config.TextColumn(width=80),
+                         "best val accuracy": st.column_config.TextColumn(width=130)})
     elif not best:
         st.caption("Appears once a trial has finished.")
     targets = ", ".join(f"{k} {v:.1%}" for k, v in ASSIGNMENT_TARGETS.items())

@@ -8,8 +8,9 @@ RUN_COLUMNS = {
     "id": st.column_config.NumberColumn("#", width=48),
     "name": st.column_config.TextColumn("name", width=190),
     "status": st.column_config.TextColumn("status", width=90),
-    "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent", width=104),
+    "test accuracy": st.column_config.TextColumn("test accuracy", width=104),
     "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%", width=100),
-    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
     "detail": st.column_config.TextColumn("detail", width="large"),
 }
+RUN_PERCENT = ("test accuracy",)  # shown as text by core.display.for_display, "—" when missing
+RUN_COUNTS = ("parameters",)

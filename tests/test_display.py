@@ -1,0 +1,52 @@
+"""Text for people: names cut on whole words, legend labels that keep what differs, blank cells."""
+import json
+
+import numpy as np
+import pandas as pd
+
+from core.compare import legend_labels
+from core.display import distinguishing, for_display, shorten
+from core.store import Run
+
+
+def _run(run_id: int, name: str, **config) -> Run:
+    values = {f: None for f in Run.__dataclass_fields__}
+    values.update(id=run_id, name=name, notes="", status="succeeded", created_at=0.0, cancel_requested=0, epoch=0,
+                  epochs=3, batch=0, steps=0, progress=1.0, tags="",
+                  config=json.dumps({"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32, **config}))
+    return Run(**values)
+
+
+def test_names_are_cut_on_whole_words_never_inside_a_value():
+    assert shorten("rmsprop lr=0.001 · bs 128", 30) == "rmsprop lr=0.001 · bs 128"
+    assert shorten("rmsprop lr=0.001 · bs 128", 20) == "rmsprop lr=0.001…"
+    assert shorten("rmsprop lr=0.001 · bs 128", 12) == "rmsprop…"
+    assert shorten("averyveryverylongsingleword", 10) == "averyvery…"
+
+
+def test_axis_labels_keep_the_words_that_tell_architectures_apart():
+    specs = ["cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128", "cnn 32x1p-64x1p dropout=0.3 flatten dense=128"]
+    labels = distinguishing(specs, 28)
+    assert labels == {specs[0]: "bn", specs[1]: "cnn 32x1p-64x1p dropout=0.3…"}
+
+
+def test_legend_labels_add_the_differing_settings_a_cut_name_hides():
+    runs = [_run(1, "a long run name that goes on and on with sgd lr=0.01 and batch size twelve", optimizer="sgd",
+                 learning_rate=0.01),
+            _run(2, "a long run name that goes on and on with sgd lr=0.02 and batch size twelve", optimizer="sgd",
+                 learning_rate=0.02),
+            _run(3, "mlp · digits · adam lr=0.001")]
+    labels = legend_labels(runs)
+    assert labels[1] == "#1 a long run name that goes on… (sgd, lr=0.01)"
+    assert labels[2] == "#2 a long run name that goes on… (sgd, lr=0.02)"
+    assert labels[3] == "#3 mlp · digits · adam lr=0.001"  # its settings are in its name already
+    assert len(set(labels.values())) == 3
+
+
+def test_missing_values_show_as_a_dash_not_none():
+    table = pd.DataFrame({"test accuracy": [0.91234, np.nan], "parameters": [331530, None], "time": ["5 s", None],
+                          "test loss": [0.19621, None], "best epoch": [3, None], "id": [1, 2]})
+    shown = for_display(table, ("test accuracy",), ("parameters",))
+    assert shown.to_dict("list") == {"test accuracy": ["91.23 %", "—"], "parameters": ["331,530", "—"],
+                                     "time": ["5 s", "—"], "test loss": ["0.1962", "—"], "best epoch": ["3", "—"],
+                                     "id": [1, 2]}
