@@ -128,6 +128,12 @@ def _missing_as_none(values: pd.Series) -> list:
     return [None if pd.isna(v) else v for v in values]
 
 
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
+
+
 def size_text(size_bytes: int | None) -> str:
     """1536 -> '1.5 KB'; None -> '—'."""
     if size_bytes is None:
