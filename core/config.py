@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from core.architectures import ARCHITECTURES, ArchitectureError, check_input
+from core.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
 from core.augment import AugmentError, output_side, training_layers
 from core.augment import check as check_pipeline
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
@@ -182,3 +182,37 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     if len(config.notes) > MAX_NOTES_LENGTH:
         raise ConfigError("notes", f"must be at most {MAX_NOTES_LENGTH} characters; got {len(config.notes)}")
     return info
+
+
+def recipe_settings(recipe: Recipe, current_dataset: str, datasets: dict[str, DatasetInfo],
+                    max_epochs: int) -> tuple[dict, str]:
+    """The Train page's values for a course recipe, and a one-line note of what could not be applied
+    as the course had it ("" when everything was).
+
+    `datasets` maps keys to the catalog's entries (available or not). The lesson's subsets belong to
+    its dataset: when that dataset is missing, the current one is kept with all its samples.
+    """
+    values: dict = dict(optimizer=recipe.optimizer, learning_rate=recipe.learning_rate,
+                        batch_size=recipe.batch_size, epochs=min(recipe.epochs, max_epochs),
+                        validation_split=recipe.validation_split, split_mode=recipe.split_mode, labels=recipe.labels,
+                        train_subset=recipe.train_subset, test_subset=recipe.test_subset)
+    if recipe.optimizer == "sgd":
+        values.update(momentum=recipe.momentum, nesterov=recipe.nesterov)
+    notes = []
+    lesson = datasets.get(recipe.dataset) if recipe.dataset else None
+    if lesson is not None and lesson.available:
+        values["dataset"] = recipe.dataset
+    elif recipe.dataset:
+        kept = datasets[current_dataset].title if current_dataset in datasets else current_dataset
+        title = lesson.title if lesson else recipe.dataset
+        subsets = ""
+        if recipe.train_subset or recipe.test_subset:
+            subsets = (f" and uses all its samples (the lesson's {recipe.train_subset or 0:,} / "
+                       f"{recipe.test_subset or 0:,} subsets are {title}'s)")
+            values.update(train_subset=None, test_subset=None)
+        notes.append(f"{title} is not on this machine, so the run stays on {kept}{subsets}; "
+                     "get it on the Data page")
+    if recipe.epochs > max_epochs:
+        notes.append(f"epochs capped at {max_epochs} (TRAINLAB_MAX_EPOCHS); the course trained {recipe.epochs}")
+    note = "; ".join(notes)
+    return values, (note[0].upper() + note[1:] + ".") if note else ""

@@ -318,6 +318,25 @@ def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) ->
     )
 
 
+ASSIGNMENT_DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def assignment_for(available: list[str], titles: dict[str, str]) -> tuple[SweepSpec, str]:
+    """The assignment preset on the assignment's datasets this machine has (else on the first one it
+    has), and a one-line note of what was left out and why ("" when nothing was)."""
+    chosen = tuple(d for d in ASSIGNMENT_DATASETS if d in available)
+    missing = [ASSIGNMENT_DATASETS[d] for d in ASSIGNMENT_DATASETS if d not in available]
+    if not chosen:
+        chosen = tuple(available[:1])
+    note = ""
+    if missing:
+        used = " and ".join(titles.get(d, d) for d in chosen)
+        note = (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not on this machine, so the preset "
+                f"runs on {used} only; get {'it' if len(missing) == 1 else 'them'} on the Data page to sweep the "
+                "assignment's datasets.")
+    return assignment_preset(chosen), note
+
+
 # -- the Sweeps page's form ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepForm:

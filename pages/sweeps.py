@@ -11,7 +11,7 @@ from core.display import duration, escape_markdown, for_display
 from core.settings import load_settings
 from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
-    SweepSpec, assignment_preset)
+                             SweepSpec, assignment_for)
 from pages.common.nav import page_setup
 
 page_setup("pages/sweeps.py")
@@ -47,8 +47,9 @@ if "sw_name" not in st.session_state:
 
 
 def _load_preset() -> None:
-    _fill_form(SweepForm.from_spec(assignment_preset(tuple(d for d in ("mnist", "fashion_mnist") if d in datasets)
-                                                     or tuple(datasets)[:1])))
+    spec, note = assignment_for(list(datasets), {k: d.title for k, d in datasets.items()})
+    _fill_form(SweepForm.from_spec(spec))
+    st.session_state["sw_preset_note"] = note
 
 
 def _edit_as_new(spec: dict) -> None:
@@ -70,6 +71,8 @@ if view == "New sweep":
     top[1].button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
                   help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
                        "each on MNIST and Fashion-MNIST, random validation split.")
+    if st.session_state.get("sw_preset_note"):
+        st.info(st.session_state.pop("sw_preset_note"), icon=":material/info:")
     left, right = st.columns(2, gap="large")
     with left:
         st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)

@@ -5,7 +5,7 @@ from core import jobs
 from core.architectures import ARCHITECTURES, ArchitectureError
 from core.augment import preset
 from core.config import (IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError,
-    TrainConfig)
+                         TrainConfig, recipe_settings)
 from core.datasets import catalog
 from core.settings import load_settings
 from pages.common.nav import page_setup
@@ -30,18 +30,12 @@ for name, value in (("optimizer", defaults.optimizer), ("learning_rate", default
 
 
 def _apply_recipe() -> None:
-    """Set the optimizer and data settings to the chosen preset's course recipe."""
+    """Set the optimizer and data settings to the chosen preset's course recipe; say what did not apply."""
     recipe = ARCHITECTURES[st.session_state["architecture"]].recipe
-    st.session_state.update(
-        optimizer=recipe.optimizer, learning_rate=recipe.learning_rate, batch_size=recipe.batch_size,
-        epochs=min(recipe.epochs, settings.max_epochs), validation_split=recipe.validation_split,
-        split_mode=recipe.split_mode, labels=recipe.labels, train_subset=recipe.train_subset or 0,
-        test_subset=recipe.test_subset or 0,
-    )
-    if recipe.optimizer == "sgd":
-        st.session_state.update(momentum=recipe.momentum or 0.0, nesterov=recipe.nesterov)
-    if recipe.dataset and datasets.get(recipe.dataset, None) and datasets[recipe.dataset].available:
-        st.session_state["dataset"] = recipe.dataset
+    values, note = recipe_settings(recipe, st.session_state["dataset"], datasets, settings.max_epochs)
+    values.update(train_subset=values["train_subset"] or 0, test_subset=values["test_subset"] or 0)
+    st.session_state.update(values)
+    st.session_state["recipe_note"] = note
 
 
 data_col, opt_col = st.columns(2, gap="large")
@@ -71,6 +65,8 @@ with data_col:
         st.write(arch.lesson)
     st.button("Use the course recipe", key="apply_recipe", on_click=_apply_recipe,
               help="Optimizer, learning rate, batch size, epochs, labels, split and subsets from the lesson.")
+    if st.session_state.get("recipe_note"):
+        st.info(st.session_state.pop("recipe_note"), icon=":material/info:")
     try:
         arch_options = architecture_options(architecture, "train")
         options_error = None

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.store import MetricPoint, RUNNING, SUCCEEDED
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, make_fashion_files
 
 PAGES = ["app.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py", "pages/augment.py",
          "pages/data.py"]
@@ -206,6 +206,18 @@ def test_cifar_recipe_switches_dataset_and_subsets(lab, store):
     assert at.selectbox(key="dataset").value == "cifar10"
     assert (at.number_input(key="train_subset").value, at.number_input(key="test_subset").value) == (7500, 500)
     assert (at.selectbox(key="split_mode").value, at.number_input(key="batch_size").value) == ("keras", 64)
+
+
+def test_a_recipe_whose_dataset_is_missing_says_what_it_did_not_apply(lab, store):
+    make_fashion_files(lab.keras_home / "datasets" / "fashion-mnist")
+    at = _page("pages/train.py").run()
+    at.selectbox(key="dataset").set_value("fashion_mnist")
+    at.selectbox(key="architecture").set_value("deep_mlp").run()  # a CIFAR-10 lesson; CIFAR-10 is not here
+    at.button(key="apply_recipe").click().run()
+    assert at.selectbox(key="dataset").value == "fashion_mnist"
+    assert (at.number_input(key="train_subset").value, at.number_input(key="test_subset").value) == (0, 0)
+    assert at.info[0].value == ("CIFAR-10 is not on this machine, so the run stays on Fashion-MNIST and uses all its "
+                                "samples (the lesson's 7,500 / 500 subsets are CIFAR-10's); get it on the Data page.")
 
 
 def test_custom_architecture_options_reach_the_run(lab, store):
