@@ -15,7 +15,7 @@ run: setup  ## set up, then start the app on http://localhost:$(PORT)
 test: setup-dev browser  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest
 
-bench: setup  ## set up, then run the benchmarks (about 15 minutes on 2 cores); figures in bench/out/
+bench: setup-dev browser  ## set up (Playwright and Chromium for figure 6), then run the benchmarks (about 16 minutes on 2 cores); figures in bench/out/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: $(VENV)/.stamp-app

@@ -10,7 +10,7 @@ from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 page_setup("app.py")
 st.title("Train Lab")
 st.write("Train Keras models in the background, watch their curves grow live, and compare runs.")
-jobs.ensure_workers()
+jobs.warm_workers()  # the first Start then meets workers with TensorFlow loaded
 
 links = st.columns(3)
 links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")

@@ -18,6 +18,7 @@ def curve_series(metrics: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
 
 
 EMPTY_TEXT = {  # what an empty chart says, by run status
+    "not started": "Press Start: the run's loss and accuracy grow here.",
     "queued": "Waiting for the first points…",
     "running": "Waiting for the first points…",
     "failed": "The run failed before its first points (the reason is above).",
@@ -26,11 +27,13 @@ EMPTY_TEXT = {  # what an empty chart says, by run status
 }
 
 
-def training_curves(metrics: pd.DataFrame, height: int = 340, status: str = "running") -> go.Figure:
+def training_curves(metrics: pd.DataFrame | None, height: int = 340, status: str = "running") -> go.Figure:
     """Loss and accuracy against epochs: train as a solid line that grows within epochs (mean of
     the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch.
-    An empty chart says why, from the run's `status`."""
+    An empty chart says why, from the run's `status` (no metrics at all: a run not started yet)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title for _, title in PANELS], horizontal_spacing=0.08)
+    if metrics is None:
+        metrics = pd.DataFrame(columns=["kind", "step", "epoch", "elapsed", "name", "value"])
     for col, (metric, _) in enumerate(PANELS, start=1):
         live = curve_series(metrics, metric, "batch")
         epoch_means = curve_series(metrics, metric, "epoch")

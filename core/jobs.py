@@ -156,6 +156,13 @@ def ensure_workers(settings: Settings | None = None) -> bool:
     return worker.ensure_running(settings)
 
 
+def warm_workers(settings: Settings | None = None) -> bool:
+    """Start the worker pool ahead of the first run (autostart on), so Start meets workers that have
+    TensorFlow loaded instead of waiting seconds for it; True if started."""
+    settings = settings or load_settings()
+    return settings.autostart_workers and worker.ensure_running(settings)
+
+
 def query(run_query: RunQuery, settings: Settings | None = None) -> tuple[list[Run], int]:
     """One page of runs matching the filters (after reaping dead workers), and the total that match."""
     settings = settings or load_settings()

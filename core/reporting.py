@@ -58,6 +58,16 @@ class StoreReporter(keras.callbacks.Callback):
         self._window_means: dict[str, float] = {}  # Keras' running means at that batch
         self._lock = threading.Lock()
 
+    def report_start(self, loss: float, accuracy: float) -> None:
+        """Write the untrained model's loss and accuracy as the point at step 0, before `fit`.
+
+        Keras' first batch also traces the training step (most of a second on a CPU), so a curve
+        that waited for it would stay empty that long; this point needs one eager forward pass.
+        """
+        points = [MetricPoint("batch", 0, 0.0, 0.0, name, float(value))
+                  for name, value in (("loss", loss), ("accuracy", accuracy)) if math.isfinite(float(value))]
+        self.store.report(self.run_id, points, epoch=1, batch=0, progress=0.0, eta_seconds=None)
+
     def on_train_begin(self, logs=None):
         self._t0 = self.clock()
         self._last_report = None  # the first batch reports at once: Start shows a point quickly

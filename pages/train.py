@@ -6,7 +6,9 @@ from core.architectures import ARCHITECTURES, ArchitectureError
 from core.augment import preset
 from core.config import (IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError,
                          TrainConfig, recipe_settings)
+from core.charts import training_curves
 from core.datasets import catalog
+from core.display import escape_markdown, progress_text, shorten
 from core.settings import load_settings
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options, number
@@ -17,6 +19,7 @@ st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs tra
            "you can start several in a row and watch them on the Runs page.")
 
 settings = load_settings()
+jobs.warm_workers(settings)  # the first Start then meets a worker that has TensorFlow loaded
 datasets = {d.key: d for d in catalog(settings)}
 defaults = TrainConfig()
 # Widget values live in session state (set once), so the recipe button can change them.
@@ -123,8 +126,40 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
     except (ConfigError, jobs.JobError) as exc:
         st.error(str(exc), icon=":material/error:")
     else:
+        st.session_state["train_started"] = run_id
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")
-        st.page_link("pages/runs.py", label="Watch it on the Runs page", icon=":material/monitoring:")
+
+if "train_started" in st.session_state:
+    started = jobs.get_run(st.session_state["train_started"])
+    if started is None:  # deleted meanwhile
+        st.session_state.pop("train_started")
+    else:
+        # The run's curve grows right here: polled fast until its first point, then every second,
+        # not at all once it has ended (the fragment asks for a full rerun to change its pace).
+        waiting = started.status in ("queued", "running") and started.batch == 0
+        pace = 0.25 if waiting else (1.0 if not started.is_finished else None)
+
+        @st.fragment(run_every=pace)
+        def started_run() -> None:
+            """The last run started here: progress and live curves, like the Runs page's."""
+            run = jobs.get_run(started.id)
+            if run is None:
+                st.rerun()
+            st.progress(run.progress, text=f"Run #{run.id} · {shorten(run.name, 60)} · {progress_text(run)}")
+            if run.error and run.status == "failed":
+                st.error(escape_markdown(run.error), icon=":material/error:")
+            st.plotly_chart(training_curves(jobs.run_metrics(run.id), height=280, status=run.status),
+                            key="train_live_chart")
+            st.page_link("pages/runs.py", label="Watch it on the Runs page",
+                         icon=":material/monitoring:", query_params={"run": str(run.id)})
+            if (run.batch == 0) != (started.batch == 0) or run.is_finished != started.is_finished:
+                st.rerun()  # after drawing, so the first point shows at once; the full run sets the new pace
+
+        started_run()
+else:
+    # Where the curves will grow, drawn before the first Start: the browser loads its chart code now,
+    # not in the second after Start.
+    st.plotly_chart(training_curves(None, height=280, status="not started"), key="train_live_chart")
 
 summary = jobs.summary(settings)
 st.caption(f"Now: {summary.running} running, {summary.queued} queued · "

@@ -1,0 +1,145 @@
+"""Every page in a real browser: direct URLs on a fresh server, what a new user meets, and live refresh."""
+import time
+
+import pytest
+
+from core import jobs
+from core.config import TrainConfig
+from core.settings import load_settings
+from tests.conftest import wait_for
+from tests.test_browser import CHROMIUM_FLAGS, CURVE_DRAWN, StreamlitServer, _screenshot, page, server  # noqa: F401
+from tests.test_pages import _finished_run
+
+pytestmark = pytest.mark.browser
+
+# (URL path, the page's heading, its tab title), in the sidebar's order.
+PAGES = [("", "Train Lab", "Train Lab"), ("train", "Train", "Train · Train Lab"), ("runs", "Runs", "Runs · Train Lab"),
+         ("sweeps", "Sweeps", "Sweeps · Train Lab"), ("models", "Models", "Models · Train Lab"),
+         ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab")]
+SIDEBAR = ["Home", "Train", "Runs", "Sweeps", "Models", "Augment", "Data"]
+
+
+def _check_page(page, heading: str, title: str) -> None:
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=60_000)
+    links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").all_inner_texts()
+    assert [text.split("\n")[-1].strip() for text in links] == SIDEBAR
+    assert page.title() == title
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_every_page_opens_from_its_direct_url_on_a_fresh_server_and_after_a_reload(lab, store, page, tmp_path):
+    _finished_run(store, name="first")
+    _finished_run(store, name="second")
+    for path, heading, title in PAGES:
+        app = StreamlitServer(tmp_path / f"streamlit-{path or 'home'}.log")
+        app.start()
+        try:
+            page.goto(f"{app.url}/{path}")  # the server's first page request
+            _check_page(page, heading, title)
+            page.reload()
+            _check_page(page, heading, title)
+            if path == "runs":  # a shared comparison link keeps its runs
+                page.goto(f"{app.url}/runs?runs=1,2")
+                _check_page(page, heading, title)
+                chips = page.get_by_test_id("stMultiSelect").first.inner_text()
+                assert "#1 · first" in chips and "#2 · second" in chips
+        finally:
+            app.stop()
+
+
+def test_the_dog_preset_shows_eight_different_crops(lab, page, tmp_path):
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        page.goto(f"{app.url}/augment")
+        page.get_by_text("Output shape (150, 200, 3)").wait_for(timeout=60_000)
+        images = page.get_by_test_id("stImage").locator("img")
+        wait_for(lambda: images.count() >= 9, 30, what="the photo and its copies")
+        sources = [images.nth(i).get_attribute("src") for i in range(images.count())]
+        # Streamlit names a media file by its content, so equal copies would share one address.
+        copies = sources[1:]
+        assert len(copies) == 8 and len(set(copies)) == 8
+        _screenshot(page, "browser-augment-dog.png")
+    finally:
+        app.stop()
+
+
+def test_runs_page_opened_before_the_first_run_shows_its_curves_without_a_reload(server, page):
+    page.goto(f"{server.url}/runs")
+    page.get_by_text("No runs yet").wait_for(timeout=60_000)
+    run_id = jobs.submit(TrainConfig(epochs=3, name="appears by itself"), load_settings())
+    page.get_by_role("heading", name=f"Run #{run_id}").wait_for(timeout=60_000)
+    page.wait_for_function(CURVE_DRAWN, timeout=120_000)
+    assert page.get_by_text("Compare", exact=True).count() >= 1
+    _screenshot(page, "browser-runs-before-first-run.png")
+
+
+def _visible_columns(page, table) -> list[str]:
+    """Headers the data grid draws: its accessible table holds only the columns in view."""
+    return [t.strip() for t in table.locator("th").all_inner_texts()]
+
+
+def test_key_columns_are_in_view_at_1024_px(lab, store, page, tmp_path):
+    from core import sweeps
+    from core.sweep_spec import assignment_preset
+
+    for i in range(3):
+        _finished_run(store, name=f"a rather long run name that goes on and on, number {i}", accuracy=0.9 + i / 100)
+    sweep_id = sweeps.start(assignment_preset(("digits",)), load_settings())
+    page.set_viewport_size({"width": 1024, "height": 1000})
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        for path, key_column, value in (("", "test accuracy", "92.00 %"), ("runs", "test accuracy", "92.00 %"),
+                                        (f"sweeps", "val accuracy", "—")):
+            page.goto(f"{app.url}/{path}")
+            table = page.get_by_test_id("stDataFrame").first
+            table.wait_for(timeout=60_000)
+            wait_for(lambda: key_column in _visible_columns(page, table), 20,
+                     what=f"{key_column} in view on /{path}: {_visible_columns(page, table)}")
+            assert value in table.locator("td").all_inner_texts()
+            _screenshot(page, f"browser-1024-{path or 'home'}.png")
+        assert sweeps.cancel(sweep_id, load_settings())
+    finally:
+        app.stop()
+
+
+def test_refresh_stops_when_nothing_is_training(lab, store, page, tmp_path):
+    _finished_run(store, name="done")
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        page.goto(f"{app.url}/runs?runs=1")
+        page.wait_for_function(CURVE_DRAWN, timeout=60_000)
+        time.sleep(2)
+        stale = []
+        for _ in range(40):  # 10 s: a refreshing page marks its elements stale while it redraws
+            stale.append(page.evaluate("document.querySelectorAll('[data-stale=\"true\"]').length"))
+            time.sleep(0.25)
+        assert sum(1 for n in stale if n) == 0, stale
+        # ...and a run started elsewhere still appears without a reload.
+        store.create_run("queued elsewhere", TrainConfig().to_dict())
+        page.get_by_text("queued elsewhere").first.wait_for(timeout=20_000)
+    finally:
+        app.stop()
+
+
+def test_train_page_refuses_what_a_number_field_cannot_hold(lab, store, page, tmp_path):
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        for label, typed, message in (("Epochs (at most 200)", "1e3", "epochs: must be a whole number from 1 to 200"),
+                                      ("Epochs (at most 200)", "0", "epochs: must be a whole number from 1 to 200"),
+                                      ("Learning rate", "-1", "learning_rate: must be greater than 0")):
+            page.goto(f"{app.url}/train")
+            field = page.get_by_role("spinbutton", name=label, exact=True)
+            field.fill(typed)
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_text(message).wait_for(timeout=30_000)
+        page.goto(f"{app.url}/train")
+        page.get_by_label("Run name (optional)").fill("x" * 500)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text("name: must be at most 120 characters; got 500").wait_for(timeout=30_000)
+        assert store.list_runs() == []
+    finally:
+        app.stop()
