@@ -21,7 +21,9 @@ SIDEBAR = ["Home", "Train", "Runs", "Sweeps", "Models", "Augment", "Data"]
 
 def _check_page(page, heading: str, title: str) -> None:
     page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=60_000)
-    links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").all_inner_texts()
+    sidebar_links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+    sidebar_links.nth(len(SIDEBAR) - 1).wait_for(timeout=30_000)
+    links = sidebar_links.all_inner_texts()
     assert [text.split("\n")[-1].strip() for text in links] == SIDEBAR
     assert page.title() == title
     assert page.get_by_test_id("stException").count() == 0
@@ -41,7 +43,7 @@ def test_every_page_opens_from_its_direct_url_on_a_fresh_server_and_after_a_relo
             if path == "runs":  # a shared comparison link keeps its runs
                 page.goto(f"{app.url}/runs?runs=1,2")
                 _check_page(page, heading, title)
-                chips = page.get_by_test_id("stMultiSelect").first.inner_text()
+                chips = page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare").inner_text()
                 assert "#1 · first" in chips and "#2 · second" in chips
         finally:
             app.stop()
@@ -83,15 +85,15 @@ def test_key_columns_are_in_view_at_1024_px(lab, store, page, tmp_path):
     from core import sweeps
     from core.sweep_spec import assignment_preset
 
-    for i in range(3):
+    sweep_id = sweeps.start(assignment_preset(("digits",)), load_settings())  # 18 queued trials
+    for i in range(3):  # newer: at the top of Home's recent runs
         _finished_run(store, name=f"a rather long run name that goes on and on, number {i}", accuracy=0.9 + i / 100)
-    sweep_id = sweeps.start(assignment_preset(("digits",)), load_settings())
     page.set_viewport_size({"width": 1024, "height": 1000})
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
         for path, key_column, value in (("", "test accuracy", "92.00 %"), ("runs", "test accuracy", "92.00 %"),
-                                        (f"sweeps", "val accuracy", "—")):
+                                        ("sweeps", "val accuracy", "—")):
             page.goto(f"{app.url}/{path}")
             table = page.get_by_test_id("stDataFrame").first
             table.wait_for(timeout=60_000)
@@ -119,7 +121,7 @@ def test_refresh_stops_when_nothing_is_training(lab, store, page, tmp_path):
         assert sum(1 for n in stale if n) == 0, stale
         # ...and a run started elsewhere still appears without a reload.
         store.create_run("queued elsewhere", TrainConfig().to_dict())
-        page.get_by_text("queued elsewhere").first.wait_for(timeout=20_000)
+        page.get_by_text("queued elsewhere").first.wait_for(state="attached", timeout=20_000)  # a grid cell
     finally:
         app.stop()
 
