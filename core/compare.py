@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -97,11 +98,28 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
                                      line=dict(color=color, width=2, dash="dash")), row=1, col=col)
     fig.update_xaxes(title_text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x])
     if log_y:
-        fig.update_yaxes(type="log", row=1, col=1)
+        losses = metrics.loc[metrics["name"].isin(["loss", "val_loss"]) & (metrics["value"] > 0), "value"] \
+            if len(metrics) else pd.Series(dtype=float)
+        ticks = log_ticks(float(losses.min()), float(losses.max())) if len(losses) else []
+        # Plotly labels a log axis's minor ticks with their first digit only ("2, 5, 1, 2, 0.1"):
+        # whole values on a 1-2-5 ladder read as numbers.
+        fig.update_yaxes(type="log", row=1, col=1, tickmode="array" if ticks else "auto", tickvals=ticks or None,
+                         ticktext=[f"{t:g}" for t in ticks] or None)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
                       legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0,
                                   title=dict(text="solid: train · dashed: validation   ", side="top")))
     return fig
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values on a 1-2-5 ladder covering low..high (both > 0), e.g. 0.05, 0.1, 0.2, 0.5, 1, 2."""
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = round(mantissa * 10.0 ** exponent, 12)
+            if low / 2.5 <= value <= high * 2.5:
+                ticks.append(value)
+    return ticks
 
 
 def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:

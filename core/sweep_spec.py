@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.architectures import ARCHITECTURES, ArchitectureError, check_options, parse_blocks
-from core.config import OPTIMIZERS, TrainConfig
+from core.config import OPTIMIZERS, TrainConfig, whole
 
 
 class SweepError(ValueError):
@@ -229,8 +229,27 @@ def _check_axes(spec: SweepSpec) -> None:
         raise SweepError(f"mode: must be 'grid' or 'random'; got {spec.mode!r}")
     if not all(isinstance(lr, (int, float)) and lr > 0 for lr in spec.learning_rates):
         raise SweepError("learning rates: every value must be above 0")
-    if spec.halving and (spec.halving.eta < 2 or spec.halving.min_epochs < 1):
-        raise SweepError("early stopping: keep 1 in eta (at least 2) at rungs from epoch 1 or later")
+    for name, value, low, high in (("trials", spec.trials, 1, None), ("search seed", spec.search_seed, 0, 2**31 - 1)):
+        if not _whole_in(value, low, high):
+            raise SweepError(f"{name}: must be a whole number from {low}{f' to {high}' if high else ' up'}; "
+                             f"got {value!r}")
+    if spec.halving and not (_whole_in(spec.halving.eta, 2, 10) and _whole_in(spec.halving.min_epochs, 1, None)):
+        raise SweepError("early stopping: keep 1 in η (a whole number from 2 to 10) at rungs from epoch 1 or "
+                         f"later; got η={spec.halving.eta!r}, first check at epoch {spec.halving.min_epochs!r}")
+
+
+MAX_SWEEP_NAME = 60
+
+
+def _sweep_name(text: str) -> str:
+    name = text.strip()
+    if len(name) > MAX_SWEEP_NAME:
+        raise SweepError(f"name: must be at most {MAX_SWEEP_NAME} characters; got {len(name)}")
+    return name
+
+
+def _whole_in(value, low: int, high: int | None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= (high if high else value)
 
 
 def _param_grid(spec: SweepSpec, sample: bool) -> list[dict]:
@@ -363,14 +382,15 @@ class SweepForm:
         """Parse every field; SweepError names the first one that does not parse."""
         rates, lr_range = parse_learning_rates(self.learning_rates)
         return SweepSpec(
-            name=self.name.strip()[:60], mode=self.mode, datasets=tuple(self.datasets),
+            name=_sweep_name(self.name), mode=self.mode, datasets=tuple(self.datasets),
             variants=parse_variants(self.architectures), optimizers=tuple(self.optimizers),
             learning_rates=rates, lr_range=lr_range, per_optimizer_lr=parse_per_optimizer_lr(self.per_optimizer_lr),
             batch_sizes=_positive(parse_numbers(self.batch_sizes, "batch sizes", int), "batch sizes"),
             epochs=_positive(parse_numbers(self.epochs, "epochs", int), "epochs"),
-            seeds=parse_numbers(self.seeds, "seeds", int), trials=int(self.trials),
-            search_seed=int(self.search_seed), shared=dict(self.shared),
-            halving=Halving(int(self.eta), int(self.min_epochs)) if self.halving else None,
+            # Numbers as typed (whole where whole): a value out of range is refused, never cut or replaced.
+            seeds=parse_numbers(self.seeds, "seeds", int), trials=whole(self.trials),
+            search_seed=whole(self.search_seed), shared=dict(self.shared),
+            halving=Halving(whole(self.eta), whole(self.min_epochs)) if self.halving else None,
         )
 
     @classmethod

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from core import jobs, sweeps
-from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError
+from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
 from core.datasets import catalog
 from core.display import duration, escape_markdown, for_display
 from core.settings import load_settings
@@ -13,6 +13,7 @@ from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score
 from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
                              SweepSpec, assignment_for)
 from pages.common.nav import page_setup
+from pages.common.widgets import number
 
 page_setup("pages/sweeps.py")
 st.title("Sweeps")
@@ -67,7 +68,7 @@ view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=T
 # -- a new sweep -------------------------------------------------------------------------------
 if view == "New sweep":
     top = st.columns([3, 1], vertical_alignment="bottom")
-    top[0].text_input("Sweep name", key="sw_name", max_chars=60, placeholder="e.g. assignment, week 3")
+    top[0].text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
     top[1].button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
                   help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
                        "each on MNIST and Fashion-MNIST, random validation split.")
@@ -94,9 +95,9 @@ if view == "New sweep":
         cols[1].text_input("Epochs", key="sw_epochs")
         cols[2].text_input("Seeds", key="sw_seeds", help="Several seeds repeat each setting to show the spread.")
         cols = st.columns(2)
-        cols[0].number_input("Training samples (0 = all)", min_value=0, step=1000, key="sw_train_subset",
-                             help="A stratified subset per trial keeps a search quick; retrain the best on all.")
-        cols[1].number_input("Test samples (0 = all)", min_value=0, step=1000, key="sw_test_subset")
+        number(cols[0], "Training samples (0 = all)", "sw_train_subset", step=1000,
+               help="A stratified subset per trial keeps a search quick; retrain the best on all.")
+        number(cols[1], "Test samples (0 = all)", "sw_test_subset", step=1000)
         cols = st.columns(2)
         cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
                        help="Trials are ranked on this held-out share, never on the test split.")
@@ -104,18 +105,18 @@ if view == "New sweep":
         cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         cols[0].radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
                       format_func={"grid": "every combination", "random": "random"}.get)
-        cols[1].number_input("Trials", 1, settings.max_sweep_runs, key="sw_trials", disabled=st.session_state.sw_mode != "random")
-        cols[2].number_input("Search seed", 0, 2**31 - 1, key="sw_search_seed", disabled=st.session_state.sw_mode != "random")
+        number(cols[1], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
+        number(cols[2], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
         cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         cols[0].toggle("Stop poor trials early", key="sw_halving",
                        help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
                             "accuracy is in the top 1/η of the trials that got that far.")
-        cols[1].number_input("η (keep 1 in η)", 2, 10, key="sw_eta", disabled=not st.session_state.sw_halving)
-        cols[2].number_input("First check at epoch", 1, 100, key="sw_min_epochs", disabled=not st.session_state.sw_halving)
+        number(cols[1], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
+        number(cols[2], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
 
-    form = SweepForm(**{name: st.session_state[f"sw_{name}"] for name in FORM_FIELDS},
-                     shared={"train_subset": int(st.session_state.sw_train_subset) or None,
-                             "test_subset": int(st.session_state.sw_test_subset) or None,
+    form = SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
+                     shared={"train_subset": whole(st.session_state.sw_train_subset) or None,
+                             "test_subset": whole(st.session_state.sw_test_subset) or None,
                              "validation_split": float(st.session_state.sw_validation_split),
                              "split_mode": st.session_state.sw_split_mode,
                              "lr_schedule": st.session_state.sw_lr_schedule})

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from core.compare import legend_labels
+from core.compare import legend_labels, log_ticks
 from core.display import distinguishing, for_display, shorten
 from core.store import Run
 
@@ -50,3 +50,8 @@ def test_missing_values_show_as_a_dash_not_none():
     assert shown.to_dict("list") == {"test accuracy": ["91.23 %", "—"], "parameters": ["331,530", "—"],
                                      "time": ["5 s", "—"], "test loss": ["0.1962", "—"], "best epoch": ["3", "—"],
                                      "id": [1, 2]}
+
+
+def test_log_scale_ticks_read_as_numbers_on_a_1_2_5_ladder():
+    assert log_ticks(0.08, 2.3) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+    assert log_ticks(0.3, 0.9) == [0.2, 0.5, 1.0, 2.0]

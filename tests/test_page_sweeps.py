@@ -2,6 +2,7 @@
 from dataclasses import replace
 
 import pandas as pd
+import pytest
 
 from core import sweeps
 from core.store import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
@@ -99,3 +100,21 @@ def test_compare_the_top_runs_filters_the_runs_page(lab, store):
     assert not runs_page.exception
     assert len(_frame(runs_page, "progress")) == 8  # only the sweep's runs
     assert runs_page.multiselect(key="compare_runs").value == at.session_state["compare_runs"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"sw_mode": "random", "sw_trials": 0}, "trials: must be a whole number from 1 up; got 0"),
+    ({"sw_mode": "random", "sw_trials": 2.5}, "trials: must be a whole number from 1 up; got 2.5"),
+    ({"sw_mode": "random", "sw_search_seed": -1}, "search seed: must be a whole number from 0 to 2147483647; got -1"),
+    ({"sw_halving": True, "sw_eta": 1}, "early stopping: keep 1 in η (a whole number from 2 to 10)"),
+    ({"sw_name": "x" * 61}, "name: must be at most 60 characters; got 61"),
+])
+def test_a_new_sweep_refuses_values_out_of_range_instead_of_replacing_them(lab, changes, message):
+    at = _page("pages/sweeps.py").run()
+    for key, value in changes.items():
+        widget = at.radio(key=key) if key == "sw_mode" else at.toggle(key=key) if key == "sw_halving" else \
+            at.text_input(key=key) if key == "sw_name" else at.number_input(key=key)
+        widget.set_value(value).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="sw_start").disabled and sweeps.sweeps(lab) == []
