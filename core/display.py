@@ -147,15 +147,21 @@ def size_text(size_bytes: int | None) -> str:
 
 
 def catalog_table(entries) -> pd.DataFrame:
-    """The Data page's table: one row per dataset with its status and where its files are."""
+    """The Data page's table: one row per dataset, status and size first, and where its files are
+    (or go) last. How to get a missing one is longer than a cell: see `missing_hints`."""
     rows = []
     for d in entries:
         status = "available offline" if d.available else ("downloadable (needs network)" if d.downloadable
                                                           else "missing")
         rows.append({
-            "dataset": d.title, "key": d.key, "status": status, "size on disk": size_text(d.size_bytes),
+            "dataset": d.title, "status": status,
             "image shape": "×".join(map(str, d.input_shape)) + (" (resized)" if d.resizable else ""),
             "classes": d.num_classes, "train": d.train_size, "test": d.test_size,
-            "files": d.location if d.available else d.hint,
+            "size on disk": size_text(d.size_bytes), "key": d.key, "files": d.location,
         })
     return pd.DataFrame(rows)
+
+
+def missing_hints(entries) -> list[tuple[str, str]]:
+    """(title, how to get it) for each dataset that is not on this machine."""
+    return [(d.title, d.hint) for d in entries if not d.available and d.hint]

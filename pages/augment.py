@@ -69,12 +69,12 @@ height, width = image.shape[:2]
 
 # -- the pipeline ---------------------------------------------------------------------------
 st.subheader("Pipeline")
-presets = st.columns([1, 1, 1, 4])
-presets[0].button("Dog preset", key="aug_preset_dog", on_click=_load_preset, args=("dog",),
+presets = st.container(horizontal=True)  # buttons as wide as their labels, wrapping on a narrow screen
+presets.button("Dog preset", key="aug_preset_dog", on_click=_load_preset, args=("dog",),
                   help="Resizing(224, 224), Rescaling(1/255), RandomCrop(150, 200)")
-presets[1].button("Cat preset", key="aug_preset_cat", on_click=_load_preset, args=("cat",),
+presets.button("Cat preset", key="aug_preset_cat", on_click=_load_preset, args=("cat",),
                   help="Resizing(224, 224), Rescaling(1/255), RandomFlip(), RandomRotation(0.5)")
-presets[2].button("Clear", key="aug_clear", on_click=lambda: st.session_state.update(aug_spec=[]))
+presets.button("Clear", key="aug_clear", on_click=lambda: st.session_state.update(aug_spec=[]))
 
 spec = st.session_state["aug_spec"]
 h, w = height, width

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core import data_stats, datasets, downloads, uploads
-from core.display import catalog_table, size_text
+from core.display import catalog_table, escape_markdown, missing_hints, size_text
 from core.settings import load_settings
 from pages.common.nav import page_setup
 
@@ -11,7 +11,12 @@ st.title("Data")
 settings = load_settings()
 entries = datasets.catalog(settings)
 
-st.dataframe(catalog_table(entries), hide_index=True, key="catalog")
+st.dataframe(catalog_table(entries), hide_index=True, key="catalog", column_config={
+    "dataset": st.column_config.TextColumn(width=180), "status": st.column_config.TextColumn(width=190)})
+hints = missing_hints(entries)
+if hints:
+    st.markdown("**Not on this machine yet**\n\n" + "\n".join(
+        f"- {escape_markdown(title)}: {escape_markdown(hint)}" for title, hint in hints))
 st.caption(f"Image folders: put one sub-folder per class (optionally inside train/ and test/) below "
            f"{settings.data_root}. Keras datasets are read from {settings.keras_home / 'datasets'}.")
 
@@ -70,7 +75,7 @@ if info.source == "folder":
     # Decoding a whole image folder needs TensorFlow: the preview reads a few files instead.
     thumbs = data_stats.folder_thumbnails(info.key, settings, per_class=6)
     st.write(f"{info.train_size:,} training / {info.test_size:,} test images, {info.num_classes} classes · "
-             f"{size_text(info.size_bytes)}")
+             f"{size_text(info.size_bytes)} in {info.location}")
     grid = st.columns(2)
     for i, (class_name, images) in enumerate(thumbs.items()):
         with grid[i % 2]:
@@ -87,7 +92,7 @@ else:
         st.stop()
     st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "
              f"{'×'.join(map(str, data.x_train.shape[1:]))} uint8, {len(data.class_names)} classes · "
-             f"{size_text(info.size_bytes)}")
+             + (f"{size_text(info.size_bytes)} in " if info.size_bytes else "") + info.location)
     shown = min(len(data.class_names), 20)
     per_class = st.slider("Samples per class", 1, 12, 6, key="samples_per_class")
     picks = data_stats.sample_indices(data.y_train, per_class, shown,
