@@ -75,7 +75,7 @@ if info.source == "folder":
     # Decoding a whole image folder needs TensorFlow: the preview reads a few files instead.
     thumbs = data_stats.folder_thumbnails(info.key, settings, per_class=6)
     st.write(f"{info.train_size:,} training / {info.test_size:,} test images, {info.num_classes} classes · "
-             f"{size_text(info.size_bytes)} in {info.location}")
+             f"{size_text(info.size_bytes)} in {escape_markdown(info.location)}")
     grid = st.columns(2)
     for i, (class_name, images) in enumerate(thumbs.items()):
         with grid[i % 2]:
@@ -92,7 +92,7 @@ else:
         st.stop()
     st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "
              f"{'×'.join(map(str, data.x_train.shape[1:]))} uint8, {len(data.class_names)} classes · "
-             + (f"{size_text(info.size_bytes)} in " if info.size_bytes else "") + info.location)
+             + (f"{size_text(info.size_bytes)} in " if info.size_bytes else "") + escape_markdown(info.location))
     shown = min(len(data.class_names), 20)
     per_class = st.slider("Samples per class", 1, 12, 6, key="samples_per_class")
     picks = data_stats.sample_indices(data.y_train, per_class, shown,
