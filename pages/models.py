@@ -59,13 +59,13 @@ except ArchitectureError as exc:
     st.stop()
 
 recipe = arch.recipe
-cols = st.columns(5)
-cols[0].metric("Parameters", f"{report.totals.total:,}")
-cols[1].metric("Trainable", f"{report.totals.trainable:,}")
-cols[2].metric("Non-trainable", f"{report.totals.non_trainable:,}")
-cols[3].metric("Layers with weights", report.depth)
-cols[4].metric("Training memory",
-               f"~{summary.training_memory_mb(report, recipe.batch_size):,.0f} MB",
+# Each figure as wide as it needs, wrapping onto a second row on a narrow screen: 17,061,834 whole.
+figures = st.container(horizontal=True, gap="large")
+figures.metric("Parameters", f"{report.totals.total:,}", width="content")
+figures.metric("Trainable", f"{report.totals.trainable:,}", width="content")
+figures.metric("Non-trainable", f"{report.totals.non_trainable:,}", width="content")
+figures.metric("Layers with weights", report.depth, width="content")
+figures.metric("Training memory", f"~{summary.training_memory_mb(report, recipe.batch_size):,.0f} MB", width="content",
                help=f"At the recipe's batch size of {recipe.batch_size}. Weights {report.weights_mb:.1f} MB (×4 with Adam's gradients and moments) plus "
                     f"{report.training_mb_per_sample:.2f} MB of activations per sample (×2 for backprop).")
 st.caption(f"Course recipe: {recipe.optimizer} lr={recipe.learning_rate:g}"

@@ -225,11 +225,11 @@ def _detail(run) -> None:
         st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
     if run.notes:
         st.text(run.notes)
-    cols = st.columns(4)
-    cols[0].metric("Test accuracy", percent(run.test_accuracy))
-    cols[1].metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}")
-    cols[2].metric("Parameters", count(run.param_count))
-    cols[3].metric("Training time", duration(run.train_seconds))
+    figures = st.container(horizontal=True, gap="large")  # each as wide as it needs: never "17,06…"
+    figures.metric("Test accuracy", percent(run.test_accuracy), width="content")
+    figures.metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}", width="content")
+    figures.metric("Parameters", count(run.param_count), width="content")
+    figures.metric("Training time", duration(run.train_seconds), width="content")
     if run.error and run.status == "failed":
         st.error(escape_markdown(run.error), icon=":material/error:")
         if run.traceback:
