@@ -106,7 +106,8 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
         fig.update_yaxes(type="log", row=1, col=1, tickmode="array" if ticks else "auto", tickvals=ticks or None,
                          ticktext=[f"{t:g}" for t in ticks] or None)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0,
+                      # Below the x-axis titles: a legend at y=-0.2 covered them.
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0,
                                   title=dict(text="solid: train · dashed: validation   ", side="top")))
     return fig
 

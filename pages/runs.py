@@ -95,7 +95,7 @@ extra = {r.id: r for r in jobs.runs_by_id([i for i in chosen_before if i not in 
 options = {**by_id, **extra}
 st.session_state["compare_runs"] = [i for i in chosen_before if i in options]
 picked = st.multiselect("Runs to compare", list(options), key="compare_runs", max_selections=20,
-                        format_func=lambda i: f"#{i} · {shorten(options[i].name, 36)} · {options[i].status}")
+                        format_func=lambda i: f"#{i} {shorten(options[i].name, 26)}")
 chart_opts = st.columns([1, 2, 1], vertical_alignment="bottom")
 x_axis = chart_opts[0].selectbox("x-axis", list(X_AXES), key="compare_x")
 smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth")
