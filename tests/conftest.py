@@ -46,17 +46,6 @@ def make_mnist_npz(path: Path, n_train: int = 30, n_test: int = 10) -> None:
              y_test=(np.arange(n_test) % 10).astype(np.uint8))
 
 
-def _sample_photos(folder: Path) -> Path:
-    """A small 'dog' and 'cat' photo made here (the real ones in ../shared are for screenshots)."""
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
-    for name in ("dog", "cat"):
-        Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)).save(folder / f"{name}.jpg")
-    return folder
-
-
 def make_image_folder(folder: Path, counts: dict[str, int], size=(32, 24), fmt="PNG") -> None:
     """Class sub-folders of small real images (each class its own colour) for image-folder tests."""
     from PIL import Image
