@@ -67,9 +67,9 @@ view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=T
 
 # -- a new sweep -------------------------------------------------------------------------------
 if view == "New sweep":
-    top = st.columns([3, 1], vertical_alignment="bottom")
-    top[0].text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
-    top[1].button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
+    top = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its whole label
+    top.text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
+    top.button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
                   help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
                        "each on MNIST and Fashion-MNIST, random validation split.")
     if st.session_state.get("sw_preset_note"):
@@ -102,17 +102,17 @@ if view == "New sweep":
         cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
                        help="Trials are ranked on this held-out share, never on the test split.")
         cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
-        cols = st.columns([2, 1, 1], vertical_alignment="bottom")
-        cols[0].radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
-                      format_func={"grid": "every combination", "random": "random"}.get)
-        number(cols[1], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
-        number(cols[2], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
-        cols = st.columns([2, 1, 1], vertical_alignment="bottom")
-        cols[0].toggle("Stop poor trials early", key="sw_halving",
-                       help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
-                            "accuracy is in the top 1/η of the trials that got that far.")
-        number(cols[1], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
-        number(cols[2], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
+        st.radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
+                 format_func={"grid": "every combination", "random": "random"}.get)
+        cols = st.columns(2)
+        number(cols[0], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
+        number(cols[1], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
+        st.toggle("Stop poor trials early", key="sw_halving",
+                  help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
+                       "accuracy is in the top 1/η of the trials that got that far.")
+        cols = st.columns(2)
+        number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
+        number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
 
     form = SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
                      shared={"train_subset": whole(st.session_state.sw_train_subset) or None,
