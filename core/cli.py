@@ -14,7 +14,7 @@ from dataclasses import fields
 from core import jobs, worker
 from core.architectures import ARCHITECTURES
 from core.augment import PRESETS, preset
-from core.config import LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig
+from core.config import LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig, parse_config
 from core.datasets import catalog
 from core.keras_cache import KERAS_DATASETS, download
 from core.display import count, duration, percent, progress_text
@@ -96,7 +96,7 @@ def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> T
     # Flags the user typed override the file; flags left at their defaults do not.
     defaults = vars(parser.parse_args(["submit"]))
     overrides = {k: v for k, v in given.items() if v != defaults.get(k)}
-    return TrainConfig.from_dict({**base, **overrides})
+    return parse_config({**base, **overrides})
 
 
 def _follow(run_id: int, interval: float = 1.0) -> int:

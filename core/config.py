@@ -5,13 +5,16 @@ names the field, the allowed range and what was received.
 """
 from __future__ import annotations
 
+import functools
 import json
+import typing
 from dataclasses import asdict, dataclass, field, fields
 
 from core.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
 from core.augment import AugmentError, output_side, training_layers
 from core.augment import check as check_pipeline
 from core.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
+from core.param_counts import check_size
 from core.settings import Settings, load_settings
 
 # key -> the Keras class name (keras.optimizers.<name>); Muon and LossScaleOptimizer are left out
@@ -95,6 +98,45 @@ class TrainConfig:
         return f"{self.architecture} · {self.dataset} · {self.optimizer} lr={self.learning_rate:g}"
 
 
+# pydantic's error types in the words of the one-line message.
+_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text", "int_type": "must be a whole number",
+               "float_type": "must be a number", "dict_type": "must be a mapping of option to value",
+               "list_type": "must be a list", "extra_forbidden": "is not a setting of a run (check its spelling)"}
+
+
+@functools.cache
+def _schema():
+    """TrainConfig's own annotations as a strict pydantic model, so the dataclass stays the one schema:
+    no "yes" for a bool, no text for a number, no unknown keys."""
+    from pydantic import ConfigDict, create_model
+
+    hints = typing.get_type_hints(TrainConfig)
+    return create_model("TrainConfigSchema", __config__=ConfigDict(strict=True, extra="forbid"),
+                        **{f.name: (hints[f.name], ...) for f in fields(TrainConfig)})
+
+
+def check_types(data: dict) -> None:
+    """Raise ConfigError naming the first value of the wrong type (or unknown key) in a run's settings."""
+    from pydantic import ValidationError
+
+    try:
+        _schema().model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or "config"
+        words = _TYPE_WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:])
+        raise ConfigError(name, f"{words}; got {error['input']!r}"[:300]) from None
+
+
+def parse_config(data: dict) -> TrainConfig:
+    """A run's settings from JSON (a downloaded config, the CLI's --config), checked for types and
+    unknown keys first, so a typo or "yes" for a bool is refused instead of trained."""
+    if not isinstance(data, dict):
+        raise ConfigError("config", "must be one JSON object of settings")
+    check_types({**asdict(TrainConfig()), **data})
+    return TrainConfig(**data)
+
+
 def whole(value):
     """A number from a form as an int where it is a whole number (10.0 -> 10); anything else is returned
     unchanged, so validation refuses it with the value as typed (2.5, "ten")."""
@@ -123,6 +165,7 @@ def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
 def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetInfo:
     """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
     settings = settings or load_settings()
+    check_types(asdict(config))
     info = get_info(config.dataset, settings)
     if info is None:
         raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
@@ -168,6 +211,7 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         shape = (h, w, shape[2])
     try:
         check_input(config.architecture, shape, config.arch_options)
+        check_size(config.architecture, shape, info.num_classes, config.arch_options, settings.max_params)
     except ArchitectureError as exc:
         raise ConfigError("architecture", str(exc).removeprefix("architecture: ")) from None
     vs = config.validation_split

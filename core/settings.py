@@ -55,6 +55,7 @@ class Settings:
     fashion_mnist_dir: Path  # Debian's dataset-fashion-mnist files
     data_root: Path  # image-folder datasets live below this; the browser can name nothing outside it
     max_upload_mb: int  # largest .npz / .zip a user may upload
+    max_params: int  # largest model (all parameters) a run or the Models page may build
     samples_dir: Path | None  # a user's own photos, offered on the Augment page beside the shipped dog and cat
 
     @property
@@ -109,6 +110,8 @@ def load_settings() -> Settings:
         ),
         data_root=Path(os.environ.get("TRAINLAB_DATA_ROOT") or home / "datasets").expanduser(),
         max_upload_mb=max(1, _int("TRAINLAB_MAX_UPLOAD_MB", 200)),
+        # 200 M float32 parameters are 800 MB, about 3.2 GB while training with Adam's two moments.
+        max_params=max(1, _int("TRAINLAB_MAX_PARAMS", 200_000_000)),
         samples_dir=_samples_dir(),
     )
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.architectures import ARCHITECTURES, build_model, check_options, residual_block, upsampling_factor
+from core.architectures import (ARCHITECTURES, build_model, check_input, check_options, residual_block,
+                                upsampling_factor)
 
 BYTES_PER_FLOAT = 4
 CONV_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
@@ -158,7 +159,13 @@ def memory(model) -> tuple[float, float]:
 
 
 def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
-    """Build `key` for this input and describe it (raises ArchitectureError when it cannot take it)."""
+    """Build `key` for this input and describe it (raises ArchitectureError when it cannot take it,
+    or when it would be over TRAINLAB_MAX_PARAMS: checked before any weights are allocated)."""
+    from core.param_counts import check_size
+    from core.settings import load_settings
+
+    check_input(key, input_shape, options)
+    check_size(key, input_shape, num_classes, options, load_settings().max_params)
     model = build_model(key, input_shape, num_classes, options)
     rows = layer_rows(model)
     weights_mb, activations_mb = memory(model)

@@ -148,3 +148,34 @@ def test_a_reader_that_stops_early_gets_no_traceback(lab, store, capsys, buffere
         err = proc.stderr.read()
         assert proc.wait(timeout=120) == 1, err
         assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"nesterov": "yes"}, "nesterov: must be true or false; got 'yes'"),
+    ({"dataset": 7}, "dataset: must be text; got 7"),
+    ({"name": 5}, "name: must be text; got 5"),
+    ({"notes": ["a"]}, "notes: must be text; got ['a']"),
+    ({"image_size": "big"}, "image_size: must be a whole number; got 'big'"),
+    ({"epochs": 2.5}, "epochs: must be a whole number; got 2.5"),
+    ({"nesterv": True}, "nesterv: is not a setting of a run (check its spelling); got True"),
+    ({"architecture": "custom_mlp", "arch_options": {"hidden_units": [8192] * 10}},
+     "architecture: Custom MLP on 8×8×1 images would have 604.7 million parameters, over the cap of 200 million"),
+])
+def test_a_config_file_with_a_wrong_type_is_refused_in_one_line(lab, store, tmp_path, capsys, settings, message):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(settings))
+    assert main(["submit", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {message}") and "\n" not in err and "Traceback" not in err
+    assert store.list_runs() == []
+
+
+def test_the_parameter_cap_is_a_setting(lab, store, monkeypatch, capsys):
+    monkeypatch.setenv("TRAINLAB_MAX_PARAMS", "100000")
+    assert main(["submit", "--arch", "mlp"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: architecture: MLP 1024-256 (Fashion-MNIST lesson) on 8×8×1 images would have 331,530 parameters, "
+        "over the cap of 100,000 (TRAINLAB_MAX_PARAMS); use fewer or narrower layers, or smaller images")
+    monkeypatch.setenv("TRAINLAB_MAX_PARAMS", "400000")
+    assert main(["submit", "--arch", "mlp"]) == 0
+    assert len(store.list_runs()) == 1

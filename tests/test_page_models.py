@@ -23,6 +23,15 @@ def test_an_impossible_input_gets_one_line_not_a_traceback(lab):
     assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
 
 
+def test_a_model_over_the_parameter_cap_is_refused_before_it_is_built(lab):
+    at = _page("pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("custom_mlp").run()
+    at.text_input(key="model_hidden_units").set_value(", ".join(["8192"] * 10)).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("architecture: Custom MLP on 8×8×1 images would have 604.7 million "
+                                        "parameters, over the cap of 200 million (TRAINLAB_MAX_PARAMS)")
+
+
 def test_a_typed_shape_and_the_comparison(lab):
     at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("small_cnn")
