@@ -32,6 +32,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def main() -> int:
+    """Run the chosen figures, print each as a table and write them all as JSON."""
     import pandas as pd
 
     from bench import browser_latency, concurrency, latency, memory, overhead, store_scale

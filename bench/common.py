@@ -63,6 +63,7 @@ class Lab:
                     os.environ[key] = value
 
     def remove(self) -> None:
+        """Delete the lab's folder and everything in it."""
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -80,6 +81,7 @@ def start_pool(settings: Settings, timeout: float = 60) -> None:
 
 
 def stop_pool(settings: Settings) -> None:
+    """Stop the lab's worker pool."""
     from core import worker
 
     worker.stop(settings)

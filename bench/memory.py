@@ -50,6 +50,7 @@ def _worker_rss(pool_pid: int) -> float:
 
 
 def run(lab: Lab, runs: int = 5, quick: bool = False) -> list[dict]:
+    """Figure 4: worker memory after each of several deep-MLP runs."""
     from core import jobs, worker
 
     lab.make_data()

@@ -54,7 +54,8 @@ def run(lab: Lab, repeat: int = 4, quick: bool = False) -> list[dict]:
                 rows.append({"case": label, "epochs": config.epochs, "train_samples": n_train,
                              "batch_size": config.batch_size, "plain_samples_per_s": round(best_plain),
                              "trainlab_samples_per_s": round(best_lab), "ratio": round(best_lab / best_plain, 3),
-                             "ratio_of_medians": round(statistics.median(lab_rates) / statistics.median(plain_rates), 3),
+                             "ratio_of_medians": round(statistics.median(lab_rates)
+                                                       / statistics.median(plain_rates), 3),
                              "target": ">= 0.97", "attempts": repeat})
         finally:
             stop_pool(settings)

@@ -25,7 +25,8 @@ def fill(db_path: Path) -> list[int]:
     ids = []
     for i in range(RUNS):
         config = TrainConfig(architecture=rng.choice(["mlp", "mlp_bn", "small_cnn"]),
-                             optimizer=rng.choice(["sgd", "adam", "rmsprop"]), learning_rate=rng.choice([0.1, 0.01, 0.001]),
+                             optimizer=rng.choice(["sgd", "adam", "rmsprop"]),
+                             learning_rate=rng.choice([0.1, 0.01, 0.001]),
                              epochs=EPOCHS, seed=i, name=f"run {i}")
         steps = 100
         with store._write() as conn:
@@ -64,6 +65,7 @@ def _timed(fn, repeat: int) -> tuple[float, float]:
 
 
 def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
+    """Figure 3: store queries and Runs page times with 500 runs."""
     from streamlit.testing.v1 import AppTest
 
     from core import jobs
@@ -88,7 +90,8 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
         add("run table: first page of 50, newest first", _timed(lambda: jobs.query(RunQuery(), settings), repeat),
             "<= 50 ms")
         add("run table: filter optimizer=sgd, sort by test accuracy",
-            _timed(lambda: jobs.query(RunQuery(optimizer=("sgd",), sort="test accuracy"), settings), repeat), "<= 50 ms")
+            _timed(lambda: jobs.query(RunQuery(optimizer=("sgd",), sort="test accuracy"), settings), repeat),
+            "<= 50 ms")
         add("curves of 10 selected runs (DataFrame)", _timed(lambda: jobs.metrics_of(compared, settings), repeat),
             "<= 200 ms")
         app = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -26,6 +26,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def main() -> int:
+    """Run the assignment sweep and its retrain on real Fashion-MNIST; print the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-subset", type=int, default=20000, help="training images per search trial")
     parser.add_argument("--epochs", type=int, default=5, help="epochs per search trial")

@@ -65,7 +65,8 @@ def build_conv_demo(input_shape, num_classes, variant="a"):
     import keras
     from keras import layers
 
-    specs = {"a": [(1, "same")], "b": [(4, "same"), (4, "same")], "c": [(2, "same"), (4, "same"), (8, "valid")]}[variant]
+    specs = {"a": [(1, "same")], "b": [(4, "same"), (4, "same")],
+             "c": [(2, "same"), (4, "same"), (8, "valid")]}[variant]
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for i, (filters, padding) in enumerate(specs, start=1):
@@ -286,7 +287,8 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "3×3×4 weights plus a bias.",
         build_conv_demo, fixed={"variant": "b"}),
     Architecture(
-        "conv_demo_c", "Conv demo c: same, same, valid", "Conv2D(2, same) → Conv2D(4, same) → Conv2D(8, valid) → GAP → softmax.",
+        "conv_demo_c", "Conv demo c: same, same, valid",
+        "Conv2D(2, same) → Conv2D(4, same) → Conv2D(8, valid) → GAP → softmax.",
         "Three conv layers where the last uses 'valid' padding: it trims a 1-pixel border, so the output is "
         "2 pixels smaller in height and width.",
         build_conv_demo, min_side=3, fixed={"variant": "c"}),
@@ -304,7 +306,8 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "a network with a fraction of the deep MLP's parameters and better test accuracy.",
         build_small_cnn, _CIFAR_RECIPE, min_side=16),
     Architecture(
-        "vgg16", "VGG16", "5 blocks of 3x3 ReLU convs (64×2, 128×2, 256×3, 512×3, 512×3), each with a 2x2 max-pool → head.",
+        "vgg16", "VGG16",
+        "5 blocks of 3x3 ReLU convs (64×2, 128×2, 256×3, 512×3, 512×3), each with a 2x2 max-pool → head.",
         "Depth from repeated small kernels: thirteen 3x3 conv layers in five blocks. Five 2x2 pools divide the "
         "image side by 32, so it needs inputs of at least 32×32; the head is 4096-4096 for large images and "
         "512-512 for small ones.",
@@ -323,7 +326,8 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "ResNet-50 trained from random weights on CIFAR-100 with one-hot labels: about 23.8 million parameters "
         "learning from 40,000 small images overfits quickly. Compare with transfer learning.",
         build_resnet50, Recipe(optimizer="adam", learning_rate=1e-4, batch_size=32, epochs=20, labels="one_hot",
-                               validation_split=0.2, split_mode="random", dataset="cifar100"), min_side=32, needs_rgb=True),
+                               validation_split=0.2, split_mode="random", dataset="cifar100"),
+        min_side=32, needs_rgb=True),
     Architecture(
         "basic_cnn", "Basic CNN (dogs vs cats lesson)",
         "Conv16 → Pool → Conv32 → Pool → Conv64 → Pool → GAP → Dense 256 ReLU → softmax.",

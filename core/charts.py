@@ -56,7 +56,8 @@ def training_curves(metrics: pd.DataFrame | None, height: int = 340, status: str
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     if metrics.empty:
-        fig.add_annotation(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False, xref="paper", yref="paper",
+        fig.add_annotation(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False,
+                           xref="paper", yref="paper",
                            x=0.5, y=0.5, font=dict(size=16, color="gray"))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10),

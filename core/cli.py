@@ -16,8 +16,8 @@ from core.architectures import ARCHITECTURES
 from core.augment import PRESETS, preset
 from core.config import LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError, TrainConfig, parse_config
 from core.datasets import catalog
-from core.keras_cache import KERAS_DATASETS, download
 from core.display import count, duration, percent, progress_text
+from core.keras_cache import KERAS_DATASETS, download
 from core.settings import load_settings
 
 
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             return _follow(run_id) if args.follow else 0
         if args.command == "list":
             for run in jobs.list_runs(limit=args.limit):
-                print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  {run.name}  [{progress_text(run)}]")
+                print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  "
+                      f"{run.name}  [{progress_text(run)}]")
             return 0
         if args.command == "show":
             run = jobs.get_run(args.run_id)

@@ -99,7 +99,8 @@ class TrainConfig:
 
 
 # pydantic's error types in the words of the one-line message.
-_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text", "int_type": "must be a whole number",
+_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text",
+               "int_type": "must be a whole number",
                "float_type": "must be a number", "dict_type": "must be a mapping of option to value",
                "list_type": "must be a list", "extra_forbidden": "is not a setting of a run (check its spelling)"}
 
@@ -115,10 +116,18 @@ def _schema():
                         **{f.name: (hints[f.name], ...) for f in fields(TrainConfig)})
 
 
-def check_types(data: dict) -> None:
-    """Raise ConfigError naming the first value of the wrong type (or unknown key) in a run's settings."""
+def check_types(data: dict, numbers: bool = True) -> None:
+    """Raise ConfigError naming the first value of the wrong type (or unknown key) in a run's settings.
+
+    With `numbers=False` number fields are left to `validate`'s own checks, whose message gives the
+    allowed range ("epochs: must be a whole number from 1 to 200 …; got 2.5").
+    """
     from pydantic import ValidationError
 
+    if not numbers:
+        defaults = asdict(TrainConfig())
+        data = {k: defaults[k] if isinstance(defaults.get(k), (int, float)) and not isinstance(defaults[k], bool)
+                else v for k, v in data.items()}
     try:
         _schema().model_validate(data)
     except ValidationError as exc:
@@ -165,7 +174,7 @@ def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
 def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetInfo:
     """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
     settings = settings or load_settings()
-    check_types(asdict(config))
+    check_types(asdict(config), numbers=False)  # text, flags, lists first: the checks below read them
     info = get_info(config.dataset, settings)
     if info is None:
         raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
@@ -189,9 +198,11 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     _check_int("epochs", config.epochs, 1, settings.max_epochs, "the cap is TRAINLAB_MAX_EPOCHS")
     _check_int("seed", config.seed, 0, 2**32 - 1)
     if config.train_subset is not None:
-        _check_int("train_subset", config.train_subset, 1, info.train_size, f"{info.title} has {info.train_size} training images")
+        _check_int("train_subset", config.train_subset, 1, info.train_size,
+                   f"{info.title} has {info.train_size} training images")
     if config.test_subset is not None:
-        _check_int("test_subset", config.test_subset, 1, info.test_size, f"{info.title} has {info.test_size} test images")
+        _check_int("test_subset", config.test_subset, 1, info.test_size,
+                   f"{info.title} has {info.test_size} test images")
     if config.split_mode not in SPLIT_MODES:
         raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
     if config.labels not in LABEL_ENCODINGS:
@@ -221,6 +232,7 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     if n_train < 1:
         raise ConfigError("validation_split", "leaves no training samples; lower it or raise train_subset")
     _check_int("batch_size", config.batch_size, 1, n_train, "the training samples left after the validation split")
+    check_types(asdict(config))  # numbers no check above covers (e.g. image_size of a fixed-size dataset)
     if len(config.name) > MAX_NAME_LENGTH:
         raise ConfigError("name", f"must be at most {MAX_NAME_LENGTH} characters; got {len(config.name)}")
     if len(config.notes) > MAX_NOTES_LENGTH:

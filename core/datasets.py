@@ -43,7 +43,7 @@ class DatasetInfo:
         return self.source == "folder"
 
     def with_image_size(self, size: int) -> "DatasetInfo":
-        """This dataset as seen at a chosen square image size (image folders only)."""
+        """The dataset as seen at a chosen square image size (image folders only)."""
         return replace(self, input_shape=(size, size, 3)) if self.resizable else self
 
 

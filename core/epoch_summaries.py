@@ -20,6 +20,7 @@ class EpochSummaries(keras.callbacks.Callback):
 
     Example:
         model.fit(ds, epochs=3, callbacks=[EpochSummaries(run_dir / "tensorboard")])
+
     """
 
     def __init__(self, log_dir: Path | str):
@@ -28,12 +29,14 @@ class EpochSummaries(keras.callbacks.Callback):
         self._writers = None
 
     def on_train_begin(self, logs=None):
+        """Open one event-file writer for training and one for validation."""
         import tensorflow as tf
 
         self._writers = {part: tf.summary.create_file_writer(str(self.log_dir / part))
                          for part in ("train", "validation")}
 
     def on_epoch_end(self, epoch, logs=None):
+        """Write this epoch's metrics and flush, so TensorBoard shows them at once."""
         import tensorflow as tf
 
         logs = logs or {}
@@ -45,6 +48,7 @@ class EpochSummaries(keras.callbacks.Callback):
             writer.flush()
 
     def on_train_end(self, logs=None):
+        """Close the writers."""
         for writer in (self._writers or {}).values():
             writer.close()
         self._writers = None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from typing import Callable
 from dataclasses import dataclass
+from typing import Callable
 
 from core.config import TrainConfig, training_sizes
 from core.datasets import get_info

@@ -29,6 +29,7 @@ class HalvingCallback(keras.callbacks.Callback):
         store: the run store (the reporter has written this epoch's val_accuracy already).
         run_id: the trial being trained.
         plan: its sweep, dataset, eta and rung epochs.
+
     """
 
     def __init__(self, store: RunStore, run_id: int, plan: HalvingPlan):
@@ -37,6 +38,7 @@ class HalvingCallback(keras.callbacks.Callback):
         self.stopped_at: int | None = None
 
     def on_epoch_end(self, epoch, logs=None):
+        """At a rung, stop training unless this trial is in the top 1/eta so far."""
         logs = logs or {}
         done = epoch + 1
         if done not in self.plan.rungs or "val_accuracy" not in logs:

@@ -23,10 +23,6 @@ LIVE_METRICS = ("loss", "accuracy")
 
 
 class StoreReporter(keras.callbacks.Callback):
-    # Keras may call the batch hook on a thread pool while the loop goes on to the next batch, instead
-    # of waiting for every batch's results in the loop: the hook locks and drops late, stale calls.
-    async_safe = True
-
     """Report progress, metrics and ETA of run `run_id` into `store`.
 
     Args:
@@ -39,7 +35,12 @@ class StoreReporter(keras.callbacks.Callback):
 
     Example:
         model.fit(ds, epochs=3, callbacks=[StoreReporter(store, 7, epochs=3, steps=40)])
+
     """
+
+    # Keras may call the batch hook on a thread pool while the loop goes on to the next batch, instead
+    # of waiting for every batch's results in the loop: the hook locks and drops late, stale calls.
+    async_safe = True
 
     def __init__(self, store: RunStore, run_id: int, epochs: int, steps: int, interval: float = 0.5,
                  clock: Callable[[], float] = time.monotonic):
@@ -69,15 +70,18 @@ class StoreReporter(keras.callbacks.Callback):
         self.store.report(self.run_id, points, epoch=1, batch=0, progress=0.0, eta_seconds=None)
 
     def on_train_begin(self, logs=None):
+        """Start the clock; the first batch then reports at once."""
         self._t0 = self.clock()
         self._last_report = None  # the first batch reports at once: Start shows a point quickly
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Open a new window of batches for the live points."""
         self._epoch = epoch
         self._window_start = 0
         self._window_means = {}
 
     def on_train_batch_end(self, batch, logs=None):
+        """Write a live point when the report interval has passed."""
         with self._lock:
             now = self.clock()
             if self._last_report is not None and now - self._last_report < self.interval:
@@ -89,6 +93,7 @@ class StoreReporter(keras.callbacks.Callback):
                          batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Write the last live point and every epoch metric (validation included)."""
         if self.cancelled:
             # Keras ends the epoch it was cancelled in with validation on the partial epoch: its
             # "epoch" metrics would plot a full epoch that never happened.

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.architectures import (ARCHITECTURES, build_model, check_input, check_options, residual_block,
-                                upsampling_factor)
+from core.architectures import ARCHITECTURES, build_model, check_input, check_options, residual_block, upsampling_factor
 
 BYTES_PER_FLOAT = 4
 CONV_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
@@ -114,7 +113,8 @@ def conv_rows(model) -> pd.DataFrame:
 def _inbound_names(value) -> list[str]:
     """Layer names a serialized node argument refers to (Keras 3's `keras_history`)."""
     if isinstance(value, dict):
-        history = value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        history = (value.get("config", {}).get("keras_history")
+                   if value.get("class_name") == "__keras_tensor__" else None)
         if history:
             return [history[0]]
         return [n for v in value.values() for n in _inbound_names(v)]

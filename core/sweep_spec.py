@@ -327,7 +327,8 @@ def assignment_preset(datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) ->
     random (stratified, seeded) train/validation split; the rate decays (cosine) over each run."""
     return SweepSpec(
         name="assignment", mode="grid", datasets=datasets,
-        variants=parse_variants("mlp 512-256 dropout=0.2\nmlp 512-256 bn\ncnn 32x1p-64x1p bn dropout=0.3 flatten dense=128"),
+        variants=parse_variants("mlp 512-256 dropout=0.2\nmlp 512-256 bn\n"
+                                "cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128"),
         optimizers=("sgd_momentum", "adam", "rmsprop"),
         learning_rates=(1e-3, 3e-4),
         per_optimizer_lr={"sgd_momentum": (0.05, 0.01), "adam": (1e-3, 3e-4), "rmsprop": (1e-3, 3e-4)},
@@ -404,7 +405,8 @@ class SweepForm:
         return cls(
             name=spec.name, mode=spec.mode, datasets=tuple(spec.datasets),
             architectures="\n".join(v.label for v in spec.variants), optimizers=tuple(spec.optimizers),
-            learning_rates=rates, per_optimizer_lr="\n".join(f"{k}: {join(v)}" for k, v in spec.per_optimizer_lr.items()),
+            learning_rates=rates,
+            per_optimizer_lr="\n".join(f"{k}: {join(v)}" for k, v in spec.per_optimizer_lr.items()),
             batch_sizes=join(spec.batch_sizes), epochs=join(spec.epochs), seeds=join(spec.seeds),
             trials=spec.trials, search_seed=spec.search_seed, shared=dict(spec.shared),
             halving=spec.halving is not None, eta=spec.halving.eta if spec.halving else 3,

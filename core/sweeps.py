@@ -20,8 +20,19 @@ from core.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
 from core.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
 from core.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS, SweepError, SweepSpec, Trial, expand
-from core.sweep_store import (RETRAIN, TRIAL, NewRun, SweepRow, active_run_ids, create_sweep, delete_sweep,
-                              get_sweep, list_sweeps, membership, sweep_runs)
+from core.sweep_store import (
+    RETRAIN,
+    TRIAL,
+    NewRun,
+    SweepRow,
+    active_run_ids,
+    create_sweep,
+    delete_sweep,
+    get_sweep,
+    list_sweeps,
+    membership,
+    sweep_runs,
+)
 from core.taskqueue import Executor, HueyExecutor
 
 PARAM_COLUMNS = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "seed")
@@ -214,7 +225,8 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         known = runs[(status == RUNNING) & runs["eta_seconds"].notna()]
         guessed = runs[status.isin((QUEUED, RUNNING)) & ~runs["run"].isin(known["run"])]
         configs = [TrainConfig.from_json(text) for text in guessed["config"]]
-        seconds = list(estimate(configs, _store(settings), settings).run_seconds) + [float(e) for e in known["eta_seconds"]]
+        seconds = (list(estimate(configs, _store(settings), settings).run_seconds)
+                   + [float(e) for e in known["eta_seconds"]])
         eta = Estimate(tuple(seconds), True).wall_seconds(settings.workers)
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
                     queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)

@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 import traceback as tb
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,7 +115,8 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if len(text) > 300:
         text = text[:297] + "..."
-    return text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, augment.AugmentError)) else f"{exc.__class__.__name__}: {text}"
+    return (text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, augment.AugmentError))
+            else f"{exc.__class__.__name__}: {text}")
 
 
 def execute_run(run_id: int, settings: Settings | None = None) -> str | None:

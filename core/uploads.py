@@ -82,7 +82,8 @@ def validate_npz(data: bytes) -> dict[str, np.ndarray]:
     except ValueError as exc:  # object arrays need pickle: refused
         raise UploadError(f"npz: arrays must be plain numbers, not Python objects ({exc})") from exc
     except Exception as exc:
-        raise UploadError(f"npz: not a readable .npz file ({exc.__class__.__name__}); save it with numpy.savez") from exc
+        raise UploadError(f"npz: not a readable .npz file ({exc.__class__.__name__}); "
+                          "save it with numpy.savez") from exc
     missing = [k for k in NPZ_KEYS if k not in arrays]
     if missing:
         raise UploadError(f"npz: missing {', '.join(missing)}; it needs x_train, y_train, x_test, y_test")

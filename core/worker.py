@@ -140,7 +140,7 @@ def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
 
 
 def resident_mb() -> float | None:
-    """This process's resident memory in MB (Linux), or None where /proc is not available."""
+    """The process's resident memory in MB (Linux), or None where /proc is not available."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:

@@ -135,7 +135,8 @@ st.caption(f"Output shape {samples.output_shape} · values from {samples.value_r
 st.caption("Each copy here is its own random draw. In training, Keras' random layers act on whole batches: "
            "most draw a new transform for every image, but RandomCrop picks one crop position per batch "
            "(and RandomGaussianBlur one blur strength), so the images of a batch share it and the next "
-           "batch gets another. At evaluation random layers do nothing; a RandomCrop becomes a centre crop of the same size.")
+           "batch gets another. At evaluation random layers do nothing; a RandomCrop becomes a centre crop of "
+           "the same size.")
 code = augment.code(clean_spec, seed=int(st.session_state["aug_seed"]))
 st.code(code, language="python")
 actions = st.columns(2)

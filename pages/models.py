@@ -66,7 +66,8 @@ figures.metric("Trainable", f"{report.totals.trainable:,}", width="content")
 figures.metric("Non-trainable", f"{report.totals.non_trainable:,}", width="content")
 figures.metric("Layers with weights", report.depth, width="content")
 figures.metric("Training memory", f"~{summary.training_memory_mb(report, recipe.batch_size):,.0f} MB", width="content",
-               help=f"At the recipe's batch size of {recipe.batch_size}. Weights {report.weights_mb:.1f} MB (×4 with Adam's gradients and moments) plus "
+               help=f"At the recipe's batch size of {recipe.batch_size}. Weights {report.weights_mb:.1f} MB "
+                    "(×4 with Adam's gradients and moments) plus "
                     f"{report.training_mb_per_sample:.2f} MB of activations per sample (×2 for backprop).")
 st.caption(f"Course recipe: {recipe.optimizer} lr={recipe.learning_rate:g}"
            + (f", momentum {recipe.momentum:g}{' nesterov' if recipe.nesterov else ''}" if recipe.momentum else "")

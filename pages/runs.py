@@ -5,10 +5,18 @@ import streamlit as st
 
 from core import evaluation, jobs, sweeps
 from core.charts import training_curves
-from core.compare import (X_AXES, CompareState, compare_figure, differing_config, final_metrics, group_figure,
-    group_summary, metrics_csv, seed_groups)
-from core.display import (count, duration, escape_markdown, percent, progress_text, runs_table, shorten,
-                          for_display)
+from core.compare import (
+    X_AXES,
+    CompareState,
+    compare_figure,
+    differing_config,
+    final_metrics,
+    group_figure,
+    group_summary,
+    metrics_csv,
+    seed_groups,
+)
+from core.display import count, duration, escape_markdown, for_display, percent, progress_text, runs_table, shorten
 from core.store import SORTABLE, RunQuery
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
@@ -78,7 +86,8 @@ def runs_panel() -> None:
             sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    st.dataframe(for_display(runs_table(runs), RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS, key="runs_table")
+    st.dataframe(for_display(runs_table(runs), RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
+                 key="runs_table")
     first = run_query.page * run_query.page_size + 1
     st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
 

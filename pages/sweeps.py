@@ -10,8 +10,15 @@ from core.datasets import catalog
 from core.display import duration, escape_markdown, for_display
 from core.settings import load_settings
 from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
-from core.sweep_spec import (ASSIGNMENT_TARGETS, OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm,
-                             SweepSpec, assignment_for)
+from core.sweep_spec import (
+    ASSIGNMENT_TARGETS,
+    OPTIMIZER_CHOICES,
+    OPTIMIZER_LABELS,
+    SweepError,
+    SweepForm,
+    SweepSpec,
+    assignment_for,
+)
 from pages.common.nav import page_setup
 from pages.common.widgets import number
 
@@ -149,7 +156,8 @@ by_id = {s.id: s for s in all_sweeps}
 if st.session_state.get("sweep_selected") not in by_id:
     st.session_state["sweep_selected"] = all_sweeps[0].id
 chosen = st.selectbox("Sweep", list(by_id), key="sweep_selected",
-                      format_func=lambda i: f"#{i} {by_id[i].name} · {time.strftime('%d %b %H:%M', time.localtime(by_id[i].created_at))}")
+                      format_func=lambda i: f"#{i} {by_id[i].name} · "
+                                            f"{time.strftime('%d %b %H:%M', time.localtime(by_id[i].created_at))}")
 sweep = by_id[chosen]
 if "sweep_flash" in st.session_state:
     st.success(st.session_state.pop("sweep_flash"), icon=":material/check_circle:")

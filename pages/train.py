@@ -4,9 +4,17 @@ import streamlit as st
 from core import jobs
 from core.architectures import ARCHITECTURES, ArchitectureError
 from core.augment import preset
-from core.config import (IMAGE_SIZE_RANGE, LABEL_ENCODINGS, LR_SCHEDULES, OPTIMIZERS, SPLIT_MODES, ConfigError,
-                         TrainConfig, recipe_settings)
 from core.charts import training_curves
+from core.config import (
+    IMAGE_SIZE_RANGE,
+    LABEL_ENCODINGS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    SPLIT_MODES,
+    ConfigError,
+    TrainConfig,
+    recipe_settings,
+)
 from core.datasets import catalog
 from core.display import escape_markdown, progress_text, shorten
 from core.settings import load_settings
@@ -57,9 +65,8 @@ with data_col:
         st.page_link("pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
     image_size = defaults.image_size
     if info.resizable:
-        image_size = number(st, f"Image size (pixels per side, {IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]})", "image_size",
-                            step=8,
-                                     help="Images of the folder are resized to this square.")
+        image_size = number(st, f"Image size (pixels per side, {IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]})",
+                            "image_size", step=8, help="Images of the folder are resized to this square.")
     architecture = st.selectbox("Architecture", list(ARCHITECTURES), key="architecture",
                                 format_func=lambda k: ARCHITECTURES[k].title)
     arch = ARCHITECTURES[architecture]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from core.settings import Settings, load_settings
-from core.synthetic import make_cifar10, make_cifar100, make_fashion_files, write_idx_gz  # noqa: F401 (shared)
 from core.store import RunStore
+from core.synthetic import make_cifar10, make_cifar100, make_fashion_files, write_idx_gz  # noqa: F401 (shared)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,3 +66,33 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def server(lab, monkeypatch, tmp_path):
+    """The app served on a free port, with workers starting on demand; all stopped afterwards."""
+    from core import worker
+    from tests.browser_support import StreamlitServer
+
+    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+        worker.stop(load_settings())
+
+
+@pytest.fixture
+def page():
+    """A page of Debian's Chromium driven by Playwright, 1400 × 1000."""
+    from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS
+
+    assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium: run `make browser`"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium.new_page(viewport={"width": 1400, "height": 1000})
+        chromium.close()

@@ -17,7 +17,8 @@ def _seq(shape, *stack):
 def _mlp(shape, n, units, bn=False, dropout=0.0):
     stack = [layers.Flatten()]
     for u in units:
-        stack += [layers.Dense(u), layers.BatchNormalization(), layers.ReLU()] if bn else [layers.Dense(u, activation="relu")]
+        stack += ([layers.Dense(u), layers.BatchNormalization(), layers.ReLU()] if bn
+                  else [layers.Dense(u, activation="relu")])
         stack += [layers.Dropout(dropout)] if dropout else []
     return _seq(shape, *stack, layers.Dense(n, activation="softmax"))
 
@@ -114,7 +115,8 @@ def test_custom_builders_follow_their_options():
     mlp = build_model("custom_mlp", (8, 8, 1), 3, {"hidden_units": [7], "dropout": 0.5, "batch_norm": True,
                                                     "activation": "tanh"})
     assert mlp.count_params() == (64 * 7 + 7) + 4 * 7 + (7 * 3 + 3)
-    assert [l.__class__.__name__ for l in mlp.layers][2:6] == ["Dense", "BatchNormalization", "Activation", "Dropout"]
+    assert [layer.__class__.__name__ for layer in mlp.layers][2:6] == ["Dense", "BatchNormalization", "Activation",
+                                                                       "Dropout"]
     cnn = build_model("custom_cnn", (16, 16, 3), 2, {"blocks": [[4, 1, True]], "head": "flatten", "dense_units": 0})
     assert cnn.count_params() == (3 * 3 * 3 * 4 + 4) + (8 * 8 * 4 * 2 + 2)
 
@@ -176,7 +178,7 @@ def test_the_dense_weight_estimate_matches_keras():
                        ("small_cnn", (30, 30, 3)), ("custom_cnn", (20, 20, 3))]:
         options = {"head": "flatten"} if key == "custom_cnn" else {}
         model = build_model(key, shape, 10, options)
-        largest = max(int(l.kernel.numpy().size) for l in model.layers if l.__class__.__name__ == "Dense")
+        largest = max(int(layer.kernel.numpy().size) for layer in model.layers if layer.__class__.__name__ == "Dense")
         assert largest_dense_weights(key, shape, check_options(key, options)) == largest
 
 

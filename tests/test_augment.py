@@ -17,7 +17,7 @@ PHOTO = np.random.default_rng(0).integers(0, 256, (240, 300, 3), dtype=np.uint8)
 def test_every_layer_builds_with_its_defaults():
     spec = [augment.default_step(layer, 240, 300) for layer in augment.LAYERS if layer != "Resizing"]
     pipeline = augment.build(spec, 240, 300, seed=1)
-    assert [l.__class__.__name__ for l in pipeline.layers] == [s["layer"] for s in spec]
+    assert [layer.__class__.__name__ for layer in pipeline.layers] == [s["layer"] for s in spec]
     samples = augment.augment(PHOTO, spec, 2, seed=1)
     assert samples.output_shape[-1] == 3 and all(i.dtype == np.uint8 for i in samples.images)
 
@@ -60,7 +60,8 @@ def test_generated_code_builds_the_same_pipeline():
     theirs = namespace["augmentation"]
     ours = augment.build(spec, 240, 300, seed=5)
     strip = lambda c: {k: v for k, v in c.items() if k not in ("name", "dtype")}  # noqa: E731
-    assert [strip(l.get_config()) for l in theirs.layers] == [strip(l.get_config()) for l in ours.layers]
+    assert ([strip(layer.get_config()) for layer in theirs.layers]
+            == [strip(layer.get_config()) for layer in ours.layers])
     out_theirs = np.asarray(theirs(PHOTO[None].astype("float32"), training=True))
     out_ours = np.asarray(ours(PHOTO[None].astype("float32"), training=True))
     np.testing.assert_allclose(out_theirs, out_ours, atol=1e-5)

@@ -6,8 +6,8 @@ import pytest
 from core import jobs
 from core.config import TrainConfig
 from core.settings import load_settings
+from tests.browser_support import CURVE_DRAWN, StreamlitServer, screenshot
 from tests.conftest import wait_for
-from tests.test_browser import CHROMIUM_FLAGS, CURVE_DRAWN, StreamlitServer, _screenshot, page, server  # noqa: F401
 from tests.test_pages import _finished_run
 
 pytestmark = pytest.mark.browser
@@ -61,7 +61,7 @@ def test_the_dog_preset_shows_eight_different_crops(lab, page, tmp_path):
         # Streamlit names a media file by its content, so equal copies would share one address.
         copies = sources[1:]
         assert len(copies) == 8 and len(set(copies)) == 8
-        _screenshot(page, "browser-augment-dog.png")
+        screenshot(page, "browser-augment-dog.png")
     finally:
         app.stop()
 
@@ -73,7 +73,7 @@ def test_runs_page_opened_before_the_first_run_shows_its_curves_without_a_reload
     page.get_by_role("heading", name=f"Run #{run_id}").wait_for(timeout=60_000)
     page.wait_for_function(CURVE_DRAWN, timeout=120_000)
     assert page.get_by_text("Compare", exact=True).count() >= 1
-    _screenshot(page, "browser-runs-before-first-run.png")
+    screenshot(page, "browser-runs-before-first-run.png")
 
 
 def _visible_columns(page, table) -> list[str]:
@@ -100,7 +100,7 @@ def test_key_columns_are_in_view_at_1024_px(lab, store, page, tmp_path):
             wait_for(lambda: key_column in _visible_columns(page, table), 20,
                      what=f"{key_column} in view on /{path}: {_visible_columns(page, table)}")
             assert value in table.locator("td").all_inner_texts()
-            _screenshot(page, f"browser-1024-{path or 'home'}.png")
+            screenshot(page, f"browser-1024-{path or 'home'}.png")
         assert sweeps.cancel(sweep_id, load_settings())
     finally:
         app.stop()

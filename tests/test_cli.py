@@ -81,7 +81,8 @@ def test_submit_with_architecture_options(lab, store, capsys):
 def test_submit_with_augmentation(lab, store, capsys):
     spec = '[{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]'
     assert main(["submit", "--augment", spec]) == 0
-    assert store.list_runs()[0].config_dict["augmentation"] == [{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]
+    assert (store.list_runs()[0].config_dict["augmentation"]
+            == [{"layer": "RandomFlip", "params": {"mode": "horizontal"}}])
     assert main(["submit", "--augment", "dog"]) == 0  # the course preset: resize to 224 first, so it fits
     assert main(["submit", "--augment", '[{"layer": "RandomCrop", "params": {"height": 9, "width": 9}}]']) == 2
     assert "augmentation: step 1 (RandomCrop) crops 9×9 from a 8×8 image" in capsys.readouterr().err

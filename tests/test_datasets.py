@@ -4,8 +4,14 @@ import pytest
 
 from core import datasets, image_folders, keras_cache
 from core.settings import load_settings
-from tests.conftest import (make_cifar10, make_cifar100, make_fashion_files, make_image_folder, make_mnist_npz,
-                            write_idx_gz)
+from tests.conftest import (
+    make_cifar10,
+    make_cifar100,
+    make_fashion_files,
+    make_image_folder,
+    make_mnist_npz,
+    write_idx_gz,
+)
 
 
 def test_bundled_digits_are_always_available_as_uint8_images(lab):

@@ -1,5 +1,4 @@
 """The Augment page under AppTest: presets, editing, errors that keep the page alive, training hand-off."""
-import io
 
 from tests.test_pages import _page
 

@@ -15,13 +15,15 @@ def _fill(store, n=500, seed=0):
     rng = random.Random(seed)
     ids = []
     for i in range(n):
-        config = TrainConfig(architecture=rng.choice(["mlp", "mlp_bn"]), optimizer=rng.choice(["adam", "sgd", "rmsprop"]),
+        config = TrainConfig(architecture=rng.choice(["mlp", "mlp_bn"]),
+                             optimizer=rng.choice(["adam", "sgd", "rmsprop"]),
                              seed=i, name=f"run {i}")
         run_id = store.create_run(config.display_name(), config.to_dict(), epochs=3)
         store.claim(run_id, 1, "elsewhere")
         store.set_plan(run_id, 3, 10, 1000 + i)
         store.report(run_id, [MetricPoint("epoch", 10 * e, e, e, name, v)
-                              for e in (1, 2, 3) for name, v in (("loss", 1 / e), ("val_accuracy", 0.5 + e * 0.1 + i / 1e4))],
+                              for e in (1, 2, 3)
+                              for name, v in (("loss", 1 / e), ("val_accuracy", 0.5 + e * 0.1 + i / 1e4))],
                      3, 10, 1.0, None)
         store.finish(run_id, SUCCEEDED, test_accuracy=0.5 + (i % 100) / 250, test_loss=0.5, train_seconds=10 + i)
         ids.append(run_id)
@@ -130,7 +132,8 @@ def test_seed_groups_mean_and_spread(lab, store):
     first = stats.iloc[0]
     values = [0.6 + 0 / 1e4, 0.6 + 1 / 1e4]
     assert first["epoch"] == 1 and first["count"] == 2
-    assert abs(first["mean"] - sum(values) / 2) < 1e-12 and abs(first["std"] - abs(values[1] - values[0]) / 2 ** 0.5) < 1e-12
+    assert (abs(first["mean"] - sum(values) / 2) < 1e-12
+            and abs(first["std"] - abs(values[1] - values[0]) / 2 ** 0.5) < 1e-12)
     summary = compare.group_summary([group])
     accuracies = [r.test_accuracy for r in group]
     assert abs(summary["test accuracy mean"][0] - sum(accuracies) / 2) < 1e-12

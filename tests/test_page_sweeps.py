@@ -1,5 +1,4 @@
 """The Sweeps page under AppTest, against a real run store and queue in a temp lab."""
-from dataclasses import replace
 
 import pandas as pd
 import pytest

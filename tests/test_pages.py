@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.store import MetricPoint, RUNNING, SUCCEEDED
+from core.store import RUNNING, SUCCEEDED, MetricPoint
 from tests.conftest import PROJECT_ROOT, make_fashion_files
 
 PAGES = ["app.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py", "pages/augment.py",
@@ -80,7 +80,8 @@ def test_train_page_queues_a_run(lab, store):
     [run] = store.list_runs()
     config = run.config_dict
     assert (run.status, run.name) == ("queued", "**not bold**")
-    assert (config["architecture"], config["optimizer"], config["momentum"], config["nesterov"]) == ("mlp_bn", "sgd", 0.9, True)
+    assert ((config["architecture"], config["optimizer"], config["momentum"], config["nesterov"])
+            == ("mlp_bn", "sgd", 0.9, True))
     assert (config["learning_rate"], config["epochs"], config["train_subset"]) == (0.01, 3, 500)
     at.button(key="start").click().run()  # several runs in a row
     assert len(store.list_runs()) == 2

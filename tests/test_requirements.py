@@ -19,7 +19,8 @@ def _pins(name: str) -> dict[str, str]:
 
 def _imported_top_level_modules() -> set[str]:
     names = set()
-    for path in [PROJECT_ROOT / "app.py", *(PROJECT_ROOT / "pages").rglob("*.py"), *(PROJECT_ROOT / "core").rglob("*.py")]:
+    for path in [PROJECT_ROOT / "app.py", *(PROJECT_ROOT / "pages").rglob("*.py"),
+                 *(PROJECT_ROOT / "core").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names.update(a.name.split(".")[0] for a in node.names)

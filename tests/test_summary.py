@@ -11,7 +11,7 @@ from core.architectures import build_model
 def test_conv_arithmetic_matches_the_real_output_sizes(key, shape):
     model = build_model(key, shape, 10)
     rows = summary.conv_rows(model)
-    assert len(rows) == sum(l.__class__.__name__ in summary.CONV_TYPES for l in model.layers) > 0
+    assert len(rows) == sum(layer.__class__.__name__ in summary.CONV_TYPES for layer in model.layers) > 0
     for _, row in rows.iterrows():
         size = int(row["input"].split("×")[0])
         predicted = summary.conv_output_size(size, row["kernel"], row["stride"], row["padding"])

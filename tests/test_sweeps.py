@@ -8,9 +8,21 @@ from core import jobs, sweeps
 from core.config import ConfigError, TrainConfig
 from core.halving import keep_going
 from core.store import CANCELLED, QUEUED, SUCCEEDED, MetricPoint, RunQuery, query_runs
-from core.sweep_spec import (Halving, SweepError, SweepSpec, Variant, assignment_preset, expand, log_points,
-                             parse_learning_rates, parse_numbers, parse_per_optimizer_lr, parse_variant,
-                             parse_variants, run_count)
+from core.sweep_spec import (
+    Halving,
+    SweepError,
+    SweepSpec,
+    Variant,
+    assignment_preset,
+    expand,
+    log_points,
+    parse_learning_rates,
+    parse_numbers,
+    parse_per_optimizer_lr,
+    parse_variant,
+    parse_variants,
+    run_count,
+)
 from core.training import execute_run
 
 GRID = SweepSpec(name="t", datasets=("digits",), variants=parse_variants("mlp\nmlp 32 dropout=0.2\ncnn 8x1p bn"),
@@ -88,7 +100,8 @@ def test_random_search_draws_the_budget_reproducibly():
 
 def test_caps_refuse_absurd_sweeps_before_building_anything():
     huge = replace(GRID, seeds=tuple(range(1000)), batch_sizes=tuple(range(1, 1001)))
-    with pytest.raises(SweepError, match=r"sweep: 12,000,000 runs is more than the cap of 200 \(TRAINLAB_MAX_SWEEP_RUNS\)"):
+    with pytest.raises(SweepError,
+                       match=r"sweep: 12,000,000 runs is more than the cap of 200 \(TRAINLAB_MAX_SWEEP_RUNS\)"):
         expand(huge, 200)
     with pytest.raises(SweepError, match="trials: must be from 1 to 50"):
         expand(replace(GRID, mode="random", trials=80, lr_range=(1e-4, 1e-2, 3)), 50)
@@ -209,6 +222,7 @@ def test_estimates_come_from_finished_runs_like_these(lab, store):
     measured = estimate([config, replace(config, epochs=4)], store, lab)
     assert measured.measured
     assert measured.run_seconds[0] == pytest.approx(2 * (160 + 40 / 3) / 320 + RUN_OVERHEAD_SECONDS)
-    assert measured.run_seconds[1] - RUN_OVERHEAD_SECONDS == pytest.approx(2 * (measured.run_seconds[0] - RUN_OVERHEAD_SECONDS))
+    assert (measured.run_seconds[1] - RUN_OVERHEAD_SECONDS
+            == pytest.approx(2 * (measured.run_seconds[0] - RUN_OVERHEAD_SECONDS)))
     assert measured.wall_seconds(2) == pytest.approx(max(measured.run_seconds))  # one run per worker
     assert measured.wall_seconds(1) == pytest.approx(sum(measured.run_seconds))

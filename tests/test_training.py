@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.config import ConfigError, TrainConfig
-from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from core.datasets import ArrayDataset
+from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from core.training import execute_run, prepare_splits
 from tests.conftest import make_image_folder, wait_for
 

@@ -54,7 +54,8 @@ def test_a_good_npz_becomes_a_dataset(lab):
 
 def test_float_images_in_0_1_are_scaled_to_uint8(lab):
     x = np.full((6, 4, 4, 3), 0.5, dtype=np.float32)
-    save_npz("floats", _npz(**_good_arrays(x_train=x, y_train=np.arange(6) % 2, x_test=x[:2], y_test=np.arange(2))), lab)
+    save_npz("floats", _npz(**_good_arrays(x_train=x, y_train=np.arange(6) % 2,
+                                           x_test=x[:2], y_test=np.arange(2))), lab)
     assert datasets.load("upload:floats", lab).x_train.max() == 128
 
 

@@ -44,7 +44,8 @@ def architecture_options(key: str, prefix: str) -> dict:
     options: dict = {}
     cols = st.columns(2)
     if "hidden_units" in defaults:
-        text = cols[0].text_input("Hidden layer widths", key=f"{prefix}_hidden_units", help="Comma-separated, e.g. 512, 256")
+        text = cols[0].text_input("Hidden layer widths", key=f"{prefix}_hidden_units",
+                                  help="Comma-separated, e.g. 512, 256")
         options["hidden_units"] = parse_int_list(text, "hidden_units")
     if "blocks" in defaults and key == "custom_cnn":
         text = cols[0].text_input("Blocks", key=f"{prefix}_blocks",
@@ -67,5 +68,6 @@ def architecture_options(key: str, prefix: str) -> dict:
         options["blocks"] = number(cols[0], "Residual blocks", f"{prefix}_res_blocks")
     if "weights" in defaults:
         options["weights"] = cols[0].radio("Base weights", ("imagenet", "random"), key=f"{prefix}_weights",
-                                           horizontal=True, help="ImageNet weights download on first use (needs network).")
+                                           horizontal=True,
+                                           help="ImageNet weights download on first use (needs network).")
     return options

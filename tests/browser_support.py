@@ -1,0 +1,69 @@
+"""What the browser tests share: Debian's Chromium and its flags, a Streamlit server a test can
+stop and start, and screenshots. The `server` and `page` fixtures are in conftest.py."""
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CURVE_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer path.js-line')]
+                       .some(p => (p.getAttribute('d') || '').split('L').length > 3)"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Local requests never go through a proxy (and urlopen's global opener may hold one from the environment).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with _DIRECT.open(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class StreamlitServer:
+    """`streamlit run app.py` on a fixed port, which a test can stop and start again."""
+
+    def __init__(self, log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                 "--server.headless", "true", "--server.fileWatcherType", "none"],
+                cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for(lambda: _healthy(f"{self.url}/_stcore/health"), 60, what="streamlit to serve")
+        except AssertionError as exc:
+            log = self.log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}; exit code {self.process.poll()}; server log:\n{log}") from None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+
+def screenshot(page, name: str) -> None:
+    """A full-page screenshot in artifacts/ (not committed), to look at after a run."""
+    artifacts = PROJECT_ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / name), full_page=True)
