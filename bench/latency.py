@@ -20,14 +20,13 @@ def _first_point(config: TrainConfig, settings, timeout: float = 120) -> tuple[f
     from core.store import RunStore
 
     store = RunStore(settings.db_path)
-    conn = store._conn()
     start = time.monotonic()
     run_id = jobs.submit(config, settings)
     running = None
     while time.monotonic() - start < timeout:
         if running is None and store.get(run_id).status != "queued":
             running = time.monotonic() - start
-        if conn.execute("SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)).fetchone():
+        if store.has_metrics(run_id):
             first = time.monotonic() - start
             jobs.cancel(run_id, settings)  # the rest of the run is not part of this figure
             _wait_ended(run_id, settings)

@@ -29,7 +29,7 @@ def fill(db_path: Path) -> list[int]:
                              learning_rate=rng.choice([0.1, 0.01, 0.001]),
                              epochs=EPOCHS, seed=i, name=f"run {i}")
         steps = 100
-        with store._write() as conn:
+        with store.transaction() as conn:
             run_id = insert_run(conn, config.display_name(), config.to_dict(), epochs=EPOCHS)
             rows = []
             for e in range(1, EPOCHS + 1):
@@ -80,7 +80,7 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
         fill_seconds = time.perf_counter() - started
         from core.store import RunStore
 
-        points = RunStore(settings.db_path)._conn().execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
+        points = RunStore(settings.db_path).metric_count()
         compared = ids[:5] + ids[DETAILED:DETAILED + 5]  # 5 with live points, 5 with epoch points only
         rows = []
 

@@ -16,7 +16,7 @@ from typing import Callable
 from core.config import TrainConfig, training_sizes
 from core.datasets import get_info
 from core.settings import Settings
-from core.store import SUCCEEDED, RunStore
+from core.store import RunStore
 
 RUN_OVERHEAD_SECONDS = 5.0  # loading data, building the model, the test evaluation
 # Rough training samples/s on a 28x28x1 image with one CPU thread, when nothing was measured yet.
@@ -43,11 +43,8 @@ class Estimate:
 
 def _history(store: RunStore) -> list[tuple[str, str, str, float]]:
     """(dataset, architecture, options JSON, training samples/s) of succeeded runs."""
-    rows = store._conn().execute(
-        "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
-        (SUCCEEDED,))
     out = []
-    for config_text, steps, epochs_done, seconds in rows:
+    for config_text, steps, epochs_done, seconds in store.throughput_rows():
         config = json.loads(config_text)
         samples = steps * config.get("batch_size", 32) * max(1, epochs_done)
         out.append((config.get("dataset"), config.get("architecture"),

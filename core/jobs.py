@@ -62,13 +62,27 @@ def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, 
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
     run_id = create(store)
-    try:
-        (executor or HueyExecutor(settings)).enqueue(run_id)
-    except Exception as exc:
-        store.request_cancel(run_id)
-        store.delete(run_id)  # nothing half-queued stays behind
-        raise JobError(f"queue: could not queue the run ({exc}); check that {settings.home} is writable") from exc
+    enqueue(store, [run_id], settings, executor)
     return run_id
+
+
+def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: Executor | None = None) -> None:
+    """Hand stored runs to the job queue, in order; the one path for single runs and sweeps.
+
+    One rule when the queue refuses a run: that run and the ones after it are cancelled with the
+    reason (runs already queued go on), so nothing waits as `queued` for a message no worker will
+    get, and the run list says why. Raises JobError with the same one line.
+    """
+    for i, run_id in enumerate(run_ids):
+        try:
+            executor = executor or HueyExecutor(settings)  # opening the queue can fail too
+            executor.enqueue(run_id)
+        except Exception as exc:
+            reason = f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} " \
+                     "is writable"
+            store.cancel_unqueued(run_ids[i:], reason)
+            later = f" and the {len(run_ids) - i - 1} after it were" if i + 1 < len(run_ids) else " was"
+            raise JobError(f"queue: run #{run_id}{later} cancelled: {reason}") from exc
 
 
 def cancel(run_id: int, settings: Settings | None = None) -> str:

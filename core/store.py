@@ -1,8 +1,12 @@
 """The run store: SQLite (WAL mode) holding runs, their configs, live metrics and heartbeats.
 
 Every process (Streamlit, CLI, workers) opens the same file; WAL lets readers poll while a
-worker writes. Writes go through `_write()`, which takes the write lock up front
-(`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes.
+worker writes. Writes go through `transaction()`, which takes the write lock up front
+(`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes. Only the store
+layer (this module and core/sweep_store.py) issues SQL; everything else calls its methods.
+
+The schema has a version (`PRAGMA user_version`); `MIGRATIONS` bring an older store up to date,
+one ordered step at a time, and never drop data.
 """
 from __future__ import annotations
 
@@ -145,6 +149,45 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
     return int(cur.lastrowid)
 
 
+def _add_tags_column(conn: sqlite3.Connection) -> None:
+    """Version 1: runs get tags (stores made before had none)."""
+    if "tags" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+        conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
+
+
+# Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
+# made before versions were recorded. Each step adds, never drops, and checks what is there first.
+MIGRATIONS = (_add_tags_column,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """A store this code cannot use; the message says why and what to do."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The store's schema version (`PRAGMA user_version`)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the store to SCHEMA_VERSION, one step per transaction (processes opening it at once
+    take turns: a step another process already made is skipped)."""
+    while (version := schema_version(conn)) < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) == version:
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"store: {conn.execute('PRAGMA database_list').fetchone()[2]} has schema version "
+                         f"{version}, newer than this Train Lab's {SCHEMA_VERSION}; update Train Lab")
+
+
 class RunStore:
     """Access to the SQLite run store; one connection per thread, opened lazily."""
 
@@ -153,7 +196,8 @@ class RunStore:
         self._local = threading.local()
 
     # -- connection -----------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
+        """The calling thread's connection (opened, and the schema brought up to date, on first use)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,22 +207,14 @@ class RunStore:
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
-            self._migrate(conn)
+            migrate(conn)
             self._local.conn = conn
         return conn
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        """Add columns that stores made by earlier versions lack (nothing is ever dropped)."""
-        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        if "tags" not in have:
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
-                conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
-
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the lock from the start and rolls back on error."""
-        conn = self._conn()
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the lock from the start, commits at the end and rolls back on error."""
+        conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -198,13 +234,13 @@ class RunStore:
     # -- creating and claiming ------------------------------------------------------
     def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
         """Insert a new queued run and return its id."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return insert_run(conn, name, config, notes, epochs)
 
     def claim(self, run_id: int, pid: int, host: str) -> bool:
         """Atomically move a queued run to running for this worker; False if it was not queued."""
         now = time.time()
-        with self._write() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=? "
                 "WHERE id=? AND status=?",
@@ -215,12 +251,12 @@ class RunStore:
     # -- while running ----------------------------------------------------------------
     def heartbeat(self, run_id: int) -> None:
         """Record that the worker training this run is alive."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status=?", (time.time(), run_id, RUNNING))
 
     def set_plan(self, run_id: int, epochs: int, steps: int, param_count: int) -> None:
         """Record the size of the job once the model and data are ready."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET epochs=?, steps=?, param_count=? WHERE id=?", (epochs, steps, param_count, run_id)
             )
@@ -236,7 +272,7 @@ class RunStore:
     ) -> None:
         """Append metric points and update progress in one transaction (one fsync-free commit)."""
         rows = [(run_id, p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in points]
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO metrics (run_id, kind, step, epoch, elapsed, name, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
@@ -248,7 +284,7 @@ class RunStore:
 
     def cancel_requested(self, run_id: int) -> bool:
         """Whether someone asked this run to stop."""
-        row = self._conn().execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        row = self.connection().execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
 
     def finish(
@@ -265,7 +301,7 @@ class RunStore:
         """Move a running run to a final status; False if it was no longer running."""
         if status not in FINISHED_STATUSES:
             raise ValueError(f"finish() takes a final status; got {status!r}")
-        with self._write() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, error=?, traceback=?, test_loss=?, test_accuracy=?, "
                 "train_seconds=?, eta_seconds=NULL, progress=CASE WHEN ?=? THEN 1.0 ELSE progress END "
@@ -278,7 +314,7 @@ class RunStore:
     # -- user actions -----------------------------------------------------------------
     def request_cancel(self, run_id: int) -> str | None:
         """Cancel a queued run at once, or flag a running one; return the status after, None if no run."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status=?, finished_at=? WHERE id=? AND status=?",
                 (CANCELLED, time.time(), run_id, QUEUED),
@@ -289,16 +325,26 @@ class RunStore:
 
     def delete(self, run_id: int) -> bool:
         """Delete a finished run and its metrics; False if it does not exist or is still active."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 f"DELETE FROM runs WHERE id=? AND status IN ({','.join('?' * len(FINISHED_STATUSES))})",
                 (run_id, *FINISHED_STATUSES),
             )
             return cur.rowcount == 1
 
+    def cancel_unqueued(self, run_ids: list[int], reason: str) -> int:
+        """Cancel runs still `queued` that the job queue did not take, with the reason; how many."""
+        if not run_ids:
+            return 0
+        with self.transaction() as conn:
+            marks = ",".join("?" * len(run_ids))
+            cur = conn.execute(f"UPDATE runs SET status=?, finished_at=?, error=? WHERE status=? AND id IN ({marks})",
+                               (CANCELLED, time.time(), reason, QUEUED, *run_ids))
+            return cur.rowcount
+
     def fail_run(self, run_id: int, reason: str) -> bool:
         """Mark a running run failed from outside its worker (the worker is gone)."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=?",
                 (FAILED, time.time(), reason, run_id, RUNNING),
@@ -308,7 +354,7 @@ class RunStore:
     # -- reading ----------------------------------------------------------------------
     def get(self, run_id: int) -> Run | None:
         """One run, or None."""
-        row = self._conn().execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
+        row = self.connection().execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
         return Run(**dict(row)) if row else None
 
     def list_runs(self, statuses: Iterable[str] | None = None, limit: int | None = None) -> list[Run]:
@@ -323,11 +369,11 @@ class RunStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [Run(**dict(r)) for r in self._conn().execute(sql, params)]
+        return [Run(**dict(r)) for r in self.connection().execute(sql, params)]
 
     def metrics(self, run_id: int) -> list[MetricPoint]:
         """All metric points of a run in training order."""
-        rows = self._conn().execute(
+        rows = self.connection().execute(
             "SELECT kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id=? ORDER BY step, rowid",
             (run_id,),
         )
@@ -336,14 +382,30 @@ class RunStore:
     def activity(self) -> tuple[tuple, int]:
         """(fingerprint, active): the fingerprint changes when a run is created, starts, ends or is
         deleted, not with every metric point; active counts queued and running runs. One cheap query."""
-        row = self._conn().execute(
+        row = self.connection().execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(started_at), 0), COALESCE(SUM(finished_at), 0), "
             "COALESCE(SUM(status IN (?, ?)), 0) FROM runs", (QUEUED, RUNNING)).fetchone()
         return tuple(row), int(row[4])
 
+    def throughput_rows(self) -> list[tuple[str, int, int, float]]:
+        """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run that
+        trained, for estimates of how long new runs will take."""
+        return [tuple(row) for row in self.connection().execute(
+            "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
+            (SUCCEEDED,))]
+
+    def has_metrics(self, run_id: int) -> bool:
+        """Whether run `run_id` has written any metric point yet (one indexed lookup)."""
+        return self.connection().execute("SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)).fetchone() \
+            is not None
+
+    def metric_count(self) -> int:
+        """How many metric points the store holds."""
+        return int(self.connection().execute("SELECT COUNT(*) FROM metrics").fetchone()[0])
+
     def count_by_status(self) -> dict[str, int]:
         """How many runs are in each status."""
-        rows = self._conn().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        rows = self.connection().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
         return {status: n for status, n in rows}
 
 
@@ -394,7 +456,7 @@ def _where(query: RunQuery) -> tuple[str, list]:
 def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
     """One page of runs matching the filters, and how many match in all."""
     where, params = _where(query)
-    conn = store._conn()
+    conn = store.connection()
     total = conn.execute(f"SELECT COUNT(*) FROM runs{where}", params).fetchone()[0]
     order = SORTABLE.get(query.sort, "id")
     direction = "DESC" if query.descending else "ASC"
@@ -406,7 +468,7 @@ def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
 
 def facets(store: RunStore) -> dict[str, list[str]]:
     """The values the filters can take: datasets, architectures, optimizers and tags in use."""
-    conn = store._conn()
+    conn = store.connection()
     result = {f: [r[0] for r in conn.execute(
         f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs ORDER BY 1") if r[0]] for f in FILTER_FIELDS}
     tags = set()
@@ -418,7 +480,7 @@ def facets(store: RunStore) -> dict[str, list[str]]:
 
 def relabel(store: RunStore, run_id: int, name: str, notes: str, tags: list[str]) -> bool:
     """Rename, re-note and re-tag a run; False if there is no such run."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         cur = conn.execute("UPDATE runs SET name=?, notes=?, tags=? WHERE id=?",
                            (name, notes, ", ".join(dict.fromkeys(t.strip() for t in tags if t.strip())), run_id))
         return cur.rowcount == 1
@@ -429,6 +491,6 @@ def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
     if not run_ids:
         return []
     marks = ",".join("?" * len(run_ids))
-    return list(store._conn().execute(
+    return list(store.connection().execute(
         f"SELECT run_id, kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id IN ({marks}) "
         "ORDER BY run_id, step, rowid", list(run_ids)))

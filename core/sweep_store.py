@@ -37,7 +37,7 @@ class NewRun:
 
 def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun]) -> tuple[int, list[int]]:
     """Insert a sweep and all its queued runs in one transaction; returns (sweep id, run ids)."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         sweep_id = int(conn.execute("INSERT INTO sweeps (name, spec, created_at) VALUES (?, ?, ?)",
                                     (name, json.dumps(spec, sort_keys=True), time.time())).lastrowid)
         run_ids = [_link(conn, sweep_id, run) for run in runs]
@@ -46,7 +46,7 @@ def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun]) -> 
 
 def add_run(store: RunStore, sweep_id: int, run: NewRun) -> int:
     """Insert one more queued run into an existing sweep (a retrain); returns its id."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         return _link(conn, sweep_id, run)
 
 
@@ -59,20 +59,20 @@ def _link(conn, sweep_id: int, run: NewRun) -> int:
 
 def get_sweep(store: RunStore, sweep_id: int) -> SweepRow | None:
     """One sweep, or None."""
-    row = store._conn().execute("SELECT id, name, spec, created_at FROM sweeps WHERE id=?", (sweep_id,)).fetchone()
+    row = store.connection().execute("SELECT id, name, spec, created_at FROM sweeps WHERE id=?", (sweep_id,)).fetchone()
     return SweepRow(row[0], row[1], json.loads(row[2]), row[3]) if row else None
 
 
 def list_sweeps(store: RunStore) -> list[SweepRow]:
     """Every sweep, newest first."""
-    rows = store._conn().execute("SELECT id, name, spec, created_at FROM sweeps ORDER BY id DESC")
+    rows = store.connection().execute("SELECT id, name, spec, created_at FROM sweeps ORDER BY id DESC")
     return [SweepRow(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
 
 def sweep_runs(store: RunStore, sweep_id: int) -> list[dict]:
     """The sweep's runs joined with their link: run columns plus role, params, stopped_at and
     the last epoch's validation accuracy and loss."""
-    rows = store._conn().execute(
+    rows = store.connection().execute(
         """
         SELECT r.id, r.name, r.status, r.config, r.epoch, r.epochs, r.progress, r.eta_seconds, r.param_count,
                r.test_accuracy, r.test_loss, r.train_seconds, r.error,
@@ -95,14 +95,14 @@ def sweep_runs(store: RunStore, sweep_id: int) -> list[dict]:
 def active_run_ids(store: RunStore, sweep_id: int) -> list[int]:
     """Ids of the sweep's queued and running runs."""
     marks = ",".join("?" * len(ACTIVE_STATUSES))
-    return [r[0] for r in store._conn().execute(
+    return [r[0] for r in store.connection().execute(
         f"SELECT r.id FROM sweep_runs s JOIN runs r ON r.id=s.run_id WHERE s.sweep_id=? AND r.status IN ({marks})",
         (sweep_id, *ACTIVE_STATUSES))]
 
 
 def delete_sweep(store: RunStore, sweep_id: int) -> list[int]:
     """Delete a sweep with no active run, and its runs; returns the deleted run ids."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         run_ids = [r[0] for r in conn.execute("SELECT run_id FROM sweep_runs WHERE sweep_id=?", (sweep_id,))]
         marks = ",".join("?" * len(run_ids))
         if run_ids:
@@ -124,7 +124,7 @@ class HalvingPlan:
 
 def halving_plan(store: RunStore, run_id: int, epochs: int) -> HalvingPlan | None:
     """The halving rule for a sweep trial, or None (not a trial, or its sweep does not halve)."""
-    row = store._conn().execute(
+    row = store.connection().execute(
         "SELECT s.sweep_id, w.spec, json_extract(r.config, '$.dataset') FROM sweep_runs s "
         "JOIN sweeps w ON w.id=s.sweep_id JOIN runs r ON r.id=s.run_id WHERE s.run_id=? AND s.role=?",
         (run_id, TRIAL)).fetchone()
@@ -141,7 +141,7 @@ def halving_plan(store: RunStore, run_id: int, epochs: int) -> HalvingPlan | Non
 
 def rung_scores(store: RunStore, plan: HalvingPlan, epoch: int) -> dict[int, float]:
     """Validation accuracy at `epoch` of every trial of the sweep on the same dataset that reached it."""
-    rows = store._conn().execute(
+    rows = store.connection().execute(
         "SELECT m.run_id, m.value FROM metrics m JOIN sweep_runs s ON s.run_id=m.run_id "
         "JOIN runs r ON r.id=m.run_id WHERE s.sweep_id=? AND s.role=? AND m.kind='epoch' "
         "AND m.name='val_accuracy' AND m.epoch=? AND json_extract(r.config, '$.dataset')=?",
@@ -151,7 +151,7 @@ def rung_scores(store: RunStore, plan: HalvingPlan, epoch: int) -> dict[int, flo
 
 def membership(store: RunStore, run_id: int) -> tuple[int, str, str, int | None] | None:
     """(sweep id, sweep name, role, stopped_at) of a run that belongs to a sweep, else None."""
-    row = store._conn().execute(
+    row = store.connection().execute(
         "SELECT s.sweep_id, w.name, s.role, s.stopped_at FROM sweep_runs s JOIN sweeps w ON w.id=s.sweep_id "
         "WHERE s.run_id=?", (run_id,)).fetchone()
     return tuple(row) if row else None
@@ -159,5 +159,5 @@ def membership(store: RunStore, run_id: int) -> tuple[int, str, str, int | None]
 
 def mark_stopped(store: RunStore, run_id: int, epoch: int) -> None:
     """Record that halving stopped this trial after `epoch` epochs."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         conn.execute("UPDATE sweep_runs SET stopped_at=? WHERE run_id=?", (epoch, run_id))

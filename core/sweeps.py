@@ -15,7 +15,7 @@ import pandas as pd
 from core import worker
 from core.config import ConfigError, TrainConfig, validate
 from core.estimates import Estimate, estimate
-from core.jobs import JobError, submit_linked
+from core.jobs import JobError, enqueue, submit_linked
 from core.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
 from core.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
@@ -33,7 +33,7 @@ from core.sweep_store import (
     membership,
     sweep_runs,
 )
-from core.taskqueue import Executor, HueyExecutor
+from core.taskqueue import Executor
 
 PARAM_COLUMNS = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "seed")
 SCORE = "val_accuracy"
@@ -118,15 +118,7 @@ def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor 
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
     sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs)
-    executor = executor or HueyExecutor(settings)
-    for i, run_id in enumerate(run_ids):
-        try:
-            executor.enqueue(run_id)
-        except Exception as exc:
-            for rest in run_ids[i:]:
-                store.request_cancel(rest)
-            raise JobError(f"queue: could not queue run #{run_id} of the sweep ({exc}); the rest were cancelled; "
-                           f"check that {settings.home} is writable") from exc
+    enqueue(store, run_ids, settings, executor)
     return sweep_id
 
 

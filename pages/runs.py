@@ -244,6 +244,8 @@ def _detail(run) -> None:
         if run.traceback:
             with st.expander("Traceback"):
                 st.code(run.traceback, language="text")
+    elif run.error and run.status == "cancelled":  # by the user, or because the job queue refused it
+        st.info(escape_markdown(run.error), icon=":material/cancel:")
     st.plotly_chart(training_curves(jobs.run_metrics(run.id), status=run.status), key=f"curves_{run.id}")
     _actions(run)
     predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None

@@ -94,3 +94,53 @@ def test_ids_are_not_reused_after_delete(store):
     store.request_cancel(first)
     store.delete(first)
     assert store.create_run("b", {}) > first  # links to a deleted run never show another run
+
+
+def _old_store(path, with_tags: bool) -> None:
+    """A trainlab.db as earlier versions left it: schema version 0 (no user_version), one run with a
+    metric; `with_tags=False` is the schema from before runs had tags."""
+    import sqlite3
+
+    from core.store import _SCHEMA
+
+    ddl = _SCHEMA if with_tags else _SCHEMA.replace(",\n    tags TEXT NOT NULL DEFAULT ''", "")
+    assert with_tags or "tags" not in ddl
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl)
+    conn.execute("INSERT INTO runs (name, status, config, created_at, test_accuracy) VALUES "
+                 "('kept', 'succeeded', '{\"dataset\": \"digits\"}', 1.0, 0.93)")
+    conn.execute("INSERT INTO metrics VALUES (1, 'epoch', 10, 1.0, 2.0, 'val_accuracy', 0.9)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("with_tags", [False, True], ids=["before-tags", "before-versions"])
+def test_an_older_store_is_migrated_without_losing_a_run(tmp_path, with_tags):
+    from core.store import SCHEMA_VERSION, schema_version
+
+    path = tmp_path / "trainlab.db"
+    _old_store(path, with_tags)
+    store = RunStore(path)
+    run = store.get(1)
+    assert (run.name, run.status, run.test_accuracy, run.tags) == ("kept", SUCCEEDED, 0.93, "")
+    assert [(p.name, p.value) for p in store.metrics(1)] == [("val_accuracy", 0.9)]
+    assert schema_version(store.connection()) == SCHEMA_VERSION >= 1
+    from core.store import relabel
+
+    relabel(store, 1, "kept", "", ["baseline"])  # the added column works
+    assert store.get(1).tag_list == ["baseline"]
+    store.close()
+    assert schema_version(RunStore(path).connection()) == SCHEMA_VERSION  # opening again changes nothing
+
+
+def test_a_store_from_a_newer_version_is_refused_with_one_line(tmp_path):
+    import sqlite3
+
+    from core.store import StoreError
+
+    path = tmp_path / "trainlab.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="has schema version 99, newer than this Train Lab's"):
+        RunStore(path).connection()
