@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import worker
-from core.config import TrainConfig, validate
+from core.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
 from core.store import QUEUED, RUNNING, Run, RunQuery, RunStore, facets, metrics_for, query_runs, relabel
@@ -193,10 +193,10 @@ def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
 def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None) -> None:
     """Rename, re-note and re-tag a run (names and notes are stored as typed; shown as text)."""
     name = name.strip()
-    if not name or len(name) > 120:
-        raise JobError("name: give the run a name of 1 to 120 characters")
-    if len(notes) > 5000:
-        raise JobError("notes: at most 5000 characters")
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise JobError(f"name: give the run a name of 1 to {MAX_NAME_LENGTH} characters; got {len(name)}")
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise JobError(f"notes: at most {MAX_NOTES_LENGTH} characters; got {len(notes)}")
     tags = [t.strip() for t in tags if t.strip()]
     if len(tags) > 20 or any(len(t) > 40 for t in tags):
         raise JobError("tags: at most 20 tags of up to 40 characters each, separated by commas")

@@ -18,10 +18,10 @@ from core.compare import (
 )
 from core.display import count, duration, escape_markdown, for_display, percent, progress_text, runs_table, shorten
 from core.store import SORTABLE, RunQuery
+from pages.common.handoff import request_train
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
-from pages.common.widgets import option_state
 
 page_setup("pages/runs.py")
 st.title("Runs")
@@ -179,18 +179,8 @@ def _run_again(run_id: int) -> None:
 
 
 def _clone(run) -> None:
-    """Fill the Train page's fields with this run's settings, then go there to edit and start."""
-    config = run.config_dict
-    fields = ("dataset", "architecture", "optimizer", "learning_rate", "batch_size", "epochs", "validation_split",
-              "split_mode", "labels", "seed", "image_size", "notes", "lr_schedule")
-    st.session_state.update({f: config[f] for f in fields if f in config})
-    st.session_state.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
-                            name=f"{run.name} (copy)"[:120])
-    if config.get("optimizer") == "sgd":
-        st.session_state.update(momentum=config.get("momentum", 0.0), nesterov=config.get("nesterov", False))
-    st.session_state.update(option_state(config.get("architecture", ""), "train", config.get("arch_options", {})))
-    if config.get("augmentation"):
-        st.session_state.update(train_augmentation=config["augmentation"], augmentation="augment_page")
+    """Hand this run's settings to the Train page, which opens with them to edit and start."""
+    request_train(run.config_dict, f"{run.name} (copy)")
 
 
 def _relabel(run_id: int) -> None:
@@ -294,11 +284,12 @@ def detail_panel(run_id: int) -> None:
 detail_panel(chosen)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=_clone, args=(by_id[chosen],)):
-    st.switch_page("pages/train.py")  # the callback filled the Train page's fields
+    st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
 with st.expander("Name, notes and tags"):
     run = by_id[chosen]
-    st.text_input("Name", run.name, max_chars=120, key=f"rename_{chosen}")
-    st.text_area("Notes", run.notes, max_chars=5000, key=f"renote_{chosen}")
+    # No max_chars: a longer text is refused by the store's check with a message, never cut silently.
+    st.text_input("Name", run.name, key=f"rename_{chosen}")
+    st.text_area("Notes", run.notes, key=f"renote_{chosen}")
     st.text_input("Tags (comma-separated)", run.tags, key=f"retag_{chosen}")
     st.button("Save", key=f"relabel_{chosen}", on_click=_relabel, args=(chosen,))
     if "relabel_error" in st.session_state:

@@ -18,6 +18,7 @@ from core.config import (
 from core.datasets import catalog
 from core.display import escape_markdown, progress_text, shorten
 from core.settings import load_settings
+from pages.common.handoff import apply_train_request
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options, number
 
@@ -26,6 +27,7 @@ st.title("Train")
 st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs train in the background; "
            "you can start several in a row and watch them on the Runs page.")
 
+apply_train_request()  # a run cloned on the Runs page: its settings fill the fields below
 settings = load_settings()
 jobs.warm_workers(settings)  # the first Start then meets a worker that has TensorFlow loaded
 datasets = {d.key: d for d in catalog(settings)}

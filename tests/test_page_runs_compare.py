@@ -117,6 +117,11 @@ def test_rename_tag_and_note_a_run(lab, store):
     at.button(key=f"relabel_{run_id}").click().run()
     assert any(e.value.startswith("tags: at most 20 tags") for e in at.error)
     assert store.get(run_id).tag_list == ["baseline", "adam"]  # nothing lost
+    at.text_input(key=f"retag_{run_id}").set_value("")
+    at.text_input(key=f"rename_{run_id}").set_value("y" * 500)  # refused whole, never cut to 120
+    at.button(key=f"relabel_{run_id}").click().run()
+    assert any(e.value == "name: give the run a name of 1 to 120 characters; got 500" for e in at.error)
+    assert store.get(run_id).name == "<i>renamed</i>"
 
 
 def test_seed_groups_mean_and_spread(lab, store):
