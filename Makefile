@@ -12,8 +12,9 @@ BIN := $(VENV)/bin
 run: setup  ## set up, then start the app on http://localhost:$(PORT)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: setup-dev browser  ## set up, then lint (ruff) and run the whole test suite
+test: setup-dev browser  ## set up, then lint (ruff, import contracts) and run the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: setup-dev browser  ## set up (Playwright and Chromium for figure 6), then run the benchmarks (about 16 minutes on 2 cores); figures in bench/out/

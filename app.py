@@ -1,8 +1,8 @@
 """Home page: what is running now, recent runs, and where to go next."""
 import streamlit as st
 
-from core import jobs
-from core.display import for_display, runs_table
+from core.services import jobs
+from core.views.display import for_display, runs_table
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT

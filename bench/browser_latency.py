@@ -67,7 +67,7 @@ def run(lab: Lab, repeat: int = 5, quick: bool = False) -> list[dict]:
     """Warm (median and worst of `repeat`, each in a fresh browser context) and cold (median of 2)."""
     from playwright.sync_api import sync_playwright
 
-    from core import jobs
+    from core.services import jobs
 
     repeat = 2 if quick else repeat
     rows = []

@@ -39,7 +39,7 @@ class Lab:
         """Write the synthetic datasets once (about 10 s)."""
         if self._made:
             return
-        from core.synthetic import make_cifar10, make_fashion_files
+        from core.data.synthetic import make_cifar10, make_fashion_files
 
         make_fashion_files(self.data / "fashion", FASHION_TRAIN, FASHION_TEST)
         make_cifar10(self.data / "keras" / "datasets" / "cifar-10-batches-py", CIFAR_PER_BATCH, CIFAR_TEST)
@@ -69,7 +69,7 @@ class Lab:
 
 def start_pool(settings: Settings, timeout: float = 60) -> None:
     """Start the worker pool and wait until its workers have imported TensorFlow."""
-    from core import worker
+    from core.runtime import worker
 
     worker.ensure_running(settings)
     deadline = time.monotonic() + timeout
@@ -82,14 +82,14 @@ def start_pool(settings: Settings, timeout: float = 60) -> None:
 
 def stop_pool(settings: Settings) -> None:
     """Stop the lab's worker pool."""
-    from core import worker
+    from core.runtime import worker
 
     worker.stop(settings)
 
 
 def wait_finished(run_ids: list[int], settings: Settings, timeout: float = 3600):
     """Wait until every run has ended; returns the runs (RuntimeError if one failed)."""
-    from core import jobs
+    from core.services import jobs
 
     deadline = time.monotonic() + timeout
     while True:

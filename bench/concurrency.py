@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bench.common import Lab, start_pool, stop_pool, wait_finished
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
 
 CASES = {
     "course MLP, Fashion-MNIST-shaped": TrainConfig(dataset="fashion_mnist", architecture="mlp", batch_size=64,
@@ -16,9 +16,9 @@ CASES = {
 
 def run(lab: Lab, runs: int = 4, quick: bool = False) -> list[dict]:
     """Wall time for `runs` identical runs queued at once, for each worker count."""
-    from core import jobs
-    from core.config import training_sizes
-    from core.datasets import get_info
+    from core.data.datasets import get_info
+    from core.domain.config import training_sizes
+    from core.services import jobs
 
     lab.make_data()
     rows = []

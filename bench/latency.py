@@ -5,7 +5,7 @@ import statistics
 import time
 
 from bench.common import Lab, start_pool, stop_pool, wait_finished
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
 
 CONFIGS = {
     "bundled digits, course MLP": TrainConfig(dataset="digits", architecture="mlp", epochs=3, name="bench latency"),
@@ -16,8 +16,8 @@ CONFIGS = {
 
 def _first_point(config: TrainConfig, settings, timeout: float = 120) -> tuple[float, float]:
     """(seconds to running, seconds to the first metric row) for one submitted run."""
-    from core import jobs
-    from core.store import RunStore
+    from core.services import jobs
+    from core.store.runs import RunStore
 
     store = RunStore(settings.db_path)
     start = time.monotonic()

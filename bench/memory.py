@@ -5,7 +5,7 @@ import threading
 import time
 
 from bench.common import Lab, rss_mb, start_pool, stop_pool, wait_finished
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
 
 CONFIG = TrainConfig(dataset="cifar10", architecture="deep_mlp", batch_size=64, epochs=1, name="bench memory")
 
@@ -51,7 +51,8 @@ def _worker_rss(pool_pid: int) -> float:
 
 def run(lab: Lab, runs: int = 5, quick: bool = False) -> list[dict]:
     """Figure 4: worker memory after each of several deep-MLP runs."""
-    from core import jobs, worker
+    from core.runtime import worker
+    from core.services import jobs
 
     lab.make_data()
     config = TrainConfig.from_dict({**CONFIG.to_dict(), "train_subset": 5000}) if quick else CONFIG

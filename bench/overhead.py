@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.common import Lab, start_pool, stop_pool, wait_finished
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
 
 CASES = {
     "course MLP, Fashion-MNIST-shaped": TrainConfig(dataset="fashion_mnist", architecture="mlp", batch_size=64,
@@ -29,9 +29,9 @@ def _plain(config: TrainConfig, settings) -> float:
 
 def run(lab: Lab, repeat: int = 4, quick: bool = False) -> list[dict]:
     """Samples/s of each case both ways, best of `repeat` alternating attempts, and their ratio."""
-    from core import jobs
-    from core.config import training_sizes
-    from core.datasets import get_info
+    from core.data.datasets import get_info
+    from core.domain.config import training_sizes
+    from core.services import jobs
 
     lab.make_data()
     rows = []

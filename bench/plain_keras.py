@@ -18,10 +18,10 @@ def main() -> None:
     """Train the same model with a plain `model.fit` and print samples per second."""
     import keras
 
-    from core import datasets
-    from core.architectures import build_model
-    from core.config import TrainConfig
-    from core.training import make_optimizer, prepare_splits
+    from core.data import datasets
+    from core.domain.architectures import build_model
+    from core.domain.config import TrainConfig
+    from core.training.fit import make_optimizer, prepare_splits
 
     config = TrainConfig.from_json(sys.argv[1])
     data = datasets.load(config.dataset)

@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 
 from bench.common import Lab
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
 
 RUNS, EPOCHS, DETAILED, POINTS_PER_EPOCH = 500, 50, 20, 20
 
 
 def fill(db_path: Path) -> list[int]:
     """Write the runs and their metrics straight into a store; returns the ids."""
-    from core.store import SUCCEEDED, RunStore, insert_run
+    from core.store.runs import SUCCEEDED, RunStore, insert_run
 
     store = RunStore(db_path)
     rng = random.Random(0)
@@ -68,8 +68,8 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
     """Figure 3: store queries and Runs page times with 500 runs."""
     from streamlit.testing.v1 import AppTest
 
-    from core import jobs
-    from core.store import RunQuery
+    from core.services import jobs
+    from core.store.runs import RunQuery
 
     with lab.home("store", workers=2) as settings:
         import os
@@ -78,7 +78,7 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
         started = time.perf_counter()
         ids = fill(settings.db_path)
         fill_seconds = time.perf_counter() - started
-        from core.store import RunStore
+        from core.store.runs import RunStore
 
         points = RunStore(settings.db_path).metric_count()
         compared = ids[:5] + ids[DETAILED:DETAILED + 5]  # 5 with live points, 5 with epoch points only

@@ -42,10 +42,11 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="trainlab-bench-sweep-"))
     os.environ.update(TRAINLAB_HOME=str(home), TRAINLAB_WORKERS=str(args.workers), TRAINLAB_AUTOSTART_WORKERS="1",
                       TF_CPP_MIN_LOG_LEVEL="2")
-    from core import sweeps, worker
-    from core.datasets import get_info
+    from core.data.datasets import get_info
+    from core.domain.sweep_spec import ASSIGNMENT_TARGETS, Halving, assignment_preset
+    from core.runtime import worker
+    from core.services import sweeps
     from core.settings import load_settings
-    from core.sweep_spec import ASSIGNMENT_TARGETS, Halving, assignment_preset
 
     settings = load_settings()
     info = get_info("fashion_mnist", settings)
@@ -97,7 +98,7 @@ def main() -> int:
 
 
 def _wait(sweep_id: int, settings, phase: str) -> None:
-    from core import sweeps
+    from core.services import sweeps
 
     last = 0.0
     while True:

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, core/, assets/
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()

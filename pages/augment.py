@@ -1,7 +1,8 @@
 """Augment page: build a pipeline of Keras preprocessing layers and see it on a dog, a cat, or your photo."""
 import streamlit as st
 
-from core import augment, datasets, images
+from core.data import datasets, images
+from core.domain import augment
 from core.settings import load_settings
 from pages.common.nav import page_setup
 

@@ -1,9 +1,10 @@
 """Data page: which datasets this machine has, downloads, uploads, and a look inside one."""
 import streamlit as st
 
-from core import data_stats, datasets, downloads, uploads
-from core.display import catalog_table, escape_markdown, missing_hints, size_text
+from core.data import datasets, downloads, uploads
 from core.settings import load_settings
+from core.views import data_stats
+from core.views.display import catalog_table, escape_markdown, missing_hints, size_text
 from pages.common.nav import page_setup
 
 page_setup("pages/data.py")

@@ -4,10 +4,10 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from core import summary
-from core.architectures import ARCHITECTURES, ArchitectureError
-from core.datasets import catalog
+from core.data.datasets import catalog
+from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.settings import load_settings
+from core.training import summary
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options
 

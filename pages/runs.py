@@ -3,9 +3,11 @@ import json
 
 import streamlit as st
 
-from core import evaluation, jobs, sweeps
-from core.charts import training_curves
-from core.compare import (
+from core.services import jobs, sweeps
+from core.store.runs import SORTABLE, RunQuery
+from core.views import evaluation
+from core.views.charts import training_curves
+from core.views.compare import (
     X_AXES,
     CompareState,
     compare_figure,
@@ -16,8 +18,16 @@ from core.compare import (
     metrics_csv,
     seed_groups,
 )
-from core.display import count, duration, escape_markdown, for_display, percent, progress_text, runs_table, shorten
-from core.store import SORTABLE, RunQuery
+from core.views.display import (
+    count,
+    duration,
+    escape_markdown,
+    for_display,
+    percent,
+    progress_text,
+    runs_table,
+    shorten,
+)
 from pages.common.handoff import request_train
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup

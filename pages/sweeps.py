@@ -4,13 +4,9 @@ import time
 
 import streamlit as st
 
-from core import jobs, sweeps
-from core.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
-from core.datasets import catalog
-from core.display import duration, escape_markdown, for_display
-from core.settings import load_settings
-from core.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
-from core.sweep_spec import (
+from core.data.datasets import catalog
+from core.domain.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
+from core.domain.sweep_spec import (
     ASSIGNMENT_TARGETS,
     OPTIMIZER_CHOICES,
     OPTIMIZER_LABELS,
@@ -19,6 +15,10 @@ from core.sweep_spec import (
     SweepSpec,
     assignment_for,
 )
+from core.services import jobs, sweeps
+from core.settings import load_settings
+from core.views.display import duration, escape_markdown, for_display
+from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from pages.common.nav import page_setup
 from pages.common.widgets import number
 

@@ -1,11 +1,10 @@
 """Train page: choose data, model and optimizer (or the course recipe), then queue a run."""
 import streamlit as st
 
-from core import jobs
-from core.architectures import ARCHITECTURES, ArchitectureError
-from core.augment import preset
-from core.charts import training_curves
-from core.config import (
+from core.data.datasets import catalog
+from core.domain.architectures import ARCHITECTURES, ArchitectureError
+from core.domain.augment import preset
+from core.domain.config import (
     IMAGE_SIZE_RANGE,
     LABEL_ENCODINGS,
     LR_SCHEDULES,
@@ -15,9 +14,10 @@ from core.config import (
     TrainConfig,
     recipe_settings,
 )
-from core.datasets import catalog
-from core.display import escape_markdown, progress_text, shorten
+from core.services import jobs
 from core.settings import load_settings
+from core.views.charts import training_curves
+from core.views.display import escape_markdown, progress_text, shorten
 from pages.common.handoff import apply_train_request
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options, number

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.data.synthetic import make_cifar10, make_cifar100, make_fashion_files, write_idx_gz  # noqa: F401 (shared)
 from core.settings import Settings, load_settings
-from core.store import RunStore
-from core.synthetic import make_cifar10, make_cifar100, make_fashion_files, write_idx_gz  # noqa: F401 (shared)
+from core.store.runs import RunStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -71,7 +71,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
 @pytest.fixture
 def server(lab, monkeypatch, tmp_path):
     """The app served on a free port, with workers starting on demand; all stopped afterwards."""
-    from core import worker
+    from core.runtime import worker
     from tests.browser_support import StreamlitServer
 
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")

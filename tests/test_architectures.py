@@ -4,8 +4,8 @@ import keras
 import pytest
 from keras import layers
 
-from core.architectures import ARCHITECTURES, ArchitectureError, build_model, parse_blocks, parse_int_list
-from core.config import ConfigError, TrainConfig, validate
+from core.domain.architectures import ARCHITECTURES, ArchitectureError, build_model, parse_blocks, parse_int_list
+from core.domain.config import ConfigError, TrainConfig, validate
 
 SHAPES = {"mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10), "cifar100": ((32, 32, 3), 100)}
 
@@ -172,7 +172,7 @@ def test_transfer_learning_offline_says_how_to_go_on(monkeypatch):
 
 
 def test_the_dense_weight_estimate_matches_keras():
-    from core.architectures import check_options, largest_dense_weights
+    from core.domain.architectures import check_options, largest_dense_weights
 
     for key, shape in [("mlp", (28, 28, 1)), ("deep_mlp", (32, 32, 3)), ("vgg16", (64, 64, 3)),
                        ("small_cnn", (30, 30, 3)), ("custom_cnn", (20, 20, 3))]:

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import augment, images
-from core.config import ConfigError, TrainConfig, validate
-from core.store import SUCCEEDED
-from core.training import execute_run
+from core.data import images
+from core.domain import augment
+from core.domain.config import ConfigError, TrainConfig, validate
+from core.store.runs import SUCCEEDED
+from core.training.fit import execute_run
 
 PHOTO = np.random.default_rng(0).integers(0, 256, (240, 300, 3), dtype=np.uint8)
 

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from core import jobs
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
+from core.services import jobs
 from core.settings import load_settings
 from tests.browser_support import CURVE_DRAWN, StreamlitServer, screenshot
 from tests.conftest import wait_for
@@ -82,8 +82,8 @@ def _visible_columns(page, table) -> list[str]:
 
 
 def test_key_columns_are_in_view_at_1024_px(lab, store, page, tmp_path):
-    from core import sweeps
-    from core.sweep_spec import assignment_preset
+    from core.domain.sweep_spec import assignment_preset
+    from core.services import sweeps
 
     sweep_id = sweeps.start(assignment_preset(("digits",)), load_settings())  # 18 queued trials
     for i in range(3):  # newer: at the top of Home's recent runs

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from core.cli import main
-from core.store import SUCCEEDED, MetricPoint
+from core.cli.main import main
+from core.store.runs import SUCCEEDED, MetricPoint
 from tests.conftest import PROJECT_ROOT
 
 
@@ -89,7 +89,7 @@ def test_submit_with_augmentation(lab, store, capsys):
 
 
 def test_a_downloaded_config_can_be_resubmitted(lab, store, tmp_path, capsys):
-    from core.config import TrainConfig
+    from core.domain.config import TrainConfig
 
     config = TrainConfig(architecture="mlp_bn", optimizer="sgd", momentum=0.9, nesterov=True, epochs=4, seed=5)
     path = tmp_path / "run-1-config.json"

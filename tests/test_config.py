@@ -1,7 +1,7 @@
 """TrainConfig validation: every bad value is refused with the field, the range and the value."""
 import pytest
 
-from core.config import ConfigError, TrainConfig, validate
+from core.domain.config import ConfigError, TrainConfig, validate
 
 BAD = [
     (dict(learning_rate=0.0), "learning_rate", "greater than 0"),

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core import datasets, image_folders, keras_cache
+from core.data import datasets, image_folders, keras_cache
 from core.settings import load_settings
 from tests.conftest import (
     make_cifar10,

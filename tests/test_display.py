@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from core.compare import legend_labels, log_ticks
-from core.display import distinguishing, for_display, shorten
-from core.store import Run
+from core.store.runs import Run
+from core.views.compare import legend_labels, log_ticks
+from core.views.display import distinguishing, for_display, shorten
 
 
 def _run(run_id: int, name: str, **config) -> Run:

@@ -1,7 +1,7 @@
 """Confusion matrix and per-class accuracy against hand-counted values, and on the Runs page."""
 import numpy as np
 
-from core import evaluation
+from core.views import evaluation
 from tests.test_pages import _finished_run, _page
 
 

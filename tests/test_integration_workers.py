@@ -5,10 +5,11 @@ import time
 
 import pytest
 
-from core import jobs, worker
-from core.config import TrainConfig
+from core.domain.config import TrainConfig
+from core.runtime import worker
+from core.services import jobs
 from core.settings import load_settings
-from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
+from core.store.runs import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -118,8 +119,8 @@ def test_a_pool_running_old_code_is_replaced_when_idle(lab):
 
 
 def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
-    from core import sweeps
-    from core.sweep_spec import SweepSpec, Variant
+    from core.domain.sweep_spec import SweepSpec, Variant
+    from core.services import sweeps
 
     settings = pool
     # 1. Two short trials train on the two workers and the results table fills in.

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from core import datasets
+from core.data import datasets
 from tests.conftest import PROJECT_ROOT, make_cifar10, make_fashion_files
 
 KERAS_READS = """

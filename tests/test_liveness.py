@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from core.liveness import process_alive, reap_dead_runs
-from core.store import FAILED, RUNNING
+from core.services.liveness import process_alive, reap_dead_runs
+from core.store.runs import FAILED, RUNNING
 
 
 def test_process_alive_tells_live_dead_and_zombie_processes():

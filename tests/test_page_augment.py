@@ -40,7 +40,7 @@ def test_a_crop_larger_than_the_image_is_one_line_and_the_editor_stays(lab):
     assert at.error[0].value == ("augmentation: step 3 (RandomCrop) crops 300×200 from a 224×224 image; "
                                  "make the crop at most 224×224, or resize to a larger size first")
     assert at.button(key="aug_add")  # the editor is still there to fix it
-    from core.augment import PRESETS
+    from core.domain.augment import PRESETS
 
     assert PRESETS["dog"][2]["params"] == {"height": 150, "width": 200}  # one user's edit changes no preset
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from core import datasets
+from core.data import datasets
 from tests.conftest import make_cifar10, make_image_folder
 from tests.test_pages import _page, _values
 

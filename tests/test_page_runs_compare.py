@@ -4,9 +4,10 @@ import random
 
 import pandas as pd
 
-from core import compare, jobs
-from core.config import TrainConfig
-from core.store import SUCCEEDED, MetricPoint, RunQuery, facets, query_runs, relabel
+from core.domain.config import TrainConfig
+from core.services import jobs
+from core.store.runs import SUCCEEDED, MetricPoint, RunQuery, facets, query_runs, relabel
+from core.views import compare
 from tests.test_pages import _page
 
 

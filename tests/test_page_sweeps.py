@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from core import sweeps
-from core.store import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
-from core.sweep_spec import SweepSpec, parse_variants
+from core.domain.sweep_spec import SweepSpec, parse_variants
+from core.services import sweeps
+from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
 from tests.test_pages import _page
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import TrainConfig
-from core.store import RUNNING, SUCCEEDED, MetricPoint
+from core.domain.config import TrainConfig
+from core.store.runs import RUNNING, SUCCEEDED, MetricPoint
 from tests.conftest import PROJECT_ROOT, make_fashion_files
 
 PAGES = ["app.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py", "pages/augment.py",

@@ -1,5 +1,5 @@
 """The live-reporting callback: throttled within-epoch points, epoch metrics, progress, cancel."""
-from core.reporting import StoreReporter
+from core.training.reporting import StoreReporter
 
 
 class FakeClock:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.sampling import stratified_subset, train_validation_split
+from core.data.sampling import stratified_subset, train_validation_split
 
 LABELS = np.repeat(np.arange(10), [100, 100, 100, 100, 100, 50, 50, 50, 25, 25])  # 700, imbalanced
 

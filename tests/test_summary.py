@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from core import summary
-from core.architectures import build_model
+from core.domain.architectures import build_model
+from core.training import summary
 
 
 @pytest.mark.parametrize("key, shape", [("small_cnn", (32, 32, 3)), ("conv_demo_c", (28, 28, 1)),

@@ -4,11 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from core import jobs, sweeps
-from core.config import ConfigError, TrainConfig
-from core.halving import keep_going
-from core.store import CANCELLED, QUEUED, SUCCEEDED, MetricPoint, RunQuery, query_runs
-from core.sweep_spec import (
+from core.domain.config import ConfigError, TrainConfig
+from core.domain.sweep_spec import (
     Halving,
     SweepError,
     SweepSpec,
@@ -23,7 +20,10 @@ from core.sweep_spec import (
     parse_variants,
     run_count,
 )
-from core.training import execute_run
+from core.services import jobs, sweeps
+from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint, RunQuery, query_runs
+from core.training.fit import execute_run
+from core.training.halving import keep_going
 
 GRID = SweepSpec(name="t", datasets=("digits",), variants=parse_variants("mlp\nmlp 32 dropout=0.2\ncnn 8x1p bn"),
                  optimizers=("sgd_momentum", "adam"), learning_rates=(1e-2, 1e-3), batch_sizes=(16, 32),
@@ -209,7 +209,7 @@ def test_a_range_every_optimizer_overrides_counts_as_lists():
 
 
 def test_estimates_come_from_finished_runs_like_these(lab, store):
-    from core.estimates import RUN_OVERHEAD_SECONDS, estimate
+    from core.services.estimates import RUN_OVERHEAD_SECONDS, estimate
 
     config = TrainConfig(train_subset=200, epochs=2, batch_size=32)  # 160 training + 40 validation samples
     guess = estimate([config], store, lab)

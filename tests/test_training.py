@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from core.config import ConfigError, TrainConfig
-from core.datasets import ArrayDataset
-from core.store import CANCELLED, FAILED, RUNNING, SUCCEEDED
-from core.training import execute_run, prepare_splits
+from core.data.datasets import ArrayDataset
+from core.domain.config import ConfigError, TrainConfig
+from core.store.runs import CANCELLED, FAILED, RUNNING, SUCCEEDED
+from core.training.fit import execute_run, prepare_splits
 from tests.conftest import make_image_folder, wait_for
 
 
@@ -28,7 +28,7 @@ def test_a_run_trains_evaluates_and_saves(lab, store):
     names = {(p.kind, p.name) for p in store.metrics(run_id)}
     assert {("epoch", "loss"), ("epoch", "accuracy"), ("epoch", "val_loss"), ("epoch", "val_accuracy")} <= names
     _assert_tensorboard_epochs(lab.runs_dir / str(run_id) / "tensorboard", epochs=2)
-    from core import evaluation
+    from core.views import evaluation
 
     predictions = evaluation.load_predictions(lab.runs_dir / str(run_id))
     matrix = evaluation.confusion_matrix(predictions)
@@ -122,10 +122,10 @@ def test_an_image_folder_trains_at_the_chosen_size(lab, store):
     assert run.steps == 4  # 24 images: 4 held out for test (20 % per class); of 20, 5 validate, 15 train
 
 
-@pytest.mark.parametrize("key", sorted(__import__("core.config", fromlist=["OPTIMIZERS"]).OPTIMIZERS))
+@pytest.mark.parametrize("key", sorted(__import__("core.domain.config", fromlist=["OPTIMIZERS"]).OPTIMIZERS))
 def test_every_offered_optimizer_builds_and_takes_a_step(key):
-    from core.config import OPTIMIZERS
-    from core.training import make_optimizer
+    from core.domain.config import OPTIMIZERS
+    from core.training.fit import make_optimizer
 
     optimizer = make_optimizer(TrainConfig(optimizer=key, learning_rate=0.01))
     assert type(optimizer).__name__ == OPTIMIZERS[key] and float(optimizer.learning_rate) == pytest.approx(0.01)
@@ -137,7 +137,7 @@ def test_every_offered_optimizer_builds_and_takes_a_step(key):
 
 
 def test_cosine_schedule_decays_the_rate_to_zero_by_the_last_batch():
-    from core.training import make_optimizer
+    from core.training.fit import make_optimizer
 
     optimizer = make_optimizer(TrainConfig(lr_schedule="cosine", learning_rate=0.1), total_steps=8)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import datasets
+from core.data import datasets
+from core.data.uploads import UploadError, save_npz, save_zip
 from core.settings import load_settings
-from core.uploads import UploadError, save_npz, save_zip
 
 
 def _npz(**arrays) -> bytes:

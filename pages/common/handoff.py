@@ -5,7 +5,7 @@ before drawing its fields, which turns the request into its own field values.
 """
 import streamlit as st
 
-from core.config import form_values
+from core.domain.config import form_values
 from pages.common.widgets import option_state
 
 _KEY = "train_request"

@@ -1,7 +1,7 @@
 """Live pages that refresh only while something is queued or running, and notice new runs."""
 import streamlit as st
 
-from core import jobs
+from core.services import jobs
 
 WATCH_SECONDS = 2  # how often an open page looks for new, started, finished or deleted runs
 

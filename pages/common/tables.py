@@ -12,5 +12,5 @@ RUN_COLUMNS = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%", width=100),
     "detail": st.column_config.TextColumn("detail", width="large"),
 }
-RUN_PERCENT = ("test accuracy",)  # shown as text by core.display.for_display, "—" when missing
+RUN_PERCENT = ("test accuracy",)  # shown as text by core.views.display.for_display, "—" when missing
 RUN_COUNTS = ("parameters",)

@@ -1,8 +1,8 @@
 """Widgets shared by pages (not a page itself): the options of an architecture."""
 import streamlit as st
 
-from core.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
-from core.config import whole
+from core.domain.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
+from core.domain.config import whole
 
 
 def number(container, label: str, key: str, step: float = 1, **kwargs):

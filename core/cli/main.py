@@ -1,0 +1,202 @@
+"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers`.
+
+It calls the same `core` functions as the pages, so a run started here shows up there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import fields
+
+from core.data.datasets import catalog
+from core.data.keras_cache import KERAS_DATASETS, download
+from core.domain.architectures import ARCHITECTURES
+from core.domain.augment import PRESETS, preset
+from core.domain.config import (
+    LABEL_ENCODINGS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    SPLIT_MODES,
+    ConfigError,
+    TrainConfig,
+    parse_config,
+)
+from core.runtime import worker
+from core.services import jobs
+from core.settings import load_settings
+from core.views.display import count, duration, percent, progress_text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Train Lab from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    submit = sub.add_parser("submit", help="queue a training run")
+    submit.add_argument("--config", type=argparse.FileType("r"), default=None,
+                        help="a run's config JSON (the Runs page's download); other flags given override it")
+    defaults = TrainConfig()
+    submit.add_argument("--dataset", default=defaults.dataset, help="see `datasets`")
+    submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
+    submit.add_argument("--options", type=json.loads, default={}, dest="arch_options",
+                        help='architecture options as JSON, e.g. \'{"hidden_units": [512, 256], "dropout": 0.2}\'')
+    submit.add_argument("--augment", type=pipeline, default=[], dest="augmentation",
+                        help="augmentation while training: dog, cat (the course presets) or a JSON list of steps")
+    submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
+    submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
+    submit.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=sorted(LR_SCHEDULES))
+    submit.add_argument("--momentum", type=float, default=defaults.momentum)
+    submit.add_argument("--nesterov", action="store_true")
+    submit.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    submit.add_argument("--epochs", type=int, default=defaults.epochs)
+    submit.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    submit.add_argument("--train-subset", type=int, default=None, help="train on this many samples (default all)")
+    submit.add_argument("--test-subset", type=int, default=None, help="evaluate on this many samples (default all)")
+    submit.add_argument("--split-mode", default=defaults.split_mode, choices=sorted(SPLIT_MODES))
+    submit.add_argument("--labels", default=defaults.labels, choices=sorted(LABEL_ENCODINGS))
+    submit.add_argument("--image-size", type=int, default=defaults.image_size, help="image folders: square side")
+    submit.add_argument("--seed", type=int, default=defaults.seed)
+    submit.add_argument("--name", default="")
+    submit.add_argument("--notes", default="")
+    submit.add_argument("--follow", action="store_true", help="follow the run until it ends")
+
+    sub.add_parser("list", help="list runs").add_argument("--limit", type=int, default=20)
+    for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
+                       ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
+        sub.add_parser(name, help=text).add_argument("run_id", type=int)
+    sweep = sub.add_parser("sweep", help="start, list, show, cancel or retrain hyperparameter sweeps")
+    sweep.add_argument("action", choices=("start", "list", "show", "cancel", "retrain"))
+    sweep.add_argument("sweep_id", type=int, nargs="?", help="show, cancel, retrain: which sweep")
+    sweep.add_argument("--spec", type=argparse.FileType("r"), help="start: a sweep spec as JSON")
+    sweep.add_argument("--preset", choices=("assignment",), help="start: the course assignment's grid")
+    sweep.add_argument("--datasets", nargs="+", help="start: replace the spec's datasets")
+    sweep.add_argument("--epochs", type=int, help="start: epochs per trial; retrain: epochs of the retrain")
+    sweep.add_argument("--train-subset", type=int, help="start: training samples per trial")
+    sweep.add_argument("--halving", type=int, metavar="EPOCH", help="start: stop poor trials from this epoch on")
+    sweep.add_argument("--dry-run", action="store_true", help="start: print the runs and the estimate only")
+    sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
+    sub.add_parser("datasets", help="datasets and whether this machine has them")
+    sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
+        "dataset", choices=sorted(KERAS_DATASETS))
+    sub.add_parser("worker", help="run the worker pool in the foreground")
+    pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
+    pool.add_argument("action", choices=("start", "stop", "status"))
+    return parser
+
+
+def pipeline(text: str) -> list:
+    """'dog', 'cat', or JSON steps like '[{"layer": "RandomFlip", "params": {}}]'."""
+    return preset(text) if text in PRESETS else json.loads(text)
+
+
+def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    given = {k: v for k, v in vars(args).items() if k in names}
+    if args.config is None:
+        return TrainConfig(**given)
+    try:
+        base = json.load(args.config)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("config", f"{args.config.name} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(base, dict):
+        raise ConfigError("config", f"{args.config.name} must hold one JSON object of settings")
+    # Flags the user typed override the file; flags left at their defaults do not.
+    defaults = vars(parser.parse_args(["submit"]))
+    overrides = {k: v for k, v in given.items() if v != defaults.get(k)}
+    return parse_config({**base, **overrides})
+
+
+def _follow(run_id: int, interval: float = 1.0) -> int:
+    last = None
+    while True:
+        run = jobs.get_run(run_id)
+        if run is None:
+            print(f"run: there is no run #{run_id}", file=sys.stderr)
+            return 2
+        line = f"#{run.id} {progress_text(run)}"
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if run.is_finished:
+            if run.error:
+                print(f"#{run.id} {run.status}: {run.error}")
+            else:
+                print(f"#{run.id} {run.status}: test accuracy {percent(run.test_accuracy)}, "
+                      f"test loss {run.test_loss if run.test_loss is not None else '—'}, "
+                      f"{count(run.param_count)} parameters, trained in {duration(run.train_seconds)}")
+            return 0 if run.status == "succeeded" else 1
+        time.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one CLI command; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "submit":
+            run_id = jobs.submit(_config_from(args, parser))
+            print(f"run #{run_id} queued")
+            return _follow(run_id) if args.follow else 0
+        if args.command == "list":
+            for run in jobs.list_runs(limit=args.limit):
+                print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  "
+                      f"{run.name}  [{progress_text(run)}]")
+            return 0
+        if args.command == "show":
+            run = jobs.get_run(args.run_id)
+            if run is None:
+                raise jobs.JobError(f"run: there is no run #{args.run_id}")
+            print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
+            return 0
+        if args.command == "follow":
+            return _follow(args.run_id)
+        if args.command == "cancel":
+            print(f"run #{args.run_id}: {jobs.cancel(args.run_id)}")
+            return 0
+        if args.command == "delete":
+            jobs.delete(args.run_id)
+            print(f"run #{args.run_id} deleted")
+            return 0
+        if args.command == "sweep":
+            from core.cli.sweeps import sweep_command
+
+            return sweep_command(args)
+        if args.command == "datasets":
+            for d in catalog():
+                state = "available" if d.available else f"missing: {d.hint}"
+                print(f"{d.key:<14} {d.title:<32} {state}  ({d.location})")
+            return 0
+        if args.command == "download":
+            print(f"{args.dataset} is in {download(args.dataset, load_settings())}")
+            return 0
+        if args.command == "worker":
+            return worker.run_pool()
+        if args.command == "workers":
+            if args.action == "start":
+                print("worker pool started" if worker.ensure_running() else "worker pool already running")
+            elif args.action == "stop":
+                print("worker pool stopped" if worker.stop() else "worker pool did not stop")
+            else:
+                pool = worker.status()
+                print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
+            return 0
+    except (ConfigError, jobs.JobError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`main` for a process of its own: a reader that stops early (`| head -1`) ends it quietly."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()  # buffered output meets the closed pipe here, inside the try, not at exit
+        return code
+    except BrokenPipeError:
+        # Python's recipe (docs, "Note on SIGPIPE"): point stdout at devnull so that the flush at exit
+        # cannot raise again; exit 1, as a process killed by SIGPIPE would also report a failure.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

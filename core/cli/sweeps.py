@@ -1,0 +1,75 @@
+"""`python -m core sweep ...`: the Sweeps page's actions from a terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+from core.domain.sweep_spec import Halving, SweepError, SweepSpec, assignment_preset
+from core.services import sweeps
+from core.views.display import duration, percent
+
+
+def _spec(args: argparse.Namespace) -> SweepSpec:
+    if args.spec:
+        try:
+            spec = SweepSpec.from_dict(json.load(args.spec))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise SweepError(f"spec: {args.spec.name} is not a sweep spec ({exc})") from None
+    elif args.preset == "assignment":
+        spec = assignment_preset()
+    else:
+        raise SweepError("spec: give --spec FILE or --preset assignment")
+    if args.datasets:
+        spec = replace(spec, datasets=tuple(args.datasets))
+    if args.epochs:
+        spec = replace(spec, epochs=(args.epochs,))
+    if args.train_subset:
+        spec = replace(spec, shared={**spec.shared, "train_subset": args.train_subset})
+    if args.halving:
+        spec = replace(spec, halving=Halving(min_epochs=args.halving))
+    return spec
+
+
+def _need_id(args: argparse.Namespace) -> int:
+    if args.sweep_id is None:
+        raise SweepError(f"sweep_id: `sweep {args.action}` needs the sweep's number (see `sweep list`)")
+    return args.sweep_id
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Run one `sweep` action; returns the exit code."""
+    if args.action == "start":
+        spec = _spec(args)
+        plan = sweeps.plan(spec)
+        print(f"{len(plan.trials)} runs, about {duration(plan.wall_seconds)} with {plan.workers} workers"
+              f"{'' if plan.estimate.measured else ' (rough guess)'}")
+        if args.dry_run:
+            for trial in plan.trials:
+                print("  " + trial.config.display_name())
+            return 0
+        print(f"sweep #{sweeps.start(spec)} queued")
+        return 0
+    if args.action == "list":
+        for row in sweeps.sweeps():
+            progress = sweeps.progress(sweeps.runs_frame(row.id))
+            print(f"#{row.id:<4} {row.name:<24} {progress.text()}")
+        return 0
+    sweep_id = _need_id(args)
+    if args.action == "show":
+        runs = sweeps.runs_frame(sweep_id)
+        print(sweeps.progress(runs).text())
+        table = sweeps.trials_table(runs).sort_values("val_accuracy", ascending=False)
+        for row in table.itertuples():
+            print(f"{'*' if row.best else ' '} #{row.run:<5} {row.status:<10} val {percent(row.val_accuracy):>7}  "
+                  f"test {percent(row.test_accuracy):>7}  {row.dataset} · {row.architecture} · {row.optimizer} "
+                  f"lr={row.learning_rate:g} · bs {row.batch_size}")
+        return 0
+    if args.action == "cancel":
+        print(f"sweep #{sweep_id}: {sweeps.cancel(sweep_id)} runs cancelled or stopping")
+        return 0
+    if not args.dataset or not args.epochs:
+        raise SweepError("retrain: give --dataset (e.g. fashion_mnist) and --epochs")
+    run_id = sweeps.retrain_best(sweep_id, args.dataset, args.epochs)
+    print(f"run #{run_id} queued: the best setting on {args.dataset}, retrained")
+    return 0

@@ -1,0 +1,7 @@
+"""Domain: what a run, an architecture, an augmentation pipeline and a sweep are, and their checks.
+
+Pure rules and specs: run config and its validation, the architecture registry and parameter
+counts, augmentation specs, sweep specs and their expansion. May import: core.data (a config is
+checked against its dataset's shape and size), core.settings. Builders of Keras models still live
+in architectures.py and augment.py and import Keras inside functions (to move to core.training).
+"""

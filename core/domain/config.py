@@ -1,0 +1,290 @@
+"""TrainConfig: everything that defines one training run, and its validation.
+
+Validation happens before anything is queued: `validate()` raises `ConfigError` whose message
+names the field, the allowed range and what was received.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import typing
+from dataclasses import asdict, dataclass, field, fields
+
+from core.data.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
+from core.domain.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
+from core.domain.augment import AugmentError, output_side, training_layers
+from core.domain.augment import check as check_pipeline
+from core.domain.param_counts import check_size
+from core.settings import Settings, load_settings
+
+# key -> the Keras class name (keras.optimizers.<name>); Muon and LossScaleOptimizer are left out
+# (Muon needs a per-layer setup, the other wraps an optimizer rather than being one).
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "adafactor": "Adafactor",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+    "lamb": "Lamb",
+}
+LR_SCHEDULES = {"constant": "constant", "cosine": "cosine decay to 0 over the run"}
+MAX_LEARNING_RATE = 10.0
+MAX_NAME_LENGTH = 120
+MAX_NOTES_LENGTH = 5000
+SPLIT_MODES = {"random": "random (seeded, stratified)", "keras": "last share (Keras)"}
+LABEL_ENCODINGS = {"integer": "integer labels, sparse categorical cross-entropy",
+                   "one_hot": "one-hot labels, categorical cross-entropy"}
+IMAGE_SIZE_RANGE = (16, 512)
+
+
+class ConfigError(ValueError):
+    """A config value a user can fix; `str()` is the one-line message to show."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run's settings (defaults: the course MLP on the bundled digits)."""
+
+    dataset: str = "digits"  # a key of core.datasets.catalog()
+    architecture: str = "mlp"  # a key of core.architectures.ARCHITECTURES
+    arch_options: dict = field(default_factory=dict)  # the architecture's options (custom builders)
+    optimizer: str = "adam"  # a key of OPTIMIZERS
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # a key of LR_SCHEDULES
+    momentum: float = 0.0  # SGD only
+    nesterov: bool = False  # SGD only
+    batch_size: int = 32
+    epochs: int = 10
+    validation_split: float = 0.2  # share of the training subset held out for validation
+    split_mode: str = "random"  # a key of SPLIT_MODES
+    train_subset: int | None = None  # train on this many samples (stratified); None = all
+    test_subset: int | None = None  # evaluate on this many test samples (stratified); None = all
+    labels: str = "integer"  # a key of LABEL_ENCODINGS
+    image_size: int = DEFAULT_IMAGE_SIZE  # image folders only: images are resized to this square
+    augmentation: list = field(default_factory=list)  # core.augment steps, applied while training only
+    seed: int = 42  # drives the subset, the split, shuffling and weight initialisation
+    name: str = ""  # shown as plain text; empty = generated
+    notes: str = ""  # shown as plain text
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON storage."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Rebuild a config from `to_dict()` output, ignoring unknown keys from newer versions."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        """Rebuild a config from its stored JSON."""
+        return cls.from_dict(json.loads(text))
+
+    def display_name(self) -> str:
+        """The run's name, or a readable one made from its settings."""
+        if self.name.strip():
+            return self.name.strip()
+        return f"{self.architecture} · {self.dataset} · {self.optimizer} lr={self.learning_rate:g}"
+
+
+# pydantic's error types in the words of the one-line message.
+_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text",
+               "int_type": "must be a whole number",
+               "float_type": "must be a number", "dict_type": "must be a mapping of option to value",
+               "list_type": "must be a list", "extra_forbidden": "is not a setting of a run (check its spelling)"}
+
+
+@functools.cache
+def _schema():
+    """TrainConfig's own annotations as a strict pydantic model, so the dataclass stays the one schema:
+    no "yes" for a bool, no text for a number, no unknown keys."""
+    from pydantic import ConfigDict, create_model
+
+    hints = typing.get_type_hints(TrainConfig)
+    return create_model("TrainConfigSchema", __config__=ConfigDict(strict=True, extra="forbid"),
+                        **{f.name: (hints[f.name], ...) for f in fields(TrainConfig)})
+
+
+def check_types(data: dict, numbers: bool = True) -> None:
+    """Raise ConfigError naming the first value of the wrong type (or unknown key) in a run's settings.
+
+    With `numbers=False` number fields are left to `validate`'s own checks, whose message gives the
+    allowed range ("epochs: must be a whole number from 1 to 200 …; got 2.5").
+    """
+    from pydantic import ValidationError
+
+    if not numbers:
+        defaults = asdict(TrainConfig())
+        data = {k: defaults[k] if isinstance(defaults.get(k), (int, float)) and not isinstance(defaults[k], bool)
+                else v for k, v in data.items()}
+    try:
+        _schema().model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or "config"
+        words = _TYPE_WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:])
+        raise ConfigError(name, f"{words}; got {error['input']!r}"[:300]) from None
+
+
+def parse_config(data: dict) -> TrainConfig:
+    """A run's settings from JSON (a downloaded config, the CLI's --config), checked for types and
+    unknown keys first, so a typo or "yes" for a bool is refused instead of trained."""
+    if not isinstance(data, dict):
+        raise ConfigError("config", "must be one JSON object of settings")
+    check_types({**asdict(TrainConfig()), **data})
+    return TrainConfig(**data)
+
+
+# The Train page's fields that hold a TrainConfig field as it is.
+FORM_FIELDS = ("dataset", "architecture", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs",
+               "validation_split", "split_mode", "labels", "seed", "image_size", "notes")
+
+
+def form_values(config: dict, name: str) -> dict:
+    """A stored run's settings as the Train page's fields hold them (0 = all samples; momentum and
+    Nesterov only for SGD), to clone a run; keys are TrainConfig field names."""
+    values = {f: config[f] for f in FORM_FIELDS if f in config}
+    values.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
+                  name=name)
+    if config.get("optimizer") == "sgd":
+        values.update(momentum=config.get("momentum", 0.0), nesterov=config.get("nesterov", False))
+    return values
+
+
+def whole(value):
+    """A number from a form as an int where it is a whole number (10.0 -> 10); anything else is returned
+    unchanged, so validation refuses it with the value as typed (2.5, "ten")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_int(field: str, value, low: int, high: int, why: str = "") -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        because = f" ({why})" if why else ""
+        raise ConfigError(field, f"must be a whole number from {low} to {high}{because}; got {value!r}")
+
+
+def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
+    """(train, validation) sample counts after the subset and the validation split."""
+    total = min(config.train_subset, info.train_size) if config.train_subset is not None else info.train_size
+    val = int(round(total * config.validation_split))
+    return total - val, val
+
+
+def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetInfo:
+    """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
+    settings = settings or load_settings()
+    check_types(asdict(config), numbers=False)  # text, flags, lists first: the checks below read them
+    info = get_info(config.dataset, settings)
+    if info is None:
+        raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
+    if not info.available:
+        raise ConfigError("dataset", f"{info.title} is not on this machine; {info.hint}")
+    if config.architecture not in ARCHITECTURES:
+        raise ConfigError("architecture", f"unknown {config.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if config.optimizer not in OPTIMIZERS:
+        raise ConfigError("optimizer", f"unknown {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    lr = config.learning_rate
+    if not _is_number(lr) or not 0 < lr <= MAX_LEARNING_RATE:
+        raise ConfigError("learning_rate", f"must be greater than 0 and at most {MAX_LEARNING_RATE:g}; got {lr!r}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}")
+    if not _is_number(config.momentum) or not 0 <= config.momentum < 1:
+        raise ConfigError("momentum", f"must be from 0 up to (not including) 1; got {config.momentum!r}")
+    if config.optimizer != "sgd" and (config.momentum or config.nesterov):
+        raise ConfigError("momentum", "momentum and nesterov apply to SGD only; set them to 0/off or choose sgd")
+    if config.nesterov and not config.momentum:
+        raise ConfigError("nesterov", "Nesterov needs a momentum above 0 (the course uses 0.9)")
+    _check_int("epochs", config.epochs, 1, settings.max_epochs, "the cap is TRAINLAB_MAX_EPOCHS")
+    _check_int("seed", config.seed, 0, 2**32 - 1)
+    if config.train_subset is not None:
+        _check_int("train_subset", config.train_subset, 1, info.train_size,
+                   f"{info.title} has {info.train_size} training images")
+    if config.test_subset is not None:
+        _check_int("test_subset", config.test_subset, 1, info.test_size,
+                   f"{info.title} has {info.test_size} test images")
+    if config.split_mode not in SPLIT_MODES:
+        raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
+    if config.labels not in LABEL_ENCODINGS:
+        raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
+    if info.resizable:
+        _check_int("image_size", config.image_size, *IMAGE_SIZE_RANGE, "pixels per side")
+        info = info.with_image_size(config.image_size)
+    if not isinstance(config.arch_options, dict):
+        raise ConfigError("arch_options", f"must be a mapping of option to value; got {config.arch_options!r}")
+    shape = info.input_shape
+    if config.augmentation:
+        try:
+            check_pipeline(config.augmentation, shape[0], shape[1])  # the steps as given, before reading them
+            h, w = output_side(training_layers(config.augmentation), shape[0], shape[1])
+        except AugmentError as exc:
+            raise ConfigError("augmentation", str(exc).removeprefix("augmentation: ")) from None
+        shape = (h, w, shape[2])
+    try:
+        check_input(config.architecture, shape, config.arch_options)
+        check_size(config.architecture, shape, info.num_classes, config.arch_options, settings.max_params)
+    except ArchitectureError as exc:
+        raise ConfigError("architecture", str(exc).removeprefix("architecture: ")) from None
+    vs = config.validation_split
+    if not _is_number(vs) or not 0 <= vs <= 0.5:
+        raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")
+    n_train, _ = training_sizes(config, info)
+    if n_train < 1:
+        raise ConfigError("validation_split", "leaves no training samples; lower it or raise train_subset")
+    _check_int("batch_size", config.batch_size, 1, n_train, "the training samples left after the validation split")
+    check_types(asdict(config))  # numbers no check above covers (e.g. image_size of a fixed-size dataset)
+    if len(config.name) > MAX_NAME_LENGTH:
+        raise ConfigError("name", f"must be at most {MAX_NAME_LENGTH} characters; got {len(config.name)}")
+    if len(config.notes) > MAX_NOTES_LENGTH:
+        raise ConfigError("notes", f"must be at most {MAX_NOTES_LENGTH} characters; got {len(config.notes)}")
+    return info
+
+
+def recipe_settings(recipe: Recipe, current_dataset: str, datasets: dict[str, DatasetInfo],
+                    max_epochs: int) -> tuple[dict, str]:
+    """The Train page's values for a course recipe, and a one-line note of what could not be applied
+    as the course had it ("" when everything was).
+
+    `datasets` maps keys to the catalog's entries (available or not). The lesson's subsets belong to
+    its dataset: when that dataset is missing, the current one is kept with all its samples.
+    """
+    values: dict = dict(optimizer=recipe.optimizer, learning_rate=recipe.learning_rate,
+                        batch_size=recipe.batch_size, epochs=min(recipe.epochs, max_epochs),
+                        validation_split=recipe.validation_split, split_mode=recipe.split_mode, labels=recipe.labels,
+                        train_subset=recipe.train_subset, test_subset=recipe.test_subset)
+    if recipe.optimizer == "sgd":
+        values.update(momentum=recipe.momentum, nesterov=recipe.nesterov)
+    notes = []
+    lesson = datasets.get(recipe.dataset) if recipe.dataset else None
+    if lesson is not None and lesson.available:
+        values["dataset"] = recipe.dataset
+    elif recipe.dataset:
+        kept = datasets[current_dataset].title if current_dataset in datasets else current_dataset
+        title = lesson.title if lesson else recipe.dataset
+        subsets = ""
+        if recipe.train_subset or recipe.test_subset:
+            subsets = (f" and uses all its samples (the lesson's {recipe.train_subset or 0:,} / "
+                       f"{recipe.test_subset or 0:,} subsets are {title}'s)")
+            values.update(train_subset=None, test_subset=None)
+        notes.append(f"{title} is not on this machine, so the run stays on {kept}{subsets}; "
+                     "get it on the Data page")
+    if recipe.epochs > max_epochs:
+        notes.append(f"epochs capped at {max_epochs} (TRAINLAB_MAX_EPOCHS); the course trained {recipe.epochs}")
+    note = "; ".join(notes)
+    return values, (note[0].upper() + note[1:] + ".") if note else ""

@@ -1,0 +1,54 @@
+"""The job queue: Huey with its SQLite backend, behind a one-method executor interface.
+
+Runs themselves live in the run store; the queue only carries "train run N" messages to the
+worker pool. Another engine can take the jobs later by implementing `Executor.enqueue`.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from huey import SqliteHuey
+
+from core.settings import Settings, load_settings
+
+TASK_NAME = "train_run"
+_QUEUES: dict[str, tuple[SqliteHuey, object]] = {}
+
+
+class Executor(Protocol):
+    """Something that will eventually call `core.training.execute_run(run_id)` in a worker."""
+
+    def enqueue(self, run_id: int) -> None:
+        """Hand run `run_id` (already stored as queued) to the workers."""
+
+
+def _train_run(run_id: int) -> None:
+    # Imported here: the consumer process forks its workers and must never import TensorFlow.
+    from core.runtime.worker import retire_if_grown
+    from core.training.fit import execute_run
+
+    execute_run(run_id)
+    retire_if_grown()
+
+
+def get_queue(settings: Settings | None = None) -> tuple[SqliteHuey, object]:
+    """The Huey instance for this data folder and its registered training task (cached)."""
+    settings = settings or load_settings()
+    key = str(settings.queue_path)
+    if key not in _QUEUES:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name="trainlab", filename=key, results=False, timeout=30)
+        task = huey.task(name=TASK_NAME)(_train_run)
+        _QUEUES[key] = (huey, task)
+    return _QUEUES[key]
+
+
+class HueyExecutor:
+    """The default executor: a message in Huey's SQLite queue, consumed by `core.worker`."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.huey, self._task = get_queue(settings)
+
+    def enqueue(self, run_id: int) -> None:
+        """Queue run `run_id` for the worker pool."""
+        self._task(run_id)

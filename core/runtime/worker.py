@@ -1,0 +1,217 @@
+"""The worker pool: a Huey consumer whose process workers train runs, and its life cycle.
+
+The pool runs as its own process group (`python -m core worker`), so it outlives Streamlit
+restarts and closed browsers. An exclusive lock on `workers.lock` guarantees one pool per
+data folder; `ensure_running()` starts one on demand when none holds the lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from core.settings import PROJECT_ROOT, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """Whether a worker pool serves this data folder, its size, and the code it runs."""
+
+    running: bool
+    pid: int | None
+    workers: int
+    code: str | None = None  # fingerprint of core/ when the pool started
+
+    @property
+    def stale(self) -> bool:
+        """True when core/ changed since the pool started (an update was installed)."""
+        return self.running and self.code is not None and self.code != code_fingerprint()
+
+
+def code_fingerprint() -> str:
+    """A short hash of core/'s files, every package (path, size, mtime): it changes when the code is updated."""
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "core").rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(PROJECT_ROOT)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _lock_path(settings: Settings) -> Path:
+    return settings.home / "workers.lock"
+
+
+def _pid_path(settings: Settings) -> Path:
+    return settings.home / "workers.pid"
+
+
+@contextlib.contextmanager
+def _try_lock(settings: Settings) -> Iterator[int | None]:
+    """Yield an fd holding the pool lock, or None when another process holds it."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_lock_path(settings), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def status(settings: Settings | None = None) -> PoolStatus:
+    """Is a pool running for this data folder?"""
+    settings = settings or load_settings()
+    with _try_lock(settings) as fd:
+        running = fd is None
+    pid = code = None
+    if running:
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            recorded = json.loads(_pid_path(settings).read_text())
+            # Pools started by earlier versions wrote a bare pid: their code is unknown.
+            pid, code = (recorded, None) if isinstance(recorded, int) else (int(recorded["pid"]), recorded["code"])
+    return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
+
+
+def ensure_running(settings: Settings | None = None) -> bool:
+    """Start a detached worker pool if none is running; True if one was started.
+
+    A pool still running the code from before an update is replaced once no run is training,
+    so new runs never meet old code and no running run is interrupted.
+    """
+    settings = settings or load_settings()
+    pool = status(settings)
+    if pool.stale and not _runs_training(settings):
+        log.info("worker pool runs code from before an update; restarting it")
+        stop(settings)
+    elif pool.running:
+        return False
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.logs_dir / "workers.log", "ab") as logfile:
+        subprocess.Popen(
+            [sys.executable, "-m", "core", "worker"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "TRAINLAB_HOME": str(settings.home)},
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session: Ctrl+C on Streamlit does not reach it
+        )
+    return True
+
+
+def _runs_training(settings: Settings) -> bool:
+    from core.store.runs import RUNNING, RunStore
+
+    return bool(RunStore(settings.db_path).count_by_status().get(RUNNING))
+
+
+def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
+    """Stop the pool (running runs end as failed, 'interrupted'); True once it is gone."""
+    settings = settings or load_settings()
+    pool = status(settings)
+    if not pool.running:
+        return True
+    if pool.pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pool.pid, signal.SIGTERM)  # Huey: interrupt workers, then exit
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not status(settings).running:
+            return True
+        time.sleep(0.1)
+    if pool.pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pool.pid, signal.SIGKILL)
+    return not status(settings).running
+
+
+def resident_mb() -> float | None:
+    """The process's resident memory in MB (Linux), or None where /proc is not available."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def retire_if_grown(settings: Settings | None = None) -> bool:
+    """After a run: end this worker process if its memory passed TRAINLAB_WORKER_MAX_MB.
+
+    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open
+    upstream bug: keras-team/keras#17458, tf-keras#286), about the size of the weights plus the
+    optimizer's slots per run. The pool's health check replaces an ended worker within seconds
+    with a fresh one, so memory stays bounded; small models never reach the limit and keep their
+    warm worker. Returns False when the worker stays (it does not return otherwise)."""
+    settings = settings or load_settings()
+    rss = resident_mb()
+    if rss is None or rss <= settings.worker_max_mb:
+        return False
+    log.warning("worker %d holds %.0f MB after a run (limit %d MB): replacing it with a fresh one",
+                os.getpid(), rss, settings.worker_max_mb)
+    logging.shutdown()
+    os._exit(0)
+
+
+def _warm_up_worker() -> None:
+    """Runs in each worker process after the fork: import TensorFlow once, size its threads."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings = load_settings()
+    import tensorflow as tf
+
+    # Several workers share the CPU: give each its share so they do not thrash.
+    threads = settings.threads_per_worker
+    with contextlib.suppress(RuntimeError):  # already initialised: keep TensorFlow's choice
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Let several workers share one GPU instead of the first grabbing all its memory.
+        with contextlib.suppress(RuntimeError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    import keras  # noqa: F401  (loaded now so the first run starts at once)
+
+
+def run_pool(settings: Settings | None = None) -> int:
+    """Run the worker pool in this process until stopped; exit code 0, or 1 if one already runs."""
+    settings = settings or load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
+    with _try_lock(settings) as fd:
+        if fd is None:
+            log.info("a worker pool already serves %s", settings.home)
+            return 1
+        _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
+        from core.runtime.taskqueue import get_queue
+
+        huey, _ = get_queue(settings)
+        huey.on_startup(name="warm_up")(_warm_up_worker)
+        consumer = huey.create_consumer(
+            workers=settings.workers,
+            worker_type="process",  # forked before any TensorFlow import, so fork is safe here
+            initial_delay=0.05,
+            max_delay=settings.poll_interval,  # an idle worker picks up a new run within this
+            periodic=False,
+            check_worker_health=True,
+            health_check_interval=2,  # a killed worker is replaced within seconds
+        )
+        log.info("worker pool: %d workers for %s", settings.workers, settings.home)
+        try:
+            consumer.run()
+        finally:
+            with contextlib.suppress(OSError):
+                _pid_path(settings).unlink()
+    return 0

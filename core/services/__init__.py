@@ -1,0 +1,5 @@
+"""Services: what pages and the CLI call: jobs, sweeps, estimates, liveness.
+
+The only door for user actions (submit, cancel, delete, queue, sweep), so the rules hold the same
+everywhere. May import: core.runtime and everything below it.
+"""

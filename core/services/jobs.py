@@ -1,0 +1,237 @@
+"""What the pages and the CLI do with runs: submit, cancel, delete, list, read metrics.
+
+This is the only door to the store and the queue for user actions, so the rules (validate
+before queueing, never delete an active run, reap dead workers before showing status) hold
+the same way everywhere.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
+from core.runtime import worker
+from core.runtime.taskqueue import Executor, HueyExecutor
+from core.services.liveness import reap_dead_runs
+from core.settings import Settings, load_settings
+from core.store.runs import QUEUED, RUNNING, Run, RunQuery, RunStore, facets, metrics_for, query_runs, relabel
+
+
+class JobError(Exception):
+    """A user action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    """How busy the lab is right now."""
+
+    running: int
+    queued: int
+    finished: int
+    pool_running: bool
+    workers: int
+
+
+def _store(settings: Settings) -> RunStore:
+    return RunStore(settings.db_path)
+
+
+def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None) -> int:
+    """Validate `config`, store it as a queued run and hand it to the workers; returns the run id.
+
+    Raises ConfigError (nothing stored) for a bad value, JobError if the queue refused it.
+    """
+    return _submit(config, settings or load_settings(), executor, lambda store: store.create_run(
+        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs))
+
+
+def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
+                  executor: Executor | None = None) -> int:
+    """Like `submit`, for a run that belongs to sweep `sweep_id` (a retrain of its best setting)."""
+    from core.store.sweeps import NewRun, add_run
+
+    run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
+    return _submit(config, settings or load_settings(), executor, lambda store: add_run(store, sweep_id, run))
+
+
+def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, create) -> int:
+    validate(config, settings)
+    if settings.autostart_workers:
+        worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
+    store = _store(settings)
+    run_id = create(store)
+    enqueue(store, [run_id], settings, executor)
+    return run_id
+
+
+def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: Executor | None = None) -> None:
+    """Hand stored runs to the job queue, in order; the one path for single runs and sweeps.
+
+    One rule when the queue refuses a run: that run and the ones after it are cancelled with the
+    reason (runs already queued go on), so nothing waits as `queued` for a message no worker will
+    get, and the run list says why. Raises JobError with the same one line.
+    """
+    for i, run_id in enumerate(run_ids):
+        try:
+            executor = executor or HueyExecutor(settings)  # opening the queue can fail too
+            executor.enqueue(run_id)
+        except Exception as exc:
+            reason = f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} " \
+                     "is writable"
+            store.cancel_unqueued(run_ids[i:], reason)
+            later = f" and the {len(run_ids) - i - 1} after it were" if i + 1 < len(run_ids) else " was"
+            raise JobError(f"queue: run #{run_id}{later} cancelled: {reason}") from exc
+
+
+def cancel(run_id: int, settings: Settings | None = None) -> str:
+    """Cancel a queued run now, or ask a running one to stop; returns its status afterwards."""
+    status = _store(settings or load_settings()).request_cancel(run_id)
+    if status is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    return status
+
+
+def delete(run_id: int, settings: Settings | None = None) -> None:
+    """Delete a finished run, its metrics and its folder."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    run = store.get(run_id)
+    if run is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    if not store.delete(run_id):
+        raise JobError(f"run: #{run_id} is {run.status}; cancel it first, then delete it")
+    shutil.rmtree(settings.runs_dir / str(run_id), ignore_errors=True)
+
+
+def list_runs(settings: Settings | None = None, limit: int | None = None) -> list[Run]:
+    """Runs newest first, after marking runs of dead workers failed."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return store.list_runs(limit=limit)
+
+
+def get_run(run_id: int, settings: Settings | None = None) -> Run | None:
+    """One run (after reaping dead workers), or None."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return store.get(run_id)
+
+
+def run_metrics(run_id: int, settings: Settings | None = None) -> pd.DataFrame:
+    """A run's metric points as a DataFrame (kind, step, epoch, elapsed, name, value)."""
+    points = _store(settings or load_settings()).metrics(run_id)
+    columns = ["kind", "step", "epoch", "elapsed", "name", "value"]
+    return pd.DataFrame([p.__dict__ for p in points], columns=columns)
+
+
+def summary(settings: Settings | None = None) -> QueueSummary:
+    """Counts of running/queued/finished runs and whether workers are up."""
+    settings = settings or load_settings()
+    counts = _store(settings).count_by_status()
+    pool = worker.status(settings)
+    active = counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
+    return QueueSummary(
+        running=counts.get(RUNNING, 0), queued=counts.get(QUEUED, 0),
+        finished=sum(counts.values()) - active, pool_running=pool.running, workers=pool.workers,
+    )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a page needs to decide whether to refresh: a fingerprint of the runs and their statuses
+    (changes when a run is created, starts, ends or is deleted) and how many are queued or running."""
+
+    fingerprint: tuple
+    active: int
+
+
+def activity(settings: Settings | None = None) -> Activity:
+    """The lab's activity (after reaping dead workers, so a dead run shows as failed)."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return Activity(*store.activity())
+
+
+def ensure_workers(settings: Settings | None = None) -> bool:
+    """Start the worker pool if queued work is waiting and autostart is on; True if started.
+
+    Covers a machine that rebooted with runs still queued: opening a page brings workers back.
+    """
+    settings = settings or load_settings()
+    if not settings.autostart_workers:
+        return False
+    if not _store(settings).count_by_status().get(QUEUED):
+        return False
+    return worker.ensure_running(settings)
+
+
+def warm_workers(settings: Settings | None = None) -> bool:
+    """Start the worker pool ahead of the first run (autostart on), so Start meets workers that have
+    TensorFlow loaded instead of waiting seconds for it; True if started."""
+    settings = settings or load_settings()
+    return settings.autostart_workers and worker.ensure_running(settings)
+
+
+def query(run_query: RunQuery, settings: Settings | None = None) -> tuple[list[Run], int]:
+    """One page of runs matching the filters (after reaping dead workers), and the total that match."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    reap_dead_runs(store, settings.heartbeat_timeout)
+    return query_runs(store, run_query)
+
+
+def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
+    """Values in use for each filter (datasets, architectures, optimizers, tags)."""
+    return facets(_store(settings or load_settings()))
+
+
+def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None) -> None:
+    """Rename, re-note and re-tag a run (names and notes are stored as typed; shown as text)."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise JobError(f"name: give the run a name of 1 to {MAX_NAME_LENGTH} characters; got {len(name)}")
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise JobError(f"notes: at most {MAX_NOTES_LENGTH} characters; got {len(notes)}")
+    tags = [t.strip() for t in tags if t.strip()]
+    if len(tags) > 20 or any(len(t) > 40 for t in tags):
+        raise JobError("tags: at most 20 tags of up to 40 characters each, separated by commas")
+    if not relabel(_store(settings or load_settings()), run_id, name, notes, tags):
+        raise JobError(f"run: there is no run #{run_id}")
+
+
+def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run]:
+    """The runs with these ids, in the given order (missing ids are skipped)."""
+    store = _store(settings or load_settings())
+    return [r for r in (store.get(i) for i in run_ids) if r is not None]
+
+
+def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataFrame:
+    """Metric points of several runs in one query."""
+    from core.views.compare import metrics_frame
+
+    return metrics_frame(metrics_for(_store(settings or load_settings()), run_ids))
+
+
+def run_again(run_id: int, settings: Settings | None = None) -> int:
+    """Queue a new run with the same config as run `run_id`; returns the new id."""
+    settings = settings or load_settings()
+    run = _store(settings).get(run_id)
+    if run is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    return submit(TrainConfig.from_dict(run.config_dict), settings)
+
+
+def model_file(run_id: int, settings: Settings | None = None):
+    """The trained model's file, or None if the run saved none."""
+    path = run_folder(run_id, settings) / "model.keras"
+    return path if path.is_file() else None
+
+
+def run_folder(run_id: int, settings: Settings | None = None):
+    """The run's folder (model, predictions, TensorBoard events)."""
+    return (settings or load_settings()).runs_dir / str(run_id)

@@ -1,0 +1,252 @@
+"""Train one queued run inside a worker process: data, model, fit, evaluate, save.
+
+`execute_run` is what the queue calls. It never raises for a problem with the run itself:
+every outcome ends in the store as succeeded, failed (with the reason) or cancelled.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import socket
+import threading
+import time
+import traceback as tb
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.data import datasets
+from core.data.sampling import stratified_subset, train_validation_split
+from core.domain import augment
+from core.domain.architectures import ArchitectureError, build_model
+from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.settings import Settings, load_settings
+from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore
+from core.store.sweeps import halving_plan
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """A daemon thread that tells the store this run's worker is alive, even mid-batch."""
+
+    def __init__(self, store: RunStore, run_id: int, interval: float):
+        self.store, self.run_id, self.interval = store, run_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.store.heartbeat(self.run_id)
+            except Exception:  # a busy store must not kill the thread; the next beat retries
+                log.exception("heartbeat for run %s failed", self.run_id)
+        self.store.close()
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Index arrays into the loaded dataset for each split, after subsets and the validation split."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+def prepare_splits(data: datasets.ArrayDataset, config: TrainConfig) -> PreparedData:
+    """1. a stratified, seeded training subset; 2. the validation split of it; 3. a test subset."""
+    for name, wanted, available in (("train_subset", config.train_subset, len(data.y_train)),
+                                    ("test_subset", config.test_subset, len(data.y_test))):
+        if wanted is not None and wanted > available:
+            raise ConfigError(name, f"asks for {wanted} samples but the loaded data has {available}")
+    subset = stratified_subset(data.y_train, config.train_subset, config.seed)
+    if config.split_mode == "keras":
+        subset = np.sort(subset)  # Keras splits the data in its given order
+    train_pos, val_pos = train_validation_split(data.y_train[subset], config.validation_split, config.seed,
+                                                config.split_mode)
+    test = stratified_subset(data.y_test, config.test_subset, config.seed) if config.test_subset \
+        else np.arange(len(data.y_test))
+    return PreparedData(train=subset[train_pos], validation=subset[val_pos], test=test)
+
+
+def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int,
+                 one_hot_classes: int | None = None):
+    """A tf.data pipeline that keeps images uint8 until a batch is scaled to [0, 1]
+    (and labels integer until a batch is one-hot encoded, when asked)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def scale(images, labels):
+        images = tf.cast(images, tf.float32) / 255.0
+        if one_hot_classes:
+            labels = tf.one_hot(labels, one_hot_classes)
+        return images, labels
+
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_optimizer(config: TrainConfig, total_steps: int = 1):
+    """The Keras optimizer the config names, with its learning-rate schedule over `total_steps` batches."""
+    import keras
+
+    lr = config.learning_rate
+    if config.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, total_steps))
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=config.momentum, nesterov=config.nesterov)
+    return getattr(keras.optimizers, OPTIMIZERS[config.optimizer])(learning_rate=lr)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line for the Runs page."""
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return (text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, augment.AugmentError))
+            else f"{exc.__class__.__name__}: {text}")
+
+
+def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
+    """Claim run `run_id` and train it to a final status; returns that status (None if not claimed)."""
+    settings = settings or load_settings()
+    store = RunStore(settings.db_path)
+    if not store.claim(run_id, os.getpid(), socket.gethostname()):
+        return None  # cancelled while queued, or claimed elsewhere
+    started = time.monotonic()
+    try:
+        with Heartbeat(store, run_id, settings.heartbeat_interval):
+            return _train(store, run_id, settings, started)
+    except KeyboardInterrupt:
+        # Huey interrupts in-flight tasks this way when the worker pool is stopped.
+        store.finish(run_id, FAILED, error="interrupted: the worker pool was stopped while this run trained")
+        raise
+    except Exception as exc:
+        store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc())
+        return FAILED
+    finally:
+        _release_memory()
+
+
+def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> str:
+    import keras
+
+    run = store.get(run_id)
+    config = TrainConfig.from_json(run.config)
+    data = datasets.load(config.dataset, settings, image_size=config.image_size)
+
+    # 1. The same seed gives the same subsets, split, shuffling and initial weights.
+    keras.utils.set_random_seed(config.seed)
+    splits = prepare_splits(data, config)
+    classes = len(data.class_names)
+    one_hot = classes if config.labels == "one_hot" else None
+
+    def batches(x, y, idx, shuffle, batch_size=config.batch_size):
+        return make_batches(x[idx], y[idx], batch_size, shuffle, config.seed, one_hot)
+
+    train = batches(data.x_train, data.y_train, splits.train, True)
+    val = batches(data.x_train, data.y_train, splits.validation, False) if len(splits.validation) else None
+    steps = -(-len(splits.train) // config.batch_size)
+
+    # 2. Build and compile the model for this dataset's shape and classes.
+    if config.augmentation:
+        model = augment.wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
+                                   config.augmentation, data.x_train.shape[1:], config.seed)
+    else:
+        model = build_model(config.architecture, data.x_train.shape[1:], classes, config.arch_options)
+    loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
+    store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
+
+    (settings.runs_dir / str(run_id)).mkdir(parents=True, exist_ok=True)
+
+    # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
+    from core.training.reporting import StoreReporter
+
+    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    reporter.report_start(*initial_scores(model, data.x_train[splits.train[:START_SAMPLES]],
+                                          data.y_train[splits.train[:START_SAMPLES]], one_hot))
+    callbacks = [reporter]
+    plan = halving_plan(store, run_id, config.epochs)
+    if plan and plan.rungs:
+        from core.training.halving import HalvingCallback
+
+        callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
+    # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves.
+    from core.training.epoch_summaries import EpochSummaries
+
+    tensorboard = EpochSummaries(settings.runs_dir / str(run_id) / "tensorboard")
+    fit_start = time.monotonic()
+    # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[*callbacks, tensorboard], shuffle=False,
+              verbose=0)
+    train_seconds = time.monotonic() - fit_start
+    if reporter.cancelled:
+        store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds)
+        return CANCELLED
+
+    # 4. Evaluate on the untouched test split and keep the trained model.
+    test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    run_dir = settings.runs_dir / str(run_id)
+    save_predictions(run_dir, model, test, data, splits.test)
+    model.save(run_dir / "model.keras")
+    store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
+                 train_seconds=train_seconds)
+    return SUCCEEDED
+
+
+START_SAMPLES = 32  # training images the untrained model is scored on for the curve's first point
+
+
+def initial_scores(model, x: np.ndarray, y: np.ndarray, one_hot_classes: int | None) -> tuple[float, float]:
+    """(loss, accuracy) of the untrained model on a few training images, in one eager forward pass
+    (no graph to trace): for 10 classes the loss starts near ln(10) ≈ 2.3, the accuracy near 10 %."""
+    import keras
+
+    probabilities = np.asarray(model(x.astype("float32") / 255.0, training=False))
+    labels = y.astype("int64")
+    if one_hot_classes:
+        loss = keras.losses.categorical_crossentropy(np.eye(one_hot_classes)[labels], probabilities)
+    else:
+        loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == labels))
+    return float(np.mean(np.asarray(loss))), accuracy
+
+
+MAX_MISTAKES_KEPT = 36
+
+
+def save_predictions(run_dir, model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
+    """Keep the test labels, predictions and a few misclassified images, so the Runs page can show a
+    confusion matrix and mistakes without loading the dataset or TensorFlow."""
+    predicted = np.argmax(model.predict(test_batches, verbose=0), axis=1)
+    true = data.y_test[test_idx]
+    wrong = np.flatnonzero(predicted != true)[:MAX_MISTAKES_KEPT]
+    np.savez_compressed(run_dir / "predictions.npz", y_true=true, y_pred=predicted,
+                        class_names=np.array(data.class_names), mistakes=data.x_test[test_idx[wrong]],
+                        mistakes_true=true[wrong], mistakes_pred=predicted[wrong])
+
+
+def _release_memory() -> None:
+    """Free the last model's graph so a long-lived worker does not grow run after run."""
+    try:
+        import keras
+
+        keras.backend.clear_session()
+    except Exception:
+        log.exception("clear_session failed")
+    gc.collect()

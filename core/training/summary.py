@@ -1,0 +1,227 @@
+"""What the Models page shows about a model, computed as data: layer rows, totals, memory,
+conv arithmetic, the layer graph, and the Keras code that builds it."""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.domain.architectures import (
+    ARCHITECTURES,
+    build_model,
+    check_input,
+    check_options,
+    residual_block,
+    upsampling_factor,
+)
+
+BYTES_PER_FLOAT = 4
+CONV_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Parameter counts, as Keras counts them."""
+
+    trainable: int
+    non_trainable: int
+
+    @property
+    def total(self) -> int:
+        """All parameters."""
+        return self.trainable + self.non_trainable
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """Everything the Models page shows about one model."""
+
+    name: str
+    layers: pd.DataFrame
+    totals: Totals
+    depth: int  # layers with weights (Dense and conv layers, the usual "depth")
+    weights_mb: float
+    training_mb_per_sample: float  # activations kept for backprop, per training sample
+    conv_rows: pd.DataFrame
+    graph_dot: str
+    code: str
+
+
+def _count(weights) -> int:
+    return int(sum(math.prod(w.shape) for w in weights))
+
+
+def _shape_text(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(_shape_text(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def layer_rows(model) -> pd.DataFrame:
+    """One row per layer: name, type, output shape, parameters (trainable and not), trainable flag."""
+    rows = []
+    for layer in model.layers:
+        trainable, frozen = _count(layer.trainable_weights), _count(layer.non_trainable_weights)
+        rows.append({
+            "layer": layer.name, "type": layer.__class__.__name__,
+            "output shape": _shape_text(layer.output.shape) if hasattr(layer, "output") else "",
+            "parameters": trainable + frozen, "trainable parameters": trainable,
+            "non-trainable parameters": frozen, "trainable": bool(layer.trainable),
+        })
+    frame = pd.DataFrame(rows)
+    total = frame["parameters"].sum()
+    frame["share"] = frame["parameters"] / total if total else 0.0
+    return frame
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: str | int) -> int:
+    """Output side of a conv/pool layer. 'same': ceil(n / s); 'valid': floor((n - k) / s) + 1;
+    a number P of padded pixels on each side: floor((n + 2P - k) / s) + 1."""
+    if padding == "same":
+        return math.ceil(size / stride)
+    pad = 0 if padding == "valid" else int(padding)
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def conv_formula(size: int, kernel: int, stride: int, padding: str | int) -> str:
+    """The formula with the numbers in, e.g. 'floor((32 - 3) / 1) + 1 = 30'."""
+    out = conv_output_size(size, kernel, stride, padding)
+    if padding == "same":
+        return f"ceil({size} / {stride}) = {out}"
+    pad = 0 if padding == "valid" else int(padding)
+    padded = f"{size} + 2×{pad}" if pad else f"{size}"
+    return f"floor(({padded} - {kernel}) / {stride}) + 1 = {out}"
+
+
+def conv_rows(model) -> pd.DataFrame:
+    """For each conv/pool layer: input side, kernel, stride, padding, the formula, and the output
+    side Keras actually produced (they agree; the tests check it)."""
+    rows = []
+    for layer in model.layers:
+        if layer.__class__.__name__ not in CONV_TYPES:
+            continue
+        config = layer.get_config()
+        kernel = config.get("kernel_size", config.get("pool_size"))
+        stride = config.get("strides") or kernel
+        size_in = layer.input.shape[1]
+        rows.append({
+            "layer": layer.name, "type": layer.__class__.__name__, "input": f"{size_in}×{layer.input.shape[2]}",
+            "kernel": kernel[0], "stride": stride[0], "padding": config["padding"],
+            "formula": conv_formula(size_in, kernel[0], stride[0], config["padding"]),
+            "output": f"{layer.output.shape[1]}×{layer.output.shape[2]}×{layer.output.shape[3]}",
+        })
+    return pd.DataFrame(rows, columns=["layer", "type", "input", "kernel", "stride", "padding", "formula", "output"])
+
+
+def _inbound_names(value) -> list[str]:
+    """Layer names a serialized node argument refers to (Keras 3's `keras_history`)."""
+    if isinstance(value, dict):
+        history = (value.get("config", {}).get("keras_history")
+                   if value.get("class_name") == "__keras_tensor__" else None)
+        if history:
+            return [history[0]]
+        return [n for v in value.values() for n in _inbound_names(v)]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in _inbound_names(v)]
+    return []
+
+
+def graph_dot(model) -> str:
+    """A Graphviz description of the layer graph (skip connections visible), from the model's config."""
+    config = model.get_config()
+    lines = ["digraph model {", "rankdir=TB;", 'node [shape=box, style="rounded,filled", fillcolor="#eef3fb", '
+             'fontname="Helvetica", fontsize=10];']
+    params = {layer.name: _count(layer.weights) for layer in model.layers}
+    for layer in config.get("layers", []):
+        name, kind = layer["name"], layer["class_name"]
+        label = f"{name}\\n{kind}" + (f"\\n{params[name]:,} params" if params.get(name) else "")
+        lines.append(f'"{name}" [label="{label}"];')
+        for source in dict.fromkeys(_inbound_names(layer.get("inbound_nodes", []))):
+            lines.append(f'"{source}" -> "{name}";')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def keras_code(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> str:
+    """Python that builds the same model: the builder's own source and the call with these arguments."""
+    arch = ARCHITECTURES[key]
+    arguments = arch.arguments(check_options(key, options or {}))
+    helpers = {"build_small_resnet": [residual_block], "build_resnet50_transfer": [upsampling_factor]}
+    sources = [inspect.getsource(f) for f in helpers.get(arch.build.__name__, []) + [arch.build]]
+    extra = "".join(f", {name}={value!r}" for name, value in arguments.items())
+    call = f"model = {arch.build.__name__}({tuple(input_shape)!r}, {num_classes}{extra})\nmodel.summary()\n"
+    return "import math\n\n\n" + "\n\n".join(sources) + "\n\n" + call
+
+
+def memory(model) -> tuple[float, float]:
+    """(weights in MB, activations per training sample in MB), float32."""
+    weights = _count(model.weights) * BYTES_PER_FLOAT / 2**20
+    activations = sum(int(np.prod([d for d in layer.output.shape[1:] if d])) for layer in model.layers
+                      if hasattr(layer, "output") and not isinstance(layer.output, list))
+    return weights, activations * BYTES_PER_FLOAT / 2**20
+
+
+def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
+    """Build `key` for this input and describe it (raises ArchitectureError when it cannot take it,
+    or when it would be over TRAINLAB_MAX_PARAMS: checked before any weights are allocated)."""
+    from core.domain.param_counts import check_size
+    from core.settings import load_settings
+
+    check_input(key, input_shape, options)
+    check_size(key, input_shape, num_classes, options, load_settings().max_params)
+    model = build_model(key, input_shape, num_classes, options)
+    rows = layer_rows(model)
+    weights_mb, activations_mb = memory(model)
+    depth = int(rows["type"].isin(["Dense", "Conv2D", "Functional"]).sum())
+    return ModelReport(
+        name=model.name, layers=rows,
+        totals=Totals(_count(model.trainable_weights), _count(model.non_trainable_weights)),
+        depth=depth, weights_mb=weights_mb, training_mb_per_sample=activations_mb, conv_rows=conv_rows(model),
+        graph_dot=graph_dot(model), code=keras_code(key, input_shape, num_classes, options),
+    )
+
+
+def training_memory_mb(report_: ModelReport, batch_size: int) -> float:
+    """A rough peak for training with Adam: weights, gradients and two moment slots, plus activations
+    (kept for backprop, and their gradients) for one batch."""
+    return 4 * report_.weights_mb + 2 * report_.training_mb_per_sample * batch_size
+
+
+COMPARE_COUNTS = ("parameters", "trainable", "layers with weights")  # the page shows these with thousands separators
+
+
+def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> pd.DataFrame:
+    """Parameter counts and depth of several architectures on one input, side by side."""
+    rows = []
+    for key in keys:
+        try:
+            r = report(key, input_shape, num_classes, {"weights": "random"} if key == "resnet50_transfer" else None)
+        except ValueError as exc:
+            rows.append({"architecture": ARCHITECTURES[key].title, "parameters": None, "trainable": None,
+                         "layers with weights": None, "weights (MB)": None, "note": str(exc)})
+            continue
+        rows.append({"architecture": ARCHITECTURES[key].title, "parameters": r.totals.total,
+                     "trainable": r.totals.trainable, "layers with weights": r.depth,
+                     "weights (MB)": round(r.weights_mb, 2), "note": ""})
+    # Nullable ints: a row that cannot be built must not turn 17061834 into 17061834.0.
+    return pd.DataFrame(rows).astype({column: "Int64" for column in COMPARE_COUNTS})
+
+
+def compare_figure(table: pd.DataFrame, input_shape: tuple[int, ...]) -> go.Figure:
+    """Parameters per architecture as bars on a linear axis, each labelled with its count."""
+    # Linear, not log: a log axis drew 94,698 next to 17,061,834 as a stub that read as zero.
+    # The label on each bar keeps a small model's count readable when its bar is a sliver.
+    built = table.dropna(subset=["parameters"])
+    counts = [int(n) for n in built["parameters"]]
+    fig = go.Figure(go.Bar(
+        x=built["architecture"].tolist(), y=counts, text=[f"{n:,}" for n in counts], textposition="outside",
+        cliponaxis=False, hovertemplate="%{x}<br>%{y:,} parameters<extra></extra>"))
+    fig.update_yaxes(title_text="parameters", tickformat="~s",  # 5M, 10M, not 5000000 or 5e+6
+                     range=[0, 1.15 * max(counts, default=1)])  # headroom for the tallest bar's label
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title=f"Parameters on {'×'.join(map(str, input_shape))} input")
+    return fig

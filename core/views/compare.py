@@ -1,0 +1,242 @@
+"""Comparing runs: smoothing, overlaid curves, a final-metrics table, CSV export, URL state."""
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from core.store.runs import Run
+from core.views.charts import curve_series
+from core.views.display import shorten
+
+X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
+COLORS = qualitative.Plotly + qualitative.D3
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing): weight 0 keeps the
+    values, weight near 1 smooths hard, and the first points are not pulled towards zero."""
+    values = np.asarray(values, dtype=float)
+    if weight <= 0 or len(values) == 0:
+        return values
+    out, last = np.empty_like(values), 0.0
+    for i, v in enumerate(values):
+        last = weight * last + (1 - weight) * v
+        out[i] = last / (1 - weight ** (i + 1))
+    return out
+
+
+def metrics_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Metric rows of several runs as a DataFrame."""
+    return pd.DataFrame(rows, columns=["run_id", "kind", "step", "epoch", "elapsed", "name", "value"])
+
+
+def _series(metrics: pd.DataFrame, run_id: int, name: str, kind: str) -> pd.DataFrame:
+    return curve_series(metrics[metrics["run_id"] == run_id], name, kind)
+
+
+# Settings worth naming in a legend when they differ between the compared runs, with short names.
+_LEGEND_SETTINGS = {"architecture": "", "dataset": "", "optimizer": "", "learning_rate": "lr=", "batch_size": "bs=",
+                    "epochs": "epochs=", "lr_schedule": "", "momentum": "momentum=", "seed": "seed="}
+LEGEND_NAME_LIMIT = 32
+
+
+def legend_labels(runs: list[Run]) -> dict[int, str]:
+    """'#3 name cut on whole words (lr=0.02, bs=64)': the settings that differ between these runs are
+    added when the shortened name does not show them, so two legend entries never look alike."""
+    differing = differing_config(runs)
+    keys = [k for k in _LEGEND_SETTINGS if k in differing.columns]
+    labels = {}
+    for run, (_, row) in zip(runs, differing.iterrows()):
+        short = shorten(run.name, LEGEND_NAME_LIMIT)
+        shown = set(re.split(r"[\s=·,()]+", short))
+        extras = []
+        for key in keys:
+            value = row[key]
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            if text not in shown:
+                extras.append(f"{_LEGEND_SETTINGS[key]}{text}")
+        labels[run.id] = f"#{run.id} {short}" + (f" ({', '.join(extras[:3])})" if extras else "")
+    return labels
+
+
+def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smoothing: float = 0.0,
+                   log_y: bool = False, height: int = 420) -> go.Figure:
+    """Loss and accuracy of several runs: one colour per run, train solid, validation dashed;
+    with smoothing, the raw train curve stays faint behind the smoothed one."""
+    column = X_AXES[x]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Loss", "Accuracy"], horizontal_spacing=0.08)
+    labels = legend_labels(runs)
+    for i, run in enumerate(runs):
+        color = COLORS[i % len(COLORS)]
+        label = labels[run.id]
+        # The whole name shows on hover; escaped, as Plotly reads hover text as HTML.
+        hover = html.escape(f"#{run.id} {run.name}").replace("%", "&#37;")
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            train = _series(metrics, run.id, metric, "batch")
+            val = _series(metrics, run.id, f"val_{metric}", "epoch")
+            if smoothing > 0 and len(train):
+                fig.add_trace(go.Scatter(x=train[column], y=train["value"], mode="lines", opacity=0.25,
+                                         line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"),
+                              row=1, col=col)
+            # One legend entry per run (train and validation toggle together); the line style tells them apart.
+            fig.add_trace(go.Scatter(x=train[column], y=ema(train["value"].to_numpy(), smoothing), mode="lines",
+                                     name=label, legendgroup=str(run.id), showlegend=col == 1,
+                                     hovertemplate=f"{hover} · train<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
+                                     line=dict(color=color, width=2)), row=1, col=col)
+            fig.add_trace(go.Scatter(x=val[column], y=val["value"], mode="lines+markers",
+                                     name=f"{label} · validation", legendgroup=str(run.id), showlegend=False,
+                                     hovertemplate=f"{hover} · validation<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
+                                     line=dict(color=color, width=2, dash="dash")), row=1, col=col)
+    fig.update_xaxes(title_text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x])
+    if log_y:
+        losses = metrics.loc[metrics["name"].isin(["loss", "val_loss"]) & (metrics["value"] > 0), "value"] \
+            if len(metrics) else pd.Series(dtype=float)
+        ticks = log_ticks(float(losses.min()), float(losses.max())) if len(losses) else []
+        # Plotly labels a log axis's minor ticks with their first digit only ("2, 5, 1, 2, 0.1"):
+        # whole values on a 1-2-5 ladder read as numbers.
+        fig.update_yaxes(type="log", row=1, col=1, tickmode="array" if ticks else "auto", tickvals=ticks or None,
+                         ticktext=[f"{t:g}" for t in ticks] or None)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
+                      # Below the x-axis titles: a legend at y=-0.2 covered them.
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0,
+                                  title=dict(text="solid: train · dashed: validation   ", side="top")))
+    return fig
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values on a 1-2-5 ladder covering low..high (both > 0), e.g. 0.05, 0.1, 0.2, 0.5, 1, 2."""
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = round(mantissa * 10.0 ** exponent, 12)
+            if low / 2.5 <= value <= high * 2.5:
+                ticks.append(value)
+    return ticks
+
+
+def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: test results, best validation accuracy and its epoch, size, time, speed."""
+    rows = []
+    for run in runs:
+        val = _series(metrics, run.id, "val_accuracy", "epoch")
+        best = val.loc[val["value"].idxmax()] if len(val) else None
+        done = _series(metrics, run.id, "loss", "epoch")["epoch"]
+        epochs_done = int(done.max()) if len(done) else 0  # a queued run, or one that failed in epoch 1
+        config = run.config_dict
+        samples = run.steps * config.get("batch_size", 0) * epochs_done
+        rows.append({
+            "run": run.id, "name": run.name, "status": run.status, "test accuracy": run.test_accuracy,
+            "test loss": run.test_loss, "best val accuracy": None if best is None else float(best["value"]),
+            "best epoch": None if best is None else int(best["epoch"]), "parameters": run.param_count,
+            "training time (s)": None if run.train_seconds is None else round(run.train_seconds, 1),
+            "samples/s": round(samples / run.train_seconds) if run.train_seconds and samples else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def differing_config(runs: list[Run]) -> pd.DataFrame:
+    """The config fields whose values differ between the runs (one row per run)."""
+    configs = [{k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+                for k, v in r.config_dict.items() if k not in ("name", "notes")} for r in runs]
+    keys = sorted({k for c in configs for k in c})
+    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+    return pd.DataFrame([{"run": r.id, **{k: c.get(k) for k in differing}} for r, c in zip(runs, configs)])
+
+
+def metrics_csv(runs: list[Run], metrics: pd.DataFrame) -> str:
+    """Every metric point of the runs as one CSV (run id and name on each row)."""
+    names = {r.id: r.name for r in runs}
+    out = metrics.assign(run_name=metrics["run_id"].map(names))
+    return out[["run_id", "run_name", "kind", "step", "epoch", "elapsed", "name", "value"]].to_csv(index=False)
+
+
+@dataclass
+class CompareState:
+    """What a shared link restores: the selected runs and the chart options."""
+
+    runs: list[int] = field(default_factory=list)
+    x: str = "epoch"
+    smoothing: float = 0.0
+    log_y: bool = False
+
+    def to_params(self) -> dict[str, str]:
+        """As URL query parameters."""
+        params = {"runs": ",".join(map(str, self.runs)), "x": self.x, "smooth": f"{self.smoothing:g}"}
+        if self.log_y:
+            params["log"] = "1"
+        return params
+
+    @classmethod
+    def from_params(cls, params: dict) -> "CompareState":
+        """From URL query parameters, ignoring anything malformed (a link typed by hand)."""
+        state = cls()
+        runs = str(params.get("runs", ""))
+        state.runs = [int(r) for r in runs.split(",") if r.strip().isdigit()][:20]
+        state.x = params.get("x") if params.get("x") in X_AXES else "epoch"
+        try:
+            state.smoothing = min(0.99, max(0.0, float(params.get("smooth", 0))))
+        except (TypeError, ValueError):
+            state.smoothing = 0.0
+        state.log_y = params.get("log") == "1"
+        return state
+
+
+def _config_without_seed(run: Run) -> str:
+    config = {k: v for k, v in run.config_dict.items() if k not in ("seed", "name", "notes")}
+    return json.dumps(config, sort_keys=True)
+
+
+def seed_groups(runs: list[Run]) -> list[list[Run]]:
+    """Runs whose configs differ only by seed, in groups of two or more."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(_config_without_seed(run), []).append(run)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def group_curve(group: list[Run], metrics: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Per epoch: mean, standard deviation (n-1) and count of an epoch metric across a seed group."""
+    ids = [r.id for r in group]
+    m = metrics[(metrics["run_id"].isin(ids)) & (metrics["name"] == name) & (metrics["kind"] == "epoch")]
+    stats = m.groupby("epoch")["value"].agg(["mean", "std", "count"]).reset_index()
+    return stats.fillna({"std": 0.0})
+
+
+def group_summary(groups: list[list[Run]]) -> pd.DataFrame:
+    """One row per seed group: its seeds and the test accuracy mean ± standard deviation."""
+    rows = []
+    for group in groups:
+        accuracies = np.array([r.test_accuracy for r in group if r.test_accuracy is not None])
+        rows.append({"runs": ", ".join(f"#{r.id}" for r in group), "seeds": ", ".join(str(r.config_dict.get("seed"))
+                                                                                for r in group),
+                     "test accuracy mean": accuracies.mean() if len(accuracies) else None,
+                     "± std": accuracies.std(ddof=1) if len(accuracies) > 1 else None})
+    return pd.DataFrame(rows)
+
+
+def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "val_accuracy") -> go.Figure:
+    """Mean of an epoch metric per seed group, with a band of ± one standard deviation."""
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        color = COLORS[i % len(COLORS)]
+        stats = group_curve(group, metrics, name)
+        label = f"{group[0].name[:40]} ({len(group)} seeds)"
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] + stats["std"], mode="lines", line=dict(width=0),
+                                 showlegend=False, hoverinfo="skip", legendgroup=label))
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] - stats["std"], mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=color, opacity=0.2, showlegend=False, hoverinfo="skip",
+                                 legendgroup=label))
+        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=label,
+                                 line=dict(color=color, width=2), legendgroup=label))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis_title=f"{name} (mean ± std)", legend=dict(orientation="h", y=-0.25))
+    return fig

@@ -1,0 +1,167 @@
+"""Human-readable text for runs: durations, progress lines, safe names. Shared by pages and CLI."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from core.store.runs import RUNNING, Run
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def duration(seconds: float | None) -> str:
+    """'1 h 02 min', '3 min 05 s', '12 s', or '—' when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def progress_text(run: Run) -> str:
+    """'epoch 3/10 · batch 40/45 · ETA 12 s' for a running run; the status otherwise."""
+    if run.status != RUNNING:
+        return run.status
+    if not run.steps:
+        return "preparing data and model…"
+    return (f"epoch {max(1, run.epoch)}/{run.epochs} · batch {run.batch}/{run.steps} · "
+            f"ETA {duration(run.eta_seconds)}")
+
+
+def percent(value: float | None) -> str:
+    """0.9123 -> '91.23 %'; None -> '—'."""
+    return "—" if value is None else f"{100 * value:.2f} %"
+
+
+def count(value: int | None) -> str:
+    """1234567 -> '1,234,567'; None -> '—'."""
+    return "—" if value is None else f"{value:,}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut on whole words to at most `limit` characters, with "…" when cut.
+
+    A cut inside a word made settings read wrong ("lr=0" for "lr=0.001", "bs 12" for "bs 128")."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    words, out = text.split(" "), ""
+    for word in words:
+        if len(out) + len(word) + (1 if out else 0) > limit - 1:
+            break
+        out = f"{out} {word}" if out else word
+    # A first word longer than the limit is the only case cut inside a word.
+    return (out or text[: limit - 1]).rstrip(" ·,;:-") + "…"
+
+
+def distinguishing(texts: list[str], limit: int) -> dict[str, str]:
+    """Short labels for texts that share most of their words (e.g. architecture specs on an axis):
+    words common to all are dropped, the rest cut on whole words. Returns text -> label."""
+    token_sets = [set(t.split()) for t in texts]
+    common = set.intersection(*token_sets) if len(texts) > 1 else set()
+    labels = {}
+    for text in texts:
+        rest = " ".join(w for w in text.split() if w not in common) or text
+        labels[text] = shorten(rest, limit)
+    return labels
+
+
+def escape_markdown(text: str) -> str:
+    """Make user text (run names, notes) render literally inside Streamlit markdown."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run for the Runs and Home tables (plain values; names stay text).
+
+    The key figures come first (status, test accuracy, progress), so they stay in view on a narrow
+    screen; the settings follow and scroll sideways there.
+    """
+    rows = []
+    for run in runs:
+        config = run.config_dict
+        rows.append({
+            "id": run.id,
+            "name": run.name,
+            "status": run.status,
+            "test accuracy": run.test_accuracy,
+            "progress": round(100 * run.progress, 1),
+            "dataset": config.get("dataset", ""),
+            "architecture": config.get("architecture", ""),
+            "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
+            "parameters": run.param_count,
+            "time": duration(run.train_seconds) if run.train_seconds is not None else "",
+            "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def for_display(table: pd.DataFrame, percent_columns: tuple[str, ...] = (), count_columns: tuple[str, ...] = (),
+                seconds_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A copy of `table` to show: shares as "91.23 %", counts as "1,234", seconds as "3 min 05 s", and
+    "—" for a missing value in those columns, in text columns and in other number columns that miss
+    one. Streamlit writes "None" in an empty cell, which reads as a value, and has no setting for it
+    (streamlit#11123)."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if column in percent_columns:
+            out[column] = [percent(v) for v in _missing_as_none(values)]
+        elif column in count_columns:
+            out[column] = [count(None if v is None else int(v)) for v in _missing_as_none(values)]
+        elif column in seconds_columns:
+            out[column] = [duration(v) for v in _missing_as_none(values)]
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = ["—" if v is None else v for v in _missing_as_none(values)]
+        elif pd.api.types.is_numeric_dtype(values) and values.isna().any():
+            out[column] = [_number(v) for v in _missing_as_none(values)]
+    return out
+
+
+def _missing_as_none(values: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in values]
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
+
+
+def size_text(size_bytes: int | None) -> str:
+    """1536 -> '1.5 KB'; None -> '—'."""
+    if size_bytes is None:
+        return "—"
+    value = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def catalog_table(entries) -> pd.DataFrame:
+    """The Data page's table: one row per dataset, status and size first, and where its files are
+    (or go) last. How to get a missing one is longer than a cell: see `missing_hints`."""
+    rows = []
+    for d in entries:
+        status = "available offline" if d.available else ("downloadable (needs network)" if d.downloadable
+                                                          else "missing")
+        rows.append({
+            "dataset": d.title, "status": status,
+            "image shape": "×".join(map(str, d.input_shape)) + (" (resized)" if d.resizable else ""),
+            "classes": d.num_classes, "train": d.train_size, "test": d.test_size,
+            "size on disk": size_text(d.size_bytes), "key": d.key, "files": d.location,
+        })
+    return pd.DataFrame(rows)
+
+
+def missing_hints(entries) -> list[tuple[str, str]]:
+    """(title, how to get it) for each dataset that is not on this machine."""
+    return [(d.title, d.hint) for d in entries if not d.available and d.hint]

@@ -1,0 +1,125 @@
+"""Plotly figures of a sweep's results: parallel coordinates, score against each
+hyperparameter, and an optimizer × learning-rate heatmap per architecture and dataset.
+
+Each takes the trials table from `core.sweeps.trials_table` and draws only the axes that vary,
+so a sweep over two optimizers is not buried under constant columns.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.domain.sweep_spec import PARAM_COLUMNS, SCORE
+from core.views.display import distinguishing
+
+SCORE_LABEL = "validation accuracy"
+
+
+def scored(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials that finished with a validation score."""
+    return trials[trials[SCORE].notna()]
+
+
+def varying(trials: pd.DataFrame) -> list[str]:
+    """The hyperparameters that take more than one value among these trials."""
+    return [c for c in PARAM_COLUMNS if trials[c].nunique() > 1]
+
+
+def _empty(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                       font=dict(size=15, color="gray"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def _dimension(values: pd.Series, name: str) -> dict:
+    """A parcoords axis: numbers as they are (learning rate on log10), text as ticked categories."""
+    if name == "learning_rate":
+        logs = np.log10(values.astype(float))
+        ticks = sorted(set(logs.round(6)))
+        return dict(label="learning rate", values=logs, tickvals=ticks, ticktext=[f"{10 ** t:.3g}" for t in ticks])
+    if pd.api.types.is_numeric_dtype(values):
+        return dict(label=name.replace("_", " "), values=values.astype(float))
+    categories = sorted(values.astype(str).unique())
+    codes = values.astype(str).map({c: i for i, c in enumerate(categories)})
+    # Architecture specs share most words: the axis names each by the words that tell it apart.
+    labels = distinguishing(categories, 28)
+    return dict(label=name.replace("_", " "), values=codes, tickvals=list(range(len(categories))),
+                ticktext=[labels[c] for c in categories])
+
+
+def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:
+    """One line per finished trial across the varying hyperparameters, coloured by validation accuracy."""
+    data = scored(trials)
+    columns = varying(data)
+    if data.empty or not columns:
+        return _empty("Appears once trials that differ have finished")
+    dims = [_dimension(data[c], c) for c in columns]
+    dims.append(dict(label=SCORE_LABEL, values=data[SCORE].astype(float), range=[
+        float(data[SCORE].min()), float(data[SCORE].max())]))
+    fig = go.Figure(go.Parcoords(line=dict(color=data[SCORE].astype(float), colorscale="Viridis", showscale=True,
+                                           colorbar=dict(title=dict(text="val acc"))), dimensions=dims))
+    fig.update_layout(height=height, margin=dict(l=140, r=40, t=50, b=20))  # room for category names
+    return fig
+
+
+def score_scatter(trials: pd.DataFrame, height: int = 320) -> go.Figure:
+    """Validation accuracy against each varying hyperparameter (log x for the learning rate)."""
+    data = scored(trials)
+    columns = varying(data)
+    if data.empty or not columns:
+        return _empty("Appears once trials that differ have finished")
+    cols = min(3, len(columns))
+    rows = math.ceil(len(columns) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.replace("_", " ") for c in columns],
+                        shared_yaxes=True, vertical_spacing=0.18, horizontal_spacing=0.05)
+    text = [f"#{r.run} {r.architecture} · {r.optimizer} lr={r.learning_rate:g}" for r in data.itertuples()]
+    for i, column in enumerate(columns):
+        row, col = divmod(i, cols)
+        x = data[column] if pd.api.types.is_numeric_dtype(data[column]) else data[column].astype(str)
+        fig.add_trace(go.Scatter(x=x, y=data[SCORE], mode="markers", text=text, showlegend=False,
+                                 hovertemplate="%{text}<br>val acc %{y:.4f}<extra></extra>",
+                                 marker=dict(size=9, color=data[SCORE], colorscale="Viridis", opacity=0.8)),
+                      row=row + 1, col=col + 1)
+        if column == "learning_rate":
+            fig.update_xaxes(type="log", row=row + 1, col=col + 1)
+        elif not pd.api.types.is_numeric_dtype(data[column]):
+            fig.update_xaxes(type="category", row=row + 1, col=col + 1)
+    fig.update_yaxes(title_text=SCORE_LABEL, col=1)
+    fig.update_layout(height=height * rows, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go.Figure:
+    """Mean validation accuracy per optimizer × learning rate: one panel per architecture and dataset."""
+    data = scored(trials)
+    if data.empty:
+        return _empty("Appears once trials have finished")
+    panels = sorted(data.groupby(["dataset", "architecture"]).groups)
+    cols = min(3, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    titles = [f"{arch[:40]} · {dataset}" if data["dataset"].nunique() > 1 else arch[:48] for dataset, arch in panels]
+    # Shared y (optimizers): one set of labels per row instead of labels overlapping the next panel.
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True,
+                        vertical_spacing=0.25 / (rows - 1) if rows > 1 else 0.1, horizontal_spacing=0.04)
+    low, high = float(data[SCORE].min()), float(data[SCORE].max())
+    for i, (dataset, arch) in enumerate(panels):
+        cell = data[(data["dataset"] == dataset) & (data["architecture"] == arch)]
+        table = cell.pivot_table(index="optimizer", columns="learning_rate", values=SCORE, aggfunc="mean")
+        row, col = divmod(i, cols)
+        fig.add_trace(go.Heatmap(
+            z=table.to_numpy(), x=[f"{lr:g}" for lr in table.columns], y=list(table.index), zmin=low, zmax=high,
+            colorscale="Viridis", showscale=i == 0, colorbar=dict(title=dict(text="val acc")),
+            text=[[f"{v:.3f}" if pd.notna(v) else "" for v in r] for r in table.to_numpy()],
+            texttemplate="%{text}", hovertemplate="%{y} lr=%{x}<br>val acc %{z:.4f}<extra></extra>",
+        ), row=row + 1, col=col + 1)
+        fig.update_xaxes(type="category", title_text="learning rate", row=row + 1, col=col + 1)
+    fig.update_layout(height=height_per_row * rows, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
