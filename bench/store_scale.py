@@ -69,7 +69,7 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
     from core.services import jobs
-    from core.store.runs import RunQuery
+    from core.store.queries import RunQuery
 
     with lab.home("store", workers=2) as settings:
         import os

@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from core.services import jobs, sweeps
-from core.store.runs import SORTABLE, RunQuery
+from core.store.queries import SORTABLE, RunQuery
 from core.views import evaluation
 from core.views.charts import training_curves
 from core.views.compare import (

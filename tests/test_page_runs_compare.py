@@ -6,7 +6,8 @@ import pandas as pd
 
 from core.domain.config import TrainConfig
 from core.services import jobs
-from core.store.runs import SUCCEEDED, MetricPoint, RunQuery, facets, query_runs, relabel
+from core.store.queries import RunQuery, facets, query_runs, relabel
+from core.store.runs import SUCCEEDED, MetricPoint
 from core.views import compare
 from tests.test_pages import _page
 

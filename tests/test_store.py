@@ -101,9 +101,9 @@ def _old_store(path, with_tags: bool) -> None:
     metric; `with_tags=False` is the schema from before runs had tags."""
     import sqlite3
 
-    from core.store.runs import _SCHEMA
+    from core.store.schema import SCHEMA
 
-    ddl = _SCHEMA if with_tags else _SCHEMA.replace(",\n    tags TEXT NOT NULL DEFAULT ''", "")
+    ddl = SCHEMA if with_tags else SCHEMA.replace(",\n    tags TEXT NOT NULL DEFAULT ''", "")
     assert with_tags or "tags" not in ddl
     conn = sqlite3.connect(path)
     conn.executescript(ddl)
@@ -116,7 +116,7 @@ def _old_store(path, with_tags: bool) -> None:
 
 @pytest.mark.parametrize("with_tags", [False, True], ids=["before-tags", "before-versions"])
 def test_an_older_store_is_migrated_without_losing_a_run(tmp_path, with_tags):
-    from core.store.runs import SCHEMA_VERSION, schema_version
+    from core.store.schema import SCHEMA_VERSION, schema_version
 
     path = tmp_path / "trainlab.db"
     _old_store(path, with_tags)
@@ -125,7 +125,7 @@ def test_an_older_store_is_migrated_without_losing_a_run(tmp_path, with_tags):
     assert (run.name, run.status, run.test_accuracy, run.tags) == ("kept", SUCCEEDED, 0.93, "")
     assert [(p.name, p.value) for p in store.metrics(1)] == [("val_accuracy", 0.9)]
     assert schema_version(store.connection()) == SCHEMA_VERSION >= 1
-    from core.store.runs import relabel
+    from core.store.queries import relabel
 
     relabel(store, 1, "kept", "", ["baseline"])  # the added column works
     assert store.get(1).tag_list == ["baseline"]
@@ -136,7 +136,7 @@ def test_an_older_store_is_migrated_without_losing_a_run(tmp_path, with_tags):
 def test_a_store_from_a_newer_version_is_refused_with_one_line(tmp_path):
     import sqlite3
 
-    from core.store.runs import StoreError
+    from core.store.schema import StoreError
 
     path = tmp_path / "trainlab.db"
     conn = sqlite3.connect(path)

@@ -21,7 +21,8 @@ from core.domain.sweep_spec import (
     run_count,
 )
 from core.services import jobs, sweeps
-from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint, RunQuery, query_runs
+from core.store.queries import RunQuery, query_runs
+from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
 from core.training.fit import execute_run
 from core.training.halving import keep_going
 

@@ -16,7 +16,8 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor, HueyExecutor
 from core.services.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
-from core.store.runs import QUEUED, RUNNING, Run, RunQuery, RunStore, facets, metrics_for, query_runs, relabel
+from core.store.queries import RunQuery, facets, metrics_for, query_runs, relabel
+from core.store.runs import QUEUED, RUNNING, Run, RunStore
 
 
 class JobError(Exception):

@@ -3,10 +3,8 @@
 Every process (Streamlit, CLI, workers) opens the same file; WAL lets readers poll while a
 worker writes. Writes go through `transaction()`, which takes the write lock up front
 (`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes. Only the store
-layer (this module and core/sweep_store.py) issues SQL; everything else calls its methods.
-
-The schema has a version (`PRAGMA user_version`); `MIGRATIONS` bring an older store up to date,
-one ordered step at a time, and never drop data.
+package issues SQL (this module; schema.py for tables and migrations; queries.py for the Runs
+page's queries; sweeps.py for the sweep tables); everything else calls its methods.
 """
 from __future__ import annotations
 
@@ -19,65 +17,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.store.schema import SCHEMA, migrate
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 ACTIVE_STATUSES = (QUEUED, RUNNING)
 FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    notes TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    heartbeat_at REAL,
-    worker_pid INTEGER,
-    worker_host TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    epoch INTEGER NOT NULL DEFAULT 0,
-    epochs INTEGER NOT NULL DEFAULT 0,
-    batch INTEGER NOT NULL DEFAULT 0,
-    steps INTEGER NOT NULL DEFAULT 0,
-    progress REAL NOT NULL DEFAULT 0,
-    eta_seconds REAL,
-    param_count INTEGER,
-    test_loss REAL,
-    test_accuracy REAL,
-    train_seconds REAL,
-    error TEXT,
-    traceback TEXT,
-    tags TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,          -- 'batch' (within an epoch) or 'epoch' (epoch end)
-    step INTEGER NOT NULL,       -- global batch count since training began
-    epoch REAL NOT NULL,         -- fractional epochs done, the x-axis of the curves
-    elapsed REAL NOT NULL,       -- seconds since training began
-    name TEXT NOT NULL,          -- loss, accuracy, val_loss, val_accuracy, ...
-    value REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
-CREATE TABLE IF NOT EXISTS sweeps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    spec TEXT NOT NULL,          -- the SweepSpec as JSON
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sweep_runs (
-    sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
-    run_id INTEGER NOT NULL UNIQUE REFERENCES runs(id) ON DELETE CASCADE,
-    role TEXT NOT NULL,          -- 'trial' (part of the search) or 'retrain' (best setting, retrained)
-    params TEXT NOT NULL,        -- the hyperparameter values the run stands for, as JSON
-    stopped_at INTEGER           -- the epoch successive halving stopped the trial at, if it did
-);
-CREATE INDEX IF NOT EXISTS sweep_runs_sweep ON sweep_runs(sweep_id);
-"""
-
 
 @dataclass(frozen=True)
 class Run:
@@ -149,45 +93,6 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
     return int(cur.lastrowid)
 
 
-def _add_tags_column(conn: sqlite3.Connection) -> None:
-    """Version 1: runs get tags (stores made before had none)."""
-    if "tags" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
-        conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
-
-
-# Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
-# made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column,)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class StoreError(RuntimeError):
-    """A store this code cannot use; the message says why and what to do."""
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The store's schema version (`PRAGMA user_version`)."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the store to SCHEMA_VERSION, one step per transaction (processes opening it at once
-    take turns: a step another process already made is skipped)."""
-    while (version := schema_version(conn)) < SCHEMA_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if schema_version(conn) == version:
-                MIGRATIONS[version](conn)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    if version > SCHEMA_VERSION:
-        raise StoreError(f"store: {conn.execute('PRAGMA database_list').fetchone()[2]} has schema version "
-                         f"{version}, newer than this Train Lab's {SCHEMA_VERSION}; update Train Lab")
-
-
 class RunStore:
     """Access to the SQLite run store; one connection per thread, opened lazily."""
 
@@ -206,7 +111,7 @@ class RunStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
             migrate(conn)
             self._local.conn = conn
         return conn
@@ -407,90 +312,3 @@ class RunStore:
         """How many runs are in each status."""
         rows = self.connection().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
         return {status: n for status, n in rows}
-
-
-SORTABLE = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
-            "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
-FILTER_FIELDS = ("dataset", "architecture", "optimizer")
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    """Filters, sorting and one page of the run table."""
-
-    status: tuple[str, ...] = ()
-    dataset: tuple[str, ...] = ()
-    architecture: tuple[str, ...] = ()
-    optimizer: tuple[str, ...] = ()
-    tag: str = ""
-    text: str = ""  # matched against name, notes and tags
-    sweep: int | None = None  # only the runs of this sweep
-    sort: str = "id"
-    descending: bool = True
-    page: int = 0
-    page_size: int = 50
-
-
-def _where(query: RunQuery) -> tuple[str, list]:
-    clauses, params = [], []
-    if query.status:
-        clauses.append(f"status IN ({','.join('?' * len(query.status))})")
-        params += list(query.status)
-    for field_name in FILTER_FIELDS:
-        values = getattr(query, field_name)
-        if values:
-            clauses.append(f"json_extract(config, '$.{field_name}') IN ({','.join('?' * len(values))})")
-            params += list(values)
-    if query.tag:
-        clauses.append("(',' || replace(tags, ', ', ',') || ',') LIKE ?")
-        params.append(f"%,{query.tag.strip()},%")
-    if query.sweep is not None:
-        clauses.append("id IN (SELECT run_id FROM sweep_runs WHERE sweep_id=?)")
-        params.append(int(query.sweep))
-    if query.text.strip():
-        clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
-        params += [f"%{query.text.strip()}%"] * 3
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
-    """One page of runs matching the filters, and how many match in all."""
-    where, params = _where(query)
-    conn = store.connection()
-    total = conn.execute(f"SELECT COUNT(*) FROM runs{where}", params).fetchone()[0]
-    order = SORTABLE.get(query.sort, "id")
-    direction = "DESC" if query.descending else "ASC"
-    rows = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} IS NULL, {order} {direction}, id DESC "
-        "LIMIT ? OFFSET ?", params + [query.page_size, query.page * query.page_size])
-    return [Run(**dict(r)) for r in rows], total
-
-
-def facets(store: RunStore) -> dict[str, list[str]]:
-    """The values the filters can take: datasets, architectures, optimizers and tags in use."""
-    conn = store.connection()
-    result = {f: [r[0] for r in conn.execute(
-        f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs ORDER BY 1") if r[0]] for f in FILTER_FIELDS}
-    tags = set()
-    for (text,) in conn.execute("SELECT DISTINCT tags FROM runs WHERE tags != ''"):
-        tags.update(t.strip() for t in text.split(",") if t.strip())
-    result["tag"] = sorted(tags)
-    return result
-
-
-def relabel(store: RunStore, run_id: int, name: str, notes: str, tags: list[str]) -> bool:
-    """Rename, re-note and re-tag a run; False if there is no such run."""
-    with store.transaction() as conn:
-        cur = conn.execute("UPDATE runs SET name=?, notes=?, tags=? WHERE id=?",
-                           (name, notes, ", ".join(dict.fromkeys(t.strip() for t in tags if t.strip())), run_id))
-        return cur.rowcount == 1
-
-
-def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
-    """(run_id, kind, step, epoch, elapsed, name, value) rows of several runs in one query."""
-    if not run_ids:
-        return []
-    marks = ",".join("?" * len(run_ids))
-    return list(store.connection().execute(
-        f"SELECT run_id, kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id IN ({marks}) "
-        "ORDER BY run_id, step, rowid", list(run_ids)))

@@ -1,0 +1,92 @@
+"""Queries over runs for the Runs page and the CLI: filters, sorting, pages, facets, labels, curves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.store.runs import _RUN_COLUMNS, Run, RunStore
+
+SORTABLE = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
+            "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
+FILTER_FIELDS = ("dataset", "architecture", "optimizer")
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters, sorting and one page of the run table."""
+
+    status: tuple[str, ...] = ()
+    dataset: tuple[str, ...] = ()
+    architecture: tuple[str, ...] = ()
+    optimizer: tuple[str, ...] = ()
+    tag: str = ""
+    text: str = ""  # matched against name, notes and tags
+    sweep: int | None = None  # only the runs of this sweep
+    sort: str = "id"
+    descending: bool = True
+    page: int = 0
+    page_size: int = 50
+
+
+def _where(query: RunQuery) -> tuple[str, list]:
+    clauses, params = [], []
+    if query.status:
+        clauses.append(f"status IN ({','.join('?' * len(query.status))})")
+        params += list(query.status)
+    for field_name in FILTER_FIELDS:
+        values = getattr(query, field_name)
+        if values:
+            clauses.append(f"json_extract(config, '$.{field_name}') IN ({','.join('?' * len(values))})")
+            params += list(values)
+    if query.tag:
+        clauses.append("(',' || replace(tags, ', ', ',') || ',') LIKE ?")
+        params.append(f"%,{query.tag.strip()},%")
+    if query.sweep is not None:
+        clauses.append("id IN (SELECT run_id FROM sweep_runs WHERE sweep_id=?)")
+        params.append(int(query.sweep))
+    if query.text.strip():
+        clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
+        params += [f"%{query.text.strip()}%"] * 3
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
+    """One page of runs matching the filters, and how many match in all."""
+    where, params = _where(query)
+    conn = store.connection()
+    total = conn.execute(f"SELECT COUNT(*) FROM runs{where}", params).fetchone()[0]
+    order = SORTABLE.get(query.sort, "id")
+    direction = "DESC" if query.descending else "ASC"
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY {order} IS NULL, {order} {direction}, id DESC "
+        "LIMIT ? OFFSET ?", params + [query.page_size, query.page * query.page_size])
+    return [Run(**dict(r)) for r in rows], total
+
+
+def facets(store: RunStore) -> dict[str, list[str]]:
+    """The values the filters can take: datasets, architectures, optimizers and tags in use."""
+    conn = store.connection()
+    result = {f: [r[0] for r in conn.execute(
+        f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs ORDER BY 1") if r[0]] for f in FILTER_FIELDS}
+    tags = set()
+    for (text,) in conn.execute("SELECT DISTINCT tags FROM runs WHERE tags != ''"):
+        tags.update(t.strip() for t in text.split(",") if t.strip())
+    result["tag"] = sorted(tags)
+    return result
+
+
+def relabel(store: RunStore, run_id: int, name: str, notes: str, tags: list[str]) -> bool:
+    """Rename, re-note and re-tag a run; False if there is no such run."""
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE runs SET name=?, notes=?, tags=? WHERE id=?",
+                           (name, notes, ", ".join(dict.fromkeys(t.strip() for t in tags if t.strip())), run_id))
+        return cur.rowcount == 1
+
+
+def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
+    """(run_id, kind, step, epoch, elapsed, name, value) rows of several runs in one query."""
+    if not run_ids:
+        return []
+    marks = ",".join("?" * len(run_ids))
+    return list(store.connection().execute(
+        f"SELECT run_id, kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id IN ({marks}) "
+        "ORDER BY run_id, step, rowid", list(run_ids)))

@@ -1,0 +1,99 @@
+"""The store's schema: its tables, its version (`PRAGMA user_version`) and the ordered migrations
+that bring a store made by an earlier version up to date without dropping anything."""
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    heartbeat_at REAL,
+    worker_pid INTEGER,
+    worker_host TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    epochs INTEGER NOT NULL DEFAULT 0,
+    batch INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    eta_seconds REAL,
+    param_count INTEGER,
+    test_loss REAL,
+    test_accuracy REAL,
+    train_seconds REAL,
+    error TEXT,
+    traceback TEXT,
+    tags TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,          -- 'batch' (within an epoch) or 'epoch' (epoch end)
+    step INTEGER NOT NULL,       -- global batch count since training began
+    epoch REAL NOT NULL,         -- fractional epochs done, the x-axis of the curves
+    elapsed REAL NOT NULL,       -- seconds since training began
+    name TEXT NOT NULL,          -- loss, accuracy, val_loss, val_accuracy, ...
+    value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,          -- the SweepSpec as JSON
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    run_id INTEGER NOT NULL UNIQUE REFERENCES runs(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,          -- 'trial' (part of the search) or 'retrain' (best setting, retrained)
+    params TEXT NOT NULL,        -- the hyperparameter values the run stands for, as JSON
+    stopped_at INTEGER           -- the epoch successive halving stopped the trial at, if it did
+);
+CREATE INDEX IF NOT EXISTS sweep_runs_sweep ON sweep_runs(sweep_id);
+"""
+
+
+def _add_tags_column(conn: sqlite3.Connection) -> None:
+    """Version 1: runs get tags (stores made before had none)."""
+    if "tags" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+        conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
+
+
+# Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
+# made before versions were recorded. Each step adds, never drops, and checks what is there first.
+MIGRATIONS = (_add_tags_column,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """A store this code cannot use; the message says why and what to do."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The store's schema version (`PRAGMA user_version`)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the store to SCHEMA_VERSION, one step per transaction (processes opening it at once
+    take turns: a step another process already made is skipped)."""
+    while (version := schema_version(conn)) < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) == version:
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"store: {conn.execute('PRAGMA database_list').fetchone()[2]} has schema version "
+                         f"{version}, newer than this Train Lab's {SCHEMA_VERSION}; update Train Lab")
