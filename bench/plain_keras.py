@@ -19,8 +19,8 @@ def main() -> None:
     import keras
 
     from core.data import datasets
-    from core.domain.architectures import build_model
     from core.domain.config import TrainConfig
+    from core.training.builders import build_model
     from core.training.fit import make_optimizer, prepare_splits
 
     config = TrainConfig.from_json(sys.argv[1])

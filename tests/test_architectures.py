@@ -4,8 +4,9 @@ import keras
 import pytest
 from keras import layers
 
-from core.domain.architectures import ARCHITECTURES, ArchitectureError, build_model, parse_blocks, parse_int_list
+from core.domain.architectures import ARCHITECTURES, ArchitectureError, parse_blocks, parse_int_list
 from core.domain.config import ConfigError, TrainConfig, validate
+from core.training.builders import build_model
 
 SHAPES = {"mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10), "cifar100": ((32, 32, 3), 100)}
 
@@ -200,3 +201,9 @@ def test_custom_builders_batchnorm_settles_faster_than_the_course_presets():
     assert momenta("custom_cnn", {"blocks": [[8, 1, True]], "batch_norm": True}) == {0.9}
     assert momenta("custom_mlp", {"hidden_units": [16], "batch_norm": True}) == {0.9}
     assert momenta("mlp_bn", {}) == {0.99}  # as the lesson wrote it
+
+
+def test_every_architecture_names_a_builder_that_exists():
+    from core.training.builders import BUILDERS
+
+    assert {a.builder for a in ARCHITECTURES.values()} <= set(BUILDERS)

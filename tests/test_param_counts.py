@@ -1,8 +1,9 @@
 """Parameter counts computed before building match Keras' own count of the built model."""
 import pytest
 
-from core.domain.architectures import ARCHITECTURES, build_model
+from core.domain.architectures import ARCHITECTURES
 from core.domain.param_counts import parameter_count
+from core.training.builders import build_model
 
 CASES = [(key, (32, 32, 3), {}) for key in ARCHITECTURES if key != "resnet50_transfer"] + [
     ("resnet50_transfer", (32, 32, 3), {"weights": "random"}),

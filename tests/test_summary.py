@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from core.domain.architectures import build_model
 from core.training import summary
+from core.training.builders import build_model
 
 
 @pytest.mark.parametrize("key, shape", [("small_cnn", (32, 32, 3)), ("conv_demo_c", (28, 28, 1)),

@@ -2,13 +2,14 @@
 
 Each preset carries its course recipe (optimizer, learning rate, batch size, epochs, loss,
 subset), a paragraph on what the lesson shows with it, and the smallest input side it can take,
-so an impossible combination is refused before a run is queued. Builders import Keras lazily.
+so an impossible combination is refused before a run is queued. The Keras builders are in
+core/training/builders.py; this module only names them.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 class ArchitectureError(ValueError):
@@ -41,7 +42,7 @@ class Architecture:
     title: str
     description: str  # the layer stack in one line
     lesson: str  # what the course shows with it
-    build: Callable[..., Any]  # (input_shape, num_classes, **options) -> keras.Model
+    builder: str  # the function in core/training/builders.py: (input_shape, num_classes, **arguments)
     recipe: Recipe = field(default_factory=Recipe)
     min_side: int = 1  # smallest height/width it can take
     needs_rgb: bool = False
@@ -49,211 +50,18 @@ class Architecture:
     fixed: dict[str, Any] = field(default_factory=dict)  # builder arguments that make this preset
 
     def arguments(self, options: dict | None = None) -> dict[str, Any]:
-        """Keyword arguments for `build` beyond (input_shape, num_classes)."""
+        """Keyword arguments for the builder beyond (input_shape, num_classes)."""
         return {**self.fixed, **self.options, **(options or {})}
 
 
-# -- builders -----------------------------------------------------------------------------
+# -- constants the builders (core/training/builders.py) share with the checks here --------
 # The custom builders' BatchNorm forgets faster than Keras' default 0.99 (0.9, PyTorch's default):
 # with 0.99 the moving statistics need several hundred steps to settle, so the short trials of a
 # sweep score near chance on validation and successive halving would drop them. The course presets
 # keep Keras' default, as the lessons wrote them.
 CUSTOM_BN_MOMENTUM = 0.9
 
-def build_conv_demo(input_shape, num_classes, variant="a"):
-    """Lesson 1: how kernels, stride and padding change a conv layer's output (plus a small head)."""
-    import keras
-    from keras import layers
-
-    specs = {"a": [(1, "same")], "b": [(4, "same"), (4, "same")],
-             "c": [(2, "same"), (4, "same"), (8, "valid")]}[variant]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for i, (filters, padding) in enumerate(specs, start=1):
-        x = layers.Conv2D(filters, 3, strides=1, padding=padding, activation="relu", name=f"conv_{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name=f"conv_demo_{variant}")
-
-
-def build_mlp(input_shape, num_classes, hidden_units=(1024, 256), activation="relu", dropout=0.0,
-              batch_norm=False, name="mlp", bn_momentum=0.99):
-    """An MLP; with batch_norm each hidden layer is Dense (no activation) → BatchNorm → activation."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Flatten(name="flatten")(inputs)
-    for i, units in enumerate(hidden_units, start=1):
-        if batch_norm:
-            x = layers.Dense(units, name=f"dense_{i}")(x)
-            x = layers.BatchNormalization(momentum=bn_momentum, name=f"batch_norm_{i}")(x)
-            x = layers.Activation(activation, name=f"{activation}_{i}")(x)
-        else:
-            x = layers.Dense(units, activation=activation, name=f"dense_{i}")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_small_cnn(input_shape, num_classes):
-    """Lesson 2's CNN: Conv16 → Conv32 → Pool → Conv64/2 → Conv64/2 → Pool → Dense 128 → softmax."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv_1")(inputs)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_2")(x)
-    x = layers.MaxPooling2D(2, name="pool_1")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_3")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_4")(x)
-    x = layers.MaxPooling2D(2, name="pool_2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(128, activation="relu", name="dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="small_cnn")
-
-
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
-
-
-def build_vgg16(input_shape, num_classes):
-    """VGG16: five blocks of 3x3 ReLU convs, each followed by a 2x2 max-pool, then a head that fits
-    the input: the original 4096-4096 head for ImageNet-sized inputs, 512-512 for small images."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for b, (filters, convs) in enumerate(VGG16_BLOCKS, start=1):
-        for c in range(1, convs + 1):
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{b}_conv{c}")(x)
-        x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    # Above ImageNet's 224 px, Flatten would feed millions of values into fc1: pool them instead.
-    x = layers.Flatten(name="flatten")(x) if max(input_shape[:2]) <= 224 else \
-        layers.GlobalAveragePooling2D(name="gap")(x)
-    width = 4096 if min(input_shape[:2]) >= 128 else 512
-    x = layers.Dense(width, activation="relu", name="fc1")(x)
-    x = layers.Dense(width, activation="relu", name="fc2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="vgg16")
-
-
-def residual_block(x, num_kernels: int, kernel_size: int, name: str):
-    """The course's ResidualBlock: two Conv2D (ReLU, same) whose output is added to the input."""
-    from keras import layers
-
-    y = layers.Conv2D(num_kernels, kernel_size, padding="same", activation="relu", name=f"{name}_conv1")(x)
-    y = layers.Conv2D(num_kernels, kernel_size, padding="same", activation="relu", name=f"{name}_conv2")(y)
-    return layers.Add(name=f"{name}_add")([x, y])
-
-
-def build_small_resnet(input_shape, num_classes, num_kernels=32, kernel_size=3, blocks=3):
-    """A conv stem, `blocks` residual blocks, global average pooling and a softmax head."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Conv2D(num_kernels, 3, padding="same", activation="relu", name="stem")(inputs)
-    for i in range(1, blocks + 1):
-        x = residual_block(x, num_kernels, kernel_size, name=f"res{i}")
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="small_resnet")
-
-
-def build_resnet50(input_shape, num_classes):
-    """ResNet-50 from scratch: `keras.applications.ResNet50(weights=None)` pooled → Dense softmax."""
-    import keras
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    base = keras.applications.ResNet50(weights=None, include_top=False, input_tensor=inputs, pooling="avg")
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classes")(base.output)
-    return keras.Model(inputs, outputs, name="resnet50")
-
-
-def upsampling_factor(side: int, target: int = 224) -> int:
-    """How much to upsample a small image so the ImageNet base sees about `target` pixels."""
-    return max(1, math.ceil(target / side))
-
-
-def build_resnet50_transfer(input_shape, num_classes, weights="imagenet", target_side=224):
-    """Frozen ResNet-50 base (ImageNet weights) on upsampled input → GAP → Dense softmax."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    factor = upsampling_factor(input_shape[0], target_side)
-    x = layers.UpSampling2D(size=(factor, factor), name="upsample")(inputs) if factor > 1 else inputs
-    # The ImageNet weights expect caffe-style inputs; our pipeline feeds [0, 1] images.
-    x = layers.Rescaling(255.0, name="to_0_255")(x)
-    x = keras.applications.resnet50.preprocess_input(x)
-    try:
-        base = keras.applications.ResNet50(weights=None if weights == "random" else weights, include_top=False,
-                                           input_shape=(input_shape[0] * factor, input_shape[1] * factor, 3))
-    except Exception as exc:  # the weights download failed: offline, or blocked
-        raise ArchitectureError(
-            "architecture: the ImageNet weights for ResNet-50 could not be downloaded "
-            f"({' '.join(str(exc).split())[:120]}); put resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 "
-            "in the Keras cache's models/ folder, or set the option weights to 'random' to train the "
-            "same head on a randomly initialised base") from exc
-    base.trainable = False
-    x = base(x, training=False)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="resnet50_transfer")
-
-
-def build_custom_cnn(input_shape, num_classes, blocks=((32, 2, True), (64, 2, True)), batch_norm=False,
-                     dropout=0.0, head="gap", dense_units=128, bn_momentum=0.99):
-    """Blocks of (filters, convs, pool?) of 3x3 convs; BatchNorm before ReLU; a GAP or Flatten head."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for b, (filters, convs, pool) in enumerate(blocks, start=1):
-        for c in range(1, int(convs) + 1):
-            name = f"block{b}_conv{c}"
-            if batch_norm:
-                x = layers.Conv2D(int(filters), 3, padding="same", name=name)(x)
-                x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
-                x = layers.Activation("relu", name=f"{name}_relu")(x)
-            else:
-                x = layers.Conv2D(int(filters), 3, padding="same", activation="relu", name=name)(x)
-        if pool:
-            x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x) if head == "gap" else layers.Flatten(name="flatten")(x)
-    if dense_units:
-        x = layers.Dense(int(dense_units), activation="relu", name="dense")(x)
-    if dropout:
-        x = layers.Dropout(float(dropout), name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="custom_cnn")
-
-
-def build_basic_cnn(input_shape, num_classes, regularised=False):
-    """Dogs-vs-cats lesson: three conv+pool stages, GAP, Dense 256; the twin adds BatchNorm and Dropout."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for i, filters in enumerate((16, 32, 64), start=1):
-        if regularised:
-            x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-            x = layers.Activation("relu", name=f"relu_{i}")(x)
-        else:
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv_{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(256, activation="relu", name="dense")(x)
-    if regularised:
-        x = layers.Dropout(0.5, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="basic_cnn_regularised" if regularised else "basic_cnn")
 
 
 # -- the registry -------------------------------------------------------------------------
@@ -269,63 +77,63 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "The baseline of the BatchNormalization lesson: a plain two-hidden-layer MLP on Fashion-MNIST. "
         "Compare its curves with the BatchNorm twin: normalised pre-activations usually train faster "
         "and tolerate larger learning rates.",
-        build_mlp, _FASHION_RECIPE, fixed={"name": "mlp"}),
+        "build_mlp", _FASHION_RECIPE, fixed={"name": "mlp"}),
     Architecture(
         "mlp_bn", "MLP 1024-256 + BatchNorm (Fashion-MNIST lesson)",
         "Flatten → [Dense 1024 → BatchNorm → ReLU] → [Dense 256 → BatchNorm → ReLU] → Dense softmax.",
         "The same MLP with BatchNormalization between each Dense layer and its ReLU. Each BatchNorm adds "
         "4 parameters per unit, 2 of them trainable (scale and shift) and 2 running statistics.",
-        build_mlp, _FASHION_RECIPE, fixed={"batch_norm": True, "name": "mlp_bn"}),
+        "build_mlp", _FASHION_RECIPE, fixed={"batch_norm": True, "name": "mlp_bn"}),
     Architecture(
         "conv_demo_a", "Conv demo a: one 3x3 kernel", "Conv2D(1, 3x3, stride 1, same) → GAP → Dense softmax.",
         "The first conv-arithmetic example: one 3x3 kernel with 'same' padding keeps the height and width "
         "and gives one channel. The table below shows the output size formula for each layer.",
-        build_conv_demo, fixed={"variant": "a"}),
+        "build_conv_demo", fixed={"variant": "a"}),
     Architecture(
         "conv_demo_b", "Conv demo b: two layers of 4 kernels", "Conv2D(4, 3x3, same) ×2 → GAP → Dense softmax.",
         "Two conv layers of 4 kernels: the second one's kernels see all 4 channels of the first, so each has "
         "3×3×4 weights plus a bias.",
-        build_conv_demo, fixed={"variant": "b"}),
+        "build_conv_demo", fixed={"variant": "b"}),
     Architecture(
         "conv_demo_c", "Conv demo c: same, same, valid",
         "Conv2D(2, same) → Conv2D(4, same) → Conv2D(8, valid) → GAP → softmax.",
         "Three conv layers where the last uses 'valid' padding: it trims a 1-pixel border, so the output is "
         "2 pixels smaller in height and width.",
-        build_conv_demo, min_side=3, fixed={"variant": "c"}),
+        "build_conv_demo", min_side=3, fixed={"variant": "c"}),
     Architecture(
         "deep_mlp", "Deep MLP 4096-1024-256-64 (CIFAR-10 lesson)",
         "Flatten → Dense 4096 → 1024 → 256 → 64 (ReLU) → Dense softmax.",
         "The MLP side of the MLP-versus-CNN lesson: on 32×32×3 images the first Dense layer alone has "
         "over 12 million weights, far more than the small CNN in total, yet it generalises worse because "
         "it ignores where pixels are.",
-        build_mlp, _CIFAR_RECIPE, fixed={"hidden_units": [4096, 1024, 256, 64], "name": "deep_mlp"}),
+        "build_mlp", _CIFAR_RECIPE, fixed={"hidden_units": [4096, 1024, 256, 64], "name": "deep_mlp"}),
     Architecture(
         "small_cnn", "Small CNN (CIFAR-10 lesson)",
         "Conv16 → Conv32 → MaxPool → Conv64 /2 → Conv64 /2 → MaxPool → Flatten → Dense 128 → softmax.",
         "The CNN side of the lesson: weight sharing and downsampling (two stride-2 convs and two pools) give "
         "a network with a fraction of the deep MLP's parameters and better test accuracy.",
-        build_small_cnn, _CIFAR_RECIPE, min_side=16),
+        "build_small_cnn", _CIFAR_RECIPE, min_side=16),
     Architecture(
         "vgg16", "VGG16",
         "5 blocks of 3x3 ReLU convs (64×2, 128×2, 256×3, 512×3, 512×3), each with a 2x2 max-pool → head.",
         "Depth from repeated small kernels: thirteen 3x3 conv layers in five blocks. Five 2x2 pools divide the "
         "image side by 32, so it needs inputs of at least 32×32; the head is 4096-4096 for large images and "
         "512-512 for small ones.",
-        build_vgg16, Recipe(optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=64, epochs=20,
+        "build_vgg16", Recipe(optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=64, epochs=20,
                             dataset="cifar10"), min_side=32),
     Architecture(
         "small_resnet", "Small ResNet (residual blocks)",
         "Conv stem → ResidualBlock ×N (two Conv2D, ReLU, same, + Add) → GAP → softmax.",
         "Residual blocks add a block's input to its output (layers.Add), so gradients have a short path "
         "back and deep stacks keep training. The diagram shows the skip connections.",
-        build_small_resnet, Recipe(batch_size=64, epochs=20, dataset="cifar10"),
+        "build_small_resnet", Recipe(batch_size=64, epochs=20, dataset="cifar10"),
         options={"num_kernels": 32, "kernel_size": 3, "blocks": 3}),
     Architecture(
         "resnet50", "ResNet-50 from scratch (CIFAR-100 lesson)",
         "keras.applications.ResNet50(weights=None) on the dataset's input → pooled features → Dense softmax.",
         "ResNet-50 trained from random weights on CIFAR-100 with one-hot labels: about 23.8 million parameters "
         "learning from 40,000 small images overfits quickly. Compare with transfer learning.",
-        build_resnet50, Recipe(optimizer="adam", learning_rate=1e-4, batch_size=32, epochs=20, labels="one_hot",
+        "build_resnet50", Recipe(optimizer="adam", learning_rate=1e-4, batch_size=32, epochs=20, labels="one_hot",
                                validation_split=0.2, split_mode="random", dataset="cifar100"),
         min_side=32, needs_rgb=True),
     Architecture(
@@ -333,33 +141,33 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "Conv16 → Pool → Conv32 → Pool → Conv64 → Pool → GAP → Dense 256 ReLU → softmax.",
         "The dogs-vs-cats baseline. On a small dataset it overfits: training accuracy climbs while validation "
         "stalls. Compare with its regularised twin.",
-        build_basic_cnn, _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": False}),
+        "build_basic_cnn", _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": False}),
     Architecture(
         "basic_cnn_regularised", "Basic CNN + BatchNorm + Dropout (dogs vs cats lesson)",
         "[Conv (no activation) → BatchNorm → ReLU → Pool] ×3 → GAP → Dense 256 → Dropout 0.5 → softmax.",
         "The regularised twin: BatchNormalization after each conv and Dropout 0.5 after the dense layer narrow "
         "the gap between training and validation accuracy.",
-        build_basic_cnn, _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": True}),
+        "build_basic_cnn", _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": True}),
     Architecture(
         "resnet50_transfer", "ResNet-50 transfer learning (frozen ImageNet base)",
         "UpSampling2D → ResNet-50 (ImageNet weights, frozen) → GAP → Dense softmax.",
         "Transfer learning: a ResNet-50 trained on ImageNet is frozen and only the new head learns. Small images "
         "are upsampled so the base sees about 224 pixels. The ImageNet weights download on first use; offline, "
         "set weights to 'random' to train the same head on a random base.",
-        build_resnet50_transfer, Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=5,
+        "build_resnet50_transfer", Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=5,
                                         labels="one_hot", dataset="cifar10"),
         needs_rgb=True, options={"weights": "imagenet"}),
     Architecture(
         "custom_mlp", "Custom MLP", "Flatten → your hidden layers (activation, Dropout, BatchNorm) → softmax.",
         "The hyperparameter assignment's MLP: choose the hidden layers, their width, the activation, a dropout "
         "rate and whether to use BatchNormalization.",
-        build_mlp, options={"hidden_units": [512, 256], "activation": "relu", "dropout": 0.0, "batch_norm": False},
+        "build_mlp", options={"hidden_units": [512, 256], "activation": "relu", "dropout": 0.0, "batch_norm": False},
         fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
     Architecture(
         "custom_cnn", "Custom CNN", "Blocks of 3x3 convs (filters, convs, pool) → GAP or Flatten → Dense → softmax.",
         "Build your own CNN from blocks of (filters, convolutions per block, pooling), with BatchNormalization, "
         "Dropout, and a global-average-pooling or flatten head.",
-        build_custom_cnn, options={"blocks": [[32, 2, True], [64, 2, True]], "batch_norm": False, "dropout": 0.0,
+        "build_custom_cnn", options={"blocks": [[32, 2, True], [64, 2, True]], "batch_norm": False, "dropout": 0.0,
                                    "head": "gap", "dense_units": 128},
         fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
 )}
@@ -463,15 +271,6 @@ def check_input(key: str, input_shape: tuple[int, ...], options: dict | None = N
         raise ArchitectureError(
             f"architecture: {arch.title} needs colour (3-channel) images, this dataset has {input_shape[-1]}; "
             "choose CIFAR-10/100 or an image folder, or another architecture")
-
-
-def build_model(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None):
-    """Build a fresh Keras model for `key` on the given input shape and class count."""
-    check_input(key, tuple(input_shape), options)
-    options = check_options(key, options or {})
-    arch = ARCHITECTURES[key]
-    return arch.build(tuple(input_shape), int(num_classes), **arch.arguments(options))
-
 
 def parse_int_list(text: str, option: str) -> list[int]:
     """'512, 256' -> [512, 256] for an option typed on a page."""

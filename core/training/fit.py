@@ -19,11 +19,12 @@ import numpy as np
 from core.data import datasets
 from core.data.sampling import stratified_subset, train_validation_split
 from core.domain import augment
-from core.domain.architectures import ArchitectureError, build_model
+from core.domain.architectures import ArchitectureError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.settings import Settings, load_settings
 from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore
 from core.store.sweeps import halving_plan
+from core.training.builders import build_model
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.domain.architectures import (
-    ARCHITECTURES,
-    build_model,
-    check_input,
-    check_options,
-    residual_block,
-    upsampling_factor,
-)
+from core.domain.architectures import ARCHITECTURES, check_input, check_options
+from core.training.builders import BUILDERS, build_model, residual_block, upsampling_factor
 
 BYTES_PER_FLOAT = 4
 CONV_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
@@ -151,9 +145,9 @@ def keras_code(key: str, input_shape: tuple[int, ...], num_classes: int, options
     arch = ARCHITECTURES[key]
     arguments = arch.arguments(check_options(key, options or {}))
     helpers = {"build_small_resnet": [residual_block], "build_resnet50_transfer": [upsampling_factor]}
-    sources = [inspect.getsource(f) for f in helpers.get(arch.build.__name__, []) + [arch.build]]
+    sources = [inspect.getsource(f) for f in helpers.get(arch.builder, []) + [BUILDERS[arch.builder]]]
     extra = "".join(f", {name}={value!r}" for name, value in arguments.items())
-    call = f"model = {arch.build.__name__}({tuple(input_shape)!r}, {num_classes}{extra})\nmodel.summary()\n"
+    call = f"model = {arch.builder}({tuple(input_shape)!r}, {num_classes}{extra})\nmodel.summary()\n"
     return "import math\n\n\n" + "\n\n".join(sources) + "\n\n" + call
 
 
