@@ -1,36 +1,15 @@
 """Runs page: find runs (filters, sorting, pages), compare several, and look after one."""
-import json
 
 import streamlit as st
 
 from core.services import jobs, sweeps
 from core.store.queries import SORTABLE, RunQuery
-from core.views import evaluation
-from core.views.charts import training_curves
-from core.views.compare import (
-    X_AXES,
-    CompareState,
-    compare_figure,
-    differing_config,
-    final_metrics,
-    group_figure,
-    group_summary,
-    metrics_csv,
-    seed_groups,
-)
-from core.views.display import (
-    count,
-    duration,
-    escape_markdown,
-    for_display,
-    percent,
-    progress_text,
-    runs_table,
-    shorten,
-)
-from pages.common.handoff import request_train
+from core.views.compare import X_AXES, CompareState
+from core.views.display import for_display, runs_table, shorten
+from pages.common.compare_view import compare_view
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
+from pages.common.run_detail import clone, relabel, run_detail
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
 page_setup("pages/runs.py")
@@ -121,149 +100,13 @@ smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="c
 log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
 
 
-@st.fragment(run_every=interval)
-def compare_panel(ids: list[int]) -> None:
-    """Curves and final metrics of the selected runs only, refreshed while they train."""
-    runs = jobs.runs_by_id(ids)
-    metrics = jobs.metrics_of(ids)
-    st.plotly_chart(compare_figure(runs, metrics, x_axis, smoothing, log_y), key="compare_chart")
-    st.dataframe(for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
-                 hide_index=True, key="final_metrics", column_config={
-                     "run": st.column_config.NumberColumn("#", width=48),
-                     "name": st.column_config.TextColumn(width=190),
-                     "status": st.column_config.TextColumn(width=90)})
-    groups = seed_groups(runs)
-    if groups:
-        st.caption("Runs that differ only by seed: validation accuracy, mean ± one standard deviation")
-        st.plotly_chart(group_figure(groups, metrics), key="seed_groups_chart")
-        st.dataframe(group_summary(groups), hide_index=True, key="seed_groups", column_config={
-            "test accuracy mean": st.column_config.NumberColumn(format="percent"),
-            "± std": st.column_config.NumberColumn(format="percent")})
-    differing = differing_config(runs)
-    if len(differing.columns) > 1:
-        st.caption("Settings that differ between these runs")
-        st.dataframe(differing, hide_index=True, key="differing_config")
-    st.download_button("Download metrics (CSV)", metrics_csv(runs, metrics), "train-lab-metrics.csv", "text/csv",
-                       key="download_csv")
-
-
 if picked:
-    compare_panel(picked)
+    compare_view(picked, x_axis, smoothing, log_y, interval)
 else:
     st.caption("Pick runs above to overlay their curves.")
 
 
 # -- one run --------------------------------------------------------------------------------
-# Callbacks of buttons inside a live fragment leave their message for the fragment to show: an element
-# drawn by a callback during a fragment rerun would land at the top of the page.
-def _say(message: str) -> None:
-    st.session_state["runs_message"] = message
-
-
-def _cancel(run_id: int) -> None:
-    _say(f"Run #{run_id}: {jobs.cancel(run_id)}")
-
-
-def _delete(run_id: int) -> None:
-    st.session_state.pop("confirm_delete", None)
-    try:
-        jobs.delete(run_id)
-    except jobs.JobError as exc:
-        _say(str(exc))
-        return
-    st.session_state.pop("selected_run_id", None)
-    st.session_state["compare_runs"] = [i for i in st.session_state.get("compare_runs", []) if i != run_id]
-    st.query_params.pop("run", None)
-    _say(f"Run #{run_id} deleted")
-
-
-def _set_confirm(run_id: int | None) -> None:
-    st.session_state["confirm_delete"] = run_id
-
-
-def _run_again(run_id: int) -> None:
-    try:
-        _say(f"Queued as run #{jobs.run_again(run_id)}")
-    except Exception as exc:  # a config that no longer validates (e.g. its dataset was removed)
-        _say(str(exc))
-
-
-def _clone(run) -> None:
-    """Hand this run's settings to the Train page, which opens with them to edit and start."""
-    request_train(run.config_dict, f"{run.name} (copy)")
-
-
-def _relabel(run_id: int) -> None:
-    try:
-        jobs.relabel_run(run_id, st.session_state[f"rename_{run_id}"], st.session_state[f"renote_{run_id}"],
-                         st.session_state[f"retag_{run_id}"].split(","))
-    except jobs.JobError as exc:
-        st.session_state["relabel_error"] = str(exc)
-
-
-def _actions(run) -> None:
-    """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports."""
-    cols = st.columns(4)
-    if not run.is_finished:
-        cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
-                       on_click=_cancel, args=(run.id,),
-                       help="Queued runs stop at once, running ones within a moment.")
-    elif st.session_state.get("confirm_delete") == run.id:
-        st.warning(f"Delete run #{run.id}, its curves and its model file? This cannot be undone.")
-        yes, no = st.columns(2)
-        yes.button("Yes, delete", type="primary", key=f"delete_yes_{run.id}", on_click=_delete, args=(run.id,))
-        no.button("Keep it", key=f"delete_no_{run.id}", on_click=_set_confirm, args=(None,))
-    else:
-        cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
-    cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
-    cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
-                            "application/json", key=f"config_{run.id}")
-    model = jobs.model_file(run.id)
-    if model:
-        cols[3].download_button("Model (.keras)", model.read_bytes(), f"run-{run.id}.keras", key=f"model_{run.id}")
-
-
-def _detail(run) -> None:
-    st.subheader(f"Run #{run.id}")
-    st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
-    if run.tag_list:
-        st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
-    st.progress(run.progress, text=progress_text(run))
-    note = sweeps.sweep_note(run.id)
-    if note:
-        st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
-    if run.notes:
-        st.text(run.notes)
-    figures = st.container(horizontal=True, gap="large")  # each as wide as it needs: never "17,06…"
-    figures.metric("Test accuracy", percent(run.test_accuracy), width="content")
-    figures.metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}", width="content")
-    figures.metric("Parameters", count(run.param_count), width="content")
-    figures.metric("Training time", duration(run.train_seconds), width="content")
-    if run.error and run.status == "failed":
-        st.error(escape_markdown(run.error), icon=":material/error:")
-        if run.traceback:
-            with st.expander("Traceback"):
-                st.code(run.traceback, language="text")
-    elif run.error and run.status == "cancelled":  # by the user, or because the job queue refused it
-        st.info(escape_markdown(run.error), icon=":material/cancel:")
-    st.plotly_chart(training_curves(jobs.run_metrics(run.id), status=run.status), key=f"curves_{run.id}")
-    _actions(run)
-    predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
-    if predictions is not None:
-        with st.expander("Test results by class"):
-            left, right = st.columns([3, 2])
-            left.plotly_chart(evaluation.confusion_figure(predictions), key=f"confusion_{run.id}")
-            right.dataframe(evaluation.per_class_accuracy(predictions), hide_index=True, key=f"per_class_{run.id}",
-                            column_config={"accuracy": st.column_config.ProgressColumn(
-                                min_value=0, max_value=1, format="percent")})
-            if len(predictions.mistakes):
-                names = predictions.class_names
-                st.caption("Misclassified test images: true → predicted")
-                st.image([m if m.shape[-1] == 3 else m[..., 0] for m in predictions.mistakes], width=72, clamp=True,
-                         caption=[f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
-                                                                               predictions.mistakes_pred)])
-
-
 st.subheader("One run")
 wanted = st.query_params.get("run") or st.session_state.get("selected_run_id")
 ids = list(by_id)
@@ -280,20 +123,9 @@ chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids 
 st.session_state["selected_run_id"] = chosen
 
 
-@st.fragment(run_every=interval)
-def detail_panel(run_id: int) -> None:
-    """The chosen run, refreshed while it trains."""
-    if "runs_message" in st.session_state:
-        st.toast(st.session_state.pop("runs_message"))
-    run = jobs.get_run(run_id)
-    if run is None:  # deleted here or elsewhere: redraw the page without it
-        st.rerun()
-    _detail(run)
-
-
-detail_panel(chosen)
+run_detail(chosen, interval)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
-if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=_clone, args=(by_id[chosen],)):
+if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
 with st.expander("Name, notes and tags"):
     run = by_id[chosen]
@@ -301,7 +133,7 @@ with st.expander("Name, notes and tags"):
     st.text_input("Name", run.name, key=f"rename_{chosen}")
     st.text_area("Notes", run.notes, key=f"renote_{chosen}")
     st.text_input("Tags (comma-separated)", run.tags, key=f"retag_{chosen}")
-    st.button("Save", key=f"relabel_{chosen}", on_click=_relabel, args=(chosen,))
+    st.button("Save", key=f"relabel_{chosen}", on_click=relabel, args=(chosen,))
     if "relabel_error" in st.session_state:
         st.error(st.session_state.pop("relabel_error"))
 with st.expander("Configuration"):
