@@ -191,6 +191,20 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
     settings = settings or load_settings()
     check_types(asdict(config), numbers=False)  # text, flags, lists first: the checks below read them
+    info = _dataset(config, settings)
+    _check_optimizer(config)
+    _check_counts(config, info, settings)
+    info = _check_model_input(config, info, settings)
+    _check_split_and_batch(config, info)
+    check_types(asdict(config))  # numbers no check above covers (e.g. image_size of a fixed-size dataset)
+    if len(config.name) > MAX_NAME_LENGTH:
+        raise ConfigError("name", f"must be at most {MAX_NAME_LENGTH} characters; got {len(config.name)}")
+    if len(config.notes) > MAX_NOTES_LENGTH:
+        raise ConfigError("notes", f"must be at most {MAX_NOTES_LENGTH} characters; got {len(config.notes)}")
+    return info
+
+
+def _dataset(config: TrainConfig, settings: Settings) -> DatasetInfo:
     info = get_info(config.dataset, settings)
     if info is None:
         raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
@@ -198,6 +212,10 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         raise ConfigError("dataset", f"{info.title} is not on this machine; {info.hint}")
     if config.architecture not in ARCHITECTURES:
         raise ConfigError("architecture", f"unknown {config.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return info
+
+
+def _check_optimizer(config: TrainConfig) -> None:
     if config.optimizer not in OPTIMIZERS:
         raise ConfigError("optimizer", f"unknown {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     lr = config.learning_rate
@@ -211,6 +229,9 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         raise ConfigError("momentum", "momentum and nesterov apply to SGD only; set them to 0/off or choose sgd")
     if config.nesterov and not config.momentum:
         raise ConfigError("nesterov", "Nesterov needs a momentum above 0 (the course uses 0.9)")
+
+
+def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) -> None:
     _check_int("epochs", config.epochs, 1, settings.max_epochs, "the cap is TRAINLAB_MAX_EPOCHS")
     _check_int("seed", config.seed, 0, 2**32 - 1)
     if config.train_subset is not None:
@@ -223,6 +244,10 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
     if config.labels not in LABEL_ENCODINGS:
         raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
+
+
+def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings) -> DatasetInfo:
+    """The image size, the augmentation and the architecture against the images they will see."""
     if info.resizable:
         _check_int("image_size", config.image_size, *IMAGE_SIZE_RANGE, "pixels per side")
         info = info.with_image_size(config.image_size)
@@ -241,6 +266,10 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
         check_size(config.architecture, shape, info.num_classes, config.arch_options, settings.max_params)
     except ArchitectureError as exc:
         raise ConfigError("architecture", str(exc).removeprefix("architecture: ")) from None
+    return info
+
+
+def _check_split_and_batch(config: TrainConfig, info: DatasetInfo) -> None:
     vs = config.validation_split
     if not _is_number(vs) or not 0 <= vs <= 0.5:
         raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")
@@ -248,12 +277,6 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     if n_train < 1:
         raise ConfigError("validation_split", "leaves no training samples; lower it or raise train_subset")
     _check_int("batch_size", config.batch_size, 1, n_train, "the training samples left after the validation split")
-    check_types(asdict(config))  # numbers no check above covers (e.g. image_size of a fixed-size dataset)
-    if len(config.name) > MAX_NAME_LENGTH:
-        raise ConfigError("name", f"must be at most {MAX_NAME_LENGTH} characters; got {len(config.name)}")
-    if len(config.notes) > MAX_NOTES_LENGTH:
-        raise ConfigError("notes", f"must be at most {MAX_NOTES_LENGTH} characters; got {len(config.notes)}")
-    return info
 
 
 def recipe_settings(recipe: Recipe, current_dataset: str, datasets: dict[str, DatasetInfo],
