@@ -163,37 +163,17 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     steps = -(-len(splits.train) // config.batch_size)
 
     # 2. Build and compile the model for this dataset's shape and classes.
-    if config.augmentation:
-        model = augment.wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
-                                   config.augmentation, data.x_train.shape[1:], config.seed)
-    else:
-        model = build_model(config.architecture, data.x_train.shape[1:], classes, config.arch_options)
-    loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
-    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
+    model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps)
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
-
     (settings.runs_dir / str(run_id)).mkdir(parents=True, exist_ok=True)
 
     # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
-    from core.training.reporting import StoreReporter
-
-    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    reporter, callbacks = _callbacks(store, run_id, config, steps, settings)
     reporter.report_start(*initial_scores(model, data.x_train[splits.train[:START_SAMPLES]],
                                           data.y_train[splits.train[:START_SAMPLES]], one_hot))
-    callbacks = [reporter]
-    plan = halving_plan(store, run_id, config.epochs)
-    if plan and plan.rungs:
-        from core.training.halving import HalvingCallback
-
-        callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
-    # Event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves.
-    from core.training.epoch_summaries import EpochSummaries
-
-    tensorboard = EpochSummaries(settings.runs_dir / str(run_id) / "tensorboard")
     fit_start = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
-    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=[*callbacks, tensorboard], shuffle=False,
-              verbose=0)
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
     train_seconds = time.monotonic() - fit_start
     if reporter.cancelled:
         store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds)
@@ -208,6 +188,35 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
     store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
                  train_seconds=train_seconds)
     return SUCCEEDED
+
+
+def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int):
+    """The run's architecture for these images (behind its augmentation pipeline, if any), compiled."""
+    if config.augmentation:
+        model = augment.wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
+                                   config.augmentation, input_shape, config.seed)
+    else:
+        model = build_model(config.architecture, input_shape, classes, config.arch_options)
+    loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
+    return model
+
+
+def _callbacks(store: RunStore, run_id: int, config: TrainConfig, steps: int, settings: Settings):
+    """(the store reporter, every callback of the fit): live reporting, halving for a sweep's trial,
+    and event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves."""
+    from core.training.epoch_summaries import EpochSummaries
+    from core.training.reporting import StoreReporter
+
+    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    callbacks = [reporter]
+    plan = halving_plan(store, run_id, config.epochs)
+    if plan and plan.rungs:
+        from core.training.halving import HalvingCallback
+
+        callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
+    callbacks.append(EpochSummaries(settings.runs_dir / str(run_id) / "tensorboard"))
+    return reporter, callbacks
 
 
 START_SAMPLES = 32  # training images the untrained model is scored on for the curve's first point
