@@ -33,7 +33,22 @@ from core.views.display import count, duration, percent, progress_text
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Train Lab from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_submit(sub)
+    sub.add_parser("list", help="list runs").add_argument("--limit", type=int, default=20)
+    for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
+                       ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
+        sub.add_parser(name, help=text).add_argument("run_id", type=int)
+    _add_sweep(sub)
+    sub.add_parser("datasets", help="datasets and whether this machine has them")
+    sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
+        "dataset", choices=sorted(KERAS_DATASETS))
+    sub.add_parser("worker", help="run the worker pool in the foreground")
+    pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
+    pool.add_argument("action", choices=("start", "stop", "status"))
+    return parser
 
+
+def _add_submit(sub) -> None:
     submit = sub.add_parser("submit", help="queue a training run")
     submit.add_argument("--config", type=argparse.FileType("r"), default=None,
                         help="a run's config JSON (the Runs page's download); other flags given override it")
@@ -62,10 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--notes", default="")
     submit.add_argument("--follow", action="store_true", help="follow the run until it ends")
 
-    sub.add_parser("list", help="list runs").add_argument("--limit", type=int, default=20)
-    for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
-                       ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
-        sub.add_parser(name, help=text).add_argument("run_id", type=int)
+
+def _add_sweep(sub) -> None:
     sweep = sub.add_parser("sweep", help="start, list, show, cancel or retrain hyperparameter sweeps")
     sweep.add_argument("action", choices=("start", "list", "show", "cancel", "retrain"))
     sweep.add_argument("sweep_id", type=int, nargs="?", help="show, cancel, retrain: which sweep")
@@ -77,13 +90,6 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--halving", type=int, metavar="EPOCH", help="start: stop poor trials from this epoch on")
     sweep.add_argument("--dry-run", action="store_true", help="start: print the runs and the estimate only")
     sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
-    sub.add_parser("datasets", help="datasets and whether this machine has them")
-    sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
-        "dataset", choices=sorted(KERAS_DATASETS))
-    sub.add_parser("worker", help="run the worker pool in the foreground")
-    pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
-    pool.add_argument("action", choices=("start", "stop", "status"))
-    return parser
 
 
 def pipeline(text: str) -> list:
@@ -130,62 +136,80 @@ def _follow(run_id: int, interval: float = 1.0) -> int:
         time.sleep(interval)
 
 
+def _submit(args, parser) -> int:
+    run_id = jobs.submit(_config_from(args, parser))
+    print(f"run #{run_id} queued")
+    return _follow(run_id) if args.follow else 0
+
+
+def _list(args, parser) -> int:
+    for run in jobs.list_runs(limit=args.limit):
+        print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  {run.name}  [{progress_text(run)}]")
+    return 0
+
+
+def _show(args, parser) -> int:
+    run = jobs.get_run(args.run_id)
+    if run is None:
+        raise jobs.JobError(f"run: there is no run #{args.run_id}")
+    print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
+    return 0
+
+
+def _cancel(args, parser) -> int:
+    print(f"run #{args.run_id}: {jobs.cancel(args.run_id)}")
+    return 0
+
+
+def _delete(args, parser) -> int:
+    jobs.delete(args.run_id)
+    print(f"run #{args.run_id} deleted")
+    return 0
+
+
+def _sweep(args, parser) -> int:
+    from core.cli.sweeps import sweep_command
+
+    return sweep_command(args)
+
+
+def _datasets(args, parser) -> int:
+    for d in catalog():
+        state = "available" if d.available else f"missing: {d.hint}"
+        print(f"{d.key:<14} {d.title:<32} {state}  ({d.location})")
+    return 0
+
+
+def _download(args, parser) -> int:
+    print(f"{args.dataset} is in {download(args.dataset, load_settings())}")
+    return 0
+
+
+def _workers(args, parser) -> int:
+    if args.action == "start":
+        print("worker pool started" if worker.ensure_running() else "worker pool already running")
+    elif args.action == "stop":
+        print("worker pool stopped" if worker.stop() else "worker pool did not stop")
+    else:
+        pool = worker.status()
+        print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
+    return 0
+
+
+COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
+            "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
+            "worker": lambda args, parser: worker.run_pool(), "workers": _workers}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one CLI command; returns the process exit code."""
+    """Run one CLI command; returns the process exit code (2 with a one-line error for a refusal)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "submit":
-            run_id = jobs.submit(_config_from(args, parser))
-            print(f"run #{run_id} queued")
-            return _follow(run_id) if args.follow else 0
-        if args.command == "list":
-            for run in jobs.list_runs(limit=args.limit):
-                print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  "
-                      f"{run.name}  [{progress_text(run)}]")
-            return 0
-        if args.command == "show":
-            run = jobs.get_run(args.run_id)
-            if run is None:
-                raise jobs.JobError(f"run: there is no run #{args.run_id}")
-            print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
-            return 0
-        if args.command == "follow":
-            return _follow(args.run_id)
-        if args.command == "cancel":
-            print(f"run #{args.run_id}: {jobs.cancel(args.run_id)}")
-            return 0
-        if args.command == "delete":
-            jobs.delete(args.run_id)
-            print(f"run #{args.run_id} deleted")
-            return 0
-        if args.command == "sweep":
-            from core.cli.sweeps import sweep_command
-
-            return sweep_command(args)
-        if args.command == "datasets":
-            for d in catalog():
-                state = "available" if d.available else f"missing: {d.hint}"
-                print(f"{d.key:<14} {d.title:<32} {state}  ({d.location})")
-            return 0
-        if args.command == "download":
-            print(f"{args.dataset} is in {download(args.dataset, load_settings())}")
-            return 0
-        if args.command == "worker":
-            return worker.run_pool()
-        if args.command == "workers":
-            if args.action == "start":
-                print("worker pool started" if worker.ensure_running() else "worker pool already running")
-            elif args.action == "stop":
-                print("worker pool stopped" if worker.stop() else "worker pool did not stop")
-            else:
-                pool = worker.status()
-                print(f"running (pid {pool.pid}, {pool.workers} workers)" if pool.running else "not running")
-            return 0
+        return COMMANDS[args.command](args, parser)
     except (ConfigError, jobs.JobError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 2
 
 
 def run(argv: list[str] | None = None) -> int:
