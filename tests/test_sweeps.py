@@ -174,6 +174,8 @@ def test_results_pick_the_best_by_validation_never_test(lab, store):
     assert report.loc[0, "retrain run"] == retrain and report.loc[0, "best val accuracy"] == 0.9
     with pytest.raises(jobs.JobError, match="retrain: no trial on mnist"):
         sweeps.retrain_best(sweep_id, "mnist", epochs=5, settings=lab)
+    with pytest.raises(ConfigError, match="epochs: must be a whole number from 1 to 200 .*; got 2.5"):
+        sweeps.retrain_best(sweep_id, "digits", epochs=2.5, settings=lab)  # refused, never cut to 2
 
 
 # -- successive halving --------------------------------------------------------------------------

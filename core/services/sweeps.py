@@ -241,10 +241,10 @@ def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bo
         raise JobError(f"retrain: no trial on {dataset} has finished with a validation score yet")
     source = _store(settings).get(int(best["run"]))
     config = TrainConfig.from_json(source.config)
-    config = replace(config, validation_split=0.0, epochs=int(epochs), test_subset=None,
+    config = replace(config, validation_split=0.0, epochs=epochs, test_subset=None,  # as typed: validation refuses 2.5
                      train_subset=None if all_training_data else config.train_subset,
                      name=f"{sweep.name} · retrain best #{source.id} on {dataset}"[:120])
-    params = {**{c: best[c] for c in PARAM_COLUMNS}, "epochs": int(epochs), "retrained_from": int(source.id)}
+    params = {**{c: best[c] for c in PARAM_COLUMNS}, "epochs": epochs, "retrained_from": int(source.id)}
     return submit_linked(config, sweep_id, params, RETRAIN, settings, executor)
 
 
