@@ -5,21 +5,17 @@ from dataclasses import replace
 import pytest
 
 from core.domain.config import ConfigError, TrainConfig
-from core.domain.sweep_spec import (
-    Halving,
+from core.domain.sweep_parsing import (
     SweepError,
-    SweepSpec,
     Variant,
-    assignment_preset,
-    expand,
     log_points,
     parse_learning_rates,
     parse_numbers,
     parse_per_optimizer_lr,
     parse_variant,
     parse_variants,
-    run_count,
 )
+from core.domain.sweep_spec import Halving, SweepSpec, assignment_preset, expand, run_count
 from core.services import jobs, sweeps
 from core.store.queries import RunQuery, query_runs
 from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
