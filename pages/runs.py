@@ -7,6 +7,7 @@ from core.store.queries import SORTABLE, RunQuery
 from core.views.compare import X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
 from pages.common.compare_view import compare_view
+from pages.common.handoff import apply_compare_request
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.run_detail import clone, relabel, run_detail
@@ -17,6 +18,7 @@ st.title("Runs")
 jobs.ensure_workers()
 
 
+apply_compare_request()  # e.g. the Sweeps page's "Compare the top 5"
 # A shared link restores the comparison: read the URL once per session into the widgets' state.
 if "compare_runs" not in st.session_state:
     shared = CompareState.from_params(st.query_params.to_dict())

@@ -5,14 +5,12 @@ import time
 import streamlit as st
 
 from core.data.datasets import catalog
-from core.domain.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
-from core.domain.sweep_spec import OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm, SweepSpec, assignment_for
 from core.services import jobs, sweeps
 from core.settings import load_settings
-from core.views.display import duration
+from pages.common.handoff import request_compare
 from pages.common.nav import page_setup
+from pages.common.sweep_form import edit_as_new, new_sweep_form
 from pages.common.sweep_results import sweep_results
-from pages.common.widgets import number
 
 page_setup("pages/sweeps.py")
 st.title("Sweeps")
@@ -21,37 +19,6 @@ st.caption("Try every combination of architectures, optimizers and learning rate
 jobs.ensure_workers()
 settings = load_settings()
 datasets = {d.key: d for d in catalog(settings) if d.available}
-FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
-               "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
-SHARED_DEFAULTS = {"train_subset": 0, "test_subset": 0, "validation_split": 0.2, "split_mode": "random",
-                   "lr_schedule": "constant"}
-
-
-def _fill_form(form: SweepForm) -> None:
-    """Put a form's values into the widgets' session state (a preset, or a sweep to repeat)."""
-    values = {f"sw_{name}": getattr(form, name) for name in FORM_FIELDS}
-    values["sw_datasets"] = [d for d in form.datasets if d in datasets]
-    values["sw_optimizers"] = list(form.optimizers)
-    for name, default in SHARED_DEFAULTS.items():
-        values[f"sw_{name}"] = form.shared.get(name) or default
-    st.session_state.update(values)
-
-
-if "sw_name" not in st.session_state:
-    _fill_form(SweepForm(datasets=tuple(datasets)[:1]))
-
-
-def _load_preset() -> None:
-    spec, note = assignment_for(list(datasets), {k: d.title for k, d in datasets.items()})
-    _fill_form(SweepForm.from_spec(spec))
-    st.session_state["sw_preset_note"] = note
-
-
-def _edit_as_new(spec: dict) -> None:
-    _fill_form(SweepForm.from_spec(SweepSpec.from_dict(spec)))
-    st.session_state["sweep_view"] = "New sweep"
-
-
 # A sweep just started: show its results (set before the widgets that hold these values exist).
 if "sweep_started" in st.session_state:
     st.session_state.update(sweep_view="Results", sweep_selected=st.session_state.pop("sweep_started"))
@@ -61,78 +28,7 @@ view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=T
 
 # -- a new sweep -------------------------------------------------------------------------------
 if view == "New sweep":
-    top = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its whole label
-    top.text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
-    top.button("Load the assignment preset", key="sw_preset", on_click=_load_preset,
-                  help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
-                       "each on MNIST and Fashion-MNIST, random validation split.")
-    if st.session_state.get("sw_preset_note"):
-        st.info(st.session_state.pop("sw_preset_note"), icon=":material/info:")
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
-        st.text_area("Architectures, one per line", key="sw_architectures", height=120,
-                     help="A preset key (mlp, mlp_bn, small_cnn, ...), a custom MLP "
-                          "`mlp 512-256 dropout=0.2 bn act=relu`, or a custom CNN "
-                          "`cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128` (p = 2x2 max-pool).")
-        st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
-        st.text_input("Learning rates", key="sw_learning_rates",
-                      help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
-                           "random search draws from the range.")
-        st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="sw_lr_schedule", format_func=LR_SCHEDULES.get)
-        st.text_area("Learning rates per optimizer (optional)", key="sw_per_optimizer_lr", height=80,
-                     placeholder="sgd_momentum: 0.1, 0.01\nadam: 0.001, 0.0003",
-                     help="One line per optimizer; it replaces the list above for that optimizer.")
-    with right:
-        cols = st.columns(3)
-        cols[0].text_input("Batch sizes", key="sw_batch_sizes")
-        cols[1].text_input("Epochs", key="sw_epochs")
-        cols[2].text_input("Seeds", key="sw_seeds", help="Several seeds repeat each setting to show the spread.")
-        cols = st.columns(2)
-        number(cols[0], "Training samples (0 = all)", "sw_train_subset", step=1000,
-               help="A stratified subset per trial keeps a search quick; retrain the best on all.")
-        number(cols[1], "Test samples (0 = all)", "sw_test_subset", step=1000)
-        cols = st.columns(2)
-        cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
-                       help="Trials are ranked on this held-out share, never on the test split.")
-        cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
-        st.radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
-                 format_func={"grid": "every combination", "random": "random"}.get)
-        cols = st.columns(2)
-        number(cols[0], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
-        number(cols[1], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
-        st.toggle("Stop poor trials early", key="sw_halving",
-                  help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
-                       "accuracy is in the top 1/η of the trials that got that far.")
-        cols = st.columns(2)
-        number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
-        number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
-
-    form = SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
-                     shared={"train_subset": whole(st.session_state.sw_train_subset) or None,
-                             "test_subset": whole(st.session_state.sw_test_subset) or None,
-                             "validation_split": float(st.session_state.sw_validation_split),
-                             "split_mode": st.session_state.sw_split_mode,
-                             "lr_schedule": st.session_state.sw_lr_schedule})
-    try:
-        spec = form.to_spec()
-        plan = sweeps.plan(spec, settings)
-    except (SweepError, ConfigError) as exc:
-        st.error(str(exc), icon=":material/error:")
-        spec = plan = None
-    if plan:
-        basis = "from runs like these on this machine" if plan.estimate.measured else \
-            "a rough guess until runs like these have finished here"
-        st.info(f"**{len(plan.trials)} runs** · about **{duration(plan.wall_seconds)}** with {plan.workers} "
-                f"workers ({basis}).", icon=":material/schedule:")
-    if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
-        try:
-            sweep_id = sweeps.start(spec, settings)
-        except (SweepError, ConfigError, jobs.JobError) as exc:
-            st.error(str(exc), icon=":material/error:")
-        else:
-            st.session_state["sweep_started"] = sweep_id
-            st.rerun()
+    new_sweep_form(datasets, settings)
     st.stop()
 
 # -- results -----------------------------------------------------------------------------------
@@ -157,7 +53,7 @@ sweep_results(sweep.id, was_active, settings)
 cols = st.columns(2)
 if cols[0].button("Compare the top 5 on the Runs page", key="sw_compare", icon=":material/monitoring:"):
     top = sweeps.trials_table(sweeps.runs_frame(sweep.id, settings)).sort_values("val_accuracy", ascending=False)
-    st.session_state.update(compare_runs=[int(r) for r in top["run"].head(5)], f_sweep=sweep.id)
+    request_compare(top["run"].head(5).tolist(), sweep.id)
     st.switch_page("pages/runs.py")
-cols[1].button("Edit as a new sweep", key="sw_repeat", icon=":material/edit:", on_click=_edit_as_new,
-               args=(sweep.spec,), help="The form, filled with this sweep's settings.")
+cols[1].button("Edit as a new sweep", key="sw_repeat", icon=":material/edit:", on_click=edit_as_new,
+               args=(sweep.spec, datasets), help="The form, filled with this sweep's settings.")

@@ -1,7 +1,8 @@
-"""Pages hand settings to the Train page through one session key, never by writing its widgets' keys.
+"""Pages hand work to another page through one session key each, never by writing its widgets' keys.
 
 The Runs page's "Clone and edit" calls `request_train`; the Train page calls `apply_train_request`
-before drawing its fields, which turns the request into its own field values.
+before drawing its fields. The Sweeps page's "Compare the top 5" calls `request_compare`; the Runs
+page calls `apply_compare_request` before drawing its filters and picker.
 """
 import streamlit as st
 
@@ -26,3 +27,15 @@ def apply_train_request() -> None:
     st.session_state.update(option_state(config.get("architecture", ""), "train", config.get("arch_options", {})))
     if config.get("augmentation"):
         st.session_state.update(train_augmentation=config["augmentation"], augmentation="augment_page")
+
+
+def request_compare(run_ids: list[int], sweep_id: int | None = None) -> None:
+    """Ask the Runs page to compare `run_ids`, its table filtered to sweep `sweep_id` if given."""
+    st.session_state["compare_request"] = {"runs": [int(i) for i in run_ids], "sweep": sweep_id}
+
+
+def apply_compare_request() -> None:
+    """Put a pending comparison into the Runs page's picker and sweep filter (once); call before drawing them."""
+    request = st.session_state.pop("compare_request", None)
+    if request is not None:
+        st.session_state.update(compare_runs=request["runs"], f_sweep=request["sweep"])
