@@ -180,3 +180,22 @@ def test_the_parameter_cap_is_a_setting(lab, store, monkeypatch, capsys):
     monkeypatch.setenv("TRAINLAB_MAX_PARAMS", "400000")
     assert main(["submit", "--arch", "mlp"]) == 0
     assert len(store.list_runs()) == 1
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"epochs": ["ten"]}, "epochs.0: must be a whole number; got 'ten'"),
+    ({"datasets": "digits"}, "datasets: must be a list; got 'digits'"),
+    ({"learning_rates": "fast"}, "learning_rates: must be a list; got 'fast'"),
+    ({"variants": [5]}, "variants.0: must be text; got 5"),
+    ({"trails": 3}, "trails: is not a setting of a sweep (check its spelling); got 3"),
+])
+def test_a_sweep_spec_file_with_a_wrong_type_is_refused_in_one_line(lab, store, tmp_path, capsys, patch, message):
+    spec = {"datasets": ["digits"], "variants": ["mlp", {"label": "m", "architecture": "mlp"}],
+            "optimizers": ["adam"], "learning_rates": [0.001], "halving": {"eta": 3, "min_epochs": 1}, **patch}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    assert main(["sweep", "start", "--spec", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert store.list_runs() == []
+    path.write_text(json.dumps({k: v for k, v in spec.items() if k not in patch}))  # the same spec, fixed
+    assert main(["sweep", "start", "--spec", str(path), "--dry-run"]) == 0

@@ -5,7 +5,7 @@ import argparse
 import json
 from dataclasses import replace
 
-from core.domain.sweep_spec import Halving, SweepError, SweepSpec, assignment_preset
+from core.domain.sweep_spec import Halving, SweepError, SweepSpec, assignment_preset, parse_spec
 from core.services import sweeps
 from core.views.display import duration, percent
 
@@ -13,7 +13,7 @@ from core.views.display import duration, percent
 def _spec(args: argparse.Namespace) -> SweepSpec:
     if args.spec:
         try:
-            spec = SweepSpec.from_dict(json.load(args.spec))
+            spec = parse_spec(json.load(args.spec))
         except (json.JSONDecodeError, TypeError) as exc:
             raise SweepError(f"spec: {args.spec.name} is not a sweep spec ({exc})") from None
     elif args.preset == "assignment":
