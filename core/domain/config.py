@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import typing
 from dataclasses import asdict, dataclass, field, fields
 
 from core.data.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
@@ -15,6 +14,7 @@ from core.domain.architectures import ARCHITECTURES, ArchitectureError, Recipe, 
 from core.domain.augment import AugmentError, output_side, training_layers
 from core.domain.augment import check as check_pipeline
 from core.domain.param_counts import check_size
+from core.domain.strict import first_error, strict_model
 from core.settings import Settings, load_settings
 
 # key -> the Keras class name (keras.optimizers.<name>); Muon and LossScaleOptimizer are left out
@@ -98,22 +98,11 @@ class TrainConfig:
         return f"{self.architecture} · {self.dataset} · {self.optimizer} lr={self.learning_rate:g}"
 
 
-# pydantic's error types in the words of the one-line message.
-_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text",
-               "int_type": "must be a whole number",
-               "float_type": "must be a number", "dict_type": "must be a mapping of option to value",
-               "list_type": "must be a list", "extra_forbidden": "is not a setting of a run (check its spelling)"}
-
-
 @functools.cache
 def _schema():
     """TrainConfig's own annotations as a strict pydantic model, so the dataclass stays the one schema:
     no "yes" for a bool, no text for a number, no unknown keys."""
-    from pydantic import ConfigDict, create_model
-
-    hints = typing.get_type_hints(TrainConfig)
-    return create_model("TrainConfigSchema", __config__=ConfigDict(strict=True, extra="forbid"),
-                        **{f.name: (hints[f.name], ...) for f in fields(TrainConfig)})
+    return strict_model(TrainConfig, "TrainConfigSchema")
 
 
 def check_types(data: dict, numbers: bool = True) -> None:
@@ -122,19 +111,13 @@ def check_types(data: dict, numbers: bool = True) -> None:
     With `numbers=False` number fields are left to `validate`'s own checks, whose message gives the
     allowed range ("epochs: must be a whole number from 1 to 200 …; got 2.5").
     """
-    from pydantic import ValidationError
-
     if not numbers:
         defaults = asdict(TrainConfig())
         data = {k: defaults[k] if isinstance(defaults.get(k), (int, float)) and not isinstance(defaults[k], bool)
                 else v for k, v in data.items()}
-    try:
-        _schema().model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = ".".join(str(part) for part in error["loc"]) or "config"
-        words = _TYPE_WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:])
-        raise ConfigError(name, f"{words}; got {error['input']!r}"[:300]) from None
+    error = first_error(_schema(), data, "a run")
+    if error:
+        raise ConfigError(*error)
 
 
 def parse_config(data: dict) -> TrainConfig:

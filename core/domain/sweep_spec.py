@@ -10,11 +10,10 @@ anything is built, so a typo cannot queue a million runs.
 from __future__ import annotations
 
 import functools
-import json
-import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.domain.config import OPTIMIZERS, TrainConfig, whole
+from core.domain.strict import first_error, strict_model
 from core.domain.sweep_parsing import (
     OPTIMIZER_CHOICES,
     SGD_MOMENTUM,
@@ -92,38 +91,21 @@ class SweepSpec:
         return cls(**data)
 
 
-_TYPE_WORDS = {"bool_type": "must be true or false", "string_type": "must be text",
-               "int_type": "must be a whole number", "float_type": "must be a number",
-               "dict_type": "must be a mapping", "tuple_type": "must be a list", "list_type": "must be a list",
-               "extra_forbidden": "is not a setting of a sweep (check its spelling)"}
-
-
 @functools.cache
 def _schema():
-    """SweepSpec's own annotations as a strict pydantic model for JSON: lists where it holds tuples,
-    an architecture as a line ("mlp 512-256 bn") or a mapping, halving as a mapping."""
-    from pydantic import ConfigDict, create_model
-
-    hints = typing.get_type_hints(SweepSpec)
-    hints.update(variants=tuple[str | dict, ...], halving=dict | None)
-    return create_model("SweepSpecSchema", __config__=ConfigDict(strict=True, extra="forbid"),
-                        **{f.name: (hints[f.name], None) for f in fields(SweepSpec)})
+    """SweepSpec's own annotations as a strict pydantic model for JSON: an architecture may be a line
+    ("mlp 512-256 bn") or a mapping, and halving a mapping."""
+    return strict_model(SweepSpec, "SweepSpecSchema", variants=tuple[str | dict, ...], halving=dict | None)
 
 
 def parse_spec(data) -> SweepSpec:
     """A sweep spec from JSON (`python -m core sweep start --spec`), checked for types and unknown
     keys first, so "epochs": ["ten"] or a misspelt key is refused in one line naming the field."""
-    from pydantic import ValidationError
-
     if not isinstance(data, dict):
         raise SweepError("spec: must be one JSON object of settings")
-    try:
-        _schema().model_validate_json(json.dumps(data))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"] if isinstance(p, int) or p in data or p == error["loc"][0])
-        words = _TYPE_WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:])
-        raise SweepError(f"{where}: {words}; got {error['input']!r}"[:300]) from None
+    error = first_error(_schema(), {**SweepSpec().to_dict(), **data}, "a sweep", as_json=True)
+    if error:
+        raise SweepError(f"{error[0]}: {error[1]}")
     return SweepSpec.from_dict(data)
 
 
