@@ -3,14 +3,14 @@ import streamlit as st
 
 from core.services import jobs
 from core.views.display import for_display, runs_table
-from pages.common.live import watch_runs
+from pages.common.live import warm_workers_once, watch_runs
 from pages.common.nav import page_setup
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
 page_setup("app.py")
 st.title("Train Lab")
 st.write("Train Keras models in the background, watch their curves grow live, and compare runs.")
-jobs.warm_workers()  # the first Start then meets workers with TensorFlow loaded
+warm_workers_once()
 
 links = st.columns(3)
 links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")

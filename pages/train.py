@@ -17,6 +17,7 @@ from core.domain.config import (
 from core.services import jobs
 from core.settings import load_settings
 from pages.common.handoff import apply_train_request
+from pages.common.live import warm_workers_once
 from pages.common.nav import page_setup
 from pages.common.started_run import started_run_view
 from pages.common.widgets import architecture_options, number
@@ -28,7 +29,7 @@ st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs tra
 
 apply_train_request()  # a run cloned on the Runs page: its settings fill the fields below
 settings = load_settings()
-jobs.warm_workers(settings)  # the first Start then meets a worker that has TensorFlow loaded
+warm_workers_once()
 datasets = {d.key: d for d in catalog(settings)}
 defaults = TrainConfig()
 # Widget values live in session state (set once), so the recipe button can change them.

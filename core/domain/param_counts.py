@@ -1,7 +1,7 @@
 """Parameter counts of the architectures, computed from their options and input before any weights
 exist, so an architecture too large for the machine is refused without allocating it.
 
-Each formula follows its builder in core/architectures.py; a test compares every one with Keras'
+Each formula follows its builder in core/training/builders.py; a test compares every one with Keras'
 `count_params()` on real models.
 """
 from __future__ import annotations

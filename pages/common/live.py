@@ -20,3 +20,11 @@ def watch_runs(seen: jobs.Activity, enabled: bool = True) -> None:
             st.rerun()
 
     _watch()
+
+
+def warm_workers_once() -> None:
+    """Start the worker pool once per browser session (not on every rerun: it checks a lock file),
+    so the first Start meets workers that have TensorFlow loaded. Submitting starts a dead pool anyway."""
+    if "workers_warmed" not in st.session_state:
+        st.session_state["workers_warmed"] = True
+        jobs.warm_workers()
