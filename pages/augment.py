@@ -1,9 +1,10 @@
 """Augment page: build a pipeline of Keras preprocessing layers and see it on a dog, a cat, or your photo."""
 import streamlit as st
 
-from core.data import datasets, images
 from core.domain import augment
+from core.services import catalog, previews
 from core.settings import load_settings
+from core.views.image_grid import grid_png
 from pages.common.nav import page_setup
 
 page_setup("pages/augment.py")
@@ -39,7 +40,7 @@ def _remove(index: int) -> None:
 
 
 # -- the image ------------------------------------------------------------------------------
-photos = images.sample_photos(settings)
+photos = previews.photos(settings)
 source = st.radio("Image", ("sample", "upload", "dataset"), horizontal=True, key="aug_source",
                   format_func={"sample": "sample photo", "upload": "my photo", "dataset": "from a dataset"}.get)
 image = None
@@ -48,22 +49,22 @@ try:
         if not photos:  # only when assets/ was removed from the install
             st.info("No sample photos: upload your own photo, or set TRAINLAB_SAMPLES_DIR to a folder of photos.")
             st.stop()
-        image = images.load_photo(photos[st.selectbox("Photo", list(photos), key="aug_photo")])
+        image = previews.photo(photos[st.selectbox("Photo", list(photos), key="aug_photo")])
     elif source == "upload":
-        upload = st.file_uploader("Photo", type=sorted(s.lstrip(".") for s in images.SUFFIXES), key="aug_upload")
+        upload = st.file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES), key="aug_upload")
         if upload is None:
             st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
             st.stop()
-        image = images.decode(upload.getvalue(), upload.name)
+        image = previews.uploaded_photo(upload.getvalue(), upload.name)
     else:
-        choices = [d for d in datasets.catalog(settings) if d.available and d.source != "folder"]
+        choices = [d for d in catalog.entries(settings) if d.available and d.source != "folder"]
         key = st.selectbox("Dataset", [d.key for d in choices], key="aug_dataset",
                            format_func=lambda k: next(d.title for d in choices if d.key == k))
-        data = datasets.load(key, settings)
-        index = int(st.number_input(f"Image number (0 to {len(data.x_train) - 1})", 0, len(data.x_train) - 1, 0,
+        pictures = previews.dataset_images(key, settings)
+        index = int(st.number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
                                     key="aug_index"))
-        image = images.dataset_image(data.x_train[index])
-except (images.ImageError, datasets.DatasetUnavailable) as exc:
+        image = previews.as_rgb(pictures[index])
+except (previews.ImageError, previews.DatasetUnavailable) as exc:
     st.error(str(exc))
     st.stop()
 height, width = image.shape[:2]
@@ -83,7 +84,7 @@ for i, step in enumerate(spec):
     with st.container(border=True):
         head = st.columns([6, 1, 1, 1])
         head[0].markdown(f"**{i + 1}. {step['layer']}**")
-        head[0].caption(augment.layer_summary(step["layer"]))
+        head[0].caption(previews.layer_summary(step["layer"]))
         head[1].button("↑", key=f"aug_up_{step['id']}", on_click=_move, args=(i, -1), disabled=i == 0)
         head[2].button("↓", key=f"aug_down_{step['id']}", on_click=_move, args=(i, 1), disabled=i == len(spec) - 1)
         head[3].button("✕", key=f"aug_remove_{step['id']}", on_click=_remove, args=(i,))
@@ -123,7 +124,7 @@ controls[2].button("New samples", key="aug_new_samples",
                    on_click=lambda: st.session_state.update(aug_seed=st.session_state["aug_seed"] + 1))
 clean_spec = [{"layer": s["layer"], "params": dict(s["params"])} for s in spec]
 try:
-    samples = augment.augment(image, clean_spec, count, seed=int(st.session_state["aug_seed"]))
+    samples = previews.samples(image, clean_spec, count, seed=int(st.session_state["aug_seed"]))
 except augment.AugmentError as exc:
     st.error(str(exc))
     st.stop()
@@ -141,7 +142,7 @@ st.caption("Each copy here is its own random draw. In training, Keras' random la
 code = augment.code(clean_spec, seed=int(st.session_state["aug_seed"]))
 st.code(code, language="python")
 actions = st.columns(2)
-actions[0].download_button("Download the grid (PNG)", augment.grid_png(samples.images), "augmented.png", "image/png",
+actions[0].download_button("Download the grid (PNG)", grid_png(samples.images), "augmented.png", "image/png",
                            key="aug_download")
 if actions[1].button("Use this pipeline for training", key="aug_use"):
     st.session_state["train_augmentation"] = clean_spec

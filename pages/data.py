@@ -1,7 +1,7 @@
 """Data page: which datasets this machine has, downloads, uploads, and a look inside one."""
 import streamlit as st
 
-from core.data import datasets, downloads, uploads
+from core.services import catalog
 from core.settings import load_settings
 from core.views import data_stats
 from core.views.display import catalog_table, escape_markdown, missing_hints, size_text
@@ -10,7 +10,7 @@ from pages.common.nav import page_setup
 page_setup("pages/data.py")
 st.title("Data")
 settings = load_settings()
-entries = datasets.catalog(settings)
+entries = catalog.entries(settings)
 
 st.dataframe(catalog_table(entries), hide_index=True, key="catalog", column_config={
     "dataset": st.column_config.TextColumn(width=180), "status": st.column_config.TextColumn(width=190)})
@@ -31,7 +31,7 @@ with st.expander("Download a Keras dataset", expanded=bool(missing) and not any(
                            format_func=lambda k: next(d.title for d in missing if d.key == k))
         if st.button("Download", key="download"):
             bar = st.progress(0.0, text="Starting…")
-            result = downloads.run_download(
+            result = catalog.download(
                 key, lambda fraction, mb: bar.progress(fraction, text=f"{mb:.1f} MB"), settings)
             bar.empty()
             (st.success if result.ok else st.error)(result.message)
@@ -39,10 +39,9 @@ with st.expander("Download a Keras dataset", expanded=bool(missing) and not any(
 def _save_upload() -> None:
     """Runs before the page redraws, so the catalog above already lists a saved upload."""
     upload = st.session_state.get("upload_file")
-    saver = uploads.save_npz if upload.name.lower().endswith(".npz") else uploads.save_zip
     try:
-        saved = saver(st.session_state.get("upload_name", ""), upload.getvalue(), settings)
-    except uploads.UploadError as exc:
+        saved = catalog.save_upload(upload.name, st.session_state.get("upload_name", ""), upload.getvalue(), settings)
+    except catalog.UploadError as exc:
         st.session_state["upload_result"] = ("error", str(exc))
     else:
         st.session_state["upload_result"] = ("success", f"Saved as {saved}. It is now in the list above "
@@ -68,12 +67,12 @@ info = next(d for d in available if d.key == key)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the dataset…")
-def _load(dataset_key: str, image_size: int) -> datasets.ArrayDataset:
-    return datasets.load(dataset_key, settings, image_size=image_size)
+def _load(dataset_key: str, image_size: int) -> catalog.ArrayDataset:
+    return catalog.load(dataset_key, settings, image_size=image_size)
 
 
 if info.source == "folder":
-    # Decoding a whole image folder needs TensorFlow: the preview reads a few files instead.
+    # Decoding a whole image folder takes a while: the preview reads a few files instead.
     thumbs = data_stats.folder_thumbnails(info.key, settings, per_class=6)
     st.write(f"{info.train_size:,} training / {info.test_size:,} test images, {info.num_classes} classes · "
              f"{size_text(info.size_bytes)} in {escape_markdown(info.location)}")
@@ -87,8 +86,8 @@ if info.source == "folder":
                     key="class_chart")
 else:
     try:
-        data = _load(info.key, datasets.DEFAULT_IMAGE_SIZE)
-    except datasets.DatasetUnavailable as exc:
+        data = _load(info.key, catalog.DEFAULT_IMAGE_SIZE)
+    except catalog.DatasetUnavailable as exc:
         st.error(str(exc))
         st.stop()
     st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "

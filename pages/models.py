@@ -4,29 +4,30 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from core.data.datasets import catalog
 from core.domain.architectures import ARCHITECTURES, ArchitectureError
+from core.domain.conv_arithmetic import conv_formula, conv_output_size
+from core.services import catalog, models
 from core.settings import load_settings
-from core.training import summary
+from core.views.model_charts import COMPARE_COUNTS, compare_figure
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the model…")
-def _report(arch_key: str, shape: tuple, num_classes: int, options_json: str) -> summary.ModelReport:
+def _report(arch_key: str, shape: tuple, num_classes: int, options_json: str) -> models.ModelReport:
     """Building a model takes up to seconds (ResNet-50): keep recent reports across reruns."""
-    return summary.report(arch_key, shape, num_classes, json.loads(options_json))
+    return models.report(arch_key, shape, num_classes, json.loads(options_json))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Building the models…")
 def _compare(keys: tuple, shape: tuple, num_classes: int):
-    return summary.compare(list(keys), shape, num_classes)
+    return models.compare(list(keys), shape, num_classes)
 
 
 page_setup("pages/models.py")
 st.title("Models")
 settings = load_settings()
-datasets = {d.key: d for d in catalog(settings) if d.available}
+datasets = {d.key: d for d in catalog.entries(settings) if d.available}
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -65,7 +66,7 @@ figures.metric("Parameters", f"{report.totals.total:,}", width="content")
 figures.metric("Trainable", f"{report.totals.trainable:,}", width="content")
 figures.metric("Non-trainable", f"{report.totals.non_trainable:,}", width="content")
 figures.metric("Layers with weights", report.depth, width="content")
-figures.metric("Training memory", f"~{summary.training_memory_mb(report, recipe.batch_size):,.0f} MB", width="content",
+figures.metric("Training memory", f"~{models.training_memory_mb(report, recipe.batch_size):,.0f} MB", width="content",
                help=f"At the recipe's batch size of {recipe.batch_size}. Weights {report.weights_mb:.1f} MB "
                     "(×4 with Adam's gradients and moments) plus "
                     f"{report.training_mb_per_sample:.2f} MB of activations per sample (×2 for backprop).")
@@ -100,10 +101,10 @@ with conv_tab:
     stride = int(calc[2].number_input("Stride", 1, 64, 1, key="calc_stride"))
     padding = calc[3].selectbox("Padding", ("same", "valid", "1", "2", "3"), key="calc_padding")
     padding_value = padding if padding in ("same", "valid") else int(padding)
-    if summary.conv_output_size(size, kernel, stride, padding_value) < 1:
+    if conv_output_size(size, kernel, stride, padding_value) < 1:
         st.error(f"kernel: {kernel} is larger than the padded input ({size}); use a smaller kernel or more padding")
     else:
-        st.code(f"output = {summary.conv_formula(size, kernel, stride, padding_value)}", language="text")
+        st.code(f"output = {conv_formula(size, kernel, stride, padding_value)}", language="text")
 with diagram_tab:
     if len(report.layers) > 60:
         st.info(f"{len(report.layers)} layers: the diagram is large; scroll and zoom in it.")
@@ -116,5 +117,5 @@ with compare_tab:
     if chosen:
         table = _compare(tuple(chosen), tuple(input_shape), classes)
         st.dataframe(table, hide_index=True, column_config={
-            column: st.column_config.NumberColumn(format="localized") for column in summary.COMPARE_COUNTS})
-        st.plotly_chart(summary.compare_figure(table, input_shape), key="compare_chart")
+            column: st.column_config.NumberColumn(format="localized") for column in COMPARE_COUNTS})
+        st.plotly_chart(compare_figure(table, input_shape), key="compare_chart")

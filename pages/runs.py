@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from core.domain.run_query import SORT_KEYS, RunQuery
 from core.services import jobs, sweeps
-from core.store.queries import SORTABLE, RunQuery
 from core.views.compare import X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
 from pages.common.compare_view import compare_view
@@ -51,7 +51,7 @@ with st.expander("Filter and sort"):
     sweep = g[0].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
                            format_func=lambda i: "any" if i is None else f"#{i} {sweep_names[i]}")
     text = g[1].text_input("Search names, notes, tags", key="f_text")
-    sort = g[2].selectbox("Sort by", list(SORTABLE), key="f_sort")
+    sort = g[2].selectbox("Sort by", list(SORT_KEYS), key="f_sort")
     descending = g[3].toggle("Descending", value=True, key="f_desc")
     page_size = g[3].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
 base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),

@@ -1,7 +1,6 @@
 """Train page: choose data, model and optimizer (or the course recipe), then queue a run."""
 import streamlit as st
 
-from core.data.datasets import catalog
 from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.augment import preset
 from core.domain.config import (
@@ -14,7 +13,7 @@ from core.domain.config import (
     TrainConfig,
     recipe_settings,
 )
-from core.services import jobs
+from core.services import catalog, jobs
 from core.settings import load_settings
 from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
@@ -30,7 +29,7 @@ st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs tra
 apply_train_request()  # a run cloned on the Runs page: its settings fill the fields below
 settings = load_settings()
 warm_workers_once()
-datasets = {d.key: d for d in catalog(settings)}
+datasets = {d.key: d for d in catalog.entries(settings)}
 defaults = TrainConfig()
 # Widget values live in session state (set once), so the recipe button can change them.
 for name, value in (("optimizer", defaults.optimizer), ("learning_rate", defaults.learning_rate),

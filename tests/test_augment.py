@@ -10,31 +10,33 @@ from core.data import images
 from core.domain import augment
 from core.domain.config import ConfigError, TrainConfig, validate
 from core.store.runs import SUCCEEDED
+from core.training import augmentation
 from core.training.fit import execute_run
+from core.views.image_grid import grid_png
 
 PHOTO = np.random.default_rng(0).integers(0, 256, (240, 300, 3), dtype=np.uint8)
 
 
 def test_every_layer_builds_with_its_defaults():
     spec = [augment.default_step(layer, 240, 300) for layer in augment.LAYERS if layer != "Resizing"]
-    pipeline = augment.build(spec, 240, 300, seed=1)
+    pipeline = augmentation.build(spec, 240, 300, seed=1)
     assert [layer.__class__.__name__ for layer in pipeline.layers] == [s["layer"] for s in spec]
-    samples = augment.augment(PHOTO, spec, 2, seed=1)
+    samples = augmentation.augment(PHOTO, spec, 2, seed=1)
     assert samples.output_shape[-1] == 3 and all(i.dtype == np.uint8 for i in samples.images)
 
 
 @pytest.mark.parametrize("preset, shape", [("dog", (150, 200, 3)), ("cat", (224, 224, 3))])
 def test_course_presets_output_shapes_and_range(preset, shape):
-    samples = augment.augment(PHOTO, augment.PRESETS[preset], 3, seed=0)
+    samples = augmentation.augment(PHOTO, augment.PRESETS[preset], 3, seed=0)
     assert samples.output_shape == shape and len(samples.images) == 3
     assert 0.0 <= samples.value_range[0] and samples.value_range[1] <= 1.0  # Rescaling(1/255)
 
 
 def test_same_seed_same_samples_other_seed_other_samples():
     spec = augment.PRESETS["cat"]
-    a, b = augment.augment(PHOTO, spec, 4, seed=3), augment.augment(PHOTO, spec, 4, seed=3)
+    a, b = augmentation.augment(PHOTO, spec, 4, seed=3), augmentation.augment(PHOTO, spec, 4, seed=3)
     assert all(np.array_equal(x, y) for x, y in zip(a.images, b.images))
-    c = augment.augment(PHOTO, spec, 4, seed=4)
+    c = augmentation.augment(PHOTO, spec, 4, seed=4)
     assert any(not np.array_equal(x, y) for x, y in zip(a.images, c.images))
     assert not np.array_equal(a.images[0], a.images[1])  # copies differ from each other
 
@@ -47,10 +49,16 @@ def test_same_seed_same_samples_other_seed_other_samples():
     ([{"layer": "RandomRotation", "params": {"factor": 3.0}}], "factor must be from 0 to 1"),
     ([{"layer": "RandomFlip", "params": {"mode": "diagonal"}}], "mode must be one of"),
     ([{"layer": "Dropout", "params": {}}], "not one of"),
+    # strict types: text, true/false or a fraction of a pixel is never read as a number
+    ([{"layer": "RandomRotation", "params": {"factor": "0.1"}}], "step 1 (RandomRotation) factor must be from 0 to 1; "
+                                                                 "got '0.1'"),
+    ([{"layer": "RandomContrast", "params": {"factor": True}}], "factor must be from 0 to 1; got True"),
+    ([{"layer": "RandomCrop", "params": {"height": 10.5, "width": 10}}], "height must be a whole number of pixels"),
+    ([{"layer": "RandomFlip", "params": {"mode": "horizontal", "seed": 3}}], "(RandomFlip) has no parameter 'seed'"),
 ])
 def test_bad_pipelines_are_refused_with_the_step(spec, message):
     with pytest.raises(augment.AugmentError, match=re.escape(message)) as err:
-        augment.augment(PHOTO, spec, 2)
+        augmentation.augment(PHOTO, spec, 2)
     assert str(err.value).startswith("augmentation: ") and "\n" not in str(err.value)
 
 
@@ -59,7 +67,7 @@ def test_generated_code_builds_the_same_pipeline():
     namespace: dict = {}
     exec(augment.code(spec, seed=5), namespace)
     theirs = namespace["augmentation"]
-    ours = augment.build(spec, 240, 300, seed=5)
+    ours = augmentation.build(spec, 240, 300, seed=5)
     strip = lambda c: {k: v for k, v in c.items() if k not in ("name", "dtype")}  # noqa: E731
     assert ([strip(layer.get_config()) for layer in theirs.layers]
             == [strip(layer.get_config()) for layer in ours.layers])
@@ -71,13 +79,13 @@ def test_generated_code_builds_the_same_pipeline():
 def test_colour_layers_get_the_value_range_of_their_position():
     spec = [augment.default_step("RandomBrightness", 10, 10), {"layer": "Rescaling", "params": {"scale": 1 / 255}},
             augment.default_step("RandomBrightness", 10, 10)]
-    first, _, last = augment.build(spec, 10, 10).layers
+    first, _, last = augmentation.build(spec, 10, 10).layers
     assert tuple(first.get_config()["value_range"]) == (0.0, 255.0)
     assert tuple(last.get_config()["value_range"]) == (0.0, 1.0)
 
 
 def test_grid_png_is_a_real_png():
-    png = augment.grid_png(augment.augment(PHOTO, augment.PRESETS["dog"], 5).images, columns=3)
+    png = grid_png(augmentation.augment(PHOTO, augment.PRESETS["dog"], 5).images, columns=3)
     with Image.open(io.BytesIO(png)) as img:
         assert img.format == "PNG" and img.size == (3 * 204 + 4, 2 * 154 + 4)
 
@@ -118,15 +126,15 @@ def test_every_random_layer_gives_copies_that_differ(layer):
     # passed as one batch came out pixel-identical.
     photo = images.load_photo(images.ASSETS_DIR / "dog.jpg")
     step = augment.default_step(layer, *photo.shape[:2])
-    copies = augment.augment(photo, [step], 8, seed=0).images
+    copies = augmentation.augment(photo, [step], 8, seed=0).images
     assert len({c.tobytes() for c in copies}) > 1
-    again = augment.augment(photo, [step], 8, seed=0).images
+    again = augmentation.augment(photo, [step], 8, seed=0).images
     assert all(np.array_equal(a, b) for a, b in zip(copies, again))  # reproducible from the seed
 
 
 def test_the_dog_preset_crops_every_copy_somewhere_else():
     photo = images.load_photo(images.ASSETS_DIR / "dog.jpg")
-    copies = augment.augment(photo, augment.preset("dog"), 8, seed=0).images
+    copies = augmentation.augment(photo, augment.preset("dog"), 8, seed=0).images
     assert len({c.tobytes() for c in copies}) == 8
 
 
@@ -151,7 +159,7 @@ def test_a_run_with_augmentation_trains_and_evaluates(lab, store):
 
 def test_random_crop_inside_a_model_centre_crops_at_evaluation():
     spec = augment.training_layers([{"layer": "RandomCrop", "params": {"height": 2, "width": 2}}])
-    pipeline = augment.build(spec, 4, 4, input_range=(0.0, 1.0))
+    pipeline = augmentation.build(spec, 4, 4, input_range=(0.0, 1.0))
     image = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
     centre = np.asarray(pipeline(image, training=False))[0, ..., 0]
     assert centre.tolist() == [[5.0, 6.0], [9.0, 10.0]]
@@ -159,7 +167,7 @@ def test_random_crop_inside_a_model_centre_crops_at_evaluation():
 
 
 def test_an_empty_pipeline_passes_images_through():
-    samples = augment.augment(PHOTO, [], 2)
+    samples = augmentation.augment(PHOTO, [], 2)
     assert samples.output_shape == PHOTO.shape and np.array_equal(samples.images[0], PHOTO)
     only_rescaling = augment.training_layers([{"layer": "Rescaling", "params": {"scale": 1 / 255}}])
-    assert augment.build(only_rescaling, 4, 4).layers[0].__class__.__name__ == "Identity"
+    assert augmentation.build(only_rescaling, 4, 4).layers[0].__class__.__name__ == "Identity"

@@ -125,3 +125,27 @@ def test_idx_reader_round_trips(tmp_path):
     array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     write_idx_gz(tmp_path / "a.gz", array)
     np.testing.assert_array_equal(keras_cache.read_idx_gz(tmp_path / "a.gz"), array)
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height pixels but holds none: a decompression bomb's calling card."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(  # noqa: E731
+        ">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("content, words", [
+    (_png_header_claiming(12_000, 12_000), "12000×12000 pixels is over the 40 megapixel limit"),
+    (b"not an image at all", "not a readable image"),
+])
+def test_an_image_folder_with_a_huge_or_broken_image_is_refused_naming_the_file(lab, content, words):
+    make_image_folder(lab.data_root / "pets", {"cat": 3, "dog": 3})
+    (lab.data_root / "pets" / "dog" / "bad.png").write_bytes(content)
+    with pytest.raises(datasets.DatasetUnavailable) as refused:
+        datasets.load("folder:pets", lab, image_size=16)
+    message = str(refused.value)
+    assert "dog/bad.png" in message and words in message and "\n" not in message

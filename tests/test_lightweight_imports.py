@@ -22,7 +22,8 @@ def _heavy_modules_after(imports: str) -> str:
 def test_what_pages_and_the_pool_import_leaves_tensorflow_out():
     # The static rule is an import-linter contract (.importlinter); this checks the running import too:
     # the worker pool forks its workers from this process, and a fork after TensorFlow loaded is unsafe.
-    imports = "import core.cli, core.services.jobs, core.services.sweeps, core.runtime.worker, core.views.compare"
+    imports = ("import core.cli, core.services.jobs, core.services.sweeps, core.services.catalog, "
+               "core.services.previews, core.services.models, core.runtime.worker, core.views.compare")
     assert _heavy_modules_after(imports) == "none"
 
 

@@ -2,8 +2,10 @@
 import pandas as pd
 import pytest
 
+from core.domain.conv_arithmetic import conv_formula, conv_output_size
 from core.training import summary
 from core.training.builders import build_model
+from core.views.model_charts import compare_figure
 
 
 @pytest.mark.parametrize("key, shape", [("small_cnn", (32, 32, 3)), ("conv_demo_c", (28, 28, 1)),
@@ -14,16 +16,16 @@ def test_conv_arithmetic_matches_the_real_output_sizes(key, shape):
     assert len(rows) == sum(layer.__class__.__name__ in summary.CONV_TYPES for layer in model.layers) > 0
     for _, row in rows.iterrows():
         size = int(row["input"].split("×")[0])
-        predicted = summary.conv_output_size(size, row["kernel"], row["stride"], row["padding"])
+        predicted = conv_output_size(size, row["kernel"], row["stride"], row["padding"])
         assert predicted == int(row["output"].split("×")[0])
         assert row["formula"].endswith(f"= {predicted}")
 
 
 def test_formulas():
-    assert summary.conv_formula(32, 3, 1, "valid") == "floor((32 - 3) / 1) + 1 = 30"
-    assert summary.conv_formula(32, 3, 2, "same") == "ceil(32 / 2) = 16"
-    assert summary.conv_formula(7, 3, 2, 1) == "floor((7 + 2×1 - 3) / 2) + 1 = 4"
-    assert summary.conv_output_size(2, 5, 1, "valid") < 1  # the calculator reports this as an error
+    assert conv_formula(32, 3, 1, "valid") == "floor((32 - 3) / 1) + 1 = 30"
+    assert conv_formula(32, 3, 2, "same") == "ceil(32 / 2) = 16"
+    assert conv_formula(7, 3, 2, 1) == "floor((7 + 2×1 - 3) / 2) + 1 = 4"
+    assert conv_output_size(2, 5, 1, "valid") < 1  # the calculator reports this as an error
 
 
 def test_rows_and_totals_agree_with_keras():
@@ -67,7 +69,7 @@ def test_compare_explains_what_cannot_be_built():
 def test_the_comparison_chart_labels_each_bar_on_a_linear_axis():
     table = pd.DataFrame({"architecture": ["big", "small", "too big for the input"],
                           "parameters": pd.array([17_061_834, 94_698, None], dtype="Int64")})
-    fig = summary.compare_figure(table, (32, 32, 3))
+    fig = compare_figure(table, (32, 32, 3))
     [bars] = fig.data
     assert list(bars.x) == ["big", "small"] and list(bars.y) == [17_061_834, 94_698]
     assert list(bars.text) == ["17,061,834", "94,698"]  # readable however thin the small bar is

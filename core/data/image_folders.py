@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from core.data.images import SUFFIXES, ImageError, read_square
 from core.settings import Settings
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 TEST_FOLDERS = ("test", "validation", "val")
 TEST_SHARE = 0.2
 
@@ -53,7 +53,7 @@ def resolve(relpath: str, settings: Settings) -> Path:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -121,18 +121,15 @@ def split_counts(dataset: ImageFolder) -> tuple[int, int]:
 
 
 def _read_folder(folder: Path, class_names: tuple[str, ...], image_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Decode and resize every image with Keras (in a worker), keeping uint8 batch by batch."""
-    import keras
-
-    ds = keras.utils.image_dataset_from_directory(
-        folder, labels="inferred", label_mode="int", class_names=list(class_names),
-        image_size=(image_size, image_size), batch_size=64, shuffle=False, verbose=False,
-    )
-    xs, ys = [], []
-    for images, labels in ds:
-        xs.append(np.clip(np.round(np.asarray(images)), 0, 255).astype(np.uint8))
-        ys.append(np.asarray(labels, dtype=np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+    """Decode and resize every image of the class sub-folders (in a worker), in sorted order."""
+    files = [(path, label) for label, name in enumerate(class_names) for path in _images(folder / name)]
+    x = np.empty((len(files), image_size, image_size, 3), dtype=np.uint8)
+    for i, (path, _) in enumerate(files):
+        try:
+            x[i] = read_square(path, image_size, what=str(path.relative_to(folder.parent)))
+        except ImageError as exc:
+            raise FolderError(f"dataset: {exc}") from None
+    return x, np.array([label for _, label in files], dtype=np.int64)
 
 
 def load(relpath: str, image_size: int, settings: Settings):

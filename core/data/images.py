@@ -56,6 +56,26 @@ def decode(data: bytes, what: str = "image") -> np.ndarray:
         raise ImageError(f"{what}: not a readable image (JPEG, PNG, BMP, GIF or WebP)") from exc
 
 
+def read_square(path: Path, side: int, what: str = "") -> np.ndarray:
+    """One dataset image file as uint8 RGB (side, side, 3), resized bilinearly like Keras' image loaders.
+
+    The declared size is checked before any pixel is decoded, so a small file claiming a huge
+    image (a decompression bomb) is refused instead of filling a worker's memory."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageError(f"{what or path.name}: {img.width}×{img.height} pixels is over the "
+                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; shrink or remove it")
+            return np.asarray(img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR), dtype=np.uint8)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{what or path.name}: not a readable image (JPEG, PNG, BMP, GIF or WebP); "
+                         "replace or remove it") from exc
+
+
 def load_photo(path: Path) -> np.ndarray:
     """A sample photo as uint8 RGB."""
     return decode(path.read_bytes(), path.name)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from core.data.image_folders import IMAGE_SUFFIXES
+from core.data.images import SUFFIXES as IMAGE_SUFFIXES
 from core.settings import Settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")

@@ -2,7 +2,7 @@
 
 Pure rules and specs: run config and its validation, the architecture registry and parameter
 counts, augmentation specs, sweep specs and their expansion. May import: core.data (a config is
-checked against its dataset's shape and size), core.settings. The architectures' Keras builders are
-in core/training/builders.py; augment.py still builds its Keras layers inside functions (the
-Augment page previews them), the one place this layer touches Keras.
+checked against its dataset's shape and size), core.settings. No Keras here: the
+architectures' builders are in core/training/builders.py and the augmentation layers in
+core/training/augmentation.py.
 """

@@ -1,4 +1,4 @@
-"""Augmentation pipelines of Keras preprocessing layers: specs, checks, building, samples, code.
+"""Augmentation pipelines of Keras preprocessing layers: specs, checks and their Keras code (no Keras here).
 
 A pipeline is a plain list of steps, `[{"layer": "RandomFlip", "params": {"mode": "horizontal"}}]`,
 so it can be stored with a run, edited on a page and turned into Keras code. Each layer's
@@ -9,11 +9,9 @@ derived from where the layer sits (0..255 before a Rescaling, the rescaled range
 from __future__ import annotations
 
 import copy
-import io
+import typing
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 MAX_SAMPLES = 48
 
@@ -101,16 +99,51 @@ def default_step(layer: str, height: int, width: int) -> dict:
     return {"layer": layer, "params": params}
 
 
-def layer_summary(layer: str) -> str:
-    """The first line of the Keras layer's docstring, to show beside it."""
-    import keras
+def _params_model(layer: str):
+    """A strict pydantic model of one layer's parameters, made from its Param descriptions (cached)."""
+    if layer not in _PARAM_MODELS:
+        from pydantic import ConfigDict, Field, StrictFloat, StrictInt, create_model
 
-    return ((getattr(keras.layers, layer).__doc__ or "").strip().splitlines() or [""])[0]
+        def annotation(p: Param):
+            if p.kind == "choice":
+                return typing.Literal[p.choices]
+            if p.kind == "int_side":
+                return typing.Annotated[StrictInt, Field(ge=1)]
+            return typing.Annotated[StrictInt | StrictFloat, Field(ge=p.low, le=p.high)]
+
+        _PARAM_MODELS[layer] = create_model(f"{layer}Params", __config__=ConfigDict(strict=True, extra="forbid"),
+                                            **{p.name: (annotation(p), p.default) for p in LAYERS[layer]})
+    return _PARAM_MODELS[layer]
+
+
+_PARAM_MODELS: dict[str, object] = {}
+
+
+def _param_problem(step_no: int, layer: str, params: dict) -> str | None:
+    """The one-line message for the first parameter of a step its layer's model refuses, else None."""
+    from pydantic import ValidationError
+
+    try:
+        _params_model(layer).model_validate(params)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        where = f"augmentation: step {step_no} ({layer})"
+        p = {p.name: p for p in LAYERS[layer]}.get(name)
+        if p is None:
+            return f"{where} has no parameter {name!r}"
+        if p.kind == "choice":
+            return f"{where} {name} must be one of {', '.join(p.choices)}"
+        if p.kind == "int_side":
+            return f"{where} {name} must be a whole number of pixels, at least 1; got {params[name]!r}"
+        return f"{where} {name} must be from {p.low:g} to {p.high:g}; got {params[name]!r}"
+    return None
 
 
 def check(spec: list[dict], height: int, width: int) -> list[tuple[int, int]]:
     """Validate a pipeline for an input of height x width; returns each step's output size.
 
+    Each step's parameters are checked by a strict pydantic model made from LAYERS (types, ranges,
+    choices, unknown names); what depends on the image (a crop larger than it) is checked here.
     Raises AugmentError naming the step, e.g. a crop larger than the image or a zero-size resize.
     """
     if not isinstance(spec, list):
@@ -124,19 +157,9 @@ def check(spec: list[dict], height: int, width: int) -> list[tuple[int, int]]:
         layer, params = step.get("layer"), step.get("params", {})
         if layer not in LAYERS:
             raise AugmentError(f"augmentation: step {i} is {layer!r}, not one of {', '.join(LAYERS)}")
-        known = {p.name: p for p in LAYERS[layer]}
-        for name, value in params.items():
-            if name not in known:
-                raise AugmentError(f"augmentation: step {i} ({layer}) has no parameter {name!r}")
-            p = known[name]
-            if p.kind == "choice" and value not in p.choices:
-                raise AugmentError(f"augmentation: step {i} ({layer}) {name} must be one of {', '.join(p.choices)}")
-            if p.kind in ("float", "number") and not (isinstance(value, (int, float)) and p.low <= value <= p.high):
-                raise AugmentError(f"augmentation: step {i} ({layer}) {name} must be from {p.low:g} to {p.high:g}; "
-                                   f"got {value!r}")
-            if p.kind == "int_side" and not (isinstance(value, int) and value >= 1):
-                raise AugmentError(f"augmentation: step {i} ({layer}) {name} must be a whole number of pixels, "
-                                   f"at least 1; got {value!r}")
+        problem = _param_problem(i, layer, params)
+        if problem:
+            raise AugmentError(problem)
         if layer == "Resizing":
             h, w = params.get("height", 224), params.get("width", 224)
             if h > 4096 or w > 4096:
@@ -151,7 +174,7 @@ def check(spec: list[dict], height: int, width: int) -> list[tuple[int, int]]:
     return sizes
 
 
-def _value_ranges(spec: list[dict], start: tuple[float, float] = (0.0, 255.0)) -> list[tuple[float, float]]:
+def value_ranges(spec: list[dict], start: tuple[float, float] = (0.0, 255.0)) -> list[tuple[float, float]]:
     """The pixel value range each step receives (`start`, 0..255 for photos, until a Rescaling maps it)."""
     (low, high), ranges = start, []
     for step in spec:
@@ -162,7 +185,8 @@ def _value_ranges(spec: list[dict], start: tuple[float, float] = (0.0, 255.0)) -
     return ranges
 
 
-def _layer_kwargs(step: dict, value_range: tuple[float, float]) -> dict:
+def layer_kwargs(step: dict, value_range: tuple[float, float]) -> dict:
+    """The Keras constructor arguments of one step, with value_range filled in where the layer takes one."""
     kwargs = dict(step.get("params", {}))
     if step["layer"] == "RandomZoom":
         kwargs.setdefault("width_factor", None)  # None: zoom keeps the aspect ratio
@@ -173,58 +197,11 @@ def _layer_kwargs(step: dict, value_range: tuple[float, float]) -> dict:
     return kwargs
 
 
-def build(spec: list[dict], height: int, width: int, seed: int = 0,
-          input_range: tuple[float, float] = (0.0, 255.0)):
-    """A `keras.Sequential` of the pipeline; every random layer gets its own seed from `seed`."""
-    import keras
-
-    check(spec, height, width)
-    layers = []
-    for i, (step, value_range) in enumerate(zip(spec, _value_ranges(spec, input_range))):
-        cls = getattr(keras.layers, step["layer"])
-        kwargs = _layer_kwargs(step, value_range)
-        if step["layer"].startswith("Random"):
-            kwargs["seed"] = seed + i
-        layers.append(cls(**kwargs))
-    # An empty pipeline (cleared, or only a Rescaling when training) passes images through.
-    return keras.Sequential(layers or [keras.layers.Identity()], name="augmentation")
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Augmented copies of one image, ready to show."""
-
-    images: list[np.ndarray]  # uint8 (H, W, 3) for display
-    output_shape: tuple[int, ...]
-    value_range: tuple[float, float]  # of the pipeline's raw output
-
-
-def augment(image: np.ndarray, spec: list[dict], count: int, seed: int = 0) -> Samples:
-    """`count` augmented copies of a uint8 (H, W, C) image, reproducible from `seed`."""
-    if not 1 <= count <= MAX_SAMPLES:
-        raise AugmentError(f"samples: choose from 1 to {MAX_SAMPLES}; got {count}")
-    pipeline = build(spec, image.shape[0], image.shape[1], seed)
-    # One call per copy, not one batch of copies: Keras draws some transforms once per batch
-    # (RandomCrop's offset, RandomGaussianBlur's strength), which would make every copy alike.
-    # Each call advances the layers' seed generators, so the copies differ and the set is
-    # reproducible from `seed`.
-    one = image[None].astype("float32")
-    out = np.concatenate([np.asarray(pipeline(one, training=True)) for _ in range(count)])
-    low, high = float(out.min()), float(out.max())
-    # Show what the pipeline made, stretched back to 0..255 if it rescaled.
-    ranges = _value_ranges(spec + [{"layer": "end", "params": {}}])[-1]
-    scale = 255.0 / (ranges[1] - ranges[0]) if ranges[1] != ranges[0] else 1.0
-    shown = np.clip((out - ranges[0]) * scale, 0, 255).astype(np.uint8)
-    if shown.shape[-1] == 1:
-        shown = np.repeat(shown, 3, axis=-1)
-    return Samples(images=list(shown), output_shape=tuple(out.shape[1:]), value_range=(low, high))
-
-
 def code(spec: list[dict], seed: int | None = None) -> str:
     """Python that builds the same pipeline, ready to copy."""
     lines = ["import keras", "from keras import layers", "", "augmentation = keras.Sequential(["]
-    for i, (step, value_range) in enumerate(zip(spec, _value_ranges(spec))):
-        kwargs = _layer_kwargs(step, value_range)
+    for i, (step, value_range) in enumerate(zip(spec, value_ranges(spec))):
+        kwargs = layer_kwargs(step, value_range)
         if seed is not None and step["layer"].startswith("Random"):
             kwargs["seed"] = seed + i
         args = ", ".join(f"{k}={_literal(v)}" for k, v in kwargs.items())
@@ -237,22 +214,6 @@ def _literal(value) -> str:
     if isinstance(value, float):
         return "1 / 255" if abs(value - 1 / 255) < 1e-12 else repr(round(value, 6))
     return repr(value)
-
-
-def grid_png(images: list[np.ndarray], columns: int = 6, pad: int = 4) -> bytes:
-    """The images side by side in a grid, as PNG bytes for a download button."""
-    from PIL import Image
-
-    h = max(i.shape[0] for i in images)
-    w = max(i.shape[1] for i in images)
-    rows = -(-len(images) // columns)
-    sheet = Image.new("RGB", (columns * (w + pad) + pad, rows * (h + pad) + pad), "white")
-    for k, img in enumerate(images):
-        r, c = divmod(k, columns)
-        sheet.paste(Image.fromarray(img), (pad + c * (w + pad), pad + r * (h + pad)))
-    buffer = io.BytesIO()
-    sheet.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def training_layers(spec: list[dict]) -> list[dict]:
@@ -274,16 +235,3 @@ def output_side(spec: list[dict], height: int, width: int) -> tuple[int, int]:
     """(height, width) after the pipeline (checked)."""
     sizes = check(spec, height, width)
     return sizes[-1] if sizes else (height, width)
-
-
-def wrap_model(base_builder, spec: list[dict], input_shape: tuple[int, ...], seed: int):
-    """A model whose first layers are the augmentation pipeline, then the architecture built for the
-    pipeline's output. Keras' random layers only act while fitting; resizes and crops always apply."""
-    import keras
-
-    steps = training_layers(spec)
-    h, w = output_side(steps, input_shape[0], input_shape[1])
-    base = base_builder((h, w, input_shape[2]))
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = build(steps, input_shape[0], input_shape[1], seed, input_range=(0.0, 1.0))(inputs)
-    return keras.Model(inputs, base(x), name=f"{base.name}_augmented")

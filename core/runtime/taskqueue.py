@@ -9,6 +9,7 @@ from typing import Protocol
 
 from huey import SqliteHuey
 
+from core.runtime.worker_process import retire_if_grown
 from core.settings import Settings, load_settings
 
 TASK_NAME = "train_run"
@@ -24,7 +25,6 @@ class Executor(Protocol):
 
 def _train_run(run_id: int) -> None:
     # Imported here: the consumer process forks its workers and must never import TensorFlow.
-    from core.runtime.worker import retire_if_grown
     from core.training.fit import execute_run
 
     execute_run(run_id)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from core.runtime.taskqueue import get_queue
+from core.runtime.worker_process import warm_up
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -138,54 +140,6 @@ def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
     return not status(settings).running
 
 
-def resident_mb() -> float | None:
-    """The process's resident memory in MB (Linux), or None where /proc is not available."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def retire_if_grown(settings: Settings | None = None) -> bool:
-    """After a run: end this worker process if its memory passed TRAINLAB_WORKER_MAX_MB.
-
-    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open
-    upstream bug: keras-team/keras#17458, tf-keras#286), about the size of the weights plus the
-    optimizer's slots per run. The pool's health check replaces an ended worker within seconds
-    with a fresh one, so memory stays bounded; small models never reach the limit and keep their
-    warm worker. Returns False when the worker stays (it does not return otherwise)."""
-    settings = settings or load_settings()
-    rss = resident_mb()
-    if rss is None or rss <= settings.worker_max_mb:
-        return False
-    log.warning("worker %d holds %.0f MB after a run (limit %d MB): replacing it with a fresh one",
-                os.getpid(), rss, settings.worker_max_mb)
-    logging.shutdown()
-    os._exit(0)
-
-
-def _warm_up_worker() -> None:
-    """Runs in each worker process after the fork: import TensorFlow once, size its threads."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    settings = load_settings()
-    import tensorflow as tf
-
-    # Several workers share the CPU: give each its share so they do not thrash.
-    threads = settings.threads_per_worker
-    with contextlib.suppress(RuntimeError):  # already initialised: keep TensorFlow's choice
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-    for gpu in tf.config.list_physical_devices("GPU"):
-        # Let several workers share one GPU instead of the first grabbing all its memory.
-        with contextlib.suppress(RuntimeError):
-            tf.config.experimental.set_memory_growth(gpu, True)
-    import keras  # noqa: F401  (loaded now so the first run starts at once)
-
-
 def run_pool(settings: Settings | None = None) -> int:
     """Run the worker pool in this process until stopped; exit code 0, or 1 if one already runs."""
     settings = settings or load_settings()
@@ -195,10 +149,8 @@ def run_pool(settings: Settings | None = None) -> int:
             log.info("a worker pool already serves %s", settings.home)
             return 1
         _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
-        from core.runtime.taskqueue import get_queue
-
         huey, _ = get_queue(settings)
-        huey.on_startup(name="warm_up")(_warm_up_worker)
+        huey.on_startup(name="warm_up")(warm_up)
         consumer = huey.create_consumer(
             workers=settings.workers,
             worker_type="process",  # forked before any TensorFlow import, so fork is safe here

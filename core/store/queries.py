@@ -1,30 +1,13 @@
 """Queries over runs for the Runs page and the CLI: filters, sorting, pages, facets, labels, curves."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from core.domain.run_query import SORT_KEYS, RunQuery
 from core.store.runs import _RUN_COLUMNS, Run, RunStore
 
-SORTABLE = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
-            "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
+_SORT_SQL = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
+             "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
+SORTABLE = {key: _SORT_SQL[key] for key in SORT_KEYS}  # every sort the page offers has its SQL
 FILTER_FIELDS = ("dataset", "architecture", "optimizer")
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    """Filters, sorting and one page of the run table."""
-
-    status: tuple[str, ...] = ()
-    dataset: tuple[str, ...] = ()
-    architecture: tuple[str, ...] = ()
-    optimizer: tuple[str, ...] = ()
-    tag: str = ""
-    text: str = ""  # matched against name, notes and tags
-    sweep: int | None = None  # only the runs of this sweep
-    sort: str = "id"
-    descending: bool = True
-    page: int = 0
-    page_size: int = 50
 
 
 def _where(query: RunQuery) -> tuple[str, list]:

@@ -1,5 +1,6 @@
-"""Training: model builders, fitting a run in a worker, the reporting callbacks, halving, model reports.
+"""Training: model builders, augmentation layers, fitting a run in a worker, the reporting callbacks,
+halving, model reports, TensorFlow's thread setup.
 
-The code that imports Keras and TensorFlow to train. May import: core.views, core.store,
+The only code that imports Keras and TensorFlow (an import contract). May import: core.views, core.store,
 core.domain, core.data, core.settings.
 """

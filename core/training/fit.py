@@ -18,12 +18,13 @@ import numpy as np
 
 from core.data import datasets
 from core.data.sampling import stratified_subset, train_validation_split
-from core.domain import augment
 from core.domain.architectures import ArchitectureError
+from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.settings import Settings, load_settings
 from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore
 from core.store.sweeps import halving_plan
+from core.training.augmentation import wrap_model
 from core.training.builders import build_model
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if len(text) > 300:
         text = text[:297] + "..."
-    return (text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, augment.AugmentError))
+    return (text if isinstance(exc, (datasets.DatasetUnavailable, ConfigError, ArchitectureError, AugmentError))
             else f"{exc.__class__.__name__}: {text}")
 
 
@@ -193,7 +194,7 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
 def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int):
     """The run's architecture for these images (behind its augmentation pipeline, if any), compiled."""
     if config.augmentation:
-        model = augment.wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
+        model = wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
                                    config.augmentation, input_shape, config.seed)
     else:
         model = build_model(config.architecture, input_shape, classes, config.arch_options)

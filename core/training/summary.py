@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from core.domain.architectures import ARCHITECTURES, check_input, check_options
+from core.domain.conv_arithmetic import conv_formula
 from core.training.builders import BUILDERS, build_model, residual_block, upsampling_factor
+from core.views.model_charts import COMPARE_COUNTS
 
 BYTES_PER_FLOAT = 4
 CONV_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
@@ -70,25 +71,6 @@ def layer_rows(model) -> pd.DataFrame:
     total = frame["parameters"].sum()
     frame["share"] = frame["parameters"] / total if total else 0.0
     return frame
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: str | int) -> int:
-    """Output side of a conv/pool layer. 'same': ceil(n / s); 'valid': floor((n - k) / s) + 1;
-    a number P of padded pixels on each side: floor((n + 2P - k) / s) + 1."""
-    if padding == "same":
-        return math.ceil(size / stride)
-    pad = 0 if padding == "valid" else int(padding)
-    return (size + 2 * pad - kernel) // stride + 1
-
-
-def conv_formula(size: int, kernel: int, stride: int, padding: str | int) -> str:
-    """The formula with the numbers in, e.g. 'floor((32 - 3) / 1) + 1 = 30'."""
-    out = conv_output_size(size, kernel, stride, padding)
-    if padding == "same":
-        return f"ceil({size} / {stride}) = {out}"
-    pad = 0 if padding == "valid" else int(padding)
-    padded = f"{size} + 2×{pad}" if pad else f"{size}"
-    return f"floor(({padded} - {kernel}) / {stride}) + 1 = {out}"
 
 
 def conv_rows(model) -> pd.DataFrame:
@@ -185,9 +167,6 @@ def training_memory_mb(report_: ModelReport, batch_size: int) -> float:
     return 4 * report_.weights_mb + 2 * report_.training_mb_per_sample * batch_size
 
 
-COMPARE_COUNTS = ("parameters", "trainable", "layers with weights")  # the page shows these with thousands separators
-
-
 def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> pd.DataFrame:
     """Parameter counts and depth of several architectures on one input, side by side."""
     rows = []
@@ -203,19 +182,3 @@ def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> 
                      "weights (MB)": round(r.weights_mb, 2), "note": ""})
     # Nullable ints: a row that cannot be built must not turn 17061834 into 17061834.0.
     return pd.DataFrame(rows).astype({column: "Int64" for column in COMPARE_COUNTS})
-
-
-def compare_figure(table: pd.DataFrame, input_shape: tuple[int, ...]) -> go.Figure:
-    """Parameters per architecture as bars on a linear axis, each labelled with its count."""
-    # Linear, not log: a log axis drew 94,698 next to 17,061,834 as a stub that read as zero.
-    # The label on each bar keeps a small model's count readable when its bar is a sliver.
-    built = table.dropna(subset=["parameters"])
-    counts = [int(n) for n in built["parameters"]]
-    fig = go.Figure(go.Bar(
-        x=built["architecture"].tolist(), y=counts, text=[f"{n:,}" for n in counts], textposition="outside",
-        cliponaxis=False, hovertemplate="%{x}<br>%{y:,} parameters<extra></extra>"))
-    fig.update_yaxes(title_text="parameters", tickformat="~s",  # 5M, 10M, not 5000000 or 5e+6
-                     range=[0, 1.15 * max(counts, default=1)])  # headroom for the tallest bar's label
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      title=f"Parameters on {'×'.join(map(str, input_shape))} input")
-    return fig

@@ -1,0 +1,23 @@
+"""What a user asks of the run table: filters, a sort and a page (the store turns it into SQL)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SORT_KEYS = ("id", "name", "status", "test accuracy", "test loss", "parameters", "training time")
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters, sorting and one page of the run table."""
+
+    status: tuple[str, ...] = ()
+    dataset: tuple[str, ...] = ()
+    architecture: tuple[str, ...] = ()
+    optimizer: tuple[str, ...] = ()
+    tag: str = ""
+    text: str = ""  # matched against name, notes and tags
+    sweep: int | None = None  # only the runs of this sweep
+    sort: str = "id"
+    descending: bool = True
+    page: int = 0
+    page_size: int = 50

@@ -1,0 +1,37 @@
+"""The datasets pages offer: what this machine has, loading one, saving an upload, downloading one.
+
+A thin door over core.data so pages never reach the data layer themselves (an import contract),
+and a later catalog (a shared data root, per-user uploads) changes here, not in every page.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from core.data import datasets, downloads, uploads
+from core.data.datasets import DEFAULT_IMAGE_SIZE, ArrayDataset, DatasetInfo, DatasetUnavailable
+from core.data.uploads import UploadError
+from core.settings import Settings
+
+__all__ = ["DEFAULT_IMAGE_SIZE", "ArrayDataset", "DatasetInfo", "DatasetUnavailable", "UploadError",
+           "entries", "load", "save_upload", "download"]
+
+
+def entries(settings: Settings) -> list[DatasetInfo]:
+    """Every dataset the catalog knows, available on this machine or not."""
+    return datasets.catalog(settings)
+
+
+def load(key: str, settings: Settings, image_size: int = DEFAULT_IMAGE_SIZE) -> ArrayDataset:
+    """A dataset in memory; DatasetUnavailable with the fix when it cannot be loaded."""
+    return datasets.load(key, settings, image_size=image_size)
+
+
+def save_upload(filename: str, name: str, data: bytes, settings: Settings) -> str:
+    """Check and store an uploaded `.npz` or `.zip` under `name`; returns its dataset key or UploadError."""
+    saver = uploads.save_npz if filename.lower().endswith(".npz") else uploads.save_zip
+    return saver(name, data, settings)
+
+
+def download(key: str, progress: Callable[[float, float], None], settings: Settings) -> downloads.DownloadResult:
+    """Download a Keras dataset into the Keras cache, reporting (fraction, MB) as it goes."""
+    return downloads.run_download(key, progress, settings)

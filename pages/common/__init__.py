@@ -1,0 +1,1 @@
+"""Widgets and components two or more pages share (not pages: Streamlit only reads pages/*.py)."""
