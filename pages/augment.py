@@ -5,6 +5,7 @@ from core.domain import augment
 from core.services import catalog, previews
 from core.settings import load_settings
 from core.views.image_grid import grid_png
+from pages.common.handoff import request_augmentation
 from pages.common.nav import page_setup
 
 page_setup("pages/augment.py")
@@ -145,6 +146,6 @@ actions = st.columns(2)
 actions[0].download_button("Download the grid (PNG)", grid_png(samples.images), "augmented.png", "image/png",
                            key="aug_download")
 if actions[1].button("Use this pipeline for training", key="aug_use"):
-    st.session_state["train_augmentation"] = clean_spec
-    st.success("On the Train page, choose “from the Augment page” under Augmentation.")
+    request_augmentation(clean_spec)
+    st.success("The Train page now trains with this pipeline (Augmentation: “from the Augment page”).")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")

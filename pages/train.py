@@ -2,7 +2,6 @@
 import streamlit as st
 
 from core.domain.architectures import ARCHITECTURES, ArchitectureError
-from core.domain.augment import preset
 from core.domain.config import (
     IMAGE_SIZE_RANGE,
     LABEL_ENCODINGS,
@@ -10,9 +9,9 @@ from core.domain.config import (
     OPTIMIZERS,
     SPLIT_MODES,
     ConfigError,
-    TrainConfig,
     recipe_settings,
 )
+from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm
 from core.services import catalog, jobs
 from core.settings import load_settings
 from pages.common.handoff import apply_train_request
@@ -30,14 +29,8 @@ apply_train_request()  # a run cloned on the Runs page: its settings fill the fi
 settings = load_settings()
 warm_workers_once()
 datasets = {d.key: d for d in catalog.entries(settings)}
-defaults = TrainConfig()
-# Widget values live in session state (set once), so the recipe button can change them.
-for name, value in (("optimizer", defaults.optimizer), ("learning_rate", defaults.learning_rate),
-                    ("lr_schedule", defaults.lr_schedule),
-                    ("momentum", 0.9), ("nesterov", True), ("batch_size", defaults.batch_size),
-                    ("epochs", defaults.epochs), ("validation_split", defaults.validation_split),
-                    ("split_mode", defaults.split_mode), ("labels", defaults.labels), ("train_subset", 0),
-                    ("test_subset", 0), ("seed", defaults.seed), ("image_size", defaults.image_size)):
+# Widget values live in session state (set once), so the recipe button and a clone can change them.
+for name, value in TrainForm().widget_values().items():
     st.session_state.setdefault(name, value)
 
 
@@ -64,7 +57,7 @@ with data_col:
     else:
         st.warning(f"{info.title} is not on this machine: {info.hint}")
         st.page_link("pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
-    image_size = defaults.image_size
+    image_size = st.session_state["image_size"]
     if info.resizable:
         image_size = number(st, f"Image size (pixels per side, {IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]})",
                             "image_size", step=8, help="Images of the folder are resized to this square.")
@@ -93,13 +86,9 @@ with data_col:
                                             help="Share of the training samples held out.")
     split_mode = split_cols[1].selectbox("Split", list(SPLIT_MODES), key="split_mode", format_func=SPLIT_MODES.get)
     labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get)
-    pipelines = {"none": [], "dog": preset("dog"), "cat": preset("cat")}
-    if st.session_state.get("train_augmentation"):
-        pipelines["augment_page"] = st.session_state["train_augmentation"]
+    choices = [c for c in AUGMENTATION_CHOICES if c != "augment_page" or st.session_state["train_augmentation"]]
     augmentation_key = st.selectbox(
-        "Augmentation (training only)", list(pipelines), key="augmentation",
-        format_func={"none": "none", "dog": "course dog preset", "cat": "course cat preset",
-                     "augment_page": "from the Augment page"}.get,
+        "Augmentation (training only)", choices, key="augmentation", format_func=AUGMENTATION_CHOICES.get,
         help="Applied to training batches only. Build your own on the Augment page.")
     seed = number(st, "Seed", "seed",
                            help="Same seed, same subset, split, shuffling and initial weights.")
@@ -111,7 +100,7 @@ with opt_col:
     lr_schedule = st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="lr_schedule",
                                format_func=LR_SCHEDULES.get,
                                help="Cosine decay lowers the rate smoothly to 0 by the last batch.")
-    momentum, nesterov = 0.0, False
+    momentum, nesterov = TrainForm.momentum, TrainForm.nesterov
     if optimizer == "sgd":
         momentum = number(st, "Momentum", "momentum", step=0.05)
         nesterov = st.checkbox("Nesterov momentum", key="nesterov")
@@ -120,14 +109,13 @@ with opt_col:
     name = st.text_input("Run name (optional)", key="name")
     notes = st.text_area("Notes (optional)", key="notes", height=80)
 
-config = TrainConfig(
+config = TrainForm(
     dataset=dataset_key, architecture=architecture, arch_options=arch_options, optimizer=optimizer,
-    learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=bool(nesterov),
-    batch_size=batch_size, epochs=epochs, validation_split=float(validation_split), split_mode=split_mode,
-    # 0 means all; any other value goes as typed, for validation to refuse a negative one
-    train_subset=train_subset or None, test_subset=test_subset or None, labels=labels,
-    image_size=image_size, augmentation=pipelines[augmentation_key], seed=seed, name=name, notes=notes,
-)
+    learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=nesterov,
+    batch_size=batch_size, epochs=epochs, validation_split=validation_split, split_mode=split_mode, labels=labels,
+    train_subset=train_subset, test_subset=test_subset, image_size=image_size, augmentation=augmentation_key,
+    train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes,
+).to_config(resizable=info.resizable)
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
         run_id = jobs.submit(config, settings)

@@ -78,7 +78,7 @@ def test_use_for_training_hands_the_pipeline_to_the_train_page(lab, store):
     at.button(key="aug_add").click().run()
     at.button(key="aug_use").click().run()
     at.switch_page("pages/train.py").run()
-    at.selectbox(key="augmentation").set_value("augment_page")
+    assert at.selectbox(key="augmentation").value == "augment_page"  # chosen for the user
     at.button(key="start").click().run()
     assert not at.error
     assert store.list_runs()[0].config_dict["augmentation"] == [

@@ -1,12 +1,13 @@
 """Pages hand work to another page through one session key each, never by writing its widgets' keys.
 
-The Runs page's "Clone and edit" calls `request_train`; the Train page calls `apply_train_request`
-before drawing its fields. The Sweeps page's "Compare the top 5" calls `request_compare`; the Runs
+The Runs page's "Clone and edit" calls `request_train` and the Augment page's "Use this pipeline for
+training" `request_augmentation`; the Train page calls `apply_train_request` before drawing its fields.
+The Sweeps page's "Compare the top 5" calls `request_compare`; the Runs
 page calls `apply_compare_request` before drawing its filters and picker.
 """
 import streamlit as st
 
-from core.domain.config import form_values
+from core.domain.train_form import TrainForm
 from pages.common.widgets import option_state
 
 _KEY = "train_request"
@@ -17,16 +18,26 @@ def request_train(config: dict, name: str) -> None:
     st.session_state[_KEY] = {"config": dict(config), "name": name}
 
 
+def request_augmentation(steps: list[dict]) -> None:
+    """Ask the Train page to train with this augmentation pipeline (the Augment page's)."""
+    st.session_state["augmentation_request"] = list(steps)
+
+
 def apply_train_request() -> None:
     """Fill the Train page's fields from a pending request (once); call before drawing them."""
+    steps = st.session_state.pop("augmentation_request", None)
+    if steps is not None:
+        st.session_state.update(train_augmentation=steps, augmentation="augment_page")
     request = st.session_state.pop(_KEY, None)
     if request is None:
         return
     config = request["config"]
-    st.session_state.update(form_values(config, request["name"]))
-    st.session_state.update(option_state(config.get("architecture", ""), "train", config.get("arch_options", {})))
-    if config.get("augmentation"):
-        st.session_state.update(train_augmentation=config["augmentation"], augmentation="augment_page")
+    form = TrainForm.from_config(config, request["name"])
+    values = form.widget_values()
+    if not form.train_augmentation:  # keep a pipeline the Augment page handed over
+        values.pop("train_augmentation")
+    st.session_state.update(values)
+    st.session_state.update(option_state(form.architecture, "train", form.arch_options))
 
 
 def request_compare(run_ids: list[int], sweep_id: int | None = None) -> None:

@@ -1,0 +1,87 @@
+"""The Train page's fields as a user sets them, and the run config they stand for (both ways).
+
+The page's widgets hold a `TrainForm`'s fields under the same names; `to_config` is what Start
+queues and `from_config` is how "Clone and edit" fills the page, so a cloned run's settings come
+back unchanged (a test round-trips them) and no page writes another page's widget keys.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from core.domain.augment import preset
+from core.domain.config import TrainConfig
+
+AUGMENTATION_CHOICES = {"none": "none", "dog": "course dog preset", "cat": "course cat preset",
+                        "augment_page": "from the Augment page"}
+_DEFAULTS = TrainConfig()
+
+
+@dataclass
+class TrainForm:
+    """The Train page's fields: 0 subsets mean all samples; momentum and Nesterov count only for SGD;
+    augmentation is a named choice, "augment_page" taking `train_augmentation` (the Augment page's or a clone's)."""
+
+    dataset: str = _DEFAULTS.dataset
+    architecture: str = _DEFAULTS.architecture
+    arch_options: dict = field(default_factory=dict)
+    optimizer: str = _DEFAULTS.optimizer
+    learning_rate: float = _DEFAULTS.learning_rate
+    lr_schedule: str = _DEFAULTS.lr_schedule
+    momentum: float = 0.9  # shown once SGD is chosen: the course's momentum
+    nesterov: bool = True
+    batch_size: int = _DEFAULTS.batch_size
+    epochs: int = _DEFAULTS.epochs
+    validation_split: float = _DEFAULTS.validation_split
+    split_mode: str = _DEFAULTS.split_mode
+    labels: str = _DEFAULTS.labels
+    train_subset: int = 0
+    test_subset: int = 0
+    image_size: int = _DEFAULTS.image_size
+    augmentation: str = "none"
+    train_augmentation: list = field(default_factory=list)
+    seed: int = _DEFAULTS.seed
+    name: str = ""
+    notes: str = ""
+
+    def widget_values(self) -> dict:
+        """The page's widget state for this form (architecture options have their own widgets)."""
+        values = asdict(self)
+        values.pop("arch_options")
+        return values
+
+    def pipeline(self) -> list[dict]:
+        """The augmentation steps the chosen pipeline stands for."""
+        if self.augmentation == "augment_page":
+            return list(self.train_augmentation)
+        return preset(self.augmentation) if self.augmentation in ("dog", "cat") else []
+
+    def to_config(self, resizable: bool = True) -> TrainConfig:
+        """The run this form queues; numbers go as typed, for validation to refuse a bad one.
+
+        `resizable`: the dataset is an image folder, so the image size field applies."""
+        sgd = self.optimizer == "sgd"
+        return TrainConfig(
+            dataset=self.dataset, architecture=self.architecture, arch_options=dict(self.arch_options),
+            optimizer=self.optimizer, learning_rate=self.learning_rate, lr_schedule=self.lr_schedule,
+            momentum=self.momentum if sgd else 0.0, nesterov=bool(self.nesterov) if sgd else False,
+            batch_size=self.batch_size, epochs=self.epochs, validation_split=float(self.validation_split),
+            split_mode=self.split_mode, labels=self.labels,
+            train_subset=self.train_subset or None, test_subset=self.test_subset or None,  # 0 means all
+            image_size=self.image_size if resizable else _DEFAULTS.image_size,
+            augmentation=self.pipeline(), seed=self.seed, name=self.name, notes=self.notes)
+
+    @classmethod
+    def from_config(cls, config: dict, name: str) -> TrainForm:
+        """The form that queues `config` again (a stored run's settings), under run name `name`."""
+        known = {f.name for f in fields(cls)} - {"augmentation", "train_augmentation", "name"}
+        values = {k: v for k, v in config.items() if k in known}
+        values.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0)
+        if config.get("optimizer") != "sgd":  # keep the page's SGD defaults for when the user switches
+            values.pop("momentum", None), values.pop("nesterov", None)
+        steps = list(config.get("augmentation") or [])
+        choice = next((key for key in ("dog", "cat") if steps and steps == preset(key)), None)
+        if steps and choice is None:
+            values.update(augmentation="augment_page", train_augmentation=steps)
+        else:
+            values["augmentation"] = choice or "none"
+        return cls(**values, name=name)
