@@ -43,56 +43,74 @@ def new_sweep_form(datasets: dict, settings: Settings) -> None:
     top = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its whole label
     top.text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
     top.button("Load the assignment preset", key="sw_preset", on_click=_load_preset, args=(datasets,),
-                  help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
-                       "each on MNIST and Fashion-MNIST, random validation split.")
+               help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
+                    "each on MNIST and Fashion-MNIST, random validation split.")
     if st.session_state.get("sw_preset_note"):
         st.info(st.session_state.pop("sw_preset_note"), icon=":material/info:")
     left, right = st.columns(2, gap="large")
     with left:
-        st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
-        st.text_area("Architectures, one per line", key="sw_architectures", height=120,
-                     help="A preset key (mlp, mlp_bn, small_cnn, ...), a custom MLP "
-                          "`mlp 512-256 dropout=0.2 bn act=relu`, or a custom CNN "
-                          "`cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128` (p = 2x2 max-pool).")
-        st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
-        st.text_input("Learning rates", key="sw_learning_rates",
-                      help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
-                           "random search draws from the range.")
-        st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="sw_lr_schedule", format_func=LR_SCHEDULES.get)
-        st.text_area("Learning rates per optimizer (optional)", key="sw_per_optimizer_lr", height=80,
-                     placeholder="sgd_momentum: 0.1, 0.01\nadam: 0.001, 0.0003",
-                     help="One line per optimizer; it replaces the list above for that optimizer.")
+        _what_to_try(datasets)
     with right:
-        cols = st.columns(3)
-        cols[0].text_input("Batch sizes", key="sw_batch_sizes")
-        cols[1].text_input("Epochs", key="sw_epochs")
-        cols[2].text_input("Seeds", key="sw_seeds", help="Several seeds repeat each setting to show the spread.")
-        cols = st.columns(2)
-        number(cols[0], "Training samples (0 = all)", "sw_train_subset", step=1000,
-               help="A stratified subset per trial keeps a search quick; retrain the best on all.")
-        number(cols[1], "Test samples (0 = all)", "sw_test_subset", step=1000)
-        cols = st.columns(2)
-        cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
-                       help="Trials are ranked on this held-out share, never on the test split.")
-        cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
-        st.radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
-                 format_func={"grid": "every combination", "random": "random"}.get)
-        cols = st.columns(2)
-        number(cols[0], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
-        number(cols[1], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
-        st.toggle("Stop poor trials early", key="sw_halving",
-                  help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
-                       "accuracy is in the top 1/η of the trials that got that far.")
-        cols = st.columns(2)
-        number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
-        number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
+        _how_to_train()
+    _plan_and_start(_read_form(), settings)
 
-    form = SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
+
+def _what_to_try(datasets: dict) -> None:
+    """Datasets, architectures, optimizers and learning rates: the axes of the sweep."""
+    st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
+    st.text_area("Architectures, one per line", key="sw_architectures", height=120,
+                 help="A preset key (mlp, mlp_bn, small_cnn, ...), a custom MLP "
+                      "`mlp 512-256 dropout=0.2 bn act=relu`, or a custom CNN "
+                      "`cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128` (p = 2x2 max-pool).")
+    st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
+    st.text_input("Learning rates", key="sw_learning_rates",
+                  help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
+                       "random search draws from the range.")
+    st.selectbox("Learning-rate schedule", list(LR_SCHEDULES), key="sw_lr_schedule", format_func=LR_SCHEDULES.get)
+    st.text_area("Learning rates per optimizer (optional)", key="sw_per_optimizer_lr", height=80,
+                 placeholder="sgd_momentum: 0.1, 0.01\nadam: 0.001, 0.0003",
+                 help="One line per optimizer; it replaces the list above for that optimizer.")
+
+
+def _how_to_train() -> None:
+    """Batch sizes, epochs, seeds, data subsets and split, the search mode and early stopping."""
+    cols = st.columns(3)
+    cols[0].text_input("Batch sizes", key="sw_batch_sizes")
+    cols[1].text_input("Epochs", key="sw_epochs")
+    cols[2].text_input("Seeds", key="sw_seeds", help="Several seeds repeat each setting to show the spread.")
+    cols = st.columns(2)
+    number(cols[0], "Training samples (0 = all)", "sw_train_subset", step=1000,
+           help="A stratified subset per trial keeps a search quick; retrain the best on all.")
+    number(cols[1], "Test samples (0 = all)", "sw_test_subset", step=1000)
+    cols = st.columns(2)
+    cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
+                   help="Trials are ranked on this held-out share, never on the test split.")
+    cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
+    st.radio("Search", ["grid", "random"], key="sw_mode", horizontal=True,
+             format_func={"grid": "every combination", "random": "random"}.get)
+    cols = st.columns(2)
+    number(cols[0], "Trials", "sw_trials", disabled=st.session_state.sw_mode != "random")
+    number(cols[1], "Search seed", "sw_search_seed", disabled=st.session_state.sw_mode != "random")
+    st.toggle("Stop poor trials early", key="sw_halving",
+              help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
+                   "accuracy is in the top 1/η of the trials that got that far.")
+    cols = st.columns(2)
+    number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
+    number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
+
+
+def _read_form() -> SweepForm:
+    """The form's fields as a SweepForm, numbers as typed."""
+    return SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
                      shared={"train_subset": whole(st.session_state.sw_train_subset) or None,
                              "test_subset": whole(st.session_state.sw_test_subset) or None,
                              "validation_split": float(st.session_state.sw_validation_split),
                              "split_mode": st.session_state.sw_split_mode,
                              "lr_schedule": st.session_state.sw_lr_schedule})
+
+
+def _plan_and_start(form: SweepForm, settings: Settings) -> None:
+    """A one-line refusal, or the sweep's size and duration, and Start."""
     try:
         spec = form.to_spec()
         plan = sweeps.plan(spec, settings)
