@@ -149,3 +149,19 @@ def test_an_image_folder_with_a_huge_or_broken_image_is_refused_naming_the_file(
         datasets.load("folder:pets", lab, image_size=16)
     message = str(refused.value)
     assert "dog/bad.png" in message and words in message and "\n" not in message
+
+
+def test_symlinks_inside_a_dataset_that_lead_out_of_the_data_root_are_never_followed(lab, tmp_path):
+    make_image_folder(lab.data_root / "pets", {"cat": 3, "dog": 3})
+    outside = tmp_path / "outside"
+    make_image_folder(outside, {"secrets": 4})
+    (lab.data_root / "pets" / "secrets").symlink_to(outside / "secrets")  # a class folder leading out
+    (lab.data_root / "pets" / "dog" / "passwd.png").symlink_to(outside / "secrets" / "0.png")  # a file leading out
+    make_image_folder(lab.data_root / "shared", {"bird": 2})
+    (lab.data_root / "pets" / "bird").symlink_to(lab.data_root / "shared" / "bird")  # inside the root: fine
+    found = {d.key: d for d in datasets.catalog(lab) if d.source == "folder"}
+    assert found["folder:pets"].class_names == ("bird", "cat", "dog")
+    data = datasets.load("folder:pets", lab, image_size=8)
+    assert len(data.x_train) + len(data.x_test) == 2 + 3 + 3
+    folder = image_folders.describe(lab.data_root / "pets", lab.data_root)
+    assert sum(len(v) for v in image_folders.thumbnails(folder, per_class=10).values()) == 8

@@ -129,3 +129,48 @@ def test_zip_bombs_and_oversize_zips_are_refused(lab, monkeypatch):
         save_zip("bomb", bomb, settings)
     with pytest.raises(UploadError, match="over the 1 MB limit"):
         save_zip("big", b"PK" + b"\0" * (2 * 2**20), settings)
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG that declares width x height pixels in 60 bytes: what a decompression bomb looks like to a reader."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side, message", [
+    (12_000, "is 12000×12000 pixels, over the 40 megapixel limit per image"),  # 144 MP: Pillow only warns
+    (20_000, "declares far more than the 40 megapixel limit"),  # 400 MP: Pillow raises DecompressionBombError
+])
+def test_images_with_too_many_pixels_are_refused_before_decoding(lab, side, message):
+    bomb = _zip({"cat/1.png": _png(), "dog/huge.png": _png_header_claiming(side, side)})
+    with pytest.raises(UploadError, match=message) as refused:
+        save_zip("pixels", bomb, lab)
+    assert "dog/huge.png" in str(refused.value) and "\n" not in str(refused.value)
+    assert not (lab.data_root / "uploads" / "pixels").exists()
+
+
+def test_a_zip_with_a_damaged_member_is_refused_by_name(lab):
+    archive = bytearray(_zip({"cat/1.png": _png(), "dog/1.png": np.random.default_rng(0).bytes(4000)}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(archive))).getinfo("dog/1.png")
+    data_start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    archive[data_start:data_start + 64] = b"\xff" * 64  # no longer a valid deflate stream
+    with pytest.raises(UploadError, match="'dog/1.png' is damaged inside the archive"):
+        save_zip("damaged", bytes(archive), lab)
+    assert not (lab.data_root / "uploads" / "damaged").exists()
+
+
+def test_an_npz_that_unpacks_past_the_limit_is_refused_before_its_arrays_are_read(lab, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_MAX_UPLOAD_MB", "1")
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_good_arrays(x_train=np.zeros((6000, 32, 32), np.uint8),
+                                               y_train=np.arange(6000) % 3))
+    assert len(buffer.getvalue()) < 2**20  # 6 MB of zeros pack into a few KB
+    with pytest.raises(UploadError, match=r"npz: unpacks to 6 MB, over 4 × the 1 MB upload limit"):
+        save_npz("bomb", buffer.getvalue(), load_settings())
+    assert not (lab.uploads_dir / "bomb.npz").exists()

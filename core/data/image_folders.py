@@ -29,6 +29,7 @@ class ImageFolder:
 
     relpath: str  # relative to the data root, with '/' separators
     path: Path
+    root: Path  # the data root, resolved: nothing outside it is read
     class_names: tuple[str, ...]
     train_counts: tuple[int, ...]  # images per class in the training part
     test_counts: tuple[int, ...]  # images per class in the test part (0s when split at load time)
@@ -52,12 +53,15 @@ def resolve(relpath: str, settings: Settings) -> Path:
     return path
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+def _images(folder: Path, root: Path) -> list[Path]:
+    """The image files of a class folder; a symlink leading out of the (resolved) data root is never followed."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in SUFFIXES and p.resolve().is_relative_to(root))
 
 
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and _images(d))
+def _class_dirs(folder: Path, root: Path) -> list[Path]:
+    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
+                  and d.resolve().is_relative_to(root) and _images(d, root))
 
 
 def _split_dirs(path: Path) -> tuple[Path, Path | None]:
@@ -67,19 +71,24 @@ def _split_dirs(path: Path) -> tuple[Path, Path | None]:
     return path, None
 
 
+def _inside(folder: Path, root: Path) -> bool:
+    return folder.is_dir() and folder.resolve().is_relative_to(root)
+
+
 def describe(path: Path, root: Path) -> ImageFolder | None:
     """The dataset in `path`, or None if it does not hold at least two class folders of images."""
+    relpath, root = path.relative_to(root).as_posix(), root.resolve()
     train_dir, test_dir = _split_dirs(path)
-    classes = _class_dirs(train_dir)
+    classes = _class_dirs(train_dir, root)
     if len(classes) < 2:
         return None
     names = tuple(c.name for c in classes)
-    train_counts = tuple(len(_images(c)) for c in classes)
-    test_counts = tuple(len(_images(test_dir / n)) if (test_dir / n).is_dir() else 0 for n in names) \
+    train_counts = tuple(len(_images(c, root)) for c in classes)
+    test_counts = tuple(len(_images(test_dir / n, root)) if _inside(test_dir / n, root) else 0 for n in names) \
         if test_dir else (0,) * len(names)
-    files = [f for d in (train_dir, test_dir) if d for c in names if (d / c).is_dir() for f in _images(d / c)]
+    files = [f for d in (train_dir, test_dir) if d for c in names if _inside(d / c, root) for f in _images(d / c, root)]
     return ImageFolder(
-        relpath=path.relative_to(root).as_posix(), path=path, class_names=names,
+        relpath=relpath, path=path, root=root, class_names=names,
         train_counts=train_counts, test_counts=test_counts, has_test_folder=test_dir is not None,
         size_bytes=sum(f.stat().st_size for f in files),
     )
@@ -120,9 +129,10 @@ def split_counts(dataset: ImageFolder) -> tuple[int, int]:
     return total_train - test, test
 
 
-def _read_folder(folder: Path, class_names: tuple[str, ...], image_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _read_folder(dataset: ImageFolder, folder: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Decode and resize every image of the class sub-folders (in a worker), in sorted order."""
-    files = [(path, label) for label, name in enumerate(class_names) for path in _images(folder / name)]
+    files = [(path, label) for label, name in enumerate(dataset.class_names) if _inside(folder / name, dataset.root)
+             for path in _images(folder / name, dataset.root)]
     x = np.empty((len(files), image_size, image_size, 3), dtype=np.uint8)
     for i, (path, _) in enumerate(files):
         try:
@@ -141,9 +151,9 @@ def load(relpath: str, image_size: int, settings: Settings):
     if dataset is None:
         raise FolderError(f"dataset: {relpath!r} needs at least two class sub-folders of images")
     train_dir, test_dir = _split_dirs(path)
-    x, y = _read_folder(train_dir, dataset.class_names, image_size)
+    x, y = _read_folder(dataset, train_dir, image_size)
     if test_dir is not None:
-        x_test, y_test = _read_folder(test_dir, dataset.class_names, image_size)
+        x_test, y_test = _read_folder(dataset, test_dir, image_size)
         return x, y, x_test, y_test, dataset.class_names
     # A fixed seed: the held-out test images are the same for every run on this folder.
     test_idx = stratified_subset(y, split_counts(dataset)[1], seed=0)
@@ -160,7 +170,7 @@ def thumbnails(dataset: ImageFolder, per_class: int, size: int = 96) -> dict[str
     result = {}
     for name in dataset.class_names:
         images = []
-        for file in _images(train_dir / name)[:per_class]:
+        for file in _images(train_dir / name, dataset.root)[:per_class]:
             try:
                 with Image.open(file) as img:
                     img = ImageOps.exif_transpose(img).convert("RGB")

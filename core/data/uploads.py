@@ -11,11 +11,14 @@ import json
 import re
 import shutil
 import stat
+import warnings
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from core.data.images import MAX_PIXELS
 from core.data.images import SUFFIXES as IMAGE_SUFFIXES
 from core.settings import Settings
 
@@ -23,6 +26,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 MAX_CLASSES = 1000
 MAX_ZIP_FILES = 50_000
+UNPACK_FACTOR = 4  # images and uint8 arrays barely compress: an archive that unpacks to more is a bomb
 
 
 class UploadError(ValueError):
@@ -35,6 +39,13 @@ def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise UploadError("name: use 1 to 40 letters, digits, '-' or '_', starting with a letter or digit")
     return name
+
+
+def _check_unpacked(total: int, settings: Settings, what: str) -> None:
+    """Refuse an archive whose members, as declared in its directory, unpack to more than UNPACK_FACTOR x the limit."""
+    if total > UNPACK_FACTOR * settings.max_upload_mb * 2**20:
+        raise UploadError(f"{what}: unpacks to {total / 2**20:,.0f} MB, over {UNPACK_FACTOR} × the "
+                          f"{settings.max_upload_mb} MB upload limit (TRAINLAB_MAX_UPLOAD_MB); upload a smaller subset")
 
 
 def _check_size(data: bytes, settings: Settings, what: str) -> None:
@@ -72,10 +83,23 @@ def _as_labels(y: np.ndarray, key: str, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def validate_npz(data: bytes) -> dict[str, np.ndarray]:
-    """The four arrays of an uploaded .npz, normalised to uint8 images and int64 labels."""
+def _npz_unpacked_bytes(data: bytes) -> int:
+    """What the .npz's arrays take once unpacked, from the archive's directory (nothing is decompressed)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(i.file_size for i in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez") from exc
+
+
+def validate_npz(data: bytes, settings: Settings | None = None) -> dict[str, np.ndarray]:
+    """The four arrays of an uploaded .npz, normalised to uint8 images and int64 labels.
+
+    With `settings`, arrays that would unpack past the limit are refused before any is read."""
     if not data.startswith(b"PK"):  # an .npz is a zip archive; anything else numpy would try to unpickle
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez")
+    if settings is not None:
+        _check_unpacked(_npz_unpacked_bytes(data), settings, "npz")
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}
@@ -105,7 +129,7 @@ def save_npz(name: str, data: bytes, settings: Settings) -> Path:
     """Check and keep an uploaded .npz as dataset `upload:<name>`; returns its file."""
     name = check_name(name)
     _check_size(data, settings, "npz")
-    arrays = validate_npz(data)
+    arrays = validate_npz(data, settings)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     target = settings.uploads_dir / f"{name}.npz"
     if target.exists():
@@ -152,10 +176,39 @@ def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     return pure.parts
 
 
-def save_zip(name: str, data: bytes, settings: Settings) -> Path:
-    """Check and unpack a .zip of class folders into `data_root/uploads/<name>`; returns that folder."""
+def _read_member(archive: zipfile.ZipFile, filename: str) -> bytes:
+    """One member's bytes; a damaged member (bad deflate stream, wrong CRC, cut short) is refused by name."""
+    try:
+        return archive.read(filename)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise UploadError(f"zip: {filename!r} is damaged inside the archive ({exc.__class__.__name__}); "
+                          "make the .zip again") from exc
+
+
+def _check_image(filename: str, data: bytes) -> None:
+    """A readable image whose declared size is within MAX_PIXELS, checked from its header before decoding."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below is ours, and lower
+            img = Image.open(io.BytesIO(data))
+        with img:
+            if img.width * img.height > MAX_PIXELS:
+                raise UploadError(f"zip: {filename!r} is {img.width}×{img.height} pixels, over the "
+                                  f"{MAX_PIXELS // 1_000_000} megapixel limit per image; shrink it")
+            img.verify()
+    except UploadError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its 89-megapixel warning
+        raise UploadError(f"zip: {filename!r} declares far more than the {MAX_PIXELS // 1_000_000} megapixel "
+                          "limit per image; shrink it") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UploadError(f"zip: {filename!r} is not a readable image") from exc
+
+
+def save_zip(name: str, data: bytes, settings: Settings) -> Path:
+    """Check and unpack a .zip of class folders into `data_root/uploads/<name>`; returns that folder."""
     name = check_name(name)
     _check_size(data, settings, "zip")
     try:
@@ -165,9 +218,7 @@ def save_zip(name: str, data: bytes, settings: Settings) -> Path:
     files = [i for i in archive.infolist() if not i.is_dir()]
     if len(files) > MAX_ZIP_FILES:
         raise UploadError(f"zip: {len(files)} files is over the {MAX_ZIP_FILES} limit")
-    total = sum(i.file_size for i in files)
-    if total > 4 * settings.max_upload_mb * 2**20:  # images barely compress: more is a zip bomb
-        raise UploadError(f"zip: unpacks to {total / 2**20:.0f} MB, over 4 x the {settings.max_upload_mb} MB limit")
+    _check_unpacked(sum(i.file_size for i in files), settings, "zip")
     parts = {i.filename: _member_parts(i) for i in files}
     parts = {k: p for k, p in parts.items() if not p[-1].startswith(".") and "__MACOSX" not in p}
     # Accept "class/img.jpg" or one wrapping folder "name/class/img.jpg" (or with train/ and test/).
@@ -177,11 +228,7 @@ def save_zip(name: str, data: bytes, settings: Settings) -> Path:
     for filename, p in parts.items():
         if Path(p[-1]).suffix.lower() not in IMAGE_SUFFIXES:
             raise UploadError(f"zip: {filename!r} is not an image (.jpg, .png, .bmp, .gif, .webp)")
-        try:
-            with Image.open(io.BytesIO(archive.read(filename))) as img:
-                img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise UploadError(f"zip: {filename!r} is not a readable image") from exc
+        _check_image(filename, _read_member(archive, filename))
     target = settings.data_root / "uploads" / name
     if target.exists():
         raise UploadError(f"name: a dataset called {name!r} exists already; choose another name")
@@ -191,7 +238,7 @@ def save_zip(name: str, data: bytes, settings: Settings) -> Path:
         for filename, p in parts.items():
             out = staging.joinpath(*p)
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(archive.read(filename))
+            out.write_bytes(_read_member(archive, filename))
         staging.rename(target)  # appears whole or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)
