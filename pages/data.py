@@ -79,7 +79,7 @@ if info.source == "folder":
     grid = st.columns(2)
     for i, (class_name, images) in enumerate(thumbs.items()):
         with grid[i % 2]:
-            st.caption(class_name)
+            st.caption(escape_markdown(class_name))
             if images:
                 st.image(images, width=80)
     st.plotly_chart(data_stats.class_distribution_chart(data_stats.folder_counts(info.key, settings)),
@@ -103,7 +103,7 @@ else:
     grid = st.columns(2)
     for c in range(shown):
         with grid[c % 2]:
-            st.caption(f"{c} · {data.class_names[c]}")
+            st.caption(f"{c} · {escape_markdown(data.class_names[c])}")
             st.image([data_stats.to_rgb(data.x_train[i]) for i in picks[c]], width=64, clamp=True)
     if shown < len(data.class_names):
         st.caption(f"Showing the first {shown} of {len(data.class_names)} classes.")

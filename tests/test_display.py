@@ -55,3 +55,17 @@ def test_missing_values_show_as_a_dash_not_none():
 def test_log_scale_ticks_read_as_numbers_on_a_1_2_5_ladder():
     assert log_ticks(0.08, 2.3) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
     assert log_ticks(0.3, 0.9) == [0.2, 0.5, 1.0, 2.0]
+
+
+def test_markup_in_run_names_stays_text_in_chart_legends_and_hovers():
+    from core.views.compare import compare_figure, group_figure
+
+    runs = [_run(1, "<b>bold</b>"), _run(2, '<a href="http://example.com">click</a>', learning_rate=0.01)]
+    metrics = pd.DataFrame({"run_id": [1, 2], "kind": ["batch", "batch"], "name": ["loss", "loss"],
+                            "step": [1, 1], "epoch": [0.5, 0.5], "elapsed": [1.0, 1.0], "value": [1.0, 2.0]})
+    fig = compare_figure(runs, metrics)
+    texts = [t.name for t in fig.data if t.name] + [t.hovertemplate for t in fig.data if t.hovertemplate]
+    assert texts and not any("<b>" in t or "<a " in t for t in texts)
+    assert any("&lt;b&gt;bold&lt;/b&gt;" in t for t in texts)
+    group = group_figure([[runs[0]]], metrics.assign(kind="epoch", name="val_accuracy"))
+    assert all("<b>" not in t.name for t in group.data if t.name)

@@ -77,7 +77,7 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
     labels = legend_labels(runs)
     for i, run in enumerate(runs):
         color = COLORS[i % len(COLORS)]
-        label = labels[run.id]
+        label = html.escape(labels[run.id])  # Plotly reads legend names as HTML: a name stays text
         # The whole name shows on hover; escaped, as Plotly reads hover text as HTML.
         hover = html.escape(f"#{run.id} {run.name}").replace("%", "&#37;")
         for col, metric in ((1, "loss"), (2, "accuracy")):
@@ -229,7 +229,7 @@ def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "va
     for i, group in enumerate(groups):
         color = COLORS[i % len(COLORS)]
         stats = group_curve(group, metrics, name)
-        label = f"{group[0].name[:40]} ({len(group)} seeds)"
+        label = html.escape(f"{group[0].name[:40]} ({len(group)} seeds)")  # Plotly reads names as HTML
         fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] + stats["std"], mode="lines", line=dict(width=0),
                                  showlegend=False, hoverinfo="skip", legendgroup=label))
         fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] - stats["std"], mode="lines", line=dict(width=0),

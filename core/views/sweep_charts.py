@@ -6,6 +6,7 @@ so a sweep over two optimizers is not buried under constant columns.
 """
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -80,7 +81,8 @@ def score_scatter(trials: pd.DataFrame, height: int = 320) -> go.Figure:
     rows = math.ceil(len(columns) / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.replace("_", " ") for c in columns],
                         shared_yaxes=True, vertical_spacing=0.18, horizontal_spacing=0.05)
-    text = [f"#{r.run} {r.architecture} · {r.optimizer} lr={r.learning_rate:g}" for r in data.itertuples()]
+    # Plotly reads text as HTML: architectures typed on the Sweeps page stay text.
+    text = [html.escape(f"#{r.run} {r.architecture} · {r.optimizer} lr={r.learning_rate:g}") for r in data.itertuples()]
     for i, column in enumerate(columns):
         row, col = divmod(i, cols)
         x = data[column] if pd.api.types.is_numeric_dtype(data[column]) else data[column].astype(str)
@@ -105,7 +107,8 @@ def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go
     panels = sorted(data.groupby(["dataset", "architecture"]).groups)
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
-    titles = [f"{arch[:40]} · {dataset}" if data["dataset"].nunique() > 1 else arch[:48] for dataset, arch in panels]
+    titles = [html.escape(f"{arch[:40]} · {dataset}" if data["dataset"].nunique() > 1 else arch[:48])
+              for dataset, arch in panels]
     # Shared y (optimizers): one set of labels per row instead of labels overlapping the next panel.
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True,
                         vertical_spacing=0.25 / (rows - 1) if rows > 1 else 0.1, horizontal_spacing=0.04)
