@@ -1,64 +1,86 @@
 """Settings read from environment variables, in one place, with sane defaults.
 
 Every knob a teacher or a test may want to turn lives here, so nothing else in the
-project reads `os.environ` for configuration.
+project reads `os.environ` for configuration. The one schema is `Settings`, a pydantic-settings
+model: each field is read from `TRAINLAB_<FIELD>` (the Keras cache from `KERAS_HOME`), and a value
+that cannot be read is refused with one line naming the variable.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, core/, assets/
+ENV_PREFIX = "TRAINLAB_"
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number; got {raw!r}") from None
+def _at_least(low: int) -> AfterValidator:
+    """A validator that raises a value below `low` to `low` (e.g. 0 workers means one)."""
+    def clamp(value: int) -> int:
+        return max(low, value)
+
+    clamp.low = low  # for the error message's range
+    return AfterValidator(clamp)
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number; got {raw!r}") from None
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~/lab" is the user's home's lab
+AtLeastOne = Annotated[int, _at_least(1)]
+
+# pydantic's error types in the words of a one-line message.
+_WORDS = {"int_parsing": "must be a whole number", "int_from_float": "must be a whole number",
+          "float_parsing": "must be a number", "bool_parsing": "must be true or false (1/0, on/off, yes/no)",
+          "path_type": "must be a folder path", "extra_forbidden": "is not a setting"}
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw not in ("0", "false", "no", "off")
+class Settings(BaseSettings):
+    """Resolved configuration for one process: `Settings()` reads the environment (see `load_settings`)."""
 
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid",
+                                      populate_by_name=True)
 
-@dataclass(frozen=True)
-class Settings:
-    """Resolved configuration for one process."""
+    # The data folder: the run store, the queue, run folders, logs.
+    home: UserPath = Field(default_factory=lambda: Path.home() / ".trainlab")
+    workers: AtLeastOne = 2  # how many runs train at the same time
+    max_epochs: AtLeastOne = 200  # cap on epochs per run, so nobody queues a week-long job by accident
+    max_sweep_runs: AtLeastOne = 200  # cap on the runs one sweep may queue
+    # A worker holding more memory than this after a run is replaced by a fresh one.
+    worker_max_mb: Annotated[int, _at_least(256)] = 1536
+    heartbeat_interval: float = 2.0  # seconds between a worker's "still alive" writes
+    heartbeat_timeout: float = 30.0  # a running run silent this long is marked failed
+    report_interval: float = 0.5  # seconds between live metric points within an epoch
+    poll_interval: float = 0.25  # the longest a waiting worker sleeps before it looks for work
+    autostart_workers: bool = True  # start the worker pool on demand from the app or the CLI
+    # The Keras cache: `$KERAS_HOME` (Keras' own variable, so no TRAINLAB_ prefix), else ~/.keras.
+    keras_home: UserPath = Field(default_factory=lambda: Path.home() / ".keras", validation_alias="KERAS_HOME")
+    fashion_mnist_dir: Path = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist files
+    # Image-folder datasets live below this; the browser can name nothing outside it. Default: home/datasets.
+    data_root: UserPath = Field(default_factory=lambda data: data["home"] / "datasets")
+    max_upload_mb: AtLeastOne = 200  # largest .npz / .zip a user may upload
+    # Largest model (all parameters) a run or the Models page may build: 200 M float32 parameters are
+    # 800 MB, about 3.2 GB while training with Adam's two moments.
+    max_params: AtLeastOne = 200_000_000
+    # A user's own photos, offered on the Augment page beside the shipped dog and cat (the course's
+    # photos ship in assets/ and need no setting).
+    samples_dir: UserPath | None = None
 
-    home: Path  # data folder: the run store, the queue, run folders, logs
-    workers: int  # how many runs train at the same time
-    max_epochs: int  # cap on epochs per run, so nobody queues a week-long job by accident
-    max_sweep_runs: int  # cap on the runs one sweep may queue
-    worker_max_mb: int  # a worker holding more memory than this after a run is replaced by a fresh one
-    heartbeat_interval: float  # seconds between a worker's "still alive" writes
-    heartbeat_timeout: float  # a running run silent this long is marked failed
-    report_interval: float  # seconds between live metric points within an epoch
-    poll_interval: float  # the longest a waiting worker sleeps before it looks for work
-    autostart_workers: bool  # start the worker pool on demand from the app or the CLI
-    keras_home: Path  # the Keras cache (`$KERAS_HOME`, else ~/.keras)
-    fashion_mnist_dir: Path  # Debian's dataset-fashion-mnist files
-    data_root: Path  # image-folder datasets live below this; the browser can name nothing outside it
-    max_upload_mb: int  # largest .npz / .zip a user may upload
-    max_params: int  # largest model (all parameters) a run or the Models page may build
-    samples_dir: Path | None  # a user's own photos, offered on the Augment page beside the shipped dog and cat
+    def __init__(self, **values: Any):
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ValueError(_one_line(exc)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        """A variable set to spaces is left at its default, as an empty one is; values lose outer spaces."""
+        if not isinstance(data, dict):
+            return data
+        stripped = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in stripped.items() if v != ""}
 
     @property
     def db_path(self) -> Path:
@@ -91,34 +113,29 @@ class Settings:
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
 
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from ("workers" -> "TRAINLAB_WORKERS")."""
+    info = Settings.model_fields.get(field)
+    if info is None:  # already a variable's name (an alias such as KERAS_HOME)
+        return field
+    alias = info.validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
+
+
+def _one_line(exc: ValidationError) -> str:
+    """"TRAINLAB_WORKERS: must be a whole number; got 'two'" for the first value the model refused."""
+    errors = [e for e in exc.errors() if e["type"] != "default_factory_not_called"] or exc.errors()
+    error = errors[0]
+    field = str(error["loc"][0]) if error["loc"] else "settings"
+    words = _WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:])
+    info = Settings.model_fields.get(field)
+    lows = [m.func.low for m in (info.metadata if info else ()) if hasattr(getattr(m, "func", None), "low")]
+    if lows and error["type"].startswith("int"):
+        words += f" from {lows[0]} up"
+    name = env_name(field)
+    return f"{name}: {words}; got {error['input']!r}"[:300]
+
+
 def load_settings() -> Settings:
-    """Read the settings from the environment (cheap; call it where needed)."""
-    home = Path(os.environ.get("TRAINLAB_HOME") or Path.home() / ".trainlab").expanduser()
-    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-    return Settings(
-        home=home,
-        workers=max(1, _int("TRAINLAB_WORKERS", 2)),
-        max_epochs=max(1, _int("TRAINLAB_MAX_EPOCHS", 200)),
-        max_sweep_runs=max(1, _int("TRAINLAB_MAX_SWEEP_RUNS", 200)),
-        worker_max_mb=max(256, _int("TRAINLAB_WORKER_MAX_MB", 1536)),
-        heartbeat_interval=_float("TRAINLAB_HEARTBEAT_INTERVAL", 2.0),
-        heartbeat_timeout=_float("TRAINLAB_HEARTBEAT_TIMEOUT", 30.0),
-        report_interval=_float("TRAINLAB_REPORT_INTERVAL", 0.5),
-        poll_interval=_float("TRAINLAB_POLL_INTERVAL", 0.25),
-        autostart_workers=_bool("TRAINLAB_AUTOSTART_WORKERS", True),
-        keras_home=keras_home,
-        fashion_mnist_dir=Path(
-            os.environ.get("TRAINLAB_FASHION_MNIST_DIR") or "/usr/share/datasets/fashion-mnist"
-        ),
-        data_root=Path(os.environ.get("TRAINLAB_DATA_ROOT") or home / "datasets").expanduser(),
-        max_upload_mb=max(1, _int("TRAINLAB_MAX_UPLOAD_MB", 200)),
-        # 200 M float32 parameters are 800 MB, about 3.2 GB while training with Adam's two moments.
-        max_params=max(1, _int("TRAINLAB_MAX_PARAMS", 200_000_000)),
-        samples_dir=_samples_dir(),
-    )
-
-
-def _samples_dir() -> Path | None:
-    """$TRAINLAB_SAMPLES_DIR, if set: the course's photos ship in assets/ and need no setting."""
-    value = os.environ.get("TRAINLAB_SAMPLES_DIR")
-    return Path(value).expanduser() if value else None
+    """Read the settings from the environment (cheap; call it where needed); ValueError names a bad variable."""
+    return Settings()

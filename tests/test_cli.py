@@ -199,3 +199,82 @@ def test_a_sweep_spec_file_with_a_wrong_type_is_refused_in_one_line(lab, store, 
     assert store.list_runs() == []
     path.write_text(json.dumps({k: v for k, v in spec.items() if k not in patch}))  # the same spec, fixed
     assert main(["sweep", "start", "--spec", str(path), "--dry-run"]) == 0
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def test_every_config_field_has_a_flag_of_its_type():
+    import typing
+    from dataclasses import fields
+
+    from core.cli.main import _parser, config_values
+    from core.domain.config import TrainConfig
+
+    samples = {str: "x", int: "3", float: "0.5", dict: '{"a": 1}', list: "[]"}
+    hints = typing.get_type_hints(TrainConfig)
+    parser = _parser()
+    for f in fields(TrainConfig):
+        kind = next(k for k in (*typing.get_args(hints[f.name]), hints[f.name]) if k is not type(None))
+        argv = [_flag(f.name)] if kind is bool else [_flag(f.name), samples[kind]]
+        values = config_values(parser.parse_args(["submit", *argv]))
+        expected = True if kind is bool else json.loads(samples[kind]) if kind in (dict, list) else kind(argv[1])
+        assert values == {f.name: expected}, f"TrainConfig.{f.name} has no flag {argv[0]} of its type"
+
+
+def test_a_new_config_field_gets_its_flag_and_unflagged_fields_stay_out():
+    import argparse
+    from dataclasses import dataclass
+
+    from core.cli.main import add_config_flags, config_values
+    from core.domain.config import TrainConfig
+
+    @dataclass(frozen=True)
+    class Extended(TrainConfig):
+        warmup_epochs: int = 0
+
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser, Extended)
+    assert config_values(parser.parse_args(["--warmup-epochs", "2", "--no-nesterov"]), Extended) == {
+        "warmup_epochs": 2, "nesterov": False}
+    assert config_values(parser.parse_args([]), Extended) == {}
+
+
+def test_help_lists_the_allowed_keys_and_the_aliases(capsys):
+    with pytest.raises(SystemExit):
+        main(["submit", "--help"])
+    out = capsys.readouterr().out
+    assert "--lr-schedule {constant,cosine}" in out and "--labels {integer,one_hot}" in out
+    for alias in ("--arch ", "--lr ", "--options ", "--augment ", "--no-nesterov"):
+        assert alias in out
+
+
+def test_flags_given_override_the_file_even_at_their_defaults(lab, store, tmp_path):
+    from core.domain.config import TrainConfig
+
+    config = TrainConfig(optimizer="sgd", momentum=0.9, nesterov=True, epochs=4, seed=5, name="from file")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    assert main(["submit", "--config", str(path), "--epochs", "10", "--no-nesterov", "--momentum", "0",
+                 "--optimizer", "adam"]) == 0
+    again = store.list_runs()[0].config_dict
+    assert again == {**config.to_dict(), "epochs": 10, "nesterov": False, "momentum": 0.0, "optimizer": "adam"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "ten"], "epochs: must be a whole number; got 'ten'"),
+    (["--batch-size", "2.5"], "batch_size: must be a whole number; got '2.5'"),
+    (["--lr", "fast"], "learning_rate: must be a number; got 'fast'"),
+    (["--options", "{bad"], "arch_options: must be JSON ("),
+    (["--augment", "dgo"], "augmentation: must be dog, cat (the course presets) or a JSON list of steps ("),
+    (["--arch", "nope"], "architecture: unknown 'nope'; choose one of mlp, "),
+    (["--labels", "bits"], "labels: must be one of integer, one_hot; got 'bits'"),
+    (["--arch", "custom_mlp", "--options", '{"batch_norm": "yes"}'],
+     "architecture: option batch_norm must be true or false; got 'yes'"),
+])
+def test_unreadable_flag_values_are_one_line_naming_the_field(lab, store, capsys, argv, message):
+    assert main(["submit", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {message}") and "\n" not in err
+    assert store.list_runs() == []

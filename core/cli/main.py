@@ -9,21 +9,13 @@ import json
 import os
 import sys
 import time
-from dataclasses import fields
+import typing
+from dataclasses import Field, fields
 
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
-from core.domain.architectures import ARCHITECTURES
 from core.domain.augment import PRESETS, preset
-from core.domain.config import (
-    LABEL_ENCODINGS,
-    LR_SCHEDULES,
-    OPTIMIZERS,
-    SPLIT_MODES,
-    ConfigError,
-    TrainConfig,
-    parse_config,
-)
+from core.domain.config import ConfigError, TrainConfig, parse_config
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
@@ -52,30 +44,74 @@ def _add_submit(sub) -> None:
     submit = sub.add_parser("submit", help="queue a training run")
     submit.add_argument("--config", type=argparse.FileType("r"), default=None,
                         help="a run's config JSON (the Runs page's download); other flags given override it")
-    defaults = TrainConfig()
-    submit.add_argument("--dataset", default=defaults.dataset, help="see `datasets`")
-    submit.add_argument("--architecture", "--arch", default=defaults.architecture, choices=sorted(ARCHITECTURES))
-    submit.add_argument("--options", type=json.loads, default={}, dest="arch_options",
-                        help='architecture options as JSON, e.g. \'{"hidden_units": [512, 256], "dropout": 0.2}\'')
-    submit.add_argument("--augment", type=pipeline, default=[], dest="augmentation",
-                        help="augmentation while training: dog, cat (the course presets) or a JSON list of steps")
-    submit.add_argument("--optimizer", default=defaults.optimizer, choices=sorted(OPTIMIZERS))
-    submit.add_argument("--learning-rate", "--lr", type=float, default=defaults.learning_rate)
-    submit.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=sorted(LR_SCHEDULES))
-    submit.add_argument("--momentum", type=float, default=defaults.momentum)
-    submit.add_argument("--nesterov", action="store_true")
-    submit.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    submit.add_argument("--epochs", type=int, default=defaults.epochs)
-    submit.add_argument("--validation-split", type=float, default=defaults.validation_split)
-    submit.add_argument("--train-subset", type=int, default=None, help="train on this many samples (default all)")
-    submit.add_argument("--test-subset", type=int, default=None, help="evaluate on this many samples (default all)")
-    submit.add_argument("--split-mode", default=defaults.split_mode, choices=sorted(SPLIT_MODES))
-    submit.add_argument("--labels", default=defaults.labels, choices=sorted(LABEL_ENCODINGS))
-    submit.add_argument("--image-size", type=int, default=defaults.image_size, help="image folders: square side")
-    submit.add_argument("--seed", type=int, default=defaults.seed)
-    submit.add_argument("--name", default="")
-    submit.add_argument("--notes", default="")
+    add_config_flags(submit)
     submit.add_argument("--follow", action="store_true", help="follow the run until it ends")
+
+
+# Flags a field has besides --field-name (the short names the course notes use).
+ALIASES = {"architecture": ("--arch",), "learning_rate": ("--lr",), "arch_options": ("--options",),
+           "augmentation": ("--augment",)}
+
+
+def pipeline(text: str) -> list:
+    """'dog', 'cat', or JSON steps like '[{"layer": "RandomFlip", "params": {}}]'."""
+    return preset(text) if text in PRESETS else json.loads(text)
+
+
+# Fields whose flag text is read by a reader of their own (else by their type; JSON for a dict or a
+# list), with what the text may be.
+READERS = {"augmentation": (pipeline, f"{', '.join(PRESETS)} (the course presets) or a JSON list of steps")}
+
+
+def _flag_type(cls, f: Field) -> type:
+    """The type a field's flag reads: its annotation, without the None of an optional field."""
+    hint = typing.get_type_hints(cls)[f.name]
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+    return typing.get_origin(kinds[0]) or kinds[0]
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls=TrainConfig) -> None:
+    """One flag per field of `cls` (`--batch-size` for batch_size), made from the dataclass itself: the
+    type from the annotation, the help and the allowed keys from the field's metadata. A flag keeps the
+    text it was given (parsed by `config_values`) and is absent from the namespace unless typed, so only
+    the flags a user gave override a --config file."""
+    defaults = cls()
+    for f in fields(cls):
+        kind = _flag_type(cls, f)
+        names = (f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, ()))
+        words = [f.metadata.get("help", "")]
+        choices = f.metadata.get("choices", ())
+        if f.name in READERS:
+            words.append(READERS[f.name][1])
+        elif kind in (dict, list):
+            words.append("as JSON")
+        elif getattr(defaults, f.name) not in (None, ""):
+            words.append(f"default {getattr(defaults, f.name)}")
+        text = "; ".join(w for w in words if w).replace("%", "%%")
+        if kind is bool:
+            parser.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=text)
+        else:
+            metavar = "{" + ",".join(sorted(choices)) + "}" if choices else f.name.upper()
+            parser.add_argument(*names, dest=f.name, default=argparse.SUPPRESS, metavar=metavar, help=text)
+
+
+def _read(cls, f: Field, text):
+    """A flag's text as the field's type; ConfigError naming the field if it cannot be read."""
+    kind = _flag_type(cls, f)
+    if not isinstance(text, str) or kind is str:  # a flag (--nesterov / --no-nesterov) or text
+        return text
+    reader, allowed = READERS.get(f.name, (json.loads, "JSON") if kind in (dict, list) else (kind, ""))
+    try:
+        return reader(text)
+    except ValueError as exc:  # json.JSONDecodeError is one too
+        words = {int: "must be a whole number", float: "must be a number"}.get(kind) or f"must be {allowed} ({exc})"
+        raise ConfigError(f.name, f"{words}; got {text!r}") from None
+
+
+def config_values(args: argparse.Namespace, cls=TrainConfig) -> dict:
+    """The fields of `cls` whose flags were given, read as their types."""
+    return {f.name: _read(cls, f, getattr(args, f.name)) for f in fields(cls) if hasattr(args, f.name)}
 
 
 def _add_sweep(sub) -> None:
@@ -92,26 +128,17 @@ def _add_sweep(sub) -> None:
     sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
 
 
-def pipeline(text: str) -> list:
-    """'dog', 'cat', or JSON steps like '[{"layer": "RandomFlip", "params": {}}]'."""
-    return preset(text) if text in PRESETS else json.loads(text)
-
-
-def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
-    names = {f.name for f in fields(TrainConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names}
+def _config_from(args: argparse.Namespace) -> TrainConfig:
+    given = config_values(args)
     if args.config is None:
-        return TrainConfig(**given)
+        return parse_config(given)
     try:
         base = json.load(args.config)
     except json.JSONDecodeError as exc:
         raise ConfigError("config", f"{args.config.name} is not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(base, dict):
         raise ConfigError("config", f"{args.config.name} must hold one JSON object of settings")
-    # Flags the user typed override the file; flags left at their defaults do not.
-    defaults = vars(parser.parse_args(["submit"]))
-    overrides = {k: v for k, v in given.items() if v != defaults.get(k)}
-    return parse_config({**base, **overrides})
+    return parse_config({**base, **given})  # the flags the user typed override the file
 
 
 def _follow(run_id: int, interval: float = 1.0) -> int:
@@ -137,7 +164,7 @@ def _follow(run_id: int, interval: float = 1.0) -> int:
 
 
 def _submit(args, parser) -> int:
-    run_id = jobs.submit(_config_from(args, parser))
+    run_id = jobs.submit(_config_from(args))
     print(f"run #{run_id} queued")
     return _follow(run_id) if args.follow else 0
 

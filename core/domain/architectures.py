@@ -7,13 +7,93 @@ core/training/builders.py; this module only names them.
 """
 from __future__ import annotations
 
+import copy
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 
 class ArchitectureError(ValueError):
     """The architecture cannot take this input or these options; the message says why and the fix."""
+
+
+# -- each architecture's options: one strict pydantic model per builder ------------------
+# A field's type and constraints are the check, its default the option's default, and its description
+# the rule the one-line error states ("option dropout must be from 0 up to (not including) 1; got 1.5").
+ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "selu", "swish")
+KERNEL_SIZES = (1, 3, 5, 7)
+
+
+def _one_of(*allowed):
+    """A validator for a value from `allowed` (already of the right type: 3.0 is no kernel size)."""
+    def check(value):
+        if value not in allowed:
+            raise ValueError(f"must be one of {allowed}")
+        return value
+
+    return AfterValidator(check)
+
+
+class Options(BaseModel):
+    """An architecture's options: strict types (no "yes" for a flag, no text for a number), unknown
+    options refused; each field's description is the rule its error message states."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The options and their defaults, in the order the fields are declared (a fresh copy each time)."""
+        return {name: copy.deepcopy(info.get_default(call_default_factory=True))
+                for name, info in cls.model_fields.items()}
+
+
+class NoOptions(Options):
+    """A preset: everything is fixed, there is nothing to choose."""
+
+
+_DROPOUT = Field(0.0, ge=0, lt=1, description="must be from 0 up to (not including) 1")
+_BATCH_NORM = Field(False, description="must be true or false")
+_Width = Annotated[int, Field(ge=1, le=8192)]
+_Block = tuple[Annotated[int, Field(ge=1, le=1024)], Annotated[int, Field(ge=1, le=6)], bool]
+
+
+class CustomMlpOptions(Options):
+    """The custom MLP's hidden layers, activation, dropout and BatchNorm."""
+
+    hidden_units: list[_Width] = Field([512, 256], min_length=1, max_length=10,
+                                       description="must list 1 to 10 layer widths, each 1..8192")
+    activation: Literal[ACTIVATIONS] = Field("relu", description=f"must be one of {', '.join(ACTIVATIONS)}")
+    dropout: float = _DROPOUT
+    batch_norm: bool = _BATCH_NORM
+
+
+class CustomCnnOptions(Options):
+    """The custom CNN's blocks, BatchNorm, dropout and head."""
+
+    blocks: list[_Block] = Field(
+        [[32, 2, True], [64, 2, True]], min_length=1, max_length=8,
+        description="must list 1 to 8 blocks of [filters 1..1024, convs 1..6, pool true/false]")
+    batch_norm: bool = _BATCH_NORM
+    dropout: float = _DROPOUT
+    head: Literal["gap", "flatten"] = Field("gap", description="must be 'gap' or 'flatten'")
+    dense_units: int = Field(128, ge=0, le=8192, description="must be 0 (none) to 8192")
+
+
+class SmallResNetOptions(Options):
+    """The small ResNet's width, kernel size and depth."""
+
+    num_kernels: int = Field(32, ge=1, le=512, description="must be 1..512")
+    kernel_size: Annotated[int, _one_of(*KERNEL_SIZES)] = Field(3, description="must be 1, 3, 5 or 7")
+    blocks: int = Field(3, ge=1, le=20, description="must be a number of residual blocks from 1 to 20")
+
+
+class TransferOptions(Options):
+    """The transfer model's base weights: ImageNet's, or random (offline)."""
+
+    weights: Literal["imagenet", "random"] = Field("imagenet", description="must be 'imagenet' or 'random'")
 
 
 @dataclass(frozen=True)
@@ -46,8 +126,13 @@ class Architecture:
     recipe: Recipe = field(default_factory=Recipe)
     min_side: int = 1  # smallest height/width it can take
     needs_rgb: bool = False
-    options: dict[str, Any] = field(default_factory=dict)  # option -> default
+    schema: type[Options] = NoOptions  # the options a user may set: names, types, ranges and defaults
     fixed: dict[str, Any] = field(default_factory=dict)  # builder arguments that make this preset
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options a user may set and their defaults (from `schema`)."""
+        return self.schema.defaults()
 
     def arguments(self, options: dict | None = None) -> dict[str, Any]:
         """Keyword arguments for the builder beyond (input_shape, num_classes)."""
@@ -127,7 +212,7 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "Residual blocks add a block's input to its output (layers.Add), so gradients have a short path "
         "back and deep stacks keep training. The diagram shows the skip connections.",
         "build_small_resnet", Recipe(batch_size=64, epochs=20, dataset="cifar10"),
-        options={"num_kernels": 32, "kernel_size": 3, "blocks": 3}),
+        schema=SmallResNetOptions),
     Architecture(
         "resnet50", "ResNet-50 from scratch (CIFAR-100 lesson)",
         "keras.applications.ResNet50(weights=None) on the dataset's input → pooled features → Dense softmax.",
@@ -156,65 +241,36 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "set weights to 'random' to train the same head on a random base.",
         "build_resnet50_transfer", Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=5,
                                         labels="one_hot", dataset="cifar10"),
-        needs_rgb=True, options={"weights": "imagenet"}),
+        needs_rgb=True, schema=TransferOptions),
     Architecture(
         "custom_mlp", "Custom MLP", "Flatten → your hidden layers (activation, Dropout, BatchNorm) → softmax.",
         "The hyperparameter assignment's MLP: choose the hidden layers, their width, the activation, a dropout "
         "rate and whether to use BatchNormalization.",
-        "build_mlp", options={"hidden_units": [512, 256], "activation": "relu", "dropout": 0.0, "batch_norm": False},
-        fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
+        "build_mlp", schema=CustomMlpOptions, fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
     Architecture(
         "custom_cnn", "Custom CNN", "Blocks of 3x3 convs (filters, convs, pool) → GAP or Flatten → Dense → softmax.",
         "Build your own CNN from blocks of (filters, convolutions per block, pooling), with BatchNormalization, "
         "Dropout, and a global-average-pooling or flatten head.",
-        "build_custom_cnn", options={"blocks": [[32, 2, True], [64, 2, True]], "batch_norm": False, "dropout": 0.0,
-                                   "head": "gap", "dense_units": 128},
-        fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
+        "build_custom_cnn", schema=CustomCnnOptions, fixed={"bn_momentum": CUSTOM_BN_MOMENTUM}),
 )}
 
-ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "selu", "swish")
-
-
 def check_options(key: str, options: dict) -> dict:
-    """The architecture's options with defaults filled in; ArchitectureError for a bad one."""
+    """The architecture's options with defaults filled in; ArchitectureError (one line: the option, the
+    rule, the value) for an unknown option or a value its schema refuses."""
     arch = ARCHITECTURES[key]
-    unknown = set(options) - set(arch.options)
-    if unknown:
-        raise ArchitectureError(f"architecture: {key} has no option {sorted(unknown)[0]!r}; "
-                                f"its options are {', '.join(arch.options) or 'none'}")
     merged = {**arch.options, **options}
-
-    def bad(name, text):
-        return ArchitectureError(f"architecture: option {name} {text}; got {merged[name]!r}")
-
-    if "hidden_units" in merged:
-        units = merged["hidden_units"]
-        if not isinstance(units, (list, tuple)) or not 1 <= len(units) <= 10 or \
-                not all(isinstance(u, int) and 1 <= u <= 8192 for u in units):
-            raise bad("hidden_units", "must list 1 to 10 layer widths, each 1..8192")
-    if "activation" in merged and merged["activation"] not in ACTIVATIONS:
-        raise bad("activation", f"must be one of {', '.join(ACTIVATIONS)}")
-    if "dropout" in merged and not (isinstance(merged["dropout"], (int, float)) and 0 <= merged["dropout"] < 1):
-        raise bad("dropout", "must be from 0 up to (not including) 1")
-    if "blocks" in merged:
-        blocks = merged["blocks"]
-        ok = isinstance(blocks, (list, tuple)) and 1 <= len(blocks) <= 8 and all(
-            isinstance(b, (list, tuple)) and len(b) == 3 and isinstance(b[0], int) and 1 <= b[0] <= 1024
-            and isinstance(b[1], int) and 1 <= b[1] <= 6 for b in blocks)
-        if key == "custom_cnn" and not ok:
-            raise bad("blocks", "must list 1 to 8 blocks of [filters 1..1024, convs 1..6, pool true/false]")
-        if key == "small_resnet" and not (isinstance(blocks, int) and 1 <= blocks <= 20):
-            raise bad("blocks", "must be a number of residual blocks from 1 to 20")
-    if "head" in merged and merged["head"] not in ("gap", "flatten"):
-        raise bad("head", "must be 'gap' or 'flatten'")
-    if "dense_units" in merged and not (isinstance(merged["dense_units"], int) and 0 <= merged["dense_units"] <= 8192):
-        raise bad("dense_units", "must be 0 (none) to 8192")
-    if "num_kernels" in merged and not (isinstance(merged["num_kernels"], int) and 1 <= merged["num_kernels"] <= 512):
-        raise bad("num_kernels", "must be 1..512")
-    if "kernel_size" in merged and merged["kernel_size"] not in (1, 3, 5, 7):
-        raise bad("kernel_size", "must be 1, 3, 5 or 7")
-    if "weights" in merged and merged["weights"] not in ("imagenet", "random"):
-        raise bad("weights", "must be 'imagenet' or 'random'")
+    try:
+        # As JSON, the form options are stored in: a list is as good as a tuple, 3.0 is not a whole number.
+        arch.schema.model_validate_json(json.dumps(merged, default=repr))
+    except ValidationError as exc:
+        errors = exc.errors()
+        unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+        if unknown:
+            raise ArchitectureError(f"architecture: {key} has no option {unknown[0]!r}; "
+                                    f"its options are {', '.join(arch.options) or 'none'}") from None
+        name = str(errors[0]["loc"][0])
+        rule = arch.schema.model_fields[name].description
+        raise ArchitectureError(f"architecture: option {name} {rule}; got {merged[name]!r}") from None
     return merged
 
 

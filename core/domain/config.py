@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Iterable
 
 from core.data.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
@@ -51,30 +52,38 @@ class ConfigError(ValueError):
         self.field = field
 
 
+def _setting(default: Any = MISSING, text: str = "", choices: Iterable[str] = (), factory: Any = MISSING):
+    """A TrainConfig field with what describes it outside the code: a line of help and, for a field that
+    names a key, the allowed keys (the CLI's flags are made from these; `validate` checks the values)."""
+    return field(default=default, default_factory=factory, metadata={"help": text, "choices": tuple(choices)})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run's settings (defaults: the course MLP on the bundled digits)."""
 
-    dataset: str = "digits"  # a key of core.datasets.catalog()
-    architecture: str = "mlp"  # a key of core.architectures.ARCHITECTURES
-    arch_options: dict = field(default_factory=dict)  # the architecture's options (custom builders)
-    optimizer: str = "adam"  # a key of OPTIMIZERS
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"  # a key of LR_SCHEDULES
-    momentum: float = 0.0  # SGD only
-    nesterov: bool = False  # SGD only
-    batch_size: int = 32
-    epochs: int = 10
-    validation_split: float = 0.2  # share of the training subset held out for validation
-    split_mode: str = "random"  # a key of SPLIT_MODES
-    train_subset: int | None = None  # train on this many samples (stratified); None = all
-    test_subset: int | None = None  # evaluate on this many test samples (stratified); None = all
-    labels: str = "integer"  # a key of LABEL_ENCODINGS
-    image_size: int = DEFAULT_IMAGE_SIZE  # image folders only: images are resized to this square
-    augmentation: list = field(default_factory=list)  # core.augment steps, applied while training only
-    seed: int = 42  # drives the subset, the split, shuffling and weight initialisation
-    name: str = ""  # shown as plain text; empty = generated
-    notes: str = ""  # shown as plain text
+    dataset: str = _setting("digits", "a dataset of the catalog (`python -m core datasets` lists them)")
+    architecture: str = _setting("mlp", "a course preset or a custom builder", ARCHITECTURES)
+    arch_options: dict = _setting(text='the architecture\'s options (custom builders), e.g. '
+                                  '{"hidden_units": [512, 256], "dropout": 0.2}', factory=dict)
+    optimizer: str = _setting("adam", "the Keras optimizer", OPTIMIZERS)
+    learning_rate: float = _setting(1e-3, f"greater than 0, at most {MAX_LEARNING_RATE:g}")
+    lr_schedule: str = _setting("constant", "constant, or cosine decay to 0 over the run", LR_SCHEDULES)
+    momentum: float = _setting(0.0, "SGD only: from 0 up to (not including) 1")
+    nesterov: bool = _setting(False, "SGD only, with a momentum above 0")
+    batch_size: int = _setting(32, "at most the training samples left after the validation split")
+    epochs: int = _setting(10, "at most TRAINLAB_MAX_EPOCHS")
+    validation_split: float = _setting(0.2, "share of the training subset held out for validation, 0 to 0.5")
+    split_mode: str = _setting("random", "random (seeded, stratified) or the last share (Keras)", SPLIT_MODES)
+    train_subset: int | None = _setting(None, "train on this many samples (stratified); default all")
+    test_subset: int | None = _setting(None, "evaluate on this many test samples (stratified); default all")
+    labels: str = _setting("integer", "integer (sparse categorical cross-entropy) or one-hot labels", LABEL_ENCODINGS)
+    image_size: int = _setting(DEFAULT_IMAGE_SIZE, "image folders only: images are resized to this square side, "
+                               f"{IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]}")
+    augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
+    seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
+    name: str = _setting("", "shown as plain text; empty = generated")
+    notes: str = _setting("", "shown as plain text")
 
     def to_dict(self) -> dict:
         """Plain dict for JSON storage."""
