@@ -60,14 +60,19 @@ def test_worker_pool_end_to_end(pool):
     cancelled = _wait_status(third, settings, (CANCELLED, FAILED, SUCCEEDED), 30)
     assert cancelled.status == CANCELLED and cancelled.progress < 0.5
 
-    # 3. A worker killed mid-run leaves its run failed with the reason, never running forever.
+    # 3. A worker killed mid-run: its run is re-queued once and trains again in a fresh worker; killed
+    # again, it fails with the reason. Never running forever.
     fourth = jobs.submit(TrainConfig(name="to kill", **long), settings)
-    run = wait_for(lambda: (r := jobs.get_run(fourth, settings)).batch > 0 and r, 120, what="the fourth run to train")
-    os.kill(run.worker_pid, signal.SIGKILL)
-    killed_at = time.monotonic()
-    failed = _wait_status(fourth, settings, (FAILED,), 30)
-    assert "died" in failed.error or "no heartbeat" in failed.error
-    assert time.monotonic() - killed_at < 30
+    for attempt in (1, 2):
+        run = wait_for(lambda: (r := jobs.get_run(fourth, settings)).batch > 0 and r.attempt == attempt and r, 120,
+                       what=f"attempt {attempt} of the fourth run to train")
+        os.kill(run.worker_pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        after = wait_for(lambda: (r := jobs.get_run(fourth, settings)).status != RUNNING and r, 30,
+                         what="the killed run to be noticed")
+        assert time.monotonic() - killed_at < 30
+    assert "attempt 1 lost: worker process" in after.attempt_note
+    assert after.status == FAILED and "died" in after.error and "attempt 2 of 2" in after.error
 
     # 4. The pool replaces the dead worker and keeps training new runs.
     fifth = jobs.submit(TrainConfig(name="after the kill", train_subset=200, epochs=2), settings)

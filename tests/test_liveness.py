@@ -6,8 +6,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.services.liveness import process_alive, reap_dead_runs
-from core.store.runs import FAILED, RUNNING
+from core.store.attempts import requeue_or_fail
+from core.store.runs import FAILED, QUEUED, RUNNING, SUCCEEDED, MetricPoint, Superseded
 
 
 def test_process_alive_tells_live_dead_and_zombie_processes():
@@ -21,23 +24,56 @@ def test_process_alive_tells_live_dead_and_zombie_processes():
     assert not process_alive(child.pid)
 
 
-def test_runs_of_dead_or_silent_workers_are_failed(store):
-    host = socket.gethostname()
-    dead = store.create_run("dead", {})
+def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    store.claim(dead, child.pid, host)
+    return child.pid
+
+
+def test_a_run_of_a_dead_or_silent_worker_is_requeued_once_then_failed(store):
+    host = socket.gethostname()
+    dead = store.create_run("dead", {})
+    assert store.claim(dead, _dead_pid(), host) == 1
+    store.report(dead, [MetricPoint("batch", 1, 0.1, 0.1, "loss", 2.0)], 1, 1, 0.1, None, attempt=1)
     silent = store.create_run("silent", {})
     store.claim(silent, os.getpid(), "another-host")
     healthy = store.create_run("healthy", {})
     store.claim(healthy, os.getpid(), host)
 
-    now = time.time()
-    assert reap_dead_runs(store, heartbeat_timeout=30, now=now) == [dead]
-    assert "died" in store.get(dead).error and store.get(dead).status == FAILED
-    # Judged by heartbeat alone (another host, or a live pid): silent for over 1 s fails, fresh stays.
+    handed_back = []
+    assert reap_dead_runs(store, heartbeat_timeout=30, on_requeued=handed_back.extend) == [dead]
+    run = store.get(dead)
+    assert (run.status, handed_back) == (QUEUED, [dead])  # lost to a fault: queued again, for the workers
+    assert "attempt 1 lost: worker process" in run.attempt_note and "died" in run.attempt_note
+    assert store.metrics(dead) == []  # the retry starts its curves over
+    assert store.claim(dead, _dead_pid(), host) == 2
+    assert reap_dead_runs(store, heartbeat_timeout=30) == [dead]
+    run = store.get(dead)
+    assert run.status == FAILED and "died" in run.error and "attempt 2 of 2" in run.error
+
+    # Judged by heartbeat alone (another host, or a live pid): silent for over 1 s is lost, fresh stays.
     time.sleep(1.2)
     store.heartbeat(healthy)
     assert reap_dead_runs(store, heartbeat_timeout=1.0) == [silent]
-    assert "no heartbeat" in store.get(silent).error
+    assert "no heartbeat for" in store.get(silent).attempt_note and store.get(silent).status == QUEUED
     assert store.get(healthy).status == RUNNING
+
+
+def test_a_superseded_attempt_can_write_nothing(store):
+    run_id = store.create_run("r", {})
+    first = store.claim(run_id, os.getpid(), "elsewhere")
+    store.heartbeat(run_id, attempt=first)
+    assert requeue_or_fail(store, run_id, first, "worker 1 stopped") == QUEUED
+    second = store.claim(run_id, os.getpid(), "here")
+    assert second == first + 1
+    point = [MetricPoint("batch", 5, 0.5, 1.0, "loss", 9.0)]
+    for write in (lambda: store.report(run_id, point, 1, 5, 0.5, None, attempt=first),
+                  lambda: store.heartbeat(run_id, attempt=first),
+                  lambda: store.set_plan(run_id, 1, 10, 99, attempt=first)):
+        with pytest.raises(Superseded):
+            write()
+    assert store.finish(run_id, SUCCEEDED, test_accuracy=0.99, attempt=first) is False
+    assert store.metrics(run_id) == [] and store.get(run_id).status == RUNNING
+    store.report(run_id, point, 1, 5, 0.5, None, attempt=second)  # the owner writes
+    assert store.finish(run_id, SUCCEEDED, test_accuracy=0.5, attempt=second)
+    assert store.get(run_id).test_accuracy == 0.5 and len(store.metrics(run_id)) == 1

@@ -9,8 +9,10 @@ from typing import Protocol
 
 from huey import SqliteHuey
 
-from core.runtime.worker_process import retire_if_grown
+from core.runtime.worker_process import interrupt_reason, retire_if_grown
 from core.settings import Settings, load_settings
+from core.store.attempts import requeue_or_fail
+from core.store.runs import QUEUED, RunStore
 
 TASK_NAME = "train_run"
 _QUEUES: dict[str, tuple[SqliteHuey, object]] = {}
@@ -25,9 +27,17 @@ class Executor(Protocol):
 
 def _train_run(run_id: int) -> None:
     # Imported here: the consumer process forks its workers and must never import TensorFlow.
-    from core.training.fit import execute_run
+    from core.training.fit import RunInterrupted, execute_run
 
-    execute_run(run_id)
+    settings = load_settings()
+    try:
+        outcome = execute_run(run_id, settings)
+    except RunInterrupted as interrupted:
+        # A lost attempt, not the run's fault: re-queue it once (the message waits in the queue if the
+        # pool is stopping, for the next pool), then fail it, with what happened.
+        outcome = requeue_or_fail(RunStore(settings.db_path), run_id, interrupted.attempt, interrupt_reason())
+    if outcome == QUEUED:
+        get_queue(settings)[1](run_id)
     retire_if_grown()
 
 

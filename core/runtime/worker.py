@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from core.runtime import worker_process
 from core.runtime.taskqueue import get_queue
-from core.runtime.worker_process import warm_up
+from core.runtime.worker_process import guard_forked_child, process_alive, warm_up
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def _try_lock(settings: Settings) -> Iterator[int | None]:
 
 
 def status(settings: Settings | None = None) -> PoolStatus:
-    """Is a pool running for this data folder?"""
+    """Is a pool running for this data folder? (The lock is held exactly while its process lives.)"""
     settings = settings or load_settings()
     with _try_lock(settings) as fd:
         running = fd is None
@@ -121,23 +123,44 @@ def _runs_training(settings: Settings) -> bool:
 
 
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
-    """Stop the pool (running runs end as failed, 'interrupted'); True once it is gone."""
+    """Stop the pool (running runs are re-queued once, for the next pool); True once it is gone.
+
+    SIGTERM lets Huey interrupt its workers and exit; if the pool's parent is already dead, or it
+    does not go within `timeout`, its whole process group (the pool started its own session) is killed."""
     settings = settings or load_settings()
     pool = status(settings)
     if not pool.running:
         return True
-    if pool.pid:
+    if pool.pid and process_alive(pool.pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pool.pid, signal.SIGTERM)  # Huey: interrupt workers, then exit
+        if _wait_until_stopped(settings, timeout):
+            return True
+    if pool.pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pool.pid, signal.SIGKILL)  # the parent died or hung: its children go with the group
+    return _wait_until_stopped(settings, 5.0)
+
+
+def _wait_until_stopped(settings: Settings, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not status(settings).running:
             return True
-        time.sleep(0.1)
-    if pool.pid:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pool.pid, signal.SIGKILL)
+        time.sleep(0.05)
     return not status(settings).running
+
+
+def _requeue_waiting_runs(settings: Settings, task) -> None:
+    """Queue a message again for every run still `queued`: a worker that died between taking a
+    message and claiming its run lost that message. A duplicate is harmless: the claim is atomic."""
+    from core.store.runs import QUEUED, RunStore
+
+    waiting = [run.id for run in RunStore(settings.db_path).list_runs(statuses=[QUEUED])]
+    for run_id in reversed(waiting):  # oldest first
+        task(run_id)
+    if waiting:
+        log.info("queued %d waiting run(s) again", len(waiting))
 
 
 def run_pool(settings: Settings | None = None) -> int:
@@ -149,7 +172,9 @@ def run_pool(settings: Settings | None = None) -> int:
             log.info("a worker pool already serves %s", settings.home)
             return 1
         _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
-        huey, _ = get_queue(settings)
+        os.register_at_fork(after_in_child=functools.partial(guard_forked_child, fd, os.getpid()))
+        huey, task = get_queue(settings)
+        _requeue_waiting_runs(settings, task)
         huey.on_startup(name="warm_up")(warm_up)
         consumer = huey.create_consumer(
             workers=settings.workers,
@@ -160,6 +185,7 @@ def run_pool(settings: Settings | None = None) -> int:
             check_worker_health=True,
             health_check_interval=2,  # a killed worker is replaced within seconds
         )
+        worker_process.POOL_STOPPING = consumer.stop_flag  # inherited by the workers it forks
         log.info("worker pool: %d workers for %s", settings.workers, settings.home)
         try:
             consumer.run()

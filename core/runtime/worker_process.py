@@ -5,12 +5,17 @@ queue and the pool importing each other.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
+import signal
+import sys
 
 from core.settings import load_settings
 
 log = logging.getLogger(__name__)
+POOL_STOPPING = None  # the pool's stop flag (a multiprocessing Event), set by the pool before it forks workers
 
 
 def warm_up() -> None:
@@ -18,6 +23,59 @@ def warm_up() -> None:
     from core.training.threads import configure_tensorflow
 
     configure_tensorflow(load_settings().threads_per_worker)
+
+
+def interrupt_reason() -> str:
+    """Why the task in this worker was interrupted (Huey raises KeyboardInterrupt on SIGTERM): the
+    pool stopping (its stop flag is set first), or a SIGTERM from another process while it kept running."""
+    if POOL_STOPPING is not None and POOL_STOPPING.is_set():
+        return f"the worker pool (pid {os.getppid()}) was stopped while this run trained"
+    return (f"worker process {os.getpid()} received SIGTERM from another process while the pool "
+            f"(pid {os.getppid()}) kept running")
+
+
+def process_alive(pid: int) -> bool:
+    """True if process `pid` exists on this machine and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            # The state follows the parenthesised command name, which may hold spaces.
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def guard_forked_child(lock_fd: int, pool_pid: int) -> None:
+    """In each process the pool forks: let go of the pool's lock and die with the pool.
+
+    A forked child shares the parent's lock on workers.lock; an orphan still holding it would keep
+    every new pool out while queued runs wait. Closing the child's copy leaves the lock to the pool
+    alone, and PR_SET_PDEATHSIG kills the child when the pool's parent dies (its run is then found
+    dead and re-queued once), so no worker trains unsupervised. Processes a worker forks are left alone."""
+    global _GUARDED
+    if _GUARDED:
+        return
+    _GUARDED = True
+    with contextlib.suppress(OSError):
+        os.close(lock_fd)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != pool_pid:  # the pool died before the signal was armed
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+_GUARDED = False  # True in a process the pool forked (and in whatever that process forks)
 
 
 def resident_mb() -> float | None:

@@ -86,6 +86,17 @@ def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: E
             raise JobError(f"queue: run #{run_id}{later} cancelled: {reason}") from exc
 
 
+def reap(store: RunStore, settings: Settings) -> None:
+    """Re-queue (once) or fail the runs of dead or silent workers; re-queued runs go back to the job
+    queue, and the pool is started if it is down (autostart on)."""
+    def requeue(run_ids: list[int]) -> None:
+        enqueue(store, run_ids, settings)
+        if settings.autostart_workers:
+            worker.ensure_running(settings)
+
+    reap_dead_runs(store, settings.heartbeat_timeout, on_requeued=requeue)
+
+
 def cancel(run_id: int, settings: Settings | None = None) -> str:
     """Cancel a queued run now, or ask a running one to stop; returns its status afterwards."""
     status = _store(settings or load_settings()).request_cancel(run_id)
@@ -110,7 +121,7 @@ def list_runs(settings: Settings | None = None, limit: int | None = None) -> lis
     """Runs newest first, after marking runs of dead workers failed."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap_dead_runs(store, settings.heartbeat_timeout)
+    reap(store, settings)
     return store.list_runs(limit=limit)
 
 
@@ -118,7 +129,7 @@ def get_run(run_id: int, settings: Settings | None = None) -> Run | None:
     """One run (after reaping dead workers), or None."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap_dead_runs(store, settings.heartbeat_timeout)
+    reap(store, settings)
     return store.get(run_id)
 
 
@@ -154,8 +165,11 @@ def activity(settings: Settings | None = None) -> Activity:
     """The lab's activity (after reaping dead workers, so a dead run shows as failed)."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap_dead_runs(store, settings.heartbeat_timeout)
-    return Activity(*store.activity())
+    reap(store, settings)
+    current = Activity(*store.activity())
+    if current.active and settings.autostart_workers and not worker.status(settings).running:
+        worker.ensure_running(settings)  # the pool died with work waiting: bring it back on the next look
+    return current
 
 
 def ensure_workers(settings: Settings | None = None) -> bool:
@@ -182,7 +196,7 @@ def query(run_query: RunQuery, settings: Settings | None = None) -> tuple[list[R
     """One page of runs matching the filters (after reaping dead workers), and the total that match."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap_dead_runs(store, settings.heartbeat_timeout)
+    reap(store, settings)
     return query_runs(store, run_query)
 
 

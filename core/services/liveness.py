@@ -1,44 +1,36 @@
-"""Find runs whose worker died and mark them failed, so nothing stays `running` forever."""
+"""Find runs whose worker died or went silent: re-queue them once, then fail them, so nothing stays
+`running` forever (the retry rule is core/store/attempts.py)."""
 from __future__ import annotations
 
-import os
 import socket
 import time
+from typing import Callable
 
-from core.store.runs import RUNNING, RunStore
-
-
-def process_alive(pid: int) -> bool:
-    """True if process `pid` exists on this machine and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            # The state follows the parenthesised command name, which may hold spaces.
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from core.runtime.worker_process import process_alive
+from core.store.attempts import requeue_or_fail
+from core.store.runs import QUEUED, RUNNING, RunStore
 
 
-def reap_dead_runs(store: RunStore, heartbeat_timeout: float, now: float | None = None) -> list[int]:
-    """Fail running runs whose worker process is gone or silent; return their ids."""
+def reap_dead_runs(store: RunStore, heartbeat_timeout: float, now: float | None = None,
+                   on_requeued: Callable[[list[int]], None] | None = None) -> list[int]:
+    """Re-queue (once) or fail running runs whose worker process is gone or silent; return their ids.
+
+    `on_requeued` gets the ids that went back to the queue, to hand them to the workers again."""
     now = time.time() if now is None else now
     host = socket.gethostname()
-    reaped = []
+    reaped, requeued = [], []
     for run in store.list_runs(statuses=[RUNNING]):
         reason = None
         if run.worker_host == host and run.worker_pid and not process_alive(run.worker_pid):
-            reason = f"worker process {run.worker_pid} died (killed, or out of memory)"
+            reason = f"worker process {run.worker_pid} died (killed by a signal, or out of memory)"
         elif run.heartbeat_at is not None and now - run.heartbeat_at > heartbeat_timeout:
-            reason = f"no heartbeat from worker {run.worker_pid} for {now - run.heartbeat_at:.0f} s; it probably died"
-        if reason and store.fail_run(run.id, reason):
+            reason = (f"worker {run.worker_pid} on {run.worker_host} sent no heartbeat for "
+                      f"{now - run.heartbeat_at:.0f} s (stopped, hung, or its machine is gone)")
+        outcome = requeue_or_fail(store, run.id, run.attempt, reason) if reason else None
+        if outcome:
             reaped.append(run.id)
+        if outcome == QUEUED:
+            requeued.append(run.id)
+    if requeued and on_requeued is not None:
+        on_requeued(requeued)
     return reaped

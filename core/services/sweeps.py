@@ -26,8 +26,7 @@ from core.domain.sweep_spec import (
 from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.estimates import Estimate, estimate
-from core.services.jobs import JobError, enqueue, submit_linked
-from core.services.liveness import reap_dead_runs
+from core.services.jobs import JobError, enqueue, reap, submit_linked
 from core.settings import Settings, load_settings
 from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
 from core.store.sweeps import (
@@ -184,7 +183,7 @@ def runs_frame(sweep_id: int, settings: Settings | None = None) -> pd.DataFrame:
     """Every run of the sweep (trials and retrains) with its hyperparameters and metrics."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap_dead_runs(store, settings.heartbeat_timeout)
+    reap(store, settings)
     rows = sweep_runs(store, sweep_id)
     columns = ["run", "role", "status", *PARAM_COLUMNS, "val_accuracy", "val_loss", "test_accuracy",
                "parameters", "train_seconds", "stopped_at", "progress", "eta_seconds", "error", "config"]

@@ -52,6 +52,8 @@ class Run:
     error: str | None
     traceback: str | None
     tags: str = ""  # comma-separated labels a user gave the run
+    attempt: int = 0  # claims so far: 1 while the first attempt trains, 2 after one retry
+    attempt_note: str | None = None  # why an earlier attempt was lost (it was re-queued)
 
     @property
     def tag_list(self) -> list[str]:
@@ -91,6 +93,17 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
         (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs),
     )
     return int(cur.lastrowid)
+
+
+class Superseded(RuntimeError):
+    """A worker's attempt no longer owns its run (marked lost, re-queued, or claimed again): stop writing."""
+
+
+def _owner(run_id: int, attempt: int | None) -> tuple[str, tuple]:
+    """The WHERE clause of a worker's write: the run, and (fenced) only while `attempt` still owns it."""
+    if attempt is None:
+        return "id=?", (run_id,)
+    return "id=? AND status=? AND attempt=?", (run_id, RUNNING, attempt)
 
 
 class RunStore:
@@ -142,29 +155,40 @@ class RunStore:
         with self.transaction() as conn:
             return insert_run(conn, name, config, notes, epochs)
 
-    def claim(self, run_id: int, pid: int, host: str) -> bool:
-        """Atomically move a queued run to running for this worker; False if it was not queued."""
+    def claim(self, run_id: int, pid: int, host: str) -> int | None:
+        """Atomically move a queued run to running for this worker; returns the attempt's number (its
+        fencing token: 1, then 2 after a retry), or None if the run was not queued."""
         now = time.time()
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=? "
-                "WHERE id=? AND status=?",
+                "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=?, "
+                "attempt=attempt + 1 WHERE id=? AND status=?",
                 (RUNNING, now, now, pid, host, run_id, QUEUED),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return None
+            return int(conn.execute("SELECT attempt FROM runs WHERE id=?", (run_id,)).fetchone()[0])
 
-    # -- while running ----------------------------------------------------------------
-    def heartbeat(self, run_id: int) -> None:
-        """Record that the worker training this run is alive."""
+    # -- while running: a worker passes its attempt, and a superseded attempt's writes are refused ----------
+    def _owned_update(self, conn: sqlite3.Connection, assignments: str, values: tuple, run_id: int,
+                      attempt: int | None) -> None:
+        where, keys = _owner(run_id, attempt)
+        cur = conn.execute(f"UPDATE runs SET {assignments} WHERE {where}", (*values, *keys))
+        if attempt is not None and cur.rowcount != 1:
+            raise Superseded(f"run #{run_id}: attempt {attempt} no longer owns it")
+
+    def heartbeat(self, run_id: int, attempt: int | None = None) -> None:
+        """Record that the worker training this run is alive (Superseded once `attempt` lost the run)."""
         with self.transaction() as conn:
-            conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status=?", (time.time(), run_id, RUNNING))
+            if attempt is None:
+                conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status=?", (time.time(), run_id, RUNNING))
+            else:
+                self._owned_update(conn, "heartbeat_at=?", (time.time(),), run_id, attempt)
 
-    def set_plan(self, run_id: int, epochs: int, steps: int, param_count: int) -> None:
+    def set_plan(self, run_id: int, epochs: int, steps: int, param_count: int, attempt: int | None = None) -> None:
         """Record the size of the job once the model and data are ready."""
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE runs SET epochs=?, steps=?, param_count=? WHERE id=?", (epochs, steps, param_count, run_id)
-            )
+            self._owned_update(conn, "epochs=?, steps=?, param_count=?", (epochs, steps, param_count), run_id, attempt)
 
     def report(
         self,
@@ -174,17 +198,17 @@ class RunStore:
         batch: int,
         progress: float,
         eta_seconds: float | None,
+        attempt: int | None = None,
     ) -> None:
-        """Append metric points and update progress in one transaction (one fsync-free commit)."""
+        """Append metric points and update progress in one transaction (one fsync-free commit); a
+        superseded `attempt` writes nothing and gets Superseded."""
         rows = [(run_id, p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in points]
         with self.transaction() as conn:
+            self._owned_update(conn, "epoch=?, batch=?, progress=?, eta_seconds=?, heartbeat_at=?",
+                               (epoch, batch, progress, eta_seconds, time.time()), run_id, attempt)
             conn.executemany(
                 "INSERT INTO metrics (run_id, kind, step, epoch, elapsed, name, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
-            )
-            conn.execute(
-                "UPDATE runs SET epoch=?, batch=?, progress=?, eta_seconds=?, heartbeat_at=? WHERE id=?",
-                (epoch, batch, progress, eta_seconds, time.time(), run_id),
             )
 
     def cancel_requested(self, run_id: int) -> bool:
@@ -202,17 +226,19 @@ class RunStore:
         test_loss: float | None = None,
         test_accuracy: float | None = None,
         train_seconds: float | None = None,
+        attempt: int | None = None,
     ) -> bool:
-        """Move a running run to a final status; False if it was no longer running."""
+        """Move a running run to a final status; False if it was no longer running (or no longer this attempt's)."""
         if status not in FINISHED_STATUSES:
             raise ValueError(f"finish() takes a final status; got {status!r}")
+        where, keys = _owner(run_id, attempt)
         with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, error=?, traceback=?, test_loss=?, test_accuracy=?, "
                 "train_seconds=?, eta_seconds=NULL, progress=CASE WHEN ?=? THEN 1.0 ELSE progress END "
-                "WHERE id=? AND status=?",
+                f"WHERE {where} AND status=?",
                 (status, time.time(), error, traceback, test_loss, test_accuracy, train_seconds,
-                 status, SUCCEEDED, run_id, RUNNING),
+                 status, SUCCEEDED, *keys, RUNNING),
             )
             return cur.rowcount == 1
 

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS runs (
     train_seconds REAL,
     error TEXT,
     traceback TEXT,
-    tags TEXT NOT NULL DEFAULT ''
+    tags TEXT NOT NULL DEFAULT '',
+    attempt INTEGER NOT NULL DEFAULT 0,   -- claims so far; each claim's number fences its writes
+    attempt_note TEXT                     -- why an earlier attempt was lost, when it was
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -66,9 +68,18 @@ def _add_tags_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
 
 
+def _add_attempt_columns(conn: sqlite3.Connection) -> None:
+    """Version 2: a run counts its attempts (the fencing token of each claim) and keeps why an earlier one was lost."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "attempt" not in columns:
+        conn.execute("ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
+    if "attempt_note" not in columns:
+        conn.execute("ALTER TABLE runs ADD COLUMN attempt_note TEXT")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column,)
+MIGRATIONS = (_add_tags_column, _add_attempt_columns)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

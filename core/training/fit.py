@@ -8,11 +8,13 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
 import traceback as tb
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from core.domain.architectures import ArchitectureError
 from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.settings import Settings, load_settings
-from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore
+from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore, Superseded
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
 from core.training.builders import build_model
@@ -33,8 +35,8 @@ log = logging.getLogger(__name__)
 class Heartbeat:
     """A daemon thread that tells the store this run's worker is alive, even mid-batch."""
 
-    def __init__(self, store: RunStore, run_id: int, interval: float):
-        self.store, self.run_id, self.interval = store, run_id, interval
+    def __init__(self, store: RunStore, run_id: int, attempt: int, interval: float):
+        self.store, self.run_id, self.attempt, self.interval = store, run_id, attempt, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -49,7 +51,9 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.store.heartbeat(self.run_id)
+                self.store.heartbeat(self.run_id, self.attempt)
+            except Superseded:
+                break  # the run is no longer this attempt's; the reporter stops the fit at its next write
             except Exception:  # a busy store must not kill the thread; the next beat retries
                 log.exception("heartbeat for run %s failed", self.run_id)
         self.store.close()
@@ -122,28 +126,41 @@ def one_line(exc: BaseException) -> str:
             else f"{exc.__class__.__name__}: {text}")
 
 
+class RunInterrupted(Exception):
+    """Training was interrupted by a signal (Huey turns SIGTERM into KeyboardInterrupt); the runtime
+    decides what it means (the pool stopping, or a signal from outside) and re-queues or fails the run."""
+
+    def __init__(self, run_id: int, attempt: int):
+        super().__init__(f"run #{run_id}, attempt {attempt}, was interrupted")
+        self.run_id, self.attempt = run_id, attempt
+
+
 def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
-    """Claim run `run_id` and train it to a final status; returns that status (None if not claimed)."""
+    """Claim run `run_id` and train it to a final status; returns that status (None if not claimed,
+    or if this attempt lost the run to the store meanwhile: then it wrote nothing more)."""
     settings = settings or load_settings()
     store = RunStore(settings.db_path)
-    if not store.claim(run_id, os.getpid(), socket.gethostname()):
+    attempt = store.claim(run_id, os.getpid(), socket.gethostname())
+    if attempt is None:
         return None  # cancelled while queued, or claimed elsewhere
     started = time.monotonic()
     try:
-        with Heartbeat(store, run_id, settings.heartbeat_interval):
-            return _train(store, run_id, settings, started)
+        with Heartbeat(store, run_id, attempt, settings.heartbeat_interval):
+            return _train(store, run_id, attempt, settings, started)
+    except Superseded:
+        log.warning("run %s: attempt %s was superseded (marked lost or re-queued); it stopped and wrote nothing "
+                    "more", run_id, attempt)
+        return None
     except KeyboardInterrupt:
-        # Huey interrupts in-flight tasks this way when the worker pool is stopped.
-        store.finish(run_id, FAILED, error="interrupted: the worker pool was stopped while this run trained")
-        raise
+        raise RunInterrupted(run_id, attempt) from None
     except Exception as exc:
-        store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc())
+        store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc(), attempt=attempt)
         return FAILED
     finally:
         _release_memory()
 
 
-def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> str:
+def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, started: float) -> str:
     import keras
 
     run = store.get(run_id)
@@ -165,30 +182,46 @@ def _train(store: RunStore, run_id: int, settings: Settings, started: float) -> 
 
     # 2. Build and compile the model for this dataset's shape and classes.
     model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps)
-    store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()))
-    (settings.runs_dir / str(run_id)).mkdir(parents=True, exist_ok=True)
+    store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
+    run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
-    # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled.
-    reporter, callbacks = _callbacks(store, run_id, config, steps, settings)
+    # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled or superseded.
+    reporter, callbacks = _callbacks(store, run_id, attempt, config, steps, settings)
     reporter.report_start(*initial_scores(model, data.x_train[splits.train[:START_SAMPLES]],
                                           data.y_train[splits.train[:START_SAMPLES]], one_hot))
     fit_start = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch from the seed.
     model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
     train_seconds = time.monotonic() - fit_start
+    if reporter.superseded:
+        raise Superseded(f"run #{run_id}: attempt {attempt} no longer owns it")
     if reporter.cancelled:
-        store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds)
+        store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds, attempt=attempt)
         return CANCELLED
 
-    # 4. Evaluate on the untouched test split and keep the trained model.
+    # 4. Evaluate on the untouched test split; the model and predictions are written under this
+    # attempt's names and take their final names only once the store accepted the attempt's result.
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    run_dir = settings.runs_dir / str(run_id)
-    save_predictions(run_dir, model, test, data, splits.test)
-    model.save(run_dir / "model.keras")
-    store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
-                 train_seconds=train_seconds)
+    staged = {run_dir / name: run_dir / f".attempt{attempt}.{name}" for name in ("predictions.npz", "model.keras")}
+    save_predictions(staged[run_dir / "predictions.npz"], model, test, data, splits.test)
+    model.save(staged[run_dir / "model.keras"])
+    if not store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
+                        train_seconds=train_seconds, attempt=attempt):
+        for temporary in staged.values():
+            temporary.unlink(missing_ok=True)
+        raise Superseded(f"run #{run_id}: attempt {attempt} no longer owns it")
+    for final, temporary in staged.items():
+        temporary.replace(final)
     return SUCCEEDED
+
+
+def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
+    """The run's folder; a retry starts it over (the lost attempt's event files and files go)."""
+    if attempt > 1 and run_dir.exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
 
 
 def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int):
@@ -203,13 +236,13 @@ def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_h
     return model
 
 
-def _callbacks(store: RunStore, run_id: int, config: TrainConfig, steps: int, settings: Settings):
+def _callbacks(store: RunStore, run_id: int, attempt: int, config: TrainConfig, steps: int, settings: Settings):
     """(the store reporter, every callback of the fit): live reporting, halving for a sweep's trial,
     and event files so `tensorboard --logdir <TRAINLAB_HOME>/runs` shows the same curves."""
     from core.training.epoch_summaries import EpochSummaries
     from core.training.reporting import StoreReporter
 
-    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval)
+    reporter = StoreReporter(store, run_id, config.epochs, steps, settings.report_interval, attempt=attempt)
     callbacks = [reporter]
     plan = halving_plan(store, run_id, config.epochs)
     if plan and plan.rungs:
@@ -241,13 +274,13 @@ def initial_scores(model, x: np.ndarray, y: np.ndarray, one_hot_classes: int | N
 MAX_MISTAKES_KEPT = 36
 
 
-def save_predictions(run_dir, model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
+def save_predictions(path: Path, model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
     """Keep the test labels, predictions and a few misclassified images, so the Runs page can show a
     confusion matrix and mistakes without loading the dataset or TensorFlow."""
     predicted = np.argmax(model.predict(test_batches, verbose=0), axis=1)
     true = data.y_test[test_idx]
     wrong = np.flatnonzero(predicted != true)[:MAX_MISTAKES_KEPT]
-    np.savez_compressed(run_dir / "predictions.npz", y_true=true, y_pred=predicted,
+    np.savez_compressed(path, y_true=true, y_pred=predicted,
                         class_names=np.array(data.class_names), mistakes=data.x_test[test_idx[wrong]],
                         mistakes_true=true[wrong], mistakes_pred=predicted[wrong])
 

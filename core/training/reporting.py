@@ -17,7 +17,7 @@ from typing import Callable
 
 import keras
 
-from core.store.runs import MetricPoint, RunStore
+from core.store.runs import MetricPoint, RunStore, Superseded
 
 LIVE_METRICS = ("loss", "accuracy")
 
@@ -32,6 +32,8 @@ class StoreReporter(keras.callbacks.Callback):
         steps: batches per epoch.
         interval: least seconds between two within-epoch reports.
         clock: monotonic time source (tests may pass their own).
+        attempt: the worker's attempt (its claim's fencing token); once the store refuses its writes
+            (the run was marked lost or re-queued), the fit stops and `superseded` is set.
 
     Example:
         model.fit(ds, epochs=3, callbacks=[StoreReporter(store, 7, epochs=3, steps=40)])
@@ -43,10 +45,12 @@ class StoreReporter(keras.callbacks.Callback):
     async_safe = True
 
     def __init__(self, store: RunStore, run_id: int, epochs: int, steps: int, interval: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, attempt: int | None = None):
         super().__init__()
         self.store = store
         self.run_id = run_id
+        self.attempt = attempt
+        self.superseded = False
         self.epochs = epochs
         self.steps = max(1, steps)
         self.interval = interval
@@ -67,7 +71,7 @@ class StoreReporter(keras.callbacks.Callback):
         """
         points = [MetricPoint("batch", 0, 0.0, 0.0, name, float(value))
                   for name, value in (("loss", loss), ("accuracy", accuracy)) if math.isfinite(float(value))]
-        self.store.report(self.run_id, points, epoch=1, batch=0, progress=0.0, eta_seconds=None)
+        self.store.report(self.run_id, points, epoch=1, batch=0, progress=0.0, eta_seconds=None, attempt=self.attempt)
 
     def on_train_begin(self, logs=None):
         """Start the clock; the first batch then reports at once."""
@@ -136,7 +140,14 @@ class StoreReporter(keras.callbacks.Callback):
         progress = min(1.0, step / total)
         elapsed = self.clock() - self._t0
         eta = elapsed * (1 - progress) / progress if progress > 0 else None
-        self.store.report(self.run_id, points, epoch=self._epoch + 1, batch=batch, progress=progress, eta_seconds=eta)
+        try:
+            self.store.report(self.run_id, points, epoch=self._epoch + 1, batch=batch, progress=progress,
+                              eta_seconds=eta, attempt=self.attempt)
+        except Superseded:
+            # Not raised through Keras (the hook may run on its thread pool): stop, and let the caller see it.
+            self.superseded = True
+            self.model.stop_training = True
+            return
         if self.store.cancel_requested(self.run_id):
             self.cancelled = True
             self.model.stop_training = True

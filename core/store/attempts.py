@@ -1,0 +1,38 @@
+"""What happens to a run whose attempt was lost to an infrastructure fault: one retry, then failed.
+
+A lost attempt (its worker killed, replaced, silent, or its pool stopped) is not the run's fault, so
+the run goes back to the queue once, its curves cleared for the new attempt and the reason kept in
+`attempt_note`; a second lost attempt fails the run with the reason. A run that raised in its own
+code is never retried (the worker fails it itself). Each transition names the attempt it judged, so
+it never touches a newer one.
+"""
+from __future__ import annotations
+
+import time
+
+from core.store.runs import FAILED, QUEUED, RUNNING, RunStore
+
+MAX_ATTEMPTS = 2  # the first attempt and one retry
+
+
+def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> str | None:
+    """Re-queue run `run_id` if `attempt` still owns it and attempts are left, else fail it with `reason`.
+
+    Returns QUEUED (the caller hands it to the job queue), FAILED, or None when the attempt no longer
+    owned the run (it had finished, or another transition came first)."""
+    with store.transaction() as conn:
+        if attempt < MAX_ATTEMPTS:
+            note = f"attempt {attempt} lost: {reason}; re-queued"
+            cur = conn.execute(
+                "UPDATE runs SET status=?, started_at=NULL, heartbeat_at=NULL, worker_pid=NULL, worker_host=NULL, "
+                "epoch=0, batch=0, progress=0, eta_seconds=NULL, attempt_note=? WHERE id=? AND status=? AND attempt=?",
+                (QUEUED, note, run_id, RUNNING, attempt))
+            if cur.rowcount == 1:
+                conn.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))  # the new attempt starts over
+                return QUEUED
+            return None
+        cur = conn.execute(
+            "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=? AND attempt=?",
+            (FAILED, time.time(), f"{reason} (attempt {attempt} of {MAX_ATTEMPTS}; not retried again)",
+             run_id, RUNNING, attempt))
+        return FAILED if cur.rowcount == 1 else None

@@ -1,0 +1,160 @@
+"""Fault injection on real worker pools: kill, stop and pause processes, then check that every run
+ends in a terminal state (or is re-queued once) with a true reason, that no run is written by two
+attempts, and that a new run still succeeds."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.domain.config import TrainConfig
+from core.runtime import worker
+from core.runtime.worker_process import process_alive
+from core.services import jobs
+from core.settings import load_settings
+from core.store.runs import FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
+from tests.conftest import PROJECT_ROOT, wait_for
+
+pytestmark = pytest.mark.integration
+
+LONG = dict(epochs=200, batch_size=4, train_subset=400)  # trains for minutes unless stopped
+SHORT = dict(epochs=2, train_subset=200)
+
+
+@pytest.fixture
+def pool(lab, monkeypatch):
+    """A two-worker pool that the app would restart by itself (autostart on), stopped afterwards."""
+    monkeypatch.setenv("TRAINLAB_WORKERS", "2")
+    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
+    monkeypatch.setenv("TRAINLAB_HEARTBEAT_INTERVAL", "0.5")
+    monkeypatch.setenv("TRAINLAB_HEARTBEAT_TIMEOUT", "4")
+    monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.1")
+    settings = load_settings()
+    assert worker.ensure_running(settings)
+    wait_for(lambda: len(_workers_of(settings)) >= 2, 60, what="the pool and its workers")
+    yield settings
+    assert worker.stop(settings)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _workers_of(settings) -> list[int]:
+    pool = worker.status(settings)
+    return _children(pool.pid) if pool.running and pool.pid else []
+
+
+def _training(run_id, settings, attempt=1):
+    return wait_for(lambda: (r := jobs.get_run(run_id, settings)).status == RUNNING and r.batch > 0
+                    and r.attempt == attempt and r, 120, what=f"run #{run_id} attempt {attempt} to train")
+
+
+def _left_running(run_id, settings, timeout=30):
+    return wait_for(lambda: (r := jobs.get_run(run_id, settings)).status != RUNNING and r, timeout,
+                    what=f"run #{run_id} to leave 'running'")
+
+
+def _cli(*args, settings) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRAINLAB_HOME": str(settings.home)}
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_killing_the_pools_parent_takes_its_workers_and_the_next_look_brings_a_pool_back(pool):
+    settings = pool
+    run_id = jobs.submit(TrainConfig(name="orphaned", **LONG), settings)
+    _training(run_id, settings)
+    parent, children = worker.status(settings).pid, _workers_of(settings)
+    os.kill(parent, signal.SIGKILL)
+    # The workers die with their parent, so none holds the pool's lock: no pool is reported running.
+    wait_for(lambda: not any(process_alive(c) for c in children), 10, what="the orphaned workers to die")
+    wait_for(lambda: not worker.status(settings).running, 10, what="the lock to be free")
+    status = _cli("workers", "status", settings=settings)
+    assert "not running" in status.stdout + status.stderr, status
+
+    # The next look at the runs re-queues the lost run and starts a pool; it trains again and succeeds.
+    run = _left_running(run_id, settings)
+    assert run.status == QUEUED and "attempt 1 lost: worker process" in run.attempt_note
+    wait_for(lambda: worker.status(settings).running, 30, what="a new pool")
+    fresh = jobs.submit(TrainConfig(name="after", **SHORT), settings)
+    assert wait_for(lambda: jobs.get_run(fresh, settings).status in (SUCCEEDED, FAILED) and
+                    jobs.get_run(fresh, settings), 120, what="the new run").status == SUCCEEDED
+    assert _training(run_id, settings, attempt=2)
+    assert jobs.cancel(run_id, settings) == RUNNING
+
+
+def test_workers_stop_is_fast_and_truthful_when_the_parent_is_already_dead(pool):
+    settings = pool
+    parent = worker.status(settings).pid
+    os.kill(parent, signal.SIGKILL)
+    started = time.monotonic()
+    stopped = _cli("workers", "stop", settings=settings)
+    assert stopped.returncode == 0 and "did not stop" not in stopped.stdout, stopped
+    assert time.monotonic() - started < 10
+    assert not worker.status(settings).running
+
+
+def test_a_paused_worker_cannot_write_into_the_run_it_lost(pool):
+    settings = pool
+    run_id = jobs.submit(TrainConfig(name="paused", epochs=6, batch_size=8, train_subset=600), settings)
+    first = _training(run_id, settings)
+    os.kill(first.worker_pid, signal.SIGSTOP)
+    try:
+        # Past the heartbeat timeout the attempt counts as lost: re-queued, and the other worker takes it.
+        second = _training(run_id, settings, attempt=2)
+        assert second.worker_pid != first.worker_pid and "no heartbeat" in second.attempt_note
+    finally:
+        os.kill(first.worker_pid, signal.SIGCONT)
+    done = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status != RUNNING and r, 180, what="attempt 2")
+    assert done.status == SUCCEEDED and done.attempt == 2, done.error
+    time.sleep(2)  # the resumed attempt 1 tries to write, is refused and stops
+    points = RunStore(settings.db_path).metrics(run_id)
+    steps = [(p.kind, p.name, p.step) for p in points]
+    assert len(steps) == len(set(steps)), "two attempts wrote points of the same step"
+    run_dir = settings.runs_dir / str(run_id)
+    assert (run_dir / "model.keras").is_file() and not list(run_dir.glob(".attempt*"))
+    assert process_alive(first.worker_pid)  # the superseded worker stopped training but lives on
+    log = (settings.logs_dir / "workers.log").read_text()
+    assert f"run {run_id}: attempt 1 was superseded" in log
+
+
+def test_sigterm_to_one_worker_says_so_and_the_pool_keeps_going(pool):
+    settings = pool
+    run_id = jobs.submit(TrainConfig(name="terminated", **LONG), settings)
+    run = _training(run_id, settings)
+    os.kill(run.worker_pid, signal.SIGTERM)
+    after = _training(run_id, settings, attempt=2)  # re-queued at once, and trains again
+    pool_pid = worker.status(settings).pid
+    assert after.attempt_note == (f"attempt 1 lost: worker process {run.worker_pid} received SIGTERM from another "
+                                  f"process while the pool (pid {pool_pid}) kept running; re-queued")
+    jobs.cancel(run_id, settings)
+
+
+def test_stopping_the_pool_requeues_its_run_for_the_next_pool(pool):
+    settings = pool
+    run_id = jobs.submit(TrainConfig(name="restarted", epochs=3, batch_size=8, train_subset=600), settings)
+    run = _training(run_id, settings)
+    pool_pid = worker.status(settings).pid
+    assert worker.stop(settings)
+    after = jobs.get_run(run_id, settings)
+    assert after.status == QUEUED, after
+    assert after.attempt_note == f"attempt 1 lost: the worker pool (pid {pool_pid}) was stopped while this run " \
+                                 "trained; re-queued"
+    assert run.worker_pid not in _children(pool_pid)
+    assert worker.ensure_running(settings)
+    done = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status in (SUCCEEDED, FAILED) and r, 180,
+                    what="the re-queued run in the next pool")
+    assert done.status == SUCCEEDED and done.attempt == 2
