@@ -184,6 +184,18 @@ def test_runs_page_shows_why_a_run_failed(lab, store):
     assert "Traceback" in [e.label for e in at.expander]
 
 
+def test_runs_page_says_when_an_attempt_was_lost_and_retried(lab, store):
+    from core.store.attempts import requeue_or_fail
+
+    run_id = store.create_run("retried", TrainConfig().to_dict())
+    requeue_or_fail(store, run_id, store.claim(run_id, 4242, "elsewhere"), "worker process 4242 died")
+    store.claim(run_id, 4343, "elsewhere")
+    at = _page("pages/runs.py").run()
+    # Escaped for markdown (a backslash before specials), so it reads exactly as stored.
+    assert [w.value.replace("\\", "") for w in at.warning] == [
+        "Attempt 2: attempt 1 lost: worker process 4242 died; re-queued"]
+
+
 def test_course_recipe_fills_the_form_and_queues_it(lab, store):
     at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("basic_cnn").run()

@@ -139,21 +139,6 @@ def parse_config(data: dict) -> TrainConfig:
 
 
 # The Train page's fields that hold a TrainConfig field as it is.
-FORM_FIELDS = ("dataset", "architecture", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs",
-               "validation_split", "split_mode", "labels", "seed", "image_size", "notes")
-
-
-def form_values(config: dict, name: str) -> dict:
-    """A stored run's settings as the Train page's fields hold them (0 = all samples; momentum and
-    Nesterov only for SGD), to clone a run; keys are TrainConfig field names."""
-    values = {f: config[f] for f in FORM_FIELDS if f in config}
-    values.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
-                  name=name)
-    if config.get("optimizer") == "sgd":
-        values.update(momentum=config.get("momentum", 0.0), nesterov=config.get("nesterov", False))
-    return values
-
-
 def whole(value):
     """A number from a form as an int where it is a whole number (10.0 -> 10); anything else is returned
     unchanged, so validation refuses it with the value as typed (2.5, "ten")."""

@@ -103,6 +103,8 @@ def _detail(run) -> None:
                 st.code(run.traceback, language="text")
     elif run.error and run.status == "cancelled":  # by the user, or because the job queue refused it
         st.info(escape_markdown(run.error), icon=":material/cancel:")
+    if run.attempt_note:  # an earlier attempt was lost to a fault outside the run, and retried
+        st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
     st.plotly_chart(training_curves(jobs.run_metrics(run.id), status=run.status), key=f"curves_{run.id}")
     _actions(run)
     predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
