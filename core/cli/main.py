@@ -11,6 +11,7 @@ import sys
 import time
 import typing
 from dataclasses import Field, fields
+from pathlib import Path
 
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the worker pool in the foreground")
     pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
     pool.add_argument("action", choices=("start", "stop", "status"))
+    sub.add_parser("backup", help="copy the run store while the lab runs (SQLite online backup)").add_argument(
+        "destination", nargs="?", type=Path, default=None, help="a file or folder (default: <home>/backups/)")
     return parser
 
 
@@ -223,9 +226,18 @@ def _workers(args, parser) -> int:
     return 0
 
 
+def _backup(args, parser) -> int:
+    settings = load_settings()
+    copy = jobs.backup(args.destination, settings)
+    print(f"run store copied to {copy}")
+    print(f"models, predictions and TensorBoard files are in {settings.runs_dir}: copy that folder too "
+          "(README: Backing up)")
+    return 0
+
+
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
-            "worker": lambda args, parser: worker.run_pool(), "workers": _workers}
+            "worker": lambda args, parser: worker.run_pool(), "workers": _workers, "backup": _backup}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -16,8 +17,11 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor, HueyExecutor
 from core.services.liveness import reap_dead_runs
 from core.settings import Settings, load_settings
+from core.store.health import backup as store_backup
+from core.store.health import damaged
 from core.store.queries import RunQuery, facets, metrics_for, query_runs, relabel
 from core.store.runs import QUEUED, RUNNING, Run, RunStore
+from core.store.schema import StoreError as StoreError  # pages catch it from here: they do not import the store
 
 
 class JobError(Exception):
@@ -59,6 +63,7 @@ def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, s
 
 def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, create) -> int:
     validate(config, settings)
+    check_store(settings)  # a damaged store is reported before a pool is started for nothing
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
@@ -79,11 +84,32 @@ def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: E
             executor = executor or HueyExecutor(settings)  # opening the queue can fail too
             executor.enqueue(run_id)
         except Exception as exc:
-            reason = f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} " \
-                     "is writable"
+            reason = _queue_refusal(exc, settings)
             store.cancel_unqueued(run_ids[i:], reason)
             later = f" and the {len(run_ids) - i - 1} after it were" if i + 1 < len(run_ids) else " was"
             raise JobError(f"queue: run #{run_id}{later} cancelled: {reason}") from exc
+
+
+def _queue_refusal(exc: Exception, settings: Settings) -> str:
+    """Why the job queue refused a run, in words that lead to the fix."""
+    problem = damaged(settings.queue_path)
+    if problem:
+        return (f"the job queue file {settings.queue_path} is damaged ({problem}); stop the workers "
+                f"(python -m core workers stop) and move it aside (mv {settings.queue_path} "
+                f"{settings.queue_path}.damaged): a new pool sends every queued run again")
+    return f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} is writable"
+
+
+def check_store(settings: Settings | None = None) -> None:
+    """Open the run store (creating or updating it); StoreError with one line if it is damaged."""
+    _store(settings or load_settings()).connection()
+
+
+def backup(destination: Path | None = None, settings: Settings | None = None) -> Path:
+    """A consistent copy of the run store, taken while the lab runs; returns where it was written."""
+    settings = settings or load_settings()
+    check_store(settings)
+    return store_backup(settings.db_path, destination)
 
 
 def reap(store: RunStore, settings: Settings) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from core.store.schema import SCHEMA, migrate
+from core.store.schema import SCHEMA, StoreError, migrate
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 ACTIVE_STATUSES = (QUEUED, RUNNING)
@@ -95,6 +95,13 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
     return int(cur.lastrowid)
 
 
+def damaged_message(path: Path, exc: BaseException) -> str:
+    """One line: which store file is damaged, and what to do."""
+    return (f"store: {path} is damaged ({' '.join(str(exc).split())}); stop the app and the workers, move it "
+            f"aside (mv {path} {path}.damaged) and copy a backup in its place (README: Backing up), or start "
+            "again with an empty store")
+
+
 class Superseded(RuntimeError):
     """A worker's attempt no longer owns its run (marked lost, re-queued, or claimed again): stop writing."""
 
@@ -120,12 +127,18 @@ class RunStore:
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
-            migrate(conn)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.executescript(SCHEMA)
+                migrate(conn)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    raise
+                raise StoreError(damaged_message(self.path, exc)) from None
             self._local.conn = conn
         return conn
 

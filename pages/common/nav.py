@@ -11,6 +11,9 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from core.services import jobs
+from core.services.jobs import StoreError
+
 
 class PageEntry(NamedTuple):
     """One page of the app: its script (relative to app.py), title and Material icon."""
@@ -40,5 +43,10 @@ def page_setup(path: str) -> PageEntry:
     with st.sidebar:
         for page in PAGES:
             st.page_link(page.path, label=page.title, icon=page.icon)
+    try:
+        jobs.check_store()
+    except StoreError as exc:  # one line on every page instead of a traceback; nothing else runs
+        st.error(str(exc), icon=":material/database:")
+        st.stop()
     return entry
 

@@ -1,0 +1,79 @@
+"""A damaged store or queue file gets one line naming the file and the fix, everywhere; backups."""
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.domain.config import TrainConfig
+from core.runtime import worker
+from core.services import jobs
+from core.settings import load_settings
+from core.store.runs import CANCELLED, RunStore
+from core.store.schema import StoreError
+from tests.conftest import PROJECT_ROOT
+
+
+def _damage(path) -> None:
+    """Random bytes over the file's first page, where SQLite keeps its header."""
+    with open(path, "r+b") as fh:
+        fh.write(os.urandom(4096))
+
+
+@pytest.fixture
+def damaged_store(lab, store):
+    store.create_run("before the damage", TrainConfig().to_dict())
+    store.close()
+    _damage(lab.db_path)
+    return lab
+
+
+def _cli(*args, settings) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "TRAINLAB_HOME": str(settings.home)}, timeout=60)
+
+
+def test_a_damaged_store_is_one_line_in_the_cli_and_no_pool_starts(damaged_store, monkeypatch):
+    with pytest.raises(StoreError, match=r"store: .*trainlab.db is damaged \(file is not a database\); stop the app"):
+        RunStore(damaged_store.db_path).connection()
+    listed = _cli("list", settings=damaged_store)
+    assert listed.returncode == 2 and listed.stderr.count("\n") == 1 and "Traceback" not in listed.stderr
+    assert "trainlab.db is damaged" in listed.stderr and "README: Backing up" in listed.stderr
+    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
+    settings = load_settings()
+    with pytest.raises(StoreError):
+        jobs.submit(TrainConfig(), settings)
+    assert not worker.status(settings).running  # nothing was started for a submit that could not be stored
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/runs.py", "pages/train.py", "pages/sweeps.py"])
+def test_every_page_says_which_file_is_damaged_instead_of_a_traceback(damaged_store, page):
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    if page != "app.py":
+        at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "trainlab.db is damaged (file is not a database)" in at.error[0].value
+
+
+def test_a_damaged_queue_file_is_named_and_the_run_cancelled_with_the_fix(lab, store):
+    lab.queue_path.parent.mkdir(parents=True, exist_ok=True)
+    lab.queue_path.write_bytes(os.urandom(8192))
+    with pytest.raises(jobs.JobError, match=r"queue: run #1 was cancelled: the job queue file .*queue.db is damaged"):
+        jobs.submit(TrainConfig(), lab)
+    run = store.get(1)
+    assert run.status == CANCELLED and "mv " in run.error and "permission" not in run.error.lower()
+
+
+def test_backup_copies_the_store_while_it_is_open(lab, store):
+    ids = [store.create_run(f"run {i}", TrainConfig().to_dict()) for i in range(3)]
+    store.connection().execute("BEGIN")  # a reader holds a transaction open meanwhile
+    result = _cli("backup", str(lab.home / "copies"), settings=lab)
+    store.connection().execute("COMMIT")
+    assert result.returncode == 0, result.stderr
+    copy = next((lab.home / "copies").glob("trainlab-*.db"))
+    assert str(copy) in result.stdout and str(lab.runs_dir) in result.stdout
+    rows = sqlite3.connect(copy).execute("SELECT id, name FROM runs ORDER BY id").fetchall()
+    assert rows == [(i, f"run {i - 1}") for i in ids]
