@@ -158,3 +158,51 @@ def test_stopping_the_pool_requeues_its_run_for_the_next_pool(pool):
     done = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status in (SUCCEEDED, FAILED) and r, 180,
                     what="the re-queued run in the next pool")
     assert done.status == SUCCEEDED and done.attempt == 2
+
+
+def test_a_message_lost_between_the_queue_and_the_claim_is_sent_again_by_the_next_pool(lab, monkeypatch):
+    from core.runtime.taskqueue import get_queue
+
+    run_id = jobs.submit(TrainConfig(name="message lost", **SHORT), lab)  # autostart is off: it waits
+    huey, _ = get_queue(lab)
+    assert huey.dequeue() is not None  # a worker took the message and died before claiming the run
+    assert huey.pending_count() == 0 and jobs.get_run(run_id, lab).status == QUEUED
+    monkeypatch.setenv("TRAINLAB_WORKERS", "1")
+    settings = load_settings()
+    assert worker.ensure_running(settings)
+    try:
+        done = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status in (SUCCEEDED, FAILED) and r, 120,
+                        what="the run whose message was lost")
+        assert done.status == SUCCEEDED and done.attempt == 1
+    finally:
+        assert worker.stop(settings)
+
+
+def test_an_attempt_lost_while_saving_leaves_no_model_behind(lab, store):
+    """In-process: the attempt is superseded after its fit, while it evaluates and saves."""
+    import io
+    import threading
+
+    import numpy as np
+
+    from core.data.uploads import save_npz
+    from core.store.attempts import requeue_or_fail
+    from core.training.fit import execute_run
+
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()  # a large test split makes evaluating and saving take a moment
+    np.savez(buffer, x_train=rng.integers(0, 256, (64, 8, 8), np.uint8), y_train=np.arange(64) % 2,
+             x_test=rng.integers(0, 256, (60_000, 8, 8), np.uint8), y_test=np.arange(60_000) % 2)
+    save_npz("bigtest", buffer.getvalue(), lab)
+    run_id = store.create_run("saving", TrainConfig(dataset="upload:bigtest", epochs=1, batch_size=32).to_dict())
+    outcome = []
+    trainer = threading.Thread(target=lambda: outcome.append(execute_run(run_id, lab)))
+    trainer.start()
+    wait_for(lambda: (r := store.get(run_id)).is_finished or (r.status == RUNNING and r.progress >= 1.0), 120,
+             interval=0.005, what="the fit to end")
+    assert requeue_or_fail(store, run_id, 1, "lost while saving") == QUEUED, store.get(run_id)
+    trainer.join(120)
+    run_dir = lab.runs_dir / str(run_id)
+    assert outcome == [None] and store.get(run_id).status == QUEUED
+    assert not (run_dir / "model.keras").exists() and not (run_dir / "predictions.npz").exists()
+    assert not list(run_dir.glob(".attempt*")) and store.metrics(run_id) == []

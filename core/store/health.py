@@ -8,8 +8,8 @@ from pathlib import Path
 
 def damaged(path: Path) -> str | None:
     """Why the SQLite file at `path` cannot be read (e.g. 'file is not a database'), or None if it can
-    (or does not exist yet). Reads the header and the schema only: cheap on any size."""
-    if not path.exists():
+    (or is not a file). Reads the header and the schema only: cheap on any size."""
+    if not path.is_file():  # missing (made on first use) or not a file: not a question of damage
         return None
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)

@@ -199,21 +199,30 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
         store.finish(run_id, CANCELLED, error="cancelled by user", train_seconds=train_seconds, attempt=attempt)
         return CANCELLED
 
-    # 4. Evaluate on the untouched test split; the model and predictions are written under this
-    # attempt's names and take their final names only once the store accepted the attempt's result.
+    # 4. Evaluate on the untouched test split and keep the model, if the store still takes this attempt's result.
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    _keep_result(store, run_id, attempt, run_dir, model, lambda path: save_predictions(path, model, test, data,
+                                                                                        splits.test),
+                 test_loss=float(test_loss), test_accuracy=float(test_accuracy), train_seconds=train_seconds)
+    return SUCCEEDED
+
+
+def _keep_result(store: RunStore, run_id: int, attempt: int, run_dir: Path, model, write_predictions,
+                 **scores) -> None:
+    """Finish the run as succeeded and keep its model and predictions, or raise Superseded.
+
+    They are written under the attempt's own names and take their final names only once the store
+    accepted this attempt's result, so a superseded attempt never leaves a model behind."""
     staged = {run_dir / name: run_dir / f".attempt{attempt}.{name}" for name in ("predictions.npz", "model.keras")}
-    save_predictions(staged[run_dir / "predictions.npz"], model, test, data, splits.test)
+    write_predictions(staged[run_dir / "predictions.npz"])
     model.save(staged[run_dir / "model.keras"])
-    if not store.finish(run_id, SUCCEEDED, test_loss=float(test_loss), test_accuracy=float(test_accuracy),
-                        train_seconds=train_seconds, attempt=attempt):
+    if not store.finish(run_id, SUCCEEDED, attempt=attempt, **scores):
         for temporary in staged.values():
             temporary.unlink(missing_ok=True)
         raise Superseded(f"run #{run_id}: attempt {attempt} no longer owns it")
     for final, temporary in staged.items():
         temporary.replace(final)
-    return SUCCEEDED
 
 
 def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
