@@ -13,6 +13,7 @@ from pages.common.nav import page_setup
 from pages.common.run_detail import clone, relabel, run_detail
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
+ACTIVE = ("queued", "running")
 page_setup("pages/runs.py")
 st.title("Runs")
 jobs.ensure_workers()
@@ -28,13 +29,14 @@ if "compare_runs" not in st.session_state:
 controls = st.columns([2, 1, 5], vertical_alignment="bottom")
 live = controls[0].toggle("Live refresh", value=True, key="live")
 every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
+                              help="While a run is in its first minute; after that at least every 5 s.",
                               disabled=not live)
 activity = jobs.activity()
 # Panels refresh only while something is queued or running; watch_runs notices when that changes.
-interval = every if live and activity.active else None
+interval = activity.pace(every) if live and activity.active else None
 if live and not activity.active:
     controls[2].caption("Nothing is training: the page updates by itself when a run starts.")
-watch_runs(activity, enabled=live)
+watch_runs(activity, enabled=live, every=every)
 
 values = jobs.filter_values()
 with st.expander("Filter and sort"):
@@ -103,7 +105,9 @@ log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
 
 
 if picked:
-    compare_view(picked, x_axis, smoothing, log_y, interval)
+    # Only a comparison with a queued or running run refreshes; watch_runs redraws the page when one ends.
+    compare_view(picked, x_axis, smoothing, log_y, interval if any(options[i].status in ACTIVE for i in picked)
+                 else None)
 else:
     st.caption("Pick runs above to overlay their curves.")
 
@@ -125,7 +129,7 @@ chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids 
 st.session_state["selected_run_id"] = chosen
 
 
-run_detail(chosen, interval)
+run_detail(chosen, interval if by_id[chosen].status in ACTIVE else None)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page

@@ -7,6 +7,7 @@ the same way everywhere.
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +186,19 @@ class Activity:
 
     fingerprint: tuple
     active: int
+    newest_start: float | None = None  # when the most recently started running run began
+
+    def pace(self, every: float, now: float | None = None) -> float:
+        """Seconds between live redraws for a page whose user chose `every`: that while a run is young
+        (its first minute shows the most change, and a queued run is about to start), then at least
+        SETTLED_PACE, so a class watching long runs costs the server less."""
+        now = time.time() if now is None else now
+        young = self.newest_start is None or now - self.newest_start < YOUNG_RUN_SECONDS
+        return every if young else max(every, SETTLED_PACE)
+
+
+YOUNG_RUN_SECONDS = 60
+SETTLED_PACE = 5.0
 
 
 def activity(settings: Settings | None = None) -> Activity:
@@ -249,6 +263,14 @@ def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run
     """The runs with these ids, in the given order (missing ids are skipped)."""
     store = _store(settings or load_settings())
     return [r for r in (store.get(i) for i in run_ids) if r is not None]
+
+
+def data_version(runs: list[Run], settings: Settings | None = None) -> tuple:
+    """Changes whenever any of these runs writes a point or changes status (the store updates a run's
+    batch, epoch and progress with every report): a key for caching what is drawn from their metrics.
+    It names the store too, so two data folders never share an entry."""
+    store = str((settings or load_settings()).db_path)
+    return (store, *((r.id, r.status, r.epoch, r.batch, r.progress, r.finished_at, r.attempt, r.name) for r in runs))
 
 
 def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataFrame:

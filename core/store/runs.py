@@ -323,13 +323,15 @@ class RunStore:
         )
         return [MetricPoint(**dict(r)) for r in rows]
 
-    def activity(self) -> tuple[tuple, int]:
-        """(fingerprint, active): the fingerprint changes when a run is created, starts, ends or is
-        deleted, not with every metric point; active counts queued and running runs. One cheap query."""
+    def activity(self) -> tuple[tuple, int, float | None]:
+        """(fingerprint, active, newest start): the fingerprint changes when a run is created, starts, ends
+        or is deleted, not with every metric point; active counts queued and running runs; the newest
+        start is when the latest running run started (None if none runs). One cheap query."""
         row = self.connection().execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(started_at), 0), COALESCE(SUM(finished_at), 0), "
-            "COALESCE(SUM(status IN (?, ?)), 0) FROM runs", (QUEUED, RUNNING)).fetchone()
-        return tuple(row), int(row[4])
+            "COALESCE(SUM(status IN (?, ?)), 0), MAX(CASE WHEN status=? THEN started_at END) FROM runs",
+            (QUEUED, RUNNING, RUNNING)).fetchone()
+        return tuple(row)[:5], int(row[4]), row[5]
 
     def throughput_rows(self) -> list[tuple[str, int, int, float]]:
         """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run that

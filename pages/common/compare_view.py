@@ -1,4 +1,8 @@
 """The Runs page's comparison: overlaid curves, final metrics, seed groups, differing settings, CSV."""
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.services import jobs
@@ -14,32 +18,58 @@ from core.views.compare import (
 from core.views.display import for_display
 
 
+@dataclass
+class Comparison:
+    """Everything the panel draws for one set of runs at one moment of their training."""
+
+    figure: go.Figure
+    finals: pd.DataFrame
+    groups_figure: go.Figure | None
+    groups: pd.DataFrame | None
+    differing: pd.DataFrame
+    csv: str
+
+
+# Shared by every session (one object, not copied per session; nothing changes it after): a class watching
+# the same runs builds each figure once per change, not once per browser. The key holds the runs' data
+# version, so new points make a new entry.
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: float, log_y: bool) -> Comparison:
+    runs = jobs.runs_by_id(list(ids))
+    metrics = jobs.metrics_of(list(ids))
+    groups = seed_groups(runs)
+    return Comparison(
+        figure=compare_figure(runs, metrics, x_axis, smoothing, log_y),
+        finals=for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
+        groups_figure=group_figure(groups, metrics) if groups else None,
+        groups=group_summary(groups) if groups else None,
+        differing=differing_config(runs),
+        csv=metrics_csv(runs, metrics))
+
+
 def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, interval: float | None) -> None:
     """Draw the comparison of runs `ids`, redrawn every `interval` seconds (None: not at all)."""
 
     @st.fragment(run_every=interval)
     def compare_panel(ids: list[int]) -> None:
         """Curves and final metrics of the selected runs only, refreshed while they train."""
-        runs = jobs.runs_by_id(ids)
-        metrics = jobs.metrics_of(ids)
-        st.plotly_chart(compare_figure(runs, metrics, x_axis, smoothing, log_y), key="compare_chart")
-        st.dataframe(for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
-                     hide_index=True, key="final_metrics", column_config={
-                         "run": st.column_config.NumberColumn("#", width=48),
-                         "name": st.column_config.TextColumn(width=190),
-                         "status": st.column_config.TextColumn(width=90)})
-        groups = seed_groups(runs)
-        if groups:
+        version = jobs.data_version(jobs.runs_by_id(ids))
+        parts = _comparison(tuple(ids), version, x_axis, smoothing, log_y)
+        st.plotly_chart(parts.figure, key="compare_chart")
+        st.dataframe(parts.finals, hide_index=True, key="final_metrics", column_config={
+            "run": st.column_config.NumberColumn("#", width=48),
+            "name": st.column_config.TextColumn(width=190),
+            "status": st.column_config.TextColumn(width=90)})
+        if parts.groups is not None:
             st.caption("Runs that differ only by seed: validation accuracy, mean ± one standard deviation")
-            st.plotly_chart(group_figure(groups, metrics), key="seed_groups_chart")
-            st.dataframe(group_summary(groups), hide_index=True, key="seed_groups", column_config={
+            st.plotly_chart(parts.groups_figure, key="seed_groups_chart")
+            st.dataframe(parts.groups, hide_index=True, key="seed_groups", column_config={
                 "test accuracy mean": st.column_config.NumberColumn(format="percent"),
                 "± std": st.column_config.NumberColumn(format="percent")})
-        differing = differing_config(runs)
-        if len(differing.columns) > 1:
+        if len(parts.differing.columns) > 1:
             st.caption("Settings that differ between these runs")
-            st.dataframe(differing, hide_index=True, key="differing_config")
-        st.download_button("Download metrics (CSV)", metrics_csv(runs, metrics), "train-lab-metrics.csv", "text/csv",
+            st.dataframe(parts.differing, hide_index=True, key="differing_config")
+        st.download_button("Download metrics (CSV)", parts.csv, "train-lab-metrics.csv", "text/csv",
                            key="download_csv")
 
     compare_panel(ids)

@@ -3,21 +3,25 @@ import streamlit as st
 
 from core.services import jobs
 
-WATCH_SECONDS = 2  # how often an open page looks for new, started, finished or deleted runs
+WATCH_SECONDS = 2  # how often an open page looks for started, finished or deleted runs while some are active
+IDLE_WATCH_SECONDS = 10  # ... and for a new run while none is: each look costs the server a fragment run
 
 
-def watch_runs(seen: jobs.Activity, enabled: bool = True) -> None:
+def watch_runs(seen: jobs.Activity, enabled: bool = True, every: float | None = None) -> None:
     """Rerun the whole page when the runs change (created, started, ended, deleted).
 
     The page's live parts refresh on their own only while runs are active; this invisible fragment
     (one small query, nothing drawn, so nothing fades) makes the page pick up a new run, switch live
-    refresh on and off, and show current statuses in its pickers, without a reload.
+    refresh on and off, and show current statuses in its pickers, without a reload. It looks every
+    WATCH_SECONDS while runs are active and every IDLE_WATCH_SECONDS otherwise (a watching class costs
+    the server almost nothing while nobody trains).
     """
 
-    @st.fragment(run_every=WATCH_SECONDS if enabled else None)
+    @st.fragment(run_every=(WATCH_SECONDS if seen.active else IDLE_WATCH_SECONDS) if enabled else None)
     def _watch() -> None:
-        if jobs.activity().fingerprint != seen.fingerprint:
-            st.rerun()
+        now = jobs.activity()
+        if now.fingerprint != seen.fingerprint or (every is not None and now.pace(every) != seen.pace(every)):
+            st.rerun()  # runs changed, or the live parts' pace did (a run left its first minute)
 
     _watch()
 

@@ -105,7 +105,7 @@ def _detail(run) -> None:
         st.info(escape_markdown(run.error), icon=":material/cancel:")
     if run.attempt_note:  # an earlier attempt was lost to a fault outside the run, and retried
         st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
-    st.plotly_chart(training_curves(jobs.run_metrics(run.id), status=run.status), key=f"curves_{run.id}")
+    st.plotly_chart(_curves(run.id, jobs.data_version([run]), run.status), key=f"curves_{run.id}")
     _actions(run)
     predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
     if predictions is not None:
@@ -121,6 +121,12 @@ def _detail(run) -> None:
                 st.image([m if m.shape[-1] == 3 else m[..., 0] for m in predictions.mistakes], width=72, clamp=True,
                          caption=[f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
                                                                                predictions.mistakes_pred)])
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _curves(run_id: int, version: tuple, status: str):
+    """A run's curves, built once per new point for every session watching it (`version` is the key)."""
+    return training_curves(jobs.run_metrics(run_id), status=status)
 
 
 def run_detail(run_id: int, interval: float | None) -> None:
