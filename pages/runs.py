@@ -36,7 +36,7 @@ activity = jobs.activity()
 interval = activity.pace(every) if live and activity.active else None
 if live and not activity.active:
     controls[2].caption("Nothing is training: the page updates by itself when a run starts.")
-watch_runs(activity, enabled=live, every=every)
+watch_runs(activity, enabled=live, every=every, pace=interval)
 
 values = jobs.filter_values()
 with st.expander("Filter and sort"):
