@@ -151,11 +151,14 @@ def _wait_until_stopped(settings: Settings, timeout: float) -> bool:
     return not status(settings).running
 
 
-def _requeue_waiting_runs(settings: Settings, task) -> None:
-    """Queue a message again for every run still `queued`: a worker that died between taking a
-    message and claiming its run lost that message. A duplicate is harmless: the claim is atomic."""
+def _requeue_waiting_runs(settings: Settings, huey, task) -> None:
+    """Rebuild the queue from the store: one message per run still `queued`, oldest first. A worker
+    that died between taking a message and claiming its run lost that message; emptying the queue
+    first keeps the others from doubling at every pool start. A run submitted meanwhile is listed
+    here or sends its own message afterwards (a duplicate is harmless: the claim is atomic)."""
     from core.store.runs import QUEUED, RunStore
 
+    huey.flush()
     waiting = [run.id for run in RunStore(settings.db_path).list_runs(statuses=[QUEUED])]
     for run_id in reversed(waiting):  # oldest first
         task(run_id)
@@ -174,7 +177,7 @@ def run_pool(settings: Settings | None = None) -> int:
         _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
         os.register_at_fork(after_in_child=functools.partial(guard_forked_child, fd, os.getpid()))
         huey, task = get_queue(settings)
-        _requeue_waiting_runs(settings, task)
+        _requeue_waiting_runs(settings, huey, task)
         huey.on_startup(name="warm_up")(warm_up)
         consumer = huey.create_consumer(
             workers=settings.workers,
