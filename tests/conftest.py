@@ -57,6 +57,19 @@ def make_image_folder(folder: Path, counts: dict[str, int], size=(32, 24), fmt="
             Image.new("RGB", size, colour).save(folder / name / f"{j}.{fmt.lower()}", fmt)
 
 
+def start_pool(monkeypatch, **env: str) -> Settings:
+    """A real worker pool for the test's lab (fast heartbeats and reports, plus `env`), started and up."""
+    from core.runtime import worker
+
+    for name, value in {"TRAINLAB_WORKERS": "2", "TRAINLAB_HEARTBEAT_INTERVAL": "0.5",
+                        "TRAINLAB_REPORT_INTERVAL": "0.1", **env}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert worker.ensure_running(settings)
+    wait_for(lambda: worker.status(settings).running, 30, what="the worker pool to start")
+    return settings
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from core.runtime.worker_process import process_alive
 from core.services import jobs
 from core.settings import load_settings
 from core.store.runs import FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
-from tests.conftest import PROJECT_ROOT, wait_for
+from tests.conftest import PROJECT_ROOT, start_pool, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +27,8 @@ SHORT = dict(epochs=2, train_subset=200)
 @pytest.fixture
 def pool(lab, monkeypatch):
     """A two-worker pool that the app would restart by itself (autostart on), stopped afterwards."""
-    monkeypatch.setenv("TRAINLAB_WORKERS", "2")
-    monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
-    monkeypatch.setenv("TRAINLAB_HEARTBEAT_INTERVAL", "0.5")
-    monkeypatch.setenv("TRAINLAB_HEARTBEAT_TIMEOUT", "4")
-    monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.1")
-    settings = load_settings()
-    assert worker.ensure_running(settings)
-    wait_for(lambda: len(_workers_of(settings)) >= 2, 60, what="the pool and its workers")
+    settings = start_pool(monkeypatch, TRAINLAB_AUTOSTART_WORKERS="1", TRAINLAB_HEARTBEAT_TIMEOUT="4")
+    wait_for(lambda: len(_workers_of(settings)) >= 2, 60, what="the pool's workers")
     yield settings
     assert worker.stop(settings)
 

@@ -10,7 +10,7 @@ from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
 from core.store.runs import CANCELLED, FAILED, RUNNING, SUCCEEDED
-from tests.conftest import wait_for
+from tests.conftest import start_pool, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -18,13 +18,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def pool(lab, monkeypatch):
     """A real two-worker pool for the test's lab, stopped afterwards."""
-    monkeypatch.setenv("TRAINLAB_WORKERS", "2")
-    monkeypatch.setenv("TRAINLAB_HEARTBEAT_INTERVAL", "0.5")
-    monkeypatch.setenv("TRAINLAB_HEARTBEAT_TIMEOUT", "10")
-    monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.1")
-    settings = load_settings()
-    assert worker.ensure_running(settings)
-    wait_for(lambda: worker.status(settings).running, 30, what="the worker pool to start")
+    settings = start_pool(monkeypatch, TRAINLAB_HEARTBEAT_TIMEOUT="10")
     yield settings
     assert worker.stop(settings)
 
