@@ -7,6 +7,7 @@ that cannot be read is refused with one line naming the variable.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,5 +138,21 @@ def _one_line(exc: ValidationError) -> str:
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment (cheap; call it where needed); ValueError names a bad variable."""
+    """The settings the environment gives now (cheap; call it where needed); ValueError names a bad variable.
+
+    Parsing the environment with pydantic-settings takes about a millisecond, and a live page asks for
+    the settings many times per refresh for every watching browser: the parsed settings are kept for as
+    long as the variables they read (and HOME, behind the defaults) stay the same."""
+    read = tuple(sorted((k, v) for k, v in os.environ.items()
+                        if k.upper() in _READ or k.upper().startswith(ENV_PREFIX)))
+    return _settings_for(read)
+
+
+# Variables outside the prefix that the settings depend on; pydantic-settings reads names in any case.
+_READ = frozenset({"HOME", "KERAS_HOME"})
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    """Settings() reads os.environ itself; `environment`, what it reads there, is only the cache key."""
     return Settings()

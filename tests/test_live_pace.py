@@ -22,3 +22,27 @@ def test_activity_reports_when_the_newest_running_run_started(lab, store):
     assert jobs.activity(lab).newest_start == store.get(second).started_at
     store.finish(second, "succeeded")
     assert jobs.activity(lab).newest_start == store.get(first).started_at
+
+
+def test_sessions_refreshing_within_a_second_share_one_figure_key_while_a_run_trains(lab, store):
+    run_id = store.create_run("a", {})
+    store.claim(run_id, 1, "elsewhere")
+    store.report(run_id, [], epoch=1, batch=1, progress=0.0, eta_seconds=None, attempt=1)
+    now = 1_000_000.2
+    before = jobs.data_version(jobs.runs_by_id([run_id], lab), lab, now=now)
+    store.report(run_id, [], epoch=1, batch=5, progress=0.1, eta_seconds=None, attempt=1)
+    after = jobs.runs_by_id([run_id], lab)
+    assert jobs.data_version(after, lab, now=now + 0.5) == before  # new points, same second: one shared build
+    assert jobs.data_version(after, lab, now=now + 1.0) != before  # the next second draws them
+    store.report(run_id, [], epoch=2, batch=0, progress=0.5, eta_seconds=None, attempt=1)
+    assert jobs.data_version(jobs.runs_by_id([run_id], lab), lab, now=now) != before  # a new epoch: at once
+
+
+def test_an_ended_runs_figure_key_is_fixed_by_its_data_not_the_clock(lab, store):
+    run_id = store.create_run("a", {})
+    store.claim(run_id, 1, "elsewhere")
+    store.finish(run_id, "succeeded")
+    ended = jobs.runs_by_id([run_id], lab)
+    assert jobs.data_version(ended, lab, now=1.0) == jobs.data_version(ended, lab, now=5000.0)
+    assert jobs.data_version(ended, lab) != jobs.data_version(jobs.runs_by_id([run_id], lab),
+                                                              lab.model_copy(update={"home": lab.home / "other"}))

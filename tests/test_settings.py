@@ -74,3 +74,20 @@ def test_settings_are_frozen_and_can_be_built_directly(monkeypatch, tmp_path):
         settings.workers = 3
     with pytest.raises(ValueError, match="^workerz: is not a setting"):
         Settings(workerz=3)
+
+
+def test_settings_follow_every_change_of_the_environment_they_read(monkeypatch, tmp_path):
+    from core.settings import load_settings
+
+    monkeypatch.setenv("TRAINLAB_WORKERS", "3")
+    assert load_settings().workers == 3
+    assert load_settings() is load_settings()  # parsed once while nothing changed
+    monkeypatch.setenv("TRAINLAB_WORKERS", "5")
+    assert load_settings().workers == 5
+    monkeypatch.setenv("trainlab_max_epochs", "7")  # pydantic-settings reads names in any case
+    assert load_settings().max_epochs == 7
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert load_settings().keras_home == tmp_path
+    monkeypatch.delenv("TRAINLAB_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_settings().home == tmp_path / ".trainlab"

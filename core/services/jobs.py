@@ -265,12 +265,24 @@ def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run
     return [r for r in (store.get(i) for i in run_ids) if r is not None]
 
 
-def data_version(runs: list[Run], settings: Settings | None = None) -> tuple:
-    """Changes whenever any of these runs writes a point or changes status (the store updates a run's
-    batch, epoch and progress with every report): a key for caching what is drawn from their metrics.
-    It names the store too, so two data folders never share an entry."""
+def data_version(runs: list[Run], settings: Settings | None = None, now: float | None = None) -> tuple:
+    """A key for caching what is drawn from these runs' metrics: it names the store (two data folders
+    never share an entry) and changes when a run changes status, epoch, name or attempt.
+
+    A training run writes points several times a second, faster than any page refreshes: keyed by
+    every point, each of thirty watching sessions would build its own figures. While a run is queued
+    or running the key therefore moves on once per LIVE_BUCKET_SECONDS, and every session refreshing
+    within that second shares one build (a curve is at most that much behind the store); an ended
+    run's key is fixed by its last point."""
+    now = time.time() if now is None else now
     store = str((settings or load_settings()).db_path)
-    return (store, *((r.id, r.status, r.epoch, r.batch, r.progress, r.finished_at, r.attempt, r.name) for r in runs))
+    key = tuple((r.id, r.status, r.epoch, r.finished_at, r.attempt, r.name) for r in runs)
+    if any(r.status in (QUEUED, RUNNING) for r in runs):
+        return store, key, int(now // LIVE_BUCKET_SECONDS)
+    return store, key, tuple((r.batch, r.progress) for r in runs)
+
+
+LIVE_BUCKET_SECONDS = 1.0
 
 
 def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataFrame:

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
-from plotly.subplots import make_subplots
 
 from core.store.runs import Run
-from core.views.charts import curve_series
+from core.views.charts import NO_POINTS, curves_by
 from core.views.display import shorten
+from core.views.figures import assemble, axis_updates, scatter, two_panel_layout
 
 X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
 COLORS = qualitative.Plotly + qualitative.D3
@@ -37,10 +37,6 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 def metrics_frame(rows: list[tuple]) -> pd.DataFrame:
     """Metric rows of several runs as a DataFrame."""
     return pd.DataFrame(rows, columns=["run_id", "kind", "step", "epoch", "elapsed", "name", "value"])
-
-
-def _series(metrics: pd.DataFrame, run_id: int, name: str, kind: str) -> pd.DataFrame:
-    return curve_series(metrics[metrics["run_id"] == run_id], name, kind)
 
 
 # Settings worth naming in a legend when they differ between the compared runs, with short names.
@@ -73,43 +69,46 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
     """Loss and accuracy of several runs: one colour per run, train solid, validation dashed;
     with smoothing, the raw train curve stays faint behind the smoothed one."""
     column = X_AXES[x]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Loss", "Accuracy"], horizontal_spacing=0.08)
     labels = legend_labels(runs)
+    curves = curves_by(metrics, ["run_id", "name", "kind"])
+    traces = []
     for i, run in enumerate(runs):
         color = COLORS[i % len(COLORS)]
         label = html.escape(labels[run.id])  # Plotly reads legend names as HTML: a name stays text
         # The whole name shows on hover; escaped, as Plotly reads hover text as HTML.
         hover = html.escape(f"#{run.id} {run.name}").replace("%", "&#37;")
-        for col, metric in ((1, "loss"), (2, "accuracy")):
-            train = _series(metrics, run.id, metric, "batch")
-            val = _series(metrics, run.id, f"val_{metric}", "epoch")
+        for panel, metric in ((1, "loss"), (2, "accuracy")):
+            train = curves.get((run.id, metric, "batch"), NO_POINTS)
+            val = curves.get((run.id, f"val_{metric}", "epoch"), NO_POINTS)
+            train_x, train_y = train[column].to_numpy(dtype=float), train["value"].to_numpy(dtype=float)
             if smoothing > 0 and len(train):
-                fig.add_trace(go.Scatter(x=train[column], y=train["value"], mode="lines", opacity=0.25,
-                                         line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"),
-                              row=1, col=col)
+                traces.append(scatter(train_x, train_y, panel, mode="lines", opacity=0.25,
+                                      line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"))
             # One legend entry per run (train and validation toggle together); the line style tells them apart.
-            fig.add_trace(go.Scatter(x=train[column], y=ema(train["value"].to_numpy(), smoothing), mode="lines",
-                                     name=label, legendgroup=str(run.id), showlegend=col == 1,
-                                     hovertemplate=f"{hover} · train<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
-                                     line=dict(color=color, width=2)), row=1, col=col)
-            fig.add_trace(go.Scatter(x=val[column], y=val["value"], mode="lines+markers",
-                                     name=f"{label} · validation", legendgroup=str(run.id), showlegend=False,
-                                     hovertemplate=f"{hover} · validation<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
-                                     line=dict(color=color, width=2, dash="dash")), row=1, col=col)
-    fig.update_xaxes(title_text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x])
+            traces.append(scatter(train_x, ema(train_y, smoothing), panel, mode="lines", name=label,
+                                  legendgroup=str(run.id), showlegend=panel == 1,
+                                  hovertemplate=f"{hover} · train<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
+                                  line=dict(color=color, width=2)))
+            traces.append(scatter(val[column].to_numpy(dtype=float), val["value"].to_numpy(dtype=float), panel,
+                                  mode="lines+markers", name=f"{label} · validation", legendgroup=str(run.id),
+                                  showlegend=False,
+                                  hovertemplate=f"{hover} · validation<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
+                                  line=dict(color=color, width=2, dash="dash")))
+    layout = two_panel_layout(
+        ("Loss", "Accuracy"), height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
+        # Below the x-axis titles: a legend at y=-0.2 covered them.
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0,
+                    title=dict(text="solid: train · dashed: validation   ", side="top")))
+    axis_updates(layout, "xaxis", title=dict(text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x]))
     if log_y:
         losses = metrics.loc[metrics["name"].isin(["loss", "val_loss"]) & (metrics["value"] > 0), "value"] \
             if len(metrics) else pd.Series(dtype=float)
         ticks = log_ticks(float(losses.min()), float(losses.max())) if len(losses) else []
         # Plotly labels a log axis's minor ticks with their first digit only ("2, 5, 1, 2, 0.1"):
         # whole values on a 1-2-5 ladder read as numbers.
-        fig.update_yaxes(type="log", row=1, col=1, tickmode="array" if ticks else "auto", tickvals=ticks or None,
-                         ticktext=[f"{t:g}" for t in ticks] or None)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
-                      # Below the x-axis titles: a legend at y=-0.2 covered them.
-                      legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0,
-                                  title=dict(text="solid: train · dashed: validation   ", side="top")))
-    return fig
+        axis_updates(layout, "yaxis", (1,), type="log",
+                     **(dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]) if ticks else {}))
+    return assemble(traces, layout)
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -125,11 +124,12 @@ def log_ticks(low: float, high: float) -> list[float]:
 
 def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per run: test results, best validation accuracy and its epoch, size, time, speed."""
+    curves = curves_by(metrics, ["run_id", "name", "kind"])
     rows = []
     for run in runs:
-        val = _series(metrics, run.id, "val_accuracy", "epoch")
+        val = curves.get((run.id, "val_accuracy", "epoch"), NO_POINTS)
         best = val.loc[val["value"].idxmax()] if len(val) else None
-        done = _series(metrics, run.id, "loss", "epoch")["epoch"]
+        done = curves.get((run.id, "loss", "epoch"), NO_POINTS)["epoch"]
         epochs_done = int(done.max()) if len(done) else 0  # a queued run, or one that failed in epoch 1
         config = run.config_dict
         samples = run.steps * config.get("batch_size", 0) * epochs_done
@@ -225,18 +225,20 @@ def group_summary(groups: list[list[Run]]) -> pd.DataFrame:
 
 def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "val_accuracy") -> go.Figure:
     """Mean of an epoch metric per seed group, with a band of ± one standard deviation."""
-    fig = go.Figure()
+    traces = []
     for i, group in enumerate(groups):
         color = COLORS[i % len(COLORS)]
         stats = group_curve(group, metrics, name)
         label = html.escape(f"{group[0].name[:40]} ({len(group)} seeds)")  # Plotly reads names as HTML
-        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] + stats["std"], mode="lines", line=dict(width=0),
-                                 showlegend=False, hoverinfo="skip", legendgroup=label))
-        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"] - stats["std"], mode="lines", line=dict(width=0),
-                                 fill="tonexty", fillcolor=color, opacity=0.2, showlegend=False, hoverinfo="skip",
-                                 legendgroup=label))
-        fig.add_trace(go.Scatter(x=stats["epoch"], y=stats["mean"], mode="lines+markers", name=label,
-                                 line=dict(color=color, width=2), legendgroup=label))
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
-                      yaxis_title=f"{name} (mean ± std)", legend=dict(orientation="h", y=-0.25))
-    return fig
+        epochs, mean, std = (stats[c].to_numpy(dtype=float) for c in ("epoch", "mean", "std"))
+        traces += [
+            scatter(epochs, mean + std, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip",
+                    legendgroup=label),
+            scatter(epochs, mean - std, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=color,
+                    opacity=0.2, showlegend=False, hoverinfo="skip", legendgroup=label),
+            scatter(epochs, mean, mode="lines+markers", name=label, line=dict(color=color, width=2),
+                    legendgroup=label),
+        ]
+    return assemble(traces, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title=dict(text="epoch")),
+                                 yaxis=dict(title=dict(text=f"{name} (mean ± std)")),
+                                 legend=dict(orientation="h", y=-0.25)))

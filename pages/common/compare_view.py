@@ -1,4 +1,5 @@
 """The Runs page's comparison: overlaid curves, final metrics, seed groups, differing settings, CSV."""
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,7 +28,6 @@ class Comparison:
     groups_figure: go.Figure | None
     groups: pd.DataFrame | None
     differing: pd.DataFrame
-    csv: str
 
 
 # Shared by every session (one object, not copied per session; nothing changes it after): a class watching
@@ -43,8 +43,11 @@ def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: fl
         finals=for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
         groups_figure=group_figure(groups, metrics) if groups else None,
         groups=group_summary(groups) if groups else None,
-        differing=differing_config(runs),
-        csv=metrics_csv(runs, metrics))
+        differing=differing_config(runs))
+
+
+def _metrics_csv(ids: tuple[int, ...]) -> str:
+    return metrics_csv(jobs.runs_by_id(list(ids)), jobs.metrics_of(list(ids)))
 
 
 def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, interval: float | None) -> None:
@@ -69,7 +72,8 @@ def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, int
         if len(parts.differing.columns) > 1:
             st.caption("Settings that differ between these runs")
             st.dataframe(parts.differing, hide_index=True, key="differing_config")
-        st.download_button("Download metrics (CSV)", parts.csv, "train-lab-metrics.csv", "text/csv",
-                           key="download_csv")
+        # Made when clicked: every point of every run, not worth building at each live refresh.
+        st.download_button("Download metrics (CSV)", functools.partial(_metrics_csv, tuple(ids)),
+                           "train-lab-metrics.csv", "text/csv", key="download_csv")
 
     compare_panel(ids)

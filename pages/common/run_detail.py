@@ -77,7 +77,8 @@ def _actions(run) -> None:
                             "application/json", key=f"config_{run.id}")
     model = jobs.model_file(run.id)
     if model:
-        cols[3].download_button("Model (.keras)", model.read_bytes(), f"run-{run.id}.keras", key=f"model_{run.id}")
+        # Read when clicked: a model file is up to hundreds of MB, held per browser session if passed as bytes.
+        cols[3].download_button("Model (.keras)", model.read_bytes, f"run-{run.id}.keras", key=f"model_{run.id}")
 
 
 def _detail(run) -> None:
