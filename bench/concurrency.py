@@ -34,7 +34,8 @@ def run(lab: Lab, runs: int = 4, quick: bool = False) -> list[dict]:
                     ids = [jobs.submit(config, settings) for _ in range(runs)]
                     done = wait_finished(ids, settings)
                     wall = time.monotonic() - started
-                    rows.append({"case": label, "workers": workers, "threads_per_worker": settings.threads_per_worker,
+                    rows.append({"case": label, "workers": workers,
+                                 "threads_per_run": sorted({r.threads for r in done}),
                                  "runs": runs, "wall_seconds": round(wall, 1),
                                  "total_samples_per_s": round(runs * n_train * config.epochs / wall),
                                  "mean_run_seconds": round(sum(r.train_seconds for r in done) / runs, 1)})

@@ -35,18 +35,19 @@ def run(lab: Lab, repeat: int = 4, quick: bool = False) -> list[dict]:
 
     lab.make_data()
     rows = []
-    # One worker: it gets every core, as the plain script does (threads per worker are figure 5's topic).
-    with lab.home("overhead", workers=1) as settings:
+    # The default pool of two workers: a run alone in it gets every core, as the plain script does.
+    with lab.home("overhead", workers=2) as settings:
         start_pool(settings)
         try:
             for label, config in CASES.items():
                 if quick:
                     config = TrainConfig.from_dict({**config.to_dict(), "train_subset": 6000, "epochs": 1})
                 n_train, _ = training_sizes(config, get_info(config.dataset, settings))
-                lab_rates, plain_rates = [], []
+                lab_rates, plain_rates, threads = [], [], set()
                 for _ in range(repeat):
                     run = wait_finished([jobs.submit(config, settings)], settings)[0]
                     lab_rates.append(n_train * config.epochs / run.train_seconds)
+                    threads.add(run.threads)
                     plain_rates.append(_plain(config, settings))
                 # Best of several alternating attempts: other load on a shared machine only ever slows
                 # a measurement down, so the fastest of each is the least disturbed.
@@ -56,7 +57,7 @@ def run(lab: Lab, repeat: int = 4, quick: bool = False) -> list[dict]:
                              "trainlab_samples_per_s": round(best_lab), "ratio": round(best_lab / best_plain, 3),
                              "ratio_of_medians": round(statistics.median(lab_rates)
                                                        / statistics.median(plain_rates), 3),
-                             "target": ">= 0.97", "attempts": repeat})
+                             "target": ">= 0.97", "attempts": repeat, "run_threads": sorted(threads)})
         finally:
             stop_pool(settings)
     return rows

@@ -108,11 +108,6 @@ class Settings(BaseSettings):
         """Folder for the worker pool's log file."""
         return self.home / "logs"
 
-    @property
-    def threads_per_worker(self) -> int:
-        """CPU threads one worker's TensorFlow may use, so workers do not oversubscribe."""
-        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
-
 
 def env_name(field: str) -> str:
     """The environment variable a setting is read from ("workers" -> "TRAINLAB_WORKERS")."""

@@ -32,7 +32,7 @@ def _values(encoded) -> list[float]:
 def _finished_run(store, name="done", accuracy=0.91):
     config = TrainConfig(name=name)
     run_id = store.create_run(config.display_name(), config.to_dict(), epochs=2)
-    store.claim(run_id, 1, "elsewhere")
+    store.claim(run_id, 1, "elsewhere", threads=2)
     store.set_plan(run_id, epochs=2, steps=10, param_count=1234)
     for epoch in (1, 2):
         store.report(run_id, [MetricPoint("batch", epoch * 10 - 5, epoch - 0.5, 1.0, "loss", 1.0 / epoch),
@@ -145,6 +145,7 @@ def test_runs_page_shows_a_finished_run_with_curves(lab, store):
     assert "<b>html?</b> [link](http://x.org)" in [t.value for t in at.text]  # plain text, not markup
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"] == "91.00 %" and metrics["Parameters"] == "1,234"
+    assert metrics["CPU threads"] == "2"  # what its worker's TensorFlow trained it with
     traces = {(t["name"], t["xaxis"]): t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     # Train loss: a line through the within-epoch points, a dot per epoch mean; validation per epoch.
     assert _values(traces[("train", "x")]["x"]) == [0.5, 1.0, 1.5, 2.0]

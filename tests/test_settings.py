@@ -25,7 +25,6 @@ def test_environment_overrides(monkeypatch, tmp_path):
     settings = load_settings()
     assert settings.runs_dir == tmp_path / "lab" / "runs" and settings.data_root == tmp_path / "lab" / "datasets"
     assert settings.workers == 3 and settings.autostart_workers is False
-    assert settings.threads_per_worker >= 1
 
 
 def test_paths_expand_the_user_and_keras_home_has_no_prefix(monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from huey import SqliteHuey
 
-from core.runtime.worker_process import interrupt_reason, retire_if_grown
+from core.runtime.worker_process import interrupt_reason, retire_if_grown, retire_if_misshaped, threads_for_run
 from core.settings import Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.runs import QUEUED, RunStore
@@ -31,7 +31,7 @@ def _train_run(run_id: int) -> None:
 
     settings = load_settings()
     try:
-        outcome = execute_run(run_id, settings)
+        outcome = execute_run(run_id, settings, threads=threads_for_run(settings))
     except RunInterrupted as interrupted:
         # A lost attempt, not the run's fault: re-queue it once (the message waits in the queue if the
         # pool is stopping, for the next pool), then fail it, with what happened.
@@ -39,6 +39,7 @@ def _train_run(run_id: int) -> None:
     if outcome == QUEUED:
         get_queue(settings)[1](run_id)
     retire_if_grown()
+    retire_if_misshaped(settings)
 
 
 def get_queue(settings: Settings | None = None) -> tuple[SqliteHuey, object]:

@@ -54,6 +54,7 @@ class Run:
     tags: str = ""  # comma-separated labels a user gave the run
     attempt: int = 0  # claims so far: 1 while the first attempt trains, 2 after one retry
     attempt_note: str | None = None  # why an earlier attempt was lost (it was re-queued)
+    threads: int | None = None  # CPU threads its worker's TensorFlow trained it with (None: not recorded)
 
     @property
     def tag_list(self) -> list[str]:
@@ -168,15 +169,16 @@ class RunStore:
         with self.transaction() as conn:
             return insert_run(conn, name, config, notes, epochs)
 
-    def claim(self, run_id: int, pid: int, host: str) -> int | None:
-        """Atomically move a queued run to running for this worker; returns the attempt's number (its
-        fencing token: 1, then 2 after a retry), or None if the run was not queued."""
+    def claim(self, run_id: int, pid: int, host: str, threads: int | None = None) -> int | None:
+        """Atomically move a queued run to running for this worker (training with `threads` CPU threads);
+        returns the attempt's number (its fencing token: 1, then 2 after a retry), or None if the run
+        was not queued."""
         now = time.time()
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=?, "
+                "UPDATE runs SET status=?, started_at=?, heartbeat_at=?, worker_pid=?, worker_host=?, threads=?, "
                 "attempt=attempt + 1 WHERE id=? AND status=?",
-                (RUNNING, now, now, pid, host, run_id, QUEUED),
+                (RUNNING, now, now, pid, host, threads, run_id, QUEUED),
             )
             if cur.rowcount != 1:
                 return None

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
     traceback TEXT,
     tags TEXT NOT NULL DEFAULT '',
     attempt INTEGER NOT NULL DEFAULT 0,   -- claims so far; each claim's number fences its writes
-    attempt_note TEXT                     -- why an earlier attempt was lost, when it was
+    attempt_note TEXT,                    -- why an earlier attempt was lost, when it was
+    threads INTEGER                       -- CPU threads the worker's TensorFlow trained it with
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -77,9 +78,15 @@ def _add_attempt_columns(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN attempt_note TEXT")
 
 
+def _add_threads_column(conn: sqlite3.Connection) -> None:
+    """Version 3: a run records the CPU threads it trained with (its share of the machine)."""
+    if "threads" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+        conn.execute("ALTER TABLE runs ADD COLUMN threads INTEGER")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column, _add_attempt_columns)
+MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

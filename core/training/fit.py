@@ -135,12 +135,13 @@ class RunInterrupted(Exception):
         self.run_id, self.attempt = run_id, attempt
 
 
-def execute_run(run_id: int, settings: Settings | None = None) -> str | None:
-    """Claim run `run_id` and train it to a final status; returns that status (None if not claimed,
-    or if this attempt lost the run to the store meanwhile: then it wrote nothing more)."""
+def execute_run(run_id: int, settings: Settings | None = None, threads: int | None = None) -> str | None:
+    """Claim run `run_id` and train it to a final status, recording the CPU `threads` it trains with;
+    returns that status (None if not claimed, or if this attempt lost the run to the store meanwhile:
+    then it wrote nothing more)."""
     settings = settings or load_settings()
     store = RunStore(settings.db_path)
-    attempt = store.claim(run_id, os.getpid(), socket.gethostname())
+    attempt = store.claim(run_id, os.getpid(), socket.gethostname(), threads)
     if attempt is None:
         return None  # cancelled while queued, or claimed elsewhere
     started = time.monotonic()

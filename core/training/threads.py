@@ -1,21 +1,32 @@
-"""TensorFlow's process-wide setup for one worker: its CPU threads and GPU memory growth."""
+"""TensorFlow's process-wide setup for one worker: loading it early, its CPU threads, GPU memory growth."""
 from __future__ import annotations
 
 import contextlib
 import os
 
 
-def configure_tensorflow(threads: int) -> None:
-    """Import TensorFlow and Keras now (so the first run starts at once) and give TensorFlow `threads` CPU threads."""
+def load_tensorflow() -> None:
+    """Import TensorFlow and Keras now, so the first run starts at once, and let GPUs grow their memory.
+
+    The CPU threads are left open: they are fixed by `use_threads` when the worker takes its first run,
+    from how many runs share the machine at that moment (TensorFlow fixes them at its first operation)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    # Several workers share the CPU: give each its share so they do not thrash.
-    with contextlib.suppress(RuntimeError):  # already initialised: keep TensorFlow's choice
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     for gpu in tf.config.list_physical_devices("GPU"):
         # Let several workers share one GPU instead of the first grabbing all its memory.
         with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
     import keras  # noqa: F401
+
+
+def use_threads(threads: int) -> int:
+    """Give TensorFlow `threads` CPU threads if this process has not run an operation yet; returns the
+    threads it trains with (the earlier choice once TensorFlow has started)."""
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):  # already initialised: keep the earlier choice
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        # One inter-op thread: these models' ops run one after another; more only oversubscribes the cores.
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf.config.threading.get_intra_op_parallelism_threads() or (os.cpu_count() or 1)

@@ -97,6 +97,10 @@ def _detail(run) -> None:
     figures.metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}", width="content")
     figures.metric("Parameters", count(run.param_count), width="content")
     figures.metric("Training time", duration(run.train_seconds), width="content")
+    if run.threads:
+        figures.metric("CPU threads", run.threads, width="content",
+                       help="TensorFlow's threads for this run: every core when it trained alone, its share when "
+                            "other runs trained at the same time.")
     if run.error and run.status == "failed":
         st.error(escape_markdown(run.error), icon=":material/error:")
         if run.traceback:
