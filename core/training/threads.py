@@ -27,6 +27,6 @@ def use_threads(threads: int) -> int:
 
     with contextlib.suppress(RuntimeError):  # already initialised: keep the earlier choice
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        # One inter-op thread: these models' ops run one after another; more only oversubscribes the cores.
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        # As before this change and as TensorFlow does on two cores; one when the worker has one core.
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     return tf.config.threading.get_intra_op_parallelism_threads() or (os.cpu_count() or 1)
