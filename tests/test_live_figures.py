@@ -90,4 +90,5 @@ def test_seed_groups_figure_passes_plotlys_checks_with_a_band_per_group():
     fig = _validated(group_figure([runs], _frame(1, 2)))
     upper, lower, mean = fig.data
     assert lower.fill == "tonexty" and list(mean.x) == [1.0, 2.0, 3.0]
+    assert lower.fillcolor.startswith("rgba(") and lower.fillcolor.endswith(", 0.2)")  # the mean line shows through
     assert all(u >= m >= low for u, m, low in zip(upper.y, mean.y, lower.y))

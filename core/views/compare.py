@@ -234,11 +234,18 @@ def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "va
         traces += [
             scatter(epochs, mean + std, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip",
                     legendgroup=label),
-            scatter(epochs, mean - std, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=color,
-                    opacity=0.2, showlegend=False, hoverinfo="skip", legendgroup=label),
+            # The band's own alpha: a trace's opacity does not reach its fill, which then hid the mean line.
+            scatter(epochs, mean - std, mode="lines", line=dict(width=0), fill="tonexty",
+                    fillcolor=_with_alpha(color, 0.2), showlegend=False, hoverinfo="skip", legendgroup=label),
             scatter(epochs, mean, mode="lines+markers", name=label, line=dict(color=color, width=2),
                     legendgroup=label),
         ]
     return assemble(traces, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title=dict(text="epoch")),
                                  yaxis=dict(title=dict(text=f"{name} (mean ± std)")),
                                  legend=dict(orientation="h", y=-0.25)))
+
+
+def _with_alpha(color: str, alpha: float) -> str:
+    """'#636EFA' (COLORS are hex) as an rgba() colour with this alpha."""
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
