@@ -60,6 +60,16 @@ def test_an_error_fails_the_run_with_a_readable_reason(lab, store):
     assert run.status == FAILED and "MNIST is not on this machine" in run.error and "\n" not in run.error
 
 
+def test_an_error_after_the_worker_was_told_to_stop_is_an_interruption_not_the_runs_fault(lab, store):
+    from core.training.fit import RunInterrupted
+
+    run_id = _queue(store, dataset="mnist")  # fails while loading, as TensorFlow can fail on a SIGTERM
+    with pytest.raises(RunInterrupted):
+        execute_run(run_id, lab, interrupted=lambda: True)
+    run = store.get(run_id)
+    assert run.status == "running" and run.error is None  # left for the runtime to re-queue once, not failed
+
+
 def test_cancel_while_running_stops_the_fit(lab, store):
     run_id = _queue(store, train_subset=None, epochs=200, batch_size=4)
 

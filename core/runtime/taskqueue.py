@@ -9,7 +9,14 @@ from typing import Protocol
 
 from huey import SqliteHuey
 
-from core.runtime.worker_process import interrupt_reason, retire_if_grown, retire_if_misshaped, threads_for_run
+from core.runtime.worker_process import (
+    interrupt_reason,
+    retire_if_grown,
+    retire_if_misshaped,
+    start_task,
+    term_received,
+    threads_for_run,
+)
 from core.settings import Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.runs import QUEUED, RunStore
@@ -30,8 +37,9 @@ def _train_run(run_id: int) -> None:
     from core.training.fit import RunInterrupted, execute_run
 
     settings = load_settings()
+    start_task()
     try:
-        outcome = execute_run(run_id, settings, threads=threads_for_run(settings))
+        outcome = execute_run(run_id, settings, threads=threads_for_run(settings), interrupted=term_received)
     except RunInterrupted as interrupted:
         # A lost attempt, not the run's fault: re-queue it once (the message waits in the queue if the
         # pool is stopping, for the next pool), then fail it, with what happened.

@@ -23,7 +23,39 @@ def warm_up() -> None:
     """Runs in each worker process after the fork: load TensorFlow once (its threads are set per run)."""
     from core.training.threads import load_tensorflow
 
+    remember_sigterm()
     load_tensorflow()
+
+
+_TERM_RECEIVED = False  # a SIGTERM reached this worker during its current task
+
+
+def remember_sigterm() -> None:
+    """Wrap the SIGTERM handler Huey gave this worker (it raises KeyboardInterrupt in a running task) so
+    the task can tell afterwards that one came: a KeyboardInterrupt raised while TensorFlow traces a
+    function can come out of it as another error, which would otherwise read as the run's own fault."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return
+
+    def remember(signum, frame):
+        global _TERM_RECEIVED
+        _TERM_RECEIVED = True
+        previous(signum, frame)
+
+    with contextlib.suppress(ValueError):  # not the main thread: keep Huey's handler as it is
+        signal.signal(signal.SIGTERM, remember)
+
+
+def start_task() -> None:
+    """At the start of each task: no SIGTERM has reached it yet."""
+    global _TERM_RECEIVED
+    _TERM_RECEIVED = False
+
+
+def term_received() -> bool:
+    """Whether a SIGTERM reached this worker since its current task began."""
+    return _TERM_RECEIVED
 
 
 # -- a lone run gets the whole machine, concurrent runs share it ----------------------------------------------

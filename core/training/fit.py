@@ -15,6 +15,7 @@ import time
 import traceback as tb
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -135,10 +136,12 @@ class RunInterrupted(Exception):
         self.run_id, self.attempt = run_id, attempt
 
 
-def execute_run(run_id: int, settings: Settings | None = None, threads: int | None = None) -> str | None:
+def execute_run(run_id: int, settings: Settings | None = None, threads: int | None = None,
+                interrupted: Callable[[], bool] | None = None) -> str | None:
     """Claim run `run_id` and train it to a final status, recording the CPU `threads` it trains with;
     returns that status (None if not claimed, or if this attempt lost the run to the store meanwhile:
-    then it wrote nothing more)."""
+    then it wrote nothing more). `interrupted` says whether the worker was told to stop meanwhile: an
+    error then is the interruption's, not the run's (RunInterrupted instead of `failed`)."""
     settings = settings or load_settings()
     store = RunStore(settings.db_path)
     attempt = store.claim(run_id, os.getpid(), socket.gethostname(), threads)
@@ -155,6 +158,9 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
     except KeyboardInterrupt:
         raise RunInterrupted(run_id, attempt) from None
     except Exception as exc:
+        if interrupted is not None and interrupted():
+            # Huey's KeyboardInterrupt, raised while TensorFlow traced a function, can come out as another error.
+            raise RunInterrupted(run_id, attempt) from exc
         store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc(), attempt=attempt)
         return FAILED
     finally:
