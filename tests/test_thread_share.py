@@ -1,5 +1,6 @@
 """A lone run gets every core, runs that share the pool get an equal part; the run records its threads."""
 import os
+import time
 
 import pytest
 
@@ -35,12 +36,16 @@ def test_a_lone_run_trains_with_every_core_and_runs_at_once_share_them(lab, monk
 
         [alone] = finished(jobs.submit(TrainConfig(name="alone", **tiny), settings))
         assert alone.status == "succeeded" and alone.threads == os.cpu_count()
-        # Two at once: a worker that had every core trains one of them so and is replaced afterwards.
-        finished(*(jobs.submit(TrainConfig(name=f"pair {i}", **tiny), settings) for i in range(2)))
-        # Every worker has the share of runs that come together now.
-        overlapping = dict(train_subset=800, epochs=4, batch_size=16)  # both still wait when the second is claimed
-        pair = finished(*(jobs.submit(TrainConfig(name=f"together {i}", **overlapping), settings) for i in range(2)))
-        assert [r.threads for r in pair] == [max(1, os.cpu_count() // 2)] * 2
+        # Two at once: the worker that never trained yet takes the share of two runs (the other keeps the
+        # threads it fixed when it trained alone, and ends after its run when they no longer fit).
+        overlapping = dict(train_subset=800, epochs=10, batch_size=16)  # both are claimed while both wait
+        time.sleep(1.5)  # the lone run's worker has looked at the queue after its run (empty: it stays)
+        pair = finished(*(jobs.submit(TrainConfig(name=f"pair {i}", **overlapping), settings) for i in range(2)))
         assert all(r.status == "succeeded" for r in pair)
+        assert pair[0].started_at < pair[1].finished_at and pair[1].started_at < pair[0].finished_at
+        assert min(r.threads for r in pair) == max(1, os.cpu_count() // 2)
+        # Alone again: a worker left with one thread hands the run to a fresh worker, which has every core.
+        [again] = finished(jobs.submit(TrainConfig(name="alone again", **tiny), settings))
+        assert again.status == "succeeded" and again.threads == os.cpu_count()
     finally:
         assert worker.stop(settings)

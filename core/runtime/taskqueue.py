@@ -11,6 +11,7 @@ from huey import SqliteHuey
 
 from core.runtime.worker_process import (
     interrupt_reason,
+    make_way_for,
     retire_if_grown,
     retire_if_misshaped,
     start_task,
@@ -37,6 +38,7 @@ def _train_run(run_id: int) -> None:
     from core.training.fit import RunInterrupted, execute_run
 
     settings = load_settings()
+    make_way_for(settings, run_id, get_queue(settings)[1])  # its threads fit the run, or it ends here
     start_task()
     try:
         outcome = execute_run(run_id, settings, threads=threads_for_run(settings), interrupted=term_received)
