@@ -97,10 +97,8 @@ def make_way_for(settings: Settings, run_id: int, requeue) -> None:
     if _THREADS is None or _THREADS >= fair_share(settings, max(0, _active(settings) - 1)):
         return
     requeue(run_id)
-    log.info("worker %d has %d CPU threads, fewer than run %d's share: handing it to a fresh worker",
-             os.getpid(), _THREADS, run_id)
-    logging.shutdown()
-    os._exit(0)
+    _end_worker(f"worker {os.getpid()} has {_THREADS} CPU threads, fewer than run {run_id}'s share: "
+                "handing it to a fresh worker")
 
 
 def retire_if_misshaped(settings: Settings) -> bool:
@@ -109,9 +107,7 @@ def retire_if_misshaped(settings: Settings) -> bool:
     the pool's fresh replacement picks the right share at its first run. False when the worker stays."""
     if _THREADS is None or fair_share(settings, _active(settings)) == _THREADS:
         return False
-    log.info("worker %d has %d CPU threads, the next run's share differs: replacing it", os.getpid(), _THREADS)
-    logging.shutdown()
-    os._exit(0)
+    _end_worker(f"worker {os.getpid()} has {_THREADS} CPU threads, the next run's share differs: replacing it")
 
 
 def interrupt_reason() -> str:
@@ -191,7 +187,12 @@ def retire_if_grown() -> bool:
     rss = resident_mb()
     if rss is None or rss <= limit:
         return False
-    log.warning("worker %d holds %.0f MB after a run (limit %d MB): replacing it with a fresh one",
-                os.getpid(), rss, limit)
+    _end_worker(f"worker {os.getpid()} holds {rss:.0f} MB after a run (limit {limit} MB): "
+                "replacing it with a fresh one", level=logging.WARNING)
+
+
+def _end_worker(reason: str, level: int = logging.INFO) -> None:
+    """End this worker process at once, saying why; the pool's health check starts a fresh one."""
+    log.log(level, reason)
     logging.shutdown()
     os._exit(0)

@@ -59,9 +59,10 @@ def training_curves(metrics: pd.DataFrame | None, height: int = 340, status: str
         tuple(title for _, title in PANELS), height=height, margin=dict(l=10, r=10, t=30, b=10),
         # Below the plots, clear of the subplot titles and Plotly's toolbar.
         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="center", x=0.5),
-        uirevision="keep",  # redraws on refresh keep the user's zoom and hidden traces
-        yaxis=dict(rangemode="tozero"), yaxis2=dict(range=[0, 1.02]))
+        uirevision="keep")  # redraws on refresh keep the user's zoom and hidden traces
     axis_updates(layout, "xaxis", title=dict(text="epoch"), rangemode="tozero")
+    axis_updates(layout, "yaxis", (1,), rangemode="tozero")
+    axis_updates(layout, "yaxis", (2,), range=[0, 1.02])
     if metrics.empty:
         layout["annotations"].append(dict(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False,
                                           xref="paper", yref="paper", x=0.5, y=0.5,

@@ -29,17 +29,9 @@ def _grid(titles: tuple[str, str]) -> dict:
 
 
 def two_panel_layout(titles: tuple[str, str], **layout) -> dict:
-    """Layout of two side-by-side panels titled `titles`, with `layout`'s keys (height, legend, …) on top;
-    axis keys (`xaxis`, `xaxis2`, `yaxis`, `yaxis2`) are merged into the grid's own."""
-    merged = copy.deepcopy(_grid(titles))
-    for key, value in layout.items():
-        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict):
-            merged.setdefault(key, {}).update(value)
-        elif key == "annotations":
-            merged["annotations"] = merged.get("annotations", []) + list(value)
-        else:
-            merged[key] = value
-    return merged
+    """Layout of two side-by-side panels titled `titles`, with `layout`'s keys (height, legend, …) on
+    top; set the panels' axes with `axis_updates`, which keeps the grid's own axis keys."""
+    return {**copy.deepcopy(_grid(titles)), **layout}
 
 
 def axes(panel: int) -> dict:
