@@ -1,0 +1,88 @@
+"""A thin Streamlit client: opens a page over the app's own WebSocket protocol, without a browser.
+
+Thirty Chromium pages on a 2-core machine measure mostly Chromium (about 8 CPU-seconds to lay out
+and draw one Runs page, against well under one for the server to compute it). This client speaks
+what the browser speaks to the server — a BackMsg asking to run a page with a query string — and
+reads the ForwardMsgs back, so many sessions can be opened at once and the time measured is the
+server's: from connecting to the message that carries the comparison's curves.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+
+@dataclass
+class Opened:
+    """What one session saw: seconds to the curves and to the end of the page's first run (None if
+    they never came), and the errors it was shown."""
+
+    seconds: float | None
+    finished: float | None = None
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def curves_in(spec: str, runs: list[int]) -> bool:
+    """True when a comparison figure (its JSON) has a curve of two points or more for every run in
+    `runs` (the comparison groups each run's traces under its id)."""
+    traces = json.loads(spec).get("data", [])
+    drawn = {t.get("legendgroup") for t in traces if len(t.get("x") or ()) >= 2}
+    return {str(r) for r in runs} <= drawn
+
+
+def _rerun(page: str, query: str) -> bytes:
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
+    return msg.SerializeToString()
+
+
+async def open_page(url: str, page: str, query: str, runs: list[int], timeout: float = 180.0) -> Opened:
+    """Connect to the server at `url` (http://host:port), run `page` with `query`; time to the curves.
+
+    The curves count as drawn when a Plotly chart arrives with a curve of two points or more for
+    each of `runs`; the page is complete at the first `script_finished`.
+    """
+    began = time.monotonic()
+    seen = Opened(None)
+    stream = url.replace("http://", "ws://", 1) + "/_stcore/stream"
+    async with websockets.connect(stream, subprotocols=["streamlit"], max_size=None, open_timeout=timeout,
+                                  proxy=None) as socket:
+        await socket.send(_rerun(page, query))
+        while seen.seconds is None or seen.finished is None:
+            left = timeout - (time.monotonic() - began)
+            if left <= 0:
+                break
+            try:
+                raw = await asyncio.wait_for(socket.recv(), left)
+            except TimeoutError:
+                break
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            seen.messages += 1
+            if msg.WhichOneof("type") == "script_finished" and seen.finished is None:
+                seen.finished = time.monotonic() - began
+            if msg.WhichOneof("type") != "delta" or not msg.delta.HasField("new_element"):
+                continue
+            element = msg.delta.new_element
+            kind = element.WhichOneof("type")
+            if kind == "exception":
+                seen.errors.append(element.exception.message)
+            elif kind == "alert" and element.alert.format == element.alert.ERROR:
+                seen.errors.append(element.alert.body)
+            elif kind == "plotly_chart" and curves_in(element.plotly_chart.spec, runs):
+                seen.seconds = time.monotonic() - began
+    return seen
+
+
+async def open_comparison(url: str, runs: list[int], count: int) -> list[Opened]:
+    """Open `count` sessions of the Runs page comparing `runs`, all at the same moment; what each saw."""
+    query = "runs=" + ",".join(map(str, runs))
+    return await asyncio.gather(*(open_page(url, "runs", query, runs) for _ in range(count)))
