@@ -7,10 +7,13 @@ REQUIREMENTS ?= requirements.txt
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: run test bench setup setup-dev browser workers-stop clean
+.PHONY: run classroom test bench setup setup-dev browser workers-stop clean
 
-run: setup  ## set up, then start the app on http://localhost:$(PORT)
+run: setup  ## set up, then start the app on http://localhost:$(PORT) (this machine only)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+classroom: setup  ## set up, then serve a class: sign-in on, listening on the network (README: Running a class)
+	$(BIN)/python -m core serve --classroom --port $(PORT)
 
 test: setup-dev browser  ## set up, then lint (ruff, import contracts) and run the whole test suite
 	$(BIN)/ruff check .

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # A user's own photos, offered on the Augment page beside the shipped dog and cat (the course's
     # photos ship in assets/ and need no setting).
     samples_dir: UserPath | None = None
+    # Classroom mode: sign-in, owners and permissions (README: Running a class). Off on a laptop.
+    classroom: bool = False
+    session_hours: Annotated[float, Field(gt=0)] = 12.0  # a sign-in lasts this long (a school day)
 
     def __init__(self, **values: Any):
         try:

@@ -6,6 +6,7 @@ from core.domain.run_query import SORT_KEYS, RunQuery
 from core.services import jobs, sweeps
 from core.views.compare import X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
+from pages.common.auth import may_act_on
 from pages.common.compare_view import compare_view
 from pages.common.handoff import apply_compare_request
 from pages.common.live import watch_runs
@@ -133,8 +134,8 @@ run_detail(chosen, interval if by_id[chosen].status in ACTIVE else None)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
-with st.expander("Name, notes and tags"):
-    run = by_id[chosen]
+run = by_id[chosen]
+with st.expander("Name, notes and tags") if may_act_on(run.owner) else st.empty():
     # No max_chars: a longer text is refused by the store's check with a message, never cut silently.
     st.text_input("Name", run.name, key=f"rename_{chosen}")
     st.text_area("Notes", run.notes, key=f"renote_{chosen}")

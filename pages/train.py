@@ -14,6 +14,7 @@ from core.domain.config import (
 from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm
 from core.services import catalog, jobs
 from core.settings import load_settings
+from pages.common.auth import current_actor
 from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
 from pages.common.nav import page_setup
@@ -118,8 +119,8 @@ config = TrainForm(
 ).to_config(resizable=info.resizable)
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
-        run_id = jobs.submit(config, settings)
-    except (ConfigError, jobs.JobError) as exc:
+        run_id = jobs.submit(config, settings, actor=current_actor())
+    except (ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
         st.error(str(exc), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id

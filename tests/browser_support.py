@@ -35,9 +35,10 @@ def _healthy(url: str) -> bool:
 
 
 class StreamlitServer:
-    """`streamlit run app.py` on a fixed port, which a test can stop and start again."""
+    """`streamlit run app.py` (or `script`) on a fixed port, which a test can stop and start again."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, script: str = "app.py"):
+        self.script = script
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -46,7 +47,7 @@ class StreamlitServer:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
                  "--server.headless", "true", "--server.fileWatcherType", "none"],
                 cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
             )

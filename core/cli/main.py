@@ -1,4 +1,4 @@
-"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers`.
+"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers|users|serve`.
 
 It calls the same `core` functions as the pages, so a run started here shows up there.
 """
@@ -13,10 +13,12 @@ import typing
 from dataclasses import Field, fields
 from pathlib import Path
 
+from core.cli.classroom import CLASSROOM_COMMANDS, add_classroom_commands
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
 from core.domain.config import ConfigError, TrainConfig, parse_config
+from core.domain.people import OPERATOR, AccountError
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                        ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
         sub.add_parser(name, help=text).add_argument("run_id", type=int)
     _add_sweep(sub)
+    add_classroom_commands(sub)
     sub.add_parser("datasets", help="datasets and whether this machine has them")
     sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
         "dataset", choices=sorted(KERAS_DATASETS))
@@ -167,7 +170,7 @@ def _follow(run_id: int, interval: float = 1.0) -> int:
 
 
 def _submit(args, parser) -> int:
-    run_id = jobs.submit(_config_from(args))
+    run_id = jobs.submit(_config_from(args), actor=OPERATOR)
     print(f"run #{run_id} queued")
     return _follow(run_id) if args.follow else 0
 
@@ -187,12 +190,12 @@ def _show(args, parser) -> int:
 
 
 def _cancel(args, parser) -> int:
-    print(f"run #{args.run_id}: {jobs.cancel(args.run_id)}")
+    print(f"run #{args.run_id}: {jobs.cancel(args.run_id, actor=OPERATOR)}")
     return 0
 
 
 def _delete(args, parser) -> int:
-    jobs.delete(args.run_id)
+    jobs.delete(args.run_id, actor=OPERATOR)
     print(f"run #{args.run_id} deleted")
     return 0
 
@@ -237,7 +240,8 @@ def _backup(args, parser) -> int:
 
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
-            "worker": lambda args, parser: worker.run_pool(), "workers": _workers, "backup": _backup}
+            "worker": lambda args, parser: worker.run_pool(), "workers": _workers, "backup": _backup,
+            **CLASSROOM_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args, parser)
-    except (ConfigError, jobs.JobError, RuntimeError, ValueError) as exc:
+    except (ConfigError, jobs.JobError, jobs.PermissionDenied, AccountError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

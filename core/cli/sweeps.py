@@ -5,6 +5,7 @@ import argparse
 import json
 from dataclasses import replace
 
+from core.domain.people import OPERATOR
 from core.domain.sweep_spec import Halving, SweepError, SweepSpec, assignment_preset, parse_spec
 from core.services import sweeps
 from core.views.display import duration, percent
@@ -48,7 +49,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             for trial in plan.trials:
                 print("  " + trial.config.display_name())
             return 0
-        print(f"sweep #{sweeps.start(spec)} queued")
+        print(f"sweep #{sweeps.start(spec, actor=OPERATOR)} queued")
         return 0
     if args.action == "list":
         for row in sweeps.sweeps():
@@ -66,10 +67,10 @@ def sweep_command(args: argparse.Namespace) -> int:
                   f"lr={row.learning_rate:g} · bs {row.batch_size}")
         return 0
     if args.action == "cancel":
-        print(f"sweep #{sweep_id}: {sweeps.cancel(sweep_id)} runs cancelled or stopping")
+        print(f"sweep #{sweep_id}: {sweeps.cancel(sweep_id, actor=OPERATOR)} runs cancelled or stopping")
         return 0
     if not args.dataset or not args.epochs:
         raise SweepError("retrain: give --dataset (e.g. fashion_mnist) and --epochs")
-    run_id = sweeps.retrain_best(sweep_id, args.dataset, args.epochs)
+    run_id = sweeps.retrain_best(sweep_id, args.dataset, args.epochs, actor=OPERATOR)
     print(f"run #{run_id} queued: the best setting on {args.dataset}, retrained")
     return 0

@@ -33,21 +33,37 @@ class Executor(Protocol):
         """Hand run `run_id` (already stored as queued) to the workers."""
 
 
-def _train_run(run_id: int) -> None:
+MAX_CLAIM_RACES = 20  # another worker may claim the chosen run first: choose again, this many times at most
+
+
+def _train_run(token: int) -> None:
+    """Train the fairest queued run (`next_fair_run`), which may be another than the message's `token`.
+
+    Each queued run puts one message in the queue, so there are always at least as many messages as
+    queued runs; a message whose run was cancelled or trained already trains the next fair one, or
+    nothing if none is queued. The worker chooses at claim time, so the order is fair between users
+    whatever order Huey delivers the messages in."""
     # Imported here: the consumer process forks its workers and must never import TensorFlow.
     from core.training.fit import RunInterrupted, execute_run
 
     settings = load_settings()
-    make_way_for(settings, run_id, get_queue(settings)[1])  # its threads fit the run, or it ends here
-    start_task()
-    try:
-        outcome = execute_run(run_id, settings, threads=threads_for_run(settings), interrupted=term_received)
-    except RunInterrupted as interrupted:
-        # A lost attempt, not the run's fault: re-queue it once (the message waits in the queue if the
-        # pool is stopping, for the next pool), then fail it, with what happened.
-        outcome = requeue_or_fail(RunStore(settings.db_path), run_id, interrupted.attempt, interrupt_reason())
-    if outcome == QUEUED:
-        get_queue(settings)[1](run_id)
+    store = RunStore(settings.db_path)
+    for _ in range(MAX_CLAIM_RACES):
+        run_id = store.next_fair_run()
+        if run_id is None:
+            break
+        make_way_for(settings, run_id, get_queue(settings)[1])  # its threads fit the run, or it ends here
+        start_task()
+        try:
+            outcome = execute_run(run_id, settings, threads=threads_for_run(settings), interrupted=term_received)
+        except RunInterrupted as interrupted:
+            # A lost attempt, not the run's fault: re-queue it once (the message waits in the queue if the
+            # pool is stopping, for the next pool), then fail it, with what happened.
+            outcome = requeue_or_fail(store, run_id, interrupted.attempt, interrupt_reason())
+        if outcome == QUEUED:
+            get_queue(settings)[1](run_id)
+        if outcome is not None:  # None: another worker claimed it first (or took it over); choose again
+            break
     retire_if_grown()
     retire_if_misshaped(settings)
 

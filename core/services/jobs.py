@@ -14,9 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
+from core.domain.people import Actor
 from core.runtime import worker
 from core.runtime.taskqueue import Executor, HueyExecutor
+from core.services.accounts import record
 from core.services.liveness import reap_dead_runs
+from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
+from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
 from core.store.health import backup as store_backup
 from core.store.health import damaged
@@ -44,22 +48,27 @@ def _store(settings: Settings) -> RunStore:
     return RunStore(settings.db_path)
 
 
-def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None) -> int:
-    """Validate `config`, store it as a queued run and hand it to the workers; returns the run id.
+def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None,
+           actor: Actor | None = None) -> int:
+    """Validate `config`, store it as a queued run of `actor` and hand it to the workers; returns the run id.
 
     Raises ConfigError (nothing stored) for a bad value, JobError if the queue refused it.
     """
-    return _submit(config, settings or load_settings(), executor, lambda store: store.create_run(
-        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs))
+    settings = settings or load_settings()
+    owner = owner_of(acting(actor, settings))
+    return _submit(config, settings, executor, lambda store: store.create_run(
+        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs, owner=owner))
 
 
 def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
-                  executor: Executor | None = None) -> int:
+                  executor: Executor | None = None, actor: Actor | None = None) -> int:
     """Like `submit`, for a run that belongs to sweep `sweep_id` (a retrain of its best setting)."""
     from core.store.sweeps import NewRun, add_run
 
+    settings = settings or load_settings()
+    owner = owner_of(acting(actor, settings))
     run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
-    return _submit(config, settings or load_settings(), executor, lambda store: add_run(store, sweep_id, run))
+    return _submit(config, settings, executor, lambda store: add_run(store, sweep_id, run, owner))
 
 
 def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, create) -> int:
@@ -124,24 +133,37 @@ def reap(store: RunStore, settings: Settings) -> None:
     reap_dead_runs(store, settings.heartbeat_timeout, on_requeued=requeue)
 
 
-def cancel(run_id: int, settings: Settings | None = None) -> str:
-    """Cancel a queued run now, or ask a running one to stop; returns its status afterwards."""
-    status = _store(settings or load_settings()).request_cancel(run_id)
-    if status is None:
-        raise JobError(f"run: there is no run #{run_id}")
-    return status
-
-
-def delete(run_id: int, settings: Settings | None = None) -> None:
-    """Delete a finished run, its metrics and its folder."""
-    settings = settings or load_settings()
-    store = _store(settings)
+def _changeable(store: RunStore, run_id: int, actor: Actor | None, settings: Settings, verb: str) -> tuple[Run, Actor]:
+    """The run `actor` wants to `verb`, once the rules allow it (JobError if none, PermissionDenied if not theirs)."""
     run = store.get(run_id)
     if run is None:
         raise JobError(f"run: there is no run #{run_id}")
+    actor = acting(actor, settings)
+    require_change(actor, run.owner, f"run #{run_id}", verb)
+    return run, actor
+
+
+def cancel(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> str:
+    """Cancel a queued run now, or ask a running one to stop; returns its status afterwards."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    run, actor = _changeable(store, run_id, actor, settings, "cancel")
+    status = store.request_cancel(run_id)
+    if status is None:
+        raise JobError(f"run: there is no run #{run_id}")
+    record(actor, "cancel", f"run {run_id}", f"{run.name} ({run.owner or 'operator'}), was {run.status}", settings)
+    return status
+
+
+def delete(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> None:
+    """Delete a finished run, its metrics and its folder."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    run, actor = _changeable(store, run_id, actor, settings, "delete")
     if not store.delete(run_id):
         raise JobError(f"run: #{run_id} is {run.status}; cancel it first, then delete it")
     shutil.rmtree(settings.runs_dir / str(run_id), ignore_errors=True)
+    record(actor, "delete", f"run {run_id}", f"{run.name} ({run.owner or 'operator'}), {run.status}", settings)
 
 
 def list_runs(settings: Settings | None = None, limit: int | None = None) -> list[Run]:
@@ -245,8 +267,12 @@ def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
     return facets(_store(settings or load_settings()))
 
 
-def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None) -> None:
+def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None,
+                actor: Actor | None = None) -> None:
     """Rename, re-note and re-tag a run (names and notes are stored as typed; shown as text)."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    run, actor = _changeable(store, run_id, actor, settings, "rename or tag")
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise JobError(f"name: give the run a name of 1 to {MAX_NAME_LENGTH} characters; got {len(name)}")
@@ -255,8 +281,10 @@ def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: S
     tags = [t.strip() for t in tags if t.strip()]
     if len(tags) > 20 or any(len(t) > 40 for t in tags):
         raise JobError("tags: at most 20 tags of up to 40 characters each, separated by commas")
-    if not relabel(_store(settings or load_settings()), run_id, name, notes, tags):
+    if not relabel(store, run_id, name, notes, tags):
         raise JobError(f"run: there is no run #{run_id}")
+    if actor.name != run.owner:  # a teacher changing a student's run is worth a line in the audit
+        record(actor, "relabel", f"run {run_id}", f"{run.name} -> {name}", settings)
 
 
 def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run]:
@@ -292,13 +320,11 @@ def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataF
     return metrics_frame(metrics_for(_store(settings or load_settings()), run_ids))
 
 
-def run_again(run_id: int, settings: Settings | None = None) -> int:
-    """Queue a new run with the same config as run `run_id`; returns the new id."""
+def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> int:
+    """Queue a new run with the same config as run `run_id`, owned by `actor`; returns the new id."""
     settings = settings or load_settings()
-    run = _store(settings).get(run_id)
-    if run is None:
-        raise JobError(f"run: there is no run #{run_id}")
-    return submit(TrainConfig.from_dict(run.config_dict), settings)
+    run, actor = _changeable(_store(settings), run_id, actor, settings, "retrain")
+    return submit(TrainConfig.from_dict(run.config_dict), settings, actor=actor)
 
 
 def model_file(run_id: int, settings: Settings | None = None):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from core.domain.config import ConfigError, TrainConfig, validate
+from core.domain.people import Actor
 from core.domain.sweep_spec import (
     ASSIGNMENT_TARGETS,
     OPTIMIZER_LABELS,
@@ -25,8 +26,10 @@ from core.domain.sweep_spec import (
 )
 from core.runtime import worker
 from core.runtime.taskqueue import Executor
+from core.services.accounts import record
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, enqueue, reap, submit_linked
+from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
 from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
 from core.store.sweeps import (
@@ -113,16 +116,19 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
     return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), settings.workers)
 
 
-def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor | None = None) -> int:
-    """Plan the sweep, store all its runs as queued under one sweep, and queue them; returns the sweep id."""
+def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor | None = None,
+          actor: Actor | None = None) -> int:
+    """Plan the sweep, store all its runs as queued under one sweep of `actor`, and queue them; returns the
+    sweep id."""
     settings = settings or load_settings()
+    owner = owner_of(acting(actor, settings))
     checked = plan(spec, settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)
     store = _store(settings)
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
-    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs)
+    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner)
     enqueue(store, run_ids, settings, executor)
     return sweep_id
 
@@ -145,26 +151,38 @@ def is_active(sweep_id: int, settings: Settings | None = None) -> bool:
     return bool(active_run_ids(_store(settings or load_settings()), sweep_id))
 
 
-def cancel(sweep_id: int, settings: Settings | None = None) -> int:
+def _changeable(sweep_id: int, actor: Actor | None, settings: Settings, verb: str) -> tuple[SweepRow, Actor]:
+    sweep = get(sweep_id, settings)
+    actor = acting(actor, settings)
+    require_change(actor, sweep.owner, f"sweep #{sweep_id}", verb)
+    return sweep, actor
+
+
+def cancel(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> int:
     """Cancel the sweep's queued runs and ask its running ones to stop; returns how many were active."""
     settings = settings or load_settings()
-    get(sweep_id, settings)
+    sweep, actor = _changeable(sweep_id, actor, settings, "cancel")
     store = _store(settings)
     ids = active_run_ids(store, sweep_id)
     for run_id in ids:
         store.request_cancel(run_id)
+    record(actor, "cancel", f"sweep {sweep_id}", f"{sweep.name} ({sweep.owner or 'operator'}), {len(ids)} active runs",
+           settings)
     return len(ids)
 
 
-def delete(sweep_id: int, settings: Settings | None = None) -> None:
+def delete(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> None:
     """Delete a finished sweep, its runs and their folders."""
     settings = settings or load_settings()
-    get(sweep_id, settings)
+    sweep, actor = _changeable(sweep_id, actor, settings, "delete")
     store = _store(settings)
     if active_run_ids(store, sweep_id):
         raise JobError(f"sweep: #{sweep_id} still has queued or running runs; cancel it first, then delete it")
-    for run_id in delete_sweep(store, sweep_id):
+    deleted = delete_sweep(store, sweep_id)
+    for run_id in deleted:
         shutil.rmtree(settings.runs_dir / str(run_id), ignore_errors=True)
+    record(actor, "delete", f"sweep {sweep_id}", f"{sweep.name} ({sweep.owner or 'operator'}), {len(deleted)} runs",
+           settings)
 
 
 def sweep_note(run_id: int, settings: Settings | None = None) -> str | None:
@@ -230,11 +248,12 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
 
 
 def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bool = True,
-                 settings: Settings | None = None, executor: Executor | None = None) -> int:
+                 settings: Settings | None = None, executor: Executor | None = None,
+                 actor: Actor | None = None) -> int:
     """Queue the best trial's setting on `dataset` again, trained on train+validation (no
     validation split) for `epochs` epochs and evaluated on the test split; returns the run id."""
     settings = settings or load_settings()
-    sweep = get(sweep_id, settings)
+    sweep, actor = _changeable(sweep_id, actor, settings, "retrain")
     best = best_trials(runs_frame(sweep_id, settings)).get(dataset)
     if best is None:
         raise JobError(f"retrain: no trial on {dataset} has finished with a validation score yet")
@@ -244,7 +263,7 @@ def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bo
                      train_subset=None if all_training_data else config.train_subset,
                      name=f"{sweep.name} · retrain best #{source.id} on {dataset}"[:120])
     params = {**{c: best[c] for c in PARAM_COLUMNS}, "epochs": epochs, "retrained_from": int(source.id)}
-    return submit_linked(config, sweep_id, params, RETRAIN, settings, executor)
+    return submit_linked(config, sweep_id, params, RETRAIN, settings, executor, actor=actor)
 
 
 def retrain_report(runs: pd.DataFrame) -> pd.DataFrame:

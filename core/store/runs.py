@@ -55,6 +55,7 @@ class Run:
     attempt: int = 0  # claims so far: 1 while the first attempt trains, 2 after one retry
     attempt_note: str | None = None  # why an earlier attempt was lost (it was re-queued)
     threads: int | None = None  # CPU threads its worker's TensorFlow trained it with (None: not recorded)
+    owner: str = ""  # the account that queued it ("": the operator, on a laptop or the server's CLI)
 
     @property
     def tag_list(self) -> list[str]:
@@ -87,11 +88,12 @@ class MetricPoint:
 _RUN_COLUMNS = ", ".join(f.name for f in fields(Run))
 
 
-def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
-    """Insert a queued run inside the caller's transaction; returns its id."""
+def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "", epochs: int = 0,
+               owner: str = "") -> int:
+    """Insert a queued run of `owner` inside the caller's transaction; returns its id."""
     cur = conn.execute(
-        "INSERT INTO runs (name, notes, status, config, created_at, epochs) VALUES (?, ?, ?, ?, ?, ?)",
-        (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs),
+        "INSERT INTO runs (name, notes, status, config, created_at, epochs, owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs, owner),
     )
     return int(cur.lastrowid)
 
@@ -164,10 +166,10 @@ class RunStore:
             self._local.conn = None
 
     # -- creating and claiming ------------------------------------------------------
-    def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0) -> int:
-        """Insert a new queued run and return its id."""
+    def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0, owner: str = "") -> int:
+        """Insert a new queued run of `owner` and return its id."""
         with self.transaction() as conn:
-            return insert_run(conn, name, config, notes, epochs)
+            return insert_run(conn, name, config, notes, epochs, owner)
 
     def claim(self, run_id: int, pid: int, host: str, threads: int | None = None) -> int | None:
         """Atomically move a queued run to running for this worker (training with `threads` CPU threads);
@@ -183,6 +185,28 @@ class RunStore:
             if cur.rowcount != 1:
                 return None
             return int(conn.execute("SELECT attempt FROM runs WHERE id=?", (run_id,)).fetchone()[0])
+
+    def next_fair_run(self, window_seconds: float = 3600.0, now: float | None = None) -> int | None:
+        """The queued run a free worker should train next, or None if none is queued.
+
+        Fair between owners: the owner with the fewest runs training now goes first, then the one whose
+        runs trained least in the last `window_seconds`, then the oldest run. So one student's 18-run
+        sweep queued first does not hold the class up: the next free worker takes another student's run,
+        and the sweep goes on as workers come free. With one owner (a laptop) this is first come, first
+        served."""
+        now = time.time() if now is None else now
+        since = now - window_seconds
+        row = self.connection().execute(
+            """
+            SELECT r.id FROM runs r WHERE r.status = ?
+            ORDER BY
+              (SELECT COUNT(*) FROM runs x WHERE x.owner = r.owner AND x.status = ?),
+              (SELECT COALESCE(SUM(MIN(?, COALESCE(x.finished_at, ?)) - MAX(x.started_at, ?)), 0) FROM runs x
+               WHERE x.owner = r.owner AND x.started_at IS NOT NULL AND COALESCE(x.finished_at, ?) > ?),
+              r.id
+            LIMIT 1
+            """, (QUEUED, RUNNING, now, now, since, now, since)).fetchone()
+        return int(row[0]) if row else None
 
     # -- while running: a worker passes its attempt, and a superseded attempt's writes are refused ----------
     def _owned_update(self, conn: sqlite3.Connection, assignments: str, values: tuple, run_id: int,

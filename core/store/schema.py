@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS runs (
     tags TEXT NOT NULL DEFAULT '',
     attempt INTEGER NOT NULL DEFAULT 0,   -- claims so far; each claim's number fences its writes
     attempt_note TEXT,                    -- why an earlier attempt was lost, when it was
-    threads INTEGER                       -- CPU threads the worker's TensorFlow trained it with
+    threads INTEGER,                      -- CPU threads the worker's TensorFlow trained it with
+    owner TEXT NOT NULL DEFAULT ''        -- the account that queued it ('' on a laptop, or from the CLI)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -50,7 +51,8 @@ CREATE TABLE IF NOT EXISTS sweeps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     spec TEXT NOT NULL,          -- the SweepSpec as JSON
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sweep_runs (
     sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
@@ -60,6 +62,28 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
     stopped_at INTEGER           -- the epoch successive halving stopped the trial at, if it did
 );
 CREATE INDEX IF NOT EXISTS sweep_runs_sweep ON sweep_runs(sweep_id);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,          -- 'teacher' or 'student'
+    password_hash TEXT NOT NULL, -- argon2id, with its salt and parameters (argon2-cffi's encoding)
+    created_at REAL NOT NULL,
+    failed_sign_ins INTEGER NOT NULL DEFAULT 0,  -- wrong passwords in a row
+    retry_after REAL             -- no sign-in attempt for this user is checked before this time
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, -- SHA-256 of the browser's cookie: a copy of the store signs nobody in
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,         -- account name, '' for the operator (laptop or the server's CLI)
+    action TEXT NOT NULL,        -- cancel, delete, relabel, retrain, ...
+    target TEXT NOT NULL,        -- e.g. 'run 12', 'sweep 3', 'user ana'
+    detail TEXT NOT NULL DEFAULT ''
+);
 """
 
 
@@ -84,9 +108,17 @@ def _add_threads_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN threads INTEGER")
 
 
+def _add_owners(conn: sqlite3.Connection) -> None:
+    """Version 4: runs and sweeps record who queued them (classroom mode); earlier ones belong to nobody."""
+    for table in ("runs", "sweeps"):
+        if "owner" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, status)")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column)
+MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

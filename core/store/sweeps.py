@@ -22,6 +22,7 @@ class SweepRow:
     name: str
     spec: dict
     created_at: float
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,23 +36,23 @@ class NewRun:
     role: str = TRIAL
 
 
-def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun]) -> tuple[int, list[int]]:
-    """Insert a sweep and all its queued runs in one transaction; returns (sweep id, run ids)."""
+def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], owner: str = "") -> tuple[int, list[int]]:
+    """Insert a sweep of `owner` and all its queued runs in one transaction; returns (sweep id, run ids)."""
     with store.transaction() as conn:
-        sweep_id = int(conn.execute("INSERT INTO sweeps (name, spec, created_at) VALUES (?, ?, ?)",
-                                    (name, json.dumps(spec, sort_keys=True), time.time())).lastrowid)
-        run_ids = [_link(conn, sweep_id, run) for run in runs]
+        sweep_id = int(conn.execute("INSERT INTO sweeps (name, spec, created_at, owner) VALUES (?, ?, ?, ?)",
+                                    (name, json.dumps(spec, sort_keys=True), time.time(), owner)).lastrowid)
+        run_ids = [_link(conn, sweep_id, run, owner) for run in runs]
     return sweep_id, run_ids
 
 
-def add_run(store: RunStore, sweep_id: int, run: NewRun) -> int:
-    """Insert one more queued run into an existing sweep (a retrain); returns its id."""
+def add_run(store: RunStore, sweep_id: int, run: NewRun, owner: str = "") -> int:
+    """Insert one more queued run of `owner` into an existing sweep (a retrain); returns its id."""
     with store.transaction() as conn:
-        return _link(conn, sweep_id, run)
+        return _link(conn, sweep_id, run, owner)
 
 
-def _link(conn, sweep_id: int, run: NewRun) -> int:
-    run_id = insert_run(conn, run.name, run.config, epochs=run.epochs)
+def _link(conn, sweep_id: int, run: NewRun, owner: str) -> int:
+    run_id = insert_run(conn, run.name, run.config, epochs=run.epochs, owner=owner)
     conn.execute("INSERT INTO sweep_runs (sweep_id, run_id, role, params) VALUES (?, ?, ?, ?)",
                  (sweep_id, run_id, run.role, json.dumps(run.params, sort_keys=True)))
     return run_id
@@ -59,14 +60,15 @@ def _link(conn, sweep_id: int, run: NewRun) -> int:
 
 def get_sweep(store: RunStore, sweep_id: int) -> SweepRow | None:
     """One sweep, or None."""
-    row = store.connection().execute("SELECT id, name, spec, created_at FROM sweeps WHERE id=?", (sweep_id,)).fetchone()
-    return SweepRow(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+    row = store.connection().execute("SELECT id, name, spec, created_at, owner FROM sweeps WHERE id=?",
+                                     (sweep_id,)).fetchone()
+    return SweepRow(row[0], row[1], json.loads(row[2]), row[3], row[4]) if row else None
 
 
 def list_sweeps(store: RunStore) -> list[SweepRow]:
     """Every sweep, newest first."""
-    rows = store.connection().execute("SELECT id, name, spec, created_at FROM sweeps ORDER BY id DESC")
-    return [SweepRow(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+    rows = store.connection().execute("SELECT id, name, spec, created_at, owner FROM sweeps ORDER BY id DESC")
+    return [SweepRow(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
 
 
 def sweep_runs(store: RunStore, sweep_id: int) -> list[dict]:

@@ -81,8 +81,10 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text).
 
     The key figures come first (status, test accuracy, progress), so they stay in view on a narrow
-    screen; the settings follow and scroll sideways there.
+    screen; the settings follow and scroll sideways there. In a classroom (some run has an owner) who
+    queued each run follows them.
     """
+    owners = any(run.owner for run in runs)
     rows = []
     for run in runs:
         config = run.config_dict
@@ -92,6 +94,7 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "status": run.status,
             "test accuracy": run.test_accuracy,
             "progress": round(100 * run.progress, 1),
+            **({"owner": run.owner or "—"} if owners else {}),
             "dataset": config.get("dataset", ""),
             "architecture": config.get("architecture", ""),
             "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",

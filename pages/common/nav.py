@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.services import jobs
 from core.services.jobs import StoreError
+from pages.common.auth import require_sign_in
 
 
 class PageEntry(NamedTuple):
@@ -33,6 +34,7 @@ PAGES = (
     PageEntry("pages/data.py", "Data", ":material/dataset:"),
 )
 _BY_PATH = {p.path: p for p in PAGES}
+SIGN_OUT_LINK = '<a href="/signout" target="_self">Sign out</a>'  # a constant: no user text in this HTML
 
 
 def page_setup(path: str) -> PageEntry:
@@ -40,13 +42,19 @@ def page_setup(path: str) -> PageEntry:
     entry = _BY_PATH[path]
     title = "Train Lab" if entry.path == "app.py" else f"{entry.title} · Train Lab"
     st.set_page_config(page_title=title, page_icon=entry.icon, layout="wide")
-    with st.sidebar:
-        for page in PAGES:
-            st.page_link(page.path, label=page.title, icon=page.icon)
     try:
         jobs.check_store()
     except StoreError as exc:  # one line on every page instead of a traceback; nothing else runs
         st.error(str(exc), icon=":material/database:")
         st.stop()
+    actor = require_sign_in()  # classroom mode: nothing below runs for a browser that is not signed in
+    with st.sidebar:
+        for page in PAGES:
+            st.page_link(page.path, label=page.title, icon=page.icon)
+        if actor is not None:
+            st.divider()
+            st.caption(f"Signed in as **{actor.name}** ({actor.role})")
+            # A link in this tab (st.link_button opens a new one): the sign-out route clears the cookie.
+            st.markdown(SIGN_OUT_LINK, unsafe_allow_html=True)
     return entry
 

@@ -7,7 +7,10 @@ from core.services import jobs, sweeps
 from core.views import evaluation
 from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
+from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
+
+REFUSED = (jobs.JobError, jobs.PermissionDenied)
 
 
 # Callbacks of buttons inside a live fragment leave their message for the fragment to show: an element
@@ -17,14 +20,17 @@ def _say(message: str) -> None:
 
 
 def _cancel(run_id: int) -> None:
-    _say(f"Run #{run_id}: {jobs.cancel(run_id)}")
+    try:
+        _say(f"Run #{run_id}: {jobs.cancel(run_id, actor=current_actor())}")
+    except REFUSED as exc:
+        _say(str(exc))
 
 
 def _delete(run_id: int) -> None:
     st.session_state.pop("confirm_delete", None)
     try:
-        jobs.delete(run_id)
-    except jobs.JobError as exc:
+        jobs.delete(run_id, actor=current_actor())
+    except REFUSED as exc:
         _say(str(exc))
         return
     st.session_state.pop("selected_run_id", None)
@@ -39,7 +45,7 @@ def _set_confirm(run_id: int | None) -> None:
 
 def _run_again(run_id: int) -> None:
     try:
-        _say(f"Queued as run #{jobs.run_again(run_id)}")
+        _say(f"Queued as run #{jobs.run_again(run_id, actor=current_actor())}")
     except Exception as exc:  # a config that no longer validates (e.g. its dataset was removed)
         _say(str(exc))
 
@@ -53,15 +59,19 @@ def relabel(run_id: int) -> None:
     """Save the name, notes and tags typed for run `run_id` (a refusal is shown under the form)."""
     try:
         jobs.relabel_run(run_id, st.session_state[f"rename_{run_id}"], st.session_state[f"renote_{run_id}"],
-                         st.session_state[f"retag_{run_id}"].split(","))
-    except jobs.JobError as exc:
+                         st.session_state[f"retag_{run_id}"].split(","), actor=current_actor())
+    except REFUSED as exc:
         st.session_state["relabel_error"] = str(exc)
 
 
 def _actions(run) -> None:
-    """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports."""
+    """Cancel for active runs; delete (after a confirmation) for finished ones; run again; exports.
+    Someone else's run (classroom mode) offers only the exports: the services would refuse the rest."""
     cols = st.columns(4)
-    if not run.is_finished:
+    mine = may_act_on(run.owner)
+    if not mine:
+        cols[0].caption(f"{run.owner or 'The teacher'}'s run: read-only")
+    elif not run.is_finished:
         cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
                        on_click=_cancel, args=(run.id,),
                        help="Queued runs stop at once, running ones within a moment.")
@@ -72,7 +82,8 @@ def _actions(run) -> None:
         no.button("Keep it", key=f"delete_no_{run.id}", on_click=_set_confirm, args=(None,))
     else:
         cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
-    cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
+    if mine:
+        cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
     cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
                             "application/json", key=f"config_{run.id}")
     model = jobs.model_file(run.id)
@@ -84,6 +95,8 @@ def _actions(run) -> None:
 def _detail(run) -> None:
     st.subheader(f"Run #{run.id}")
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
+    if run.owner:
+        st.caption(f"Queued by {run.owner}")
     if run.tag_list:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
     st.progress(run.progress, text=progress_text(run))

@@ -6,6 +6,7 @@ from core.domain.sweep_spec import OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepErr
 from core.services import jobs, sweeps
 from core.settings import Settings
 from core.views.display import duration
+from pages.common.auth import current_actor
 from pages.common.widgets import number
 
 FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
@@ -124,8 +125,8 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
                 f"workers ({basis}).", icon=":material/schedule:")
     if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
         try:
-            sweep_id = sweeps.start(spec, settings)
-        except (SweepError, ConfigError, jobs.JobError) as exc:
+            sweep_id = sweeps.start(spec, settings, actor=current_actor())
+        except (SweepError, ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
             st.error(str(exc), icon=":material/error:")
         else:
             st.session_state["sweep_started"] = sweep_id

@@ -7,6 +7,7 @@ from core.services import jobs, sweeps
 from core.settings import Settings
 from core.views.display import duration, escape_markdown, for_display
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
+from pages.common.auth import current_actor, may_act_on
 from pages.common.widgets import number
 
 # The scores first, so they stay in view in a 1024 px window; the settings follow and scroll sideways.
@@ -40,11 +41,14 @@ def _progress(sweep_id: int, progress, settings: Settings) -> None:
     top = st.columns([3, 2], vertical_alignment="center")  # one button: Cancel while active, else Delete
     eta = f" · about {duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
     top[0].progress(progress.done / max(1, progress.total), text=f"{progress.text()}{eta}")
+    if not may_act_on(sweeps.get(sweep_id, settings).owner):
+        top[1].caption("Someone else's sweep: read-only")
+        return
     if progress.active and top[1].button("Cancel sweep", key="sw_cancel", icon=":material/stop_circle:"):
-        stopped = sweeps.cancel(sweep_id, settings)
+        stopped = sweeps.cancel(sweep_id, settings, actor=current_actor())
         st.toast(f"Cancelling {stopped} queued or running runs")
     if not progress.active and top[1].button("Delete sweep", key="sw_delete", icon=":material/delete:"):
-        sweeps.delete(sweep_id, settings)
+        sweeps.delete(sweep_id, settings, actor=current_actor())
         st.session_state.pop("sweep_selected", None)
         st.rerun(scope="app")
 
@@ -108,8 +112,8 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
                                       help="Off: the trial's training subset (without its validation split).")
         if cols[2].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
             try:
-                run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings)
-            except (ConfigError, jobs.JobError) as exc:
+                run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings, actor=current_actor())
+            except (ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
                 # A full rerun: the page polls again while the retrain trains.

@@ -1,0 +1,127 @@
+"""The classroom's tables in the run store: accounts, signed-in sessions, and the audit of who did what.
+
+Only hashes are stored: argon2id for passwords (made by the accounts service), SHA-256 for session
+tokens, so a copy of the store lets nobody sign in.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from core.store.runs import RunStore
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One account."""
+
+    name: str
+    role: str
+    password_hash: str
+    created_at: float
+    failed_sign_ins: int
+    retry_after: float | None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One recorded action."""
+
+    id: int
+    at: float
+    actor: str
+    action: str
+    target: str
+    detail: str
+
+
+_USER_COLUMNS = "name, role, password_hash, created_at, failed_sign_ins, retry_after"
+
+
+def add_user(store: RunStore, name: str, role: str, password_hash: str) -> bool:
+    """Create an account; False if the name is taken."""
+    with store.transaction() as conn:
+        cur = conn.execute("INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                           (name, role, password_hash, time.time()))
+        return cur.rowcount == 1
+
+
+def get_user(store: RunStore, name: str) -> UserRow | None:
+    """One account, or None."""
+    row = store.connection().execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name=?", (name,)).fetchone()
+    return UserRow(*row) if row else None
+
+
+def list_users(store: RunStore) -> list[UserRow]:
+    """Every account: teachers first, then by name."""
+    rows = store.connection().execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY role != 'teacher', name")
+    return [UserRow(*r) for r in rows]
+
+
+def remove_user(store: RunStore, name: str) -> bool:
+    """Delete an account and its sessions (its runs stay, still owned by the name); False if none."""
+    with store.transaction() as conn:
+        return conn.execute("DELETE FROM users WHERE name=?", (name,)).rowcount == 1
+
+
+def set_password_hash(store: RunStore, name: str, password_hash: str) -> bool:
+    """Replace an account's password, end its sessions and clear its failures; False if no account."""
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE users SET password_hash=?, failed_sign_ins=0, retry_after=NULL WHERE name=?",
+                           (password_hash, name))
+        conn.execute("DELETE FROM sessions WHERE user=?", (name,))
+        return cur.rowcount == 1
+
+
+def record_failure(store: RunStore, name: str, delay_for, now: float) -> float:
+    """Count a wrong password for `name` at time `now`; `delay_for(failures)` gives the seconds before the
+    next try. Returns the time the next attempt may be checked."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT failed_sign_ins FROM users WHERE name=?", (name,)).fetchone()
+        failures = (row[0] if row else 0) + 1
+        retry_after = now + delay_for(failures)
+        conn.execute("UPDATE users SET failed_sign_ins=?, retry_after=? WHERE name=?", (failures, retry_after, name))
+    return retry_after
+
+
+def clear_failures(store: RunStore, name: str) -> None:
+    """A right password: the count of wrong ones starts again."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE users SET failed_sign_ins=0, retry_after=NULL WHERE name=?", (name,))
+
+
+def add_session(store: RunStore, token_hash: str, user: str, expires_at: float) -> None:
+    """Record a signed-in session (and drop expired ones, so the table stays small)."""
+    now = time.time()
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+        conn.execute("INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                     (token_hash, user, now, expires_at))
+
+
+def session_user(store: RunStore, token_hash: str, now: float) -> tuple[str, str] | None:
+    """(name, role) of the account a live session belongs to, or None if none or expired."""
+    row = store.connection().execute(
+        "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user "
+        "WHERE s.token_hash=? AND s.expires_at > ?", (token_hash, now)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def end_session(store: RunStore, token_hash: str) -> None:
+    """Sign a session out."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,))
+
+
+def add_audit(store: RunStore, actor: str, action: str, target: str, detail: str = "") -> None:
+    """Record that `actor` did `action` to `target`."""
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                     (time.time(), actor, action, target, detail))
+
+
+def audit_rows(store: RunStore, limit: int = 200) -> list[AuditRow]:
+    """The latest recorded actions, newest first."""
+    rows = store.connection().execute("SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC "
+                                      "LIMIT ?", (int(limit),))
+    return [AuditRow(*r) for r in rows]

@@ -1,0 +1,1 @@
+"""The HTTP layer around the Streamlit app: classroom sign-in."""

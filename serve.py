@@ -1,0 +1,11 @@
+"""Classroom entry point: the app behind a sign-in page (`python -m core serve --classroom` runs it).
+
+Streamlit serves app.py and pages/ as usual; the sign-in routes and the gate in front of every request
+come from core/web/signin.py. On a laptop `make run` serves app.py directly, with no sign-in.
+"""
+import streamlit as st
+from starlette.middleware import Middleware
+
+from core.web.signin import SignInRequired, routes
+
+app = st.App("app.py", routes=routes(), middleware=[Middleware(SignInRequired)])

@@ -1,0 +1,180 @@
+"""Classroom accounts and permissions, through the services and the CLI, on a real store."""
+import io
+import sqlite3
+
+import pytest
+
+from core.cli.main import main as cli
+from core.domain.config import TrainConfig
+from core.domain.people import OPERATOR, AccountError, Actor
+from core.services import accounts, jobs, sweeps
+from core.services.permissions import PermissionDenied
+from core.settings import load_settings
+from core.store.runs import RunStore
+
+TESS, AMY, BEN = Actor("tess", "teacher"), Actor("amy", "student"), Actor("ben", "student")
+
+
+@pytest.fixture
+def classroom(lab, monkeypatch):
+    """The lab in classroom mode with a teacher (tess) and two students (amy, ben)."""
+    monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
+    settings = load_settings()
+    for actor in (TESS, AMY, BEN):
+        accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
+    return settings
+
+
+def _queued_run(settings, actor, name="amy's run") -> int:
+    """A run queued by `actor` (no workers run in tests unless started: it stays queued)."""
+    return jobs.submit(TrainConfig(name=name, epochs=1), settings, actor=actor)
+
+
+def test_passwords_are_kept_only_as_argon2_hashes(classroom):
+    stored = sqlite3.connect(classroom.db_path).execute("SELECT name, password_hash FROM users").fetchall()
+    assert {name for name, _ in stored} == {"tess", "amy", "ben"}
+    for name, hashed in stored:
+        assert hashed.startswith("$argon2id$") and f"{name}-password" not in hashed
+
+
+def test_bad_accounts_are_refused_with_the_field_named(classroom):
+    with pytest.raises(AccountError, match="^name: there is already a user 'amy'"):
+        accounts.add("Amy", "student", "long enough", classroom)  # names are case-insensitive
+    with pytest.raises(AccountError, match="^password: it has 5 characters; use at least 8"):
+        accounts.add("cleo", "student", "short", classroom)
+    with pytest.raises(AccountError, match="^role: 'admin' is not a role"):
+        accounts.add("cleo", "admin", "long enough", classroom)
+    with pytest.raises(AccountError, match="^name: 'a b' is not a user name"):
+        accounts.add("a b", "student", "long enough", classroom)
+    assert [a.name for a in accounts.accounts(classroom)] == ["tess", "amy", "ben"]
+
+
+def test_sign_in_gives_a_session_that_expires_and_can_be_ended(classroom):
+    done = accounts.sign_in("AMY ", "amy-password", classroom, now=1000.0)
+    assert done.actor == AMY
+    assert accounts.actor_for(done.token, classroom, now=1001.0) == AMY
+    assert accounts.actor_for(done.token, classroom, now=1000.0 + classroom.session_hours * 3600 + 1) is None
+    assert accounts.actor_for("made-up-token", classroom) is None
+    live = accounts.sign_in("amy", "amy-password", classroom)
+    accounts.sign_out(live.token, classroom)
+    assert accounts.actor_for(live.token, classroom) is None
+    tokens = sqlite3.connect(classroom.db_path).execute("SELECT token_hash FROM sessions").fetchall()
+    assert all(done.token not in t and live.token not in t for (t,) in tokens)  # only hashes are stored
+
+
+def test_wrong_passwords_slow_down_the_next_attempts(classroom):
+    for attempt in range(accounts.FREE_TRIES):
+        with pytest.raises(AccountError, match="^sign-in: wrong user name or password$"):
+            accounts.sign_in("ben", "guess", classroom, now=100.0 + attempt)
+    # After the third wrong password even the right one is not checked for a while.
+    with pytest.raises(AccountError, match=r"too many wrong passwords for ben; try again in \d+ s"):
+        accounts.sign_in("ben", "ben-password", classroom, now=102.1)
+    assert accounts.sign_in("ben", "ben-password", classroom, now=200.0).actor == BEN
+    with pytest.raises(AccountError, match="wrong user name or password"):  # the count started again
+        accounts.sign_in("ben", "guess", classroom, now=201.0)
+    assert accounts.sign_in("ben", "ben-password", classroom, now=202.0).actor == BEN
+    assert [accounts.wait_after(n) for n in (1, 2, 3, 4, 5, 20)] == [0, 0, 1, 2, 4, 60]
+    with pytest.raises(AccountError, match="wrong user name or password"):  # unknown names read the same
+        accounts.sign_in("nobody", "whatever1", classroom)
+
+
+def test_a_student_may_not_change_another_students_run_and_a_teacher_may(classroom):
+    run_id = _queued_run(classroom, AMY)
+    assert jobs.get_run(run_id, classroom).owner == "amy"
+    for action in (lambda: jobs.cancel(run_id, classroom, actor=BEN),
+                   lambda: jobs.delete(run_id, classroom, actor=BEN),
+                   lambda: jobs.relabel_run(run_id, "mine now", "", [], classroom, actor=BEN),
+                   lambda: jobs.run_again(run_id, classroom, actor=BEN)):
+        with pytest.raises(PermissionDenied, match=f"^run #{run_id}: it is amy's; only its owner or a teacher"):
+            action()
+    run = jobs.get_run(run_id, classroom)
+    assert (run.status, run.name) == ("queued", "amy's run")
+    assert jobs.cancel(run_id, classroom, actor=TESS) == "cancelled"
+    jobs.delete(run_id, classroom, actor=TESS)
+    assert jobs.get_run(run_id, classroom) is None
+    audit = [(r.actor, r.action, r.target) for r in accounts.audit(classroom)][:2]
+    assert audit == [("tess", "delete", f"run {run_id}"), ("tess", "cancel", f"run {run_id}")]
+
+
+def test_a_student_acts_on_their_own_runs(classroom):
+    run_id = _queued_run(classroom, AMY)
+    jobs.relabel_run(run_id, "renamed", "note", ["a"], classroom, actor=AMY)
+    again = jobs.run_again(run_id, classroom, actor=AMY)
+    assert jobs.get_run(again, classroom).owner == "amy"
+    assert jobs.cancel(run_id, classroom, actor=AMY) == "cancelled"
+    assert ("amy", "cancel", f"run {run_id}") in [(r.actor, r.action, r.target) for r in accounts.audit(classroom)]
+
+
+def test_in_classroom_mode_an_action_without_a_signed_in_actor_is_refused(classroom):
+    run_id = _queued_run(classroom, AMY)
+    with pytest.raises(PermissionDenied, match="^sign-in: this needs a signed-in user"):
+        jobs.cancel(run_id, classroom)
+    with pytest.raises(PermissionDenied, match="^sign-in"):
+        jobs.submit(TrainConfig(epochs=1), classroom)
+    assert jobs.cancel(run_id, classroom, actor=OPERATOR) == "cancelled"  # the server's CLI
+
+
+def test_on_a_laptop_nothing_changes(lab):
+    run_id = jobs.submit(TrainConfig(epochs=1), lab)
+    assert jobs.get_run(run_id, lab).owner == ""
+    assert jobs.cancel(run_id, lab) == "cancelled"
+    jobs.delete(run_id, lab)
+
+
+def test_sweeps_have_owners_and_the_same_rules(classroom):
+    from core.domain.sweep_spec import SweepSpec, Variant
+
+    spec = SweepSpec(name="amy's sweep", datasets=("digits",), variants=(Variant("mlp", "mlp"),),
+                     optimizers=("adam",), learning_rates=(1e-3,), batch_sizes=(16,), epochs=(1,))
+    sweep_id = sweeps.start(spec, classroom, actor=AMY)
+    assert sweeps.get(sweep_id, classroom).owner == "amy"
+    assert {r.owner for r in jobs.list_runs(classroom)} == {"amy"}
+    with pytest.raises(PermissionDenied, match=f"^sweep #{sweep_id}: it is amy's"):
+        sweeps.cancel(sweep_id, classroom, actor=BEN)
+    assert sweeps.cancel(sweep_id, classroom, actor=TESS) == 1
+
+
+def test_the_roster_import_makes_every_account_or_none(classroom, capsys):
+    made = accounts.import_roster("name,role\ncleo\ndan,teacher\n", classroom)
+    assert [(n, r) for n, r, _ in made] == [("cleo", "student"), ("dan", "teacher")]
+    assert all(len(p) == accounts.GENERATED_LENGTH for _, _, p in made)
+    assert accounts.sign_in("cleo", made[0][2], classroom).actor == Actor("cleo", "student")
+    with pytest.raises(AccountError, match="^roster line 3: name 'amy' is already taken"):
+        accounts.import_roster("name\neve\namy\n", classroom)
+    assert "eve" not in {a.name for a in accounts.accounts(classroom)}
+
+
+def test_the_users_commands(lab, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert cli(["users", "add", "Tess", "--role", "teacher"]) == 0
+    assert "user tess added (teacher)" in capsys.readouterr().out
+    assert accounts.sign_in("tess", "a-long-password", lab).actor == TESS
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli(["users", "password", "tess"]) == 2
+    assert "error: password: it has 5 characters; use at least 8" in capsys.readouterr().err
+    assert cli(["users", "remove", "nobody"]) == 2
+    assert "error: name: there is no user 'nobody'" in capsys.readouterr().err
+    assert cli(["users", "list"]) == 0
+    assert capsys.readouterr().out.split()[:2] == ["tess", "teacher"]
+    assert cli(["audit"]) == 0
+    assert "add user" in capsys.readouterr().out
+
+
+def test_classroom_serving_refuses_to_start_without_a_teacher(lab, capsys):
+    assert cli(["serve", "--classroom"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: classroom: there is no teacher account yet; add one first: "
+                                               "python -m core users add NAME --role teacher")
+
+
+def test_an_older_store_gains_owners(tmp_path):
+    from core.store.schema import SCHEMA, SCHEMA_VERSION, schema_version
+
+    path = tmp_path / "trainlab.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA.replace(",\n    owner TEXT NOT NULL DEFAULT ''", ""))
+    conn.execute("INSERT INTO runs (name, status, config, created_at) VALUES ('old', 'succeeded', '{}', 1.0)")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    store = RunStore(path)
+    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 4

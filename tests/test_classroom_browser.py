@@ -1,0 +1,90 @@
+"""Classroom mode in a real browser: sign-in, a student who cannot cancel another's run, a teacher who can."""
+import asyncio
+
+import pytest
+
+from core.domain.config import TrainConfig
+from core.domain.people import Actor
+from core.services import accounts, jobs
+from core.services.permissions import PermissionDenied
+from core.settings import load_settings
+from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, screenshot
+from tests.conftest import wait_for
+
+
+@pytest.fixture
+def classroom_server(lab, monkeypatch, tmp_path):
+    """serve.py (the app behind the sign-in gate) in classroom mode, with tess (teacher), amy and ben."""
+    monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
+    settings = load_settings()
+    for name, role in (("tess", "teacher"), ("amy", "student"), ("ben", "student")):
+        accounts.add(name, role, f"{name}-password", settings)
+    app = StreamlitServer(tmp_path / "streamlit.log", script="serve.py")
+    app.start()
+    try:
+        yield app, settings
+    finally:
+        app.stop()
+
+
+def _sign_in(page, url: str, name: str, password: str) -> None:
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_students_and_a_teacher_in_one_class(classroom_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    server, settings = classroom_server
+    run_id = jobs.submit(TrainConfig(name="amy's run", epochs=1), settings, actor=Actor("amy", "student"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        ben = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        ben.goto(f"{server.url}/runs")
+        assert "/signin?next=%2Fruns" in ben.url  # nothing of the lab before signing in
+        _sign_in(ben, server.url, "ben", "wrong-password")
+        expect(ben.get_by_role("alert")).to_have_text("Wrong user name or password.")
+        screenshot(ben, "classroom-signin-wrong-1400.png")
+        _sign_in(ben, server.url, "ben", "ben-password")
+        expect(ben.get_by_text("amy's run: read-only")).to_be_visible(timeout=60_000)
+        expect(ben.get_by_text("Signed in as ben (student)")).to_be_visible()
+        assert ben.url.endswith("/runs") or "/runs?" in ben.url
+        assert ben.get_by_role("button", name="Cancel run").count() == 0
+        screenshot(ben, "classroom-student-runs-1400.png")
+        with pytest.raises(PermissionDenied):  # and the service refuses even if a page called it
+            jobs.cancel(run_id, settings, actor=Actor("ben", "student"))
+
+        tess = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
+        tess.goto(f"{server.url}/runs")
+        _sign_in(tess, server.url, "tess", "tess-password")
+        tess.get_by_role("button", name="Cancel run").click(timeout=60_000)
+        wait_for(lambda: jobs.get_run(run_id, settings).status == "cancelled", 30, what="the teacher's cancel")
+        screenshot(tess, "classroom-teacher-runs-1024.png")
+
+        tess.get_by_role("link", name="Sign out").click()
+        tess.wait_for_url("**/signin")
+        tess.goto(f"{server.url}/runs")
+        assert "/signin" in tess.url  # signed out: the cookie no longer opens the app
+        browser.close()
+    audit = [(r.actor, r.action, r.target) for r in accounts.audit(settings)]
+    assert audit[0] == ("tess", "cancel", f"run {run_id}")
+
+
+def test_the_apps_websocket_is_refused_without_a_session(classroom_server):
+    import websockets
+
+    server, _ = classroom_server
+
+    async def connect() -> int | None:
+        stream = server.url.replace("http://", "ws://") + "/_stcore/stream"
+        try:
+            async with websockets.connect(stream, subprotocols=["streamlit"], proxy=None) as socket:
+                await socket.recv()
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+        return None
+
+    assert asyncio.run(connect()) in (403, 1008)
