@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.services import jobs
 from core.views.display import for_display, runs_table
+from pages.common.auth import current_actor
 from pages.common.live import warm_workers_once, watch_runs
 from pages.common.nav import page_setup
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
@@ -30,7 +31,7 @@ def overview() -> None:
     cols[1].metric("Queued", summary.queued)
     cols[2].metric("Finished", summary.finished)
     cols[3].metric("Workers", f"{summary.workers} {'up' if summary.pool_running else 'idle'}")
-    recent = jobs.list_runs(limit=10)
+    recent = jobs.list_runs(limit=10, actor=current_actor())
     if not recent:
         st.info("No runs yet: the bundled 8×8 digits dataset trains in seconds with no download. "
                 "Open the Train page and press Start.")

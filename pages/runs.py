@@ -6,11 +6,12 @@ from core.domain.run_query import SORT_KEYS, RunQuery
 from core.services import jobs, sweeps
 from core.views.compare import X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
-from pages.common.auth import may_act_on
+from pages.common.auth import current_actor, may_act_on
 from pages.common.compare_view import compare_view
 from pages.common.handoff import apply_compare_request
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
+from pages.common.queue import queue_places
 from pages.common.run_detail import clone, relabel, run_detail
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
@@ -62,11 +63,12 @@ base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture
                       page_size=page_size)
 # One query gives this page and the total; the page number is clamped when filters shrink the total.
 requested = int(st.session_state.get("f_page", 1)) - 1
-page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": requested}))
+actor = current_actor()
+page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": requested}), actor=actor)
 pages = max(1, -(-total // page_size))
 if requested >= pages:
     st.session_state["f_page"] = pages
-    page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": pages - 1}))
+    page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": pages - 1}), actor=actor)
 page = int(st.number_input(f"Page (of {pages})", 1, pages, key="f_page")) - 1 if pages > 1 else 0
 run_query = RunQuery(**{**base_query.__dict__, "page": page})
 
@@ -74,14 +76,15 @@ run_query = RunQuery(**{**base_query.__dict__, "page": page})
 @st.fragment(run_every=interval)
 def runs_panel() -> None:
     """The table of this page of runs, re-drawn on its own; the widgets around it stay put."""
-    runs, matching = jobs.query(run_query)
+    runs, matching = jobs.query(run_query, actor=actor)
     if not runs:
         st.info("No runs yet. Start one on the Train page." if not matching and base_query == RunQuery(
             sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    st.dataframe(for_display(runs_table(runs), RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
-                 key="runs_table")
+    places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in runs) else {}
+    st.dataframe(for_display(runs_table(runs, places), RUN_PERCENT, RUN_COUNTS), hide_index=True,
+                 column_config=RUN_COLUMNS, key="runs_table")
     first = run_query.page * run_query.page_size + 1
     st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
 
@@ -94,7 +97,7 @@ if not page_runs:
 st.subheader("Compare")
 by_id = {r.id: r for r in page_runs}
 chosen_before = [i for i in st.session_state.get("compare_runs", [])]
-extra = {r.id: r for r in jobs.runs_by_id([i for i in chosen_before if i not in by_id])}
+extra = {r.id: r for r in jobs.runs_by_id([i for i in chosen_before if i not in by_id], actor=actor)}
 options = {**by_id, **extra}
 st.session_state["compare_runs"] = [i for i in chosen_before if i in options]
 picked = st.multiselect("Runs to compare", list(options), key="compare_runs", max_selections=20,
@@ -121,7 +124,7 @@ try:
     wanted = int(wanted)
 except (TypeError, ValueError):
     wanted = None
-linked = jobs.get_run(wanted) if wanted is not None and wanted not in ids else None
+linked = jobs.get_run(wanted, actor=actor) if wanted is not None and wanted not in ids else None
 if linked is not None:  # a link to a run on another page of the table
     ids.append(wanted)
     by_id[wanted] = linked

@@ -120,7 +120,7 @@ config = TrainForm(
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
         run_id = jobs.submit(config, settings, actor=current_actor())
-    except (ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
+    except (ConfigError, *jobs.REFUSED) as exc:
         st.error(str(exc), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id

@@ -61,6 +61,15 @@ def test_students_and_a_teacher_in_one_class(classroom_server):
         tess.get_by_role("button", name="Cancel run").click(timeout=60_000)
         wait_for(lambda: jobs.get_run(run_id, settings).status == "cancelled", 30, what="the teacher's cancel")
         screenshot(tess, "classroom-teacher-runs-1024.png")
+        assert ben.get_by_role("link", name="Class").count() == 0  # the teacher's page is not in a student's menu
+
+        tess.get_by_role("link", name="Class").click()  # the teacher's view: the audit shows the cancel
+        expect(tess.get_by_text("Assignment board")).to_be_visible(timeout=30_000)
+        expect(tess.get_by_role("heading", name="Audit")).to_be_visible(timeout=30_000)
+        assert tess.get_by_text("No cancels, deletes").count() == 0  # the table (a canvas) holds the cancel
+        screenshot(tess, "classroom-class-page-1024.png")
+        ben.goto(f"{server.url}/teacher")
+        expect(ben.get_by_text("The Class page is for teachers")).to_be_visible(timeout=30_000)
 
         tess.get_by_role("link", name="Sign out").click()
         tess.wait_for_url("**/signin")

@@ -1,10 +1,16 @@
 """A fair share of the workers between users: the next free worker takes the run of whoever trains least."""
+import time
+
 import pytest
 
+from core.domain.class_rules import ClassRules
 from core.domain.config import TrainConfig
+from core.domain.fair_queue import DEFAULT_SECONDS, Loads, Training, Waiting, schedule
 from core.domain.people import Actor
 from core.runtime import worker
-from core.services import jobs
+from core.runtime.fair_share import next_fair_run
+from core.services import accounts, jobs
+from core.store.accounts import save_class_settings
 from core.store.runs import FINISHED_STATUSES, RUNNING
 from tests.conftest import start_pool, wait_for
 
@@ -13,20 +19,47 @@ AMY, BEN = Actor("amy", "student"), Actor("ben", "student")
 
 def test_the_owner_with_fewest_running_then_least_recent_training_goes_first(store):
     amy = [store.create_run(f"amy {i}", {}, owner="amy") for i in range(3)]
-    assert store.next_fair_run() == amy[0]  # one owner: first come, first served
+    assert next_fair_run(store) == amy[0]  # one owner: first come, first served
     ben = store.create_run("ben 0", {}, owner="ben")
     store.claim(amy[0], 1, "host")
-    assert store.next_fair_run() == ben  # amy has a run training, ben none
+    assert next_fair_run(store) == ben  # amy has a run training, ben none
     store.claim(ben, 2, "host")
-    assert store.next_fair_run() == amy[1]  # one each: the same recent training, so the oldest run
+    assert next_fair_run(store) == amy[1]  # ben has nothing queued
     store.finish(ben, "succeeded")
     cleo = store.create_run("cleo 0", {}, owner="cleo")
-    assert store.next_fair_run() == cleo  # ben trained recently and amy trains now; cleo has trained nothing
+    assert next_fair_run(store) == cleo  # amy trains now, ben trained recently; cleo has trained nothing
     store.request_cancel(cleo)
-    assert store.next_fair_run() == amy[1]  # ben has nothing queued
-    for run_id in amy[1:]:
+    dan = store.create_run("dan 0", {}, owner="dan")
+    assert next_fair_run(store, now=time.time() + 5) == dan  # ben trained recently, dan not at all
+    for run_id in [*amy[1:], dan]:
         store.request_cancel(run_id)
-    assert store.next_fair_run() is None
+    assert next_fair_run(store) is None
+
+
+def test_a_students_limit_of_runs_at_once_holds_their_next_run(store, lab):
+    accounts.add("amy", "student", "amy-password", lab)
+    accounts.add("tess", "teacher", "tess-password", lab)
+    save_class_settings(store, ClassRules(max_running=1).to_dict())
+    amy = [store.create_run(f"amy {i}", {}, owner="amy") for i in range(2)]
+    store.claim(amy[0], 1, "host")
+    assert next_fair_run(store) is None  # amy is at her limit: a free worker waits
+    tess = store.create_run("tess", {}, owner="tess")
+    assert next_fair_run(store) == tess  # teachers are not limited
+    store.request_cancel(tess)
+    store.finish(amy[0], "succeeded")
+    assert next_fair_run(store) == amy[1]  # her run ended: the limit lets the next one go
+
+
+def test_the_queue_order_and_likely_starts_are_played_forward():
+    waiting = [Waiting(i, "amy", 100) for i in range(1, 7)] + [Waiting(7, "ben", 50)]
+    places = schedule(waiting, [], workers=2, loads=Loads())
+    assert [run for run, _ in sorted(places.items(), key=lambda p: p[1].position)] == [1, 7, 2, 3, 4, 5, 6]
+    assert [places[i].starts_in for i in (1, 7, 2, 3, 4)] == [0, 0, 50, 100, 150]
+    # Both workers busy (amy's run has 30 s left, an unknown one DEFAULT_SECONDS), ben held to one at once.
+    held = schedule([Waiting(8, "ben", 10), Waiting(9, "ben", 10)], [Training("amy", 30), Training("ben", None)],
+                    workers=2, loads=Loads(running={"amy": 1, "ben": 1}, at_once_limit={"ben": 1}))
+    assert held[8].starts_in == DEFAULT_SECONDS and held[9].starts_in == DEFAULT_SECONDS + 10
+    assert schedule([Waiting(1, "ben")], [], 1, Loads(running={"ben": 1}, at_once_limit={"ben": 1})) == {}
 
 
 @pytest.mark.integration

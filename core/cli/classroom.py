@@ -1,9 +1,10 @@
-"""`python -m core users|audit|serve`: a teacher's accounts, the audit, and starting the server.
+"""`python -m core users|audit|limits|serve`: a teacher's accounts, the audit, and starting the server.
 
 python -m core users add ana --role teacher      # password prompted (or one line on stdin)
 python -m core users import roster.csv           # a 'name' (and 'role') column; prints passwords once
 python -m core users list | remove NAME | password NAME
 python -m core audit                             # who cancelled or deleted what, and when
+python -m core limits [set queued=5 at-once=1 epochs=30 params=2000000 sweep-runs=20 hide-others=on]
 python -m core serve [--classroom] [--port 8501] # laptop: localhost only; classroom: sign-in, network
 """
 from __future__ import annotations
@@ -17,8 +18,9 @@ import subprocess
 import sys
 import time
 
-from core.domain.people import ROLES, STUDENT, TEACHER, AccountError
-from core.services import accounts
+from core.domain.class_rules import LimitError
+from core.domain.people import OPERATOR, ROLES, STUDENT, TEACHER, AccountError
+from core.services import accounts, classroom
 from core.settings import PROJECT_ROOT, load_settings
 
 
@@ -36,6 +38,9 @@ def add_classroom_commands(sub) -> None:
     actions.add_parser("password", help="set an account's password (signs its browsers out)").add_argument("name")
     sub.add_parser("audit", help="who cancelled, deleted or changed what, newest first").add_argument(
         "--limit", type=int, default=50)
+    limits = sub.add_parser("limits", help="the class's limits for students (show, or set KEY=VALUE ...)")
+    limits.add_argument("action", nargs="?", choices=("show", "set"), default="show")
+    limits.add_argument("values", nargs="*", metavar="KEY=VALUE", help="e.g. queued=5 at-once=1 hide-others=on")
     serve = sub.add_parser("serve", help="start the app: on localhost, or for a class with sign-in (--classroom)")
     serve.add_argument("--classroom", action="store_true", help="sign-in on, listening on the network")
     serve.add_argument("--port", type=int, default=8501)
@@ -87,6 +92,24 @@ def _audit(args, parser) -> int:
     return 0
 
 
+def _limits(args, parser) -> int:
+    if args.action == "set":
+        if not args.values:
+            raise LimitError("limits: give KEY=VALUE pairs, e.g. queued=5 at-once=1 (none clears a limit)")
+        pairs = {}
+        for item in args.values:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise LimitError(f"{item}: write it as KEY=VALUE, e.g. queued=5")
+            pairs[key.strip()] = value
+        rules = classroom.set_rules(pairs, actor=OPERATOR)
+    else:
+        rules = classroom.rules()
+    for key, value, meaning in rules.describe():
+        print(f"{key:<12} {value:>12}  {meaning}")
+    return 0
+
+
 def network_addresses() -> list[str]:
     """Addresses of this machine a classroom can reach (not loopback), best guess first."""
     found = []
@@ -124,4 +147,4 @@ def _serve(args, parser) -> int:
     return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
 
 
-CLASSROOM_COMMANDS = {"users": _users, "audit": _audit, "serve": _serve}
+CLASSROOM_COMMANDS = {"users": _users, "audit": _audit, "limits": _limits, "serve": _serve}

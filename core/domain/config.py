@@ -14,7 +14,7 @@ from core.data.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
 from core.domain.augment import AugmentError, output_side, training_layers
 from core.domain.augment import check as check_pipeline
-from core.domain.param_counts import check_size
+from core.domain.param_counts import check_size, parameter_count
 from core.domain.strict import first_error, strict_model
 from core.settings import Settings, load_settings
 
@@ -223,8 +223,8 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
         raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
 
 
-def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings) -> DatasetInfo:
-    """The image size, the augmentation and the architecture against the images they will see."""
+def _model_input(config: TrainConfig, info: DatasetInfo) -> tuple[DatasetInfo, tuple[int, ...]]:
+    """The dataset at the run's image size, and the shape the model sees (after augmentation's crops)."""
     if info.resizable:
         _check_int("image_size", config.image_size, *IMAGE_SIZE_RANGE, "pixels per side")
         info = info.with_image_size(config.image_size)
@@ -238,6 +238,18 @@ def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Setting
         except AugmentError as exc:
             raise ConfigError("augmentation", str(exc).removeprefix("augmentation: ")) from None
         shape = (h, w, shape[2])
+    return info, shape
+
+
+def model_parameters(config: TrainConfig, settings: Settings | None = None) -> int:
+    """How many parameters the model of a valid `config` has (counted, nothing built)."""
+    info, shape = _model_input(config, _dataset(config, settings or load_settings()))
+    return parameter_count(config.architecture, shape, info.num_classes, config.arch_options)
+
+
+def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings) -> DatasetInfo:
+    """The image size, the augmentation and the architecture against the images they will see."""
+    info, shape = _model_input(config, info)
     try:
         check_input(config.architecture, shape, config.arch_options)
         check_size(config.architecture, shape, info.num_classes, config.arch_options, settings.max_params)

@@ -17,6 +17,7 @@ class RunQuery:
     tag: str = ""
     text: str = ""  # matched against name, notes and tags
     sweep: int | None = None  # only the runs of this sweep
+    owner: str | None = None  # only the runs this account queued (exam mode: a student's own)
     sort: str = "id"
     descending: bool = True
     page: int = 0

@@ -5,10 +5,12 @@ worker pool. Another engine can take the jobs later by implementing `Executor.en
 """
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from huey import SqliteHuey
 
+from core.runtime.fair_share import next_fair_run
 from core.runtime.worker_process import (
     interrupt_reason,
     make_way_for,
@@ -48,10 +50,14 @@ def _train_run(token: int) -> None:
 
     settings = load_settings()
     store = RunStore(settings.db_path)
-    for _ in range(MAX_CLAIM_RACES):
-        run_id = store.next_fair_run()
+    races = 0
+    while races < MAX_CLAIM_RACES:
+        run_id = next_fair_run(store)
         if run_id is None:
-            break
+            if not store.queued_runs():
+                break
+            _wait_for_a_limit(settings, token)  # queued runs that only a limit holds: one starts when it frees
+            continue
         make_way_for(settings, run_id, get_queue(settings)[1])  # its threads fit the run, or it ends here
         start_task()
         try:
@@ -64,8 +70,20 @@ def _train_run(token: int) -> None:
             get_queue(settings)[1](run_id)
         if outcome is not None:  # None: another worker claimed it first (or took it over); choose again
             break
+        races += 1
     retire_if_grown()
     retire_if_misshaped(settings)
+
+
+def _wait_for_a_limit(settings: Settings, token: int) -> None:
+    """Wait a moment for a run to end (which frees a student's limit of runs at once). A pool stopping
+    meanwhile interrupts the wait: this message goes back to the queue first, so no queued run is left
+    without one."""
+    try:
+        time.sleep(max(1.0, 4 * settings.poll_interval))
+    except BaseException:
+        get_queue(settings)[1](token)
+        raise
 
 
 def get_queue(settings: Settings | None = None) -> tuple[SqliteHuey, object]:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from core.domain.class_rules import LimitError
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
 from core.runtime import worker
 from core.runtime.taskqueue import Executor, HueyExecutor
 from core.services.accounts import record
+from core.services.classroom import check_submission, visible_owner
 from core.services.liveness import reap_dead_runs
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
 from core.services.permissions import acting, owner_of, require_change
@@ -31,6 +33,10 @@ from core.store.schema import StoreError as StoreError  # pages catch it from he
 
 class JobError(Exception):
     """A user action that cannot be done; the message says why."""
+
+
+# Every refusal of a user action, each one line naming the field or limit: pages catch these.
+REFUSED = (JobError, PermissionDenied, LimitError)
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,9 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
     Raises ConfigError (nothing stored) for a bad value, JobError if the queue refused it.
     """
     settings = settings or load_settings()
-    owner = owner_of(acting(actor, settings))
-    return _submit(config, settings, executor, lambda store: store.create_run(
-        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs, owner=owner))
+    actor = acting(actor, settings)
+    return _submit(config, settings, executor, actor, lambda store: store.create_run(
+        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs, owner=owner_of(actor)))
 
 
 def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
@@ -66,13 +72,14 @@ def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, s
     from core.store.sweeps import NewRun, add_run
 
     settings = settings or load_settings()
-    owner = owner_of(acting(actor, settings))
+    actor = acting(actor, settings)
     run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
-    return _submit(config, settings, executor, lambda store: add_run(store, sweep_id, run, owner))
+    return _submit(config, settings, executor, actor, lambda store: add_run(store, sweep_id, run, owner_of(actor)))
 
 
-def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, create) -> int:
+def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, actor: Actor, create) -> int:
     validate(config, settings)
+    check_submission([config], actor, settings)  # a student's run over the class's limits is refused here
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
@@ -166,20 +173,25 @@ def delete(run_id: int, settings: Settings | None = None, actor: Actor | None = 
     record(actor, "delete", f"run {run_id}", f"{run.name} ({run.owner or 'operator'}), {run.status}", settings)
 
 
-def list_runs(settings: Settings | None = None, limit: int | None = None) -> list[Run]:
-    """Runs newest first, after marking runs of dead workers failed."""
+def list_runs(settings: Settings | None = None, limit: int | None = None, actor: Actor | None = None) -> list[Run]:
+    """Runs newest first, after marking runs of dead workers failed (in exam mode a student's own only)."""
     settings = settings or load_settings()
     store = _store(settings)
     reap(store, settings)
-    return store.list_runs(limit=limit)
+    owner = visible_owner(actor, settings)
+    if owner is None:
+        return store.list_runs(limit=limit)
+    return query_runs(store, RunQuery(owner=owner, page_size=limit or 1_000_000))[0]
 
 
-def get_run(run_id: int, settings: Settings | None = None) -> Run | None:
-    """One run (after reaping dead workers), or None."""
+def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> Run | None:
+    """One run (after reaping dead workers), or None (also for another's run in exam mode)."""
     settings = settings or load_settings()
     store = _store(settings)
     reap(store, settings)
-    return store.get(run_id)
+    run = store.get(run_id)
+    owner = visible_owner(actor, settings)
+    return None if run is None or (owner is not None and run.owner != owner) else run
 
 
 def run_metrics(run_id: int, settings: Settings | None = None) -> pd.DataFrame:
@@ -254,12 +266,14 @@ def warm_workers(settings: Settings | None = None) -> bool:
     return settings.autostart_workers and worker.ensure_running(settings)
 
 
-def query(run_query: RunQuery, settings: Settings | None = None) -> tuple[list[Run], int]:
-    """One page of runs matching the filters (after reaping dead workers), and the total that match."""
+def query(run_query: RunQuery, settings: Settings | None = None, actor: Actor | None = None) -> tuple[list[Run], int]:
+    """One page of runs matching the filters (after reaping dead workers), and the total that match; in
+    exam mode a student's own runs only."""
     settings = settings or load_settings()
     store = _store(settings)
     reap(store, settings)
-    return query_runs(store, run_query)
+    owner = visible_owner(actor, settings)
+    return query_runs(store, run_query if owner is None else replace(run_query, owner=owner))
 
 
 def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
@@ -287,10 +301,12 @@ def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: S
         record(actor, "relabel", f"run {run_id}", f"{run.name} -> {name}", settings)
 
 
-def runs_by_id(run_ids: list[int], settings: Settings | None = None) -> list[Run]:
-    """The runs with these ids, in the given order (missing ids are skipped)."""
-    store = _store(settings or load_settings())
-    return [r for r in (store.get(i) for i in run_ids) if r is not None]
+def runs_by_id(run_ids: list[int], settings: Settings | None = None, actor: Actor | None = None) -> list[Run]:
+    """The runs with these ids, in the given order (missing ids, and in exam mode others' runs, are skipped)."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    owner = visible_owner(actor, settings)
+    return [r for r in (store.get(i) for i in run_ids) if r is not None and owner in (None, r.owner)]
 
 
 def data_version(runs: list[Run], settings: Settings | None = None, now: float | None = None) -> tuple:

@@ -27,6 +27,7 @@ from core.domain.sweep_spec import (
 from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.accounts import record
+from core.services.classroom import check_submission
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, enqueue, reap, submit_linked
 from core.services.permissions import acting, owner_of, require_change
@@ -121,14 +122,15 @@ def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor 
     """Plan the sweep, store all its runs as queued under one sweep of `actor`, and queue them; returns the
     sweep id."""
     settings = settings or load_settings()
-    owner = owner_of(acting(actor, settings))
+    actor = acting(actor, settings)
     checked = plan(spec, settings)
+    check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True)
     if settings.autostart_workers:
         worker.ensure_running(settings)
     store = _store(settings)
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
-    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner)
+    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor))
     enqueue(store, run_ids, settings, executor)
     return sweep_id
 

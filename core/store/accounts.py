@@ -5,6 +5,7 @@ tokens, so a copy of the store lets nobody sign in.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -125,3 +126,16 @@ def audit_rows(store: RunStore, limit: int = 200) -> list[AuditRow]:
     rows = store.connection().execute("SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC "
                                       "LIMIT ?", (int(limit),))
     return [AuditRow(*r) for r in rows]
+
+
+def class_settings(store: RunStore) -> dict:
+    """The teacher's class settings as stored (field -> value)."""
+    return {key: json.loads(value) for key, value in store.connection().execute(
+        "SELECT key, value FROM class_settings")}
+
+
+def save_class_settings(store: RunStore, values: dict) -> None:
+    """Store the teacher's class settings (every field given)."""
+    with store.transaction() as conn:
+        conn.executemany("INSERT INTO class_settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value=excluded.value", [(k, json.dumps(v)) for k, v in values.items()])

@@ -26,6 +26,9 @@ def _where(query: RunQuery) -> tuple[str, list]:
     if query.sweep is not None:
         clauses.append("id IN (SELECT run_id FROM sweep_runs WHERE sweep_id=?)")
         params.append(int(query.sweep))
+    if query.owner is not None:
+        clauses.append("owner = ?")
+        params.append(query.owner)
     if query.text.strip():
         clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
         params += [f"%{query.text.strip()}%"] * 3
@@ -73,3 +76,9 @@ def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
     return list(store.connection().execute(
         f"SELECT run_id, kind, step, epoch, elapsed, name, value FROM metrics WHERE run_id IN ({marks}) "
         "ORDER BY run_id, step, rowid", list(run_ids)))
+
+
+def best_validation_accuracy(store: RunStore) -> dict[int, float]:
+    """Each run's best epoch-end validation accuracy (runs without one are left out)."""
+    return {run_id: value for run_id, value in store.connection().execute(
+        "SELECT run_id, MAX(value) FROM metrics WHERE kind='epoch' AND name='val_accuracy' GROUP BY run_id")}

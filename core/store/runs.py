@@ -186,27 +186,26 @@ class RunStore:
                 return None
             return int(conn.execute("SELECT attempt FROM runs WHERE id=?", (run_id,)).fetchone()[0])
 
-    def next_fair_run(self, window_seconds: float = 3600.0, now: float | None = None) -> int | None:
-        """The queued run a free worker should train next, or None if none is queued.
+    def queued_runs(self) -> list[tuple[int, str, str]]:
+        """(id, owner, config JSON) of every queued run, oldest first."""
+        return [tuple(r) for r in self.connection().execute(
+            "SELECT id, owner, config FROM runs WHERE status=? ORDER BY id", (QUEUED,))]
 
-        Fair between owners: the owner with the fewest runs training now goes first, then the one whose
-        runs trained least in the last `window_seconds`, then the oldest run. So one student's 18-run
-        sweep queued first does not hold the class up: the next free worker takes another student's run,
-        and the sweep goes on as workers come free. With one owner (a laptop) this is first come, first
-        served."""
-        now = time.time() if now is None else now
-        since = now - window_seconds
-        row = self.connection().execute(
-            """
-            SELECT r.id FROM runs r WHERE r.status = ?
-            ORDER BY
-              (SELECT COUNT(*) FROM runs x WHERE x.owner = r.owner AND x.status = ?),
-              (SELECT COALESCE(SUM(MIN(?, COALESCE(x.finished_at, ?)) - MAX(x.started_at, ?)), 0) FROM runs x
-               WHERE x.owner = r.owner AND x.started_at IS NOT NULL AND COALESCE(x.finished_at, ?) > ?),
-              r.id
-            LIMIT 1
-            """, (QUEUED, RUNNING, now, now, since, now, since)).fetchone()
-        return int(row[0]) if row else None
+    def owner_loads(self, since: float, now: float) -> tuple[dict[str, int], dict[str, float]]:
+        """Per owner: runs training now, and seconds their runs trained between `since` and `now`."""
+        conn = self.connection()
+        running = {owner: n for owner, n in conn.execute(
+            "SELECT owner, COUNT(*) FROM runs WHERE status=? GROUP BY owner", (RUNNING,))}
+        recent = {owner: float(seconds) for owner, seconds in conn.execute(
+            "SELECT owner, SUM(MIN(?, COALESCE(finished_at, ?)) - MAX(started_at, ?)) FROM runs "
+            "WHERE started_at IS NOT NULL AND COALESCE(finished_at, ?) > ? GROUP BY owner",
+            (now, now, since, now, since))}
+        return running, recent
+
+    def queued_count(self, owner: str) -> int:
+        """How many runs `owner` has waiting in the queue."""
+        return int(self.connection().execute("SELECT COUNT(*) FROM runs WHERE status=? AND owner=?",
+                                             (QUEUED, owner)).fetchone()[0])
 
     # -- while running: a worker passes its attempt, and a superseded attempt's writes are refused ----------
     def _owned_update(self, conn: sqlite3.Connection, assignments: str, values: tuple, run_id: int,

@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS class_settings (
+    key TEXT PRIMARY KEY,        -- a field of core.domain.class_rules.ClassRules
+    value TEXT NOT NULL          -- its value as JSON
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,

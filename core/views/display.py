@@ -77,13 +77,22 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
-def runs_table(runs: list[Run]) -> pd.DataFrame:
+def queue_text(place) -> str:
+    """'3rd in the queue · starts in about 4 min' for a queued run's place (core.domain.fair_queue.Place)."""
+    n = place.position
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    when = "next" if place.starts_in < 1 else f"starts in about {duration(place.starts_in)}"
+    return f"{n}{suffix} in the queue · {when}"
+
+
+def runs_table(runs: list[Run], places: dict | None = None) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text).
 
     The key figures come first (status, test accuracy, progress), so they stay in view on a narrow
     screen; the settings follow and scroll sideways there. In a classroom (some run has an owner) who
-    queued each run follows them.
+    queued each run follows them. `places` (run id -> queue place) fills a queued run's detail.
     """
+    places = places or {}
     owners = any(run.owner for run in runs)
     rows = []
     for run in runs:
@@ -100,7 +109,8 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
             "parameters": run.param_count,
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
-            "detail": progress_text(run) if run.status == RUNNING else (run.error or ""),
+            "detail": progress_text(run) if run.status == RUNNING else
+            queue_text(places[run.id]) if run.id in places else (run.error or ""),
         })
     return pd.DataFrame(rows)
 

@@ -22,6 +22,7 @@ class PageEntry(NamedTuple):
     path: str
     title: str
     icon: str
+    teachers_only: bool = False  # shown in the sidebar only to a teacher signed in to a classroom
 
 
 PAGES = (
@@ -32,6 +33,7 @@ PAGES = (
     PageEntry("pages/models.py", "Models", ":material/account_tree:"),
     PageEntry("pages/augment.py", "Augment", ":material/auto_awesome:"),
     PageEntry("pages/data.py", "Data", ":material/dataset:"),
+    PageEntry("pages/teacher.py", "Class", ":material/school:", teachers_only=True),
 )
 _BY_PATH = {p.path: p for p in PAGES}
 SIGN_OUT_LINK = '<a href="/signout" target="_self">Sign out</a>'  # a constant: no user text in this HTML
@@ -50,7 +52,8 @@ def page_setup(path: str) -> PageEntry:
     actor = require_sign_in()  # classroom mode: nothing below runs for a browser that is not signed in
     with st.sidebar:
         for page in PAGES:
-            st.page_link(page.path, label=page.title, icon=page.icon)
+            if not page.teachers_only or (actor is not None and actor.is_teacher):
+                st.page_link(page.path, label=page.title, icon=page.icon)
         if actor is not None:
             st.divider()
             st.caption(f"Signed in as **{actor.name}** ({actor.role})")

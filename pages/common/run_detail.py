@@ -10,7 +10,7 @@ from core.views.display import count, duration, escape_markdown, percent, progre
 from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
 
-REFUSED = (jobs.JobError, jobs.PermissionDenied)
+REFUSED = jobs.REFUSED
 
 
 # Callbacks of buttons inside a live fragment leave their message for the fragment to show: an element

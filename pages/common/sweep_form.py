@@ -126,7 +126,7 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
     if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
         try:
             sweep_id = sweeps.start(spec, settings, actor=current_actor())
-        except (SweepError, ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
+        except (SweepError, ConfigError, *jobs.REFUSED) as exc:
             st.error(str(exc), icon=":material/error:")
         else:
             st.session_state["sweep_started"] = sweep_id

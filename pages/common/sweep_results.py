@@ -113,7 +113,7 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
         if cols[2].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
             try:
                 run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings, actor=current_actor())
-            except (ConfigError, jobs.JobError, jobs.PermissionDenied) as exc:
+            except (ConfigError, *jobs.REFUSED) as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
                 # A full rerun: the page polls again while the retrain trains.

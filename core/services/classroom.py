@@ -1,0 +1,142 @@
+"""The teacher's side of classroom mode: the class's limits, exam mode, the queue's order and likely
+starts, who trains what, and the assignment board. Limits bind students only; teachers and the
+operator are never limited."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from core.domain.class_rules import ClassRules, LimitError, check_runs
+from core.domain.config import TrainConfig, model_parameters
+from core.domain.fair_queue import Place, Training, Waiting, schedule
+from core.domain.people import STUDENT, Actor
+from core.runtime.fair_share import class_rules, owner_loads
+from core.services.accounts import record
+from core.services.estimates import estimate
+from core.services.permissions import PermissionDenied, acting
+from core.settings import Settings, load_settings
+from core.store.accounts import list_users, save_class_settings
+from core.store.runs import QUEUED, RUNNING, RunStore
+
+
+def _store(settings: Settings) -> RunStore:
+    return RunStore(settings.db_path)
+
+
+def rules(settings: Settings | None = None) -> ClassRules:
+    """The class's limits and switches now."""
+    return class_rules(_store(settings or load_settings()))
+
+
+def set_rules(changes: dict[str, str], settings: Settings | None = None, actor: Actor | None = None) -> ClassRules:
+    """Change limits by their CLI names (e.g. {"queued": "5", "hide-others": "on"}); teachers only.
+    Every change is checked before any is saved (LimitError names the first bad one)."""
+    settings = settings or load_settings()
+    actor = acting(actor, settings)
+    if not actor.is_teacher:
+        raise PermissionDenied("limits: only a teacher may change the class's limits")
+    updated = rules(settings)
+    for key, value in changes.items():
+        updated = updated.with_setting(key, value)
+    save_class_settings(_store(settings), updated.to_dict())
+    record(actor, "set limits", "class", ", ".join(f"{k}={v}" for k, v in changes.items()), settings)
+    return updated
+
+
+def check_submission(configs: list[TrainConfig], actor: Actor, settings: Settings, in_one_sweep: bool = False) -> None:
+    """Refuse (LimitError, naming the limit and its value) a student's runs over the class's limits."""
+    if actor.role != STUDENT:
+        return
+    limits = rules(settings)
+    if limits == ClassRules(hide_others_runs=limits.hide_others_runs):
+        return  # nothing is limited: no parameter counts to make
+    params = [model_parameters(c, settings) for c in configs] if limits.max_params is not None else []
+    check_runs(limits, [c.epochs for c in configs], params, _store(settings).queued_count(actor.name), in_one_sweep)
+
+
+def visible_owner(actor: Actor | None, settings: Settings) -> str | None:
+    """In exam mode, the only owner whose runs a student sees (their own); None: everyone's are visible."""
+    if actor is None or actor.role != STUDENT or not rules(settings).hide_others_runs:
+        return None
+    return actor.name
+
+
+def queue_places(settings: Settings | None = None) -> dict[int, Place]:
+    """Each queued run's place in the start order and likely start (seconds from now)."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    queued = store.queued_runs()
+    if not queued:
+        return {}
+    configs = [TrainConfig.from_json(config) for _, _, config in queued]
+    seconds = estimate(configs, store, settings).run_seconds
+    waiting = [Waiting(run_id, owner, s) for (run_id, owner, _), s in zip(queued, seconds)]
+    training = [Training(r.owner, r.eta_seconds) for r in store.list_runs([RUNNING])]
+    return schedule(waiting, training, settings.workers, owner_loads(store))
+
+
+def students(settings: Settings | None = None) -> pd.DataFrame:
+    """Per account: runs queued, running and finished, the best validation and test accuracy, last activity."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    runs = store.list_runs()
+    best_val = _best_validation(store)
+    rows = []
+    for user in list_users(store):
+        mine = [r for r in runs if r.owner == user.name]
+        rows.append({
+            "user": user.name, "role": user.role,
+            "queued": sum(r.status == QUEUED for r in mine), "running": sum(r.status == RUNNING for r in mine),
+            "finished": sum(r.is_finished for r in mine),
+            "best val accuracy": max((best_val.get(r.id) for r in mine if best_val.get(r.id) is not None),
+                                     default=None),
+            "best test accuracy": max((r.test_accuracy for r in mine if r.test_accuracy is not None), default=None),
+            "last run": time.strftime("%H:%M", time.localtime(max(r.created_at for r in mine))) if mine else "",
+        })
+    return pd.DataFrame(rows, columns=["user", "role", "queued", "running", "finished", "best val accuracy",
+                                       "best test accuracy", "last run"])
+
+
+def assignment_board(dataset: str, target: float, settings: Settings | None = None) -> pd.DataFrame:
+    """Each student's best finished run on `dataset`, by validation accuracy (never chosen by test), with its
+    test accuracy beside it and whether that reached `target`; ranked best first."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    best_val = _best_validation(store)
+    students_only = {u.name for u in list_users(store) if u.role == STUDENT}
+    best: dict[str, tuple] = {}
+    for run in store.list_runs(["succeeded"]):
+        if run.owner not in students_only or run.config_dict.get("dataset") != dataset:
+            continue
+        score = best_val.get(run.id)
+        key = (score if score is not None else -1.0, run.test_accuracy or 0.0)
+        if run.owner not in best or key > best[run.owner][0]:
+            best[run.owner] = (key, run, score)
+    rows = [{"student": owner, "run": run.id, "name": run.name, "val accuracy": score,
+             "test accuracy": run.test_accuracy,
+             "reached": run.test_accuracy is not None and run.test_accuracy >= target}
+            for owner, (_, run, score) in best.items()]
+    board = pd.DataFrame(rows, columns=["student", "run", "name", "val accuracy", "test accuracy", "reached"])
+    board = board.sort_values(["val accuracy", "test accuracy"], ascending=False, na_position="last")
+    board.insert(0, "rank", range(1, len(board) + 1))
+    missing = sorted(students_only - set(best))
+    if missing:  # students with no finished run on the dataset are on the board too, unranked, at the bottom
+        board = pd.concat([board, pd.DataFrame({"student": missing, "reached": False})], ignore_index=True)
+        board["rank"] = board["rank"].astype("Int64")
+    return board.reset_index(drop=True)
+
+
+def board_csv(board: pd.DataFrame) -> str:
+    """The assignment board as CSV (shares as fractions, for a spreadsheet)."""
+    return board.to_csv(index=False)
+
+
+def _best_validation(store: RunStore) -> dict[int, float]:
+    from core.store.queries import best_validation_accuracy
+
+    return best_validation_accuracy(store)
+
+
+__all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "queue_places",
+           "rules", "set_rules", "students", "visible_owner"]

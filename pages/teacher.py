@@ -1,0 +1,96 @@
+"""Class page (teachers): who trains what now, per-student counts, the assignment board, limits, the audit."""
+import streamlit as st
+
+from core.services import accounts, catalog, classroom, jobs
+from core.settings import load_settings
+from core.views.classroom import audit_table
+from core.views.display import for_display, runs_table
+from pages.common.auth import current_actor
+from pages.common.live import watch_runs
+from pages.common.nav import page_setup
+from pages.common.queue import queue_places
+from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
+
+page_setup("pages/teacher.py")
+actor = current_actor()
+if actor is None or not actor.is_teacher:  # the services refuse a student's changes too; this page is not theirs
+    st.error("The Class page is for teachers: sign in as one.", icon=":material/lock:")
+    st.stop()
+settings = load_settings()
+st.title("Class")
+activity = jobs.activity()
+watch_runs(activity)
+
+
+@st.fragment(run_every=3 if activity.active else None)
+def now_training() -> None:
+    """What trains and waits now, and each student's counts: one screen for a projector."""
+    active = jobs.list_runs(settings, actor=actor)
+    active = [r for r in active if r.status in ("running", "queued")]
+    summary = classroom.students(settings)
+    counts = st.columns(4)
+    counts[0].metric("Training now", sum(r.status == "running" for r in active))
+    counts[1].metric("Queued", sum(r.status == "queued" for r in active))
+    counts[2].metric("Students with runs", int((summary[["queued", "running", "finished"]].sum(axis=1) > 0).sum())
+                     if len(summary) else 0)
+    counts[3].metric("Accounts", len(summary))
+    st.subheader("Training and queued")
+    if active:
+        places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in active) else {}
+        table = runs_table(active, places)
+        st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
+                     key="class_active")
+    else:
+        st.caption("Nothing is training or queued.")
+    st.subheader("Accounts")
+    st.dataframe(for_display(summary, ("best val accuracy", "best test accuracy")), hide_index=True,
+                 key="class_students")
+
+
+now_training()
+
+st.subheader("Assignment board")
+datasets = {d.key: d.title for d in catalog.entries(settings)}
+left, right = st.columns([2, 1], vertical_alignment="bottom")
+default = list(datasets).index("fashion_mnist") if "fashion_mnist" in datasets else 0
+dataset = left.selectbox("Dataset", list(datasets), index=default, format_func=datasets.get, key="board_dataset")
+target_text = right.text_input("Target test accuracy (%)", "90.5", key="board_target")
+try:
+    target = float(target_text.strip().rstrip("%")) / 100
+    if not 0 < target <= 1:
+        raise ValueError
+except ValueError:
+    st.error(f"Target test accuracy: {target_text!r} is not a percentage; type a number such as 90.5")
+    st.stop()
+board = classroom.assignment_board(dataset, target, settings)
+st.caption("Each student's best finished run on this dataset, chosen by validation accuracy (never by test "
+           "accuracy); its test accuracy beside it, and whether that reached the target.")
+st.dataframe(for_display(board, ("val accuracy", "test accuracy")), hide_index=True, key="board",
+             column_config={"reached": st.column_config.CheckboxColumn("reached")})
+st.download_button("Download the board (CSV)", classroom.board_csv(board), f"assignment-{dataset}.csv", "text/csv",
+                   key="board_csv")
+
+st.subheader("Limits for students")
+rules = classroom.rules(settings)
+with st.form("limits"):
+    described = rules.describe()
+    cols = st.columns(len(described))
+    typed = {key: cols[i].text_input(key, value, help=meaning, key=f"limit_{key}")
+             for i, (key, value, meaning) in enumerate(described)}
+    saved = st.form_submit_button("Save limits")
+if saved:
+    try:
+        classroom.set_rules({k: v for k, v in typed.items()}, settings, actor=actor)
+    except (*jobs.REFUSED, ValueError) as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.success("Limits saved: new submissions are checked against them.", icon=":material/check_circle:")
+st.caption("A whole number, or none. at-once is checked when a worker picks the next run; the others when a "
+           "student submits. hide-others on: students see only their own runs (an exam).")
+
+st.subheader("Audit")
+audit = accounts.audit(settings, limit=100)
+if audit:
+    st.dataframe(audit_table(audit), hide_index=True, key="audit")
+else:
+    st.caption("No cancels, deletes or account changes yet.")
