@@ -3,13 +3,13 @@ import streamlit as st
 
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
-from core.views.classroom import audit_table
-from core.views.display import for_display, runs_table
+from core.views.classroom import audit_table, class_queue_table
+from core.views.display import for_display
 from pages.common.auth import current_actor
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.queue import queue_places
-from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
+from pages.common.tables import RUN_COLUMNS
 
 page_setup("pages/teacher.py")
 actor = current_actor()
@@ -37,9 +37,8 @@ def now_training() -> None:
     st.subheader("Training and queued")
     if active:
         places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in active) else {}
-        table = runs_table(active, places)
-        st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
-                     key="class_active")
+        st.dataframe(class_queue_table(active, places), hide_index=True, key="class_active",
+                     column_config={**RUN_COLUMNS, "detail": st.column_config.TextColumn("detail", width=260)})
     else:
         st.caption("Nothing is training or queued.")
     st.subheader("Accounts")
@@ -52,7 +51,8 @@ now_training()
 st.subheader("Assignment board")
 datasets = {d.key: d.title for d in catalog.entries(settings)}
 left, right = st.columns([2, 1], vertical_alignment="bottom")
-default = list(datasets).index("fashion_mnist") if "fashion_mnist" in datasets else 0
+usual = classroom.usual_dataset(settings) or "fashion_mnist"  # the one the class trains on most
+default = list(datasets).index(usual) if usual in datasets else 0
 dataset = left.selectbox("Dataset", list(datasets), index=default, format_func=datasets.get, key="board_dataset")
 target_text = right.text_input("Target test accuracy (%)", "90.5", key="board_target")
 try:

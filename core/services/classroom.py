@@ -127,6 +127,14 @@ def assignment_board(dataset: str, target: float, settings: Settings | None = No
     return board.reset_index(drop=True)
 
 
+def usual_dataset(settings: Settings | None = None) -> str | None:
+    """The dataset students' finished runs use most (the board opens on it), or None."""
+    store = _store(settings or load_settings())
+    students_only = {u.name for u in list_users(store) if u.role == STUDENT}
+    used = pd.Series([r.config_dict.get("dataset") for r in store.list_runs(["succeeded"]) if r.owner in students_only])
+    return str(used.mode().iloc[0]) if len(used.dropna()) else None
+
+
 def board_csv(board: pd.DataFrame) -> str:
     """The assignment board as CSV (shares as fractions, for a spreadsheet)."""
     return board.to_csv(index=False)
