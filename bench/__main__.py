@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all eight figures, about 32 minutes on 2 cores
+    python -m bench                       # all nine figures, about 35 minutes on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening")
+FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -30,6 +30,8 @@ TITLES = {
     "watching": "7. A class watching the Runs page: server CPU per session, time to curves (targets: idle <= 1 %, "
                 "2 training runs <= 5 %, 30 sessions p95 <= 10 s)",
     "opening": "8. 30 sessions opening the Runs page at once, server side (thin protocol clients; target p95 <= 10 s)",
+    "class": "9. A signed-in class of 30 on one server for two minutes (targets: no errors, page p95 <= 3 s, "
+             "curves <= 3 s behind)",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -40,6 +42,7 @@ def main() -> int:
 
     from bench import (
         browser_latency,
+        class_sessions,
         concurrency,
         latency,
         memory,
@@ -59,7 +62,7 @@ def main() -> int:
 
     modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
-               "opening": opening_sessions}
+               "opening": opening_sessions, "class": class_sessions}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()

@@ -55,7 +55,7 @@ def run(lab: Lab, quick: bool = False, session_counts: tuple[int, ...] = (1, 10,
                                             seed=10 + i), settings) for i in range(2)]
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not all(
-                    len(jobs.metrics_of([i])) >= 2 for i in busy):  # both have curves to draw
+                    jobs.metrics_of([i])["step"].nunique() >= 3 for i in busy):  # both have curves to draw
                 time.sleep(0.5)
             for count in counts:
                 rows.append(_open(url, busy, count, process.pid, "2 runs"))
