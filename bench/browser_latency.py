@@ -34,9 +34,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(settings, log: Path) -> tuple[subprocess.Popen, str]:
+def _serve(settings, log: Path, script: str = "app.py") -> tuple[subprocess.Popen, str]:
+    """`streamlit run script` on a free port, once it answers its health check; (process, url)."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                                 "--server.headless", "true"], cwd=PROJECT_ROOT, env=os.environ.copy(),
                                stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

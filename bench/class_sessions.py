@@ -18,7 +18,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from bench.browser_latency import _free_port
+from bench.browser_latency import _serve
 from bench.common import Lab, stop_pool
 from bench.stream_client import watch_page
 from bench.watching_sessions import _p95, cpu_seconds, rss_mb
@@ -41,29 +41,6 @@ def _sign_in(url: str, name: str) -> str:
         cookie = answer.headers.get("set-cookie", "")
         return cookie.split(";", 1)[0]
     raise RuntimeError(f"sign-in of {name} did not redirect")
-
-
-def _serve(settings, log):
-    import os
-    import subprocess
-    import sys
-
-    from bench.browser_latency import PROJECT_ROOT
-
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-                                "--server.headless", "true"], cwd=PROJECT_ROOT, env=os.environ.copy(),
-                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for _ in range(120):
-        try:
-            with opener.open(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start; see {log}")
 
 
 def _store_progress(settings, ids: list[int], stop: threading.Event, seen: dict) -> None:
@@ -102,7 +79,7 @@ def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.
             names = [f"student{i:02d}" for i in range(sessions)]
             for name in ["teacher", *names]:
                 accounts.add(name, "teacher" if name == "teacher" else "student", PASSWORD, settings)
-            process, url = _serve(settings, lab.root / "class_sessions-streamlit.log")
+            process, url = _serve(settings, lab.root / "class_sessions-streamlit.log", script="serve.py")
             try:
                 busy = [jobs.submit(TrainConfig(name=f"busy {i}", epochs=200, batch_size=4, train_subset=1400,
                                                 seed=i), settings, actor=Actor(names[i], "student"))

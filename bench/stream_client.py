@@ -46,11 +46,38 @@ def curves_in(spec: str, runs: list[int]) -> bool:
     return {str(r) for r in runs} <= drawn
 
 
-def _rerun(page: str, query: str) -> bytes:
+def _rerun(page: str, query: str, fragment: str = "", script_hash: str = "") -> bytes:
+    """The BackMsg that runs `page` (or only its `fragment`, as a browser's fragment timer does)."""
     msg = BackMsg()
     msg.rerun_script.query_string = query
     msg.rerun_script.page_name = page
+    msg.rerun_script.page_script_hash = script_hash
+    msg.rerun_script.fragment_id = fragment
+    msg.rerun_script.is_auto_rerun = bool(fragment)
     return msg.SerializeToString()
+
+
+async def _receive(socket, left: float) -> ForwardMsg | None:
+    """The next ForwardMsg, or None once `left` seconds pass without one."""
+    if left <= 0:
+        return None
+    try:
+        raw = await asyncio.wait_for(socket.recv(), left)
+    except TimeoutError:
+        return None
+    msg = ForwardMsg()
+    msg.ParseFromString(raw)
+    return msg
+
+
+def _error_shown(element) -> str | None:
+    """The text of an exception or error box the page drew, or None for any other element."""
+    kind = element.WhichOneof("type")
+    if kind == "exception":
+        return element.exception.message
+    if kind == "alert" and element.alert.format == element.alert.ERROR:
+        return element.alert.body
+    return None
 
 
 async def open_page(url: str, page: str, query: str, runs: list[int], timeout: float = 180.0) -> Opened:
@@ -66,27 +93,18 @@ async def open_page(url: str, page: str, query: str, runs: list[int], timeout: f
                                   proxy=None) as socket:
         await socket.send(_rerun(page, query))
         while seen.seconds is None or seen.finished is None:
-            left = timeout - (time.monotonic() - began)
-            if left <= 0:
+            msg = await _receive(socket, timeout - (time.monotonic() - began))
+            if msg is None:
                 break
-            try:
-                raw = await asyncio.wait_for(socket.recv(), left)
-            except TimeoutError:
-                break
-            msg = ForwardMsg()
-            msg.ParseFromString(raw)
             seen.messages += 1
             if msg.WhichOneof("type") == "script_finished" and seen.finished is None:
                 seen.finished = time.monotonic() - began
             if msg.WhichOneof("type") != "delta" or not msg.delta.HasField("new_element"):
                 continue
             element = msg.delta.new_element
-            kind = element.WhichOneof("type")
-            if kind == "exception":
-                seen.errors.append(element.exception.message)
-            elif kind == "alert" and element.alert.format == element.alert.ERROR:
-                seen.errors.append(element.alert.body)
-            elif kind == "plotly_chart" and curves_in(element.plotly_chart.spec, runs):
+            if (error := _error_shown(element)) is not None:
+                seen.errors.append(error)
+            elif element.WhichOneof("type") == "plotly_chart" and curves_in(element.plotly_chart.spec, runs):
                 seen.seconds = time.monotonic() - began
     return seen
 
@@ -136,23 +154,11 @@ async def watch_page(url: str, page: str, query: str, runs: list[int], seconds: 
         async def rerun_every(fragment: str, interval: float) -> None:
             while True:
                 await asyncio.sleep(interval)
-                msg = BackMsg()
-                msg.rerun_script.query_string = query
-                msg.rerun_script.page_name = page
-                msg.rerun_script.page_script_hash = script_hash
-                msg.rerun_script.fragment_id = fragment
-                msg.rerun_script.is_auto_rerun = True
-                await socket.send(msg.SerializeToString())
+                await socket.send(_rerun(page, query, fragment, script_hash))
                 seen.reruns += 1
 
         try:
-            while (left := seconds - (time.monotonic() - began)) > 0:
-                try:
-                    raw = await asyncio.wait_for(socket.recv(), left)
-                except TimeoutError:
-                    break
-                msg = ForwardMsg()
-                msg.ParseFromString(raw)
+            while (msg := await _receive(socket, seconds - (time.monotonic() - began))) is not None:
                 kind = msg.WhichOneof("type")
                 if kind == "new_session":
                     script_hash = msg.new_session.page_script_hash
@@ -162,12 +168,9 @@ async def watch_page(url: str, page: str, query: str, runs: list[int], seconds: 
                         timers[fragment] = asyncio.create_task(rerun_every(fragment, msg.auto_rerun.interval))
                 elif kind == "delta" and msg.delta.HasField("new_element"):
                     element = msg.delta.new_element
-                    what = element.WhichOneof("type")
-                    if what == "exception":
-                        seen.errors.append(element.exception.message)
-                    elif what == "alert" and element.alert.format == element.alert.ERROR:
-                        seen.errors.append(element.alert.body)
-                    elif what == "plotly_chart" and {str(r) for r in runs} <= set(last := last_x(
+                    if (error := _error_shown(element)) is not None:
+                        seen.errors.append(error)
+                    elif element.WhichOneof("type") == "plotly_chart" and {str(r) for r in runs} <= set(last := last_x(
                             element.plotly_chart.spec)):
                         now = time.monotonic()
                         seen.charts.append((now, last))

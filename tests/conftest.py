@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.data.synthetic import make_cifar10, make_cifar100, make_fashion_files, write_idx_gz  # noqa: F401 (shared)
+from core.domain.people import Actor
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore
 
@@ -26,6 +27,21 @@ def lab(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
     monkeypatch.setenv("TRAINLAB_DATA_ROOT", str(tmp_path / "data-root"))
     return load_settings()
+
+
+TESS, AMY, BEN = Actor("tess", "teacher"), Actor("amy", "student"), Actor("ben", "student")
+
+
+@pytest.fixture
+def classroom(lab, monkeypatch) -> Settings:
+    """The lab in classroom mode with a teacher (tess) and two students (amy, ben), passwords NAME-password."""
+    from core.services import accounts
+
+    monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
+    settings = load_settings()
+    for actor in (TESS, AMY, BEN):
+        accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
+    return settings
 
 
 @pytest.fixture

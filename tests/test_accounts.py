@@ -9,20 +9,8 @@ from core.domain.config import TrainConfig
 from core.domain.people import OPERATOR, AccountError, Actor
 from core.services import accounts, jobs, sweeps
 from core.services.permissions import PermissionDenied
-from core.settings import load_settings
 from core.store.runs import RunStore
-
-TESS, AMY, BEN = Actor("tess", "teacher"), Actor("amy", "student"), Actor("ben", "student")
-
-
-@pytest.fixture
-def classroom(lab, monkeypatch):
-    """The lab in classroom mode with a teacher (tess) and two students (amy, ben)."""
-    monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
-    settings = load_settings()
-    for actor in (TESS, AMY, BEN):
-        accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
-    return settings
+from tests.conftest import AMY, BEN, TESS
 
 
 def _queued_run(settings, actor, name="amy's run") -> int:

@@ -7,18 +7,14 @@ from core.domain.config import TrainConfig
 from core.domain.people import Actor
 from core.services import accounts, jobs
 from core.services.permissions import PermissionDenied
-from core.settings import load_settings
 from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, screenshot
 from tests.conftest import wait_for
 
 
 @pytest.fixture
-def classroom_server(lab, monkeypatch, tmp_path):
+def classroom_server(classroom, tmp_path):
     """serve.py (the app behind the sign-in gate) in classroom mode, with tess (teacher), amy and ben."""
-    monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
-    settings = load_settings()
-    for name, role in (("tess", "teacher"), ("amy", "student"), ("ben", "student")):
-        accounts.add(name, role, f"{name}-password", settings)
+    settings = classroom
     app = StreamlitServer(tmp_path / "streamlit.log", script="serve.py")
     app.start()
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from core.domain.people import OPERATOR, STUDENT, AccountError, Actor, check_name, check_password, check_role
+from core.domain.people import STUDENT, AccountError, Actor, check_name, check_password, check_role
 from core.settings import Settings, load_settings
 from core.store import accounts as rows
 from core.store.runs import RunStore
@@ -184,7 +184,3 @@ def audit(settings: Settings | None = None, limit: int = 200) -> list[rows.Audit
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
-
-__all__ = ["OPERATOR", "Account", "AccountError", "SignIn", "accounts", "actor_for", "add", "audit",
-           "generate_password", "import_roster", "record", "remove", "set_password", "sign_in", "sign_out",
-           "wait_after"]
