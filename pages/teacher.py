@@ -57,18 +57,19 @@ dataset = left.selectbox("Dataset", list(datasets), index=default, format_func=d
 target_text = right.text_input("Target test accuracy (%)", "90.5", key="board_target")
 try:
     target = float(target_text.strip().rstrip("%")) / 100
-    if not 0 < target <= 1:
-        raise ValueError
 except ValueError:
-    st.error(f"Target test accuracy: {target_text!r} is not a percentage; type a number such as 90.5")
-    st.stop()
-board = classroom.assignment_board(dataset, target, settings)
-st.caption("Each student's best finished run on this dataset, chosen by validation accuracy (never by test "
-           "accuracy); its test accuracy beside it, and whether that reached the target.")
-st.dataframe(for_display(board, ("val accuracy", "test accuracy")), hide_index=True, key="board",
-             column_config={"reached": st.column_config.CheckboxColumn("reached")})
-st.download_button("Download the board (CSV)", classroom.board_csv(board), f"assignment-{dataset}.csv", "text/csv",
-                   key="board_csv")
+    target = None
+if target is None or not 0 < target <= 1:  # the rest of the page stays: only the board waits for a target
+    st.error(f"Target test accuracy: {target_text!r} is not a percentage; type a number above 0, up to 100, "
+             "such as 90.5")
+else:
+    board = classroom.assignment_board(dataset, target, settings)
+    st.caption("Each student's best finished run on this dataset, chosen by validation accuracy (never by test "
+               "accuracy); its test accuracy beside it, and whether that reached the target.")
+    st.dataframe(for_display(board, ("val accuracy", "test accuracy")), hide_index=True, key="board",
+                 column_config={"reached": st.column_config.CheckboxColumn("reached")})
+    st.download_button("Download the board (CSV)", classroom.board_csv(board), f"assignment-{dataset}.csv",
+                       "text/csv", key="board_csv")
 
 st.subheader("Limits for students")
 rules = classroom.rules(settings)
