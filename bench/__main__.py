@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all nine figures, about 35 minutes on 2 cores
+    python -m bench                       # all ten figures, about 45 minutes on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class")
+FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
+           "class-browsers")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -32,6 +33,8 @@ TITLES = {
     "opening": "8. 30 sessions opening the Runs page at once, server side (thin protocol clients; target p95 <= 10 s)",
     "class": "9. A signed-in class of 30 on one server for two minutes (targets: no errors, page p95 <= 3 s, "
              "curves <= 3 s behind)",
+    "class-browsers": "10. Figure 9 with 30 headless Chromium pages on the same 2 cores "
+                      "(the browsers' CPU share shown)",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -42,6 +45,7 @@ def main() -> int:
 
     from bench import (
         browser_latency,
+        class_browsers,
         class_sessions,
         concurrency,
         latency,
@@ -62,7 +66,8 @@ def main() -> int:
 
     modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
-               "opening": opening_sessions, "class": class_sessions}
+               "opening": opening_sessions, "class": class_sessions,
+               "class-browsers": class_browsers}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()

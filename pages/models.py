@@ -9,6 +9,8 @@ from core.domain.conv_arithmetic import conv_formula, conv_output_size
 from core.services import catalog, models
 from core.settings import load_settings
 from core.views.model_charts import COMPARE_COUNTS, compare_figure
+from pages.common.feature_maps import feature_maps_panel
+from pages.common.handoff import apply_model_request
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options
 
@@ -28,6 +30,7 @@ page_setup("pages/models.py")
 st.title("Models")
 settings = load_settings()
 datasets = {d.key: d for d in catalog.entries(settings) if d.available}
+apply_model_request()  # e.g. the Lessons page's VGG16 lesson
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -76,8 +79,8 @@ st.caption(f"Course recipe: {recipe.optimizer} lr={recipe.learning_rate:g}"
            + (f", on {recipe.dataset}" if recipe.dataset else "")
            + (f" ({recipe.train_subset:,} train / {recipe.test_subset:,} test)" if recipe.train_subset else ""))
 
-layers_tab, conv_tab, diagram_tab, code_tab, compare_tab = st.tabs(
-    ["Layers", "Conv arithmetic", "Diagram", "Code", "Compare"])
+layers_tab, conv_tab, maps_tab, diagram_tab, code_tab, compare_tab = st.tabs(
+    ["Layers", "Conv arithmetic", "Feature maps", "Diagram", "Code", "Compare"])
 with layers_tab:
     st.dataframe(report.layers, hide_index=True, column_config={
         "parameters": st.column_config.NumberColumn(format="localized"),
@@ -105,6 +108,9 @@ with conv_tab:
         st.error(f"kernel: {kernel} is larger than the padded input ({size}); use a smaller kernel or more padding")
     else:
         st.code(f"output = {conv_formula(size, kernel, stride, padding_value)}", language="text")
+with maps_tab:
+    feature_maps_panel(key, tuple(input_shape), classes, options, settings,
+                       dataset.key if source == "dataset" and dataset.source != "folder" else None)
 with diagram_tab:
     if len(report.layers) > 60:
         st.info(f"{len(report.layers)} layers: the diagram is large; scroll and zoom in it.")

@@ -6,9 +6,9 @@ import streamlit as st
 
 from core.services import catalog, jobs, sweeps
 from core.settings import load_settings
-from pages.common.handoff import request_compare
+from pages.common.handoff import assignment_requested, request_compare
 from pages.common.nav import page_setup
-from pages.common.sweep_form import edit_as_new, new_sweep_form
+from pages.common.sweep_form import edit_as_new, load_assignment_preset, new_sweep_form
 from pages.common.sweep_results import sweep_results
 
 page_setup("pages/sweeps.py")
@@ -21,6 +21,9 @@ datasets = {d.key: d for d in catalog.entries(settings) if d.available}
 # A sweep just started: show its results (set before the widgets that hold these values exist).
 if "sweep_started" in st.session_state:
     st.session_state.update(sweep_view="Results", sweep_selected=st.session_state.pop("sweep_started"))
+if assignment_requested():  # the Lessons page's assignment lesson
+    load_assignment_preset(datasets)
+    st.session_state["sweep_view"] = "New sweep"
 all_sweeps = sweeps.sweeps(settings)
 st.session_state.setdefault("sweep_view", "Results" if all_sweeps else "New sweep")
 view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=True, label_visibility="collapsed")

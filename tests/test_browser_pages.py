@@ -13,10 +13,11 @@ from tests.test_pages import _finished_run
 pytestmark = pytest.mark.browser
 
 # (URL path, the page's heading, its tab title), in the sidebar's order.
-PAGES = [("", "Train Lab", "Train Lab"), ("train", "Train", "Train · Train Lab"), ("runs", "Runs", "Runs · Train Lab"),
+PAGES = [("", "Train Lab", "Train Lab"), ("lessons", "Lessons", "Lessons · Train Lab"),
+         ("train", "Train", "Train · Train Lab"), ("runs", "Runs", "Runs · Train Lab"),
          ("sweeps", "Sweeps", "Sweeps · Train Lab"), ("models", "Models", "Models · Train Lab"),
          ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab")]
-SIDEBAR = ["Home", "Train", "Runs", "Sweeps", "Models", "Augment", "Data"]
+SIDEBAR = ["Home", "Lessons", "Train", "Runs", "Sweeps", "Models", "Augment", "Data"]
 
 
 def _check_page(page, heading: str, title: str) -> None:

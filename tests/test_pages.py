@@ -10,8 +10,8 @@ from core.domain.config import TrainConfig
 from core.store.runs import RUNNING, SUCCEEDED, MetricPoint
 from tests.conftest import PROJECT_ROOT, make_fashion_files
 
-PAGES = ["app.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py", "pages/augment.py",
-         "pages/data.py"]
+PAGES = ["app.py", "pages/lessons.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py",
+         "pages/augment.py", "pages/data.py"]
 
 
 def _page(path: str) -> AppTest:

@@ -84,3 +84,16 @@ def load_photo(path: Path) -> np.ndarray:
 def dataset_image(x: np.ndarray) -> np.ndarray:
     """One dataset image (H, W, 1|3) as uint8 RGB."""
     return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def to_model_input(image: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """A uint8 RGB or grayscale photo as one model input: resized bilinearly to the input's height and
+    width (as image folders are read), converted to its channels (ITU-R 601 luma for one), and scaled
+    to [0, 1] as training batches are; float32 (H, W, C)."""
+    from PIL import Image
+
+    height, width, channels = (int(d) for d in input_shape)
+    picture = Image.fromarray(image if image.ndim == 3 and image.shape[-1] == 3 else image.squeeze())
+    picture = picture.convert("L" if channels == 1 else "RGB").resize((width, height), Image.Resampling.BILINEAR)
+    pixels = np.asarray(picture, dtype=np.float32) / 255.0
+    return pixels.reshape(height, width, channels)

@@ -66,6 +66,18 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
         config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs, owner=owner_of(actor)))
 
 
+def submit_all(configs: list[TrainConfig], settings: Settings | None = None, executor: Executor | None = None,
+               actor: Actor | None = None) -> list[int]:
+    """Queue several runs as one request (a lesson's pair): every config's values and the class's limits are
+    checked for all of them together before any is stored, so a refusal leaves none of them queued."""
+    settings = settings or load_settings()
+    actor = acting(actor, settings)
+    for config in configs:
+        validate(config, settings)
+    check_submission(configs, actor, settings)
+    return [submit(config, settings, executor, actor) for config in configs]
+
+
 def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
                   executor: Executor | None = None, actor: Actor | None = None) -> int:
     """Like `submit`, for a run that belongs to sweep `sweep_id` (a retrain of its best setting)."""

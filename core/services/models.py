@@ -1,13 +1,17 @@
-"""The Models page's work: an architecture's report (layers, parameters, memory, diagram, code) and
-several architectures side by side. Builds Keras models in the page's process, on first use."""
+"""The Models page's work: an architecture's report (layers, parameters, memory, diagram, code),
+several architectures side by side, and what its conv layers make of a photo (feature maps). Builds Keras
+models in the page's process, on first use."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from core.training import summary
+from core.data.images import to_model_input
+from core.training import inspection, summary
+from core.training.inspection import LayerMaps
 from core.training.summary import ModelReport
 
-__all__ = ["ModelReport", "report", "compare", "training_memory_mb"]
+__all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps"]
 
 
 def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
@@ -23,3 +27,12 @@ def compare(keys: list[str], input_shape: tuple[int, ...], num_classes: int) -> 
 def training_memory_mb(report_: ModelReport, batch_size: int) -> float:
     """A rough peak of memory for training this model with Adam at this batch size."""
     return summary.training_memory_mb(report_, batch_size)
+
+
+def feature_maps(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None,
+                 image: np.ndarray, seed: int = 0, limit: int = 32) -> list[LayerMaps]:
+    """`image` (uint8, any size) preprocessed as in training and passed through a fresh model of `key`
+    (weights drawn from `seed`): each conv/pool layer's output shape and channels."""
+    summary.check_buildable(key, input_shape, num_classes, options)
+    return inspection.untrained_feature_maps(key, input_shape, num_classes, options, to_model_input(image, input_shape),
+                                             seed, limit)

@@ -141,14 +141,20 @@ def memory(model) -> tuple[float, float]:
     return weights, activations * BYTES_PER_FLOAT / 2**20
 
 
-def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
-    """Build `key` for this input and describe it (raises ArchitectureError when it cannot take it,
-    or when it would be over TRAINLAB_MAX_PARAMS: checked before any weights are allocated)."""
+def check_buildable(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> None:
+    """Refuse (ArchitectureError, one line) an input the architecture cannot take or a model over
+    TRAINLAB_MAX_PARAMS, before any weights are allocated."""
     from core.domain.param_counts import check_size
     from core.settings import load_settings
 
     check_input(key, input_shape, options)
     check_size(key, input_shape, num_classes, options, load_settings().max_params)
+
+
+def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
+    """Build `key` for this input and describe it (raises ArchitectureError when it cannot take it,
+    or when it would be over TRAINLAB_MAX_PARAMS: checked before any weights are allocated)."""
+    check_buildable(key, input_shape, num_classes, options)
     model = build_model(key, input_shape, num_classes, options)
     rows = layer_rows(model)
     weights_mb, activations_mb = memory(model)

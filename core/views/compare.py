@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from core.domain.lessons import Reference
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
 from core.views.display import shorten
@@ -65,9 +66,10 @@ def legend_labels(runs: list[Run]) -> dict[int, str]:
 
 
 def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smoothing: float = 0.0,
-                   log_y: bool = False, height: int = 420) -> go.Figure:
+                   log_y: bool = False, height: int = 420, reference: Reference | None = None) -> go.Figure:
     """Loss and accuracy of several runs: one colour per run, train solid, validation dashed;
-    with smoothing, the raw train curve stays faint behind the smoothed one."""
+    with smoothing, the raw train curve stays faint behind the smoothed one. A lesson's `reference` (the
+    course's own run) is drawn grey and dotted in the accuracy panel when the x-axis is epochs."""
     column = X_AXES[x]
     labels = legend_labels(runs)
     curves = curves_by(metrics, ["run_id", "name", "kind"])
@@ -94,6 +96,8 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
                                   showlegend=False,
                                   hovertemplate=f"{hover} · validation<br>%{{x:.3g}}: %{{y:.4g}}<extra></extra>",
                                   line=dict(color=color, width=2, dash="dash")))
+    if reference is not None and x == "epoch":
+        traces.extend(reference_traces(reference))
     layout = two_panel_layout(
         ("Loss", "Accuracy"), height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
         # Below the x-axis titles: a legend at y=-0.2 covered them.
@@ -109,6 +113,27 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
         axis_updates(layout, "yaxis", (1,), type="log",
                      **(dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]) if ticks else {}))
     return assemble(traces, layout)
+
+
+REFERENCE_COLOR = "#7f7f7f"
+
+
+def reference_traces(reference: Reference) -> list[dict]:
+    """The course's run in the accuracy panel: validation accuracy per epoch (dotted) and the training
+    accuracy points it logged (crosses)."""
+    epochs = np.arange(1, len(reference.val_accuracy) + 1, dtype=float)
+    label = html.escape(reference.label, quote=False)  # a constant of ours; Plotly reads names as HTML
+    train_x, train_y = zip(*reference.train_accuracy) if reference.train_accuracy else ((), ())
+    return [
+        scatter(epochs, np.asarray(reference.val_accuracy, dtype=float), 2, mode="lines+markers",
+                name=f"{label} · validation", legendgroup="reference",
+                hovertemplate=f"{label} · validation<br>epoch %{{x:g}}: %{{y:.4g}}<extra></extra>",
+                line=dict(color=REFERENCE_COLOR, width=2, dash="dot"), marker=dict(size=5)),
+        scatter(np.asarray(train_x, dtype=float), np.asarray(train_y, dtype=float), 2, mode="markers",
+                name=f"{label} · train", legendgroup="reference",
+                hovertemplate=f"{label} · train<br>epoch %{{x:g}}: %{{y:.4g}}<extra></extra>",
+                marker=dict(color=REFERENCE_COLOR, size=9, symbol="x")),
+    ]
 
 
 def log_ticks(low: float, high: float) -> list[float]:

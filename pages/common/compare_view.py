@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.domain.lessons import Reference
 from core.services import jobs
 from core.views.compare import (
     compare_figure,
@@ -34,12 +35,13 @@ class Comparison:
 # the same runs builds each figure once per change, not once per browser. The key holds the runs' data
 # version, so new points make a new entry.
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: float, log_y: bool) -> Comparison:
+def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: float, log_y: bool,
+                reference: Reference | None = None) -> Comparison:
     runs = jobs.runs_by_id(list(ids))
     metrics = jobs.metrics_of(list(ids))
     groups = seed_groups(runs)
     return Comparison(
-        figure=compare_figure(runs, metrics, x_axis, smoothing, log_y),
+        figure=compare_figure(runs, metrics, x_axis, smoothing, log_y, reference=reference),
         finals=for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
         groups_figure=group_figure(groups, metrics) if groups else None,
         groups=group_summary(groups) if groups else None,
@@ -50,14 +52,16 @@ def _metrics_csv(ids: tuple[int, ...]) -> str:
     return metrics_csv(jobs.runs_by_id(list(ids)), jobs.metrics_of(list(ids)))
 
 
-def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, interval: float | None) -> None:
-    """Draw the comparison of runs `ids`, redrawn every `interval` seconds (None: not at all)."""
+def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, interval: float | None,
+                 reference: Reference | None = None) -> None:
+    """Draw the comparison of runs `ids`, redrawn every `interval` seconds (None: not at all), with a
+    lesson's `reference` run of the course beside them."""
 
     @st.fragment(run_every=interval)
     def compare_panel(ids: list[int]) -> None:
         """Curves and final metrics of the selected runs only, refreshed while they train."""
         version = jobs.data_version(jobs.runs_by_id(ids))
-        parts = _comparison(tuple(ids), version, x_axis, smoothing, log_y)
+        parts = _comparison(tuple(ids), version, x_axis, smoothing, log_y, reference)
         st.plotly_chart(parts.figure, key="compare_chart")
         st.dataframe(parts.finals, hide_index=True, key="final_metrics", column_config={
             "run": st.column_config.NumberColumn("#", width=48),

@@ -3,7 +3,9 @@
 The Runs page's "Clone and edit" calls `request_train` and the Augment page's "Use this pipeline for
 training" `request_augmentation`; the Train page calls `apply_train_request` before drawing its fields.
 The Sweeps page's "Compare the top 5" calls `request_compare`; the Runs
-page calls `apply_compare_request` before drawing its filters and picker.
+page calls `apply_compare_request` before drawing its filters and picker. The Lessons page opens an
+architecture on the Models page (`request_model`) and the assignment preset on the Sweeps page
+(`request_assignment_preset`).
 """
 import streamlit as st
 
@@ -50,3 +52,31 @@ def apply_compare_request() -> None:
     request = st.session_state.pop("compare_request", None)
     if request is not None:
         st.session_state.update(compare_runs=request["runs"], f_sweep=request["sweep"])
+
+
+def request_model(architecture: str, dataset: str | None) -> None:
+    """Ask the Models page to show `architecture` on `dataset` (None: a typed 32×32×3 input, 10 classes)."""
+    st.session_state["model_request"] = {"arch": architecture, "dataset": dataset}
+
+
+def apply_model_request() -> None:
+    """Put a pending architecture and input into the Models page's fields (once); call before drawing them."""
+    request = st.session_state.pop("model_request", None)
+    if request is None:
+        return
+    st.session_state["model_arch"] = request["arch"]
+    if request["dataset"]:
+        st.session_state.update(model_input="dataset", model_dataset=request["dataset"])
+    else:
+        st.session_state.update(model_input="shape", model_height=32, model_width=32, model_channels=3,
+                                model_classes=10)
+
+
+def request_assignment_preset() -> None:
+    """Ask the Sweeps page to open its new-sweep form with the assignment preset loaded."""
+    st.session_state["assignment_request"] = True
+
+
+def assignment_requested() -> bool:
+    """Whether the Sweeps page was asked to load the assignment preset (the request is used up)."""
+    return bool(st.session_state.pop("assignment_request", False))

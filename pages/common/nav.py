@@ -27,13 +27,14 @@ class PageEntry(NamedTuple):
 
 PAGES = (
     PageEntry("app.py", "Home", ":material/home:"),
+    PageEntry("pages/lessons.py", "Lessons", ":material/school:"),
     PageEntry("pages/train.py", "Train", ":material/model_training:"),
     PageEntry("pages/runs.py", "Runs", ":material/monitoring:"),
     PageEntry("pages/sweeps.py", "Sweeps", ":material/tune:"),
     PageEntry("pages/models.py", "Models", ":material/account_tree:"),
     PageEntry("pages/augment.py", "Augment", ":material/auto_awesome:"),
     PageEntry("pages/data.py", "Data", ":material/dataset:"),
-    PageEntry("pages/teacher.py", "Class", ":material/school:", teachers_only=True),
+    PageEntry("pages/teacher.py", "Class", ":material/groups:", teachers_only=True),
 )
 _BY_PATH = {p.path: p for p in PAGES}
 SIGN_OUT_LINK = '<a href="/signout" target="_self">Sign out</a>'  # a constant: no user text in this HTML

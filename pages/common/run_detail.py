@@ -9,6 +9,7 @@ from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
 from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
+from pages.common.inside_model import inside_model
 
 REFUSED = jobs.REFUSED
 
@@ -139,6 +140,8 @@ def _detail(run) -> None:
                 st.image([m if m.shape[-1] == 3 else m[..., 0] for m in predictions.mistakes], width=72, clamp=True,
                          caption=[f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
                                                                                predictions.mistakes_pred)])
+    if run.status == "succeeded":
+        inside_model(run.id, predictions)
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)

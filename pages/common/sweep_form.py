@@ -31,7 +31,8 @@ def edit_as_new(spec: dict, datasets: dict) -> None:
     st.session_state["sweep_view"] = "New sweep"
 
 
-def _load_preset(datasets: dict) -> None:
+def load_assignment_preset(datasets: dict) -> None:
+    """Fill the form with the course assignment on the datasets this machine has (a note says what is left out)."""
     spec, note = assignment_for(list(datasets), {k: d.title for k, d in datasets.items()})
     fill_form(SweepForm.from_spec(spec), datasets)
     st.session_state["sw_preset_note"] = note
@@ -43,7 +44,7 @@ def new_sweep_form(datasets: dict, settings: Settings) -> None:
         fill_form(SweepForm(datasets=tuple(datasets)[:1]), datasets)
     top = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its whole label
     top.text_input("Sweep name", key="sw_name", placeholder="e.g. assignment, week 3")
-    top.button("Load the assignment preset", key="sw_preset", on_click=_load_preset, args=(datasets,),
+    top.button("Load the assignment preset", key="sw_preset", on_click=load_assignment_preset, args=(datasets,),
                help="3 structures (Dropout, BatchNorm, CNN) × SGD+momentum, Adam, RMSprop × 2 learning rates "
                     "each on MNIST and Fashion-MNIST, random validation split.")
     if st.session_state.get("sw_preset_note"):

@@ -1,0 +1,74 @@
+"""Feature maps: what each conv and pooling layer of an (untrained) architecture makes of a photo, as
+image grids beside the layer's output shape. Used by the Models page and the Lessons page's conv lesson."""
+import json
+
+import numpy as np
+import streamlit as st
+
+from core.services import models, previews
+from core.services.previews import DatasetUnavailable, ImageError
+from core.settings import Settings
+from core.views.image_grid import map_grid
+
+MAX_CHANNELS = 16
+
+
+@st.cache_resource(max_entries=8, show_spinner="Passing the photo through the layers…")
+def _maps(key: str, shape: tuple, classes: int, options_json: str, image: np.ndarray):
+    """Shared by every session: the same architecture and image give the same maps (weights from a fixed seed)."""
+    return models.feature_maps(key, shape, classes, json.loads(options_json), image, limit=MAX_CHANNELS)
+
+
+def feature_maps_view(key: str, shape: tuple, classes: int, options: dict, image: np.ndarray) -> None:
+    """An untrained architecture's feature maps for `image`."""
+    show_maps(_maps(key, tuple(shape), classes, json.dumps(options, sort_keys=True), image))
+
+
+def show_maps(maps: list[models.LayerMaps]) -> None:
+    """Each conv/pool layer's output shape beside its first channels as pictures."""
+    if not maps:
+        st.info("This model has no convolution or pooling layers to look into.")
+    for layer in maps:
+        h, w, c = layer.output_shape
+        left, right = st.columns([1, 4])
+        left.markdown(f"**{layer.name}** · {layer.kind}")
+        left.caption(f"output {h}×{w}×{c}" + (f" · first {len(layer.channels)} of {c} channels"
+                                                  if len(layer.channels) < c else ""))
+        right.image(map_grid(layer.channels), width=min(900, 110 * min(8, len(layer.channels))))
+
+
+def _chosen_image(settings: Settings, dataset: str | None) -> np.ndarray | None:
+    """The photo the user picked: the dog, the cat, their own upload, or a dataset image."""
+    photos = previews.photos(settings)
+    sources = [*photos, "my photo", *(["a dataset image"] if dataset else [])]
+    row = st.columns([2, 3])
+    source = row[0].selectbox("Image", sources, key="fm_source")
+    if source in photos:
+        return previews.photo(photos[source])
+    if source == "my photo":
+        upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES), key="fm_upload")
+        return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
+    pictures = previews.dataset_images(dataset, settings)
+    index = int(row[1].number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
+                                    key="fm_index"))
+    return pictures[index]
+
+
+def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, settings: Settings,
+                       dataset: str | None) -> None:
+    """The Models page's tab: pick an image, see it through the architecture's conv and pooling layers."""
+    st.caption(f"The image is resized to the model's input ({shape[0]}×{shape[1]}×{shape[2]}) and scaled to 0..1 "
+               "exactly as training batches are; the weights are random (untrained), drawn from a fixed seed. "
+               f"Each channel is stretched to black..white on its own; at most {MAX_CHANNELS} channels a layer.")
+    # Tabs run even when hidden: the maps (a forward pass, many images) are made only when asked for.
+    if not st.toggle("Show the feature maps", key="fm_show"):
+        return
+    try:
+        image = _chosen_image(settings, dataset)
+    except (ImageError, DatasetUnavailable) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    if image is None:
+        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
+        return
+    feature_maps_view(key, shape, classes, options, image)

@@ -1,0 +1,91 @@
+"""A finished run's "Inside the model": try it on a photo, Grad-CAM heat maps of its mistakes, its first
+layer's filters and its feature maps. The model is loaded once and shared by every session
+(core/services/run_models.py); nothing is loaded until the user opens this part."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.services import previews, run_models
+from core.services.previews import DatasetUnavailable, ImageError
+from core.settings import load_settings
+from core.views.image_grid import heat_overlay, map_grid
+from pages.common.feature_maps import show_maps
+
+CAM_IMAGES = 12
+
+
+def _image(run_id: int, prefix: str) -> np.ndarray | None:
+    """The dog, the cat, the user's photo or one of the run's dataset images, chosen by the user."""
+    settings = load_settings()
+    photos = previews.photos(settings)
+    row = st.columns([2, 3])
+    source = row[0].selectbox("Image", [*photos, "my photo"], key=f"{prefix}_source_{run_id}")
+    if source in photos:
+        return previews.photo(photos[source])
+    upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES),
+                                  key=f"{prefix}_upload_{run_id}")
+    return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
+
+
+def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
+    image = _image(run_id, "try")
+    if image is None:
+        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
+        return
+    invert = spec.shape[2] == 1 and st.toggle(
+        "Invert (MNIST-like digits are light on dark; a photo of ink on paper is dark on light)",
+        key=f"try_inv_{run_id}")
+    answer = run_models.classify(run_id, image, invert=invert)
+    left, right = st.columns([1, 3])
+    left.image(answer.seen, caption=f"what the model sees · {spec.shape[0]}×{spec.shape[1]}×{spec.shape[2]}",
+               width=160)
+    top = pd.DataFrame({"class": answer.classes[:5], "probability": answer.probabilities[:5]})
+    right.dataframe(top, hide_index=True, key=f"try_top_{run_id}", column_config={
+        "probability": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")})
+    st.caption(spec.how)
+
+
+def _grad_cam(run_id: int, predictions) -> None:
+    if predictions is None or not len(predictions.mistakes):
+        st.info("This run kept no misclassified test images to explain.")
+        return
+    names = predictions.class_names
+    cells = pd.Series([f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
+                                                                   predictions.mistakes_pred)])
+    counts = cells.value_counts()
+    cell = st.selectbox("Confusion-matrix cell (true → predicted)", list(counts.index), key=f"cam_cell_{run_id}",
+                        format_func=lambda c: f"{c} · {counts[c]} image{'s' if counts[c] > 1 else ''}")
+    images = [predictions.mistakes[i] for i in np.flatnonzero(cells == cell)[:CAM_IMAGES]]
+    cams = run_models.grad_cams(run_id, images)
+    st.image([heat_overlay(image, cam) for image, (cam, _) in zip(images, cams)], width=110,
+             caption=[f"explains {names[index]}" for _, index in cams])
+    st.caption("Red: the parts of the image that pushed the model most towards its (wrong) answer, from the "
+               "gradients of that class's score at the last conv layer (Grad-CAM).")
+
+
+def inside_model(run_id: int, predictions) -> None:
+    """The section, behind a toggle: loading a model takes a second or more the first time."""
+    if not st.toggle("Look inside the model", key=f"inside_{run_id}",
+                     help="Try it on a photo, see what it looks at, its filters and feature maps."):
+        return
+    try:
+        spec = run_models.model_input(run_id)
+        try_tab, cam_tab, filters_tab, maps_tab = st.tabs(["Try it", "Grad-CAM", "Filters", "Feature maps"])
+        with try_tab:
+            _try_it(run_id, spec)
+        with cam_tab:
+            _grad_cam(run_id, predictions)
+        with filters_tab:
+            layer, kernels = run_models.filters(run_id)
+            if kernels:
+                st.caption(f"{layer}: {len(kernels)} kernels of {kernels[0].shape[0]}×{kernels[0].shape[1]}, scaled "
+                           "together: black is the most negative weight, white the most positive")
+                st.image(map_grid(tuple(kernels), columns=16), width=min(900, 60 * min(16, len(kernels))))
+            else:
+                st.info("This model has no convolutional layer, so no filters to show.")
+        with maps_tab:
+            image = _image(run_id, "maps")
+            if image is not None:
+                show_maps(run_models.feature_maps(run_id, image))
+    except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
+        st.error(str(exc), icon=":material/error:")

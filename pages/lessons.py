@@ -1,0 +1,99 @@
+"""Lessons page: every lesson of the course as a card with its question, what to look for and one button;
+an open lesson (`/lessons?lesson=6&runs=3,4`, a link to share) shows its result above the cards."""
+import streamlit as st
+
+from core.domain.config import ConfigError
+from core.domain.lessons import LESSONS, Lesson
+from core.services import catalog, jobs, lessons
+from core.settings import load_settings
+from pages.common.auth import current_actor
+from pages.common.handoff import request_assignment_preset, request_model
+from pages.common.lesson_results import assignment_result, augment_result, conv_result, runs_result
+from pages.common.nav import page_setup
+
+page_setup("pages/lessons.py")
+st.title("Lessons")
+st.caption("Each lesson of the course in one click: its question, what to look for, and a button that does it "
+           "with the course's own settings. Runs queue like any other and show up on the Runs page too.")
+settings = load_settings()
+actor = current_actor()
+
+
+def _open(lesson: Lesson, ids: list[int] | None = None) -> None:
+    """Show `lesson`'s result above the cards; the URL holds it, so the link can be shared."""
+    st.query_params.from_dict({"lesson": lesson.key, **({"runs": ",".join(map(str, ids))} if ids else {})})
+    st.rerun()
+
+
+def _act(lesson: Lesson) -> None:
+    """The card's button: queue the lesson's runs, or open its page or result."""
+    if lesson.kind == "runs":
+        try:
+            ids = lessons.start(lesson, settings, actor=actor)
+        except (lessons.LessonUnavailable, ConfigError, *jobs.REFUSED) as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        _open(lesson, ids)
+    elif lesson.kind == "model":
+        cifar = next((d.key for d in catalog.entries(settings) if d.key == "cifar10" and d.available), None)
+        request_model(lesson.architectures[0], cifar)
+        st.switch_page("pages/models.py")
+    elif lesson.kind == "sweep":
+        request_assignment_preset()
+        st.switch_page("pages/sweeps.py")
+    else:
+        _open(lesson)
+
+
+def _card(lesson: Lesson) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {lesson.number}. {lesson.title}")
+        st.markdown(f"*{lesson.question}*")
+        st.caption(f"Look for: {lesson.look_for}")
+        ready = lessons.readiness(lesson, settings) if lesson.runs else lessons.Readiness()
+        if not ready.ready:
+            st.warning(f"Not on this machine yet: {ready.missing}", icon=":material/download:")
+        buttons = st.container(horizontal=True)
+        if buttons.button(lesson.button, key=f"lesson_go_{lesson.key}", disabled=not ready.ready,
+                          type="primary" if ready.ready else "secondary"):
+            _act(lesson)
+        earlier = lessons.earlier_runs(lesson, settings, actor=actor) if lesson.runs else []
+        if earlier and buttons.button("Open my last result", key=f"lesson_last_{lesson.key}"):
+            _open(lesson, earlier)
+        if lesson.kind == "sweep" and buttons.button("Show the checklist", key=f"lesson_check_{lesson.key}"):
+            _open(lesson)
+
+
+# -- the open lesson's result ------------------------------------------------------------------------
+params = st.query_params
+if "lesson" in params:
+    try:
+        current = lessons.lesson(params["lesson"])
+        ids = [int(part) for part in params.get("runs", "").split(",") if part.strip()]
+    except (lessons.LessonUnavailable, ValueError) as exc:
+        st.error(str(exc) if isinstance(exc, lessons.LessonUnavailable) else
+                 "runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4",
+                 icon=":material/error:")
+    else:
+        with st.container(border=True):
+            head = st.columns([5, 1], vertical_alignment="center")
+            head[0].subheader(f"Lesson {current.number}: {current.title}")
+            head[1].button("Close", key="lesson_close", on_click=st.query_params.clear)
+            st.markdown(f"*{current.question}* {current.look_for}")
+            if current.kind == "runs":
+                if ids:
+                    runs_result(current, ids, actor)
+                else:
+                    st.info("Press the lesson's button below to queue its runs.")
+            elif current.kind == "conv":
+                conv_result(current, settings)
+            elif current.kind == "augment":
+                augment_result(settings)
+            elif current.kind == "sweep":
+                assignment_result(settings)
+
+# -- the cards ---------------------------------------------------------------------------------------
+columns = st.columns(2, gap="medium")
+for i, lesson in enumerate(LESSONS):
+    with columns[i % 2]:
+        _card(lesson)

@@ -1,0 +1,129 @@
+"""The Lessons page under AppTest: cards, a lesson's button queueing the course's runs, results, bad links."""
+import json
+
+import pytest
+
+from core.domain.config import TrainConfig
+from core.domain.lessons import LESSONS
+from core.services import sweeps
+from core.settings import load_settings
+from tests.conftest import make_fashion_files
+from tests.test_page_sweeps import _finished_sweep
+from tests.test_pages import _page
+
+
+@pytest.fixture
+def fashion(lab, tmp_path, monkeypatch):
+    folder = tmp_path / "fashion"
+    make_fashion_files(folder, n_train=200, n_test=40)
+    monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(folder))
+    return load_settings()
+
+
+def _lesson_page(query: dict | None = None):
+    at = _page("pages/lessons.py")
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_every_lesson_has_a_card_and_missing_data_disables_its_button(lab):
+    at = _lesson_page()
+    assert not at.exception
+    assert [at.button(key=f"lesson_go_{lesson.key}").label for lesson in LESSONS] == [x.button for x in LESSONS]
+    assert at.button(key="lesson_go_2").disabled and at.button(key="lesson_go_6").disabled  # no CIFAR-10, Fashion
+    assert not at.button(key="lesson_go_1").disabled and not at.button(key="lesson_go_8").disabled
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Not on this machine yet: needs CIFAR-10") for w in warnings)
+    assert any("cats/ and dogs/ sub-folders" in w for w in warnings)
+
+
+def test_the_batchnorm_lesson_queues_both_runs_and_opens_their_comparison(fashion, store):
+    at = _lesson_page()
+    at.button(key="lesson_go_6").click().run()
+    assert not at.exception and not at.error
+    runs = sorted(store.list_runs(), key=lambda r: r.id)
+    assert [(r.name, r.status) for r in runs] == [("Lesson 6 · MLP", "queued"),
+                                                   ("Lesson 6 · MLP + BatchNorm", "queued")]
+    configs = [TrainConfig.from_json(r.config) for r in runs]
+    assert [(c.architecture, c.dataset, c.optimizer, c.learning_rate, c.batch_size) for c in configs] == [
+        ("mlp", "fashion_mnist", "adam", 1e-3, 64), ("mlp_bn", "fashion_mnist", "adam", 1e-3, 64)]
+    assert dict(at.query_params) == {"lesson": "6", "runs": f"{runs[0].id},{runs[1].id}"}  # a link to share
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t.get("legendgroup") for t in spec["data"]} == {str(runs[0].id), str(runs[1].id)}
+    assert at.button(key="lesson_last_6")  # the card now offers the runs again
+
+
+def test_a_shared_lesson_link_shows_its_runs_and_the_course_reference(lab, store):
+    config = TrainConfig(name="mine", architecture="resnet50", dataset="digits")
+    run_id = store.create_run("mine", config.to_dict())
+    at = _lesson_page({"lesson": "5", "runs": str(run_id)})
+    assert not at.exception
+    names = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    assert "course's run · validation" in names
+    assert any("34.65 % test accuracy" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"lesson": "99"}, "lesson: there is no lesson '99'; the lessons are 1 to 10"),
+    ({"lesson": "6", "runs": "3,x"}, "runs: the link's run numbers must be whole numbers separated by commas"),
+])
+def test_a_bad_lesson_link_is_one_line_and_the_cards_stay(lab, query, message):
+    at = _lesson_page(query)
+    assert not at.exception
+    assert at.error[0].value.startswith(message)
+    assert at.button(key="lesson_go_10")
+
+
+def test_a_link_to_deleted_runs_says_so(lab):
+    at = _lesson_page({"lesson": "6", "runs": "41,42"})
+    assert not at.exception and "gone (deleted)" in at.info[0].value
+
+
+def test_the_augmentation_lesson_shows_both_presets(lab):
+    at = _lesson_page()
+    at.button(key="lesson_go_8").click().run()
+    assert not at.exception and dict(at.query_params) == {"lesson": "8"}
+    captions = [c.value for c in at.caption]
+    assert "output (150, 200, 3)" in captions and "output (224, 224, 3)" in captions
+
+
+def test_the_conv_lesson_shows_each_layers_size_and_feature_maps(lab):
+    at = _lesson_page({"lesson": "1"})
+    assert not at.exception
+    tables = [frame.value for frame in at.dataframe]
+    assert len(tables) == 3  # demos a, b and c
+    captions = [c.value for c in at.caption]
+    assert "output 128×128×1" in captions and "output 126×126×8" in captions  # 'valid' trims kernel − 1
+    assert len(at.get("image")) == 1 + 2 + 3  # one grid per conv layer of a, b and c
+
+
+def test_the_assignment_checklist_grades_a_sweep(lab, store):
+    _finished_sweep(lab, store)
+    at = _lesson_page({"lesson": "10"})
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    # mlp and mlp_bn × SGD+momentum and Adam × two rates on digits, random split: 3 points of 8.
+    assert "**3 of 8 (full marks from 7)**" in texts
+    assert any("At least 3 models" in t and "2 models" in t and "mlp, mlp\\_bn" in t for t in texts)  # escaped
+    assert any(t.startswith(":material/check_circle: **A model with BatchNormalization**") for t in texts)
+    assert at.selectbox(key="lesson_sweep").value == sweeps.sweeps(lab)[0].id
+
+
+def test_the_models_page_opens_on_a_lessons_architecture(lab):
+    at = _page("pages/models.py")
+    at.session_state["model_request"] = {"arch": "vgg16", "dataset": None}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="model_arch").value == "vgg16"
+    assert at.radio(key="model_input").value == "shape"
+    assert not at.error  # 32×32×3 is large enough for VGG16's five pools
+
+
+def test_the_sweeps_page_opens_with_the_assignment_preset(lab):
+    at = _page("pages/sweeps.py")
+    at.session_state["assignment_request"] = True
+    at.run()
+    assert not at.exception
+    assert at.radio(key="sweep_view").value == "New sweep"
+    assert at.multiselect(key="sw_optimizers").value == ["sgd_momentum", "adam", "rmsprop"]

@@ -1,0 +1,116 @@
+"""A finished run's model looked into: try-your-model equals model.predict, Grad-CAM's shape and content,
+first-layer filters, feature maps, the shared bounded cache, and the Runs page's section."""
+import numpy as np
+import pytest
+
+from core.data.images import to_model_input
+from core.domain.config import TrainConfig
+from core.services import run_models
+from core.store.runs import SUCCEEDED
+from core.training.fit import execute_run
+from core.training.inspection import grad_cam
+from core.views.evaluation import load_predictions
+from tests.test_pages import _page
+
+TINY_CNN = {"blocks": [[8, 1, True], [16, 1, False]], "head": "gap", "dense_units": 16}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small CNN trained for real on the bundled digits (shared by the module's tests: about 10 s)."""
+    import os
+
+    from core.settings import load_settings
+    from core.store.runs import RunStore
+
+    home = tmp_path_factory.mktemp("run-models")
+    saved = {k: os.environ.get(k) for k in ("TRAINLAB_HOME", "TRAINLAB_AUTOSTART_WORKERS", "KERAS_HOME")}
+    os.environ.update(TRAINLAB_HOME=str(home / "lab"), TRAINLAB_AUTOSTART_WORKERS="0", KERAS_HOME=str(home / "k"))
+    settings = load_settings()
+    store = RunStore(settings.db_path)
+    config = TrainConfig(name="tiny cnn", architecture="custom_cnn", arch_options=TINY_CNN, epochs=3, batch_size=32)
+    run_id = store.create_run(config.display_name(), config.to_dict(), epochs=3)
+    assert execute_run(run_id, settings) == SUCCEEDED, store.get(run_id).error
+    yield settings, run_id
+    store.close()
+    for key, value in saved.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def _digit(settings, index=0) -> np.ndarray:
+    from core.services import previews
+
+    return previews.dataset_images("digits", settings)[index]
+
+
+def test_try_your_model_gives_model_predict_on_the_same_preprocessed_input(trained):
+    import keras
+
+    settings, run_id = trained
+    image = _digit(settings)
+    answer = run_models.classify(run_id, image, settings)
+    model = keras.saving.load_model(settings.runs_dir / str(run_id) / "model.keras")
+    expected = model.predict(to_model_input(image, (8, 8, 1))[None], verbose=0)[0]
+    order = np.argsort(expected)[::-1]
+    assert answer.classes == tuple(str(i) for i in order)
+    assert np.allclose(answer.probabilities, expected[order], atol=1e-6)
+    assert answer.seen.shape == (8, 8) and abs(sum(answer.probabilities) - 1) < 1e-5
+    inverted = run_models.classify(run_id, image, settings, invert=True)
+    assert np.array_equal(inverted.seen, 255 - answer.seen)
+
+
+def test_grad_cam_is_a_map_of_the_input_size_that_is_not_constant(trained):
+    settings, run_id = trained
+    images = [_digit(settings, i) for i in range(4)]
+    cams = run_models.grad_cams(run_id, images, settings)
+    for cam, index in cams:
+        assert cam.shape == (8, 8) and 0 <= cam.min() and cam.max() <= 1
+        assert 0 <= index < 10
+    assert any(cam.std() > 0.01 for cam, _ in cams)
+    model = run_models._model(run_id, settings)
+    cam, index = grad_cam(model, to_model_input(images[0], (8, 8, 1)), class_index=3)
+    assert index == 3 and cam.shape == (8, 8)
+
+
+def test_filters_are_the_first_conv_layers_kernels(trained):
+    settings, run_id = trained
+    layer, kernels = run_models.filters(run_id, settings)
+    assert len(kernels) == 8 and all(k.shape == (3, 3) and k.dtype == np.uint8 for k in kernels)
+    assert layer and min(k.min() for k in kernels) == 0 and max(k.max() for k in kernels) == 255
+
+
+def test_feature_maps_of_the_trained_model(trained):
+    settings, run_id = trained
+    maps = run_models.feature_maps(run_id, _digit(settings), settings)
+    assert [m.output_shape for m in maps][:2] == [(8, 8, 8), (4, 4, 8)]  # conv 8, then its pool
+
+
+def test_models_are_loaded_once_and_the_cache_is_bounded(trained):
+    settings, run_id = trained
+    run_models._cache.clear()
+    run_models.classify(run_id, _digit(settings), settings)
+    first = run_models._model(run_id, settings)
+    run_models.filters(run_id, settings)
+    assert run_models.cached_models() == 1 and run_models._model(run_id, settings) is first
+
+
+def test_a_run_without_a_model_is_one_line(lab, store):
+    run_id = store.create_run("queued one", TrainConfig().to_dict())
+    with pytest.raises(run_models.NoModel, match=f"^run: #{run_id} has no trained model; only a succeeded run"):
+        run_models.classify(run_id, np.zeros((8, 8, 3), np.uint8), lab)
+
+
+def test_the_runs_page_looks_inside_a_finished_run(trained, monkeypatch):
+    settings, run_id = trained
+    monkeypatch.setenv("TRAINLAB_HOME", str(settings.home))
+    assert load_predictions(settings.runs_dir / str(run_id)) is not None
+    at = _page("pages/runs.py")
+    at.query_params["run"] = str(run_id)
+    at.run()
+    at.toggle(key=f"inside_{run_id}").set_value(True).run()
+    assert not at.exception and not at.error
+    tables = [d.value for d in at.dataframe if list(d.value.columns) == ["class", "probability"]]
+    assert len(tables) == 1 and len(tables[0]) == 5 and tables[0]["probability"].is_monotonic_decreasing
+    assert any(c.value.endswith("8 kernels of 3×3, scaled together: black is the most negative weight, white the "
+                                "most positive") for c in at.caption)
+    assert any(c.value.startswith("Resized to 8×8, grey (luma), pixel values scaled to 0..1") for c in at.caption)
