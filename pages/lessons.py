@@ -93,7 +93,7 @@ if "lesson" in params:
                 assignment_result(settings)
 
 # -- the cards ---------------------------------------------------------------------------------------
-columns = st.columns(2, gap="medium")
-for i, lesson in enumerate(LESSONS):
-    with columns[i % 2]:
-        _card(lesson)
+for first in range(0, len(LESSONS), 2):  # rows of two, so the cards read in the course's order
+    for column, lesson in zip(st.columns(2, gap="medium"), LESSONS[first:first + 2]):
+        with column:
+            _card(lesson)

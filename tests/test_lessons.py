@@ -64,7 +64,7 @@ def test_a_lesson_whose_data_is_missing_says_what_and_how_and_queues_nothing(lab
     lesson = BY_KEY["6"]
     ready = lessons.readiness(lesson, lab)
     assert not ready.ready
-    assert ready.missing.startswith("needs Fashion-MNIST, which is not on this machine: ")
+    assert ready.missing.startswith("needs Fashion-MNIST: ")
     assert "apt-get install dataset-fashion-mnist" in ready.missing
     with pytest.raises(lessons.LessonUnavailable, match="^lesson 6: needs Fashion-MNIST"):
         lessons.start(lesson, lab)

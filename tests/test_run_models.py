@@ -50,7 +50,8 @@ def test_try_your_model_gives_model_predict_on_the_same_preprocessed_input(train
     image = _digit(settings)
     answer = run_models.classify(run_id, image, settings)
     model = keras.saving.load_model(settings.runs_dir / str(run_id) / "model.keras")
-    expected = model.predict(to_model_input(image, (8, 8, 1))[None], verbose=0)[0]
+    assert np.array_equal(to_model_input(image, (8, 8, 1)), image.astype(np.float32) / 255)  # as training scales
+    expected = model.predict(image[None].astype(np.float32) / 255, verbose=0)[0]
     order = np.argsort(expected)[::-1]
     assert answer.classes == tuple(str(i) for i in order)
     assert np.allclose(answer.probabilities, expected[order], atol=1e-6)

@@ -69,8 +69,9 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(1, "Padding, stride and kernels",
            "How do padding, stride and the number of kernels change a conv layer's output?",
            "Each layer's output size beside its formula: 'same' padding keeps the side, 'valid' trims "
-           "kernel − 1 pixels, stride 2 halves it, and the channels are the number of kernels. The feature "
-           "maps show the dog photo after exactly those layers (random, untrained kernels).",
+           "kernel − 1 pixels, and the channels are the number of kernels (stride 2 would halve the side: try "
+           "it in the Models page's calculator). The feature maps show the dog photo after exactly those "
+           "layers, with random, untrained kernels; a black map is a channel its ReLU zeroed everywhere.",
            "conv", "Show the three conv demos", architectures=("conv_demo_a", "conv_demo_b", "conv_demo_c")),
     Lesson(2, "Deep MLP vs small CNN on CIFAR-10",
            "Does a network with 180 times the parameters learn CIFAR-10 better?",

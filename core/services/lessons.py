@@ -65,7 +65,7 @@ def readiness(item: Lesson, settings: Settings | None = None) -> Readiness:
         info = by_key.get(key)
         if info is None or not info.available:
             title = info.title if info else key
-            return Readiness(f"needs {title}, which is not on this machine: {info.hint if info else ''}".rstrip(": "))
+            return Readiness(f"needs {title}" + (f": {info.hint}" if info and info.hint else ""))
     if any(run.architecture == "resnet50_transfer" for run in item.runs):
         weights = settings.keras_home / "models" / IMAGENET_RESNET50_NOTOP
         if not weights.is_file():

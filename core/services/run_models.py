@@ -40,6 +40,7 @@ class ModelInput:
     shape: tuple[int, int, int]
     class_names: tuple[str, ...]
     how: str  # one sentence for the page
+    dataset: str  # the run's dataset key
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def model_input(run_id: int, settings: Settings | None = None) -> ModelInput:
     names = info.class_names or tuple(str(i) for i in range(info.num_classes))
     how = (f"Resized to {h}×{w}" + (" (squeezed to a square, as the image folder was)" if info.resizable else "")
            + f", {'grey (luma)' if c == 1 else 'RGB'}, pixel values scaled to 0..1, as in training.")
-    return ModelInput((h, w, c), tuple(names), how)
+    return ModelInput((h, w, c), tuple(names), how, config.dataset)
 
 
 def _seen(pixels: np.ndarray) -> np.ndarray:

@@ -159,9 +159,10 @@ def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
         config = run.config_dict
         samples = run.steps * config.get("batch_size", 0) * epochs_done
         rows.append({
+            # The key figures first (test and best validation accuracy, size): on a narrow screen the rest scrolls.
             "run": run.id, "name": run.name, "status": run.status, "test accuracy": run.test_accuracy,
-            "test loss": run.test_loss, "best val accuracy": None if best is None else float(best["value"]),
-            "best epoch": None if best is None else int(best["epoch"]), "parameters": run.param_count,
+            "best val accuracy": None if best is None else float(best["value"]), "parameters": run.param_count,
+            "test loss": run.test_loss, "best epoch": None if best is None else int(best["epoch"]),
             "training time (s)": None if run.train_seconds is None else round(run.train_seconds, 1),
             "samples/s": round(samples / run.train_seconds) if run.train_seconds and samples else None,
         })

@@ -14,21 +14,27 @@ from pages.common.feature_maps import show_maps
 CAM_IMAGES = 12
 
 
-def _image(run_id: int, prefix: str) -> np.ndarray | None:
-    """The dog, the cat, the user's photo or one of the run's dataset images, chosen by the user."""
+def _image(run_id: int, prefix: str, dataset: str) -> np.ndarray | None:
+    """The dog, the cat, the user's photo or an image of the run's dataset, chosen by the user."""
     settings = load_settings()
     photos = previews.photos(settings)
+    from_data = [] if dataset.startswith("folder:") else [f"an image of {dataset}"]
     row = st.columns([2, 3])
-    source = row[0].selectbox("Image", [*photos, "my photo"], key=f"{prefix}_source_{run_id}")
+    source = row[0].selectbox("Image", [*photos, "my photo", *from_data], key=f"{prefix}_source_{run_id}")
     if source in photos:
         return previews.photo(photos[source])
-    upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES),
-                                  key=f"{prefix}_upload_{run_id}")
-    return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
+    if source == "my photo":
+        upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES),
+                                      key=f"{prefix}_upload_{run_id}")
+        return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
+    pictures = previews.dataset_images(dataset, settings)
+    index = int(row[1].number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
+                                    key=f"{prefix}_index_{run_id}"))
+    return pictures[index]
 
 
 def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
-    image = _image(run_id, "try")
+    image = _image(run_id, "try", spec.dataset)
     if image is None:
         st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
         return
@@ -84,7 +90,7 @@ def inside_model(run_id: int, predictions) -> None:
             else:
                 st.info("This model has no convolutional layer, so no filters to show.")
         with maps_tab:
-            image = _image(run_id, "maps")
+            image = _image(run_id, "maps", spec.dataset)
             if image is not None:
                 show_maps(run_models.feature_maps(run_id, image))
     except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:

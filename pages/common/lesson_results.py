@@ -10,6 +10,7 @@ from core.domain.people import Actor
 from core.services import jobs, lessons, models, previews, sweeps
 from core.settings import Settings
 from core.views.display import escape_markdown
+from core.views.image_grid import grid_png
 from pages.common.compare_view import compare_view
 from pages.common.feature_maps import feature_maps_view
 from pages.common.live import watch_runs
@@ -52,7 +53,7 @@ def augment_result(settings: Settings) -> None:
         spec = augment.preset(name)
         samples = previews.samples(previews.photo(photos[name]), spec, 6, seed=0)
         column.markdown(f"**{name.title()} preset** · " + " → ".join(step["layer"] for step in spec))
-        column.image(samples.images, width=120)
+        column.image(grid_png(samples.images, columns=3), width="stretch")
         column.caption(f"output {samples.output_shape}")
 
 
