@@ -127,3 +127,59 @@ def test_the_sweeps_page_opens_with_the_assignment_preset(lab):
     assert not at.exception
     assert at.radio(key="sweep_view").value == "New sweep"
     assert at.multiselect(key="sw_optimizers").value == ["sgd_momentum", "adam", "rmsprop"]
+
+
+def _stand_in_data(lab, lesson: str) -> None:
+    """Tiny stand-ins for the lesson's real data, big enough for its course settings (subsets, batch)."""
+    from tests.conftest import make_cifar10, make_cifar100, make_image_folder
+
+    datasets = lab.keras_home / "datasets"
+    if lesson in ("2", "9"):
+        make_cifar10(datasets / "cifar-10-batches-py", per_batch=1500, n_test=500)  # 7,500 / 500 subsets
+    if lesson == "9":
+        (lab.keras_home / "models").mkdir(parents=True)
+        (lab.keras_home / "models" / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"stand-in")
+    if lesson == "5":
+        make_cifar100(datasets / "cifar-100-python", n_train=400, n_test=100)
+    if lesson == "7":
+        make_image_folder(lab.data_root / "dogs_vs_cats", {"cats": 30, "dogs": 30})
+
+
+@pytest.mark.parametrize("lesson, architectures, dataset", [
+    ("2", ["deep_mlp", "small_cnn"], "cifar10"),
+    ("5", ["resnet50"], "cifar100"),
+    ("7", ["basic_cnn", "basic_cnn_regularised"], "folder:dogs_vs_cats"),
+    ("9", ["resnet50_transfer"], "cifar10"),
+])
+def test_each_training_lessons_button_queues_its_runs(lab, store, lesson, architectures, dataset):
+    _stand_in_data(lab, lesson)
+    at = _lesson_page()
+    at.button(key=f"lesson_go_{lesson}").click().run()
+    assert not at.exception and [e.value for e in at.error] == []
+    configs = [TrainConfig.from_json(r.config) for r in sorted(store.list_runs(), key=lambda r: r.id)]
+    assert [(c.architecture, c.dataset) for c in configs] == [(a, dataset) for a in architectures]
+    assert at.query_params["lesson"] == lesson
+
+
+@pytest.mark.parametrize("lesson, page_title, check", [
+    ("3", "Models", lambda at: at.selectbox(key="model_arch").value == "vgg16"),
+    ("4", "Models", lambda at: at.selectbox(key="model_arch").value == "small_resnet"),
+    ("10", "Sweeps", lambda at: at.multiselect(key="sw_optimizers").value == ["sgd_momentum", "adam", "rmsprop"]),
+])
+def test_lessons_that_open_another_page_open_it_ready(lab, lesson, page_title, check):
+    at = _lesson_page()
+    at.button(key=f"lesson_go_{lesson}").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == page_title and check(at)
+
+
+def test_a_lesson_its_data_cannot_train_is_refused_in_one_line_and_queues_nothing(lab, store):
+    from tests.conftest import make_image_folder
+
+    make_image_folder(lab.data_root / "pets", {"cats": 10, "dogs": 10})  # too few images for batch 32
+    at = _lesson_page()
+    at.button(key="lesson_go_7").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["batch_size: must be a whole number from 1 to 13 (the training samples "
+                                           "left after the validation split); got 32"]
+    assert store.list_runs() == [] and "lesson" not in at.query_params
