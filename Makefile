@@ -20,7 +20,7 @@ test: setup-dev browser  ## set up, then lint (ruff, import contracts) and run t
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-bench: setup-dev browser  ## set up (Playwright and Chromium for figure 6), then run the benchmarks (about 16 minutes on 2 cores); figures in bench/out/
+bench: setup-dev browser  ## set up (Playwright and Chromium for figures 6, 7 and 10), then run the benchmarks (about 50 minutes on 2 cores); figures in bench/out/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: $(VENV)/.stamp-app

@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all ten figures, about 45 minutes on 2 cores
+    python -m bench                       # all eleven figures, about 50 minutes on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
-           "class-browsers")
+           "class-browsers", "model-cache")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -35,6 +35,8 @@ TITLES = {
              "curves <= 3 s behind)",
     "class-browsers": "10. Figure 9 with 30 headless Chromium pages on the same 2 cores "
                       "(the browsers' CPU share shown)",
+    "model-cache": "11. Looking inside a run's model: Streamlit-process memory for 30 sessions, shared cache vs a copy "
+                   "per session",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -50,6 +52,7 @@ def main() -> int:
         concurrency,
         latency,
         memory,
+        model_cache,
         opening_sessions,
         overhead,
         store_scale,
@@ -67,7 +70,7 @@ def main() -> int:
     modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
                "opening": opening_sessions, "class": class_sessions,
-               "class-browsers": class_browsers}
+               "class-browsers": class_browsers, "model-cache": model_cache}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()

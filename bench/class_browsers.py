@@ -12,19 +12,19 @@ the client share says what part of the waiting is theirs.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
 
-from bench.browser_latency import CHROMIUM, FLAGS, _serve
-from bench.class_sessions import PASSWORD, _lag, _sign_in, _store_progress
-from bench.common import Lab, stop_pool
+from bench.browser_latency import CHROMIUM, FLAGS
+from bench.class_sessions import _lag, _store_progress, signed_in_class, submit_later
+from bench.common import Lab
 from bench.watching_sessions import CURVES_DRAWN, _browser_pid, _p95, cpu_seconds, rss_mb, tree_cpu_seconds
 
-# Per run (legend group): the largest x on screen, from the Plotly figures' own data.
+# Per run (legend group): the largest x on screen, from the Plotly figures' decoded data (gd._fullData: gd.data
+# keeps the packed {dtype, bdata} arrays the server sent).
 LAST_X = """() => { const out = {};
-  for (const gd of document.querySelectorAll('.js-plotly-plot')) for (const t of (gd.data || [])) {
+  for (const gd of document.querySelectorAll(".js-plotly-plot")) for (const t of (gd._fullData || [])) {
     if (!t.legendgroup || !t.x || !t.x.length) continue;
     let m = -Infinity; for (const v of t.x) m = Math.max(m, Number(v));
     out[t.legendgroup] = Math.max(out[t.legendgroup] ?? -Infinity, m); }
@@ -34,7 +34,9 @@ ERRORS_SHOWN = """() => document.querySelectorAll('[data-testid="stException"], 
 
 
 def _open_all(browser, url: str, cookies: list[str], query: str, errors: list[str]) -> tuple[list, list[float]]:
-    """One signed-in context per cookie, all opening the page at once; seconds until each drew both curves."""
+    """One signed-in context per cookie, all opening the page at once; for each page that drew both curves,
+    the seconds from its own navigation to the curves on screen (every page polled in turn, so a slow one
+    does not hide when the others drew)."""
     pages = []
     for cookie in cookies:
         name, value = cookie.split("=", 1)
@@ -43,17 +45,21 @@ def _open_all(browser, url: str, cookies: list[str], query: str, errors: list[st
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         pages.append(page)
-    began = time.monotonic()
-    for page in pages:
-        page.goto(f"{url}/runs?{query}", wait_until="commit", timeout=300_000)
-    opened = []
-    for page in pages:
-        try:
-            page.wait_for_function(CURVES_DRAWN, timeout=300_000, polling=200)
-            opened.append(time.monotonic() - began)
-        except Exception:  # noqa: BLE001 - a session that never drew is counted as such
-            pass
-    return pages, opened
+    started = {}
+    for i, page in enumerate(pages):
+        started[i] = time.monotonic()
+        page.goto(f"{url}/runs?{query}", wait_until="commit", timeout=600_000)
+    opened, deadline = {}, time.monotonic() + 900
+    while len(opened) < len(pages) and time.monotonic() < deadline:
+        for i, page in enumerate(pages):
+            if i not in opened:
+                try:
+                    if page.evaluate(CURVES_DRAWN):
+                        opened[i] = time.monotonic() - started[i]
+                except Exception:  # noqa: BLE001 - a page still loading: look again next round
+                    pass
+        time.sleep(0.5)
+    return pages, list(opened.values())
 
 
 def _sample_lags(pages, ids: list[int], seconds: float, store_seen: dict) -> list[float]:
@@ -77,67 +83,32 @@ def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.
     """One row: page p50/p95, curve lag p50/p95, errors, memory, server and client CPU."""
     from playwright.sync_api import sync_playwright
 
-    from core.domain.config import TrainConfig
-    from core.domain.people import Actor
-    from core.services import accounts, jobs
-
     sessions, seconds = (4, 30.0) if quick else (sessions, seconds)
-    with lab.home("class_browsers") as settings, sync_playwright() as p:
-        os.environ["TRAINLAB_CLASSROOM"] = "1"
+    with signed_in_class(lab, "class_browsers", sessions) as (settings, process, url, busy, names, cookies), \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
-            from core.settings import load_settings
-
-            settings = load_settings()
-            names = [f"student{i:02d}" for i in range(sessions)]
-            for name in ["teacher", *names]:
-                accounts.add(name, "teacher" if name == "teacher" else "student", PASSWORD, settings)
-            process, url = _serve(settings, lab.root / "class_browsers-streamlit.log", script="serve.py")
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                busy = [jobs.submit(TrainConfig(name=f"busy {i}", epochs=400, batch_size=4, train_subset=1400,
-                                                seed=i), settings, actor=Actor(names[i], "student"))
-                        for i in range(2)]
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline and not all(
-                        jobs.metrics_of([i], settings)["step"].nunique() >= 3 for i in busy):
-                    time.sleep(0.5)
-                cookies = [_sign_in(url, name) for name in names]
-                rss_before = rss_mb(process.pid)
-                stop, store_seen, page_errors = threading.Event(), {}, []
-                watcher = threading.Thread(target=_store_progress, args=(settings, busy, stop, store_seen))
-                watcher.start()
-                browser_pid = _browser_pid(browser)
-                server0, clients0, began = cpu_seconds(process.pid), tree_cpu_seconds(browser_pid), time.monotonic()
-                pages, opened = _open_all(browser, url, cookies, "runs=" + ",".join(map(str, busy)), page_errors)
-                open_wall = time.monotonic() - began
-                open_server, open_clients = cpu_seconds(process.pid) - server0, tree_cpu_seconds(browser_pid) - clients0
-
-                def submit_later() -> None:  # a few students start runs while the class watches
-                    for i in range(2, 5):
-                        time.sleep(seconds / 5)
-                        jobs.submit(TrainConfig(name=f"submitted {i}", epochs=1), settings,
-                                    actor=Actor(names[i % sessions], "student"))
-
-                submitter = threading.Thread(target=submit_later)
-                submitter.start()
-                server0, clients0 = cpu_seconds(process.pid), tree_cpu_seconds(browser_pid)
-                lags = _sample_lags(pages, busy, seconds, store_seen)
-                watch_server = cpu_seconds(process.pid) - server0
-                watch_clients = tree_cpu_seconds(browser_pid) - clients0
-                shown_errors = sum(page.evaluate(ERRORS_SHOWN) for page in pages)
-                stop.set()
-                watcher.join()
-                submitter.join()
-                rss_after = rss_mb(process.pid)
-                for run_id in busy:
-                    jobs.cancel(run_id, settings, actor=Actor("teacher", "teacher"))
-            finally:
-                browser.close()
-                stop_pool(settings)
-                process.terminate()
-                process.wait(15)
+            rss_before = rss_mb(process.pid)
+            stop, store_seen, page_errors = threading.Event(), {}, []
+            watcher = threading.Thread(target=_store_progress, args=(settings, busy, stop, store_seen))
+            watcher.start()
+            browser_pid = _browser_pid(browser)
+            server0, clients0, began = cpu_seconds(process.pid), tree_cpu_seconds(browser_pid), time.monotonic()
+            pages, opened = _open_all(browser, url, cookies, "runs=" + ",".join(map(str, busy)), page_errors)
+            open_wall = time.monotonic() - began
+            open_server, open_clients = cpu_seconds(process.pid) - server0, tree_cpu_seconds(browser_pid) - clients0
+            submitter = submit_later(settings, names, seconds)
+            server0, clients0 = cpu_seconds(process.pid), tree_cpu_seconds(browser_pid)
+            lags = _sample_lags(pages, busy, seconds, store_seen)
+            watch_server = cpu_seconds(process.pid) - server0
+            watch_clients = tree_cpu_seconds(browser_pid) - clients0
+            shown_errors = sum(page.evaluate(ERRORS_SHOWN) for page in pages)
+            stop.set()
+            watcher.join()
+            submitter.join()
+            rss_after = rss_mb(process.pid)
         finally:
-            os.environ.pop("TRAINLAB_CLASSROOM", None)
+            browser.close()
     row = {
         "sessions": sessions, "seconds": seconds, "drew curves": f"{len(opened)}/{sessions}",
         "page p50 (s)": round(statistics.median(opened), 1) if opened else None,
@@ -147,6 +118,7 @@ def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.
         "curve lag p95 (s)": round(_p95(lags), 2) if lags else None,
         "lag samples": len(lags),
         "errors": len(page_errors) + shown_errors,
+        "page errors (first 2)": " | ".join(e[:120] for e in page_errors[:2]),
         "watching: server / browsers % of a core": f"{100 * watch_server / seconds:.0f} / "
                                                   f"{100 * watch_clients / seconds:.0f}",
         "server RSS before / after (MB)": f"{rss_before:.0f} / {rss_after:.0f}",

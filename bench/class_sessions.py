@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 
 from bench.browser_latency import _serve
 from bench.common import Lab, stop_pool
@@ -61,25 +62,27 @@ def _lag(chart_time: float, x: float, history: list[tuple[float, float]]) -> flo
     return None if first is None else max(0.0, chart_time - first)
 
 
-def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.0) -> list[dict]:
-    """One row: page p50/p95, curve lag p50/p95, errors, memory before and after the class joined."""
+@contextmanager
+def signed_in_class(lab: Lab, name: str, sessions: int):
+    """A classroom server (`serve.py`) with `sessions` student accounts, two of their runs training (with
+    points to draw), and a session cookie per student: yields (settings, process, url, busy run ids,
+    student names, cookies). Stops the server and the pool, and leaves classroom mode, at the end."""
     import os
 
     from core.domain.config import TrainConfig
     from core.domain.people import Actor
     from core.services import accounts, jobs
 
-    sessions, seconds = (4, 30.0) if quick else (sessions, seconds)
-    with lab.home("class_sessions") as settings:
+    with lab.home(name):
         os.environ["TRAINLAB_CLASSROOM"] = "1"
         try:
             from core.settings import load_settings
 
             settings = load_settings()
             names = [f"student{i:02d}" for i in range(sessions)]
-            for name in ["teacher", *names]:
-                accounts.add(name, "teacher" if name == "teacher" else "student", PASSWORD, settings)
-            process, url = _serve(settings, lab.root / "class_sessions-streamlit.log", script="serve.py")
+            for student in ["teacher", *names]:
+                accounts.add(student, "teacher" if student == "teacher" else "student", PASSWORD, settings)
+            process, url = _serve(settings, lab.root / f"{name}-streamlit.log", script="serve.py")
             try:
                 busy = [jobs.submit(TrainConfig(name=f"busy {i}", epochs=200, batch_size=4, train_subset=1400,
                                                 seed=i), settings, actor=Actor(names[i], "student"))
@@ -88,31 +91,7 @@ def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.
                 while time.monotonic() < deadline and not all(
                         jobs.metrics_of([i], settings)["step"].nunique() >= 3 for i in busy):  # curves to draw
                     time.sleep(0.5)
-                cookies = [_sign_in(url, name) for name in names]
-                rss_before, cpu_before = rss_mb(process.pid), cpu_seconds(process.pid)
-                stop, store_seen = threading.Event(), {}
-                watcher = threading.Thread(target=_store_progress, args=(settings, busy, stop, store_seen))
-                watcher.start()
-
-                def submit_later() -> None:  # a few students start runs while the class watches
-                    for i in range(2, 5):
-                        time.sleep(seconds / 5)
-                        jobs.submit(TrainConfig(name=f"submitted {i}", epochs=1), settings,
-                                    actor=Actor(names[i % sessions], "student"))
-
-                submitter = threading.Thread(target=submit_later)
-                submitter.start()
-                query = "runs=" + ",".join(map(str, busy))
-
-                async def everyone():
-                    return await asyncio.gather(*(watch_page(url, "runs", query, busy, seconds, cookie)
-                                                  for cookie in cookies))
-
-                watched = asyncio.run(everyone())
-                stop.set()
-                watcher.join()
-                submitter.join()
-                rss_after, cpu = rss_mb(process.pid), cpu_seconds(process.pid) - cpu_before
+                yield settings, process, url, busy, names, [_sign_in(url, student) for student in names]
                 for run_id in busy:
                     jobs.cancel(run_id, settings, actor=Actor("teacher", "teacher"))
             finally:
@@ -121,6 +100,45 @@ def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.
                 process.wait(15)
         finally:
             os.environ.pop("TRAINLAB_CLASSROOM", None)
+
+
+def submit_later(settings, names: list[str], seconds: float) -> threading.Thread:
+    """A few students start runs while the class watches (through the Train page's service)."""
+    from core.domain.config import TrainConfig
+    from core.domain.people import Actor
+    from core.services import jobs
+
+    def submit() -> None:
+        for i in range(2, 5):
+            time.sleep(seconds / 5)
+            jobs.submit(TrainConfig(name=f"submitted {i}", epochs=1), settings,
+                        actor=Actor(names[i % len(names)], "student"))
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    return thread
+
+
+def run(lab: Lab, quick: bool = False, sessions: int = 30, seconds: float = 120.0) -> list[dict]:
+    """One row: page p50/p95, curve lag p50/p95, errors, memory before and after the class joined."""
+    sessions, seconds = (4, 30.0) if quick else (sessions, seconds)
+    with signed_in_class(lab, "class_sessions", sessions) as (settings, process, url, busy, names, cookies):
+        rss_before, cpu_before = rss_mb(process.pid), cpu_seconds(process.pid)
+        stop, store_seen = threading.Event(), {}
+        watcher = threading.Thread(target=_store_progress, args=(settings, busy, stop, store_seen))
+        watcher.start()
+        submitter = submit_later(settings, names, seconds)
+        query = "runs=" + ",".join(map(str, busy))
+
+        async def everyone():
+            return await asyncio.gather(*(watch_page(url, "runs", query, busy, seconds, cookie)
+                                          for cookie in cookies))
+
+        watched = asyncio.run(everyone())
+        stop.set()
+        watcher.join()
+        submitter.join()
+        rss_after, cpu = rss_mb(process.pid), cpu_seconds(process.pid) - cpu_before
     opened = [w.opened for w in watched if w.opened is not None]
     lags = [lag for w in watched for t, last in w.charts[1:] for run_id, x in last.items()
             if (lag := _lag(t, x, store_seen.get(run_id, []))) is not None]

@@ -17,6 +17,7 @@ st.caption("Each lesson of the course in one click: its question, what to look f
            "with the course's own settings. Runs queue like any other and show up on the Runs page too.")
 settings = load_settings()
 actor = current_actor()
+datasets = catalog.entries(settings)  # once for every card's check
 
 
 def _open(lesson: Lesson, ids: list[int] | None = None) -> None:
@@ -35,7 +36,7 @@ def _act(lesson: Lesson) -> None:
             return
         _open(lesson, ids)
     elif lesson.kind == "model":
-        cifar = next((d.key for d in catalog.entries(settings) if d.key == "cifar10" and d.available), None)
+        cifar = next((d.key for d in datasets if d.key == "cifar10" and d.available), None)
         request_model(lesson.architectures[0], cifar)
         st.switch_page("pages/models.py")
     elif lesson.kind == "sweep":
@@ -50,7 +51,7 @@ def _card(lesson: Lesson) -> None:
         st.markdown(f"#### {lesson.number}. {lesson.title}")
         st.markdown(f"*{lesson.question}*")
         st.caption(f"Look for: {lesson.look_for}")
-        ready = lessons.readiness(lesson, settings) if lesson.runs else lessons.Readiness()
+        ready = lessons.readiness(lesson, settings, datasets) if lesson.runs else lessons.Readiness()
         if not ready.ready:
             st.warning(f"Not on this machine yet: {ready.missing}", icon=":material/download:")
         buttons = st.container(horizontal=True)

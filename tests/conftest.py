@@ -29,6 +29,15 @@ def lab(tmp_path, monkeypatch) -> Settings:
     return load_settings()
 
 
+@pytest.fixture
+def fashion(lab, tmp_path, monkeypatch) -> Settings:
+    """The lab with a tiny stand-in for Debian's Fashion-MNIST (200 / 40 images; the real one has 60,000)."""
+    folder = tmp_path / "fashion"
+    make_fashion_files(folder, n_train=200, n_test=40)
+    monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(folder))
+    return load_settings()
+
+
 TESS, AMY, BEN = Actor("tess", "teacher"), Actor("amy", "student"), Actor("ben", "student")
 
 

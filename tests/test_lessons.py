@@ -11,17 +11,7 @@ from core.domain.lessons import BY_KEY, LESSONS, RESNET50_CIFAR100, datasets_nee
 from core.domain.sweep_spec import assignment_preset, expand
 from core.services import catalog, jobs, lessons
 from core.services.classroom import set_rules
-from core.settings import load_settings
-from tests.conftest import AMY, TESS, make_fashion_files, make_image_folder
-
-
-@pytest.fixture
-def fashion(lab, tmp_path, monkeypatch):
-    """A tiny stand-in for Debian's Fashion-MNIST (the real one is 60,000 images)."""
-    folder = tmp_path / "fashion"
-    make_fashion_files(folder, n_train=200, n_test=40)
-    monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(folder))
-    return load_settings()
+from tests.conftest import AMY, TESS, make_image_folder
 
 
 def test_lessons_are_numbered_one_to_ten_and_each_has_a_question_and_a_button():

@@ -6,18 +6,8 @@ import pytest
 from core.domain.config import TrainConfig
 from core.domain.lessons import LESSONS
 from core.services import sweeps
-from core.settings import load_settings
-from tests.conftest import make_fashion_files
 from tests.test_page_sweeps import _finished_sweep
 from tests.test_pages import _page
-
-
-@pytest.fixture
-def fashion(lab, tmp_path, monkeypatch):
-    folder = tmp_path / "fashion"
-    make_fashion_files(folder, n_train=200, n_test=40)
-    monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(folder))
-    return load_settings()
 
 
 def _lesson_page(query: dict | None = None):

@@ -49,10 +49,11 @@ def _dogs_and_cats(entries: list[DatasetInfo]) -> DatasetInfo | None:
     return next((d for d in entries if d.source == "folder" and d.available and is_dogs_and_cats(d.class_names)), None)
 
 
-def readiness(item: Lesson, settings: Settings | None = None) -> Readiness:
-    """What the lesson needs that this machine lacks (datasets, an image folder, pretrained weights)."""
+def readiness(item: Lesson, settings: Settings | None = None, entries: list[DatasetInfo] | None = None) -> Readiness:
+    """What the lesson needs that this machine lacks (datasets, an image folder, pretrained weights);
+    `entries` is the dataset catalog when the caller has it already (a page checking every lesson)."""
     settings = settings or load_settings()
-    entries = catalog.entries(settings)
+    entries = catalog.entries(settings) if entries is None else entries
     if item.needs_image_folder:
         found = _dogs_and_cats(entries)
         if found is None:

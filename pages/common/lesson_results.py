@@ -36,10 +36,16 @@ def runs_result(lesson: Lesson, ids: list[int], actor: Actor | None) -> None:
                  query_params={"runs": ",".join(map(str, ids))})
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _report(key: str) -> models.ModelReport:
+    """A conv demo's layers on the dog photo's shape: built once for every session."""
+    return models.report(key, CONV_INPUT, 2)
+
+
 def conv_result(lesson: Lesson, settings: Settings) -> None:
     """The three conv demos on the dog photo: each layer's output size with its formula, and its maps."""
     for key in lesson.architectures:
-        report = models.report(key, CONV_INPUT, 2)
+        report = _report(key)
         with st.expander(report.name.replace("_", " "), expanded=True):
             st.dataframe(report.conv_rows, hide_index=True)
             feature_maps_view(key, CONV_INPUT, 2, {}, previews.photo(previews.photos(settings)["dog"]))
