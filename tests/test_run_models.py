@@ -115,3 +115,18 @@ def test_the_runs_page_looks_inside_a_finished_run(trained, monkeypatch):
     assert any(c.value.endswith("8 kernels of 3×3, scaled together: black is the most negative weight, white the "
                                 "most positive") for c in at.caption)
     assert any(c.value.startswith("Resized to 8×8, grey (luma), pixel values scaled to 0..1") for c in at.caption)
+
+
+def test_an_mlps_run_says_grad_cam_needs_conv_layers_and_still_shows_its_other_tabs(lab, store):
+    config = TrainConfig(name="digits mlp", epochs=1, train_subset=300)
+    run_id = store.create_run(config.display_name(), config.to_dict(), epochs=1)
+    assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
+    at = _page("pages/runs.py")
+    at.query_params["run"] = str(run_id)
+    at.run()
+    at.toggle(key=f"inside_{run_id}").set_value(True).run()
+    assert not at.exception and [e.value for e in at.error] == []
+    infos = [i.value for i in at.info]
+    assert any(i.startswith("Grad-CAM weighs a convolutional layer's maps; this model has none") for i in infos)
+    assert "This model has no convolutional layer, so no filters to show." in infos
+    assert any(d.value.columns.tolist() == ["class", "probability"] for d in at.dataframe)  # Try it still works

@@ -97,3 +97,13 @@ def to_model_input(image: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarra
     picture = picture.convert("L" if channels == 1 else "RGB").resize((width, height), Image.Resampling.BILINEAR)
     pixels = np.asarray(picture, dtype=np.float32) / 255.0
     return pixels.reshape(height, width, channels)
+
+
+def from_canvas(rgba: np.ndarray | None) -> np.ndarray | None:
+    """A drawing from the browser's canvas (uint8 RGBA) as uint8 RGB over black, or None while nothing
+    has been drawn on it."""
+    if rgba is None or rgba.ndim != 3 or rgba.shape[-1] != 4:
+        return None
+    alpha = rgba[..., 3:4].astype(np.float32) / 255
+    rgb = np.round(rgba[..., :3].astype(np.float32) * alpha).astype(np.uint8)
+    return rgb if rgb.max() > 0 else None

@@ -14,7 +14,7 @@ from core.training import augmentation
 from core.training.augmentation import Samples
 
 __all__ = ["SUFFIXES", "DatasetUnavailable", "ImageError", "Samples", "photos", "photo", "uploaded_photo",
-           "dataset_images", "as_rgb", "samples", "layer_summary"]
+           "dataset_images", "as_rgb", "drawing", "samples", "layer_summary"]
 
 
 def photos(settings: Settings) -> dict[str, Path]:
@@ -30,6 +30,11 @@ def photo(path: Path) -> np.ndarray:
 def uploaded_photo(data: bytes, filename: str) -> np.ndarray:
     """An uploaded photo as uint8 RGB, checked (size, pixels, format); ImageError with the reason."""
     return images.decode(data, filename)
+
+
+def drawing(rgba: np.ndarray | None) -> np.ndarray | None:
+    """A drawing from the browser's canvas as uint8 RGB over black (None while the canvas is empty)."""
+    return images.from_canvas(rgba)
 
 
 def dataset_images(key: str, settings: Settings) -> np.ndarray:

@@ -4,6 +4,7 @@ layer's filters and its feature maps. The model is loaded once and shared by eve
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
 from core.services import previews, run_models
 from core.services.previews import DatasetUnavailable, ImageError
@@ -12,17 +13,24 @@ from core.views.image_grid import heat_overlay, map_grid
 from pages.common.feature_maps import show_maps
 
 CAM_IMAGES = 12
+DRAW = "a digit I draw"
 
 
-def _image(run_id: int, prefix: str, dataset: str) -> np.ndarray | None:
-    """The dog, the cat, the user's photo or an image of the run's dataset, chosen by the user."""
+def _image(run_id: int, prefix: str, dataset: str, grey: bool) -> np.ndarray | None:
+    """The dog, the cat, the user's photo, an image of the run's dataset or (for a grey-scale dataset such
+    as MNIST) a digit drawn in the browser, chosen by the user; None until there is one."""
     settings = load_settings()
     photos = previews.photos(settings)
     from_data = [] if dataset.startswith("folder:") else [f"an image of {dataset}"]
     row = st.columns([2, 3])
-    source = row[0].selectbox("Image", [*photos, "my photo", *from_data], key=f"{prefix}_source_{run_id}")
+    source = row[0].selectbox("Image", [*photos, "my photo", *from_data, *([DRAW] if grey else [])],
+                              key=f"{prefix}_source_{run_id}")
     if source in photos:
         return previews.photo(photos[source])
+    if source == DRAW:  # white on black, as MNIST's digits are
+        canvas = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=224,
+                           width=224, drawing_mode="freedraw", return_image_data=True, key=f"{prefix}_draw_{run_id}")
+        return previews.drawing(canvas.image_data)
     if source == "my photo":
         upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES),
                                       key=f"{prefix}_upload_{run_id}")
@@ -34,9 +42,9 @@ def _image(run_id: int, prefix: str, dataset: str) -> np.ndarray | None:
 
 
 def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
-    image = _image(run_id, "try", spec.dataset)
+    image = _image(run_id, "try", spec.dataset, spec.shape[2] == 1)
     if image is None:
-        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
+        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
         return
     invert = spec.shape[2] == 1 and st.toggle(
         "Invert (MNIST-like digits are light on dark; a photo of ink on paper is dark on light)",
@@ -69,6 +77,29 @@ def _grad_cam(run_id: int, predictions) -> None:
                "gradients of that class's score at the last conv layer (Grad-CAM).")
 
 
+def _filters(layer: str, kernels: list) -> None:
+    if not kernels:
+        st.info("This model has no convolutional layer, so no filters to show.")
+        return
+    st.caption(f"{layer}: {len(kernels)} kernels of {kernels[0].shape[0]}×{kernels[0].shape[1]}, scaled "
+               "together: black is the most negative weight, white the most positive")
+    st.image(map_grid(tuple(kernels), columns=16), width=min(900, 60 * min(16, len(kernels))))
+
+
+def _feature_maps(run_id: int, spec: run_models.ModelInput) -> None:
+    image = _image(run_id, "maps", spec.dataset, spec.shape[2] == 1)
+    if image is not None:
+        show_maps(run_models.feature_maps(run_id, image))
+
+
+def _guarded(body, *args) -> None:
+    """One tab's content; a refusal is one line in that tab, and the other tabs still show."""
+    try:
+        body(*args)
+    except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
 def inside_model(run_id: int, predictions) -> None:
     """The section, behind a toggle: loading a model takes a second or more the first time."""
     if not st.toggle("Look inside the model", key=f"inside_{run_id}",
@@ -76,22 +107,20 @@ def inside_model(run_id: int, predictions) -> None:
         return
     try:
         spec = run_models.model_input(run_id)
-        try_tab, cam_tab, filters_tab, maps_tab = st.tabs(["Try it", "Grad-CAM", "Filters", "Feature maps"])
-        with try_tab:
-            _try_it(run_id, spec)
-        with cam_tab:
-            _grad_cam(run_id, predictions)
-        with filters_tab:
-            layer, kernels = run_models.filters(run_id)
-            if kernels:
-                st.caption(f"{layer}: {len(kernels)} kernels of {kernels[0].shape[0]}×{kernels[0].shape[1]}, scaled "
-                           "together: black is the most negative weight, white the most positive")
-                st.image(map_grid(tuple(kernels), columns=16), width=min(900, 60 * min(16, len(kernels))))
-            else:
-                st.info("This model has no convolutional layer, so no filters to show.")
-        with maps_tab:
-            image = _image(run_id, "maps", spec.dataset)
-            if image is not None:
-                show_maps(run_models.feature_maps(run_id, image))
-    except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
+        layer, kernels = run_models.filters(run_id)
+    except run_models.NoModel as exc:
         st.error(str(exc), icon=":material/error:")
+        return
+    try_tab, cam_tab, filters_tab, maps_tab = st.tabs(["Try it", "Grad-CAM", "Filters", "Feature maps"])
+    with try_tab:
+        _guarded(_try_it, run_id, spec)
+    with cam_tab:
+        if kernels:
+            _guarded(_grad_cam, run_id, predictions)
+        else:
+            st.info("Grad-CAM weighs a convolutional layer's maps; this model has none (an MLP sees pixels, "
+                    "not maps).")
+    with filters_tab:
+        _filters(layer, kernels)
+    with maps_tab:
+        _guarded(_feature_maps, run_id, spec)

@@ -1,0 +1,39 @@
+"""In Chromium: a digit drawn in the browser, classified by a finished run's model."""
+import pytest
+
+from core.domain.config import TrainConfig
+from core.store.runs import SUCCEEDED
+from core.training.fit import execute_run
+from tests.browser_support import StreamlitServer, screenshot
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_digit_drawn_in_the_browser_is_classified_by_a_finished_run(lab, store, page, tmp_path):
+    config = TrainConfig(name="digits mlp", epochs=2, train_subset=600)
+    run_id = store.create_run(config.display_name(), config.to_dict(), epochs=2)
+    assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        page.goto(f"{app.url}/runs?run={run_id}")
+        page.get_by_text("Look inside the model", exact=True).click(timeout=60_000)
+        page.locator(f".st-key-try_source_{run_id}").click(timeout=60_000)
+        page.get_by_role("option", name="a digit I draw").click()
+        page.get_by_text("or draw in the box").wait_for(timeout=30_000)  # nothing drawn yet: no answer
+        canvas = page.locator(f".st-key-try_draw_{run_id} canvas").last
+        canvas.wait_for(timeout=30_000)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+        page.mouse.down()
+        for step in range(1, 21):  # a vertical stroke: a "1"
+            page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + (0.15 + 0.035 * step) * box["height"])
+        page.mouse.up()
+        seen = page.get_by_text("what the model sees · 8×8×1")
+        wait_for(lambda: seen.count() > 0, 60, what="the model's answer for the drawing")
+        assert page.get_by_test_id("stException").count() == 0
+        seen.first.scroll_into_view_if_needed()
+        screenshot(page, "drawn-digit.png")
+    finally:
+        app.stop()
