@@ -110,7 +110,8 @@ with conv_tab:
         st.code(f"output = {conv_formula(size, kernel, stride, padding_value)}", language="text")
 with maps_tab:
     feature_maps_panel(key, tuple(input_shape), classes, options, settings,
-                       dataset.key if source == "dataset" and dataset.source != "folder" else None)
+                       dataset.key if source == "dataset" and dataset.source != "folder" else None,
+                       has_maps=not report.conv_rows.empty)
 with diagram_tab:
     if len(report.layers) > 60:
         st.info(f"{len(report.layers)} layers: the diagram is large; scroll and zoom in it.")

@@ -75,3 +75,16 @@ def test_conv_calculator(lab):
     assert "output = floor((32 - 5) / 2) + 1 = 14" in [c.value for c in at.code]
     at.number_input(key="calc_kernel").set_value(40).run()
     assert any(e.value.startswith("kernel: 40 is larger than the padded input") for e in at.error)
+
+
+def test_feature_maps_tab_shows_each_conv_layers_maps_and_says_when_there_are_none(lab):
+    at = _page("pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("mlp").run()
+    assert "This model has no convolution or pooling layers to look into." in [i.value for i in at.info]
+    assert not [t for t in at.toggle if t.key == "fm_show"]  # nothing to ask for
+    at.selectbox(key="model_arch").set_value("conv_demo_b").run()
+    at.toggle(key="fm_show").set_value(True).run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert captions.count("output 8×8×4") == 2  # two 'same' conv layers of 4 kernels on the 8×8 digits
+    assert len(at.get("image")) == 2

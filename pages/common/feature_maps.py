@@ -55,8 +55,11 @@ def _chosen_image(settings: Settings, dataset: str | None) -> np.ndarray | None:
 
 
 def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, settings: Settings,
-                       dataset: str | None) -> None:
+                       dataset: str | None, has_maps: bool) -> None:
     """The Models page's tab: pick an image, see it through the architecture's conv and pooling layers."""
+    if not has_maps:
+        st.info("This model has no convolution or pooling layers to look into.")
+        return
     st.caption(f"The image is resized to the model's input ({shape[0]}×{shape[1]}×{shape[2]}) and scaled to 0..1 "
                "exactly as training batches are; the weights are random (untrained), drawn from a fixed seed. "
                f"Each channel is stretched to black..white on its own; at most {MAX_CHANNELS} channels a layer.")
