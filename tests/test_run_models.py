@@ -130,3 +130,22 @@ def test_an_mlps_run_says_grad_cam_needs_conv_layers_and_still_shows_its_other_t
     assert any(i.startswith("Grad-CAM weighs a convolutional layer's maps; this model has none") for i in infos)
     assert "This model has no convolutional layer, so no filters to show." in infos
     assert any(d.value.columns.tolist() == ["class", "probability"] for d in at.dataframe)  # Try it still works
+
+
+def test_grad_cam_over_test_images_in_order(trained, monkeypatch):
+    settings, run_id = trained
+    monkeypatch.setenv("TRAINLAB_HOME", str(settings.home))
+    images, labels = run_models.test_images(run_id, 3, 5, settings)
+    from core.data.datasets import load
+
+    data = load("digits", settings)
+    assert np.array_equal(images, data.x_test[3:8]) and np.array_equal(labels, data.y_test[3:8])
+    at = _page("pages/runs.py")
+    at.query_params["run"] = str(run_id)
+    at.run()
+    at.toggle(key=f"inside_{run_id}").set_value(True).run()
+    at.radio(key=f"cam_source_{run_id}").set_value("test").run()
+    assert not at.exception and [e.value for e in at.error] == []
+    [grid] = [i for i in at.get("image") if len(i.proto.imgs) == 12]  # CAM_IMAGES overlays
+    captions = [img.caption for img in grid.proto.imgs]
+    assert captions[0] == f"true {data.y_test[0]} · explains {captions[0].rsplit(' ', 1)[1]}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.datasets import get_info
+from core.data.datasets import get_info, load
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
 from core.services import jobs
@@ -139,3 +139,15 @@ def feature_maps(run_id: int, image: np.ndarray, settings: Settings | None = Non
     spec = model_input(run_id, settings)
     with _lock:
         return inspection.feature_maps(_model(run_id, settings), to_model_input(image, spec.shape), limit)
+
+
+def test_images(run_id: int, start: int, count: int, settings: Settings | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Test images `start`..`start + count` of the run's dataset (uint8, at the run's image size) and their
+    labels; DatasetUnavailable (one line) when the dataset is no longer on this machine."""
+    settings = settings or load_settings()
+    run = jobs.get_run(run_id, settings)
+    if run is None:
+        raise NoModel(f"run: there is no run #{run_id}")
+    config = TrainConfig.from_json(run.config)
+    data = load(config.dataset, settings, config.image_size)
+    return data.x_test[start:start + count], data.y_test[start:start + count]

@@ -59,22 +59,42 @@ def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
     st.caption(spec.how)
 
 
-def _grad_cam(run_id: int, predictions) -> None:
+def _mistakes(run_id: int, predictions) -> tuple[list, list[str]]:
+    """The kept misclassified test images of one confusion-matrix cell the user picks, and their labels."""
     if predictions is None or not len(predictions.mistakes):
         st.info("This run kept no misclassified test images to explain.")
-        return
+        return [], []
     names = predictions.class_names
     cells = pd.Series([f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
                                                                    predictions.mistakes_pred)])
     counts = cells.value_counts()
     cell = st.selectbox("Confusion-matrix cell (true → predicted)", list(counts.index), key=f"cam_cell_{run_id}",
                         format_func=lambda c: f"{c} · {counts[c]} image{'s' if counts[c] > 1 else ''}")
-    images = [predictions.mistakes[i] for i in np.flatnonzero(cells == cell)[:CAM_IMAGES]]
+    chosen = np.flatnonzero(cells == cell)[:CAM_IMAGES]
+    return [predictions.mistakes[i] for i in chosen], [f"true {names[predictions.mistakes_true[i]]}" for i in chosen]
+
+
+def _test_images(run_id: int, names: tuple[str, ...]) -> tuple[list, list[str]]:
+    """CAM_IMAGES test images from a position the user picks, and their labels."""
+    start = int(st.number_input("From test image", 0, 10**6, 0, CAM_IMAGES, key=f"cam_start_{run_id}"))
+    images, labels = run_models.test_images(run_id, start, CAM_IMAGES)
+    if not len(images):
+        st.info(f"The test split has fewer than {start + 1} images.")
+    return list(images), [f"true {names[int(label)]}" for label in labels]
+
+
+def _grad_cam(run_id: int, predictions, spec: run_models.ModelInput) -> None:
+    source = st.radio("Images", ("mistakes", "test"), horizontal=True, key=f"cam_source_{run_id}",
+                      format_func={"mistakes": "misclassified, by confusion-matrix cell",
+                                   "test": "test images in order"}.get)
+    images, labels = _mistakes(run_id, predictions) if source == "mistakes" else _test_images(run_id, spec.class_names)
+    if not images:
+        return
     cams = run_models.grad_cams(run_id, images)
     st.image([heat_overlay(image, cam) for image, (cam, _) in zip(images, cams)], width=110,
-             caption=[f"explains {names[index]}" for _, index in cams])
-    st.caption("Red: the parts of the image that pushed the model most towards its (wrong) answer, from the "
-               "gradients of that class's score at the last conv layer (Grad-CAM).")
+             caption=[f"{label} · explains {spec.class_names[index]}" for label, (_, index) in zip(labels, cams)])
+    st.caption("Red: the parts of the image that pushed the model most towards the class it explains (its answer), "
+               "from the gradients of that class's score at the last conv layer (Grad-CAM).")
 
 
 def _filters(layer: str, kernels: list) -> None:
@@ -116,7 +136,7 @@ def inside_model(run_id: int, predictions) -> None:
         _guarded(_try_it, run_id, spec)
     with cam_tab:
         if kernels:
-            _guarded(_grad_cam, run_id, predictions)
+            _guarded(_grad_cam, run_id, predictions, spec)
         else:
             st.info("Grad-CAM weighs a convolutional layer's maps; this model has none (an MLP sees pixels, "
                     "not maps).")
