@@ -109,7 +109,7 @@ with conv_tab:
     else:
         st.code(f"output = {conv_formula(size, kernel, stride, padding_value)}", language="text")
 with maps_tab:
-    feature_maps_panel(key, tuple(input_shape), classes, options, settings,
+    feature_maps_panel(key, tuple(input_shape), classes, options,
                        dataset.key if source == "dataset" and dataset.source != "folder" else None,
                        has_maps=not report.conv_rows.empty)
 with diagram_tab:

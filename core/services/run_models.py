@@ -77,13 +77,17 @@ def cached_models() -> int:
     return len(_cache)
 
 
-def model_input(run_id: int, settings: Settings | None = None) -> ModelInput:
-    """The run's input shape and class names, and how an image is prepared for it."""
-    settings = settings or load_settings()
+def _config(run_id: int, settings: Settings) -> TrainConfig:
     run = jobs.get_run(run_id, settings)
     if run is None:
         raise NoModel(f"run: there is no run #{run_id}")
-    config = TrainConfig.from_json(run.config)
+    return TrainConfig.from_json(run.config)
+
+
+def model_input(run_id: int, settings: Settings | None = None) -> ModelInput:
+    """The run's input shape and class names, and how an image is prepared for it."""
+    settings = settings or load_settings()
+    config = _config(run_id, settings)
     info = get_info(config.dataset, settings)
     if info is None:
         raise NoModel(f"run: #{run_id}'s dataset {config.dataset!r} is no longer on this machine")
@@ -145,9 +149,6 @@ def test_images(run_id: int, start: int, count: int, settings: Settings | None =
     """Test images `start`..`start + count` of the run's dataset (uint8, at the run's image size) and their
     labels; DatasetUnavailable (one line) when the dataset is no longer on this machine."""
     settings = settings or load_settings()
-    run = jobs.get_run(run_id, settings)
-    if run is None:
-        raise NoModel(f"run: there is no run #{run_id}")
-    config = TrainConfig.from_json(run.config)
+    config = _config(run_id, settings)
     data = load(config.dataset, settings, config.image_size)
     return data.x_test[start:start + count], data.y_test[start:start + count]

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import streamlit as st
 
-from core.services import models, previews
+from core.services import models
 from core.services.previews import DatasetUnavailable, ImageError
-from core.settings import Settings
 from core.views.image_grid import map_grid
+from pages.common.image_picker import pick_image
 
 MAX_CHANNELS = 16
 
@@ -37,25 +37,8 @@ def show_maps(maps: list[models.LayerMaps]) -> None:
         right.image(map_grid(layer.channels), width=min(900, 110 * min(8, len(layer.channels))))
 
 
-def _chosen_image(settings: Settings, dataset: str | None) -> np.ndarray | None:
-    """The photo the user picked: the dog, the cat, their own upload, or a dataset image."""
-    photos = previews.photos(settings)
-    sources = [*photos, "my photo", *(["a dataset image"] if dataset else [])]
-    row = st.columns([2, 3])
-    source = row[0].selectbox("Image", sources, key="fm_source")
-    if source in photos:
-        return previews.photo(photos[source])
-    if source == "my photo":
-        upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES), key="fm_upload")
-        return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
-    pictures = previews.dataset_images(dataset, settings)
-    index = int(row[1].number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
-                                    key="fm_index"))
-    return pictures[index]
-
-
-def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, settings: Settings,
-                       dataset: str | None, has_maps: bool) -> None:
+def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, dataset: str | None,
+                       has_maps: bool) -> None:
     """The Models page's tab: pick an image, see it through the architecture's conv and pooling layers."""
     if not has_maps:
         st.info("This model has no convolution or pooling layers to look into.")
@@ -67,11 +50,11 @@ def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, sett
     if not st.toggle("Show the feature maps", key="fm_show"):
         return
     try:
-        image = _chosen_image(settings, dataset)
+        image = pick_image("fm", dataset, drawing=shape[2] == 1)
     except (ImageError, DatasetUnavailable) as exc:
         st.error(str(exc), icon=":material/error:")
         return
     if image is None:
-        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB).")
+        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
         return
     feature_maps_view(key, shape, classes, options, image)

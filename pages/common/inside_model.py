@@ -4,45 +4,18 @@ layer's filters and its feature maps. The model is loaded once and shared by eve
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from core.services import previews, run_models
+from core.services import run_models
 from core.services.previews import DatasetUnavailable, ImageError
-from core.settings import load_settings
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.feature_maps import show_maps
+from pages.common.image_picker import pick_image
 
 CAM_IMAGES = 12
-DRAW = "a digit I draw"
-
-
-def _image(run_id: int, prefix: str, dataset: str, grey: bool) -> np.ndarray | None:
-    """The dog, the cat, the user's photo, an image of the run's dataset or (for a grey-scale dataset such
-    as MNIST) a digit drawn in the browser, chosen by the user; None until there is one."""
-    settings = load_settings()
-    photos = previews.photos(settings)
-    from_data = [] if dataset.startswith("folder:") else [f"an image of {dataset}"]
-    row = st.columns([2, 3])
-    source = row[0].selectbox("Image", [*photos, "my photo", *from_data, *([DRAW] if grey else [])],
-                              key=f"{prefix}_source_{run_id}")
-    if source in photos:
-        return previews.photo(photos[source])
-    if source == DRAW:  # white on black, as MNIST's digits are
-        canvas = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=224,
-                           width=224, drawing_mode="freedraw", return_image_data=True, key=f"{prefix}_draw_{run_id}")
-        return previews.drawing(canvas.image_data)
-    if source == "my photo":
-        upload = row[1].file_uploader("Photo", type=sorted(s.lstrip(".") for s in previews.SUFFIXES),
-                                      key=f"{prefix}_upload_{run_id}")
-        return None if upload is None else previews.uploaded_photo(upload.getvalue(), upload.name)
-    pictures = previews.dataset_images(dataset, settings)
-    index = int(row[1].number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
-                                    key=f"{prefix}_index_{run_id}"))
-    return pictures[index]
 
 
 def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
-    image = _image(run_id, "try", spec.dataset, spec.shape[2] == 1)
+    image = pick_image(f"try_{run_id}", spec.dataset, drawing=spec.shape[2] == 1)
     if image is None:
         st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
         return
@@ -107,7 +80,7 @@ def _filters(layer: str, kernels: list) -> None:
 
 
 def _feature_maps(run_id: int, spec: run_models.ModelInput) -> None:
-    image = _image(run_id, "maps", spec.dataset, spec.shape[2] == 1)
+    image = pick_image(f"maps_{run_id}", spec.dataset, drawing=spec.shape[2] == 1)
     if image is not None:
         show_maps(run_models.feature_maps(run_id, image))
 

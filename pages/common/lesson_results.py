@@ -44,16 +44,25 @@ def _report(key: str) -> models.ModelReport:
 
 def conv_result(lesson: Lesson, settings: Settings) -> None:
     """The three conv demos on the dog photo: each layer's output size with its formula, and its maps."""
+    photos = previews.photos(settings)
+    dog = previews.photo(photos["dog"]) if "dog" in photos else None  # once, for the three demos
     for key in lesson.architectures:
         report = _report(key)
         with st.expander(report.name.replace("_", " "), expanded=True):
             st.dataframe(report.conv_rows, hide_index=True)
-            feature_maps_view(key, CONV_INPUT, 2, {}, previews.photo(previews.photos(settings)["dog"]))
+            if dog is not None:
+                feature_maps_view(key, CONV_INPUT, 2, {}, dog)
+    if dog is None:  # only when assets/ was removed from the install
+        st.info("The dog photo is missing from assets/: reinstall Train Lab to see the feature maps.")
 
 
 def augment_result(settings: Settings) -> None:
     """The dog preset on the dog photo beside the cat preset on the cat photo."""
     photos = previews.photos(settings)
+    if not {"dog", "cat"} <= set(photos):  # only when assets/ was removed from the install
+        st.info("The dog and cat photos are missing from assets/: reinstall Train Lab, or try the presets on "
+                "your own photo on the Augment page.")
+        return
     columns = st.columns(2, gap="large")
     for column, name in zip(columns, ("dog", "cat")):
         spec = augment.preset(name)
