@@ -19,6 +19,20 @@ def test_confusion_matrix_and_per_class_accuracy():
     assert table["accuracy"].round(4).tolist() == [0.6667, 0.5, 1.0]
 
 
+def test_each_confusion_cell_carries_its_classes_and_count_for_a_click():
+    figure = evaluation.confusion_figure(_predictions())
+    markers = figure.data[1]
+    cells = {(x, y): data for x, y, data in zip(markers.x, markers.y, markers.customdata)}
+    assert len(cells) == 9
+    assert cells[("dog", "cat")] == [0, 1, 1]  # true cat, predicted dog, once
+    assert cells[("fox", "dog")] == [1, 2, 1]
+    assert cells[("cat", "fox")] == [2, 0, 0]
+    point = {"x": "dog", "y": "cat", "customdata": cells[("dog", "cat")]}
+    assert evaluation.clicked_cell({"selection": {"points": [point]}}) == (0, 1)
+    assert evaluation.clicked_cell({"selection": {"points": []}}) is None
+    assert evaluation.clicked_cell(None) is None
+
+
 def test_runs_page_shows_results_by_class(lab, store):
     run_id = _finished_run(store)
     p = _predictions()

@@ -48,12 +48,34 @@ def per_class_accuracy(p: Predictions) -> pd.DataFrame:
 
 
 def confusion_figure(p: Predictions) -> go.Figure:
-    """A heatmap of the confusion matrix, true classes down, predictions across."""
+    """A heatmap of the confusion matrix, true classes down, predictions across. Its cells can be clicked:
+    plotly.js reports no clicks on a heatmap to Streamlit (streamlit/streamlit#8760), so an invisible
+    marker sits on each cell and carries the cell's (true, predicted) indices; see `clicked_cell`."""
     counts = confusion_matrix(p)
     names = list(p.class_names)
+    true, predicted = np.divmod(np.arange(counts.size), len(names))
     fig = go.Figure(go.Heatmap(z=counts, x=names, y=names, colorscale="Blues", text=counts,
-                               texttemplate="%{text}" if len(names) <= 20 else None,
-                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+                               texttemplate="%{text}" if len(names) <= 20 else None, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=[names[i] for i in predicted], y=[names[i] for i in true], mode="markers", showlegend=False,
+        # plain lists: a numpy array goes to plotly.js as a typed array, whose rows come back as {"0": …}
+        customdata=np.stack([true, predicted, counts.ravel()], axis=1).tolist(),
+        marker=dict(symbol="square", size=max(8, 360 // len(names)), opacity=0),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata[2]}<extra>click: its images</extra>"))
     fig.update_layout(height=min(900, 180 + 28 * len(names)), margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed")
+                      xaxis_title="predicted", yaxis_title="true",
+                      # the markers would widen the axes by half a marker; the cells alone set them (true 0 on top)
+                      xaxis_range=[-0.5, len(names) - 0.5], yaxis_range=[len(names) - 0.5, -0.5])
     return fig
+
+
+def clicked_cell(event) -> tuple[int, int] | None:
+    """The (true, predicted) class indices of the confusion-matrix cell clicked in `confusion_figure`, from
+    `st.plotly_chart(..., on_select="rerun")`'s event; None when nothing is selected."""
+    points = (event or {}).get("selection", {}).get("points", [])
+    for point in points:
+        data = point.get("customdata")
+        if data is not None and len(data) >= 2:
+            return int(data[0]), int(data[1])
+    return None

@@ -1,6 +1,7 @@
 """The Runs page's one-run view: progress, figures, live curves, test results, and its actions."""
 import json
 
+import numpy as np
 import streamlit as st
 
 from core.services import jobs, sweeps
@@ -129,19 +130,51 @@ def _detail(run) -> None:
     predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
     if predictions is not None:
         with st.expander("Test results by class"):
-            left, right = st.columns([3, 2])
-            left.plotly_chart(evaluation.confusion_figure(predictions), key=f"confusion_{run.id}")
-            right.dataframe(evaluation.per_class_accuracy(predictions), hide_index=True, key=f"per_class_{run.id}",
-                            column_config={"accuracy": st.column_config.ProgressColumn(
-                                min_value=0, max_value=1, format="percent")})
-            if len(predictions.mistakes):
-                names = predictions.class_names
-                st.caption("Misclassified test images: true → predicted")
-                st.image([m if m.shape[-1] == 3 else m[..., 0] for m in predictions.mistakes], width=72, clamp=True,
-                         caption=[f"{names[t]} → {names[p]}" for t, p in zip(predictions.mistakes_true,
-                                                                               predictions.mistakes_pred)])
+            _test_results(run.id, predictions)
     if run.status == "succeeded":
         inside_model(run.id, predictions)
+
+
+def _test_results(run_id: int, predictions: evaluation.Predictions) -> None:
+    """Confusion matrix and per-class accuracy; clicking a cell shows its misclassified images here and
+    picks the same cell for Grad-CAM under "Look inside the model"."""
+    left, right = st.columns([3, 2])
+    event = left.plotly_chart(evaluation.confusion_figure(predictions), key=f"confusion_{run_id}",
+                              on_select="rerun", selection_mode="points")
+    right.dataframe(evaluation.per_class_accuracy(predictions), hide_index=True, key=f"per_class_{run_id}",
+                    column_config={"accuracy": st.column_config.ProgressColumn(
+                        min_value=0, max_value=1, format="percent")})
+    if not len(predictions.mistakes):
+        return
+    names = predictions.class_names
+    cell = evaluation.clicked_cell(event)
+    keep = np.ones(len(predictions.mistakes), dtype=bool)
+    if cell is None:
+        st.caption("Misclassified test images: true → predicted. Click a cell of the matrix to see only its images.")
+    else:
+        keep = (predictions.mistakes_true == cell[0]) & (predictions.mistakes_pred == cell[1])
+        label = f"{names[cell[0]]} → {names[cell[1]]}"
+        st.caption(f"Misclassified test images kept for {label}: {int(keep.sum())}"
+                   + (" (the diagonal holds the right answers)" if cell[0] == cell[1] else "")
+                   + ". Click the cell again to see all.")
+        if keep.any():
+            _pick_grad_cam_cell(run_id, label, cell)
+    shown = np.flatnonzero(keep)
+    if len(shown):
+        images = [predictions.mistakes[i] for i in shown]
+        st.image([m if m.shape[-1] == 3 else m[..., 0] for m in images], width=72, clamp=True,
+                 caption=[f"{names[predictions.mistakes_true[i]]} → {names[predictions.mistakes_pred[i]]}"
+                          for i in shown])
+
+
+def _pick_grad_cam_cell(run_id: int, label: str, cell: tuple[int, int]) -> None:
+    """A newly clicked off-diagonal cell becomes Grad-CAM's choice too (once: a later choice in Grad-CAM's own
+    list stands until another cell is clicked)."""
+    if cell[0] == cell[1] or st.session_state.get(f"cam_clicked_{run_id}") == cell:
+        return
+    st.session_state[f"cam_clicked_{run_id}"] = cell
+    st.session_state[f"cam_source_{run_id}"] = "mistakes"
+    st.session_state[f"cam_cell_{run_id}"] = label
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
