@@ -86,6 +86,29 @@ def test_feature_maps_of_the_trained_model(trained):
     assert [m.output_shape for m in maps][:2] == [(8, 8, 8), (4, 4, 8)]  # conv 8, then its pool
 
 
+def test_feature_maps_reach_conv_layers_inside_a_nested_model():
+    """An augmented run's model nests its architecture; its maps are the inner model's, channel for channel."""
+    import keras
+
+    from core.training.builders import build_model
+    from core.training.inspection import feature_maps
+
+    keras.utils.set_random_seed(0)
+    inner = build_model("custom_cnn", (8, 8, 1), 10, TINY_CNN)
+    inputs = keras.Input((8, 8, 1))  # as core/training/augmentation.wrap_model nests it
+    outer = keras.Model(inputs, inner(keras.layers.RandomFlip("horizontal")(inputs)))
+    image = np.random.default_rng(0).random((8, 8, 1)).astype(np.float32)
+    nested, direct = feature_maps(outer, image), feature_maps(inner, image)
+    assert [m.output_shape for m in nested][:2] == [(8, 8, 8), (4, 4, 8)] and len(nested) == len(direct)
+    first_conv = next(layer for layer in inner.layers if type(layer).__name__ == "Conv2D")
+    probe = keras.ops.convert_to_numpy(keras.Model(inner.inputs, first_conv.output)(image[None]))[0]
+    assert nested[0].name == first_conv.name
+    for got, want in zip(nested, direct):
+        assert got.name == want.name and all(np.array_equal(a, b) for a, b in zip(got.channels, want.channels))
+    assert nested[0].channels[1].max() == (255 if np.ptp(probe[..., 1]) > 0 else 0)
+    assert "call" not in first_conv.__dict__  # the hooks are gone afterwards
+
+
 def test_models_are_loaded_once_and_the_cache_is_bounded(trained):
     settings, run_id = trained
     run_models._cache.clear()

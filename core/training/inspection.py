@@ -1,8 +1,8 @@
 """A look inside a network: what each convolution and pooling layer makes of one image.
 
-`feature_maps` runs an image through a model and returns, for every Conv2D and pooling layer at the
-model's top level, its output shape and its channels as grayscale pictures, so a page can show the conv
-arithmetic of the Models page as images.
+`feature_maps` runs an image through a model and returns, for every Conv2D and pooling layer (those of
+nested models included: an augmented run nests its architecture), its output shape and its channels as
+grayscale pictures, so a page can show the conv arithmetic of the Models page as images.
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def _picture(channel: np.ndarray) -> np.ndarray:
 
 
 def map_layers(model) -> list:
-    """The model's top-level conv and pooling layers, in order."""
-    return [layer for layer in model.layers if type(layer).__name__ in MAP_LAYERS]
+    """The model's conv and pooling layers, nested models' ones included, in order."""
+    return [layer for layer in _all_layers(model) if type(layer).__name__ in MAP_LAYERS]
 
 
 def _batch(model, image: np.ndarray):
@@ -42,6 +42,31 @@ def _batch(model, image: np.ndarray):
     list, a loaded one a single tensor; Keras warns at every call that does not match)."""
     batch = image[None].astype(np.float32)
     return [batch] if isinstance(model.input, (list, tuple)) else batch
+
+
+class _Catching:
+    """Within the block, each of `layers` keeps its first output of a forward pass. A probe
+    `keras.Model(model.inputs, layer.output)` cannot reach a layer inside a nested model, so the layers'
+    own `call` is wrapped instead, as `grad_cam` does for one."""
+
+    def __init__(self, layers: list):
+        self.layers, self.outputs = layers, {}
+
+    def __enter__(self) -> dict:
+        for layer in self.layers:
+            original = layer.call
+
+            def catching(*args, _layer=layer, _original=original, **kwargs):
+                out = _original(*args, **kwargs)
+                self.outputs.setdefault(id(_layer), out)
+                return out
+
+            layer.call = catching
+        return self.outputs
+
+    def __exit__(self, *exc) -> None:
+        for layer in self.layers:
+            del layer.call  # back to the class's own method
 
 
 def feature_maps(model, image: np.ndarray, limit: int = 32) -> list[LayerMaps]:
@@ -52,12 +77,13 @@ def feature_maps(model, image: np.ndarray, limit: int = 32) -> list[LayerMaps]:
     layers = map_layers(model)
     if not layers:
         return []
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
-    outputs = probe(_batch(probe, image), training=False)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    with _Catching(layers) as outputs:
+        model(_batch(model, image), training=False)
     maps = []
-    for layer, output in zip(layers, outputs):
-        values = keras.ops.convert_to_numpy(output)[0]
+    for layer in layers:
+        if id(layer) not in outputs:  # a layer the forward pass did not reach
+            continue
+        values = keras.ops.convert_to_numpy(outputs[id(layer)])[0]
         maps.append(LayerMaps(layer.name, type(layer).__name__, tuple(int(d) for d in values.shape),
                               tuple(_picture(values[..., c]) for c in range(min(limit, values.shape[-1])))))
     return maps
@@ -135,24 +161,14 @@ def grad_cam(model, image: np.ndarray, class_index: int | None = None) -> tuple[
     convs = conv_layers(model)
     if not convs:
         raise ValueError("Grad-CAM needs a convolutional layer; this model has none")
-    target, caught = convs[-1], {}
-    original = target.call
-
-    def catching(*args, **kwargs):
-        caught["out"] = original(*args, **kwargs)
-        return caught["out"]
-
-    target.call = catching
-    try:
-        with tf.GradientTape() as tape:
-            scores = model(_batch(model, image), training=False)
-            index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
-            score = scores[:, index]
-        grads = tape.gradient(score, caught["out"])
-    finally:
-        del target.call  # back to the class's own method
+    with _Catching([convs[-1]]) as caught, tf.GradientTape() as tape:
+        scores = model(_batch(model, image), training=False)
+        index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
+        score = scores[:, index]
+    out = caught[id(convs[-1])]
+    grads = tape.gradient(score, out)
     weights = tf.reduce_mean(grads, axis=(0, 1, 2))
-    cam = tf.nn.relu(tf.reduce_sum(caught["out"][0] * weights, axis=-1)).numpy()
+    cam = tf.nn.relu(tf.reduce_sum(out[0] * weights, axis=-1)).numpy()
     cam = cam / cam.max() if cam.max() > 0 else cam
     resized = keras.ops.convert_to_numpy(tf.image.resize(cam[..., None], image.shape[:2], method="bilinear"))[..., 0]
     return np.clip(resized, 0.0, 1.0), index
