@@ -7,7 +7,7 @@ REQUIREMENTS ?= requirements.txt
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: run classroom test bench setup setup-dev browser workers-stop clean
+.PHONY: run classroom test bench setup setup-dev browser postgres workers-stop clean
 
 run: setup  ## set up, then start the app on http://localhost:$(PORT) (this machine only)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
@@ -15,7 +15,7 @@ run: setup  ## set up, then start the app on http://localhost:$(PORT) (this mach
 classroom: setup  ## set up, then serve a class: sign-in on, listening on the network (README: Running a class)
 	$(BIN)/python -m core serve --classroom --port $(PORT)
 
-test: setup-dev browser  ## set up, then lint (ruff, import contracts) and run the whole test suite
+test: setup-dev browser postgres  ## set up, then lint (ruff, import contracts) and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
@@ -38,6 +38,9 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-app requirements-dev.txt
 
 browser:  ## Debian's Chromium for the browser tests (Playwright never downloads one)
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+
+postgres:  ## Debian's PostgreSQL server binaries for the PostgreSQL store's tests (each run starts its own server)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || scripts/install-postgresql.sh
 
 workers-stop:  ## stop the background worker pool
 	$(BIN)/python -m core workers stop

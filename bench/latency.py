@@ -19,7 +19,7 @@ def _first_point(config: TrainConfig, settings, timeout: float = 120) -> tuple[f
     from core.services import jobs
     from core.store.runs import RunStore
 
-    store = RunStore(settings.db_path)
+    store = RunStore(settings.store_location)
     start = time.monotonic()
     run_id = jobs.submit(config, settings)
     running = None

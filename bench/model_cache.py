@@ -51,7 +51,7 @@ def _saved_run(settings, key: str, shape: tuple) -> int:
     from core.store.runs import SUCCEEDED, RunStore
     from core.training.builders import build_model
 
-    store = RunStore(settings.db_path)
+    store = RunStore(settings.store_location)
     config = TrainConfig(name=key, architecture=key, dataset="cifar10")
     run_id = store.create_run(key, config.to_dict(), epochs=1)
     store.claim(run_id, 1, "bench")

@@ -80,7 +80,7 @@ def run(lab: Lab, repeat: int = 20, quick: bool = False) -> list[dict]:
         fill_seconds = time.perf_counter() - started
         from core.store.runs import RunStore
 
-        points = RunStore(settings.db_path).metric_count()
+        points = RunStore(settings.store_location).metric_count()
         compared = ids[:5] + ids[DETAILED:DETAILED + 5]  # 5 with live points, 5 with epoch points only
         rows = []
 

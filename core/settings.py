@@ -28,6 +28,14 @@ def _at_least(low: int) -> AfterValidator:
     return AfterValidator(clamp)
 
 
+def _database_url(url: str | None) -> str | None:
+    """A PostgreSQL URL, or an error that says what one looks like."""
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a PostgreSQL URL such as postgresql://trainlab:secret@db-host:5432/trainlab "
+                         "(unset it to keep the store in SQLite)")
+    return url
+
+
 UserPath = Annotated[Path, AfterValidator(Path.expanduser)]  # "~/lab" is the user's home's lab
 AtLeastOne = Annotated[int, _at_least(1)]
 
@@ -70,6 +78,9 @@ class Settings(BaseSettings):
     # Classroom mode: sign-in, owners and permissions (README: Running a class). Off on a laptop.
     classroom: bool = False
     session_hours: Annotated[float, Field(gt=0)] = 12.0  # a sign-in lasts this long (a school day)
+    # The run store on a PostgreSQL server (postgresql://user:password@host:5432/db), for a lab whose
+    # workers run on several machines; unset: SQLite in `home` (README: Running on several machines).
+    db_url: Annotated[str | None, AfterValidator(_database_url)] = None
 
     def __init__(self, **values: Any):
         try:
@@ -88,8 +99,13 @@ class Settings(BaseSettings):
 
     @property
     def db_path(self) -> Path:
-        """The SQLite run store."""
+        """The SQLite run store (when no `db_url` is set)."""
         return self.home / "trainlab.db"
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the run store is: the PostgreSQL URL if one is set, else the SQLite file."""
+        return self.db_url or self.db_path
 
     @property
     def queue_path(self) -> Path:

@@ -17,9 +17,34 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the whole test session, started on first use."""
+    from tests.postgres_support import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
 @pytest.fixture
-def lab(tmp_path, monkeypatch) -> Settings:
-    """An empty Train Lab home in a temp folder; workers do not start by themselves."""
+def db(request) -> str:
+    """The store's database: "sqlite" unless a test asks for both with `on_both_databases`."""
+    return getattr(request, "param", "sqlite")
+
+
+# Runs a test once on SQLite and once on PostgreSQL (a new database on the session's server).
+on_both_databases = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch, db, request) -> Settings:
+    """An empty Train Lab home in a temp folder; workers do not start by themselves. Its store is SQLite,
+    or a new PostgreSQL database when the test is parametrized with `on_both_databases`."""
+    if db == "postgresql":
+        monkeypatch.setenv("TRAINLAB_DB_URL", request.getfixturevalue("postgres_server").new_database())
+    else:
+        monkeypatch.delenv("TRAINLAB_DB_URL", raising=False)
     monkeypatch.setenv("TRAINLAB_HOME", str(tmp_path / "lab"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("TRAINLAB_FASHION_MNIST_DIR", str(tmp_path / "no-debian-fashion"))
@@ -56,7 +81,7 @@ def classroom(lab, monkeypatch) -> Settings:
 @pytest.fixture
 def store(lab) -> RunStore:
     """The run store of the test's lab."""
-    s = RunStore(lab.db_path)
+    s = RunStore(lab.store_location)
     yield s
     s.close()
 

@@ -10,7 +10,7 @@ from core.domain.people import OPERATOR, AccountError, Actor
 from core.services import accounts, jobs, sweeps
 from core.services.permissions import PermissionDenied
 from core.store.runs import RunStore
-from tests.conftest import AMY, BEN, TESS
+from tests.conftest import AMY, BEN, TESS, on_both_databases
 
 
 def _queued_run(settings, actor, name="amy's run") -> int:
@@ -18,8 +18,9 @@ def _queued_run(settings, actor, name="amy's run") -> int:
     return jobs.submit(TrainConfig(name=name, epochs=1), settings, actor=actor)
 
 
+@on_both_databases
 def test_passwords_are_kept_only_as_argon2_hashes(classroom):
-    stored = sqlite3.connect(classroom.db_path).execute("SELECT name, password_hash FROM users").fetchall()
+    stored = RunStore(classroom.store_location).connection().execute("SELECT name, password_hash FROM users").fetchall()
     assert {name for name, _ in stored} == {"tess", "amy", "ben"}
     for name, hashed in stored:
         assert hashed.startswith("$argon2id$") and f"{name}-password" not in hashed
@@ -37,6 +38,7 @@ def test_bad_accounts_are_refused_with_the_field_named(classroom):
     assert [a.name for a in accounts.accounts(classroom)] == ["tess", "amy", "ben"]
 
 
+@on_both_databases
 def test_sign_in_gives_a_session_that_expires_and_can_be_ended(classroom):
     done = accounts.sign_in("AMY ", "amy-password", classroom, now=1000.0)
     assert done.actor == AMY
@@ -46,10 +48,11 @@ def test_sign_in_gives_a_session_that_expires_and_can_be_ended(classroom):
     live = accounts.sign_in("amy", "amy-password", classroom)
     accounts.sign_out(live.token, classroom)
     assert accounts.actor_for(live.token, classroom) is None
-    tokens = sqlite3.connect(classroom.db_path).execute("SELECT token_hash FROM sessions").fetchall()
+    tokens = RunStore(classroom.store_location).connection().execute("SELECT token_hash FROM sessions").fetchall()
     assert all(done.token not in t and live.token not in t for (t,) in tokens)  # only hashes are stored
 
 
+@on_both_databases
 def test_wrong_passwords_slow_down_the_next_attempts(classroom):
     for attempt in range(accounts.FREE_TRIES):
         with pytest.raises(AccountError, match="^sign-in: wrong user name or password$"):
@@ -66,6 +69,7 @@ def test_wrong_passwords_slow_down_the_next_attempts(classroom):
         accounts.sign_in("nobody", "whatever1", classroom)
 
 
+@on_both_databases
 def test_a_student_may_not_change_another_students_run_and_a_teacher_may(classroom):
     run_id = _queued_run(classroom, AMY)
     assert jobs.get_run(run_id, classroom).owner == "amy"
@@ -109,6 +113,7 @@ def test_on_a_laptop_nothing_changes(lab):
     jobs.delete(run_id, lab)
 
 
+@on_both_databases
 def test_sweeps_have_owners_and_the_same_rules(classroom):
     from core.domain.sweep_spec import SweepSpec, Variant
 
@@ -122,6 +127,7 @@ def test_sweeps_have_owners_and_the_same_rules(classroom):
     assert sweeps.cancel(sweep_id, classroom, actor=TESS) == 1
 
 
+@on_both_databases
 def test_the_roster_import_makes_every_account_or_none(classroom, capsys):
     made = accounts.import_roster("name,role\ncleo\ndan,teacher\n", classroom)
     assert [(n, r) for n, r, _ in made] == [("cleo", "student"), ("dan", "teacher")]

@@ -11,6 +11,7 @@ import pytest
 from core.services.liveness import process_alive, reap_dead_runs
 from core.store.attempts import requeue_or_fail
 from core.store.runs import FAILED, QUEUED, RUNNING, SUCCEEDED, MetricPoint, Superseded
+from tests.conftest import on_both_databases
 
 
 def test_process_alive_tells_live_dead_and_zombie_processes():
@@ -30,6 +31,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
+@on_both_databases
 def test_a_run_of_a_dead_or_silent_worker_is_requeued_once_then_failed(store):
     host = socket.gethostname()
     dead = store.create_run("dead", {})
@@ -59,6 +61,7 @@ def test_a_run_of_a_dead_or_silent_worker_is_requeued_once_then_failed(store):
     assert store.get(healthy).status == RUNNING
 
 
+@on_both_databases
 def test_a_superseded_attempt_can_write_nothing(store):
     run_id = store.create_run("r", {})
     first = store.claim(run_id, os.getpid(), "elsewhere")

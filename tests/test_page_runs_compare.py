@@ -9,6 +9,7 @@ from core.services import jobs
 from core.store.queries import RunQuery, facets, query_runs, relabel
 from core.store.runs import SUCCEEDED, MetricPoint
 from core.views import compare
+from tests.conftest import on_both_databases
 from tests.test_pages import _page
 
 
@@ -32,6 +33,7 @@ def _fill(store, n=500, seed=0):
     return ids
 
 
+@on_both_databases
 def test_queries_filter_sort_and_page_500_runs(lab, store):
     _fill(store)
     runs, total = query_runs(store, RunQuery(page_size=50))
@@ -57,6 +59,7 @@ def test_smoothing_matches_hand_computed_values():
     assert compare.ema([1.0, 5.0], 0.0).tolist() == [1.0, 5.0]
 
 
+@on_both_databases
 def test_csv_export_has_every_point_of_the_selected_runs(lab, store):
     ids = _fill(store, n=3)
     runs = jobs.runs_by_id(ids[:2], lab)
@@ -103,6 +106,7 @@ def test_a_shared_link_restores_the_comparison(lab, store):
     assert at.selectbox(key="compare_x").value == "step" and at.slider(key="compare_smooth").value == 0.6
 
 
+@on_both_databases
 def test_rename_tag_and_note_a_run(lab, store):
     [run_id] = _fill(store, n=1)
     at = _page("pages/runs.py").run()
@@ -194,6 +198,7 @@ def test_run_again_queues_the_same_config(lab, store):
     assert {k: v for k, v in newest.config_dict.items()} == {k: v for k, v in store.get(run_id).config_dict.items()}
 
 
+@on_both_databases
 def test_paging_and_a_page_clamped_by_a_filter(lab, store):
     _fill(store)
     at = _page("pages/runs.py").run()

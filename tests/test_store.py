@@ -1,15 +1,18 @@
-"""The SQLite run store: status transitions, atomic claims, metrics, deletes."""
+"""The run store on SQLite and on PostgreSQL: status transitions, atomic claims, metrics, deletes; SQLite's
+migrations of older files."""
 import multiprocessing
 
 import pytest
 
 from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
+from tests.conftest import on_both_databases
 
 
 def _claim_in_process(path, run_id, results):
     results.put(RunStore(path).claim(run_id, multiprocessing.current_process().pid, "host"))
 
 
+@on_both_databases
 def test_new_run_is_queued_with_its_config(store):
     run_id = store.create_run("first", {"dataset": "digits", "epochs": 3}, notes="n", epochs=3)
     run = store.get(run_id)
@@ -17,11 +20,12 @@ def test_new_run_is_queued_with_its_config(store):
     assert run.config_dict == {"dataset": "digits", "epochs": 3}
 
 
+@on_both_databases
 def test_claim_is_atomic_across_processes(store):
     run_id = store.create_run("r", {})
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=_claim_in_process, args=(store.path, run_id, results)) for _ in range(4)]
+    procs = [ctx.Process(target=_claim_in_process, args=(store.location, run_id, results)) for _ in range(4)]
     for p in procs:
         p.start()
     for p in procs:
@@ -31,6 +35,7 @@ def test_claim_is_atomic_across_processes(store):
     assert store.get(run_id).status == RUNNING
 
 
+@on_both_databases
 def test_cancel_queued_is_immediate_and_running_is_flagged(store):
     queued = store.create_run("q", {})
     running = store.create_run("r", {})
@@ -42,6 +47,7 @@ def test_cancel_queued_is_immediate_and_running_is_flagged(store):
     assert store.request_cancel(999) is None
 
 
+@on_both_databases
 def test_finish_only_moves_running_runs(store):
     run_id = store.create_run("r", {})
     assert store.finish(run_id, SUCCEEDED) is False  # still queued
@@ -54,6 +60,7 @@ def test_finish_only_moves_running_runs(store):
         store.finish(run_id, RUNNING)
 
 
+@on_both_databases
 def test_report_appends_metrics_and_updates_progress(store):
     run_id = store.create_run("r", {})
     store.claim(run_id, 1, "h")
@@ -69,6 +76,7 @@ def test_report_appends_metrics_and_updates_progress(store):
     assert (run.batch, run.progress, run.eta_seconds) == (10, 0.5, 2.0)
 
 
+@on_both_databases
 def test_delete_only_finished_runs_and_their_metrics(store):
     run_id = store.create_run("r", {})
     store.claim(run_id, 1, "h")
@@ -80,6 +88,7 @@ def test_delete_only_finished_runs_and_their_metrics(store):
     assert store.get(run_id) is None and store.metrics(run_id) == []
 
 
+@on_both_databases
 def test_list_and_counts(store):
     ids = [store.create_run(f"r{i}", {}) for i in range(3)]
     store.claim(ids[0], 1, "h")
@@ -89,6 +98,7 @@ def test_list_and_counts(store):
     assert store.count_by_status() == {RUNNING: 1, QUEUED: 2}
 
 
+@on_both_databases
 def test_ids_are_not_reused_after_delete(store):
     first = store.create_run("a", {})
     store.request_cancel(first)

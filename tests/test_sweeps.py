@@ -21,6 +21,7 @@ from core.store.queries import RunQuery, query_runs
 from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
 from core.training.fit import execute_run
 from core.training.halving import keep_going
+from tests.conftest import on_both_databases
 
 GRID = SweepSpec(name="t", datasets=("digits",), variants=parse_variants("mlp\nmlp 32 dropout=0.2\ncnn 8x1p bn"),
                  optimizers=("sgd_momentum", "adam"), learning_rates=(1e-2, 1e-3), batch_sizes=(16, 32),
@@ -131,6 +132,7 @@ def test_plan_checks_every_trial_and_estimates(lab):
         sweeps.plan(replace(GRID, halving=Halving(), shared={"validation_split": 0.0}), lab)
 
 
+@on_both_databases
 def test_a_sweep_groups_its_runs_and_cancels_only_them(lab, store):
     other = jobs.submit(TrainConfig(name="not in the sweep"), lab)
     sweep_id = sweeps.start(replace(GRID, batch_sizes=(16,)), lab)
@@ -148,6 +150,7 @@ def test_a_sweep_groups_its_runs_and_cancels_only_them(lab, store):
         sweeps.get(sweep_id, lab)
 
 
+@on_both_databases
 def test_results_pick_the_best_by_validation_never_test(lab, store):
     spec = replace(GRID, variants=GRID.variants[:1], optimizers=("adam",), batch_sizes=(16,))
     sweep_id = sweeps.start(spec, lab)
@@ -207,6 +210,7 @@ def test_a_range_every_optimizer_overrides_counts_as_lists():
     assert run_count(spec) == len(expand(spec, 200)) == 3 * 2 * 2  # the grid, each point once
 
 
+@on_both_databases
 def test_estimates_come_from_finished_runs_like_these(lab, store):
     from core.services.estimates import RUN_OVERHEAD_SECONDS, estimate
 

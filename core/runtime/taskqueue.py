@@ -49,7 +49,7 @@ def _train_run(token: int) -> None:
     from core.training.fit import RunInterrupted, execute_run
 
     settings = load_settings()
-    store = RunStore(settings.db_path)
+    store = RunStore(settings.store_location)
     races = 0
     while races < MAX_CLAIM_RACES:
         run_id = next_fair_run(store)

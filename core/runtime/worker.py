@@ -119,7 +119,7 @@ def ensure_running(settings: Settings | None = None) -> bool:
 def _runs_training(settings: Settings) -> bool:
     from core.store.runs import RUNNING, RunStore
 
-    return bool(RunStore(settings.db_path).count_by_status().get(RUNNING))
+    return bool(RunStore(settings.store_location).count_by_status().get(RUNNING))
 
 
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
@@ -159,7 +159,7 @@ def _requeue_waiting_runs(settings: Settings, huey, task) -> None:
     from core.store.runs import QUEUED, RunStore
 
     huey.flush()
-    waiting = [run.id for run in RunStore(settings.db_path).list_runs(statuses=[QUEUED])]
+    waiting = [run.id for run in RunStore(settings.store_location).list_runs(statuses=[QUEUED])]
     for run_id in reversed(waiting):  # oldest first
         task(run_id)
     if waiting:

@@ -70,7 +70,7 @@ def fair_share(settings: Settings, others_active: int) -> int:
 
 
 def _active(settings: Settings) -> int:
-    counts = RunStore(settings.db_path).count_by_status()
+    counts = RunStore(settings.store_location).count_by_status()
     return counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
 
 

@@ -50,7 +50,7 @@ class SignIn:
 
 
 def _store(settings: Settings | None) -> RunStore:
-    return RunStore((settings or load_settings()).db_path)
+    return RunStore((settings or load_settings()).store_location)
 
 
 def wait_after(failures: int) -> float:

@@ -21,7 +21,7 @@ from core.store.runs import QUEUED, RUNNING, RunStore
 
 
 def _store(settings: Settings) -> RunStore:
-    return RunStore(settings.db_path)
+    return RunStore(settings.store_location)
 
 
 def rules(settings: Settings | None = None) -> ClassRules:

@@ -51,7 +51,7 @@ class QueueSummary:
 
 
 def _store(settings: Settings) -> RunStore:
-    return RunStore(settings.db_path)
+    return RunStore(settings.store_location)
 
 
 def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None,
@@ -137,6 +137,9 @@ def check_store(settings: Settings | None = None) -> None:
 def backup(destination: Path | None = None, settings: Settings | None = None) -> Path:
     """A consistent copy of the run store, taken while the lab runs; returns where it was written."""
     settings = settings or load_settings()
+    if settings.db_url:
+        raise StoreError("store: the run store is on PostgreSQL (TRAINLAB_DB_URL); back it up with pg_dump "
+                         "on the database server (README: Running on several machines)")
     check_store(settings)
     return store_backup(settings.db_path, destination)
 
@@ -331,7 +334,7 @@ def data_version(runs: list[Run], settings: Settings | None = None, now: float |
     within that second shares one build (a curve is at most that much behind the store); an ended
     run's key is fixed by its last point."""
     now = time.time() if now is None else now
-    store = str((settings or load_settings()).db_path)
+    store = str((settings or load_settings()).store_location)
     key = tuple((r.id, r.status, r.epoch, r.finished_at, r.attempt, r.name) for r in runs)
     if any(r.status in (QUEUED, RUNNING) for r in runs):
         return store, key, int(now // LIVE_BUCKET_SECONDS)

@@ -90,7 +90,7 @@ class Progress:
 
 
 def _store(settings: Settings) -> RunStore:
-    return RunStore(settings.db_path)
+    return RunStore(settings.store_location)
 
 
 def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:

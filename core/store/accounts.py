@@ -42,7 +42,8 @@ _USER_COLUMNS = "name, role, password_hash, created_at, failed_sign_ins, retry_a
 def add_user(store: RunStore, name: str, role: str, password_hash: str) -> bool:
     """Create an account; False if the name is taken."""
     with store.transaction() as conn:
-        cur = conn.execute("INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        cur = conn.execute("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (name) DO NOTHING",
                            (name, role, password_hash, time.time()))
         return cur.rowcount == 1
 
@@ -70,7 +71,7 @@ def set_password_hash(store: RunStore, name: str, password_hash: str) -> bool:
     with store.transaction() as conn:
         cur = conn.execute("UPDATE users SET password_hash=?, failed_sign_ins=0, retry_after=NULL WHERE name=?",
                            (password_hash, name))
-        conn.execute("DELETE FROM sessions WHERE user=?", (name,))
+        conn.execute('DELETE FROM sessions WHERE "user"=?', (name,))
         return cur.rowcount == 1
 
 
@@ -96,14 +97,14 @@ def add_session(store: RunStore, token_hash: str, user: str, expires_at: float) 
     now = time.time()
     with store.transaction() as conn:
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
-        conn.execute("INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        conn.execute("INSERT INTO sessions (token_hash, \"user\", created_at, expires_at) VALUES (?, ?, ?, ?)",
                      (token_hash, user, now, expires_at))
 
 
 def session_user(store: RunStore, token_hash: str, now: float) -> tuple[str, str] | None:
     """(name, role) of the account a live session belongs to, or None if none or expired."""
     row = store.connection().execute(
-        "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user "
+        "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.\"user\" "
         "WHERE s.token_hash=? AND s.expires_at > ?", (token_hash, now)).fetchone()
     return (row[0], row[1]) if row else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from core.domain.run_query import SORT_KEYS, RunQuery
 from core.store.runs import _RUN_COLUMNS, Run, RunStore
 
-_SORT_SQL = {"id": "id", "name": "name COLLATE NOCASE", "status": "status", "test accuracy": "test_accuracy",
+_SORT_SQL = {"id": "id", "name": "LOWER(name)", "status": "status", "test accuracy": "test_accuracy",
              "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
 SORTABLE = {key: _SORT_SQL[key] for key in SORT_KEYS}  # every sort the page offers has its SQL
 FILTER_FIELDS = ("dataset", "architecture", "optimizer")

@@ -1,10 +1,13 @@
-"""The run store: SQLite (WAL mode) holding runs, their configs, live metrics and heartbeats.
+"""The run store: SQLite (WAL mode, the default) or PostgreSQL (`TRAINLAB_DB_URL`, for a lab of several
+machines) holding runs, their configs, live metrics and heartbeats.
 
-Every process (Streamlit, CLI, workers) opens the same file; WAL lets readers poll while a
-worker writes. Writes go through `transaction()`, which takes the write lock up front
-(`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes. Only the store
-package issues SQL (this module; schema.py for tables and migrations; queries.py for the Runs
-page's queries; sweeps.py for the sweep tables); everything else calls its methods.
+Every process (Streamlit, CLI, workers, on any machine with PostgreSQL) opens the same store; WAL lets
+SQLite's readers poll while a worker writes. Writes go through `transaction()`, which on SQLite takes the
+write lock up front (`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes; on
+PostgreSQL the same conditional UPDATEs are atomic by its row locks. The SQL is SQLite's;
+core/store/postgres.py runs it on PostgreSQL. Only the store package issues SQL (this module; schema.py
+for tables and migrations; queries.py for the Runs page's queries; sweeps.py for the sweep tables);
+everything else calls its methods.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from core.store.schema import SCHEMA, StoreError, migrate
+from core.store.connections import is_database_url, open_postgres, open_sqlite
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 ACTIVE_STATUSES = (QUEUED, RUNNING)
@@ -92,17 +95,11 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
                owner: str = "") -> int:
     """Insert a queued run of `owner` inside the caller's transaction; returns its id."""
     cur = conn.execute(
-        "INSERT INTO runs (name, notes, status, config, created_at, epochs, owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs (name, notes, status, config, created_at, epochs, owner) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs, owner),
     )
-    return int(cur.lastrowid)
-
-
-def damaged_message(path: Path, exc: BaseException) -> str:
-    """One line: which store file is damaged, and what to do."""
-    return (f"store: {path} is damaged ({' '.join(str(exc).split())}); stop the app and the workers, move it "
-            f"aside (mv {path} {path}.damaged) and copy a backup in its place (README: Backing up), or start "
-            "again with an empty store")
+    return int(cur.fetchone()[0])
 
 
 class Superseded(RuntimeError):
@@ -117,31 +114,25 @@ def _owner(run_id: int, attempt: int | None) -> tuple[str, tuple]:
 
 
 class RunStore:
-    """Access to the SQLite run store; one connection per thread, opened lazily."""
+    """Access to the run store; one connection per thread, opened lazily. `location` is the SQLite file,
+    or a postgresql:// URL (Settings.store_location gives the one the settings choose)."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
+    def __init__(self, location: Path | str):
+        self.url = str(location) if is_database_url(location) else None
+        self.path = Path(location) if self.url is None else None
         self._local = threading.local()
+
+    @property
+    def location(self) -> str | Path:
+        """The PostgreSQL URL or the SQLite file: what another process opens the same store with."""
+        return self.url or self.path
 
     # -- connection -----------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
         """The calling thread's connection (opened, and the schema brought up to date, on first use)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            try:
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across crashes of a process
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.executescript(SCHEMA)
-                migrate(conn)
-            except sqlite3.DatabaseError as exc:
-                conn.close()
-                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                    raise
-                raise StoreError(damaged_message(self.path, exc)) from None
+            conn = open_sqlite(self.path) if self.url is None else open_postgres(self.url)
             self._local.conn = conn
         return conn
 
@@ -197,9 +188,11 @@ class RunStore:
         running = {owner: n for owner, n in conn.execute(
             "SELECT owner, COUNT(*) FROM runs WHERE status=? GROUP BY owner", (RUNNING,))}
         recent = {owner: float(seconds) for owner, seconds in conn.execute(
-            "SELECT owner, SUM(MIN(?, COALESCE(finished_at, ?)) - MAX(started_at, ?)) FROM runs "
+            # min(now, end) - max(started, since), in CASEs both databases read (SQLite has no LEAST/GREATEST)
+            "SELECT owner, SUM(CASE WHEN COALESCE(finished_at, ?) < ? THEN COALESCE(finished_at, ?) ELSE ? END "
+            "- CASE WHEN started_at > ? THEN started_at ELSE ? END) FROM runs "
             "WHERE started_at IS NOT NULL AND COALESCE(finished_at, ?) > ? GROUP BY owner",
-            (now, now, since, now, since))}
+            (now, now, now, now, since, since, now, since))}
         return running, recent
 
     def queued_count(self, owner: str) -> int:
@@ -273,10 +266,10 @@ class RunStore:
         with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, error=?, traceback=?, test_loss=?, test_accuracy=?, "
-                "train_seconds=?, eta_seconds=NULL, progress=CASE WHEN ?=? THEN 1.0 ELSE progress END "
+                "train_seconds=?, eta_seconds=NULL, progress=COALESCE(?, progress) "
                 f"WHERE {where} AND status=?",
                 (status, time.time(), error, traceback, test_loss, test_accuracy, train_seconds,
-                 status, SUCCEEDED, *keys, RUNNING),
+                 1.0 if status == SUCCEEDED else None, *keys, RUNNING),
             )
             return cur.rowcount == 1
 
@@ -354,7 +347,8 @@ class RunStore:
         start is when the latest running run started (None if none runs). One cheap query."""
         row = self.connection().execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(started_at), 0), COALESCE(SUM(finished_at), 0), "
-            "COALESCE(SUM(status IN (?, ?)), 0), MAX(CASE WHEN status=? THEN started_at END) FROM runs",
+            "COALESCE(SUM(CASE WHEN status IN (?, ?) THEN 1 ELSE 0 END), 0), "
+            "MAX(CASE WHEN status=? THEN started_at END) FROM runs",
             (QUEUED, RUNNING, RUNNING)).fetchone()
         return tuple(row)[:5], int(row[4]), row[5]
 

@@ -1,5 +1,7 @@
-"""The store's schema: its tables, its version (`PRAGMA user_version`) and the ordered migrations
-that bring a store made by an earlier version up to date without dropping anything."""
+"""The store's schema: its tables, its version and the ordered migrations that bring a store made by an
+earlier version up to date without dropping anything. One schema and one list of migrations serve both
+databases: SQLite keeps the version in `PRAGMA user_version`, PostgreSQL in the `store_version` table
+(core/store/postgres.py turns the DDL into PostgreSQL's)."""
 from __future__ import annotations
 
 import sqlite3
@@ -72,7 +74,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY, -- SHA-256 of the browser's cookie: a copy of the store signs nobody in
-    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL
 );
@@ -91,31 +93,40 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-def _add_tags_column(conn: sqlite3.Connection) -> None:
+def _columns(conn, table: str) -> set[str]:
+    """The column names of `table`, in either database."""
+    if isinstance(conn, sqlite3.Connection):
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    return {row[0] for row in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = ?", (table,))}
+
+
+def _add_tags_column(conn) -> None:
     """Version 1: runs get tags (stores made before had none)."""
-    if "tags" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+    if "tags" not in _columns(conn, "runs"):
         conn.execute("ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
 
 
-def _add_attempt_columns(conn: sqlite3.Connection) -> None:
+def _add_attempt_columns(conn) -> None:
     """Version 2: a run counts its attempts (the fencing token of each claim) and keeps why an earlier one was lost."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    columns = _columns(conn, "runs")
     if "attempt" not in columns:
         conn.execute("ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
     if "attempt_note" not in columns:
         conn.execute("ALTER TABLE runs ADD COLUMN attempt_note TEXT")
 
 
-def _add_threads_column(conn: sqlite3.Connection) -> None:
+def _add_threads_column(conn) -> None:
     """Version 3: a run records the CPU threads it trained with (its share of the machine)."""
-    if "threads" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+    if "threads" not in _columns(conn, "runs"):
         conn.execute("ALTER TABLE runs ADD COLUMN threads INTEGER")
 
 
-def _add_owners(conn: sqlite3.Connection) -> None:
+def _add_owners(conn) -> None:
     """Version 4: runs and sweeps record who queued them (classroom mode); earlier ones belong to nobody."""
     for table in ("runs", "sweeps"):
-        if "owner" not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+        if "owner" not in _columns(conn, table):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
     conn.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, status)")
 
@@ -130,24 +141,69 @@ class StoreError(RuntimeError):
     """A store this code cannot use; the message says why and what to do."""
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The store's schema version (`PRAGMA user_version`)."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+# PostgreSQL: one lock for everything that changes the schema, so processes starting at once take turns.
+_SCHEMA_LOCK = 0x7472616E6C6162  # "tranlab"
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the store to SCHEMA_VERSION, one step per transaction (processes opening it at once
-    take turns: a step another process already made is skipped)."""
-    while (version := schema_version(conn)) < SCHEMA_VERSION:
+def schema_version(conn) -> int:
+    """The store's schema version."""
+    if isinstance(conn, sqlite3.Connection):
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    row = conn.execute("SELECT version FROM store_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _set_version(conn, version: int) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    else:
+        conn.execute("UPDATE store_version SET version=?", (version,))
+
+
+def _begin(conn) -> None:
+    """A transaction that holds the schema's lock until it ends."""
+    if isinstance(conn, sqlite3.Connection):
         conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+
+
+def create(conn) -> None:
+    """Make the tables a new store lacks (a no-op on an existing one). A new PostgreSQL store starts at
+    SCHEMA_VERSION, since its tables are made with every column the migrations would add."""
+    if isinstance(conn, sqlite3.Connection):
+        conn.executescript(SCHEMA)
+        return
+    from core.store.postgres import translate_schema
+
+    _begin(conn)
+    try:
+        conn.executescript(translate_schema(SCHEMA))
+        conn.execute("CREATE TABLE IF NOT EXISTS store_version (version INTEGER NOT NULL)")
+        if conn.execute("SELECT version FROM store_version").fetchone() is None:
+            conn.execute("INSERT INTO store_version (version) VALUES (?)", (SCHEMA_VERSION,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrate(conn, where: str = "") -> None:
+    """Bring the store to SCHEMA_VERSION, one step per transaction (processes opening it at once
+    take turns: a step another process already made is skipped). `where` names the store in messages."""
+    while (version := schema_version(conn)) < SCHEMA_VERSION:
+        _begin(conn)
         try:
             if schema_version(conn) == version:
                 MIGRATIONS[version](conn)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
+                _set_version(conn, version + 1)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
     if version > SCHEMA_VERSION:
-        raise StoreError(f"store: {conn.execute('PRAGMA database_list').fetchone()[2]} has schema version "
-                         f"{version}, newer than this Train Lab's {SCHEMA_VERSION}; update Train Lab")
+        if not where and isinstance(conn, sqlite3.Connection):
+            where = conn.execute("PRAGMA database_list").fetchone()[2]
+        raise StoreError(f"store: {where} has schema version {version}, newer than this Train Lab's "
+                         f"{SCHEMA_VERSION}; update Train Lab")

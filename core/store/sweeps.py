@@ -39,8 +39,9 @@ class NewRun:
 def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], owner: str = "") -> tuple[int, list[int]]:
     """Insert a sweep of `owner` and all its queued runs in one transaction; returns (sweep id, run ids)."""
     with store.transaction() as conn:
-        sweep_id = int(conn.execute("INSERT INTO sweeps (name, spec, created_at, owner) VALUES (?, ?, ?, ?)",
-                                    (name, json.dumps(spec, sort_keys=True), time.time(), owner)).lastrowid)
+        cur = conn.execute("INSERT INTO sweeps (name, spec, created_at, owner) VALUES (?, ?, ?, ?) RETURNING id",
+                           (name, json.dumps(spec, sort_keys=True), time.time(), owner))
+        sweep_id = int(cur.fetchone()[0])
         run_ids = [_link(conn, sweep_id, run, owner) for run in runs]
     return sweep_id, run_ids
 

@@ -143,7 +143,7 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
     then it wrote nothing more). `interrupted` says whether the worker was told to stop meanwhile: an
     error then is the interruption's, not the run's (RunInterrupted instead of `failed`)."""
     settings = settings or load_settings()
-    store = RunStore(settings.db_path)
+    store = RunStore(settings.store_location)
     attempt = store.claim(run_id, os.getpid(), socket.gethostname(), threads)
     if attempt is None:
         return None  # cancelled while queued, or claimed elsewhere

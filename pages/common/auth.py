@@ -26,7 +26,7 @@ def current_actor() -> Actor | None:
     if not settings.classroom:
         return None
     token = st.context.cookies.get(COOKIE)
-    return _actor_for(token, str(settings.db_path)) if token else None
+    return _actor_for(token, str(settings.store_location)) if token else None
 
 
 def may_act_on(owner: str) -> bool:

@@ -17,4 +17,4 @@ def _places(fingerprint: tuple, store: str, bucket: int) -> dict:
 def queue_places(fingerprint: tuple) -> dict:
     """Each queued run's place and likely start (see core.domain.fair_queue), one build per change of the
     runs (`fingerprint`: jobs.activity's) or every REFRESH_SECONDS, for all sessions together."""
-    return _places(fingerprint, str(load_settings().db_path), int(time.time() // REFRESH_SECONDS))
+    return _places(fingerprint, str(load_settings().store_location), int(time.time() // REFRESH_SECONDS))

@@ -1,0 +1,81 @@
+"""The run store on a PostgreSQL server started by the test: its SQL, its schema, a server restart under
+a live store, and real worker processes training into it. (The store's own tests run on both databases:
+`on_both_databases` in test_store.py, test_accounts.py, test_sweeps.py, test_liveness.py, ...)"""
+import pytest
+
+from core.domain.config import TrainConfig
+from core.runtime import worker
+from core.services import jobs
+from core.settings import load_settings
+from core.store.postgres import describe, translate
+from core.store.runs import QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
+from core.store.schema import SCHEMA_VERSION, StoreError, schema_version
+from tests.conftest import on_both_databases, start_pool, wait_for
+
+
+def test_store_sql_becomes_postgresql():
+    assert translate("SELECT id FROM runs WHERE status=? AND name LIKE ?") == \
+        "SELECT id FROM runs WHERE status=%s AND name ILIKE %s"
+    assert translate("SELECT json_extract(r.config, '$.dataset') FROM runs r") == \
+        "SELECT (r.config::jsonb ->> 'dataset') FROM runs r"
+    assert translate("ORDER BY run_id, step, rowid") == "ORDER BY run_id, step, seq"
+    assert translate("SELECT '100%' || ?") == "SELECT '100%%' || %s"  # a literal % is not a placeholder
+    assert translate("BEGIN IMMEDIATE") == "BEGIN"
+    assert describe("postgresql://lab:s3cret@db:5432/trainlab") == "postgresql://lab:***@db:5432/trainlab"
+
+
+@on_both_databases
+def test_a_new_store_is_made_at_the_current_schema_version_and_opened_again(store, db):
+    store.create_run("r", {"dataset": "digits"})
+    assert schema_version(store.connection()) == SCHEMA_VERSION
+    again = RunStore(store.location)  # a second process opening it finds the tables and the version
+    assert [r.name for r in again.list_runs()] == ["r"]
+    again.close()
+
+
+def test_the_store_outlives_a_database_restart(postgres_server, lab, monkeypatch):
+    url = postgres_server.new_database()
+    store = RunStore(url)
+    run_id = store.create_run("before", {})
+    assert store.claim(run_id, 1, "h") == 1
+    postgres_server.restart()  # every connection is dropped
+    store.report(run_id, [MetricPoint("batch", 1, 0.1, 0.1, "loss", 2.0)], 0, 1, 0.1, None, attempt=1)
+    assert [p.value for p in store.metrics(run_id)] == [2.0]
+    assert store.get(run_id).status == RUNNING
+    store.close()
+
+
+def test_an_unreachable_database_is_one_line_naming_it(monkeypatch):
+    from core.store import postgres
+
+    monkeypatch.setattr(postgres.PgConnection, "RETRY_SECONDS", 0.5)
+    url = "postgresql://nobody:secret@127.0.0.1:9/none"  # port 9: nothing listens
+    with pytest.raises(StoreError, match=r"^store: cannot reach PostgreSQL at postgresql://nobody:\*\*\*@127.0.0.1:9/none"
+                                         r" \(.*\); check TRAINLAB_DB_URL") as caught:
+        RunStore(url).connection()
+    assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_a_database_url_that_is_not_postgresql_names_the_setting(monkeypatch):
+    monkeypatch.setenv("TRAINLAB_DB_URL", "mysql://x@y/z")
+    with pytest.raises(ValueError, match="^TRAINLAB_DB_URL: .*must be a PostgreSQL URL"):
+        load_settings()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_worker_processes_train_into_postgresql_and_survive_its_restart(lab, db, monkeypatch, postgres_server):
+    settings = start_pool(monkeypatch, TRAINLAB_HEARTBEAT_TIMEOUT="20")
+    try:
+        run_id = jobs.submit(TrainConfig(name="into postgres", train_subset=600, epochs=30, batch_size=8), settings)
+        wait_for(lambda: jobs.get_run(run_id, settings).batch > 0, 120, what="live points in PostgreSQL")
+        points_before = len(jobs.run_metrics(run_id, settings))
+        postgres_server.restart()  # the app's and the workers' connections all drop mid-run
+        run = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status not in (QUEUED, RUNNING) and r, 240,
+                       what="the run to end")
+        assert run.status == SUCCEEDED, run.error
+        assert len(jobs.run_metrics(run_id, settings)) > points_before
+        assert run.test_accuracy > 0.5
+        assert not settings.db_path.exists()  # nothing went to a SQLite file
+    finally:
+        assert worker.stop(settings)
