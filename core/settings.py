@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     # The run store on a PostgreSQL server (postgresql://user:password@host:5432/db), for a lab whose
     # workers run on several machines; unset: SQLite in `home` (README: Running on several machines).
     db_url: Annotated[str | None, AfterValidator(_database_url)] = None
+    # Who trains the runs: this machine's worker pool ("local"), or a Ray cluster ("ray": the pool's
+    # process becomes the cluster's dispatcher; README: Running on several machines).
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str = "auto"  # the cluster: "auto" (the `ray start --head` on this machine), host:6379, ray://host:10001
+    run_cpus: AtLeastOne = 2  # CPU threads each run asks the Ray cluster for (and trains with)
+    run_gpus: Annotated[int, Field(ge=0, le=1)] = 0  # GPUs each run asks the Ray cluster for: 0 or 1
+    # Models, predictions and TensorBoard files; on a cluster, a folder every node mounts at the same path.
+    artifacts: UserPath | None = None
 
     def __init__(self, **values: Any):
         try:
@@ -119,8 +127,9 @@ class Settings(BaseSettings):
 
     @property
     def runs_dir(self) -> Path:
-        """Folder holding one sub-folder per run (model file, logs)."""
-        return self.home / "runs"
+        """Folder holding one sub-folder per run (model file, predictions, TensorBoard files): `artifacts`
+        when set (shared by a cluster's nodes), else home/runs."""
+        return self.artifacts or self.home / "runs"
 
     @property
     def logs_dir(self) -> Path:

@@ -29,7 +29,8 @@ def owner_loads(store: RunStore, now: float | None = None) -> Loads:
     return Loads(running, recent, limits)
 
 
-def next_fair_run(store: RunStore, now: float | None = None) -> int | None:
-    """The queued run to train next, or None: nothing queued, or every queued run is held by a limit."""
-    waiting = [Waiting(run_id, owner) for run_id, owner, _ in store.queued_runs()]
+def next_fair_run(store: RunStore, now: float | None = None, exclude: frozenset[int] = frozenset()) -> int | None:
+    """The queued run to train next, or None: nothing queued, or every queued run is held by a limit.
+    `exclude`: queued runs already handed out (a Ray task not started yet) that are not to be chosen again."""
+    waiting = [Waiting(run_id, owner) for run_id, owner, _ in store.queued_runs() if run_id not in exclude]
     return next_run(waiting, owner_loads(store, now)) if waiting else None

@@ -1,7 +1,7 @@
 """The job queue: Huey with its SQLite backend, behind a one-method executor interface.
 
 Runs themselves live in the run store; the queue only carries "train run N" messages to the
-worker pool. Another engine can take the jobs later by implementing `Executor.enqueue`.
+worker pool. A Ray cluster takes the jobs instead with TRAINLAB_EXECUTOR=ray (core/runtime/ray_executor.py).
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ _QUEUES: dict[str, tuple[SqliteHuey, object]] = {}
 
 
 class Executor(Protocol):
-    """Something that will eventually call `core.training.execute_run(run_id)` in a worker."""
+    """Something that will eventually call `core.training.execute_run(run_id)` in a worker. An executor may
+    also have `check()`, which refuses (with one line) before anything is stored when it cannot take runs."""
 
     def enqueue(self, run_id: int) -> None:
         """Hand run `run_id` (already stored as queued) to the workers."""
@@ -96,6 +97,15 @@ def get_queue(settings: Settings | None = None) -> tuple[SqliteHuey, object]:
         task = huey.task(name=TASK_NAME)(_train_run)
         _QUEUES[key] = (huey, task)
     return _QUEUES[key]
+
+
+def executor_for(settings: Settings) -> Executor:
+    """The executor the settings choose: this machine's worker pool, or a Ray cluster."""
+    if settings.executor == "ray":
+        from core.runtime.ray_executor import RayExecutor
+
+        return RayExecutor(settings)
+    return HueyExecutor(settings)
 
 
 class HueyExecutor:

@@ -175,6 +175,14 @@ def run_pool(settings: Settings | None = None) -> int:
             log.info("a worker pool already serves %s", settings.home)
             return 1
         _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
+        if settings.executor == "ray":  # the cluster's nodes train; this process hands them the runs
+            from core.runtime.ray_executor import Dispatcher
+
+            try:
+                return Dispatcher(settings).run()
+            finally:
+                with contextlib.suppress(OSError):
+                    _pid_path(settings).unlink()
         os.register_at_fork(after_in_child=functools.partial(guard_forked_child, fd, os.getpid()))
         huey, task = get_queue(settings)
         _requeue_waiting_runs(settings, huey, task)

@@ -17,7 +17,7 @@ from core.domain.class_rules import LimitError
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
 from core.runtime import worker
-from core.runtime.taskqueue import Executor, HueyExecutor
+from core.runtime.taskqueue import Executor, executor_for
 from core.services.accounts import record
 from core.services.classroom import check_submission, visible_owner
 from core.services.liveness import reap_dead_runs
@@ -93,12 +93,23 @@ def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, 
     validate(config, settings)
     check_submission([config], actor, settings)  # a student's run over the class's limits is refused here
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
+    check_executor(settings, executor)
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
     run_id = create(store)
     enqueue(store, [run_id], settings, executor)
     return run_id
+
+
+def check_executor(settings: Settings, executor: Executor | None = None) -> None:
+    """JobError (one line) when the executor cannot take runs now (no Ray cluster answers): nothing is queued."""
+    check = getattr(executor or executor_for(settings), "check", None)
+    if check is not None:
+        try:
+            check()
+        except RuntimeError as exc:
+            raise JobError(str(exc)) from None
 
 
 def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: Executor | None = None) -> None:
@@ -110,7 +121,7 @@ def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: E
     """
     for i, run_id in enumerate(run_ids):
         try:
-            executor = executor or HueyExecutor(settings)  # opening the queue can fail too
+            executor = executor or executor_for(settings)  # opening the queue can fail too
             executor.enqueue(run_id)
         except Exception as exc:
             reason = _queue_refusal(exc, settings)

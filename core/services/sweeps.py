@@ -29,7 +29,7 @@ from core.runtime.taskqueue import Executor
 from core.services.accounts import record
 from core.services.classroom import check_submission
 from core.services.estimates import Estimate, estimate
-from core.services.jobs import JobError, enqueue, reap, submit_linked
+from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
 from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
 from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
@@ -125,6 +125,7 @@ def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor 
     actor = acting(actor, settings)
     checked = plan(spec, settings)
     check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True)
+    check_executor(settings, executor)
     if settings.autostart_workers:
         worker.ensure_running(settings)
     store = _store(settings)

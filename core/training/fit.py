@@ -137,14 +137,15 @@ class RunInterrupted(Exception):
 
 
 def execute_run(run_id: int, settings: Settings | None = None, threads: int | None = None,
-                interrupted: Callable[[], bool] | None = None) -> str | None:
+                interrupted: Callable[[], bool] | None = None, host: str | None = None) -> str | None:
     """Claim run `run_id` and train it to a final status, recording the CPU `threads` it trains with;
     returns that status (None if not claimed, or if this attempt lost the run to the store meanwhile:
     then it wrote nothing more). `interrupted` says whether the worker was told to stop meanwhile: an
-    error then is the interruption's, not the run's (RunInterrupted instead of `failed`)."""
+    error then is the interruption's, not the run's (RunInterrupted instead of `failed`). `host` names
+    where it trains (default: this machine's name; a Ray node adds its id)."""
     settings = settings or load_settings()
     store = RunStore(settings.store_location)
-    attempt = store.claim(run_id, os.getpid(), socket.gethostname(), threads)
+    attempt = store.claim(run_id, os.getpid(), host or socket.gethostname(), threads)
     if attempt is None:
         return None  # cancelled while queued, or claimed elsewhere
     started = time.monotonic()

@@ -1,0 +1,234 @@
+"""Runs on a Ray cluster (`TRAINLAB_EXECUTOR=ray`), for a lab of several machines.
+
+The store stays the queue: a submitted run waits there as `queued`, as with the local pool. The pool's
+process (`python -m core worker`, started on demand as in the laptop shape) becomes the cluster's
+**dispatcher**: a Ray driver that hands the fairest queued run (core.runtime.fair_share) to the cluster
+whenever a node has room for one more run's resources, and watches each task to its end.
+
+Each run is one Ray task asking for `TRAINLAB_RUN_CPUS` CPUs and `TRAINLAB_RUN_GPUS` GPUs, so Ray
+places it on a node that has them. TensorFlow is not fork-safe and keeps GPU memory until its process
+ends, so every task runs in a fresh worker process that ends after it (`max_calls=1`), with GPU memory
+growth on. The worker writes metrics and heartbeats straight into the store (PostgreSQL, so every node
+reaches it) and its model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every
+node mounts at the same path. The project's `core` package travels to the nodes with each task
+(`py_modules`); a node needs only the Python packages of requirements.txt. A node loads a run's dataset
+from its own Keras cache, Debian dataset files or data root (the bundled digits need nothing); a node
+without it fails the run with the usual one-line message, prefixed with the node's name.
+
+Faults: a task whose node left the cluster, or whose worker process died, is re-queued once under the
+retry rule (core/store/attempts.py) with a reason naming the node, then failed. Stopping the dispatcher
+re-queues its running runs for the next one; a dispatcher killed outright takes its tasks with it
+(Ray ends a driver's tasks), and the heartbeat timeout re-queues those runs. Queued runs live in the
+store, so a restarted head loses none.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from pathlib import Path
+
+from core.runtime.fair_share import next_fair_run
+from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.store.attempts import requeue_or_fail
+from core.store.runs import RUNNING, RunStore
+
+log = logging.getLogger(__name__)
+NAMESPACE = "trainlab"
+TASK_PREFIX = "trainlab-run-"
+# Settings that describe the node itself: a task keeps the node's own values, never the head's.
+NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
+                        "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
+
+
+class ClusterUnreachable(RuntimeError):
+    """No Ray cluster answers at the configured address; the message says what to do."""
+
+
+def resolve_address(address: str) -> str:
+    """The cluster's address: as given, or for "auto" the head `ray start --head` started on this machine."""
+    if address != "auto":
+        return address
+    marker = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
+    try:
+        found = marker.read_text().strip()
+    except OSError:
+        found = ""
+    if not found:
+        raise ClusterUnreachable("executor: TRAINLAB_RAY_ADDRESS is auto, but no Ray cluster was started on this "
+                                 "machine; start one (ray start --head) or set TRAINLAB_RAY_ADDRESS=head-host:6379; "
+                                 "nothing was queued")
+    return found
+
+
+def check_reachable(settings: Settings, timeout: float = 3.0) -> str:
+    """The cluster's address once something answers there (a TCP connection: cheap, and no Ray driver in
+    the web process); ClusterUnreachable in one line otherwise."""
+    address = resolve_address(settings.ray_address)
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise ClusterUnreachable(f"executor: no Ray cluster answers at {address} ({why}); start it "
+                                 "(ray start --head) or fix TRAINLAB_RAY_ADDRESS; nothing was queued") from None
+    return address
+
+
+class RayExecutor:
+    """The executor of the cluster shape: a run waits in the store as queued until the dispatcher hands
+    it to the cluster, so enqueueing sends nothing; `check` refuses a submission when no cluster answers."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or load_settings()
+
+    def check(self) -> None:
+        """ClusterUnreachable (one line) when no Ray cluster answers at the configured address."""
+        check_reachable(self.settings)
+
+    def enqueue(self, run_id: int) -> None:
+        """Nothing to send: the dispatcher polls the store's queued runs."""
+
+
+def connect(settings: Settings) -> None:
+    """Join the cluster as a driver, shipping the project's `core` package to the nodes with the tasks."""
+    address = check_reachable(settings)
+    host = address.removeprefix("ray://").rpartition(":")[0]
+    loopback = {}
+    if host in ("127.0.0.1", "localhost"):
+        # Ray swaps a loopback address for this machine's network one, where a cluster started on loopback
+        # only (one machine, as the tests start it) does not listen; this variable, read when Ray is
+        # imported, keeps it on loopback.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        loopback = {"_node_ip_address": "127.0.0.1"}
+    import ray
+
+    ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
+             runtime_env={"py_modules": [str(PROJECT_ROOT / "core")]}, **loopback)
+
+
+def task_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings a run's task takes from the head: every TRAINLAB_ variable except the node-local ones,
+    and where artifacts go (the head's folder: a shared mount, or this machine). On SQLite (one machine)
+    the head's home travels too, since the store is a file in it."""
+    environ = dict(os.environ if environ is None else environ)
+    env = {k: v for k, v in environ.items() if k.startswith("TRAINLAB_") and k not in NODE_LOCAL}
+    env["TRAINLAB_ARTIFACTS"] = str(settings.runs_dir)
+    if not settings.db_url:
+        env["TRAINLAB_HOME"] = str(settings.home)
+    return env
+
+
+def train_on_node(run_id: int, env: dict[str, str]) -> str | None:
+    """The Ray task: claim run `run_id` and train it on this node with the CPUs Ray gave it; its status."""
+    import ray
+
+    os.environ.update(env)
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    from core.training.fit import execute_run
+    from core.training.threads import load_tensorflow, use_threads
+
+    settings = load_settings()
+    load_tensorflow()
+    threads = use_threads(settings.run_cpus)
+    node = ray.get_runtime_context().get_node_id()
+    return execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
+
+
+def node_label(hostname: str, node_id: str) -> str:
+    """How a run's worker host reads on the cluster: the machine and its Ray node."""
+    return f"{hostname} · Ray node {node_id[:8]}"
+
+
+def slots(nodes: list[dict], cpus: int, gpus: int) -> int:
+    """How many runs of `cpus` CPUs and `gpus` GPUs the cluster's alive nodes hold at once."""
+    total = 0
+    for node in nodes:
+        if not node.get("Alive"):
+            continue
+        resources = node.get("Resources", {})
+        fit = int(resources.get("CPU", 0) // cpus)
+        if gpus:
+            fit = min(fit, int(resources.get("GPU", 0) // gpus))
+        total += fit
+    return total
+
+
+class Dispatcher:
+    """The cluster's driver: keeps every free slot busy with the fairest queued run, and settles each
+    task's end (its run's status is the worker's; a lost task re-queues or fails its run)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = RunStore(settings.store_location)
+        self.stopping = threading.Event()
+        self.in_flight: dict = {}  # Ray ObjectRef -> run id
+        self._task = None
+
+    def run(self) -> int:
+        """Dispatch until SIGTERM (or `stopping` is set); exit code 0."""
+        connect(self.settings)  # first: it sets what Ray reads when it is imported
+        import ray
+
+        self._task = ray.remote(max_calls=1, max_retries=0)(train_on_node)
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        log.info("dispatching runs to the Ray cluster at %s (%d CPU, %d GPU a run)", self.settings.ray_address,
+                 self.settings.run_cpus, self.settings.run_gpus)
+        try:
+            while not self.stopping.is_set():
+                self.step()
+                self.stopping.wait(max(0.25, self.settings.poll_interval))
+        finally:
+            self._stop()
+        return 0
+
+    def step(self) -> None:
+        """Settle the tasks that ended, then start queued runs in the slots that are free."""
+        import ray
+
+        self._settle()
+        free = slots(ray.nodes(), self.settings.run_cpus, self.settings.run_gpus) - len(self.in_flight)
+        for _ in range(max(0, free)):
+            run_id = next_fair_run(self.store, exclude=frozenset(self.in_flight.values()))
+            if run_id is None:
+                break
+            ref = self._task.options(num_cpus=self.settings.run_cpus, num_gpus=self.settings.run_gpus,
+                                     name=f"{TASK_PREFIX}{run_id}").remote(run_id, task_environment(self.settings))
+            self.in_flight[ref] = run_id
+
+    def _settle(self) -> None:
+        import ray
+
+        if not self.in_flight:
+            return
+        done, _ = ray.wait(list(self.in_flight), num_returns=len(self.in_flight), timeout=0)
+        for ref in done:
+            run_id = self.in_flight.pop(ref)
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                self._lost(run_id, f"its Ray task ended without finishing it ({type(exc).__name__}: "
+                                   f"{' '.join(str(exc).split())[:120]})")
+
+    def _lost(self, run_id: int, what: str) -> None:
+        """A task that ended without settling its run: re-queue the run once (or fail it), naming its node."""
+        run = self.store.get(run_id)
+        if run is None or run.status != RUNNING:
+            return  # never started (still queued: handed out again) or already settled
+        where = run.worker_host or "its node"
+        outcome = requeue_or_fail(self.store, run_id, run.attempt, f"{where} was lost: {what}")
+        log.warning("run %s on %s: %s -> %s", run_id, where, what, outcome)
+
+    def _stop(self) -> None:
+        """Re-queue the runs still training (for the next dispatcher) and end their tasks."""
+        import ray
+
+        for ref, run_id in list(self.in_flight.items()):
+            run = self.store.get(run_id)
+            if run is not None and run.status == RUNNING:
+                requeue_or_fail(self.store, run_id, run.attempt,
+                                f"the Ray dispatcher (pid {os.getpid()}) was stopped while this run trained")
+            ray.cancel(ref, force=True)
+        ray.shutdown()

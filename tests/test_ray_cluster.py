@@ -1,0 +1,110 @@
+"""The cluster shape on one machine: a Ray cluster of two nodes and a PostgreSQL server, both started by
+the test on loopback; runs spread over both nodes with live metrics, a cancel, a node removed mid-run,
+artifacts in the shared folder, and a submission refused in one line when no cluster answers."""
+import time
+
+import pytest
+
+from core.domain.config import TrainConfig
+from core.runtime import worker
+from core.runtime.ray_executor import slots, task_environment
+from core.services import jobs
+from core.settings import load_settings
+from core.store.runs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, RunStore
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_slots_count_whole_runs_on_alive_nodes():
+    nodes = [{"Alive": True, "Resources": {"CPU": 4.0, "GPU": 1.0}}, {"Alive": True, "Resources": {"CPU": 3.0}},
+             {"Alive": False, "Resources": {"CPU": 64.0}}]
+    assert slots(nodes, cpus=2, gpus=0) == 3
+    assert slots(nodes, cpus=1, gpus=1) == 1  # only the first node has a GPU
+
+
+def test_a_task_takes_the_heads_settings_but_not_the_nodes_own(lab, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_DB_URL", "postgresql://lab@db/trainlab")
+    monkeypatch.setenv("TRAINLAB_ARTIFACTS", "/mnt/lab/runs")
+    settings = load_settings()
+    env = task_environment(settings, {"TRAINLAB_DB_URL": "postgresql://lab@db/trainlab", "KERAS_HOME": "/k",
+                                      "TRAINLAB_DATA_ROOT": "/data", "TRAINLAB_REPORT_INTERVAL": "0.1", "PATH": "/x"})
+    assert env == {"TRAINLAB_DB_URL": "postgresql://lab@db/trainlab", "TRAINLAB_REPORT_INTERVAL": "0.1",
+                   "TRAINLAB_ARTIFACTS": "/mnt/lab/runs"}
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch, postgres_server, lab):
+    """Two Ray nodes of 2 CPUs on 127.0.0.1, a PostgreSQL store, a shared artifacts folder and the dispatcher."""
+    from ray.cluster_utils import Cluster
+
+    ray_cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "node_ip_address": "127.0.0.1", "include_dashboard": False})
+    second = ray_cluster.add_node(num_cpus=2, node_ip_address="127.0.0.1")
+    ray_cluster.wait_for_nodes()
+    for name, value in {"TRAINLAB_EXECUTOR": "ray", "TRAINLAB_RAY_ADDRESS": ray_cluster.address,
+                        "TRAINLAB_DB_URL": postgres_server.new_database(), "TRAINLAB_RUN_CPUS": "1",
+                        "TRAINLAB_ARTIFACTS": str(tmp_path / "shared"), "TRAINLAB_HEARTBEAT_INTERVAL": "0.5",
+                        "TRAINLAB_REPORT_INTERVAL": "0.1", "TRAINLAB_AUTOSTART_WORKERS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    try:
+        yield settings, ray_cluster, second
+    finally:
+        worker.stop(settings)
+        ray_cluster.shutdown()
+
+
+def _node(run) -> str:
+    return run.worker_host.rsplit("Ray node ", 1)[-1]
+
+
+def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster):
+    settings, ray_cluster, second = cluster
+    long = dict(train_subset=800, epochs=200, batch_size=4)
+    ids = [jobs.submit(TrainConfig(name=f"run {i}", **long), settings) for i in range(4)]
+    store = RunStore(settings.store_location)
+
+    # 1. Four runs train at once, two on each node, each drawing live points into PostgreSQL.
+    runs = wait_for(lambda: (rs := [store.get(i) for i in ids]) and all(r.batch > 0 for r in rs) and rs, 180,
+                    what="four runs training with live points")
+    assert len({_node(r) for r in runs}) == 2 and all(r.status == RUNNING for r in runs)
+    assert all(len(jobs.run_metrics(i, settings)) > 0 for i in ids)
+
+    # 2. A cancel reaches a run on the cluster within seconds.
+    asked = time.monotonic()
+    assert jobs.cancel(ids[0], settings) == RUNNING
+    wait_for(lambda: store.get(ids[0]).status == CANCELLED, 30, what="the cancel")
+    assert time.monotonic() - asked < 15
+
+    # 3. The second node leaves mid-run: its runs go back to the queue with a reason naming the node, and
+    # train again on the node that is left.
+    lost_node = second.node_id[:8]
+    on_lost = [i for i, r in zip(ids, runs) if _node(r) == lost_node and i != ids[0]]
+    assert on_lost
+    ray_cluster.remove_node(second)
+    removed = time.monotonic()
+    requeued = wait_for(lambda: (r := store.get(on_lost[0])).attempt_note and r, 60, what="the lost node noticed")
+    assert time.monotonic() - removed < 30
+    assert lost_node in requeued.attempt_note and "was lost" in requeued.attempt_note
+    again = wait_for(lambda: (r := store.get(on_lost[0])).status == RUNNING and r.attempt == 2 and r.batch > 0 and r,
+                     120, what="the run training again on the other node")
+    assert _node(again) != lost_node
+
+    # 4. A short run finishes on the cluster: its model lands in the shared artifacts folder.
+    for run_id in ids[1:]:
+        jobs.cancel(run_id, settings)
+    short = jobs.submit(TrainConfig(name="short", train_subset=400, epochs=2), settings)
+    done = wait_for(lambda: (r := store.get(short)).status not in (QUEUED, RUNNING) and r, 180, what="the short run")
+    assert done.status == SUCCEEDED, done.error
+    assert (settings.runs_dir / str(short) / "model.keras").is_file()
+    assert str(settings.runs_dir).endswith("shared")
+
+
+def test_no_cluster_at_submit_is_one_line_and_nothing_is_queued(lab, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
+    monkeypatch.setenv("TRAINLAB_RAY_ADDRESS", "127.0.0.1:9")
+    settings = load_settings()
+    with pytest.raises(jobs.JobError, match=r"^executor: no Ray cluster answers at 127.0.0.1:9 \(.+\); start it"):
+        jobs.submit(TrainConfig(name="nowhere"), settings)
+    assert jobs.list_runs(settings) == [] and not worker.status(settings).running
