@@ -15,6 +15,9 @@ from core.store.runs import RunStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The tests' Ray clusters listen on loopback only; Ray, when imported, would otherwise swap 127.0.0.1 for
+# this machine's network address (core/runtime/ray_executor.py sets the same in a process of its own).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture(scope="session")

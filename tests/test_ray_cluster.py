@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from core.cli.main import main
 from core.domain.config import TrainConfig
 from core.runtime import worker
 from core.runtime.ray_executor import slots, task_environment
@@ -59,7 +60,7 @@ def _node(run) -> str:
     return run.worker_host.rsplit("Ray node ", 1)[-1]
 
 
-def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster):
+def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, capsys):
     settings, ray_cluster, second = cluster
     long = dict(train_subset=800, epochs=200, batch_size=4)
     ids = [jobs.submit(TrainConfig(name=f"run {i}", **long), settings) for i in range(4)]
@@ -70,6 +71,12 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster):
                     what="four runs training with live points")
     assert len({_node(r) for r in runs}) == 2 and all(r.status == RUNNING for r in runs)
     assert all(len(jobs.run_metrics(i, settings)) > 0 for i in ids)
+    assert main(["cluster", "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"Ray cluster at {settings.ray_address}: 2 nodes alive, 4 CPUs, 0 GPUs; 4 runs training")
+    rows = {line.split()[0]: line for line in out[2:]}
+    for run in runs:
+        assert f"#{run.id} {run.name}" in rows[_node(run)]
 
     # 2. A cancel reaches a run on the cluster within seconds.
     asked = time.monotonic()
@@ -99,6 +106,13 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster):
     assert done.status == SUCCEEDED, done.error
     assert (settings.runs_dir / str(short) / "model.keras").is_file()
     assert str(settings.runs_dir).endswith("shared")
+
+
+def test_cluster_status_on_a_laptop_says_how_to_use_a_cluster(lab, capsys):
+    assert main(["cluster", "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cluster: this lab trains on its own worker pool (TRAINLAB_EXECUTOR=local)")
+    assert len(err.splitlines()) == 1
 
 
 def test_no_cluster_at_submit_is_one_line_and_nothing_is_queued(lab, monkeypatch):

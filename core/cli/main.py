@@ -1,4 +1,4 @@
-"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers|users|serve`.
+"""Command-line entry point: `python -m core submit|list|follow|cancel|delete|sweep|worker|workers|cluster|users|serve`.
 
 It calls the same `core` functions as the pages, so a run started here shows up there.
 """
@@ -14,6 +14,7 @@ from dataclasses import Field, fields
 from pathlib import Path
 
 from core.cli.classroom import CLASSROOM_COMMANDS, add_classroom_commands
+from core.cli.cluster import CLUSTER_COMMANDS, add_cluster_commands
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=text).add_argument("run_id", type=int)
     _add_sweep(sub)
     add_classroom_commands(sub)
+    add_cluster_commands(sub)
     sub.add_parser("datasets", help="datasets and whether this machine has them")
     sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
         "dataset", choices=sorted(KERAS_DATASETS))
@@ -241,7 +243,7 @@ def _backup(args, parser) -> int:
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
             "worker": lambda args, parser: worker.run_pool(), "workers": _workers, "backup": _backup,
-            **CLASSROOM_COMMANDS}
+            **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ import os
 import signal
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.runtime.fair_share import next_fair_run
@@ -92,8 +93,9 @@ class RayExecutor:
         """Nothing to send: the dispatcher polls the store's queued runs."""
 
 
-def connect(settings: Settings) -> None:
-    """Join the cluster as a driver, shipping the project's `core` package to the nodes with the tasks."""
+def connect(settings: Settings, ship_code: bool = True) -> None:
+    """Join the cluster as a driver, shipping the project's `core` package to the nodes with the tasks
+    (`ship_code`; a driver that only looks at the cluster sends nothing)."""
     address = check_reachable(settings)
     host = address.removeprefix("ray://").rpartition(":")[0]
     loopback = {}
@@ -105,8 +107,35 @@ def connect(settings: Settings) -> None:
         loopback = {"_node_ip_address": "127.0.0.1"}
     import ray
 
+    code = {"runtime_env": {"py_modules": [str(PROJECT_ROOT / "core")]}} if ship_code else {}
     ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
-             runtime_env={"py_modules": [str(PROJECT_ROOT / "core")]}, **loopback)
+             **code, **loopback)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One machine of the cluster as Ray sees it."""
+
+    node_id: str
+    address: str
+    hostname: str
+    alive: bool
+    cpus: float
+    gpus: float
+
+
+def cluster_nodes(settings: Settings) -> list[Node]:
+    """The cluster's nodes, alive ones first (a short-lived driver; ClusterUnreachable if none answers)."""
+    connect(settings, ship_code=False)
+    import ray
+
+    try:
+        nodes = [Node(n["NodeID"], n.get("NodeManagerAddress", ""), n.get("NodeManagerHostname", ""),
+                      bool(n.get("Alive")), float(n.get("Resources", {}).get("CPU", 0)),
+                      float(n.get("Resources", {}).get("GPU", 0))) for n in ray.nodes()]
+    finally:
+        ray.shutdown()
+    return sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id))
 
 
 def task_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -162,7 +162,9 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
         if interrupted is not None and interrupted():
             # Huey's KeyboardInterrupt, raised while TensorFlow traced a function, can come out as another error.
             raise RunInterrupted(run_id, attempt) from exc
-        store.finish(run_id, FAILED, error=one_line(exc), traceback=tb.format_exc(), attempt=attempt)
+        # On a cluster the error names the node: a dataset one node lacks is fixed on that node.
+        error = one_line(exc) if host is None else f"on {host}: {one_line(exc)}"
+        store.finish(run_id, FAILED, error=error, traceback=tb.format_exc(), attempt=attempt)
         return FAILED
     finally:
         _release_memory()
