@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all eleven figures, about 50 minutes on 2 cores
+    python -m bench                       # all twelve figures, about 55 minutes on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
-           "class-browsers", "model-cache")
+           "class-browsers", "model-cache", "cluster")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -37,6 +37,7 @@ TITLES = {
                       "(the browsers' CPU share shown)",
     "model-cache": "11. Looking inside a run's model: Streamlit-process memory for 30 sessions, shared cache vs a copy "
                    "per session",
+    "cluster": "12. Ray executor vs the local pool on this machine: submit -> first point, runs per minute",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -49,6 +50,7 @@ def main() -> int:
         browser_latency,
         class_browsers,
         class_sessions,
+        cluster,
         concurrency,
         latency,
         memory,
@@ -70,7 +72,7 @@ def main() -> int:
     modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
                "opening": opening_sessions, "class": class_sessions,
-               "class-browsers": class_browsers, "model-cache": model_cache}
+               "class-browsers": class_browsers, "model-cache": model_cache, "cluster": cluster}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()
