@@ -104,6 +104,8 @@ def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, 
 
 def check_executor(settings: Settings, executor: Executor | None = None) -> None:
     """JobError (one line) when the executor cannot take runs now (no Ray cluster answers): nothing is queued."""
+    if executor is None and settings.executor == "local":
+        return  # the local queue's refusals come at enqueue: the run is stored, then cancelled with the reason
     check = getattr(executor or executor_for(settings), "check", None)
     if check is not None:
         try:
