@@ -122,3 +122,23 @@ def test_no_cluster_at_submit_is_one_line_and_nothing_is_queued(lab, monkeypatch
     with pytest.raises(jobs.JobError, match=r"^executor: no Ray cluster answers at 127.0.0.1:9 \(.+\); start it"):
         jobs.submit(TrainConfig(name="nowhere"), settings)
     assert jobs.list_runs(settings) == [] and not worker.status(settings).running
+
+
+def test_a_run_shows_the_cluster_node_it_trained_on(lab, store):
+    from core.domain.placement import cluster_placement, node_label
+    from core.views.display import escape_markdown
+    from tests.test_pages import _page
+
+    label = node_label("lab-pc-7", "3f2a9c1b44d0e1")
+    assert label == "lab-pc-7 · Ray node 3f2a9c1b" and cluster_placement(label) == label
+    assert cluster_placement("lab-pc-7") is None  # this machine's own pool: nothing to say
+    on_node = store.create_run("on a node", TrainConfig().to_dict())
+    store.claim(on_node, 1, label)
+    local = store.create_run("here", TrainConfig().to_dict())
+    store.claim(local, 1, "lab-pc-7")
+    for run_id, expected in ((on_node, [f"Trained on {escape_markdown(label)}"]), (local, [])):
+        at = _page("pages/runs.py")
+        at.query_params["run"] = str(run_id)
+        at.run()
+        assert not at.exception
+        assert [c.value for c in at.caption if c.value.startswith("Trained on")] == expected

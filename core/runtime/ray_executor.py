@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.domain.placement import node_label
 from core.runtime.fair_share import next_fair_run
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
@@ -164,11 +165,6 @@ def train_on_node(run_id: int, env: dict[str, str]) -> str | None:
     threads = use_threads(settings.run_cpus)
     node = ray.get_runtime_context().get_node_id()
     return execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
-
-
-def node_label(hostname: str, node_id: str) -> str:
-    """How a run's worker host reads on the cluster: the machine and its Ray node."""
-    return f"{hostname} · Ray node {node_id[:8]}"
 
 
 def slots(nodes: list[dict], cpus: int, gpus: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.domain.placement import on_node
 from core.runtime.ray_executor import Node, cluster_nodes
 from core.settings import Settings, load_settings
 from core.store.runs import QUEUED, RUNNING, Run, RunStore
@@ -41,7 +42,7 @@ def status(settings: Settings | None = None) -> ClusterStatus:
     placed: set[int] = set()
     loads = []
     for node in nodes:
-        mine = tuple(r for r in running if r.worker_host and r.worker_host.endswith(f"Ray node {node.node_id[:8]}"))
+        mine = tuple(r for r in running if on_node(r.worker_host, node.node_id))
         placed.update(r.id for r in mine)
         loads.append(NodeLoad(node, mine))
     queued = store.count_by_status().get(QUEUED, 0)

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import streamlit as st
 
+from core.domain.placement import cluster_placement
 from core.services import jobs, sweeps
 from core.views import evaluation
 from core.views.charts import training_curves
@@ -99,6 +100,8 @@ def _detail(run) -> None:
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
     if run.owner:
         st.caption(f"Queued by {run.owner}")
+    if cluster_placement(run.worker_host):
+        st.caption(f"Trained on {escape_markdown(run.worker_host)}")
     if run.tag_list:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
     st.progress(run.progress, text=progress_text(run))
