@@ -145,8 +145,9 @@ def _test_results(run_id: int, predictions: evaluation.Predictions) -> None:
     event = left.plotly_chart(evaluation.confusion_figure(predictions), key=f"confusion_{run_id}",
                               on_select="rerun", selection_mode="points")
     right.dataframe(evaluation.per_class_accuracy(predictions), hide_index=True, key=f"per_class_{run_id}",
-                    column_config={"accuracy": st.column_config.ProgressColumn(
-                        min_value=0, max_value=1, format="percent")})
+                    # figures, not bars: a bar beside its figure pushed the figure out of view at 1024 px
+                    column_config={"test images": st.column_config.NumberColumn("images"),
+                                   "accuracy": st.column_config.NumberColumn(format="percent")})
     if not len(predictions.mistakes):
         return
     names = predictions.class_names
