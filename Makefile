@@ -37,10 +37,10 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-app requirements-dev.txt
 	touch $@
 
 browser:  ## Debian's Chromium for the browser tests (Playwright never downloads one)
-	@test -x /usr/bin/chromium || scripts/install-chromium.sh
+	@test -x /usr/bin/chromium || scripts/install-debian.sh chromium
 
 postgres:  ## Debian's PostgreSQL server binaries for the PostgreSQL store's tests (each run starts its own server)
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || scripts/install-postgresql.sh
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || scripts/install-debian.sh postgresql
 
 workers-stop:  ## stop the background worker pool
 	$(BIN)/python -m core workers stop
