@@ -1,6 +1,7 @@
 """The cluster shape on one machine: a Ray cluster of two nodes and a PostgreSQL server, both started by
-the test on loopback; runs spread over both nodes with live metrics, a cancel, a node removed mid-run,
-artifacts in the shared folder, and a submission refused in one line when no cluster answers."""
+the test on loopback; runs spread over both nodes with live metrics, a cancel, a node removed mid-run, the
+head's dispatcher restarted, artifacts in the shared folder, and a submission refused in one line when no
+cluster answers."""
 import time
 
 import pytest
@@ -98,7 +99,17 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, caps
                      120, what="the run training again on the other node")
     assert _node(again) != lost_node
 
-    # 4. A short run finishes on the cluster: its model lands in the shared artifacts folder.
+    # 4. The head's dispatcher restarts: the runs it had training go back to the queue, none is lost, and
+    # the next dispatcher trains them.
+    kept = next(i for i in ids[1:] if (r := store.get(i)).status == RUNNING and r.attempt == 1)
+    assert worker.stop(settings)
+    stopped = store.get(kept)
+    assert stopped.status == QUEUED and "dispatcher" in stopped.attempt_note
+    assert worker.ensure_running(settings)
+    wait_for(lambda: (r := store.get(kept)).status == RUNNING and r.attempt == 2 and r.batch > 0, 120,
+             what="the re-queued run training under the new dispatcher")
+
+    # 5. A short run finishes on the cluster: its model lands in the shared artifacts folder.
     for run_id in ids[1:]:
         jobs.cancel(run_id, settings)
     short = jobs.submit(TrainConfig(name="short", train_subset=400, epochs=2), settings)
