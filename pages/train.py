@@ -107,6 +107,13 @@ with opt_col:
         nesterov = st.checkbox("Nesterov momentum", key="nesterov")
     batch_size = number(st, "Batch size", "batch_size")
     epochs = number(st, f"Epochs (at most {settings.max_epochs})", "epochs")
+    cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)
+    if settings.executor == "ray":
+        cluster_cols = st.columns(2)
+        cpus = number(cluster_cols[0], "Cluster CPUs", "cpus",
+                      help=f"CPU threads this run asks the Ray cluster for; 0: the default, {settings.run_cpus}.")
+        gpus = cluster_cols[1].selectbox("Cluster GPUs", ("default", "0", "1"), key="gpus", format_func=lambda g: (
+            f"default ({settings.run_gpus})" if g == "default" else g), help="GPUs this run asks the cluster for.")
     name = st.text_input("Run name (optional)", key="name")
     notes = st.text_area("Notes (optional)", key="notes", height=80)
 
@@ -115,7 +122,7 @@ config = TrainForm(
     learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=nesterov,
     batch_size=batch_size, epochs=epochs, validation_split=validation_split, split_mode=split_mode, labels=labels,
     train_subset=train_subset, test_subset=test_subset, image_size=image_size, augmentation=augmentation_key,
-    train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes,
+    train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes, cpus=cpus, gpus=gpus,
 ).to_config(resizable=info.resizable)
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:

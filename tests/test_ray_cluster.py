@@ -9,7 +9,7 @@ import pytest
 from core.cli.main import main
 from core.domain.config import TrainConfig
 from core.runtime import worker
-from core.runtime.ray_executor import slots, task_environment
+from core.runtime.ray_executor import capacity, placeable, task_environment, too_big
 from core.services import jobs
 from core.settings import load_settings
 from core.store.runs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, RunStore
@@ -18,11 +18,14 @@ from tests.conftest import wait_for
 pytestmark = pytest.mark.integration
 
 
-def test_slots_count_whole_runs_on_alive_nodes():
+def test_room_is_counted_on_alive_nodes_and_a_run_no_node_can_hold_is_named():
     nodes = [{"Alive": True, "Resources": {"CPU": 4.0, "GPU": 1.0}}, {"Alive": True, "Resources": {"CPU": 3.0}},
-             {"Alive": False, "Resources": {"CPU": 64.0}}]
-    assert slots(nodes, cpus=2, gpus=0) == 3
-    assert slots(nodes, cpus=1, gpus=1) == 1  # only the first node has a GPU
+             {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}}]
+    assert capacity(nodes) == (7.0, 1.0)
+    assert placeable(nodes, 4, 1) and placeable(nodes, 3, 0)
+    assert not placeable(nodes, 5, 0) and not placeable(nodes, 1, 2)  # the gone node's 64 CPUs do not count
+    assert too_big(8, 0, nodes).startswith("it asks for 8 CPUs and 0 GPUs, and no node of the Ray cluster has that "
+                                           "(the largest: 4 CPUs, 1 GPUs)")
 
 
 def test_a_task_takes_the_heads_settings_but_not_the_nodes_own(lab, monkeypatch):
@@ -64,8 +67,11 @@ def _node(run) -> str:
 def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, capsys):
     settings, ray_cluster, second = cluster
     long = dict(train_subset=800, epochs=200, batch_size=4)
-    ids = [jobs.submit(TrainConfig(name=f"run {i}", **long), settings) for i in range(4)]
     store = RunStore(settings.store_location)
+    greedy = jobs.submit(TrainConfig(name="wants a GPU", gpus=1), settings)  # no node has one
+    ids = [jobs.submit(TrainConfig(name=f"run {i}", **long), settings) for i in range(4)]
+    refused = wait_for(lambda: (r := store.get(greedy)).status == CANCELLED and r, 60, what="the GPU run refused")
+    assert refused.error.startswith("it asks for 1 CPU and 1 GPU, and no node of the Ray cluster has that")
 
     # 1. Four runs train at once, two on each node, each drawing live points into PostgreSQL.
     runs = wait_for(lambda: (rs := [store.get(i) for i in ids]) and all(r.batch > 0 for r in rs) and rs, 180,
@@ -109,12 +115,13 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, caps
     wait_for(lambda: (r := store.get(kept)).status == RUNNING and r.attempt == 2 and r.batch > 0, 120,
              what="the re-queued run training under the new dispatcher")
 
-    # 5. A short run finishes on the cluster: its model lands in the shared artifacts folder.
+    # 5. A short run asking for two CPUs finishes on the cluster: its model lands in the shared artifacts folder.
     for run_id in ids[1:]:
         jobs.cancel(run_id, settings)
-    short = jobs.submit(TrainConfig(name="short", train_subset=400, epochs=2), settings)
+    short = jobs.submit(TrainConfig(name="short", train_subset=400, epochs=2, cpus=2), settings)  # a whole node
     done = wait_for(lambda: (r := store.get(short)).status not in (QUEUED, RUNNING) and r, 180, what="the short run")
     assert done.status == SUCCEEDED, done.error
+    assert done.threads == 2  # it trained with the CPUs it asked for, not TRAINLAB_RUN_CPUS
     assert (settings.runs_dir / str(short) / "model.keras").is_file()
     assert str(settings.runs_dir).endswith("shared")
 
@@ -153,3 +160,42 @@ def test_a_run_shows_the_cluster_node_it_trained_on(lab, store):
         at.run()
         assert not at.exception
         assert [c.value for c in at.caption if c.value.startswith("Trained on")] == expected
+
+
+def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, store, monkeypatch):
+    from ray.cluster_utils import Cluster
+
+    from tests.test_pages import _page
+
+    at = _page("pages/train.py").run()
+    assert not [n for n in at.number_input if n.key == "cpus"] and not [s for s in at.selectbox if s.key == "gpus"]
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
+                                                         "include_dashboard": False})
+    try:
+        monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
+        monkeypatch.setenv("TRAINLAB_RAY_ADDRESS", head.address)
+        at = _page("pages/train.py").run()
+        at.number_input(key="cpus").set_value(3)
+        at.selectbox(key="gpus").set_value("0")
+        at.button(key="start").click().run()
+        assert not at.exception and not at.error
+        at.number_input(key="cpus").set_value(0)  # 0: the cluster's default, as the label says
+        at.button(key="start").click().run()
+        at.number_input(key="cpus").set_value(0.5)
+        at.button(key="start").click().run()
+        assert at.error[0].value == "cpus: must be a whole number; got 0.5"  # and nothing queued
+    finally:
+        head.shutdown()
+    first, second = sorted(store.list_runs(), key=lambda r: r.id)
+    assert (first.config_dict["cpus"], first.config_dict["gpus"]) == (3, 0)
+    assert (second.config_dict["cpus"], second.config_dict["gpus"]) == (None, 0)
+
+
+def test_a_cloned_run_keeps_its_cluster_resources():
+    from core.domain.train_form import TrainForm
+
+    form = TrainForm.from_config(TrainConfig(cpus=3, gpus=1).to_dict(), "again")
+    assert (form.cpus, form.gpus) == (3, "1")
+    assert (form.to_config().cpus, form.to_config().gpus) == (3, 1)
+    default = TrainForm.from_config(TrainConfig().to_dict(), "again").to_config()
+    assert (default.cpus, default.gpus) == (None, None)

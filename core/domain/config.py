@@ -42,6 +42,9 @@ SPLIT_MODES = {"random": "random (seeded, stratified)", "keras": "last share (Ke
 LABEL_ENCODINGS = {"integer": "integer labels, sparse categorical cross-entropy",
                    "one_hot": "one-hot labels, categorical cross-entropy"}
 IMAGE_SIZE_RANGE = (16, 512)
+MAX_RUN_CPUS = 256
+# Fields that say where a run trains, not what it learns: runs differing only in these are the same experiment.
+PLACEMENT_FIELDS = ("cpus", "gpus")
 
 
 class ConfigError(ValueError):
@@ -82,6 +85,9 @@ class TrainConfig:
                                f"{IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]}")
     augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
     seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
+    cpus: int | None = _setting(None, f"Ray cluster only: the CPU threads this run asks for, 1 to {MAX_RUN_CPUS}; "
+                                "default TRAINLAB_RUN_CPUS")
+    gpus: int | None = _setting(None, "Ray cluster only: the GPUs this run asks for, 0 or 1; default TRAINLAB_RUN_GPUS")
     name: str = _setting("", "shown as plain text; empty = generated")
     notes: str = _setting("", "shown as plain text")
 
@@ -217,6 +223,10 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
     if config.test_subset is not None:
         _check_int("test_subset", config.test_subset, 1, info.test_size,
                    f"{info.title} has {info.test_size} test images")
+    if config.cpus is not None:
+        _check_int("cpus", config.cpus, 1, MAX_RUN_CPUS, "CPU threads the run asks the Ray cluster for")
+    if config.gpus is not None:
+        _check_int("gpus", config.gpus, 0, 1, "GPUs the run asks the Ray cluster for")
     if config.split_mode not in SPLIT_MODES:
         raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
     if config.labels not in LABEL_ENCODINGS:

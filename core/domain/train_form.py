@@ -40,6 +40,8 @@ class TrainForm:
     augmentation: str = "none"
     train_augmentation: list = field(default_factory=list)
     seed: int = _DEFAULTS.seed
+    cpus: int = 0  # a Ray cluster's CPUs for the run; 0: TRAINLAB_RUN_CPUS (the field shows on a cluster only)
+    gpus: str = "default"  # a Ray cluster's GPUs for the run: "0", "1", or "default" (TRAINLAB_RUN_GPUS)
     name: str = ""
     notes: str = ""
 
@@ -68,14 +70,17 @@ class TrainForm:
             split_mode=self.split_mode, labels=self.labels,
             train_subset=self.train_subset or None, test_subset=self.test_subset or None,  # 0 means all
             image_size=self.image_size if resizable else _DEFAULTS.image_size,
-            augmentation=self.pipeline(), seed=self.seed, name=self.name, notes=self.notes)
+            augmentation=self.pipeline(), seed=self.seed, name=self.name, notes=self.notes,
+            cpus=self.cpus or None, gpus=None if self.gpus == "default" else int(self.gpus))
 
     @classmethod
     def from_config(cls, config: dict, name: str) -> TrainForm:
         """The form that queues `config` again (a stored run's settings), under run name `name`."""
         known = {f.name for f in fields(cls)} - {"augmentation", "train_augmentation", "name"}
         values = {k: v for k, v in config.items() if k in known}
-        values.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0)
+        gpus = config.get("gpus")
+        values.update(train_subset=config.get("train_subset") or 0, test_subset=config.get("test_subset") or 0,
+                      cpus=config.get("cpus") or 0, gpus="default" if gpus is None else str(gpus))
         if config.get("optimizer") != "sgd":  # keep the page's SGD defaults for when the user switches
             values.pop("momentum", None), values.pop("nesterov", None)
         steps = list(config.get("augmentation") or [])

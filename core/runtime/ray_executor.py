@@ -40,6 +40,7 @@ from core.store.runs import RUNNING, RunStore
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
 TASK_PREFIX = "trainlab-run-"
+MAX_PASSED = 20  # queued runs too big for the room left that one look passes over before it waits
 # Settings that describe the node itself: a task keeps the node's own values, never the head's.
 NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
                         "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
@@ -151,8 +152,9 @@ def task_environment(settings: Settings, environ: dict[str, str] | None = None) 
     return env
 
 
-def train_on_node(run_id: int, env: dict[str, str]) -> str | None:
-    """The Ray task: claim run `run_id` and train it on this node with the CPUs Ray gave it; its status."""
+def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
+    """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
+    its status."""
     import ray
 
     os.environ.update(env)
@@ -162,23 +164,31 @@ def train_on_node(run_id: int, env: dict[str, str]) -> str | None:
 
     settings = load_settings()
     load_tensorflow()
-    threads = use_threads(settings.run_cpus)
+    threads = use_threads(cpus)
     node = ray.get_runtime_context().get_node_id()
     return execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
 
 
-def slots(nodes: list[dict], cpus: int, gpus: int) -> int:
-    """How many runs of `cpus` CPUs and `gpus` GPUs the cluster's alive nodes hold at once."""
-    total = 0
-    for node in nodes:
-        if not node.get("Alive"):
-            continue
-        resources = node.get("Resources", {})
-        fit = int(resources.get("CPU", 0) // cpus)
-        if gpus:
-            fit = min(fit, int(resources.get("GPU", 0) // gpus))
-        total += fit
-    return total
+def placeable(nodes: list[dict], cpus: int, gpus: int) -> bool:
+    """Whether one alive node has `cpus` CPUs and `gpus` GPUs in all (whatever it runs now)."""
+    return any(node.get("Alive") and node.get("Resources", {}).get("CPU", 0) >= cpus
+               and node.get("Resources", {}).get("GPU", 0) >= gpus for node in nodes)
+
+
+def capacity(nodes: list[dict]) -> tuple[float, float]:
+    """The CPUs and GPUs of the alive nodes together."""
+    alive = [node.get("Resources", {}) for node in nodes if node.get("Alive")]
+    return sum(r.get("CPU", 0) for r in alive), sum(r.get("GPU", 0) for r in alive)
+
+
+def too_big(cpus: int, gpus: int, nodes: list[dict]) -> str:
+    """Why a run was cancelled: no node of the cluster has what it asks for."""
+    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
+    most_cpus = max((r.get("CPU", 0) for r in alive), default=0)
+    most_gpus = max((r.get("GPU", 0) for r in alive), default=0)
+    return (f"it asks for {cpus} CPU{'s' * (cpus != 1)} and {gpus} GPU{'s' * (gpus != 1)}, and no node of the Ray "
+            f"cluster has that (the largest: {most_cpus:g} CPUs, {most_gpus:g} GPUs); run it again with fewer "
+            "(cpus, gpus), or add a node that has them")
 
 
 class Dispatcher:
@@ -189,7 +199,7 @@ class Dispatcher:
         self.settings = settings
         self.store = RunStore(settings.store_location)
         self.stopping = threading.Event()
-        self.in_flight: dict = {}  # Ray ObjectRef -> run id
+        self.in_flight: dict = {}  # Ray ObjectRef -> (run id, its CPUs, its GPUs)
         self._task = None
 
     def run(self) -> int:
@@ -210,18 +220,39 @@ class Dispatcher:
         return 0
 
     def step(self) -> None:
-        """Settle the tasks that ended, then start queued runs in the slots that are free."""
+        """Settle the tasks that ended, then start the fairest queued runs the cluster has room for now.
+        Room is counted over the cluster's CPUs and GPUs together; Ray finds the node."""
         import ray
 
         self._settle()
-        free = slots(ray.nodes(), self.settings.run_cpus, self.settings.run_gpus) - len(self.in_flight)
-        for _ in range(max(0, free)):
-            run_id = next_fair_run(self.store, exclude=frozenset(self.in_flight.values()))
+        nodes = ray.nodes()
+        cpus, gpus = capacity(nodes)
+        cpus -= sum(c for _, c, _ in self.in_flight.values())
+        gpus -= sum(g for _, _, g in self.in_flight.values())
+        passed: set[int] = set()  # fair, but too big for the room left now: the next fair one may fit
+        while len(passed) < MAX_PASSED:
+            handed = {run_id for run_id, _, _ in self.in_flight.values()}
+            run_id = next_fair_run(self.store, exclude=frozenset(handed | passed))
             if run_id is None:
                 break
-            ref = self._task.options(num_cpus=self.settings.run_cpus, num_gpus=self.settings.run_gpus,
-                                     name=f"{TASK_PREFIX}{run_id}").remote(run_id, task_environment(self.settings))
-            self.in_flight[ref] = run_id
+            need_cpus, need_gpus = self._demand(run_id)
+            if not placeable(nodes, need_cpus, need_gpus):
+                self.store.cancel_unqueued([run_id], too_big(need_cpus, need_gpus, nodes))
+            elif need_cpus > cpus or need_gpus > gpus:
+                passed.add(run_id)
+            else:
+                ref = self._task.options(num_cpus=need_cpus, num_gpus=need_gpus, name=f"{TASK_PREFIX}{run_id}") \
+                    .remote(run_id, task_environment(self.settings), need_cpus)
+                self.in_flight[ref] = (run_id, need_cpus, need_gpus)
+                cpus, gpus = cpus - need_cpus, gpus - need_gpus
+
+    def _demand(self, run_id: int) -> tuple[int, int]:
+        """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""
+        run = self.store.get(run_id)
+        config = run.config_dict if run else {}
+        cpus, gpus = config.get("cpus"), config.get("gpus")
+        return (self.settings.run_cpus if cpus is None else int(cpus),
+                self.settings.run_gpus if gpus is None else int(gpus))
 
     def _settle(self) -> None:
         import ray
@@ -230,7 +261,7 @@ class Dispatcher:
             return
         done, _ = ray.wait(list(self.in_flight), num_returns=len(self.in_flight), timeout=0)
         for ref in done:
-            run_id = self.in_flight.pop(ref)
+            run_id = self.in_flight.pop(ref)[0]
             try:
                 ray.get(ref)
             except ray.exceptions.RayError as exc:
@@ -250,7 +281,7 @@ class Dispatcher:
         """Re-queue the runs still training (for the next dispatcher) and end their tasks."""
         import ray
 
-        for ref, run_id in list(self.in_flight.items()):
+        for ref, (run_id, _, _) in list(self.in_flight.items()):
             run = self.store.get(run_id)
             if run is not None and run.status == RUNNING:
                 requeue_or_fail(self.store, run_id, run.attempt,

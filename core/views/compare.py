@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from core.domain.config import PLACEMENT_FIELDS
 from core.domain.lessons import Reference
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
@@ -217,7 +218,7 @@ class CompareState:
 
 
 def _config_without_seed(run: Run) -> str:
-    config = {k: v for k, v in run.config_dict.items() if k not in ("seed", "name", "notes")}
+    config = {k: v for k, v in run.config_dict.items() if k not in ("seed", "name", "notes", *PLACEMENT_FIELDS)}
     return json.dumps(config, sort_keys=True)
 
 
