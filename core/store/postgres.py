@@ -10,6 +10,7 @@ statement or transaction (`PgConnection._reconnect`), so the app and the workers
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any, Iterable, Iterator
@@ -21,6 +22,7 @@ _LIKE = re.compile(r"\bLIKE\b")
 _ROWID = re.compile(r"\browid\b")
 
 
+@functools.lru_cache(maxsize=1024)  # the store's statements are a few fixed strings: rewrite each once
 def translate(sql: str) -> str:
     """SQLite-flavoured store SQL as PostgreSQL runs it: `?` → `%s` (a literal % doubled), json_extract(c,
     '$.f') → (c::jsonb ->> 'f'), LIKE → ILIKE (SQLite's LIKE ignores ASCII case), rowid → seq (metrics'
@@ -57,10 +59,14 @@ class Row(tuple):
         return self._names
 
 
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type:
+    """One Row class per column list, made once."""
+    return type("Row", (Row,), {"__slots__": (), "_names": names})
+
+
 def _row_factory(cursor):
-    names = tuple(column.name for column in cursor.description or ())
-    row_class = type("Row", (Row,), {"__slots__": (), "_names": names})
-    return lambda values: row_class(values)
+    return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
 class Cursor:
