@@ -79,3 +79,18 @@ def test_worker_processes_train_into_postgresql_and_survive_its_restart(lab, db,
         assert not settings.db_path.exists()  # nothing went to a SQLite file
     finally:
         assert worker.stop(settings)
+
+
+def test_a_process_checks_a_postgresql_schema_once(postgres_server):
+    import psycopg
+
+    url = postgres_server.new_database()
+    RunStore(url).create_run("first", {})
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("UPDATE store_version SET version = version + 1")  # as a newer Train Lab would leave it
+    assert [r.name for r in RunStore(url).list_runs()] == ["first"]  # this process checked it already
+    from core.store import connections
+
+    connections._CURRENT.discard(url)  # a process starting now checks it, and refuses a newer store
+    with pytest.raises(StoreError, match=r"has schema version \d+, newer than this Train Lab's"):
+        RunStore(url).connection()

@@ -39,15 +39,23 @@ def open_sqlite(path: Path) -> sqlite3.Connection:
     return conn
 
 
+# PostgreSQL stores this process has made or brought up to date already: a service opens a store per call,
+# and checking the schema again (DDL under a lock every process takes in turn) would cost each call.
+_CURRENT: set[str] = set()
+
+
 def open_postgres(url: str):
     """A connection to the PostgreSQL store at `url`; StoreError in one line if it cannot be reached."""
     from core.store.postgres import PgConnection, describe
 
     conn = PgConnection(url)
+    if url in _CURRENT:
+        return conn
     try:
         create(conn)
         migrate(conn, where=describe(url))
     except BaseException:
         conn.close()
         raise
+    _CURRENT.add(url)
     return conn
