@@ -8,9 +8,12 @@ import pytest
 
 from core.cli.main import main
 from core.domain.config import TrainConfig
+from core.domain.sweep_parsing import Variant
+from core.domain.sweep_spec import Halving, SweepSpec
 from core.runtime import worker
-from core.runtime.ray_executor import capacity, placeable, task_environment, too_big
-from core.services import jobs
+from core.runtime.ray_executor import task_environment
+from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
+from core.services import jobs, sweeps
 from core.settings import load_settings
 from core.store.runs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, RunStore
 from tests.conftest import wait_for
@@ -18,14 +21,69 @@ from tests.conftest import wait_for
 pytestmark = pytest.mark.integration
 
 
-def test_room_is_counted_on_alive_nodes_and_a_run_no_node_can_hold_is_named():
-    nodes = [{"Alive": True, "Resources": {"CPU": 4.0, "GPU": 1.0}}, {"Alive": True, "Resources": {"CPU": 3.0}},
-             {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}}]
-    assert capacity(nodes) == (7.0, 1.0)
+def _nodes(*specs):
+    """ray.nodes()-like dicts: (id, CPUs, GPUs, alive)."""
+    return [{"NodeID": i, "Alive": alive, "Resources": {"CPU": float(c), **({"GPU": float(g)} if g else {})}}
+            for i, c, g, alive in specs]
+
+
+def test_room_is_counted_per_alive_node_and_a_run_no_node_can_hold_is_named():
+    nodes = _nodes(("gpu-box", 4, 1, True), ("pc-1", 3, 0, True), ("gone", 64, 8, False))
+    room = free_room(nodes, [("pc-1", 2, 0), ("gone", 1, 0)])
+    assert sorted(room) == ["gpu-box", "pc-1"]  # the gone node's 64 CPUs do not count
+    assert (room["pc-1"].free_cpus, room["gpu-box"].free_cpus, room["gpu-box"].free_gpus) == (1, 4, 1)
     assert placeable(nodes, 4, 1) and placeable(nodes, 3, 0)
-    assert not placeable(nodes, 5, 0) and not placeable(nodes, 1, 2)  # the gone node's 64 CPUs do not count
+    assert not placeable(nodes, 5, 0) and not placeable(nodes, 1, 2)
     assert too_big(8, 0, nodes).startswith("it asks for 8 CPUs and 0 GPUs, and no node of the Ray cluster has that "
                                            "(the largest: 4 CPUs, 1 GPUs)")
+
+
+def test_cpu_runs_spread_over_the_machines_and_keep_off_the_gpu_one():
+    room = free_room(_nodes(("gpu-box", 8, 1, True), ("pc-1", 4, 0, True), ("pc-2", 4, 0, True)), [("pc-1", 1, 0)])
+    assert choose_node(room, 1, 0) == "pc-2"  # the emptiest PC, not the one already training
+    assert choose_node(room, 4, 0) == "pc-2"  # pc-1 has 3 free: only pc-2 holds 4 CPUs besides the GPU box
+    assert choose_node(room, 6, 0) == "gpu-box"  # no PC holds it: the GPU machine does
+    assert choose_node(room, 2, 1) == "gpu-box" and choose_node(room, 9, 0) is None
+    room["gpu-box"].free_gpus = 0
+    assert choose_node(room, 1, 1) is None  # its GPU is taken
+
+
+def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passed_over_too_long(lab, store):
+    from core.runtime.ray_executor import HOLD_AFTER, Dispatcher
+
+    dispatcher = Dispatcher(load_settings())
+    nodes = _nodes(("a", 2, 0, True), ("b", 2, 0, True))
+    busy = [("a", 1, 0)]  # one CPU of node a is taken by someone else's run
+    queued = {}
+
+    def submit(name, cpus):
+        queued[name] = store.create_run(name, TrainConfig(cpus=cpus).to_dict())
+
+    def plan(now):
+        """What the dispatcher starts now; those runs then train (claimed) on their node."""
+        starts = dispatcher.plan(nodes, free_room(nodes, busy), now=now)
+        for run_id, cpus, _, node in starts:
+            store.claim(run_id, 1, node)
+            busy.append((node, cpus, 0))
+        return [(store.get(run_id).name, node) for run_id, _, _, node in starts]
+
+    for name, cpus in (("small", 1), ("big", 2), ("other", 1), ("huge", 3)):
+        submit(name, cpus)
+    # big fits on no node once small took the emptier one: passed over, and other starts in the room left.
+    assert plan(0.0) == [("small", "b"), ("other", "a")]
+    assert store.get(queued["huge"]).status == CANCELLED  # no node could ever hold 3 CPUs
+    assert store.get(queued["huge"]).error.startswith("it asks for 3 CPUs")
+    assert dispatcher.waiting_since == {queued["big"]: 0.0}
+    submit("later", 1)
+    assert plan(HOLD_AFTER / 2) == [("later", "b")]  # big still cannot fit: a smaller run may go first
+    busy.remove(("b", 1, 0))  # small ends
+    submit("another", 1)
+    assert plan(HOLD_AFTER) == []  # big waited long enough: nothing behind it starts in the room freed
+    busy.remove(("a", 1, 0))  # other ends: a and b have one CPU free each, still not two on one node
+    assert plan(HOLD_AFTER + 1) == []
+    busy.remove(("b", 1, 0))  # later ends: node b is free
+    assert plan(HOLD_AFTER + 2) == [("big", "b"), ("another", "a")]
+    assert dispatcher.waiting_since == {}
 
 
 def test_a_task_takes_the_heads_settings_but_not_the_nodes_own(lab, monkeypatch):
@@ -126,8 +184,34 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, caps
     done = wait_for(lambda: (r := store.get(short)).status not in (QUEUED, RUNNING) and r, 180, what="the short run")
     assert done.status == SUCCEEDED, done.error
     assert done.threads == 2  # it trained with the CPUs it asked for, not TRAINLAB_RUN_CPUS
-    assert (settings.runs_dir / str(short) / "model.keras").is_file()
-    assert str(settings.runs_dir).endswith("shared")
+    kept_files = {p.name for p in (settings.runs_dir / str(short)).iterdir()}
+    assert {"model.keras", "predictions.npz", "tensorboard"} <= kept_files, kept_files
+    assert any((settings.runs_dir / str(short) / "tensorboard").rglob("events.out.tfevents.*"))
+    assert done.test_accuracy is not None and str(settings.runs_dir).endswith("shared")
+    # The next CPU-only run of that size trains in the same warm worker process: TensorFlow is imported.
+    again = jobs.submit(TrainConfig(name="short again", train_subset=400, epochs=1, cpus=2), settings)
+    done_again = wait_for(lambda: (r := store.get(again)).status not in (QUEUED, RUNNING) and r, 120,
+                          what="the second short run")
+    assert done_again.status == SUCCEEDED, done_again.error
+    assert (done_again.worker_pid, done_again.worker_host) == (done.worker_pid, done.worker_host)
+
+    # 6. A node joins again, and a sweep with successive halving spreads over both: each trial takes a whole
+    # node; the Adam trials go first, and the SGD ones (a rate too small to learn) are stopped at the first
+    # rung by scores the other node's trials wrote.
+    ray_cluster.add_node(num_cpus=2, node_ip_address="127.0.0.1")
+    spec = SweepSpec(name="halving on the cluster", datasets=("digits",), variants=(Variant("mlp", "mlp"),),
+                     optimizers=("adam", "sgd"), per_optimizer_lr={"adam": (1e-3, 3e-3), "sgd": (1e-7, 2e-7)},
+                     batch_sizes=(16,), epochs=(3,), shared={"train_subset": 300, "cpus": 2}, halving=Halving(eta=2))
+    sweep_id = sweeps.start(spec, settings)
+    trial_ids = [int(r) for r in sweeps.runs_frame(sweep_id, settings)["run"]]
+    trials = wait_for(lambda: (ts := [store.get(i) for i in trial_ids]) and all(t.status == SUCCEEDED for t in ts)
+                      and ts, 240, what="the sweep's four trials")
+    assert len({_node(t) for t in trials}) == 2  # spread over both nodes
+    frame = sweeps.runs_frame(sweep_id, settings).set_index("run")
+    sgd = [t.id for t in trials if t.config_dict["optimizer"] == "sgd"]
+    assert [frame.loc[i, "stopped_at"] for i in sgd] == [1, 1] and all(store.get(i).epoch == 1 for i in sgd)
+    # The first Adam trial at each rung goes on (nothing to compare with yet): one trains all three epochs.
+    assert max(t.epoch for t in trials if t.config_dict["optimizer"] == "adam") == 3
 
 
 def test_cluster_status_on_a_laptop_says_how_to_use_a_cluster(lab, capsys):
@@ -188,11 +272,25 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         at.number_input(key="cpus").set_value(0.5)
         at.button(key="start").click().run()
         assert at.error[0].value == "cpus: must be a whole number; got 0.5"  # and nothing queued
+        # The Sweeps page asks the same of every trial.
+        at = _page("pages/sweeps.py").run()
+        at.number_input(key="sw_cpus").set_value(0.5).run()
+        assert [e.value for e in at.error] == ["cpus: must be a whole number; got 0.5 (in trial mlp · digits)"]
+        assert at.button(key="sw_start").disabled
+        at.number_input(key="sw_cpus").set_value(2)
+        at.selectbox(key="sw_gpus").set_value("0").run()
+        at.button(key="sw_start").click().run()
+        assert not at.exception and not at.error
     finally:
         head.shutdown()
-    first, second = sorted(store.list_runs(), key=lambda r: r.id)
+    first, second, *trials = sorted(store.list_runs(), key=lambda r: r.id)
     assert (first.config_dict["cpus"], first.config_dict["gpus"]) == (3, 0)
     assert (second.config_dict["cpus"], second.config_dict["gpus"]) == (None, 0)
+    assert trials and {(t.config_dict["cpus"], t.config_dict["gpus"]) for t in trials} == {(2, 0)}
+    monkeypatch.delenv("TRAINLAB_EXECUTOR")
+    at = _page("pages/sweeps.py").run()  # on a laptop: no such fields
+    assert not [n for n in at.number_input if n.key == "sw_cpus"]
+    assert not [s for s in at.selectbox if s.key == "sw_gpus"] and not at.exception
 
 
 def test_a_cloned_run_keeps_its_cluster_resources():

@@ -132,6 +132,8 @@ def _add_sweep(sub) -> None:
     sweep.add_argument("--epochs", type=int, help="start: epochs per trial; retrain: epochs of the retrain")
     sweep.add_argument("--train-subset", type=int, help="start: training samples per trial")
     sweep.add_argument("--halving", type=int, metavar="EPOCH", help="start: stop poor trials from this epoch on")
+    sweep.add_argument("--cpus", type=int, help="start: CPUs each trial asks the Ray cluster for")
+    sweep.add_argument("--gpus", type=int, help="start: GPUs each trial asks the Ray cluster for (0 or 1)")
     sweep.add_argument("--dry-run", action="store_true", help="start: print the runs and the estimate only")
     sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
 

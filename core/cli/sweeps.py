@@ -27,6 +27,9 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
         spec = replace(spec, epochs=(args.epochs,))
     if args.train_subset:
         spec = replace(spec, shared={**spec.shared, "train_subset": args.train_subset})
+    for field in ("cpus", "gpus"):
+        if getattr(args, field) is not None:
+            spec = replace(spec, shared={**spec.shared, field: getattr(args, field)})
     if args.halving:
         spec = replace(spec, halving=Halving(min_epochs=args.halving))
     return spec

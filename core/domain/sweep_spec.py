@@ -30,8 +30,9 @@ OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": f"SGD + momentum {SGD_MOMENTUM
                     "sgd_nesterov": f"SGD + Nesterov {SGD_MOMENTUM:g}",
                     **{k: v for k, v in OPTIMIZERS.items() if k != "sgd"}}
 # Fields of TrainConfig every trial shares (the axes are set per trial).
+# cpus and gpus: what each trial asks a Ray cluster for (README: Running on several machines).
 SHARED_FIELDS = ("train_subset", "test_subset", "validation_split", "split_mode", "labels", "image_size",
-                 "lr_schedule")
+                 "lr_schedule", "cpus", "gpus")
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,19 @@ process (`python -m core worker`, started on demand as in the laptop shape) beco
 **dispatcher**: a Ray driver that hands the fairest queued run (core.runtime.fair_share) to the cluster
 whenever a node has room for one more run's resources, and watches each task to its end.
 
-Each run is one Ray task asking for `TRAINLAB_RUN_CPUS` CPUs and `TRAINLAB_RUN_GPUS` GPUs, so Ray
-places it on a node that has them. TensorFlow is not fork-safe and keeps GPU memory until its process
-ends, so every task runs in a fresh worker process that ends after it (`max_calls=1`), with GPU memory
-growth on. The worker writes metrics and heartbeats straight into the store (PostgreSQL, so every node
-reaches it) and its model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every
-node mounts at the same path. The project's `core` package travels to the nodes with each task
-(`py_modules`); a node needs only the Python packages of requirements.txt. A node loads a run's dataset
-from its own Keras cache, Debian dataset files or data root (the bundled digits need nothing); a node
-without it fails the run with the usual one-line message, prefixed with the node's name.
+Each run is one Ray task asking for the run's CPUs and GPUs (its own `cpus`/`gpus`, else
+`TRAINLAB_RUN_CPUS`/`TRAINLAB_RUN_GPUS`), placed by the dispatcher on a node with that much free
+(core/runtime/ray_placement.py: spread over the machines, CPU runs off the GPU machines, a big run's
+room held once it has waited). TensorFlow is not fork-safe and keeps GPU memory until its process ends,
+so a GPU run gets a fresh worker process that ends after it (`max_calls=1`), with GPU memory growth on;
+a CPU-only run reuses a warm worker of its size (TensorFlow already imported) for up to WARM_RUNS runs,
+and a worker grown past TRAINLAB_WORKER_MAX_MB ends after its run, as in the local pool. The worker
+writes metrics and heartbeats straight into the store (PostgreSQL, so every node reaches it) and its
+model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every node mounts at the same
+path. The project's `core` package travels to the nodes with each task (`py_modules`); a node needs only
+the Python packages of requirements.txt. A node loads a run's dataset from its own Keras cache, Debian
+dataset files or data root (the bundled digits need nothing); a node without it fails the run with the
+usual one-line message, prefixed with the node's name.
 
 Faults: a task whose node left the cluster, or whose worker process died, is re-queued once under the
 retry rule (core/store/attempts.py) with a reason naming the node, then failed. Stopping the dispatcher
@@ -28,11 +32,13 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.domain.placement import node_label
 from core.runtime.fair_share import next_fair_run
+from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.runs import RUNNING, RunStore
@@ -41,6 +47,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
 TASK_PREFIX = "trainlab-run-"
 MAX_PASSED = 20  # queued runs too big for the room left that one look passes over before it waits
+HOLD_AFTER = 60.0  # seconds a run may be passed over for smaller ones before the room is held for it
+WARM_RUNS = 10  # CPU-only runs one warm worker process trains before Ray replaces it
 # Settings that describe the node itself: a task keeps the node's own values, never the head's.
 NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
                         "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
@@ -115,6 +123,16 @@ def connect(settings: Settings, ship_code: bool = True) -> None:
 
 
 @dataclass(frozen=True)
+class Handed:
+    """A run handed to the cluster: the node the dispatcher placed it on and what it asked for."""
+
+    run_id: int
+    cpus: int
+    gpus: int
+    node_id: str
+
+
+@dataclass(frozen=True)
 class Node:
     """One machine of the cluster as Ray sees it."""
 
@@ -159,6 +177,7 @@ def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
 
     os.environ.update(env)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    from core.runtime.worker_process import retire_if_grown
     from core.training.fit import execute_run
     from core.training.threads import load_tensorflow, use_threads
 
@@ -166,48 +185,35 @@ def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     load_tensorflow()
     threads = use_threads(cpus)
     node = ray.get_runtime_context().get_node_id()
-    return execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
-
-
-def placeable(nodes: list[dict], cpus: int, gpus: int) -> bool:
-    """Whether one alive node has `cpus` CPUs and `gpus` GPUs in all (whatever it runs now)."""
-    return any(node.get("Alive") and node.get("Resources", {}).get("CPU", 0) >= cpus
-               and node.get("Resources", {}).get("GPU", 0) >= gpus for node in nodes)
-
-
-def capacity(nodes: list[dict]) -> tuple[float, float]:
-    """The CPUs and GPUs of the alive nodes together."""
-    alive = [node.get("Resources", {}) for node in nodes if node.get("Alive")]
-    return sum(r.get("CPU", 0) for r in alive), sum(r.get("GPU", 0) for r in alive)
-
-
-def too_big(cpus: int, gpus: int, nodes: list[dict]) -> str:
-    """Why a run was cancelled: no node of the cluster has what it asks for."""
-    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
-    most_cpus = max((r.get("CPU", 0) for r in alive), default=0)
-    most_gpus = max((r.get("GPU", 0) for r in alive), default=0)
-    return (f"it asks for {cpus} CPU{'s' * (cpus != 1)} and {gpus} GPU{'s' * (gpus != 1)}, and no node of the Ray "
-            f"cluster has that (the largest: {most_cpus:g} CPUs, {most_gpus:g} GPUs); run it again with fewer "
-            "(cpus, gpus), or add a node that has them")
+    status = execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
+    # A warm worker that grew past TRAINLAB_WORKER_MAX_MB ends here, its run already settled in the store
+    # (the dispatcher ignores the crash of a settled run's task); Ray starts a fresh one for the next run.
+    retire_if_grown()
+    return status
 
 
 class Dispatcher:
-    """The cluster's driver: keeps every free slot busy with the fairest queued run, and settles each
-    task's end (its run's status is the worker's; a lost task re-queues or fails its run)."""
+    """The cluster's driver: keeps every node's free room busy with the fairest queued runs, each placed
+    on a node it chose (core/runtime/ray_placement.py), and settles each task's end (its run's status is
+    the worker's; a lost task re-queues or fails its run)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store = RunStore(settings.store_location)
         self.stopping = threading.Event()
-        self.in_flight: dict = {}  # Ray ObjectRef -> (run id, its CPUs, its GPUs)
-        self._task = None
+        self.in_flight: dict = {}  # Ray ObjectRef -> Handed
+        self.waiting_since: dict[int, float] = {}  # queued runs passed over for want of room: since when
+        self._fresh = self._warm = None
 
     def run(self) -> int:
         """Dispatch until SIGTERM (or `stopping` is set); exit code 0."""
         connect(self.settings)  # first: it sets what Ray reads when it is imported
         import ray
 
-        self._task = ray.remote(max_calls=1, max_retries=0)(train_on_node)
+        # A GPU run gets a fresh process, which gives the GPU's memory back when it ends; CPU-only runs reuse
+        # a warm one (TensorFlow imported) for up to WARM_RUNS runs of the same size.
+        self._fresh = ray.remote(max_calls=1, max_retries=0)(train_on_node)
+        self._warm = ray.remote(max_calls=WARM_RUNS, max_retries=0)(train_on_node)
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         log.info("dispatching runs to the Ray cluster at %s (%d CPU, %d GPU a run)", self.settings.ray_address,
                  self.settings.run_cpus, self.settings.run_gpus)
@@ -220,31 +226,60 @@ class Dispatcher:
         return 0
 
     def step(self) -> None:
-        """Settle the tasks that ended, then start the fairest queued runs the cluster has room for now.
-        Room is counted over the cluster's CPUs and GPUs together; Ray finds the node."""
+        """Settle the tasks that ended, then start the fairest queued runs that a node has room for now."""
         import ray
 
         self._settle()
         nodes = ray.nodes()
-        cpus, gpus = capacity(nodes)
-        cpus -= sum(c for _, c, _ in self.in_flight.values())
-        gpus -= sum(g for _, _, g in self.in_flight.values())
-        passed: set[int] = set()  # fair, but too big for the room left now: the next fair one may fit
+        room = free_room(nodes, [(h.node_id, h.cpus, h.gpus) for h in self.in_flight.values()])
+        for run_id, cpus, gpus, node_id in self.plan(nodes, room):
+            self._start(run_id, cpus, gpus, node_id)
+
+    def plan(self, nodes: list[dict], room: dict, now: float | None = None) -> list[tuple[int, int, int, str]]:
+        """The (run, CPUs, GPUs, node) to start now, in fair order: each run goes to the node
+        `choose_node` picks in the room left. A run no node has room for is passed over (a smaller
+        fair run may fit) until it has waited HOLD_AFTER seconds; then nothing behind it starts, so
+        the room the runs ending free adds up to a node it fits. A run no node could ever hold is
+        cancelled in one line."""
+        now = time.monotonic() if now is None else now
+        handed = {h.run_id for h in self.in_flight.values()}
+        passed: set[int] = set()
+        starts = []
         while len(passed) < MAX_PASSED:
-            handed = {run_id for run_id, _, _ in self.in_flight.values()}
             run_id = next_fair_run(self.store, exclude=frozenset(handed | passed))
             if run_id is None:
                 break
-            need_cpus, need_gpus = self._demand(run_id)
-            if not placeable(nodes, need_cpus, need_gpus):
-                self.store.cancel_unqueued([run_id], too_big(need_cpus, need_gpus, nodes))
-            elif need_cpus > cpus or need_gpus > gpus:
-                passed.add(run_id)
+            cpus, gpus = self._demand(run_id)
+            node_id = choose_node(room, cpus, gpus)
+            if node_id is not None:
+                starts.append((run_id, cpus, gpus, node_id))
+                handed.add(run_id)
+                room[node_id].free_cpus -= cpus
+                room[node_id].free_gpus -= gpus
+                self.waiting_since.pop(run_id, None)
+            elif not placeable(nodes, cpus, gpus):
+                self.store.cancel_unqueued([run_id], too_big(cpus, gpus, nodes))
             else:
-                ref = self._task.options(num_cpus=need_cpus, num_gpus=need_gpus, name=f"{TASK_PREFIX}{run_id}") \
-                    .remote(run_id, task_environment(self.settings), need_cpus)
-                self.in_flight[ref] = (run_id, need_cpus, need_gpus)
-                cpus, gpus = cpus - need_cpus, gpus - need_gpus
+                passed.add(run_id)
+                if now - self.waiting_since.setdefault(run_id, now) >= HOLD_AFTER:
+                    break  # it waited long enough: hold the room that frees for it
+        for gone in set(self.waiting_since) - passed:  # started elsewhere, cancelled, or no longer queued
+            self.waiting_since.pop(gone, None)
+        return starts
+
+    def _start(self, run_id: int, cpus: int, gpus: int, node_id: str) -> None:
+        """Hand run `run_id` to its node as one Ray task asking for its CPUs and GPUs."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        task = self._fresh if gpus else self._warm
+        ref = task.options(
+            num_cpus=cpus, num_gpus=gpus, name=f"{TASK_PREFIX}{run_id}",
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+            # Ray reuses a worker process only for tasks of the same runtime environment: one per size keeps
+            # a warm worker's TensorFlow threads (fixed at its first run) equal to what each run asked for.
+            runtime_env={"env_vars": {"TRAINLAB_TASK_SIZE": f"{cpus} CPU {gpus} GPU"}},
+        ).remote(run_id, task_environment(self.settings), cpus)
+        self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id)
 
     def _demand(self, run_id: int) -> tuple[int, int]:
         """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""
@@ -261,7 +296,7 @@ class Dispatcher:
             return
         done, _ = ray.wait(list(self.in_flight), num_returns=len(self.in_flight), timeout=0)
         for ref in done:
-            run_id = self.in_flight.pop(ref)[0]
+            run_id = self.in_flight.pop(ref).run_id
             try:
                 ray.get(ref)
             except ray.exceptions.RayError as exc:
@@ -281,7 +316,8 @@ class Dispatcher:
         """Re-queue the runs still training (for the next dispatcher) and end their tasks."""
         import ray
 
-        for ref, (run_id, _, _) in list(self.in_flight.items()):
+        for ref, handed in list(self.in_flight.items()):
+            run_id = handed.run_id
             run = self.store.get(run_id)
             if run is not None and run.status == RUNNING:
                 requeue_or_fail(self.store, run_id, run.attempt,

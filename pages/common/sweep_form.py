@@ -22,6 +22,8 @@ def fill_form(form: SweepForm, datasets: dict) -> None:
     values["sw_optimizers"] = list(form.optimizers)
     for name, default in SHARED_DEFAULTS.items():
         values[f"sw_{name}"] = form.shared.get(name) or default
+    values["sw_cpus"] = form.shared.get("cpus") or 0
+    values["sw_gpus"] = "default" if form.shared.get("gpus") is None else str(form.shared["gpus"])
     st.session_state.update(values)
 
 
@@ -53,7 +55,7 @@ def new_sweep_form(datasets: dict, settings: Settings) -> None:
     with left:
         _what_to_try(datasets)
     with right:
-        _how_to_train()
+        _how_to_train(settings)
     _plan_and_start(_read_form(), settings)
 
 
@@ -74,8 +76,9 @@ def _what_to_try(datasets: dict) -> None:
                  help="One line per optimizer; it replaces the list above for that optimizer.")
 
 
-def _how_to_train() -> None:
-    """Batch sizes, epochs, seeds, data subsets and split, the search mode and early stopping."""
+def _how_to_train(settings: Settings) -> None:
+    """Batch sizes, epochs, seeds, data subsets and split, the search mode, early stopping, and on a Ray
+    cluster what each trial asks it for."""
     cols = st.columns(3)
     cols[0].text_input("Batch sizes", key="sw_batch_sizes")
     cols[1].text_input("Epochs", key="sw_epochs")
@@ -99,6 +102,12 @@ def _how_to_train() -> None:
     cols = st.columns(2)
     number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
     number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
+    if settings.executor == "ray":  # README: Running on several machines
+        cols = st.columns(2)
+        number(cols[0], "Cluster CPUs per trial", "sw_cpus",
+               help=f"CPU threads each trial asks the Ray cluster for; 0: the default, {settings.run_cpus}.")
+        cols[1].selectbox("Cluster GPUs per trial", ("default", "0", "1"), key="sw_gpus", format_func=lambda g: (
+            f"default ({settings.run_gpus})" if g == "default" else g), help="GPUs each trial asks the cluster for.")
 
 
 def _read_form() -> SweepForm:
@@ -108,7 +117,9 @@ def _read_form() -> SweepForm:
                              "test_subset": whole(st.session_state.sw_test_subset) or None,
                              "validation_split": float(st.session_state.sw_validation_split),
                              "split_mode": st.session_state.sw_split_mode,
-                             "lr_schedule": st.session_state.sw_lr_schedule})
+                             "lr_schedule": st.session_state.sw_lr_schedule,
+                             "cpus": whole(st.session_state.sw_cpus) or None,
+                             "gpus": None if st.session_state.sw_gpus == "default" else int(st.session_state.sw_gpus)})
 
 
 def _plan_and_start(form: SweepForm, settings: Settings) -> None:
