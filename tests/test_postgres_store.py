@@ -1,15 +1,22 @@
 """The run store on a PostgreSQL server started by the test: its SQL, its schema, a server restart under
 a live store, and real worker processes training into it. (The store's own tests run on both databases:
 `on_both_databases` in test_store.py, test_accounts.py, test_sweeps.py, test_liveness.py, ...)"""
+import gc
+import multiprocessing
+import threading
+import time
+
 import pytest
 
 from core.domain.config import TrainConfig
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
+from core.store.connections import waiting_at_most
 from core.store.postgres import describe, translate
 from core.store.runs import QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
 from core.store.schema import SCHEMA_VERSION, StoreError, schema_version
+from pages.common.nav import PAGE_WAIT_SECONDS
 from tests.conftest import on_both_databases, start_pool, wait_for
 
 
@@ -45,15 +52,78 @@ def test_the_store_outlives_a_database_restart(postgres_server, lab, monkeypatch
     store.close()
 
 
-def test_an_unreachable_database_is_one_line_naming_it(monkeypatch):
-    from core.store import postgres
-
-    monkeypatch.setattr(postgres.PgConnection, "RETRY_SECONDS", 0.5)
+def test_an_unreachable_database_is_one_line_naming_it_and_a_page_says_so_within_seconds(lab, monkeypatch):
     url = "postgresql://nobody:secret@127.0.0.1:9/none"  # port 9: nothing listens
-    with pytest.raises(StoreError, match=r"^store: cannot reach PostgreSQL at postgresql://nobody:\*\*\*@127.0.0.1:9/none"
-                                         r" \(.*\); check TRAINLAB_DB_URL") as caught:
+    with waiting_at_most(0.5), pytest.raises(StoreError, match=r"^store: cannot reach PostgreSQL at "
+                                             r"postgresql://nobody:\*\*\*@127.0.0.1:9/none \(.*\); check "
+                                             r"TRAINLAB_DB_URL") as caught:
         RunStore(url).connection()
     assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+
+    from tests.test_pages import _page
+
+    monkeypatch.setenv("TRAINLAB_DB_URL", url)
+    asked = time.monotonic()
+    at = _page("pages/runs.py").run()
+    assert time.monotonic() - asked < PAGE_WAIT_SECONDS + 3  # not the 30 s a worker waits through a restart
+    assert not at.exception and [e.value for e in at.error] == [str(caught.value)]
+
+
+def _backend(store: RunStore) -> int:
+    """The server process behind the calling thread's connection of `store`."""
+    return store.connection().execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def test_a_process_keeps_a_released_connection_for_the_next_store(postgres_server):
+    url = postgres_server.new_database()
+    first = RunStore(url)
+    backend = _backend(first)
+    del first  # a service's store goes at the end of its call
+    assert _backend(RunStore(url)) == backend  # the next call's store reuses it: no new connection
+
+    def in_a_thread():
+        seen.append(_backend(shared))
+
+    seen, shared = [], RunStore(url)
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert seen == [backend]  # the connection kept went to the new thread...
+    del thread
+    gc.collect()  # ...and comes back when the thread is gone
+    assert _backend(RunStore(url)) == backend
+
+    stale = RunStore(url)
+    before = _backend(stale)
+    del stale
+    postgres_server.restart()  # the kept connection dies with the server
+    after = RunStore(url)
+    assert [r.name for r in after.list_runs()] == [] and _backend(after) != before  # replaced on first use
+
+
+def _child_uses_the_store(url: str, answers) -> None:
+    """In a forked child: a store of its own, while the parent's kept connection is left alone."""
+    store = RunStore(url)
+    answers.put((_backend(store), len(store.list_runs())))
+    del store
+    gc.collect()  # the child's objects, the inherited ones among them, go now
+
+
+def test_a_forked_child_never_uses_or_closes_its_parents_connections(postgres_server):
+    url = postgres_server.new_database()
+    parent = RunStore(url)
+    parent.create_run("kept", {})
+    backend = _backend(parent)
+    del parent  # kept open in this process, as the pool's process may hold one when it forks its workers
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=_child_uses_the_store, args=(url, answers))
+    child.start()
+    child_backend, runs = answers.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0 and runs == 1 and child_backend != backend
+    again = RunStore(url)
+    assert _backend(again) == backend and [r.name for r in again.list_runs()] == ["kept"]  # still open and ours
 
 
 def test_a_database_url_that_is_not_postgresql_names_the_setting(monkeypatch):

@@ -6,6 +6,7 @@ the same way everywhere.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from core.services.liveness import reap_dead_runs
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
 from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
+from core.store.connections import waiting_at_most
 from core.store.health import backup as store_backup
 from core.store.health import damaged
 from core.store.queries import RunQuery, facets, metrics_for, query_runs, relabel
@@ -142,9 +144,11 @@ def _queue_refusal(exc: Exception, settings: Settings) -> str:
     return f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} is writable"
 
 
-def check_store(settings: Settings | None = None) -> None:
-    """Open the run store (creating or updating it); StoreError with one line if it is damaged."""
-    _store(settings or load_settings()).connection()
+def check_store(settings: Settings | None = None, wait_seconds: float | None = None) -> None:
+    """Open the run store (creating or updating it); StoreError with one line if it is damaged, or if its
+    server does not answer within `wait_seconds` (default: the 30 s a worker waits through a restart)."""
+    with waiting_at_most(wait_seconds) if wait_seconds is not None else contextlib.nullcontext():
+        _store(settings or load_settings()).check()
 
 
 def backup(destination: Path | None = None, settings: Settings | None = None) -> Path:

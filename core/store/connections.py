@@ -2,8 +2,10 @@
 PostgreSQL database (core/store/postgres.py), either with its schema made and brought up to date."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 from core.store.schema import StoreError, create, migrate
 
@@ -37,6 +39,16 @@ def open_sqlite(path: Path) -> sqlite3.Connection:
             raise
         raise StoreError(damaged_message(path, exc)) from None
     return conn
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Within the block, an unreachable PostgreSQL server is given up on after `seconds` (30 otherwise):
+    a page says so at once, while a worker outlives a restart. SQLite has no server to wait for."""
+    from core.store.postgres import waiting_at_most as pg_waiting_at_most
+
+    with pg_waiting_at_most(seconds):
+        yield
 
 
 # PostgreSQL stores this process has made or brought up to date already: a service opens a store per call,

@@ -7,11 +7,22 @@ LIKE, the rowid, column types in the schema), so `translate` rewrites it in one 
 re-expressing every statement in SQLAlchemy's expression language. Each thread keeps one connection, as
 with SQLite; a connection the server dropped (a restart, a failover) is replaced before the next
 statement or transaction (`PgConnection._reconnect`), so the app and the workers outlive a database restart.
+
+A service opens a store per call, so a store's connection, once let go, is kept open for the next one
+(`_Idle`): opening one costs a round trip and authentication (about 8 ms on loopback, more over a
+network), reusing one nothing. Not psycopg_pool: its borrow-per-use pool with a size limit and background
+threads fits neither the store's one-connection-per-thread use nor the fork of the local pool's workers;
+what is needed is only keeping a few released connections, per process.
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import math
+import os
 import re
+import threading
 import time
 from typing import Any, Iterable, Iterator
 
@@ -93,24 +104,89 @@ def describe(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+class _Patience(threading.local):
+    """How long this thread waits for an unreachable server before the store gives up: long enough by
+    default for a worker to outlive a database restart; a page waits less (`waiting_at_most`)."""
+
+    seconds = 30.0
+
+
+WAIT_FOR_SERVER = _Patience()
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Within the block, this thread gives up on an unreachable server after `seconds`."""
+    before = WAIT_FOR_SERVER.seconds
+    WAIT_FOR_SERVER.seconds = min(before, seconds)
+    try:
+        yield
+    finally:
+        WAIT_FOR_SERVER.seconds = before
+
+
+class _Idle:
+    """Connections this process let go of, kept open (a few per database) for the next store that opens
+    one. A forked child never touches its parent's: they share the sockets, so the child starts empty
+    and leaves the inherited ones alone (psycopg does not close a connection a fork inherited). A deque,
+    no lock: connections come back from `__del__`, which may run at any point of any thread."""
+
+    KEPT = 2  # idle connections a process keeps per database: each one is a server process
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.kept: dict[str, collections.deque] = {}
+
+    def take(self, url: str):
+        """A kept connection to `url` that is still open, or None."""
+        if self.pid != os.getpid():
+            self.pid, self.kept = os.getpid(), {}  # forked: the parent's connections are not ours to use
+        waiting = self.kept.get(url)
+        while waiting:
+            try:
+                conn = waiting.pop()
+            except IndexError:  # another thread took the last one
+                return None
+            if not (conn.closed or conn.broken):
+                return conn
+        return None
+
+    def give_back(self, url: str, conn, owner_pid: int) -> None:
+        """Keep `conn` for the next store, or close it (too many kept, or not reusable as it is)."""
+        if owner_pid != os.getpid():
+            return  # inherited through a fork: closing it would close the parent's
+        import psycopg
+
+        usable = not (conn.closed or conn.broken) and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        waiting = self.kept.setdefault(url, collections.deque()) if self.pid == os.getpid() else None
+        if usable and waiting is not None and len(waiting) < self.KEPT:
+            waiting.append(conn)
+        else:
+            conn.close()
+
+
+_IDLE = _Idle()
+
+
 class PgConnection:
     """One thread's PostgreSQL connection, with sqlite3.Connection's `execute`, `executemany`,
     `executescript` and the BEGIN/COMMIT/ROLLBACK statements the store's `transaction()` sends."""
 
-    RETRY_SECONDS = 30.0  # how long a dropped connection is retried before the store gives up
-
     def __init__(self, url: str):
         self.url = url
+        self._pid = os.getpid()
         self._in_transaction = False  # between the store's BEGIN and its COMMIT or ROLLBACK
-        self._conn = self._connect()
+        self._conn = _IDLE.take(url) or self._connect()
 
     def _connect(self):
         import psycopg
 
-        deadline = time.monotonic() + self.RETRY_SECONDS
+        deadline = time.monotonic() + WAIT_FOR_SERVER.seconds
         while True:
+            # A host that does not answer at all takes the whole timeout; libpq reads under 2 s as 2.
+            timeout = max(2, min(5, math.ceil(deadline - time.monotonic())))
             try:
-                return psycopg.connect(self.url, autocommit=True, row_factory=_row_factory, connect_timeout=5)
+                return psycopg.connect(self.url, autocommit=True, row_factory=_row_factory, connect_timeout=timeout)
             except psycopg.OperationalError as exc:
                 if time.monotonic() >= deadline:
                     first = " ".join(str(exc).split()).split(". ")[0][:200]
@@ -170,5 +246,12 @@ class PgConnection:
         self._run("execute", script)
 
     def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+        """Let go of the connection: it stays open for the next store of this process (or is closed)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _IDLE.give_back(self.url, conn, self._pid)
+
+    def __del__(self):
+        # A store's connections go when its thread or the store does: keep them for the next store.
+        if getattr(self, "_conn", None) is not None:
+            self.close()

@@ -149,6 +149,10 @@ class RunStore:
         else:
             conn.execute("COMMIT")
 
+    def check(self) -> None:
+        """Open the store and ask it one question: StoreError in one line when it is damaged or unreachable."""
+        self.connection().execute("SELECT 1").fetchone()
+
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
         conn = getattr(self._local, "conn", None)

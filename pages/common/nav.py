@@ -37,6 +37,9 @@ PAGES = (
     PageEntry("pages/teacher.py", "Class", ":material/groups:", teachers_only=True),
 )
 _BY_PATH = {p.path: p for p in PAGES}
+# A page says the database is unreachable after this long instead of the 30 s a worker waits through a
+# restart; a page opened again (or its next live refresh) finds the server back.
+PAGE_WAIT_SECONDS = 3.0
 SIGN_OUT_LINK = '<a href="/signout" target="_self">Sign out</a>'  # a constant: no user text in this HTML
 
 
@@ -46,7 +49,7 @@ def page_setup(path: str) -> PageEntry:
     title = "Train Lab" if entry.path == "app.py" else f"{entry.title} · Train Lab"
     st.set_page_config(page_title=title, page_icon=entry.icon, layout="wide")
     try:
-        jobs.check_store()
+        jobs.check_store(wait_seconds=PAGE_WAIT_SECONDS)
     except StoreError as exc:  # one line on every page instead of a traceback; nothing else runs
         st.error(str(exc), icon=":material/database:")
         st.stop()
