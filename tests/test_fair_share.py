@@ -50,6 +50,17 @@ def test_a_students_limit_of_runs_at_once_holds_their_next_run(store, lab):
     assert next_fair_run(store) == amy[1]  # her run ended: the limit lets the next one go
 
 
+def test_runs_handed_out_but_not_yet_claimed_count_as_training(store, lab):
+    # A Ray dispatcher hands several runs out in one look, before any worker claims its run.
+    accounts.add("amy", "student", "amy-password", lab)
+    amy = [store.create_run(f"amy {i}", {}, owner="amy") for i in range(2)]
+    ben = store.create_run("ben 0", {}, owner="ben")
+    assert next_fair_run(store, exclude=frozenset({amy[0]})) == amy[1]  # merely passed over: amy has 0 training
+    assert next_fair_run(store, handed=frozenset({amy[0]})) == ben  # handed out: amy has one on its way
+    save_class_settings(store, ClassRules(max_running=1).to_dict())
+    assert next_fair_run(store, handed=frozenset({amy[0], ben})) is None  # the one handed out holds amy at her limit
+
+
 def test_the_queue_order_and_likely_starts_are_played_forward():
     waiting = [Waiting(i, "amy", 100) for i in range(1, 7)] + [Waiting(7, "ben", 50)]
     places = schedule(waiting, [], workers=2, loads=Loads())

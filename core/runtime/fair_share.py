@@ -29,8 +29,18 @@ def owner_loads(store: RunStore, now: float | None = None) -> Loads:
     return Loads(running, recent, limits)
 
 
-def next_fair_run(store: RunStore, now: float | None = None, exclude: frozenset[int] = frozenset()) -> int | None:
+def next_fair_run(store: RunStore, now: float | None = None, exclude: frozenset[int] = frozenset(),
+                  handed: frozenset[int] = frozenset()) -> int | None:
     """The queued run to train next, or None: nothing queued, or every queued run is held by a limit.
-    `exclude`: queued runs already handed out (a Ray task not started yet) that are not to be chosen again."""
-    waiting = [Waiting(run_id, owner) for run_id, owner, _ in store.queued_runs() if run_id not in exclude]
-    return next_run(waiting, owner_loads(store, now)) if waiting else None
+    `exclude`: queued runs not to be chosen this time. `handed`: queued runs already handed out to start
+    (a Ray task whose worker has not claimed its run yet): not chosen again, and each counts as one of
+    its owner's runs training now, for the limit and for the fair order alike."""
+    queued = store.queued_runs()
+    waiting = [Waiting(run_id, owner) for run_id, owner, _ in queued if run_id not in exclude | handed]
+    if not waiting:
+        return None
+    loads = owner_loads(store, now)
+    for run_id, owner, _ in queued:
+        if run_id in handed:
+            loads.running[owner] = loads.running.get(owner, 0) + 1
+    return next_run(waiting, loads)

@@ -246,7 +246,7 @@ class Dispatcher:
         passed: set[int] = set()
         starts = []
         while len(passed) < MAX_PASSED:
-            run_id = next_fair_run(self.store, exclude=frozenset(handed | passed))
+            run_id = next_fair_run(self.store, exclude=frozenset(passed), handed=frozenset(handed))
             if run_id is None:
                 break
             cpus, gpus = self._demand(run_id)
