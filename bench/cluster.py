@@ -3,8 +3,11 @@
 Three shapes on the same two cores: the local pool on SQLite (the laptop default), the local pool on
 PostgreSQL (the store alone changed), and a one-node Ray cluster on PostgreSQL (the cluster shape).
 For each: submit -> first live point with the executor warm (median of `repeat`), and runs per minute
-for a batch of short runs queued at once. Two runs train at a time in every shape (2 workers; Ray: 2
-CPUs, 1 a run). The PostgreSQL server and the Ray cluster are started here, on loopback, and stopped.
+for a batch of short runs queued at once, and what one small read of the store costs a page (the Runs
+list: `jobs.list_runs`, median of 200 calls; on PostgreSQL with the connections a process keeps, and with
+none kept, a new connection per call as before). Two runs train at a time in every shape (2 workers; Ray:
+2 CPUs, 1 a run; CPU runs reuse warm Ray workers). The PostgreSQL server and the Ray cluster are started
+here, on loopback, and stopped.
 """
 from __future__ import annotations
 
@@ -34,6 +37,18 @@ def _first_point(settings, config: TrainConfig, timeout: float = 180) -> float:
     raise RuntimeError(f"run #{run_id} wrote no metric in {timeout:.0f} s")
 
 
+def _store_call_ms(settings, calls: int = 200) -> float:
+    """Median milliseconds of one Runs-list read, as a page makes it (a store opened per call)."""
+    from core.services import jobs
+
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        jobs.list_runs(settings, limit=50)
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
+
+
 def _measure(settings, runs: int, repeat: int) -> dict:
     from core.services import jobs
 
@@ -43,7 +58,23 @@ def _measure(settings, runs: int, repeat: int) -> dict:
     wait_finished(ids, settings, timeout=900)
     wall = time.monotonic() - started
     return {"first_point_median_s": round(statistics.median(firsts), 2), "first_point_max_s": round(max(firsts), 2),
-            "runs": runs, "batch_wall_s": round(wall, 1), "runs_per_minute": round(runs * 60 / wall, 1)}
+            "runs": runs, "batch_wall_s": round(wall, 1), "runs_per_minute": round(runs * 60 / wall, 1),
+            **_store_calls(settings)}
+
+
+def _store_calls(settings) -> dict:
+    """A page's small read, with the connections a process keeps and (PostgreSQL) with none kept."""
+    from core.store import postgres
+
+    figures = {"list_runs_ms": _store_call_ms(settings)}
+    if settings.db_url:
+        kept = postgres._Idle.KEPT
+        postgres._Idle.KEPT = 0  # each released connection closed: a new one per call, as before
+        try:
+            figures["list_runs_ms_no_kept_connection"] = _store_call_ms(settings)
+        finally:
+            postgres._Idle.KEPT = kept
+    return figures
 
 
 def run(lab: Lab, runs: int = 8, repeat: int = 3, quick: bool = False) -> list[dict]:
@@ -82,7 +113,7 @@ def _ray(lab: Lab, runs: int, repeat: int) -> dict:
     os.environ.update(TRAINLAB_EXECUTOR="ray", TRAINLAB_RAY_ADDRESS=cluster.address, TRAINLAB_RUN_CPUS="1")
     try:
         with lab.home("cluster-ray", workers=2) as settings:
-            start_pool(settings)  # the dispatcher; Ray starts a fresh worker process per run
+            start_pool(settings)  # the dispatcher; CPU runs reuse Ray's warm worker processes
             try:
                 return _measure(settings, runs, repeat)
             finally:

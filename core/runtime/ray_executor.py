@@ -11,7 +11,8 @@ Each run is one Ray task asking for the run's CPUs and GPUs (its own `cpus`/`gpu
 room held once it has waited). TensorFlow is not fork-safe and keeps GPU memory until its process ends,
 so a GPU run gets a fresh worker process that ends after it (`max_calls=1`), with GPU memory growth on;
 a CPU-only run reuses a warm worker of its size (TensorFlow already imported) for up to WARM_RUNS runs,
-and a worker grown past TRAINLAB_WORKER_MAX_MB ends after its run, as in the local pool. The worker
+and a worker grown past TRAINLAB_WORKER_MAX_MB ends after its run, as in the local pool (which the
+dispatcher also imitates by warming one worker per default-size run each node holds when it starts). The worker
 writes metrics and heartbeats straight into the store (PostgreSQL, so every node reaches it) and its
 model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every node mounts at the same
 path. The project's `core` package travels to the nodes with each task (`py_modules`); a node needs only
@@ -48,7 +49,7 @@ NAMESPACE = "trainlab"
 TASK_PREFIX = "trainlab-run-"
 MAX_PASSED = 20  # queued runs too big for the room left that one look passes over before it waits
 HOLD_AFTER = 60.0  # seconds a run may be passed over for smaller ones before the room is held for it
-WARM_RUNS = 10  # CPU-only runs one warm worker process trains before Ray replaces it
+WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
 # Settings that describe the node itself: a task keeps the node's own values, never the head's.
 NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
                         "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
@@ -170,6 +171,27 @@ def task_environment(settings: Settings, environ: dict[str, str] | None = None) 
     return env
 
 
+def _on_node(node_id: str, cpus: int, gpus: int) -> dict:
+    """The Ray task options that hold a task of `cpus` CPUs and `gpus` GPUs to node `node_id`."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # Ray reuses a worker process only for tasks of the same runtime environment: one per size keeps a warm
+    # worker's TensorFlow threads (fixed at its first run) equal to what each run asked for.
+    return {"num_cpus": cpus, "num_gpus": gpus,
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
+            "runtime_env": {"env_vars": {"TRAINLAB_TASK_SIZE": f"{cpus} CPU {gpus} GPU"}}}
+
+
+def warm_worker(cpus: int) -> int:
+    """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs (TensorFlow imported, its
+    threads set), as the local pool's workers warm up; the process id."""
+    from core.training.threads import load_tensorflow, use_threads
+
+    load_tensorflow()
+    use_threads(cpus)
+    return os.getpid()
+
+
 def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
     its status."""
@@ -204,6 +226,7 @@ class Dispatcher:
         self.in_flight: dict = {}  # Ray ObjectRef -> Handed
         self.waiting_since: dict[int, float] = {}  # queued runs passed over for want of room: since when
         self._fresh = self._warm = None
+        self._warming: list = []  # the warm-up tasks' refs, kept while the dispatcher runs
 
     def run(self) -> int:
         """Dispatch until SIGTERM (or `stopping` is set); exit code 0."""
@@ -214,6 +237,7 @@ class Dispatcher:
         # a warm one (TensorFlow imported) for up to WARM_RUNS runs of the same size.
         self._fresh = ray.remote(max_calls=1, max_retries=0)(train_on_node)
         self._warm = ray.remote(max_calls=WARM_RUNS, max_retries=0)(train_on_node)
+        self._prewarm(ray.nodes())
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         log.info("dispatching runs to the Ray cluster at %s (%d CPU, %d GPU a run)", self.settings.ray_address,
                  self.settings.run_cpus, self.settings.run_gpus)
@@ -269,17 +293,24 @@ class Dispatcher:
 
     def _start(self, run_id: int, cpus: int, gpus: int, node_id: str) -> None:
         """Hand run `run_id` to its node as one Ray task asking for its CPUs and GPUs."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         task = self._fresh if gpus else self._warm
-        ref = task.options(
-            num_cpus=cpus, num_gpus=gpus, name=f"{TASK_PREFIX}{run_id}",
-            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-            # Ray reuses a worker process only for tasks of the same runtime environment: one per size keeps
-            # a warm worker's TensorFlow threads (fixed at its first run) equal to what each run asked for.
-            runtime_env={"env_vars": {"TRAINLAB_TASK_SIZE": f"{cpus} CPU {gpus} GPU"}},
-        ).remote(run_id, task_environment(self.settings), cpus)
+        ref = task.options(name=f"{TASK_PREFIX}{run_id}", **_on_node(node_id, cpus, gpus)) \
+            .remote(run_id, task_environment(self.settings), cpus)
         self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id)
+
+    def _prewarm(self, nodes: list[dict]) -> None:
+        """Ready a worker process for each run of the default size each node holds, as the local pool warms
+        its workers when it starts: the first runs then find TensorFlow imported. (A run handed out
+        meanwhile waits for its warm-up to end, then trains in that process.)"""
+        import ray
+
+        cpus = self.settings.run_cpus
+        if self.settings.run_gpus:
+            return  # GPU runs take a fresh process each
+        warm = ray.remote(max_retries=0)(warm_worker)
+        for node_id, room in free_room(nodes, []).items():
+            for _ in range(int(room.cpus // cpus)):
+                self._warming.append(warm.options(name="trainlab-warm-up", **_on_node(node_id, cpus, 0)).remote(cpus))
 
     def _demand(self, run_id: int) -> tuple[int, int]:
         """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""
