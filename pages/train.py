@@ -12,8 +12,9 @@ from core.domain.config import (
     recipe_settings,
 )
 from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm
-from core.services import catalog, jobs
+from core.services import capacity, catalog, jobs
 from core.settings import load_settings
+from core.views.display import cluster_line
 from pages.common.auth import current_actor
 from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
@@ -136,6 +137,7 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
 started_run_view()
 
 summary = jobs.summary(settings)
-st.caption(f"Now: {summary.running} running, {summary.queued} queued · "
-           f"worker pool {'up' if summary.pool_running else 'starts with the next run'} "
-           f"({summary.workers} at a time)")
+st.caption(f"Now: {summary.running} running, {summary.queued} queued · " + (
+    cluster_line(capacity.cluster_nodes_seen(settings), summary.workers, settings.run_cpus, settings.run_gpus)
+    if settings.executor == "ray" else
+    f"worker pool {'up' if summary.pool_running else 'starts with the next run'} ({summary.workers} at a time)"))

@@ -171,4 +171,4 @@ def test_an_older_store_gains_owners(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 4
+    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 5

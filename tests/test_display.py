@@ -69,3 +69,15 @@ def test_markup_in_run_names_stays_text_in_chart_legends_and_hovers():
     assert any("&lt;b&gt;bold&lt;/b&gt;" in t for t in texts)
     group = group_figure([[runs[0]]], metrics.assign(kind="epoch", name="val_accuracy"))
     assert all("<b>" not in t.name for t in group.data if t.name)
+
+
+def test_the_cluster_line_says_what_the_nodes_hold_and_what_one_node_can_take():
+    from core.store.cluster import SeenNode
+    from core.views.display import cluster_line
+
+    nodes = [SeenNode("a", "gpu-box", 8, 1, 0.0), SeenNode("b", "pc-1", 4, 0, 0.0)]
+    assert cluster_line(nodes, 6, 2, 0) == ("Ray cluster: 2 nodes, 12 CPUs, 1 GPUs (at most 8 CPUs and 1 GPUs on one "
+                                            "node) · 6 runs of 2 CPUs at a time")
+    assert cluster_line(nodes[:1], 1, 1, 1).endswith("1 node, 8 CPUs, 1 GPUs (at most 8 CPUs and 1 GPUs on one node) · "
+                                                     "1 run of 1 CPU and 1 GPU at a time")
+    assert cluster_line([], 2, 2, 0) == "Ray cluster: its dispatcher looks at the nodes when the next run is queued"

@@ -14,9 +14,10 @@ from core.runtime import worker
 from core.runtime.ray_executor import task_environment
 from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
 from core.services import jobs, sweeps
+from core.services.capacity import runs_at_once
 from core.settings import load_settings
 from core.store.runs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, RunStore
-from tests.conftest import wait_for
+from tests.conftest import on_both_databases, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +47,35 @@ def test_cpu_runs_spread_over_the_machines_and_keep_off_the_gpu_one():
     assert choose_node(room, 2, 1) == "gpu-box" and choose_node(room, 9, 0) is None
     room["gpu-box"].free_gpus = 0
     assert choose_node(room, 1, 1) is None  # its GPU is taken
+
+
+def test_runs_at_once_on_a_cluster_are_what_its_nodes_hold(lab, monkeypatch):
+    from core.services.capacity import runs_at_once
+    from core.store.cluster import SeenNode
+
+    nodes = [SeenNode("gpu-box", "gpu-box", 4, 1, 0.0), SeenNode("pc-1", "pc-1", 3, 0, 0.0)]
+    settings = load_settings()
+    assert runs_at_once(settings, nodes=nodes) == settings.workers == 2  # the laptop shape: the pool's workers
+    monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
+    monkeypatch.setenv("TRAINLAB_RUN_CPUS", "2")
+    settings = load_settings()
+    assert runs_at_once(settings, nodes=nodes) == 2 + 1  # whole runs of 2 CPUs on each node
+    assert runs_at_once(settings, cpus=1, nodes=nodes) == 7
+    assert runs_at_once(settings, cpus=2, gpus=1, nodes=nodes) == 1  # only the GPU box holds a GPU run
+    assert runs_at_once(settings, cpus=8, nodes=nodes) == 1  # too big for any node: never below one
+    assert runs_at_once(settings, nodes=[]) == settings.workers  # no dispatcher has looked yet
+
+
+@on_both_databases
+def test_the_dispatchers_view_of_the_cluster_is_kept_for_the_pages(store, db):
+    from core.store.cluster import save_cluster, seen_cluster
+
+    save_cluster(store, [("n2", "lab-pc-2", 4.0, 0.0), ("n1", "gpu-box", 8.0, 1.0)], now=100.0)
+    assert [(n.node_id, n.hostname, n.cpus, n.gpus) for n in seen_cluster(store, since=50.0)] == \
+        [("n1", "gpu-box", 8.0, 1.0), ("n2", "lab-pc-2", 4.0, 0.0)]
+    assert seen_cluster(store, since=100.0) == []  # stale: no dispatcher has looked since
+    save_cluster(store, [("n1", "gpu-box", 8.0, 1.0)], now=200.0)  # a node left
+    assert [n.node_id for n in seen_cluster(store, since=50.0)] == ["n1"]
 
 
 def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passed_over_too_long(lab, store):
@@ -135,6 +165,7 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, caps
     runs = wait_for(lambda: (rs := [store.get(i) for i in ids]) and all(r.batch > 0 for r in rs) and rs, 180,
                     what="four runs training with live points")
     assert len({_node(r) for r in runs}) == 2 and all(r.status == RUNNING for r in runs)
+    assert runs_at_once(settings) == 4  # the pages' figure: 2 nodes of 2 CPUs, 1 a run (not TRAINLAB_WORKERS)
     assert all(len(jobs.run_metrics(i, settings)) > 0 for i in ids)
     assert main(["cluster", "status"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -159,6 +190,7 @@ def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, caps
     requeued = wait_for(lambda: (r := store.get(on_lost[0])).attempt_note and r, 60, what="the lost node noticed")
     assert time.monotonic() - removed < 30
     assert lost_node in requeued.attempt_note and "was lost" in requeued.attempt_note
+    wait_for(lambda: runs_at_once(settings) == 2, 30, what="the pages told the cluster is one node smaller")
     survivors = [i for i in ids[1:] if (r := store.get(i)).status == RUNNING and _node(r) != lost_node]
     if len(survivors) == 2:  # the node left is full: make room for the lost run
         jobs.cancel(survivors.pop(), settings)
@@ -263,6 +295,8 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
         monkeypatch.setenv("TRAINLAB_RAY_ADDRESS", head.address)
         at = _page("pages/train.py").run()
+        assert any(c.value.endswith("Ray cluster: its dispatcher looks at the nodes when the next run is queued")
+                   for c in at.caption)  # no dispatcher yet: nothing seen
         at.number_input(key="cpus").set_value(3)
         at.selectbox(key="gpus").set_value("0")
         at.button(key="start").click().run()
@@ -274,6 +308,7 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         assert at.error[0].value == "cpus: must be a whole number; got 0.5"  # and nothing queued
         # The Sweeps page asks the same of every trial.
         at = _page("pages/sweeps.py").run()
+        assert any("at a time on the Ray cluster" in i.value for i in at.info)
         at.number_input(key="sw_cpus").set_value(0.5).run()
         assert [e.value for e in at.error] == ["cpus: must be a whole number; got 0.5 (in trial mlp · digits)"]
         assert at.button(key="sw_start").disabled

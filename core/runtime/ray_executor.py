@@ -42,6 +42,7 @@ from core.runtime.fair_share import next_fair_run
 from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
+from core.store.cluster import save_cluster
 from core.store.runs import RUNNING, RunStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ NAMESPACE = "trainlab"
 TASK_PREFIX = "trainlab-run-"
 MAX_PASSED = 20  # queued runs too big for the room left that one look passes over before it waits
 HOLD_AFTER = 60.0  # seconds a run may be passed over for smaller ones before the room is held for it
+PUBLISH_EVERY = 15.0  # seconds between the dispatcher's writes of the cluster's nodes (core/store/cluster.py)
 WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
 # Settings that describe the node itself: a task keeps the node's own values, never the head's.
 NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
@@ -227,6 +229,8 @@ class Dispatcher:
         self.waiting_since: dict[int, float] = {}  # queued runs passed over for want of room: since when
         self._fresh = self._warm = None
         self._warming: list = []  # the warm-up tasks' refs, kept while the dispatcher runs
+        self._published: list = []  # the nodes last written for the pages, and when
+        self._published_at = -PUBLISH_EVERY
 
     def run(self) -> int:
         """Dispatch until SIGTERM (or `stopping` is set); exit code 0."""
@@ -255,6 +259,7 @@ class Dispatcher:
 
         self._settle()
         nodes = ray.nodes()
+        self._publish(nodes)
         room = free_room(nodes, [(h.node_id, h.cpus, h.gpus) for h in self.in_flight.values()])
         for run_id, cpus, gpus, node_id in self.plan(nodes, room):
             self._start(run_id, cpus, gpus, node_id)
@@ -290,6 +295,16 @@ class Dispatcher:
         for gone in set(self.waiting_since) - passed:  # started elsewhere, cancelled, or no longer queued
             self.waiting_since.pop(gone, None)
         return starts
+
+    def _publish(self, nodes: list[dict]) -> None:
+        """Write the alive nodes into the store for the pages (core/store/cluster.py): when they change, and
+        every PUBLISH_EVERY seconds so the pages know a dispatcher still looks."""
+        alive = sorted((n["NodeID"], n.get("NodeManagerHostname", ""), float(n.get("Resources", {}).get("CPU", 0)),
+                        float(n.get("Resources", {}).get("GPU", 0))) for n in nodes if n.get("Alive"))
+        now = time.monotonic()
+        if alive != self._published or now - self._published_at >= PUBLISH_EVERY:
+            save_cluster(self.store, alive)
+            self._published, self._published_at = alive, now
 
     def _start(self, run_id: int, cpus: int, gpus: int, node_id: str) -> None:
         """Hand run `run_id` to its node as one Ray task asking for its CPUs and GPUs."""

@@ -13,6 +13,7 @@ from core.domain.fair_queue import Place, Training, Waiting, schedule
 from core.domain.people import STUDENT, Actor
 from core.runtime.fair_share import class_rules, owner_loads
 from core.services.accounts import record
+from core.services.capacity import runs_at_once
 from core.services.estimates import estimate
 from core.services.permissions import PermissionDenied, acting
 from core.settings import Settings, load_settings
@@ -73,7 +74,7 @@ def queue_places(settings: Settings | None = None) -> dict[int, Place]:
     seconds = estimate(configs, store, settings).run_seconds
     waiting = [Waiting(run_id, owner, s) for (run_id, owner, _), s in zip(queued, seconds)]
     training = [Training(r.owner, r.eta_seconds) for r in store.list_runs([RUNNING])]
-    return schedule(waiting, training, settings.workers, owner_loads(store))
+    return schedule(waiting, training, runs_at_once(settings), owner_loads(store))
 
 
 def students(settings: Settings | None = None) -> pd.DataFrame:

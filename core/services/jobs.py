@@ -20,6 +20,7 @@ from core.domain.people import Actor
 from core.runtime import worker
 from core.runtime.taskqueue import Executor, executor_for
 from core.services.accounts import record
+from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission, visible_owner
 from core.services.liveness import reap_dead_runs
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
@@ -241,7 +242,7 @@ def summary(settings: Settings | None = None) -> QueueSummary:
     active = counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
     return QueueSummary(
         running=counts.get(RUNNING, 0), queued=counts.get(QUEUED, 0),
-        finished=sum(counts.values()) - active, pool_running=pool.running, workers=pool.workers,
+        finished=sum(counts.values()) - active, pool_running=pool.running, workers=runs_at_once(settings),
     )
 
 

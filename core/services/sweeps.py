@@ -27,6 +27,7 @@ from core.domain.sweep_spec import (
 from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.accounts import record
+from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
@@ -114,7 +115,8 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
             raise ConfigError(exc.field, f"{str(exc).removeprefix(exc.field + ': ')} "
                                          f"(in trial {trial.params['architecture']} · {trial.params['dataset']})") \
                 from None
-    return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), settings.workers)
+    at_once = runs_at_once(settings, spec.shared.get("cpus"), spec.shared.get("gpus"))
+    return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), at_once)
 
 
 def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor | None = None,
@@ -245,7 +247,7 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         configs = [TrainConfig.from_json(text) for text in guessed["config"]]
         seconds = (list(estimate(configs, _store(settings), settings).run_seconds)
                    + [float(e) for e in known["eta_seconds"]])
-        eta = Estimate(tuple(seconds), True).wall_seconds(settings.workers)
+        eta = Estimate(tuple(seconds), True).wall_seconds(runs_at_once(settings))
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
                     queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)
 

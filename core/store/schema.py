@@ -82,6 +82,13 @@ CREATE TABLE IF NOT EXISTS class_settings (
     key TEXT PRIMARY KEY,        -- a field of core.domain.class_rules.ClassRules
     value TEXT NOT NULL          -- its value as JSON
 );
+CREATE TABLE IF NOT EXISTS cluster_nodes (
+    node_id TEXT PRIMARY KEY,    -- a Ray node of the cluster (TRAINLAB_EXECUTOR=ray), alive when last seen
+    hostname TEXT NOT NULL,
+    cpus REAL NOT NULL,
+    gpus REAL NOT NULL,
+    seen_at REAL NOT NULL        -- when the dispatcher last looked at the cluster (core/store/cluster.py)
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -131,9 +138,14 @@ def _add_owners(conn) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, status)")
 
 
+def _add_cluster_nodes(conn) -> None:
+    """Version 5: the Ray dispatcher's snapshot of the cluster's nodes. SCHEMA's CREATE TABLE IF NOT EXISTS,
+    which every opening runs before migrating, makes the table; there is nothing to alter."""
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners)
+MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -178,3 +178,15 @@ def catalog_table(entries) -> pd.DataFrame:
 def missing_hints(entries) -> list[tuple[str, str]]:
     """(title, how to get it) for each dataset that is not on this machine."""
     return [(d.title, d.hint) for d in entries if not d.available and d.hint]
+
+
+def cluster_line(nodes: list, at_once: int, run_cpus: int, run_gpus: int) -> str:
+    """One line on the Ray cluster as its dispatcher last saw it (`nodes`: core.store.cluster.SeenNode)."""
+    if not nodes:
+        return "Ray cluster: its dispatcher looks at the nodes when the next run is queued"
+    cpus, gpus = sum(n.cpus for n in nodes), sum(n.gpus for n in nodes)
+    most_cpus, most_gpus = max(n.cpus for n in nodes), max(n.gpus for n in nodes)
+    size = f"{run_cpus} CPU{'s' * (run_cpus != 1)}" + (f" and {run_gpus} GPU" if run_gpus else "")
+    runs = f"{at_once} run{'s' * (at_once != 1)} of {size} at a time"
+    return (f"Ray cluster: {len(nodes)} node{'s' * (len(nodes) != 1)}, {cpus:g} CPUs, {gpus:g} GPUs (at most "
+            f"{most_cpus:g} CPUs and {most_gpus:g} GPUs on one node) · {runs}")

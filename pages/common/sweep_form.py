@@ -133,8 +133,10 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
     if plan:
         basis = "from runs like these on this machine" if plan.estimate.measured else \
             "a rough guess until runs like these have finished here"
-        st.info(f"**{len(plan.trials)} runs** · about **{duration(plan.wall_seconds)}** with {plan.workers} "
-                f"workers ({basis}).", icon=":material/schedule:")
+        at_once = f"{plan.workers} at a time on the Ray cluster" if settings.executor == "ray" else \
+            f"{plan.workers} workers"
+        st.info(f"**{len(plan.trials)} runs** · about **{duration(plan.wall_seconds)}** with {at_once} ({basis}).",
+                icon=":material/schedule:")
     if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
         try:
             sweep_id = sweeps.start(spec, settings, actor=current_actor())
