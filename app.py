@@ -13,9 +13,9 @@ st.title("Train Lab")
 st.write("Train Keras models in the background, watch their curves grow live, and compare runs.")
 warm_workers_once()
 
-links = st.columns(3)
-links[0].page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")
-links[1].page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
+links = st.container(horizontal=True)  # each link as wide as its label: columns cut one off at 1024 px
+links.page_link("pages/train.py", label="Start a training run", icon=":material/model_training:")
+links.page_link("pages/runs.py", label="Watch and compare runs", icon=":material/monitoring:")
 
 
 activity = jobs.activity()
@@ -30,7 +30,11 @@ def overview() -> None:
     cols[0].metric("Running", summary.running)
     cols[1].metric("Queued", summary.queued)
     cols[2].metric("Finished", summary.finished)
-    cols[3].metric("Workers", f"{summary.workers} {'up' if summary.pool_running else 'idle'}")
+    if summary.on_cluster:
+        cols[3].metric("Runs at once", summary.workers, help="What the Ray cluster's nodes hold of runs of the "
+                       "default size; the Train page names the nodes.")
+    else:
+        cols[3].metric("Workers", f"{summary.workers} {'up' if summary.pool_running else 'idle'}")
     recent = jobs.list_runs(limit=10, actor=current_actor())
     if not recent:
         st.info("No runs yet: the bundled 8×8 digits dataset trains in seconds with no download. "

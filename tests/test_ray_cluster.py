@@ -316,6 +316,8 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         at.selectbox(key="sw_gpus").set_value("0").run()
         at.button(key="sw_start").click().run()
         assert not at.exception and not at.error
+        at = _page("app.py").run()  # Home counts the cluster's runs at once, not a local pool's workers
+        assert [(m.label, m.value) for m in at.metric][-1] == ("Runs at once", str(jobs.summary().workers))
     finally:
         head.shutdown()
     first, second, *trials = sorted(store.list_runs(), key=lambda r: r.id)
@@ -326,6 +328,7 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
     at = _page("pages/sweeps.py").run()  # on a laptop: no such fields
     assert not [n for n in at.number_input if n.key == "sw_cpus"]
     assert not [s for s in at.selectbox if s.key == "sw_gpus"] and not at.exception
+    assert _page("app.py").run().metric[-1].label == "Workers"
 
 
 def test_a_cloned_run_keeps_its_cluster_resources():

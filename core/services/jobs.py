@@ -50,7 +50,8 @@ class QueueSummary:
     queued: int
     finished: int
     pool_running: bool
-    workers: int
+    workers: int  # runs at once: the local pool's workers, or what the Ray cluster's nodes hold
+    on_cluster: bool = False  # the runs go to a Ray cluster's dispatcher, not the local pool
 
 
 def _store(settings: Settings) -> RunStore:
@@ -243,6 +244,7 @@ def summary(settings: Settings | None = None) -> QueueSummary:
     return QueueSummary(
         running=counts.get(RUNNING, 0), queued=counts.get(QUEUED, 0),
         finished=sum(counts.values()) - active, pool_running=pool.running, workers=runs_at_once(settings),
+        on_cluster=settings.executor == "ray",
     )
 
 
