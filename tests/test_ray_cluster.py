@@ -3,6 +3,7 @@ the test on loopback; runs spread over both nodes with live metrics, a cancel, a
 head's dispatcher restarted, artifacts in the shared folder, and a submission refused in one line when no
 cluster answers."""
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_room_is_counted_per_alive_node_and_a_run_no_node_can_hold_is_named():
     assert placeable(nodes, 4, 1) and placeable(nodes, 3, 0)
     assert not placeable(nodes, 5, 0) and not placeable(nodes, 1, 2)
     assert too_big(8, 0, nodes).startswith("it asks for 8 CPUs and 0 GPUs, and no node of the Ray cluster has that "
-                                           "(the largest: 4 CPUs, 1 GPUs)")
+                                           "(the largest: 4 CPUs, 1 GPU)")
 
 
 def test_cpu_runs_spread_over_the_machines_and_keep_off_the_gpu_one():
@@ -78,6 +79,29 @@ def test_the_dispatchers_view_of_the_cluster_is_kept_for_the_pages(store, db):
     assert [n.node_id for n in seen_cluster(store, since=50.0)] == ["n1"]
 
 
+def test_a_sweeps_duration_on_a_cluster_counts_its_trials_own_size_before_and_while_it_runs(lab, store,
+                                                                                              monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from core.store.cluster import save_cluster
+    from tests.test_sweeps import GRID
+
+    monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
+    settings = load_settings()
+    spec = replace(GRID, shared={"train_subset": 200, "cpus": 4})
+    guess = sweeps.plan(spec, settings)  # no dispatcher has looked at the nodes yet: the pool's workers
+    assert (guess.workers, guess.on_cluster) == (settings.workers, False)
+    save_cluster(store, [("n1", "pc-1", 4.0, 0.0), ("n2", "pc-2", 4.0, 0.0)])
+    plan = sweeps.plan(spec, settings)
+    assert (plan.workers, plan.on_cluster) == (2, True)  # one 4-CPU trial per node, not four 2-CPU runs
+    runs = pd.DataFrame({"run": range(len(plan.trials)), "status": QUEUED, "eta_seconds": None,
+                         "config": [json.dumps(t.config.to_dict()) for t in plan.trials]})
+    eta = sweeps.progress(runs, settings).eta_seconds
+    assert eta == pytest.approx(plan.wall_seconds) and eta > sweeps.plan(GRID, settings).wall_seconds
+
+
 def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passed_over_too_long(lab, store):
     from core.runtime.ray_executor import HOLD_AFTER, Dispatcher
 
@@ -106,14 +130,31 @@ def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passe
     assert dispatcher.waiting_since == {queued["big"]: 0.0}
     submit("later", 1)
     assert plan(HOLD_AFTER / 2) == [("later", "b")]  # big still cannot fit: a smaller run may go first
-    busy.remove(("b", 1, 0))  # small ends
+    busy.remove(("b", 1, 0))  # small ends: b has one CPU free, a none; still not two on one node
     submit("another", 1)
-    assert plan(HOLD_AFTER) == []  # big waited long enough: nothing behind it starts in the room freed
-    busy.remove(("a", 1, 0))  # other ends: a and b have one CPU free each, still not two on one node
-    assert plan(HOLD_AFTER + 1) == []
-    busy.remove(("b", 1, 0))  # later ends: node b is free
-    assert plan(HOLD_AFTER + 2) == [("big", "b"), ("another", "a")]
+    submit("third", 1)
+    # big waited long enough: b, nearest to holding it, is kept for it; nothing behind big starts there.
+    assert plan(HOLD_AFTER) == []
+    assert dispatcher.kept_for == {queued["big"]: "b"}
+    busy.remove(("a", 1, 0))  # someone else's run on a ends: a goes on training the runs behind big
+    assert plan(HOLD_AFTER + 1) == [("another", "a")]  # and third does not take b's free CPU
+    busy.remove(("b", 1, 0))  # later ends: b is free
+    assert plan(HOLD_AFTER + 2) == [("big", "b")]
+    assert dispatcher.waiting_since == {} and dispatcher.kept_for == {}
+    busy.remove(("a", 1, 0))  # other ends
+    assert plan(HOLD_AFTER + 3) == [("third", "a")]
     assert dispatcher.waiting_since == {}
+
+
+def test_a_run_held_for_is_given_the_node_nearest_to_holding_it():
+    from core.runtime.ray_placement import node_to_hold
+
+    nodes = _nodes(("gpu-box", 8, 1, True), ("pc-1", 4, 0, True), ("pc-2", 4, 0, True), ("pc-3", 2, 0, True))
+    room = free_room(nodes, [("pc-1", 3, 0), ("pc-2", 2, 0), ("gpu-box", 8, 1)])
+    assert node_to_hold(room, 4, 0) == "pc-2"  # 2 of its 4 CPUs free; pc-3 is too small; the GPU box is last
+    assert node_to_hold(room, 2, 1) == "gpu-box" and node_to_hold(room, 16, 0) is None
+    del room["pc-1"], room["pc-2"]
+    assert node_to_hold(room, 4, 0) == "gpu-box"  # no PC is big enough: the GPU machine is
 
 
 def test_a_task_takes_the_heads_settings_but_not_the_nodes_own(lab, monkeypatch):
@@ -285,6 +326,7 @@ def test_a_run_shows_the_cluster_node_it_trained_on(lab, store):
 def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, store, monkeypatch):
     from ray.cluster_utils import Cluster
 
+    from core.store.cluster import save_cluster
     from tests.test_pages import _page
 
     at = _page("pages/train.py").run()
@@ -295,8 +337,8 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         monkeypatch.setenv("TRAINLAB_EXECUTOR", "ray")
         monkeypatch.setenv("TRAINLAB_RAY_ADDRESS", head.address)
         at = _page("pages/train.py").run()
-        assert any(c.value.endswith("Ray cluster: its dispatcher looks at the nodes when the next run is queued")
-                   for c in at.caption)  # no dispatcher yet: nothing seen
+        assert any(c.value.endswith("Ray cluster: no dispatcher has looked at its nodes in the last minute; one "
+                                    "starts with the next run") for c in at.caption)  # no dispatcher yet: nothing seen
         at.number_input(key="cpus").set_value(3)
         at.selectbox(key="gpus").set_value("0")
         at.button(key="start").click().run()
@@ -308,7 +350,8 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         assert at.error[0].value == "cpus: must be a whole number; got 0.5"  # and nothing queued
         # The Sweeps page asks the same of every trial.
         at = _page("pages/sweeps.py").run()
-        assert any("at a time on the Ray cluster" in i.value for i in at.info)
+        assert any("at a time (a guess until the cluster's dispatcher has looked at its nodes)" in i.value
+                   for i in at.info)  # no dispatcher yet: the pool's workers stand in
         at.number_input(key="sw_cpus").set_value(0.5).run()
         assert [e.value for e in at.error] == ["cpus: must be a whole number; got 0.5 (in trial mlp · digits)"]
         assert at.button(key="sw_start").disabled
@@ -316,6 +359,11 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         at.selectbox(key="sw_gpus").set_value("0").run()
         at.button(key="sw_start").click().run()
         assert not at.exception and not at.error
+        save_cluster(store, [("n1", "lab-pc-1", 4.0, 0.0), ("n2", "lab-pc-2", 3.0, 0.0)])  # a dispatcher looked
+        at = _page("pages/sweeps.py").run()
+        at.radio(key="sweep_view").set_value("New sweep").run()
+        at.number_input(key="sw_cpus").set_value(2).run()
+        assert any("with 3 at a time on the Ray cluster" in i.value for i in at.info)  # 2 + 1 trials of 2 CPUs
         at = _page("app.py").run()  # Home counts the cluster's runs at once, not a local pool's workers
         assert [(m.label, m.value) for m in at.metric][-1] == ("Runs at once", str(jobs.summary().workers))
     finally:

@@ -1,6 +1,7 @@
 """`python -m core cluster status`: the Ray cluster's nodes, their CPUs and GPUs, and what each trains."""
 from __future__ import annotations
 
+from core.domain.wording import counted
 from core.services import cluster
 
 
@@ -15,8 +16,8 @@ def _cluster(args, parser) -> int:
     alive = [load for load in state.nodes if load.node.alive]
     cpus, gpus = sum(n.node.cpus for n in alive), sum(n.node.gpus for n in alive)
     training = sum(len(n.runs) for n in state.nodes) + len(state.elsewhere)
-    print(f"Ray cluster at {state.address}: {len(alive)} node{'s' * (len(alive) != 1)} alive, {cpus:g} CPUs, "
-          f"{gpus:g} GPUs; {training} run{'s' * (training != 1)} training, {state.queued} queued")
+    print(f"Ray cluster at {state.address}: {counted(len(alive), 'node')} alive, {counted(cpus, 'CPU')}, "
+          f"{counted(gpus, 'GPU')}; {counted(training, 'run')} training, {state.queued} queued")
     print(f"{'node':<10} {'address':<16} {'host':<18} {'state':<6} {'CPUs':>5} {'GPUs':>5}  training")
     for load in state.nodes:
         node = load.node

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from core.domain.placement import node_label
 from core.runtime.fair_share import next_fair_run
-from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
+from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
@@ -154,8 +154,7 @@ def cluster_nodes(settings: Settings) -> list[Node]:
 
     try:
         nodes = [Node(n["NodeID"], n.get("NodeManagerAddress", ""), n.get("NodeManagerHostname", ""),
-                      bool(n.get("Alive")), float(n.get("Resources", {}).get("CPU", 0)),
-                      float(n.get("Resources", {}).get("GPU", 0))) for n in ray.nodes()]
+                      bool(n.get("Alive")), *resources(n)) for n in ray.nodes()]
     finally:
         ray.shutdown()
     return sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id))
@@ -227,8 +226,8 @@ class Dispatcher:
         self.stopping = threading.Event()
         self.in_flight: dict = {}  # Ray ObjectRef -> Handed
         self.waiting_since: dict[int, float] = {}  # queued runs passed over for want of room: since when
+        self.kept_for: dict[int, str] = {}  # runs that waited too long: the node kept for each until it starts
         self._fresh = self._warm = None
-        self._warming: list = []  # the warm-up tasks' refs, kept while the dispatcher runs
         self._published: list = []  # the nodes last written for the pages, and when
         self._published_at = -PUBLISH_EVERY
 
@@ -267,16 +266,20 @@ class Dispatcher:
     def plan(self, nodes: list[dict], room: dict, now: float | None = None) -> list[tuple[int, int, int, str]]:
         """The (run, CPUs, GPUs, node) to start now, in fair order: each run goes to the node
         `choose_node` picks in the room left. A run no node has room for is passed over (a smaller
-        fair run may fit) until it has waited HOLD_AFTER seconds; then nothing behind it starts, so
-        the room the runs ending free adds up to a node it fits. A run no node could ever hold is
-        cancelled in one line."""
+        fair run may fit) until it has waited HOLD_AFTER seconds; then the node nearest to holding it
+        is kept for it: none of the runs behind it starts there, so the room the runs ending free adds
+        up to what it needs, while the other nodes go on. A run no node could ever hold is cancelled
+        in one line."""
         now = time.monotonic() if now is None else now
         handed = {h.run_id for h in self.in_flight.values()}
         passed: set[int] = set()
         starts = []
-        while len(passed) < MAX_PASSED:
+        looked_at_all = False
+        # No run asks for less than one CPU: with none free anywhere, nothing to read from the store.
+        while len(passed) < MAX_PASSED and any(r.free_cpus >= 1 for r in room.values()):
             run_id = next_fair_run(self.store, exclude=frozenset(passed), handed=frozenset(handed))
             if run_id is None:
+                looked_at_all = True
                 break
             cpus, gpus = self._demand(run_id)
             node_id = choose_node(room, cpus, gpus)
@@ -286,21 +289,33 @@ class Dispatcher:
                 room[node_id].free_cpus -= cpus
                 room[node_id].free_gpus -= gpus
                 self.waiting_since.pop(run_id, None)
+                self.kept_for.pop(run_id, None)
             elif not placeable(nodes, cpus, gpus):
                 self.store.cancel_unqueued([run_id], too_big(cpus, gpus, nodes))
             else:
                 passed.add(run_id)
                 if now - self.waiting_since.setdefault(run_id, now) >= HOLD_AFTER:
-                    break  # it waited long enough: hold the room that frees for it
-        for gone in set(self.waiting_since) - passed:  # started elsewhere, cancelled, or no longer queued
-            self.waiting_since.pop(gone, None)
+                    self._keep_node(run_id, room, cpus, gpus)
+        if looked_at_all:  # a run waiting that this look did not pass over was started, cancelled or deleted
+            for gone in set(self.waiting_since) - passed:
+                self.waiting_since.pop(gone, None)
+                self.kept_for.pop(gone, None)
         return starts
+
+    def _keep_node(self, run_id: int, room: dict, cpus: int, gpus: int) -> None:
+        """Take a node out of `room` for run `run_id`, which waited too long: the same one as at the last look
+        while it is there (so the room freeing on it adds up), else the one nearest to holding it."""
+        node_id = self.kept_for.get(run_id)
+        if node_id not in room:
+            node_id = node_to_hold(room, cpus, gpus)
+        if node_id is not None:
+            self.kept_for[run_id] = node_id
+            room.pop(node_id)
 
     def _publish(self, nodes: list[dict]) -> None:
         """Write the alive nodes into the store for the pages (core/store/cluster.py): when they change, and
         every PUBLISH_EVERY seconds so the pages know a dispatcher still looks."""
-        alive = sorted((n["NodeID"], n.get("NodeManagerHostname", ""), float(n.get("Resources", {}).get("CPU", 0)),
-                        float(n.get("Resources", {}).get("GPU", 0))) for n in nodes if n.get("Alive"))
+        alive = sorted((n["NodeID"], n.get("NodeManagerHostname", ""), *resources(n)) for n in nodes if n.get("Alive"))
         now = time.monotonic()
         if alive != self._published or now - self._published_at >= PUBLISH_EVERY:
             save_cluster(self.store, alive)
@@ -323,9 +338,13 @@ class Dispatcher:
         if self.settings.run_gpus:
             return  # GPU runs take a fresh process each
         warm = ray.remote(max_retries=0)(warm_worker)
-        for node_id, room in free_room(nodes, []).items():
+        rooms = free_room(nodes, []).values()
+        # CPU runs keep off the GPU machines while there are others (choose_node): warm only those others.
+        cpu_only = [room for room in rooms if not room.gpus] or list(rooms)
+        for room in cpu_only:
             for _ in range(int(room.cpus // cpus)):
-                self._warming.append(warm.options(name="trainlab-warm-up", **_on_node(node_id, cpus, 0)).remote(cpus))
+                # Its ref is dropped: the warm-up runs on, and its end matters to no one.
+                warm.options(name="trainlab-warm-up", **_on_node(room.node_id, cpus, 0)).remote(cpus)
 
     def _demand(self, run_id: int) -> tuple[int, int]:
         """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.domain.wording import counted
+
 
 @dataclass
 class Room:
@@ -26,7 +28,8 @@ class Room:
         return self.free_cpus >= cpus and self.free_gpus >= gpus
 
 
-def _resources(node: dict) -> tuple[float, float]:
+def resources(node: dict) -> tuple[float, float]:
+    """The CPUs and GPUs of one `ray.nodes()` entry."""
     resources = node.get("Resources", {})
     return float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
 
@@ -36,7 +39,7 @@ def free_room(nodes: list[dict], handed: Iterable[tuple[str, int, int]]) -> dict
     room = {}
     for node in nodes:
         if node.get("Alive"):
-            cpus, gpus = _resources(node)
+            cpus, gpus = resources(node)
             room[node["NodeID"]] = Room(node["NodeID"], cpus, gpus, cpus, gpus)
     for node_id, cpus, gpus in handed:
         if node_id in room:
@@ -62,16 +65,27 @@ def choose_node(room: dict[str, Room], cpus: int, gpus: int) -> str | None:
     return best.node_id
 
 
+def node_to_hold(room: dict[str, Room], cpus: int, gpus: int) -> str | None:
+    """The node to keep for a run that has waited too long for room: of the nodes big enough for it in all,
+    the one nearest to having it free (a CPU-only run keeps off the GPU machines here too). Only that node
+    stops taking the runs behind it; the others go on training them."""
+    big_enough = [r for r in room.values() if r.cpus >= cpus and r.gpus >= gpus]
+    if not big_enough:
+        return None
+    return min(big_enough, key=lambda r: (not gpus and r.gpus > 0, -min(r.free_gpus, gpus),
+                                          -min(r.free_cpus, cpus), r.node_id)).node_id
+
+
 def placeable(nodes: list[dict], cpus: int, gpus: int) -> bool:
     """Whether one alive node has `cpus` CPUs and `gpus` GPUs in all (whatever it runs now)."""
-    return any(node.get("Alive") and _resources(node)[0] >= cpus and _resources(node)[1] >= gpus for node in nodes)
+    return any(node.get("Alive") and resources(node)[0] >= cpus and resources(node)[1] >= gpus for node in nodes)
 
 
 def too_big(cpus: int, gpus: int, nodes: list[dict]) -> str:
     """Why a run was cancelled: no node of the cluster has what it asks for."""
-    alive = [_resources(node) for node in nodes if node.get("Alive")]
+    alive = [resources(node) for node in nodes if node.get("Alive")]
     most_cpus = max((c for c, _ in alive), default=0)
     most_gpus = max((g for _, g in alive), default=0)
-    return (f"it asks for {cpus} CPU{'s' * (cpus != 1)} and {gpus} GPU{'s' * (gpus != 1)}, and no node of the Ray "
-            f"cluster has that (the largest: {most_cpus:g} CPUs, {most_gpus:g} GPUs); run it again with fewer "
+    return (f"it asks for {counted(cpus, 'CPU')} and {counted(gpus, 'GPU')}, and no node of the Ray cluster has "
+            f"that (the largest: {counted(most_cpus, 'CPU')}, {counted(most_gpus, 'GPU')}); run it again with fewer "
             "(cpus, gpus), or add a node that has them")
