@@ -137,7 +137,9 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
 started_run_view()
 
 summary = jobs.summary(settings)
-st.caption(f"Now: {summary.running} running, {summary.queued} queued · " + (
-    cluster_line(capacity.cluster_nodes_seen(settings), summary.workers, settings.run_cpus, settings.run_gpus)
-    if settings.executor == "ray" else
-    f"worker pool {'up' if summary.pool_running else 'starts with the next run'} ({summary.workers} at a time)"))
+if settings.executor == "ray":  # the nodes read once: their line and their runs at once agree
+    nodes = capacity.cluster_nodes_seen(settings)
+    where = cluster_line(nodes, capacity.runs_at_once(settings, nodes=nodes), settings.run_cpus, settings.run_gpus)
+else:
+    where = f"worker pool {'up' if summary.pool_running else 'starts with the next run'} ({summary.workers} at a time)"
+st.caption(f"Now: {summary.running} running, {summary.queued} queued · {where}")

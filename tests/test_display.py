@@ -76,8 +76,14 @@ def test_the_cluster_line_says_what_the_nodes_hold_and_what_one_node_can_take():
     from core.views.display import cluster_line
 
     nodes = [SeenNode("a", "gpu-box", 8, 1, 0.0), SeenNode("b", "pc-1", 4, 0, 0.0)]
-    assert cluster_line(nodes, 6, 2, 0) == ("Ray cluster: 2 nodes, 12 CPUs, 1 GPUs (at most 8 CPUs and 1 GPUs on one "
+    assert cluster_line(nodes, 6, 2, 0) == ("Ray cluster: 2 nodes, 12 CPUs, 1 GPU (at most 8 CPUs and 1 GPU on one "
                                             "node) · 6 runs of 2 CPUs at a time")
-    assert cluster_line(nodes[:1], 1, 1, 1).endswith("1 node, 8 CPUs, 1 GPUs (at most 8 CPUs and 1 GPUs on one node) · "
+    assert cluster_line(nodes[:1], 1, 1, 1).endswith("1 node, 8 CPUs, 1 GPU (at most 8 CPUs and 1 GPU on one node) · "
                                                      "1 run of 1 CPU and 1 GPU at a time")
-    assert cluster_line([], 2, 2, 0) == "Ray cluster: its dispatcher looks at the nodes when the next run is queued"
+    pcs = [SeenNode("b", "pc-1", 4, 0, 0.0), SeenNode("c", "pc-2", 1, 0, 0.0)]
+    assert cluster_line(pcs, 2, 2, 0) == "Ray cluster: 2 nodes, 5 CPUs (at most 4 CPUs on one node) · 2 runs of 2 " \
+                                         "CPUs at a time"  # no GPU anywhere: no GPU figures
+    assert cluster_line(pcs, 1, 8, 0).endswith("· no node holds a run of 8 CPUs: ask for fewer (cpus, gpus)")
+    assert cluster_line(pcs, 1, 2, 1).endswith("· no node holds a run of 2 CPUs and 1 GPU: ask for fewer (cpus, gpus)")
+    assert cluster_line([], 2, 2, 0) == ("Ray cluster: no dispatcher has looked at its nodes in the last minute; one "
+                                         "starts with the next run")

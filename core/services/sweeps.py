@@ -27,7 +27,7 @@ from core.domain.sweep_spec import (
 from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.accounts import record
-from core.services.capacity import runs_at_once
+from core.services.capacity import cluster_nodes_seen, runs_at_once
 from core.services.classroom import check_submission
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
@@ -56,11 +56,12 @@ class Plan:
     spec: SweepSpec
     trials: list[Trial]
     estimate: Estimate
-    workers: int
+    workers: int  # its trials at once: the pool's workers, or what the Ray cluster's nodes hold of them
+    on_cluster: bool = False  # `workers` is what the Ray cluster's nodes, as its dispatcher last saw them, hold
 
     @property
     def wall_seconds(self) -> float:
-        """Expected wall time with the pool's workers."""
+        """Expected wall time with `workers` trials at once."""
         return self.estimate.wall_seconds(self.workers)
 
 
@@ -115,8 +116,10 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
             raise ConfigError(exc.field, f"{str(exc).removeprefix(exc.field + ': ')} "
                                          f"(in trial {trial.params['architecture']} · {trial.params['dataset']})") \
                 from None
-    at_once = runs_at_once(settings, spec.shared.get("cpus"), spec.shared.get("gpus"))
-    return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), at_once)
+    nodes = cluster_nodes_seen(settings)
+    at_once = runs_at_once(settings, spec.shared.get("cpus"), spec.shared.get("gpus"), nodes=nodes)
+    return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), at_once,
+                on_cluster=bool(nodes))
 
 
 def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor | None = None,
@@ -247,7 +250,9 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         configs = [TrainConfig.from_json(text) for text in guessed["config"]]
         seconds = (list(estimate(configs, _store(settings), settings).run_seconds)
                    + [float(e) for e in known["eta_seconds"]])
-        eta = Estimate(tuple(seconds), True).wall_seconds(runs_at_once(settings))
+        # A sweep's trials share their CPUs and GPUs (SHARED_FIELDS): what one asks, all ask.
+        size = TrainConfig.from_json(runs.loc[status.isin((QUEUED, RUNNING)), "config"].iloc[0])
+        eta = Estimate(tuple(seconds), True).wall_seconds(runs_at_once(settings, size.cpus, size.gpus))
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
                     queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)
 

@@ -155,9 +155,9 @@ class _Idle:
         """Keep `conn` for the next store, or close it (too many kept, or not reusable as it is)."""
         if owner_pid != os.getpid():
             return  # inherited through a fork: closing it would close the parent's
-        import psycopg
-
-        usable = not (conn.closed or conn.broken) and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        # By name, not psycopg.pq.TransactionStatus.IDLE: this runs from __del__, perhaps as Python shuts
+        # down, when an import fails.
+        usable = not (conn.closed or conn.broken) and conn.info.transaction_status.name == "IDLE"
         waiting = self.kept.setdefault(url, collections.deque()) if self.pid == os.getpid() else None
         if usable and waiting is not None and len(waiting) < self.KEPT:
             waiting.append(conn)

@@ -5,6 +5,7 @@ import re
 
 import pandas as pd
 
+from core.domain.wording import counted
 from core.store.runs import RUNNING, Run
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -182,11 +183,14 @@ def missing_hints(entries) -> list[tuple[str, str]]:
 
 def cluster_line(nodes: list, at_once: int, run_cpus: int, run_gpus: int) -> str:
     """One line on the Ray cluster as its dispatcher last saw it (`nodes`: core.store.cluster.SeenNode)."""
-    if not nodes:
-        return "Ray cluster: its dispatcher looks at the nodes when the next run is queued"
-    cpus, gpus = sum(n.cpus for n in nodes), sum(n.gpus for n in nodes)
-    most_cpus, most_gpus = max(n.cpus for n in nodes), max(n.gpus for n in nodes)
-    size = f"{run_cpus} CPU{'s' * (run_cpus != 1)}" + (f" and {run_gpus} GPU" if run_gpus else "")
-    runs = f"{at_once} run{'s' * (at_once != 1)} of {size} at a time"
-    return (f"Ray cluster: {len(nodes)} node{'s' * (len(nodes) != 1)}, {cpus:g} CPUs, {gpus:g} GPUs (at most "
-            f"{most_cpus:g} CPUs and {most_gpus:g} GPUs on one node) · {runs}")
+    if not nodes:  # none yet, or its dispatcher stopped looking (core.services.capacity.FRESH_SECONDS)
+        return "Ray cluster: no dispatcher has looked at its nodes in the last minute; one starts with the next run"
+    gpus, most_gpus = sum(n.gpus for n in nodes), max(n.gpus for n in nodes)
+    total = f"{counted(sum(n.cpus for n in nodes), 'CPU')}" + (f", {counted(gpus, 'GPU')}" if gpus else "")
+    largest = f"{counted(max(n.cpus for n in nodes), 'CPU')}" + (f" and {counted(most_gpus, 'GPU')}" if gpus else "")
+    size = counted(run_cpus, "CPU") + (f" and {counted(run_gpus, 'GPU')}" if run_gpus else "")
+    if any(n.cpus >= run_cpus and n.gpus >= run_gpus for n in nodes):
+        runs = f"{counted(at_once, 'run')} of {size} at a time"
+    else:
+        runs = f"no node holds a run of {size}: ask for fewer (cpus, gpus)"
+    return f"Ray cluster: {counted(len(nodes), 'node')}, {total} (at most {largest} on one node) · {runs}"

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.domain.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
 from core.domain.sweep_spec import OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm, SweepSpec, assignment_for
+from core.domain.wording import counted
 from core.services import jobs, sweeps
 from core.settings import Settings
 from core.views.display import duration
@@ -133,8 +134,12 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
     if plan:
         basis = "from runs like these on this machine" if plan.estimate.measured else \
             "a rough guess until runs like these have finished here"
-        at_once = f"{plan.workers} at a time on the Ray cluster" if settings.executor == "ray" else \
-            f"{plan.workers} workers"
+        if plan.on_cluster:
+            at_once = f"{plan.workers} at a time on the Ray cluster"
+        elif settings.executor == "ray":  # no dispatcher has looked at the nodes lately: TRAINLAB_WORKERS
+            at_once = f"{plan.workers} at a time (a guess until the cluster's dispatcher has looked at its nodes)"
+        else:
+            at_once = counted(plan.workers, "worker")
         st.info(f"**{len(plan.trials)} runs** · about **{duration(plan.wall_seconds)}** with {at_once} ({basis}).",
                 icon=":material/schedule:")
     if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
