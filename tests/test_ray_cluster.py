@@ -387,3 +387,15 @@ def test_a_cloned_run_keeps_its_cluster_resources():
     assert (form.to_config().cpus, form.to_config().gpus) == (3, 1)
     default = TrainForm.from_config(TrainConfig().to_dict(), "again").to_config()
     assert (default.cpus, default.gpus) == (None, None)
+
+
+@on_both_databases
+def test_a_node_whose_clock_is_off_the_databases_says_so_instead_of_training(store, db):
+    from core.runtime.ray_executor import clock_problem
+
+    offset = store.clock_offset()  # the test's server runs on this machine: the same clock
+    assert offset == 0.0 if db == "sqlite" else abs(offset) < 0.5
+    assert clock_problem(offset, 30.0) is None and clock_problem(-9.9, 30.0) is None
+    assert clock_problem(42.4, 30.0).startswith("this machine's clock is 42 s behind the database server's, and the "
+                                                "head reads its heartbeats by time; set its clock right")
+    assert clock_problem(-12, 30.0).startswith("this machine's clock is 12 s ahead of the database server's")

@@ -43,7 +43,7 @@ from core.runtime.ray_placement import choose_node, free_room, node_to_hold, pla
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
-from core.store.runs import RUNNING, RunStore
+from core.store.runs import FAILED, RUNNING, RunStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
@@ -193,6 +193,17 @@ def warm_worker(cpus: int) -> int:
     return os.getpid()
 
 
+def clock_problem(offset: float, heartbeat_timeout: float) -> str | None:
+    """Why a node whose clock is `offset` seconds behind the database server's (ahead, if negative) must
+    not train: the head compares its heartbeats with its own clock and takes a run silent for
+    `heartbeat_timeout` seconds as lost. None within a third of that."""
+    if abs(offset) <= heartbeat_timeout / 3:
+        return None
+    return (f"this machine's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'} the database "
+            "server's, and the head reads its heartbeats by time; set its clock right (NTP: timedatectl set-ntp "
+            "true) and run it again")
+
+
 def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
     its status."""
@@ -207,8 +218,15 @@ def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     settings = load_settings()
     load_tensorflow()
     threads = use_threads(cpus)
-    node = ray.get_runtime_context().get_node_id()
-    status = execute_run(run_id, settings, threads=threads, host=node_label(socket.gethostname(), node))
+    host = node_label(socket.gethostname(), ray.get_runtime_context().get_node_id())
+    store = RunStore(settings.store_location)
+    problem = clock_problem(store.clock_offset(), settings.heartbeat_timeout)
+    if problem:  # its run would be taken for lost mid-training: say why once, here, instead
+        attempt = store.claim(run_id, os.getpid(), host, threads)
+        if attempt is not None:
+            store.finish(run_id, FAILED, error=f"on {host}: {problem}", attempt=attempt)
+        return FAILED if attempt is not None else None
+    status = execute_run(run_id, settings, threads=threads, host=host)
     # A warm worker that grew past TRAINLAB_WORKER_MAX_MB ends here, its run already settled in the store
     # (the dispatcher ignores the crash of a settled run's task); Ray starts a fresh one for the next run.
     retire_if_grown()

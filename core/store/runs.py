@@ -153,6 +153,15 @@ class RunStore:
         """Open the store and ask it one question: StoreError in one line when it is damaged or unreachable."""
         self.connection().execute("SELECT 1").fetchone()
 
+    def clock_offset(self) -> float:
+        """Seconds the database server's clock is ahead of this machine's; 0 on SQLite (one machine). The
+        store's times (heartbeats, starts) are written by one machine and compared by another."""
+        if self.url is None:
+            return 0.0
+        before = time.time()
+        server = float(self.connection().execute("SELECT extract(epoch from clock_timestamp())").fetchone()[0])
+        return server - (before + time.time()) / 2  # the server read it about halfway through the round trip
+
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
         conn = getattr(self._local, "conn", None)
