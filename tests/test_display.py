@@ -78,8 +78,7 @@ def test_the_cluster_line_says_what_the_nodes_hold_and_what_one_node_can_take():
     nodes = [SeenNode("a", "gpu-box", 8, 1, 0.0), SeenNode("b", "pc-1", 4, 0, 0.0)]
     assert cluster_line(nodes, 6, 2, 0) == ("Ray cluster: 2 nodes, 12 CPUs, 1 GPU (at most 8 CPUs and 1 GPU on one "
                                             "node) · 6 runs of 2 CPUs at a time")
-    assert cluster_line(nodes[:1], 1, 1, 1).endswith("1 node, 8 CPUs, 1 GPU (at most 8 CPUs and 1 GPU on one node) · "
-                                                     "1 run of 1 CPU and 1 GPU at a time")
+    assert cluster_line(nodes[:1], 1, 1, 1).endswith("1 node, 8 CPUs, 1 GPU · 1 run of 1 CPU and 1 GPU at a time")
     pcs = [SeenNode("b", "pc-1", 4, 0, 0.0), SeenNode("c", "pc-2", 1, 0, 0.0)]
     assert cluster_line(pcs, 2, 2, 0) == "Ray cluster: 2 nodes, 5 CPUs (at most 4 CPUs on one node) · 2 runs of 2 " \
                                          "CPUs at a time"  # no GPU anywhere: no GPU figures

@@ -193,4 +193,5 @@ def cluster_line(nodes: list, at_once: int, run_cpus: int, run_gpus: int) -> str
         runs = f"{counted(at_once, 'run')} of {size} at a time"
     else:
         runs = f"no node holds a run of {size}: ask for fewer (cpus, gpus)"
-    return f"Ray cluster: {counted(len(nodes), 'node')}, {total} (at most {largest} on one node) · {runs}"
+    largest = f" (at most {largest} on one node)" if len(nodes) > 1 else ""
+    return f"Ray cluster: {counted(len(nodes), 'node')}, {total}{largest} · {runs}"
