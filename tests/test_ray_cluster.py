@@ -12,8 +12,8 @@ from core.domain.config import TrainConfig
 from core.domain.sweep_parsing import Variant
 from core.domain.sweep_spec import Halving, SweepSpec
 from core.runtime import worker
-from core.runtime.ray_executor import task_environment
 from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
+from core.runtime.ray_tasks import task_environment
 from core.services import jobs, sweeps
 from core.services.capacity import runs_at_once
 from core.settings import load_settings
@@ -391,7 +391,7 @@ def test_a_cloned_run_keeps_its_cluster_resources():
 
 @on_both_databases
 def test_a_node_whose_clock_is_off_the_databases_says_so_instead_of_training(store, db):
-    from core.runtime.ray_executor import clock_problem
+    from core.runtime.ray_tasks import clock_problem
 
     offset = store.clock_offset()  # the test's server runs on this machine: the same clock
     assert offset == 0.0 if db == "sqlite" else abs(offset) < 0.5

@@ -18,7 +18,7 @@ model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every 
 path. The project's `core` package travels to the nodes with each task (`py_modules`); a node needs only
 the Python packages of requirements.txt. A node loads a run's dataset from its own Keras cache, Debian
 dataset files or data root (the bundled digits need nothing); a node without it fails the run with the
-usual one-line message, prefixed with the node's name.
+usual one-line message, prefixed with the node's name. The tasks themselves: core/runtime/ray_tasks.py.
 
 Faults: a task whose node left the cluster, or whose worker process died, is re-queued once under the
 retry rule (core/store/attempts.py) with a reason naming the node, then failed. Stopping the dispatcher
@@ -37,13 +37,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.domain.placement import node_label
 from core.runtime.fair_share import next_fair_run
 from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
+from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
-from core.store.runs import FAILED, RUNNING, RunStore
+from core.store.runs import RUNNING, RunStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
@@ -52,9 +52,7 @@ MAX_PASSED = 20  # queued runs too big for the room left that one look passes ov
 HOLD_AFTER = 60.0  # seconds a run may be passed over for smaller ones before the room is held for it
 PUBLISH_EVERY = 15.0  # seconds between the dispatcher's writes of the cluster's nodes (core/store/cluster.py)
 WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
-# Settings that describe the node itself: a task keeps the node's own values, never the head's.
-NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
-                        "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
+
 
 
 class ClusterUnreachable(RuntimeError):
@@ -158,79 +156,6 @@ def cluster_nodes(settings: Settings) -> list[Node]:
     finally:
         ray.shutdown()
     return sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id))
-
-
-def task_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The settings a run's task takes from the head: every TRAINLAB_ variable except the node-local ones,
-    and where artifacts go (the head's folder: a shared mount, or this machine). On SQLite (one machine)
-    the head's home travels too, since the store is a file in it."""
-    environ = dict(os.environ if environ is None else environ)
-    env = {k: v for k, v in environ.items() if k.startswith("TRAINLAB_") and k not in NODE_LOCAL}
-    env["TRAINLAB_ARTIFACTS"] = str(settings.runs_dir)
-    if not settings.db_url:
-        env["TRAINLAB_HOME"] = str(settings.home)
-    return env
-
-
-def _on_node(node_id: str, cpus: int, gpus: int) -> dict:
-    """The Ray task options that hold a task of `cpus` CPUs and `gpus` GPUs to node `node_id`."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    # Ray reuses a worker process only for tasks of the same runtime environment: one per size keeps a warm
-    # worker's TensorFlow threads (fixed at its first run) equal to what each run asked for.
-    return {"num_cpus": cpus, "num_gpus": gpus,
-            "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
-            "runtime_env": {"env_vars": {"TRAINLAB_TASK_SIZE": f"{cpus} CPU {gpus} GPU"}}}
-
-
-def warm_worker(cpus: int) -> int:
-    """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs (TensorFlow imported, its
-    threads set), as the local pool's workers warm up; the process id."""
-    from core.training.threads import load_tensorflow, use_threads
-
-    load_tensorflow()
-    use_threads(cpus)
-    return os.getpid()
-
-
-def clock_problem(offset: float, heartbeat_timeout: float) -> str | None:
-    """Why a node whose clock is `offset` seconds behind the database server's (ahead, if negative) must
-    not train: the head compares its heartbeats with its own clock and takes a run silent for
-    `heartbeat_timeout` seconds as lost. None within a third of that."""
-    if abs(offset) <= heartbeat_timeout / 3:
-        return None
-    return (f"this machine's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'} the database "
-            "server's, and the head reads its heartbeats by time; set its clock right (NTP: timedatectl set-ntp "
-            "true) and run it again")
-
-
-def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
-    """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
-    its status."""
-    import ray
-
-    os.environ.update(env)
-    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    from core.runtime.worker_process import retire_if_grown
-    from core.training.fit import execute_run
-    from core.training.threads import load_tensorflow, use_threads
-
-    settings = load_settings()
-    load_tensorflow()
-    threads = use_threads(cpus)
-    host = node_label(socket.gethostname(), ray.get_runtime_context().get_node_id())
-    store = RunStore(settings.store_location)
-    problem = clock_problem(store.clock_offset(), settings.heartbeat_timeout)
-    if problem:  # its run would be taken for lost mid-training: say why once, here, instead
-        attempt = store.claim(run_id, os.getpid(), host, threads)
-        if attempt is not None:
-            store.finish(run_id, FAILED, error=f"on {host}: {problem}", attempt=attempt)
-        return FAILED if attempt is not None else None
-    status = execute_run(run_id, settings, threads=threads, host=host)
-    # A warm worker that grew past TRAINLAB_WORKER_MAX_MB ends here, its run already settled in the store
-    # (the dispatcher ignores the crash of a settled run's task); Ray starts a fresh one for the next run.
-    retire_if_grown()
-    return status
 
 
 class Dispatcher:
@@ -342,7 +267,7 @@ class Dispatcher:
     def _start(self, run_id: int, cpus: int, gpus: int, node_id: str) -> None:
         """Hand run `run_id` to its node as one Ray task asking for its CPUs and GPUs."""
         task = self._fresh if gpus else self._warm
-        ref = task.options(name=f"{TASK_PREFIX}{run_id}", **_on_node(node_id, cpus, gpus)) \
+        ref = task.options(name=f"{TASK_PREFIX}{run_id}", **on_node(node_id, cpus, gpus)) \
             .remote(run_id, task_environment(self.settings), cpus)
         self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id)
 
@@ -362,7 +287,7 @@ class Dispatcher:
         for room in cpu_only:
             for _ in range(int(room.cpus // cpus)):
                 # Its ref is dropped: the warm-up runs on, and its end matters to no one.
-                warm.options(name="trainlab-warm-up", **_on_node(room.node_id, cpus, 0)).remote(cpus)
+                warm.options(name="trainlab-warm-up", **on_node(room.node_id, cpus, 0)).remote(cpus)
 
     def _demand(self, run_id: int) -> tuple[int, int]:
         """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""

@@ -1,0 +1,89 @@
+"""What a Ray cluster's nodes run for Train Lab: the task that trains one run, the one that readies a warm
+worker, and what each takes from the head (its settings, the node it is held to, its CPUs and GPUs).
+The dispatcher that starts them lives in core/runtime/ray_executor.py.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+from core.domain.placement import node_label
+from core.settings import Settings, load_settings
+from core.store.runs import FAILED, RunStore
+
+# Settings that describe the node itself: a task keeps the node's own values, never the head's.
+NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
+                        "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
+
+
+def task_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings a run's task takes from the head: every TRAINLAB_ variable except the node-local ones,
+    and where artifacts go (the head's folder: a shared mount, or this machine). On SQLite (one machine)
+    the head's home travels too, since the store is a file in it."""
+    environ = dict(os.environ if environ is None else environ)
+    env = {k: v for k, v in environ.items() if k.startswith("TRAINLAB_") and k not in NODE_LOCAL}
+    env["TRAINLAB_ARTIFACTS"] = str(settings.runs_dir)
+    if not settings.db_url:
+        env["TRAINLAB_HOME"] = str(settings.home)
+    return env
+
+
+def on_node(node_id: str, cpus: int, gpus: int) -> dict:
+    """The Ray task options that hold a task of `cpus` CPUs and `gpus` GPUs to node `node_id`."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # Ray reuses a worker process only for tasks of the same runtime environment: one per size keeps a warm
+    # worker's TensorFlow threads (fixed at its first run) equal to what each run asked for.
+    return {"num_cpus": cpus, "num_gpus": gpus,
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False),
+            "runtime_env": {"env_vars": {"TRAINLAB_TASK_SIZE": f"{cpus} CPU {gpus} GPU"}}}
+
+
+def warm_worker(cpus: int) -> int:
+    """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs (TensorFlow imported, its
+    threads set), as the local pool's workers warm up; the process id."""
+    from core.training.threads import load_tensorflow, use_threads
+
+    load_tensorflow()
+    use_threads(cpus)
+    return os.getpid()
+
+
+def clock_problem(offset: float, heartbeat_timeout: float) -> str | None:
+    """Why a node whose clock is `offset` seconds behind the database server's (ahead, if negative) must
+    not train: the head compares its heartbeats with its own clock and takes a run silent for
+    `heartbeat_timeout` seconds as lost. None within a third of that."""
+    if abs(offset) <= heartbeat_timeout / 3:
+        return None
+    return (f"this machine's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'} the database "
+            "server's, and the head reads its heartbeats by time; set its clock right (NTP: timedatectl set-ntp "
+            "true) and run it again")
+
+
+def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
+    """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
+    its status."""
+    import ray
+
+    os.environ.update(env)
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    from core.runtime.worker_process import retire_if_grown
+    from core.training.fit import execute_run
+    from core.training.threads import load_tensorflow, use_threads
+
+    settings = load_settings()
+    load_tensorflow()
+    threads = use_threads(cpus)
+    host = node_label(socket.gethostname(), ray.get_runtime_context().get_node_id())
+    store = RunStore(settings.store_location)
+    problem = clock_problem(store.clock_offset(), settings.heartbeat_timeout)
+    if problem:  # its run would be taken for lost mid-training: say why once, here, instead
+        attempt = store.claim(run_id, os.getpid(), host, threads)
+        if attempt is not None:
+            store.finish(run_id, FAILED, error=f"on {host}: {problem}", attempt=attempt)
+        return FAILED if attempt is not None else None
+    status = execute_run(run_id, settings, threads=threads, host=host)
+    # A warm worker that grew past TRAINLAB_WORKER_MAX_MB ends here, its run already settled in the store
+    # (the dispatcher ignores the crash of a settled run's task); Ray starts a fresh one for the next run.
+    retire_if_grown()
+    return status
