@@ -58,9 +58,15 @@ class StreamlitServer:
             raise AssertionError(f"{exc}; exit code {self.process.poll()}; server log:\n{log}") from None
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL when it has not ended in 15 s: a script run still computing (a Grad-CAM, on
+        a loaded 2-core machine) can keep Streamlit from ending that soon, and the test is over by then."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(15)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
 
 
 def screenshot(page, name: str) -> None:
