@@ -8,7 +8,7 @@ from core.domain.config import TrainConfig
 from core.domain.fair_queue import DEFAULT_SECONDS, Loads, Training, Waiting, schedule
 from core.domain.people import Actor
 from core.runtime import worker
-from core.runtime.fair_share import next_fair_run
+from core.runtime.fair_share import FairQueue, next_fair_run
 from core.services import accounts, jobs
 from core.store.accounts import save_class_settings
 from core.store.runs import FINISHED_STATUSES, RUNNING
@@ -59,6 +59,25 @@ def test_runs_handed_out_but_not_yet_claimed_count_as_training(store, lab):
     assert next_fair_run(store, handed=frozenset({amy[0]})) == ben  # handed out: amy has one on its way
     save_class_settings(store, ClassRules(max_running=1).to_dict())
     assert next_fair_run(store, handed=frozenset({amy[0], ben})) is None  # the one handed out holds amy at her limit
+
+
+def test_one_look_reads_the_queue_once_and_counts_each_run_it_starts(store, lab):
+    # The Ray dispatcher's look: runs started in it count as their owner's training for the runs after.
+    accounts.add("amy", "student", "amy-password", lab)
+    save_class_settings(store, ClassRules(max_running=2).to_dict())
+    amy = [store.create_run(f"amy {i}", {"cpus": i}, owner="amy") for i in range(3)]
+    ben = [store.create_run(f"ben {i}", {}, owner="ben") for i in range(2)]
+    statements = []
+    store.connection().set_trace_callback(statements.append)
+    queue = FairQueue(store)
+    picked = []
+    while (run_id := queue.next()) is not None:
+        picked.append(run_id)
+        queue.skip(run_id) if run_id == ben[0] else queue.take(run_id)  # ben's first waits for room
+    assert picked == [amy[0], ben[0], ben[1], amy[1]]  # amy's third is held by her limit of two at once
+    assert queue.config(amy[1]) == {"cpus": 1}
+    assert len(statements) <= 6  # the queue, the loads, the class's limits and users: once, not per run
+    store.connection().set_trace_callback(None)
 
 
 def test_the_queue_order_and_likely_starts_are_played_forward():

@@ -2,6 +2,7 @@
 to the store as it is at that moment, with the teacher's limit of runs at once per student."""
 from __future__ import annotations
 
+import json
 import time
 
 from core.domain.class_rules import ClassRules
@@ -29,18 +30,54 @@ def owner_loads(store: RunStore, now: float | None = None) -> Loads:
     return Loads(running, recent, limits)
 
 
+class FairQueue:
+    """The queued runs in the class's fair order, read from the store once for one look at them: `next()`
+    is the fairest run left, `take(run)` says it starts (it counts as its owner's run training from then
+    on), `skip(run)` that it waits. `handed`: runs already handed out to start (a Ray task whose worker
+    has not claimed its run yet): never chosen, and each counts as its owner's run training, for the
+    limit and for the fair order alike."""
+
+    def __init__(self, store: RunStore, now: float | None = None, handed: frozenset[int] = frozenset()):
+        queued = store.queued_runs()
+        self._store, self._now, self._handed = store, now, handed
+        self._owner = {run_id: owner for run_id, owner, _ in queued}
+        self._config = {run_id: config for run_id, _, config in queued}
+        self._left = [Waiting(run_id, owner) for run_id, owner, _ in queued if run_id not in handed]
+        self._loads: Loads | None = None  # read at the first next() that has runs to choose from
+
+    def next(self) -> int | None:
+        """The run to start next, or None: none left, or every one left is held by its owner's limit."""
+        if not self._left:
+            return None
+        if self._loads is None:
+            self._loads = owner_loads(self._store, self._now)
+            for run_id in self._handed & self._owner.keys():
+                self._count(run_id)
+        return next_run(self._left, self._loads)
+
+    def config(self, run_id: int) -> dict:
+        """Run `run_id`'s config, as it was queued."""
+        return json.loads(self._config[run_id])
+
+    def take(self, run_id: int) -> None:
+        """Run `run_id`, which next() chose, starts: out of the queue, and one more of its owner's runs training."""
+        self.skip(run_id)
+        self._count(run_id)
+
+    def skip(self, run_id: int) -> None:
+        """Run `run_id` waits (or is gone): not chosen again in this look."""
+        self._left = [w for w in self._left if w.id != run_id]
+
+    def _count(self, run_id: int) -> None:
+        owner = self._owner[run_id]
+        self._loads.running[owner] = self._loads.running.get(owner, 0) + 1
+
+
 def next_fair_run(store: RunStore, now: float | None = None, exclude: frozenset[int] = frozenset(),
                   handed: frozenset[int] = frozenset()) -> int | None:
     """The queued run to train next, or None: nothing queued, or every queued run is held by a limit.
-    `exclude`: queued runs not to be chosen this time. `handed`: queued runs already handed out to start
-    (a Ray task whose worker has not claimed its run yet): not chosen again, and each counts as one of
-    its owner's runs training now, for the limit and for the fair order alike."""
-    queued = store.queued_runs()
-    waiting = [Waiting(run_id, owner) for run_id, owner, _ in queued if run_id not in exclude | handed]
-    if not waiting:
-        return None
-    loads = owner_loads(store, now)
-    for run_id, owner, _ in queued:
-        if run_id in handed:
-            loads.running[owner] = loads.running.get(owner, 0) + 1
-    return next_run(waiting, loads)
+    `exclude`: queued runs not to be chosen this time; `handed`: as FairQueue's."""
+    queue = FairQueue(store, now, handed)
+    for run_id in exclude:
+        queue.skip(run_id)
+    return queue.next()

@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.runtime.fair_share import next_fair_run
+from core.runtime.fair_share import FairQueue
 from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
 from core.settings import PROJECT_ROOT, Settings, load_settings
@@ -214,29 +214,34 @@ class Dispatcher:
         up to what it needs, while the other nodes go on. A run no node could ever hold is cancelled
         in one line."""
         now = time.monotonic() if now is None else now
-        handed = {h.run_id for h in self.in_flight.values()}
         passed: set[int] = set()
         starts = []
         looked_at_all = False
         # No run asks for less than one CPU: with none free anywhere, nothing to read from the store.
+        if not any(r.free_cpus >= 1 for r in room.values()):
+            return starts
+        # The queue and its owners' loads are read once for the whole look (a few statements), not per run.
+        queue = FairQueue(self.store, handed=frozenset(h.run_id for h in self.in_flight.values()))
         while len(passed) < MAX_PASSED and any(r.free_cpus >= 1 for r in room.values()):
-            run_id = next_fair_run(self.store, exclude=frozenset(passed), handed=frozenset(handed))
+            run_id = queue.next()
             if run_id is None:
                 looked_at_all = True
                 break
-            cpus, gpus = self._demand(run_id)
+            cpus, gpus = self._demand(queue.config(run_id))
             node_id = choose_node(room, cpus, gpus)
             if node_id is not None:
                 starts.append((run_id, cpus, gpus, node_id))
-                handed.add(run_id)
+                queue.take(run_id)
                 room[node_id].free_cpus -= cpus
                 room[node_id].free_gpus -= gpus
                 self.waiting_since.pop(run_id, None)
                 self.kept_for.pop(run_id, None)
             elif not placeable(nodes, cpus, gpus):
                 self.store.cancel_unqueued([run_id], too_big(cpus, gpus, nodes))
+                queue.skip(run_id)
             else:
                 passed.add(run_id)
+                queue.skip(run_id)
                 if now - self.waiting_since.setdefault(run_id, now) >= HOLD_AFTER:
                     self._keep_node(run_id, room, cpus, gpus)
         if looked_at_all:  # a run waiting that this look did not pass over was started, cancelled or deleted
@@ -289,10 +294,8 @@ class Dispatcher:
                 # Its ref is dropped: the warm-up runs on, and its end matters to no one.
                 warm.options(name="trainlab-warm-up", **on_node(room.node_id, cpus, 0)).remote(cpus)
 
-    def _demand(self, run_id: int) -> tuple[int, int]:
-        """The CPUs and GPUs run `run_id` asks for: its own, else the settings' defaults."""
-        run = self.store.get(run_id)
-        config = run.config_dict if run else {}
+    def _demand(self, config: dict) -> tuple[int, int]:
+        """The CPUs and GPUs a run of `config` asks for: its own, else the settings' defaults."""
         cpus, gpus = config.get("cpus"), config.get("gpus")
         return (self.settings.run_cpus if cpus is None else int(cpus),
                 self.settings.run_gpus if gpus is None else int(gpus))
