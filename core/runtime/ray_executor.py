@@ -54,7 +54,6 @@ PUBLISH_EVERY = 15.0  # seconds between the dispatcher's writes of the cluster's
 WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
 
 
-
 class ClusterUnreachable(RuntimeError):
     """No Ray cluster answers at the configured address; the message says what to do."""
 
