@@ -187,11 +187,11 @@ def cluster_line(nodes: list, at_once: int, run_cpus: int, run_gpus: int) -> str
         return "Ray cluster: no dispatcher has looked at its nodes in the last minute; one starts with the next run"
     gpus, most_gpus = sum(n.gpus for n in nodes), max(n.gpus for n in nodes)
     total = f"{counted(sum(n.cpus for n in nodes), 'CPU')}" + (f", {counted(gpus, 'GPU')}" if gpus else "")
-    largest = f"{counted(max(n.cpus for n in nodes), 'CPU')}" + (f" and {counted(most_gpus, 'GPU')}" if gpus else "")
+    most = f"{counted(max(n.cpus for n in nodes), 'CPU')}" + (f" and {counted(most_gpus, 'GPU')}" if gpus else "")
+    largest = f" (at most {most} on one node)" if len(nodes) > 1 else ""
     size = counted(run_cpus, "CPU") + (f" and {counted(run_gpus, 'GPU')}" if run_gpus else "")
     if any(n.cpus >= run_cpus and n.gpus >= run_gpus for n in nodes):
         runs = f"{counted(at_once, 'run')} of {size} at a time"
     else:
         runs = f"no node holds a run of {size}: ask for fewer (cpus, gpus)"
-    largest = f" (at most {largest} on one node)" if len(nodes) > 1 else ""
     return f"Ray cluster: {counted(len(nodes), 'node')}, {total}{largest} · {runs}"
