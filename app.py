@@ -25,7 +25,7 @@ watch_runs(activity)
 @st.fragment(run_every=3 if activity.active else None)  # still while nothing is queued or running
 def overview() -> None:
     """Counts and the latest runs, refreshed on their own."""
-    summary = jobs.summary()
+    summary = jobs.summary(actor=current_actor())
     cols = st.columns(4)
     cols[0].metric("Running", summary.running)
     cols[1].metric("Queued", summary.queued)

@@ -40,7 +40,8 @@ if live and not activity.active:
     controls[2].caption("Nothing is training: the page updates by itself when a run starts.")
 watch_runs(activity, enabled=live, every=every, pace=interval)
 
-values = jobs.filter_values()
+actor = current_actor()
+values = jobs.filter_values(actor=actor)
 with st.expander("Filter and sort"):
     f = st.columns(4)
     status = f[0].multiselect("Status", ["queued", "running", "succeeded", "failed", "cancelled"], key="f_status")
@@ -49,7 +50,7 @@ with st.expander("Filter and sort"):
     optimizer = f[3].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
     g = st.columns(4)
     tag = g[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
-    sweep_names = {s.id: s.name for s in sweeps.sweeps()}
+    sweep_names = {s.id: s.name for s in sweeps.sweeps(actor=actor)}
     if st.session_state.get("f_sweep") not in sweep_names:
         st.session_state["f_sweep"] = None
     sweep = g[0].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
@@ -63,7 +64,6 @@ base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture
                       page_size=page_size)
 # One query gives this page and the total; the page number is clamped when filters shrink the total.
 requested = int(st.session_state.get("f_page", 1)) - 1
-actor = current_actor()
 page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": requested}), actor=actor)
 pages = max(1, -(-total // page_size))
 if requested >= pages:
@@ -138,14 +138,15 @@ run_detail(chosen, interval if by_id[chosen].status in ACTIVE else None)
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
 run = by_id[chosen]
-with st.expander("Name, notes and tags") if may_act_on(run.owner) else st.empty():
-    # No max_chars: a longer text is refused by the store's check with a message, never cut silently.
-    st.text_input("Name", run.name, key=f"rename_{chosen}")
-    st.text_area("Notes", run.notes, key=f"renote_{chosen}")
-    st.text_input("Tags (comma-separated)", run.tags, key=f"retag_{chosen}")
-    st.button("Save", key=f"relabel_{chosen}", on_click=relabel, args=(chosen,))
-    if "relabel_error" in st.session_state:
-        st.error(st.session_state.pop("relabel_error"))
+if may_act_on(run.owner):  # another's run: no form at all (the service would refuse the Save)
+    with st.expander("Name, notes and tags"):
+        # No max_chars: a longer text is refused by the store's check with a message, never cut silently.
+        st.text_input("Name", run.name, key=f"rename_{chosen}")
+        st.text_area("Notes", run.notes, key=f"renote_{chosen}")
+        st.text_input("Tags (comma-separated)", run.tags, key=f"retag_{chosen}")
+        st.button("Save", key=f"relabel_{chosen}", on_click=relabel, args=(chosen,))
+        if "relabel_error" in st.session_state:
+            st.error(st.session_state.pop("relabel_error"))
 with st.expander("Configuration"):
     st.json(by_id[chosen].config_dict)
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.services import catalog, jobs, sweeps
 from core.settings import load_settings
+from pages.common.auth import current_actor
 from pages.common.handoff import assignment_requested, request_compare
 from pages.common.nav import page_setup
 from pages.common.sweep_form import edit_as_new, load_assignment_preset, new_sweep_form
@@ -24,7 +25,7 @@ if "sweep_started" in st.session_state:
 if assignment_requested():  # the Lessons page's assignment lesson
     load_assignment_preset(datasets)
     st.session_state["sweep_view"] = "New sweep"
-all_sweeps = sweeps.sweeps(settings)
+all_sweeps = sweeps.sweeps(settings, actor=current_actor())
 st.session_state.setdefault("sweep_view", "Results" if all_sweeps else "New sweep")
 view = st.radio("View", ["Results", "New sweep"], key="sweep_view", horizontal=True, label_visibility="collapsed")
 
@@ -48,13 +49,14 @@ if "sweep_flash" in st.session_state:
     st.success(st.session_state.pop("sweep_flash"), icon=":material/check_circle:")
 
 
-was_active = sweeps.is_active(sweep.id, settings)
+was_active = sweeps.is_active(sweep.id, settings, actor=current_actor())
 
 
 sweep_results(sweep.id, was_active, settings)
 cols = st.columns(2)
 if cols[0].button("Compare the top 5 on the Runs page", key="sw_compare", icon=":material/monitoring:"):
-    top = sweeps.trials_table(sweeps.runs_frame(sweep.id, settings)).sort_values("val_accuracy", ascending=False)
+    runs = sweeps.runs_frame(sweep.id, settings, actor=current_actor())
+    top = sweeps.trials_table(runs).sort_values("val_accuracy", ascending=False)
     request_compare(top["run"].head(5).tolist(), sweep.id)
     st.switch_page("pages/runs.py")
 cols[1].button("Edit as a new sweep", key="sw_repeat", icon=":material/edit:", on_click=edit_as_new,

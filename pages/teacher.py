@@ -27,7 +27,7 @@ def now_training() -> None:
     """What trains and waits now, and each student's counts: one screen for a projector."""
     active = jobs.list_runs(settings, actor=actor)
     active = [r for r in active if r.status in ("running", "queued")]
-    summary = classroom.students(settings)
+    summary = classroom.students(settings, actor=actor)
     counts = st.columns(4)
     counts[0].metric("Training now", sum(r.status == "running" for r in active))
     counts[1].metric("Queued", sum(r.status == "queued" for r in active))
@@ -51,7 +51,7 @@ now_training()
 st.subheader("Assignment board")
 datasets = {d.key: d.title for d in catalog.entries(settings)}
 left, right = st.columns([2, 1], vertical_alignment="bottom")
-usual = classroom.usual_dataset(settings) or "fashion_mnist"  # the one the class trains on most
+usual = classroom.usual_dataset(settings, actor=actor) or "fashion_mnist"  # the one the class trains on most
 default = list(datasets).index(usual) if usual in datasets else 0
 dataset = left.selectbox("Dataset", list(datasets), index=default, format_func=datasets.get, key="board_dataset")
 target_text = right.text_input("Target test accuracy (%)", "90.5", key="board_target")
@@ -63,7 +63,7 @@ if target is None or not 0 < target <= 1:  # the rest of the page stays: only th
     st.error(f"Target test accuracy: {target_text!r} is not a percentage; type a number above 0, up to 100, "
              "such as 90.5")
 else:
-    board = classroom.assignment_board(dataset, target, settings)
+    board = classroom.assignment_board(dataset, target, settings, actor=actor)
     st.caption("Each student's best finished run on this dataset, chosen by validation accuracy (never by test "
                "accuracy); its test accuracy beside it, and whether that reached the target.")
     st.dataframe(for_display(board, ("val accuracy", "test accuracy")), hide_index=True, key="board",

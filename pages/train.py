@@ -136,7 +136,7 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
 
 started_run_view()
 
-summary = jobs.summary(settings)
+summary = jobs.summary(settings, actor=current_actor())
 if settings.executor == "ray":  # the nodes read once: their line and their runs at once agree
     nodes = capacity.cluster_nodes_seen(settings)
     where = cluster_line(nodes, capacity.runs_at_once(settings, nodes=nodes), settings.run_cpus, settings.run_gpus)

@@ -72,18 +72,18 @@ def test_wrong_passwords_slow_down_the_next_attempts(classroom):
 @on_both_databases
 def test_a_student_may_not_change_another_students_run_and_a_teacher_may(classroom):
     run_id = _queued_run(classroom, AMY)
-    assert jobs.get_run(run_id, classroom).owner == "amy"
+    assert jobs.get_run(run_id, classroom, actor=TESS).owner == "amy"
     for action in (lambda: jobs.cancel(run_id, classroom, actor=BEN),
                    lambda: jobs.delete(run_id, classroom, actor=BEN),
                    lambda: jobs.relabel_run(run_id, "mine now", "", [], classroom, actor=BEN),
                    lambda: jobs.run_again(run_id, classroom, actor=BEN)):
         with pytest.raises(PermissionDenied, match=f"^run #{run_id}: it is amy's; only its owner or a teacher"):
             action()
-    run = jobs.get_run(run_id, classroom)
+    run = jobs.get_run(run_id, classroom, actor=TESS)
     assert (run.status, run.name) == ("queued", "amy's run")
     assert jobs.cancel(run_id, classroom, actor=TESS) == "cancelled"
     jobs.delete(run_id, classroom, actor=TESS)
-    assert jobs.get_run(run_id, classroom) is None
+    assert jobs.get_run(run_id, classroom, actor=TESS) is None
     audit = [(r.actor, r.action, r.target) for r in accounts.audit(classroom)][:2]
     assert audit == [("tess", "delete", f"run {run_id}"), ("tess", "cancel", f"run {run_id}")]
 
@@ -92,7 +92,7 @@ def test_a_student_acts_on_their_own_runs(classroom):
     run_id = _queued_run(classroom, AMY)
     jobs.relabel_run(run_id, "renamed", "note", ["a"], classroom, actor=AMY)
     again = jobs.run_again(run_id, classroom, actor=AMY)
-    assert jobs.get_run(again, classroom).owner == "amy"
+    assert jobs.get_run(again, classroom, actor=TESS).owner == "amy"
     assert jobs.cancel(run_id, classroom, actor=AMY) == "cancelled"
     assert ("amy", "cancel", f"run {run_id}") in [(r.actor, r.action, r.target) for r in accounts.audit(classroom)]
 
@@ -120,8 +120,8 @@ def test_sweeps_have_owners_and_the_same_rules(classroom):
     spec = SweepSpec(name="amy's sweep", datasets=("digits",), variants=(Variant("mlp", "mlp"),),
                      optimizers=("adam",), learning_rates=(1e-3,), batch_sizes=(16,), epochs=(1,))
     sweep_id = sweeps.start(spec, classroom, actor=AMY)
-    assert sweeps.get(sweep_id, classroom).owner == "amy"
-    assert {r.owner for r in jobs.list_runs(classroom)} == {"amy"}
+    assert sweeps.get(sweep_id, classroom, actor=TESS).owner == "amy"
+    assert {r.owner for r in jobs.list_runs(classroom, actor=TESS)} == {"amy"}
     with pytest.raises(PermissionDenied, match=f"^sweep #{sweep_id}: it is amy's"):
         sweeps.cancel(sweep_id, classroom, actor=BEN)
     assert sweeps.cancel(sweep_id, classroom, actor=TESS) == 1

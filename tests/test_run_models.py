@@ -68,7 +68,7 @@ def test_grad_cam_is_a_map_of_the_input_size_that_is_not_constant(trained):
         assert cam.shape == (8, 8) and 0 <= cam.min() and cam.max() <= 1
         assert 0 <= index < 10
     assert any(cam.std() > 0.01 for cam, _ in cams)
-    model = run_models._model(run_id, settings)
+    model = run_models._model(run_id, settings, None)
     cam, index = grad_cam(model, to_model_input(images[0], (8, 8, 1)), class_index=3)
     assert index == 3 and cam.shape == (8, 8)
 
@@ -113,9 +113,9 @@ def test_models_are_loaded_once_and_the_cache_is_bounded(trained):
     settings, run_id = trained
     run_models._cache.clear()
     run_models.classify(run_id, _digit(settings), settings)
-    first = run_models._model(run_id, settings)
+    first = run_models._model(run_id, settings, None)
     run_models.filters(run_id, settings)
-    assert run_models.cached_models() == 1 and run_models._model(run_id, settings) is first
+    assert run_models.cached_models() == 1 and run_models._model(run_id, settings, None) is first
 
 
 def test_a_run_without_a_model_is_one_line(lab, store):

@@ -57,15 +57,33 @@ def check_submission(configs: list[TrainConfig], actor: Actor, settings: Setting
 
 
 def visible_owner(actor: Actor | None, settings: Settings) -> str | None:
-    """In exam mode, the only owner whose runs a student sees (their own); None: everyone's are visible."""
-    if actor is None or actor.role != STUDENT or not rules(settings).hide_others_runs:
+    """In exam mode, the only owner whose runs and sweeps a student sees (their own); None: everyone's are
+    visible. Every read service asks here, so exam mode holds for each page, URL and download alike; in
+    classroom mode a read without a signed-in actor is refused (PermissionDenied), as a change is, so a
+    page that forgot to pass one cannot read with a teacher's eyes."""
+    actor = acting(actor, settings)
+    if actor.role != STUDENT or not rules(settings).hide_others_runs:
         return None
     return actor.name
 
 
-def queue_places(settings: Settings | None = None) -> dict[int, Place]:
-    """Each queued run's place in the start order and likely start (seconds from now)."""
+def may_see(actor: Actor | None, owner: str, settings: Settings) -> bool:
+    """Whether `actor` may see what `owner` made (false only for another's, in exam mode)."""
+    wanted = visible_owner(actor, settings)
+    return wanted is None or wanted == owner
+
+
+def require_teacher(actor: Actor | None, settings: Settings, what: str) -> None:
+    """Refuse (PermissionDenied) unless `actor` is a teacher (or the operator): the Class page's tables."""
+    if not acting(actor, settings).is_teacher:
+        raise PermissionDenied(f"{what}: only a teacher may see the class's {what}")
+
+
+def queue_places(settings: Settings | None = None, actor: Actor | None = None) -> dict[int, Place]:
+    """Each queued run's place in the start order and likely start (seconds from now); in exam mode a
+    student's own runs only."""
     settings = settings or load_settings()
+    owner = visible_owner(actor, settings)
     store = _store(settings)
     queued = store.queued_runs()
     if not queued:
@@ -74,12 +92,18 @@ def queue_places(settings: Settings | None = None) -> dict[int, Place]:
     seconds = estimate(configs, store, settings).run_seconds
     waiting = [Waiting(run_id, owner, s) for (run_id, owner, _), s in zip(queued, seconds)]
     training = [Training(r.owner, r.eta_seconds) for r in store.list_runs([RUNNING])]
-    return schedule(waiting, training, runs_at_once(settings), owner_loads(store))
+    places = schedule(waiting, training, runs_at_once(settings), owner_loads(store))
+    if owner is None:
+        return places
+    mine = {run_id for run_id, run_owner, _ in queued if run_owner == owner}
+    return {run_id: place for run_id, place in places.items() if run_id in mine}
 
 
-def students(settings: Settings | None = None) -> pd.DataFrame:
-    """Per account: runs queued, running and finished, the best validation and test accuracy, last activity."""
+def students(settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:
+    """Per account: runs queued, running and finished, the best validation and test accuracy, last activity
+    (teachers only)."""
     settings = settings or load_settings()
+    require_teacher(actor, settings, "students")
     store = _store(settings)
     runs = store.list_runs()
     best_val = _best_validation(store)
@@ -99,10 +123,12 @@ def students(settings: Settings | None = None) -> pd.DataFrame:
                                        "best test accuracy", "last run"])
 
 
-def assignment_board(dataset: str, target: float, settings: Settings | None = None) -> pd.DataFrame:
+def assignment_board(dataset: str, target: float, settings: Settings | None = None,
+                     actor: Actor | None = None) -> pd.DataFrame:
     """Each student's best finished run on `dataset`, by validation accuracy (never chosen by test), with its
-    test accuracy beside it and whether that reached `target`; ranked best first."""
+    test accuracy beside it and whether that reached `target`; ranked best first (teachers only)."""
     settings = settings or load_settings()
+    require_teacher(actor, settings, "assignment board")
     store = _store(settings)
     best_val = _best_validation(store)
     students_only = {u.name for u in list_users(store) if u.role == STUDENT}
@@ -128,9 +154,11 @@ def assignment_board(dataset: str, target: float, settings: Settings | None = No
     return board.reset_index(drop=True)
 
 
-def usual_dataset(settings: Settings | None = None) -> str | None:
-    """The dataset students' finished runs use most (the board opens on it), or None."""
-    store = _store(settings or load_settings())
+def usual_dataset(settings: Settings | None = None, actor: Actor | None = None) -> str | None:
+    """The dataset students' finished runs use most (the board opens on it), or None (teachers only)."""
+    settings = settings or load_settings()
+    require_teacher(actor, settings, "assignment board")
+    store = _store(settings)
     students_only = {u.name for u in list_users(store) if u.role == STUDENT}
     used = pd.Series([r.config_dict.get("dataset") for r in store.list_runs(["succeeded"]) if r.owner in students_only])
     return str(used.mode().iloc[0]) if len(used.dropna()) else None
@@ -147,5 +175,5 @@ def _best_validation(store: RunStore) -> dict[int, float]:
     return best_validation_accuracy(store)
 
 
-__all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "queue_places",
-           "rules", "set_rules", "students", "visible_owner"]
+__all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "may_see",
+           "queue_places", "require_teacher", "rules", "set_rules", "students", "visible_owner"]

@@ -21,7 +21,7 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor, executor_for
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
-from core.services.classroom import check_submission, visible_owner
+from core.services.classroom import check_submission, may_see, visible_owner
 from core.services.liveness import reap_dead_runs
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
 from core.services.permissions import acting, owner_of, require_change
@@ -228,17 +228,20 @@ def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None =
     return None if run is None or (owner is not None and run.owner != owner) else run
 
 
-def run_metrics(run_id: int, settings: Settings | None = None) -> pd.DataFrame:
-    """A run's metric points as a DataFrame (kind, step, epoch, elapsed, name, value)."""
-    points = _store(settings or load_settings()).metrics(run_id)
+def run_metrics(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:
+    """A run's metric points as a DataFrame (kind, step, epoch, elapsed, name, value); none for another's run
+    in exam mode."""
+    settings = settings or load_settings()
+    store = _store(settings)
+    points = store.metrics(run_id) if _visible(store, run_id, actor, settings) else []
     columns = ["kind", "step", "epoch", "elapsed", "name", "value"]
     return pd.DataFrame([p.__dict__ for p in points], columns=columns)
 
 
-def summary(settings: Settings | None = None) -> QueueSummary:
-    """Counts of running/queued/finished runs and whether workers are up."""
+def summary(settings: Settings | None = None, actor: Actor | None = None) -> QueueSummary:
+    """Counts of running/queued/finished runs (in exam mode a student's own) and whether workers are up."""
     settings = settings or load_settings()
-    counts = _store(settings).count_by_status()
+    counts = _store(settings).count_by_status(visible_owner(actor, settings))
     pool = worker.status(settings)
     active = counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
     return QueueSummary(
@@ -311,9 +314,11 @@ def query(run_query: RunQuery, settings: Settings | None = None, actor: Actor | 
     return query_runs(store, run_query if owner is None else replace(run_query, owner=owner))
 
 
-def filter_values(settings: Settings | None = None) -> dict[str, list[str]]:
-    """Values in use for each filter (datasets, architectures, optimizers, tags)."""
-    return facets(_store(settings or load_settings()))
+def filter_values(settings: Settings | None = None, actor: Actor | None = None) -> dict[str, list[str]]:
+    """Values in use for each filter (datasets, architectures, optimizers, tags); in exam mode those of a
+    student's own runs only."""
+    settings = settings or load_settings()
+    return facets(_store(settings), visible_owner(actor, settings))
 
 
 def relabel_run(run_id: int, name: str, notes: str, tags: list[str], settings: Settings | None = None,
@@ -344,6 +349,14 @@ def runs_by_id(run_ids: list[int], settings: Settings | None = None, actor: Acto
     return [r for r in (store.get(i) for i in run_ids) if r is not None and owner in (None, r.owner)]
 
 
+def _visible(store: RunStore, run_id: int, actor: Actor | None, settings: Settings) -> bool:
+    """Whether `actor` may see run `run_id` (a missing run counts as visible: there is nothing to show)."""
+    if visible_owner(actor, settings) is None:
+        return True
+    run = store.get(run_id)
+    return run is None or may_see(actor, run.owner, settings)
+
+
 def data_version(runs: list[Run], settings: Settings | None = None, now: float | None = None) -> tuple:
     """A key for caching what is drawn from these runs' metrics: it names the store (two data folders
     never share an entry) and changes when a run changes status, epoch, name or attempt.
@@ -364,11 +377,14 @@ def data_version(runs: list[Run], settings: Settings | None = None, now: float |
 LIVE_BUCKET_SECONDS = 1.0
 
 
-def metrics_of(run_ids: list[int], settings: Settings | None = None) -> pd.DataFrame:
-    """Metric points of several runs in one query."""
+def metrics_of(run_ids: list[int], settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:
+    """Metric points of several runs in one query (in exam mode a student's own runs only)."""
     from core.views.compare import metrics_frame
 
-    return metrics_frame(metrics_for(_store(settings or load_settings()), run_ids))
+    settings = settings or load_settings()
+    if visible_owner(actor, settings) is not None:
+        run_ids = [r.id for r in runs_by_id(run_ids, settings, actor)]
+    return metrics_frame(metrics_for(_store(settings), run_ids))
 
 
 def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> int:
@@ -378,12 +394,15 @@ def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None
     return submit(TrainConfig.from_dict(run.config_dict), settings, actor=actor)
 
 
-def model_file(run_id: int, settings: Settings | None = None):
-    """The trained model's file, or None if the run saved none."""
-    path = run_folder(run_id, settings) / "model.keras"
-    return path if path.is_file() else None
+def model_file(run_id: int, settings: Settings | None = None, actor: Actor | None = None):
+    """The trained model's file, or None if the run saved none (or is another's, in exam mode)."""
+    path = run_folder(run_id, settings, actor)
+    return path / "model.keras" if path is not None and (path / "model.keras").is_file() else None
 
 
-def run_folder(run_id: int, settings: Settings | None = None):
-    """The run's folder (model, predictions, TensorBoard events)."""
-    return (settings or load_settings()).runs_dir / str(run_id)
+def run_folder(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> Path | None:
+    """The run's folder (model, predictions, TensorBoard events); None for another's run in exam mode."""
+    settings = settings or load_settings()
+    if not _visible(_store(settings), run_id, actor, settings):
+        return None
+    return settings.runs_dir / str(run_id)

@@ -103,9 +103,10 @@ def earlier_runs(item: Lesson, settings: Settings | None = None, actor: Actor | 
     return ids if ids and all(ids) else []
 
 
-def assignment_checklist(sweep_id: int, settings: Settings | None = None) -> list[Point]:
-    """The assignment's eight grading points for the runs of sweep `sweep_id` (trials and retrains)."""
-    runs = sweeps.runs_frame(sweep_id, settings)
+def assignment_checklist(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> list[Point]:
+    """The assignment's eight grading points for the runs of sweep `sweep_id` (trials and retrains); JobError
+    for a sweep that is another's, in exam mode."""
+    runs = sweeps.runs_frame(sweep_id, settings, actor)
     return grade([GradedRun(model=str(row["architecture"]), optimizer=str(row["optimizer"]),
                             config=TrainConfig.from_json(row["config"]).to_dict(), status=row["status"],
                             test_accuracy=float(row["test_accuracy"]) if pd.notna(row["test_accuracy"]) else None)

@@ -19,6 +19,7 @@ import numpy as np
 from core.data.datasets import get_info, load
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
+from core.domain.people import Actor
 from core.services import jobs
 from core.settings import Settings, load_settings
 from core.training import inspection
@@ -52,17 +53,17 @@ class Classification:
     seen: np.ndarray  # uint8: the preprocessed image as the model saw it
 
 
-def _model_path(run_id: int, settings: Settings) -> Path:
-    run = jobs.get_run(run_id, settings)
-    path = jobs.run_folder(run_id, settings) / "model.keras"
+def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
+    run = jobs.get_run(run_id, settings, actor)  # None for another's run in exam mode
+    path = settings.runs_dir / str(run_id) / "model.keras"
     if run is None or run.status != "succeeded" or not path.is_file():
         raise NoModel(f"run: #{run_id} has no trained model; only a succeeded run keeps one")
     return path
 
 
-def _model(run_id: int, settings: Settings):
+def _model(run_id: int, settings: Settings, actor: Actor | None):
     """The run's model from the shared cache (loaded on first use; the oldest dropped past CACHED_MODELS)."""
-    path = _model_path(run_id, settings)
+    path = _model_path(run_id, settings, actor)
     key = (str(path), path.stat().st_mtime)
     if key not in _cache:
         _cache[key] = inspection.load(path)
@@ -77,17 +78,17 @@ def cached_models() -> int:
     return len(_cache)
 
 
-def _config(run_id: int, settings: Settings) -> TrainConfig:
-    run = jobs.get_run(run_id, settings)
+def _config(run_id: int, settings: Settings, actor: Actor | None) -> TrainConfig:
+    run = jobs.get_run(run_id, settings, actor)
     if run is None:
         raise NoModel(f"run: there is no run #{run_id}")
     return TrainConfig.from_json(run.config)
 
 
-def model_input(run_id: int, settings: Settings | None = None) -> ModelInput:
+def model_input(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> ModelInput:
     """The run's input shape and class names, and how an image is prepared for it."""
     settings = settings or load_settings()
-    config = _config(run_id, settings)
+    config = _config(run_id, settings, actor)
     info = get_info(config.dataset, settings)
     if info is None:
         raise NoModel(f"run: #{run_id}'s dataset {config.dataset!r} is no longer on this machine")
@@ -103,52 +104,56 @@ def _seen(pixels: np.ndarray) -> np.ndarray:
     return np.round(pixels * 255).astype(np.uint8).squeeze()
 
 
-def classify(run_id: int, image: np.ndarray, settings: Settings | None = None, invert: bool = False) -> Classification:
+def classify(run_id: int, image: np.ndarray, settings: Settings | None = None, invert: bool = False,
+             actor: Actor | None = None) -> Classification:
     """The run's model on `image` (uint8, any size; `invert` for a dark-on-light digit against MNIST's
     light-on-dark), every class with its probability, most likely first."""
     settings = settings or load_settings()
-    spec = model_input(run_id, settings)
+    spec = model_input(run_id, settings, actor)
     pixels = to_model_input(image, spec.shape)
     pixels = 1.0 - pixels if invert else pixels
     with _lock:
-        probabilities = inspection.predict(_model(run_id, settings), pixels)
+        probabilities = inspection.predict(_model(run_id, settings, actor), pixels)
     order = np.argsort(probabilities)[::-1]
     return Classification(tuple(spec.class_names[i] for i in order), tuple(float(probabilities[i]) for i in order),
                           _seen(pixels))
 
 
-def grad_cams(run_id: int, images: list[np.ndarray], settings: Settings | None = None) -> list[tuple[np.ndarray, int]]:
+def grad_cams(run_id: int, images: list[np.ndarray], settings: Settings | None = None,
+              actor: Actor | None = None) -> list[tuple[np.ndarray, int]]:
     """Grad-CAM of the predicted class for each image (uint8 test images of the run's dataset): the heat map
     at the input's size (0..1) and the class it explains."""
     settings = settings or load_settings()
-    spec = model_input(run_id, settings)
+    spec = model_input(run_id, settings, actor)
     with _lock:
-        model = _model(run_id, settings)
+        model = _model(run_id, settings, actor)
         try:
             return [inspection.grad_cam(model, to_model_input(image, spec.shape)) for image in images]
         except ValueError as exc:
             raise NoModel(f"run: #{run_id}: {exc}") from None
 
 
-def filters(run_id: int, settings: Settings | None = None) -> tuple[str, list[np.ndarray]]:
+def filters(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> tuple[str, list[np.ndarray]]:
     """The first conv layer's name and kernels as pictures ("", [] for a model without one)."""
     settings = settings or load_settings()
     with _lock:
-        return inspection.first_filters(_model(run_id, settings))
+        return inspection.first_filters(_model(run_id, settings, actor))
 
 
-def feature_maps(run_id: int, image: np.ndarray, settings: Settings | None = None, limit: int = 16) -> list[LayerMaps]:
+def feature_maps(run_id: int, image: np.ndarray, settings: Settings | None = None, limit: int = 16,
+                 actor: Actor | None = None) -> list[LayerMaps]:
     """Each top-level conv/pool layer's output for `image`, through the trained model."""
     settings = settings or load_settings()
-    spec = model_input(run_id, settings)
+    spec = model_input(run_id, settings, actor)
     with _lock:
-        return inspection.feature_maps(_model(run_id, settings), to_model_input(image, spec.shape), limit)
+        return inspection.feature_maps(_model(run_id, settings, actor), to_model_input(image, spec.shape), limit)
 
 
-def test_images(run_id: int, start: int, count: int, settings: Settings | None = None) -> tuple[np.ndarray, np.ndarray]:
+def test_images(run_id: int, start: int, count: int, settings: Settings | None = None,
+                actor: Actor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Test images `start`..`start + count` of the run's dataset (uint8, at the run's image size) and their
     labels; DatasetUnavailable (one line) when the dataset is no longer on this machine."""
     settings = settings or load_settings()
-    config = _config(run_id, settings)
+    config = _config(run_id, settings, actor)
     data = load(config.dataset, settings, config.image_size)
     return data.x_test[start:start + count], data.y_test[start:start + count]

@@ -28,7 +28,7 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.accounts import record
 from core.services.capacity import cluster_nodes_seen, runs_at_once
-from core.services.classroom import check_submission
+from core.services.classroom import check_submission, may_see, visible_owner
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
 from core.services.permissions import acting, owner_of, require_change
@@ -141,26 +141,31 @@ def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor 
     return sweep_id
 
 
-def sweeps(settings: Settings | None = None) -> list[SweepRow]:
-    """Every sweep, newest first."""
-    return list_sweeps(_store(settings or load_settings()))
+def sweeps(settings: Settings | None = None, actor: Actor | None = None) -> list[SweepRow]:
+    """Every sweep, newest first (in exam mode a student's own only)."""
+    settings = settings or load_settings()
+    owner = visible_owner(actor, settings)
+    return [row for row in list_sweeps(_store(settings)) if owner in (None, row.owner)]
 
 
-def get(sweep_id: int, settings: Settings | None = None) -> SweepRow:
-    """One sweep; JobError if there is none."""
-    row = get_sweep(_store(settings or load_settings()), sweep_id)
-    if row is None:
+def get(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> SweepRow:
+    """One sweep; JobError if there is none (another's, in exam mode, is as if there were none)."""
+    settings = settings or load_settings()
+    row = get_sweep(_store(settings), sweep_id)
+    if row is None or not may_see(actor, row.owner, settings):
         raise JobError(f"sweep: there is no sweep #{sweep_id}")
     return row
 
 
-def is_active(sweep_id: int, settings: Settings | None = None) -> bool:
+def is_active(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> bool:
     """Whether some run of the sweep is queued or running (one cheap query)."""
-    return bool(active_run_ids(_store(settings or load_settings()), sweep_id))
+    settings = settings or load_settings()
+    get(sweep_id, settings, actor)
+    return bool(active_run_ids(_store(settings), sweep_id))
 
 
 def _changeable(sweep_id: int, actor: Actor | None, settings: Settings, verb: str) -> tuple[SweepRow, Actor]:
-    sweep = get(sweep_id, settings)
+    sweep = get(sweep_id, settings, actor)
     actor = acting(actor, settings)
     require_change(actor, sweep.owner, f"sweep #{sweep_id}", verb)
     return sweep, actor
@@ -193,21 +198,29 @@ def delete(sweep_id: int, settings: Settings | None = None, actor: Actor | None 
            settings)
 
 
-def sweep_note(run_id: int, settings: Settings | None = None) -> str | None:
-    """One line on the sweep a run belongs to (and whether halving stopped it), or None."""
-    found = membership(_store(settings or load_settings()), run_id)
+def sweep_note(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> str | None:
+    """One line on the sweep a run belongs to (and whether halving stopped it), or None (also for a sweep
+    that is another's, in exam mode)."""
+    settings = settings or load_settings()
+    found = membership(_store(settings), run_id)
     if found is None:
         return None
     sweep_id, name, role, stopped_at = found
+    try:
+        get(sweep_id, settings, actor)
+    except JobError:
+        return None
     text = f"{'Retrain of the best setting' if role == RETRAIN else 'Trial'} of sweep #{sweep_id} {name}"
     if stopped_at:
         text += f"; stopped early after epoch {stopped_at} by successive halving (outside the top trials)"
     return text
 
 
-def runs_frame(sweep_id: int, settings: Settings | None = None) -> pd.DataFrame:
-    """Every run of the sweep (trials and retrains) with its hyperparameters and metrics."""
+def runs_frame(sweep_id: int, settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:
+    """Every run of the sweep (trials and retrains) with its hyperparameters and metrics; JobError for a sweep
+    that is not there (or is another's, in exam mode)."""
     settings = settings or load_settings()
+    get(sweep_id, settings, actor)
     store = _store(settings)
     reap(store, settings)
     rows = sweep_runs(store, sweep_id)
@@ -264,7 +277,7 @@ def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bo
     validation split) for `epochs` epochs and evaluated on the test split; returns the run id."""
     settings = settings or load_settings()
     sweep, actor = _changeable(sweep_id, actor, settings, "retrain")
-    best = best_trials(runs_frame(sweep_id, settings)).get(dataset)
+    best = best_trials(runs_frame(sweep_id, settings, actor)).get(dataset)
     if best is None:
         raise JobError(f"retrain: no trial on {dataset} has finished with a validation score yet")
     source = _store(settings).get(int(best["run"]))

@@ -48,13 +48,16 @@ def query_runs(store: RunStore, query: RunQuery) -> tuple[list[Run], int]:
     return [Run(**dict(r)) for r in rows], total
 
 
-def facets(store: RunStore) -> dict[str, list[str]]:
-    """The values the filters can take: datasets, architectures, optimizers and tags in use."""
+def facets(store: RunStore, owner: str | None = None) -> dict[str, list[str]]:
+    """The values the filters can take: datasets, architectures, optimizers and tags in use (in runs of
+    `owner` only, if given)."""
     conn = store.connection()
+    mine, params = ("owner = ?", (owner,)) if owner is not None else ("1=1", ())
     result = {f: [r[0] for r in conn.execute(
-        f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs ORDER BY 1") if r[0]] for f in FILTER_FIELDS}
+        f"SELECT DISTINCT json_extract(config, '$.{f}') FROM runs WHERE {mine} ORDER BY 1", params) if r[0]]
+        for f in FILTER_FIELDS}
     tags = set()
-    for (text,) in conn.execute("SELECT DISTINCT tags FROM runs WHERE tags != ''"):
+    for (text,) in conn.execute(f"SELECT DISTINCT tags FROM runs WHERE tags != '' AND {mine}", params):
         tags.update(t.strip() for t in text.split(",") if t.strip())
     result["tag"] = sorted(tags)
     return result

@@ -381,7 +381,8 @@ class RunStore:
         """How many metric points the store holds."""
         return int(self.connection().execute("SELECT COUNT(*) FROM metrics").fetchone()[0])
 
-    def count_by_status(self) -> dict[str, int]:
-        """How many runs are in each status."""
-        rows = self.connection().execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
+    def count_by_status(self, owner: str | None = None) -> dict[str, int]:
+        """How many runs are in each status (of `owner` only, if given)."""
+        where, params = ("WHERE owner=? ", (owner,)) if owner is not None else ("", ())
+        rows = self.connection().execute(f"SELECT status, COUNT(*) FROM runs {where}GROUP BY status", params)
         return {status: n for status, n in rows}

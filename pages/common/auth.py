@@ -20,12 +20,17 @@ def _actor_for(token: str, store: str) -> Actor | None:
     return accounts.actor_for(token)
 
 
+def _session_token() -> str | None:
+    """The session token the browser's cookie carries (the page tests stand in a signed-in browser here)."""
+    return st.context.cookies.get(COOKIE)
+
+
 def current_actor() -> Actor | None:
     """The signed-in actor (classroom mode), or None on a laptop (the services then act as the operator)."""
     settings = load_settings()
     if not settings.classroom:
         return None
-    token = st.context.cookies.get(COOKIE)
+    token = _session_token()
     return _actor_for(token, str(settings.store_location)) if token else None
 
 

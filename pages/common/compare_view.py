@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.domain.lessons import Reference
+from core.domain.people import OPERATOR
 from core.services import jobs
 from core.views.compare import (
     compare_figure,
@@ -18,6 +19,7 @@ from core.views.compare import (
     seed_groups,
 )
 from core.views.display import for_display
+from pages.common.auth import current_actor
 
 
 @dataclass
@@ -37,8 +39,9 @@ class Comparison:
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: float, log_y: bool,
                 reference: Reference | None = None) -> Comparison:
-    runs = jobs.runs_by_id(list(ids))
-    metrics = jobs.metrics_of(list(ids))
+    # Shared by every session: `ids` were already cut to what the asking session may see (compare_panel).
+    runs = jobs.runs_by_id(list(ids), actor=OPERATOR)
+    metrics = jobs.metrics_of(list(ids), actor=OPERATOR)
     groups = seed_groups(runs)
     return Comparison(
         figure=compare_figure(runs, metrics, x_axis, smoothing, log_y, reference=reference),
@@ -48,8 +51,8 @@ def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: fl
         differing=differing_config(runs))
 
 
-def _metrics_csv(ids: tuple[int, ...]) -> str:
-    return metrics_csv(jobs.runs_by_id(list(ids)), jobs.metrics_of(list(ids)))
+def _metrics_csv(ids: tuple[int, ...], actor) -> str:
+    return metrics_csv(jobs.runs_by_id(list(ids), actor=actor), jobs.metrics_of(list(ids), actor=actor))
 
 
 def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, interval: float | None,
@@ -60,7 +63,12 @@ def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, int
     @st.fragment(run_every=interval)
     def compare_panel(ids: list[int]) -> None:
         """Curves and final metrics of the selected runs only, refreshed while they train."""
-        version = jobs.data_version(jobs.runs_by_id(ids))
+        runs = jobs.runs_by_id(ids, actor=current_actor())  # in exam mode, another's run is dropped here
+        ids = [r.id for r in runs]
+        if not ids:
+            st.info("None of these runs can be shown.")
+            return
+        version = jobs.data_version(runs)
         parts = _comparison(tuple(ids), version, x_axis, smoothing, log_y, reference)
         st.plotly_chart(parts.figure, key="compare_chart")
         st.dataframe(parts.finals, hide_index=True, key="final_metrics", column_config={
@@ -77,7 +85,7 @@ def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, int
             st.caption("Settings that differ between these runs")
             st.dataframe(parts.differing, hide_index=True, key="differing_config")
         # Made when clicked: every point of every run, not worth building at each live refresh.
-        st.download_button("Download metrics (CSV)", functools.partial(_metrics_csv, tuple(ids)),
+        st.download_button("Download metrics (CSV)", functools.partial(_metrics_csv, tuple(ids), current_actor()),
                            "train-lab-metrics.csv", "text/csv", key="download_csv")
 
     compare_panel(ids)

@@ -8,6 +8,7 @@ import streamlit as st
 from core.services import run_models
 from core.services.previews import DatasetUnavailable, ImageError
 from core.views.image_grid import heat_overlay, map_grid
+from pages.common.auth import current_actor
 from pages.common.feature_maps import show_maps
 from pages.common.image_picker import pick_image
 
@@ -22,7 +23,7 @@ def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
     invert = spec.shape[2] == 1 and st.toggle(
         "Invert (MNIST-like digits are light on dark; a photo of ink on paper is dark on light)",
         key=f"try_inv_{run_id}")
-    answer = run_models.classify(run_id, image, invert=invert)
+    answer = run_models.classify(run_id, image, invert=invert, actor=current_actor())
     left, right = st.columns([1, 3])
     left.image(answer.seen, caption=f"what the model sees · {spec.shape[0]}×{spec.shape[1]}×{spec.shape[2]}",
                width=160)
@@ -50,7 +51,7 @@ def _mistakes(run_id: int, predictions) -> tuple[list, list[str]]:
 def _test_images(run_id: int, names: tuple[str, ...]) -> tuple[list, list[str]]:
     """CAM_IMAGES test images from a position the user picks, and their labels."""
     start = int(st.number_input("From test image", 0, 10**6, 0, CAM_IMAGES, key=f"cam_start_{run_id}"))
-    images, labels = run_models.test_images(run_id, start, CAM_IMAGES)
+    images, labels = run_models.test_images(run_id, start, CAM_IMAGES, actor=current_actor())
     if not len(images):
         st.info(f"The test split has fewer than {start + 1} images.")
     return list(images), [f"true {names[int(label)]}" for label in labels]
@@ -63,7 +64,7 @@ def _grad_cam(run_id: int, predictions, spec: run_models.ModelInput) -> None:
     images, labels = _mistakes(run_id, predictions) if source == "mistakes" else _test_images(run_id, spec.class_names)
     if not images:
         return
-    cams = run_models.grad_cams(run_id, images)
+    cams = run_models.grad_cams(run_id, images, actor=current_actor())
     st.image([heat_overlay(image, cam) for image, (cam, _) in zip(images, cams)], width=110,
              caption=[f"{label} · explains {spec.class_names[index]}" for label, (_, index) in zip(labels, cams)])
     st.caption("Red: the parts of the image that pushed the model most towards the class it explains (its answer), "
@@ -82,7 +83,7 @@ def _filters(layer: str, kernels: list) -> None:
 def _feature_maps(run_id: int, spec: run_models.ModelInput) -> None:
     image = pick_image(f"maps_{run_id}", spec.dataset, drawing=spec.shape[2] == 1)
     if image is not None:
-        show_maps(run_models.feature_maps(run_id, image))
+        show_maps(run_models.feature_maps(run_id, image, actor=current_actor()))
 
 
 def _guarded(body, *args) -> None:
@@ -99,8 +100,8 @@ def inside_model(run_id: int, predictions) -> None:
                      help="Try it on a photo, see what it looks at, its filters and feature maps."):
         return
     try:
-        spec = run_models.model_input(run_id)
-        layer, kernels = run_models.filters(run_id)
+        spec = run_models.model_input(run_id, actor=current_actor())
+        layer, kernels = run_models.filters(run_id, actor=current_actor())
     except run_models.NoModel as exc:
         st.error(str(exc), icon=":material/error:")
         return

@@ -11,6 +11,7 @@ from core.services import jobs, lessons, models, previews, sweeps
 from core.settings import Settings
 from core.views.display import escape_markdown
 from core.views.image_grid import grid_png
+from pages.common.auth import current_actor
 from pages.common.compare_view import compare_view
 from pages.common.feature_maps import feature_maps_view
 from pages.common.live import watch_runs
@@ -74,13 +75,13 @@ def augment_result(settings: Settings) -> None:
 
 def assignment_result(settings: Settings) -> None:
     """The eight grading points, ticked from a chosen sweep's runs."""
-    all_sweeps = sweeps.sweeps(settings)
+    all_sweeps = sweeps.sweeps(settings, actor=current_actor())
     if not all_sweeps:
         st.info("No sweep yet: load the assignment preset in Sweeps, start it, then come back for the checklist.")
         return
     by_id = {s.id: s for s in all_sweeps}
     chosen = st.selectbox("Sweep", list(by_id), key="lesson_sweep", format_func=lambda i: f"#{i} {by_id[i].name}")
-    points = lessons.assignment_checklist(chosen, settings)
+    points = lessons.assignment_checklist(chosen, settings, actor=current_actor())
     st.markdown(f"**{score(points)}**")
     for point in points:
         st.markdown(f"{':material/check_circle:' if point.met else ':material/radio_button_unchecked:'} "

@@ -3,6 +3,7 @@ import time
 
 import streamlit as st
 
+from core.domain.people import OPERATOR
 from core.services import classroom
 from core.settings import load_settings
 
@@ -11,7 +12,9 @@ REFRESH_SECONDS = 10  # likely starts are estimates: recomputed this often, and 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner=False)
 def _places(fingerprint: tuple, store: str, bucket: int) -> dict:
-    return classroom.queue_places()
+    # Shared by every session, so built with every run's place: each page shows only the rows of runs its
+    # own query returned (jobs.query with the page's actor), so exam mode still hides others' runs.
+    return classroom.queue_places(actor=OPERATOR)
 
 
 def queue_places(fingerprint: tuple) -> dict:

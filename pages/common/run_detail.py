@@ -4,6 +4,7 @@ import json
 import numpy as np
 import streamlit as st
 
+from core.domain.people import OPERATOR
 from core.domain.placement import cluster_placement
 from core.services import jobs, sweeps
 from core.views import evaluation
@@ -89,7 +90,7 @@ def _actions(run) -> None:
         cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
     cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
                             "application/json", key=f"config_{run.id}")
-    model = jobs.model_file(run.id)
+    model = jobs.model_file(run.id, actor=current_actor())
     if model:
         # Read when clicked: a model file is up to hundreds of MB, held per browser session if passed as bytes.
         cols[3].download_button("Model (.keras)", model.read_bytes, f"run-{run.id}.keras", key=f"model_{run.id}")
@@ -105,7 +106,7 @@ def _detail(run) -> None:
     if run.tag_list:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
     st.progress(run.progress, text=progress_text(run))
-    note = sweeps.sweep_note(run.id)
+    note = sweeps.sweep_note(run.id, actor=current_actor())
     if note:
         st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
     if run.notes:
@@ -130,7 +131,8 @@ def _detail(run) -> None:
         st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
     st.plotly_chart(_curves(run.id, jobs.data_version([run]), run.status), key=f"curves_{run.id}")
     _actions(run)
-    predictions = evaluation.load_predictions(jobs.run_folder(run.id)) if run.status == "succeeded" else None
+    folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == "succeeded" else None
+    predictions = evaluation.load_predictions(folder) if folder is not None else None
     if predictions is not None:
         with st.expander("Test results by class"):
             _test_results(run.id, predictions)
@@ -183,8 +185,9 @@ def _pick_grad_cam_cell(run_id: int, label: str, cell: tuple[int, int]) -> None:
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _curves(run_id: int, version: tuple, status: str):
-    """A run's curves, built once per new point for every session watching it (`version` is the key)."""
-    return training_curves(jobs.run_metrics(run_id), status=status)
+    """A run's curves, built once per new point for every session watching it (`version` is the key); the
+    caller has read the run with its own actor first (run_detail), so another's run never gets here."""
+    return training_curves(jobs.run_metrics(run_id, actor=OPERATOR), status=status)
 
 
 def run_detail(run_id: int, interval: float | None) -> None:
@@ -195,8 +198,8 @@ def run_detail(run_id: int, interval: float | None) -> None:
         """The chosen run, refreshed while it trains."""
         if "runs_message" in st.session_state:
             st.toast(st.session_state.pop("runs_message"))
-        run = jobs.get_run(run_id)
-        if run is None:  # deleted here or elsewhere: redraw the page without it
+        run = jobs.get_run(run_id, actor=current_actor())
+        if run is None:  # deleted here or elsewhere (or another's, in exam mode): redraw the page without it
             st.rerun()
         _detail(run)
 

@@ -4,12 +4,13 @@ import streamlit as st
 from core.services import jobs
 from core.views.charts import training_curves
 from core.views.display import escape_markdown, progress_text, shorten
+from pages.common.auth import current_actor
 
 
 def started_run_view() -> None:
     """The run last started on this page, live; before any, the empty chart where its curves will grow."""
     if "train_started" in st.session_state:
-        started = jobs.get_run(st.session_state["train_started"])
+        started = jobs.get_run(st.session_state["train_started"], actor=current_actor())
         if started is None:  # deleted meanwhile
             st.session_state.pop("train_started")
         else:
@@ -21,13 +22,14 @@ def started_run_view() -> None:
             @st.fragment(run_every=pace)
             def started_run() -> None:
                 """The last run started here: progress and live curves, like the Runs page's."""
-                run = jobs.get_run(started.id)
+                run = jobs.get_run(started.id, actor=current_actor())
                 if run is None:
                     st.rerun()
                 st.progress(run.progress, text=f"Run #{run.id} · {shorten(run.name, 60)} · {progress_text(run)}")
                 if run.error and run.status == "failed":
                     st.error(escape_markdown(run.error), icon=":material/error:")
-                st.plotly_chart(training_curves(jobs.run_metrics(run.id), height=280, status=run.status),
+                curves = training_curves(jobs.run_metrics(run.id, actor=current_actor()), height=280, status=run.status)
+                st.plotly_chart(curves,
                                 key="train_live_chart")
                 st.page_link("pages/runs.py", label="Watch it on the Runs page",
                              icon=":material/monitoring:", query_params={"run": str(run.id)})

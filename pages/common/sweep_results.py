@@ -23,7 +23,7 @@ def sweep_results(sweep_id: int, was_active: bool, settings: Settings) -> None:
 
     @st.fragment(run_every=2.0 if was_active else None)
     def results(sweep_id: int) -> None:
-        runs = sweeps.runs_frame(sweep_id, settings)
+        runs = sweeps.runs_frame(sweep_id, settings, actor=current_actor())
         progress = sweeps.progress(runs, settings)
         if was_active and not progress.active:
             st.rerun(scope="app")  # finished: one last full draw, then no more polling
@@ -41,7 +41,7 @@ def _progress(sweep_id: int, progress, settings: Settings) -> None:
     top = st.columns([3, 2], vertical_alignment="center")  # one button: Cancel while active, else Delete
     eta = f" · about {duration(progress.eta_seconds)} left" if progress.eta_seconds is not None else ""
     top[0].progress(progress.done / max(1, progress.total), text=f"{progress.text()}{eta}")
-    if not may_act_on(sweeps.get(sweep_id, settings).owner):
+    if not may_act_on(sweeps.get(sweep_id, settings, actor=current_actor()).owner):
         top[1].caption("Someone else's sweep: read-only")
         return
     if progress.active and top[1].button("Cancel sweep", key="sw_cancel", icon=":material/stop_circle:"):
