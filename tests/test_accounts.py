@@ -54,19 +54,71 @@ def test_sign_in_gives_a_session_that_expires_and_can_be_ended(classroom):
 
 @on_both_databases
 def test_wrong_passwords_slow_down_the_next_attempts(classroom):
-    for attempt in range(accounts.FREE_TRIES):
+    free = accounts.SIGN_IN_RULES["name"].free
+    for attempt in range(free):
         with pytest.raises(AccountError, match="^sign-in: wrong user name or password$"):
-            accounts.sign_in("ben", "guess", classroom, now=100.0 + attempt)
-    # After the third wrong password even the right one is not checked for a while.
-    with pytest.raises(AccountError, match=r"too many wrong passwords for ben; try again in \d+ s"):
-        accounts.sign_in("ben", "ben-password", classroom, now=102.1)
-    assert accounts.sign_in("ben", "ben-password", classroom, now=200.0).actor == BEN
+            accounts.sign_in("ben", "guess", classroom, now=100.0 + attempt, computer="10.0.0.7")
+    # After the third wrong password even the right one is not checked for a while, from an unknown browser.
+    with pytest.raises(AccountError, match=r"^sign-in: too many wrong passwords; wait 1 s and try again$"):
+        accounts.sign_in("ben", "ben-password", classroom, now=102.1, computer="10.0.0.7")
+    assert accounts.sign_in("ben", "ben-password", classroom, now=200.0, computer="10.0.0.7").actor == BEN
     with pytest.raises(AccountError, match="wrong user name or password"):  # the count started again
-        accounts.sign_in("ben", "guess", classroom, now=201.0)
-    assert accounts.sign_in("ben", "ben-password", classroom, now=202.0).actor == BEN
-    assert [accounts.wait_after(n) for n in (1, 2, 3, 4, 5, 20)] == [0, 0, 1, 2, 4, 60]
-    with pytest.raises(AccountError, match="wrong user name or password"):  # unknown names read the same
-        accounts.sign_in("nobody", "whatever1", classroom)
+        accounts.sign_in("ben", "guess", classroom, now=201.0, computer="10.0.0.7")
+    assert accounts.sign_in("ben", "ben-password", classroom, now=202.0, computer="10.0.0.7").actor == BEN
+    rule = accounts.SIGN_IN_RULES["name"]
+    assert [rule.wait_after(n) for n in (1, 2, 3, 4, 5, 20)] == [0, 0, 1, 2, 4, 60]
+
+
+def test_unknown_names_are_slowed_down_and_answered_exactly_like_real_ones(classroom):
+    answers = {}
+    for name in ("tess", "zed"):  # tess has an account, zed has none
+        seen = []
+        for attempt in range(5):
+            with pytest.raises(AccountError) as refused:
+                accounts.sign_in(name, "guess-guess", classroom, now=100.0 + attempt * 0.1, computer=f"pc-{name}")
+            seen.append(str(refused.value))
+        answers[name] = seen
+    assert answers["tess"] == answers["zed"]
+    assert answers["zed"][-1] == "sign-in: too many wrong passwords; wait 1 s and try again"
+
+
+def test_a_stranger_guessing_cannot_lock_a_user_out_of_her_known_browser(classroom):
+    first = accounts.sign_in("tess", "tess-password", classroom, now=10.0, computer="teacher-pc")
+    assert first.known_browser.startswith("tess.")
+    for attempt in range(40):  # a student guesses at tess's name from their own laptop, for a long while
+        with pytest.raises(AccountError):
+            accounts.sign_in("tess", f"guess-{attempt}", classroom, now=100.0 + attempt, computer="student-pc")
+    with pytest.raises(AccountError, match="too many wrong passwords"):  # unknown browsers must wait
+        accounts.sign_in("tess", "tess-password", classroom, now=140.0, computer="another-pc")
+    again = accounts.sign_in("tess", "tess-password", classroom, now=140.0, computer="teacher-pc",
+                             known_browser=first.known_browser)
+    assert again.actor == TESS  # her own browser is let in at once
+    forged = first.known_browser[:-4] + "0000"
+    with pytest.raises(AccountError, match="too many wrong passwords"):  # a forged cookie is an unknown browser
+        accounts.sign_in("tess", "tess-password", classroom, now=140.5, computer="teacher-pc", known_browser=forged)
+    accounts.set_password("tess", "a-new-password", classroom)  # a new password forgets every known browser
+    with pytest.raises(AccountError, match="too many wrong passwords"):
+        accounts.sign_in("tess", "a-new-password", classroom, now=141.0, computer="teacher-pc",
+                         known_browser=first.known_browser)
+
+
+def test_parallel_guesses_get_one_check_per_wait(classroom):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def burst(now: float) -> list[str]:
+        def guess(i: int) -> str:
+            try:
+                accounts.sign_in("tess", f"guess-{i}", classroom, now=now, computer="student-pc")
+            except AccountError as exc:
+                return "checked" if "wrong user name" in str(exc) else "refused"
+            return "in"
+        with ThreadPoolExecutor(30) as pool:
+            return list(pool.map(guess, range(30)))
+
+    first = burst(100.0)
+    assert first.count("checked") == accounts.SIGN_IN_RULES["name"].free  # the free tries, then none
+    for window, now in enumerate((101.5, 104.0, 108.5)):  # 1 s, then 2, then 4 s between checks
+        assert burst(now).count("checked") == 1, f"window {window}"
 
 
 @on_both_databases

@@ -41,6 +41,10 @@ def test_a_damaged_store_is_one_line_in_the_cli_and_no_pool_starts(damaged_store
     listed = _cli("list", settings=damaged_store)
     assert listed.returncode == 2 and listed.stderr.count("\n") == 1 and "Traceback" not in listed.stderr
     assert "trainlab.db is damaged" in listed.stderr and "README: Backing up" in listed.stderr
+    for teachers_command in (["users", "list"], ["limits"], ["audit"]):  # the classroom's commands say the same
+        answer = _cli(*teachers_command, settings=damaged_store)
+        assert answer.returncode == 2 and "trainlab.db is damaged" in answer.stderr, teachers_command
+        assert "Traceback" not in answer.stderr
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
     settings = load_settings()
     with pytest.raises(StoreError):

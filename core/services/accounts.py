@@ -2,13 +2,19 @@
 
 Passwords are kept as argon2id hashes (argon2-cffi, the Password Hashing Competition's winner, with
 its recommended parameters). A browser that signs in gets a random session token in a cookie; the
-store keeps only the token's SHA-256 and when it expires. Wrong passwords for one account in a row
-make it wait before the next attempt is even checked: 1 s after the third, doubling up to a minute.
+store keeps only the token's SHA-256 and when it expires.
+
+Guessing is slowed down per computer, per name tried from an unknown browser, and per known browser
+(core/domain/throttle.py). A browser that signed in as a name before carries a "known browser" cookie
+for it, signed with the account's password hash (so a new password forgets every known browser): its
+attempts are counted on their own, so a stranger guessing at the teacher's name from another computer
+cannot lock the teacher out of her own browser.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import secrets
 import time
@@ -18,12 +24,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.domain.people import STUDENT, AccountError, Actor, check_name, check_password, check_role
+from core.domain.throttle import Rule, Throttle
 from core.settings import Settings, load_settings
 from core.store import accounts as rows
 from core.store.runs import RunStore
 
-FREE_TRIES = 3  # wrong passwords in a row before attempts are slowed down
-MAX_WAIT_SECONDS = 60.0
+# Wrong passwords free before attempts are slowed: a name tried from unknown browsers gets few, a computer
+# more (a class behind one address mistypes too), a browser that signed in as the name before its own.
+SIGN_IN_RULES = {"name": Rule(free=3), "computer": Rule(free=10), "browser": Rule(free=5)}
+_throttles: dict[str, Throttle] = {}  # this process's, per store: the sign-in page is served by one process
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed by students
 GENERATED_LENGTH = 12
 
@@ -47,17 +56,11 @@ class SignIn:
     actor: Actor
     token: str
     expires_at: float
+    known_browser: str = ""  # the value of the browser's "known browser" cookie for this name
 
 
 def _store(settings: Settings | None) -> RunStore:
     return RunStore((settings or load_settings()).store_location)
-
-
-def wait_after(failures: int) -> float:
-    """Seconds before the next attempt is checked, after `failures` wrong passwords in a row."""
-    if failures < FREE_TRIES:
-        return 0.0
-    return min(MAX_WAIT_SECONDS, 2.0 ** (failures - FREE_TRIES))
 
 
 def generate_password() -> str:
@@ -128,9 +131,11 @@ def set_password(name: str, password: str, settings: Settings | None = None) -> 
     rows.add_audit(store, "", "set password", f"user {name}")
 
 
-def sign_in(name: str, password: str, settings: Settings | None = None, now: float | None = None) -> SignIn:
-    """Check a name and password; a session for the browser, or AccountError in one line (wrong name and
-    wrong password read the same, so names cannot be guessed one by one)."""
+def sign_in(name: str, password: str, settings: Settings | None = None, now: float | None = None,
+            computer: str = "", known_browser: str = "") -> SignIn:
+    """Check a name and password tried from `computer` (its address) by a browser carrying `known_browser`
+    (its cookie, if any); a session for the browser, or AccountError in one line. Wrong names and wrong
+    passwords read the same, and so do their waits, so names cannot be told from the answers."""
     settings = settings or load_settings()
     store = _store(settings)
     now = time.time() if now is None else now
@@ -138,23 +143,47 @@ def sign_in(name: str, password: str, settings: Settings | None = None, now: flo
         user = rows.get_user(store, check_name(name))
     except AccountError:
         user = None
-    if user is not None and user.retry_after is not None and now < user.retry_after:
-        raise AccountError(f"sign-in: too many wrong passwords for {user.name}; try again in "
-                           f"{max(1, round(user.retry_after - now))} s")
+    browser = _known_browser(user, known_browser)
+    keys = ([("browser", user.name, browser)] if browser else
+            [("computer", computer), ("name", name.strip().lower()[:64])])
+    throttle = _throttles.setdefault(str(settings.store_location), Throttle(SIGN_IN_RULES))
+    wait = throttle.reserve(keys, now)
+    if wait:
+        raise AccountError(f"sign-in: too many wrong passwords; wait {max(1, round(wait))} s and try again")
+    right = False
     try:
-        _hasher.verify(user.password_hash if user else _NOBODY_HASH, password)
-        right = user is not None
-    except (VerificationError, InvalidHashError):
-        right = False
+        try:
+            _hasher.verify(user.password_hash if user else _NOBODY_HASH, password)
+            right = user is not None
+        except (VerificationError, InvalidHashError):
+            right = False
+    finally:  # whatever happens, the reserved check is answered
+        throttle.settle(keys, right, now, clear=("name", "browser"))
     if not right:
-        if user is not None:
-            rows.record_failure(store, user.name, wait_after, now)
         raise AccountError("sign-in: wrong user name or password")
-    rows.clear_failures(store, user.name)
     token = secrets.token_urlsafe(32)
     expires_at = now + settings.session_hours * 3600
     rows.add_session(store, _token_hash(token), user.name, expires_at)
-    return SignIn(Actor(user.name, user.role), token, expires_at)
+    return SignIn(Actor(user.name, user.role), token, expires_at, _known_browser_cookie(user))
+
+
+def _known_browser_cookie(user: rows.UserRow) -> str:
+    """A "known browser" cookie for `user`: their name, a random part, and a signature keyed by their password
+    hash (only the store holds it), so it cannot be made without the store and a new password voids it."""
+    nonce = secrets.token_urlsafe(9)
+    return f"{user.name}.{nonce}.{_signature(user, nonce)}"
+
+
+def _known_browser(user: rows.UserRow | None, cookie: str) -> str:
+    """The random part of `cookie` if it is a valid known-browser cookie for `user`, else ""."""
+    parts = cookie.rsplit(".", 2) if user and cookie and len(cookie) < 200 else []
+    if len(parts) != 3 or parts[0] != user.name:
+        return ""
+    return parts[1] if hmac.compare_digest(parts[2], _signature(user, parts[1])) else ""
+
+
+def _signature(user: rows.UserRow, nonce: str) -> str:
+    return hmac.new(user.password_hash.encode(), f"{user.name}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def actor_for(token: str | None, settings: Settings | None = None, now: float | None = None) -> Actor | None:
@@ -163,6 +192,16 @@ def actor_for(token: str | None, settings: Settings | None = None, now: float | 
         return None
     found = rows.session_user(_store(settings), _token_hash(token), time.time() if now is None else now)
     return Actor(*found) if found else None
+
+
+def live_sessions(token_hashes: set[str], settings: Settings | None = None, now: float | None = None) -> set[str]:
+    """Which of these sessions (by token hash) are still signed in: one look for every open page at once."""
+    return rows.live_sessions(_store(settings), sorted(token_hashes), time.time() if now is None else now)
+
+
+def token_hash(token: str) -> str:
+    """How a session token is known in the store (its SHA-256): the token itself is never kept."""
+    return _token_hash(token)
 
 
 def sign_out(token: str | None, settings: Settings | None = None) -> None:

@@ -75,23 +75,6 @@ def set_password_hash(store: RunStore, name: str, password_hash: str) -> bool:
         return cur.rowcount == 1
 
 
-def record_failure(store: RunStore, name: str, delay_for, now: float) -> float:
-    """Count a wrong password for `name` at time `now`; `delay_for(failures)` gives the seconds before the
-    next try. Returns the time the next attempt may be checked."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT failed_sign_ins FROM users WHERE name=?", (name,)).fetchone()
-        failures = (row[0] if row else 0) + 1
-        retry_after = now + delay_for(failures)
-        conn.execute("UPDATE users SET failed_sign_ins=?, retry_after=? WHERE name=?", (failures, retry_after, name))
-    return retry_after
-
-
-def clear_failures(store: RunStore, name: str) -> None:
-    """A right password: the count of wrong ones starts again."""
-    with store.transaction() as conn:
-        conn.execute("UPDATE users SET failed_sign_ins=0, retry_after=NULL WHERE name=?", (name,))
-
-
 def add_session(store: RunStore, token_hash: str, user: str, expires_at: float) -> None:
     """Record a signed-in session (and drop expired ones, so the table stays small)."""
     now = time.time()
@@ -107,6 +90,17 @@ def session_user(store: RunStore, token_hash: str, now: float) -> tuple[str, str
         "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.\"user\" "
         "WHERE s.token_hash=? AND s.expires_at > ?", (token_hash, now)).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def live_sessions(store: RunStore, token_hashes: list[str], now: float) -> set[str]:
+    """Which of these session token hashes are still signed in (not expired, ended, or of a removed account)."""
+    if not token_hashes:
+        return set()
+    marks = ",".join("?" * len(token_hashes))
+    rows = store.connection().execute(
+        f"SELECT s.token_hash FROM sessions s JOIN users u ON u.name = s.\"user\" WHERE s.token_hash IN ({marks}) "
+        "AND s.expires_at > ?", [*token_hashes, now])
+    return {row[0] for row in rows}
 
 
 def end_session(store: RunStore, token_hash: str) -> None:
