@@ -11,7 +11,7 @@ from core.services import accounts, jobs, sweeps
 from core.services import classroom as class_service
 from core.services.permissions import PermissionDenied
 from core.views.display import runs_table
-from tests.conftest import AMY, BEN, TESS
+from tests.conftest import AMY, BEN, TESS, on_both_databases
 
 
 def test_each_limit_refuses_a_students_submission_naming_it(classroom):
@@ -111,3 +111,28 @@ def test_the_limits_command(lab, capsys):
     assert class_service.rules(lab).max_queued == 5 and class_service.rules(lab).max_running == 1
     assert cli(["limits"]) == 0
     assert OPERATOR.is_teacher
+
+
+@on_both_databases
+def test_parallel_submissions_never_overshoot_the_queued_runs_limit(classroom):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = classroom
+    class_service.set_rules({"queued": "5"}, settings, actor=TESS)
+
+    def start(i: int) -> str:
+        try:
+            jobs.submit(TrainConfig(name=f"amy {i}", epochs=1), settings, actor=AMY)
+        except LimitError as exc:
+            return str(exc)
+        return "queued"
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(start, range(12)))
+    assert answers.count("queued") == 5
+    assert all(a == "queued" or a.startswith("limit: you have 5 runs queued and this adds 1") for a in answers)
+    assert len(jobs.list_runs(settings, actor=AMY)) == 5
+    with pytest.raises(LimitError):  # a sweep and a lesson's pair are held to the same count, all or nothing
+        sweeps.start(SweepSpec(name="s", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
+                               learning_rates=(1e-2,), batch_sizes=(16,), epochs=(1,)), settings, actor=AMY)
+    assert len(jobs.list_runs(settings, actor=AMY)) == 5

@@ -81,6 +81,12 @@ def check_runs(rules: ClassRules, epochs: list[int], params: list[int], queued_n
     if rules.max_params is not None and max(params, default=0) > rules.max_params:
         raise LimitError(f"limit: the model has {max(params):,} parameters, over the class limit of "
                          f"{rules.max_params:,}; use fewer or narrower layers")
-    if rules.max_queued is not None and queued_now + new > rules.max_queued:
+    check_queue(rules.max_queued, queued_now, new)
+
+
+def check_queue(max_queued: int | None, queued_now: int, new: int) -> None:
+    """Refuse (LimitError) `new` more queued runs of a student who has `queued_now` waiting, over `max_queued`.
+    The store asks this again inside the transaction that adds them, so parallel submissions cannot overshoot."""
+    if max_queued is not None and queued_now + new > max_queued:
         raise LimitError(f"limit: you have {queued_now} runs queued and this adds {new}, over the class limit of "
-                         f"{rules.max_queued} queued runs; wait for some to start, or cancel some")
+                         f"{max_queued} queued runs; wait for some to start, or cancel some")

@@ -56,6 +56,12 @@ def check_submission(configs: list[TrainConfig], actor: Actor, settings: Setting
     check_runs(limits, [c.epochs for c in configs], params, _store(settings).queued_count(actor.name), in_one_sweep)
 
 
+def queue_limit(actor: Actor, settings: Settings) -> int | None:
+    """The most runs `actor` may have queued at once (a student under a class limit), or None; the store
+    checks it again in the transaction that adds their runs."""
+    return rules(settings).max_queued if actor.role == STUDENT else None
+
+
 def visible_owner(actor: Actor | None, settings: Settings) -> str | None:
     """In exam mode, the only owner whose runs and sweeps a student sees (their own); None: everyone's are
     visible. Every read service asks here, so exam mode holds for each page, URL and download alike; in
@@ -176,4 +182,4 @@ def _best_validation(store: RunStore) -> dict[int, float]:
 
 
 __all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "may_see",
-           "queue_places", "require_teacher", "rules", "set_rules", "students", "visible_owner"]
+           "queue_limit", "queue_places", "require_teacher", "rules", "set_rules", "students", "visible_owner"]

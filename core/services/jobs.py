@@ -21,7 +21,7 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor, executor_for
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
-from core.services.classroom import check_submission, may_see, visible_owner
+from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
 from core.services.liveness import reap_dead_runs
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
 from core.services.permissions import acting, owner_of, require_change
@@ -66,8 +66,9 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
     """
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    return _submit(config, settings, executor, actor, lambda store: store.create_run(
-        config.display_name(), config.to_dict(), notes=config.notes, epochs=config.epochs, owner=owner_of(actor)))
+    return _submit([config], settings, executor, actor, lambda store: store.create_runs(
+        [(config.display_name(), config.to_dict(), config.notes, config.epochs)], owner_of(actor),
+        queue_limit(actor, settings)))[0]
 
 
 def submit_all(configs: list[TrainConfig], settings: Settings | None = None, executor: Executor | None = None,
@@ -76,10 +77,9 @@ def submit_all(configs: list[TrainConfig], settings: Settings | None = None, exe
     checked for all of them together before any is stored, so a refusal leaves none of them queued."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    for config in configs:
-        validate(config, settings)
-    check_submission(configs, actor, settings)
-    return [submit(config, settings, executor, actor) for config in configs]
+    return _submit(configs, settings, executor, actor, lambda store: store.create_runs(
+        [(c.display_name(), c.to_dict(), c.notes, c.epochs) for c in configs], owner_of(actor),
+        queue_limit(actor, settings)))
 
 
 def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
@@ -90,20 +90,25 @@ def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, s
     settings = settings or load_settings()
     actor = acting(actor, settings)
     run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
-    return _submit(config, settings, executor, actor, lambda store: add_run(store, sweep_id, run, owner_of(actor)))
+    return _submit([config], settings, executor, actor, lambda store: [
+        add_run(store, sweep_id, run, owner_of(actor), queue_limit(actor, settings))])[0]
 
 
-def _submit(config: TrainConfig, settings: Settings, executor: Executor | None, actor: Actor, create) -> int:
-    validate(config, settings)
-    check_submission([config], actor, settings)  # a student's run over the class's limits is refused here
+def _submit(configs: list[TrainConfig], settings: Settings, executor: Executor | None, actor: Actor,
+            create) -> list[int]:
+    """Check `configs` and the class's limits, store them with `create(store)` (which checks the queued-runs
+    limit again in its transaction) and hand them to the workers; the new runs' ids."""
+    for config in configs:
+        validate(config, settings)
+    check_submission(configs, actor, settings)  # a student's run over the class's limits is refused here
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
     check_executor(settings, executor)
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
     store = _store(settings)
-    run_id = create(store)
-    enqueue(store, [run_id], settings, executor)
-    return run_id
+    run_ids = create(store)
+    enqueue(store, run_ids, settings, executor)
+    return run_ids
 
 
 def check_executor(settings: Settings, executor: Executor | None = None) -> None:

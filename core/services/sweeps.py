@@ -28,7 +28,7 @@ from core.runtime import worker
 from core.runtime.taskqueue import Executor
 from core.services.accounts import record
 from core.services.capacity import cluster_nodes_seen, runs_at_once
-from core.services.classroom import check_submission, may_see, visible_owner
+from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
 from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
 from core.services.permissions import acting, owner_of, require_change
@@ -136,7 +136,8 @@ def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor 
     store = _store(settings)
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
-    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor))
+    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor),
+                                     queue_limit(actor, settings))
     enqueue(store, run_ids, settings, executor)
     return sweep_id
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.domain.class_rules import check_queue
 from core.store.connections import is_database_url, open_postgres, open_sqlite
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -170,10 +171,30 @@ class RunStore:
             self._local.conn = None
 
     # -- creating and claiming ------------------------------------------------------
-    def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0, owner: str = "") -> int:
-        """Insert a new queued run of `owner` and return its id."""
+    def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0, owner: str = "",
+                   max_queued: int | None = None) -> int:
+        """Insert a new queued run of `owner` and return its id (LimitError if that would put `owner` over
+        `max_queued` runs queued)."""
+        return self.create_runs([(name, config, notes, epochs)], owner, max_queued)[0]
+
+    def create_runs(self, runs: list[tuple[str, dict, str, int]], owner: str = "",
+                    max_queued: int | None = None) -> list[int]:
+        """Insert queued runs of `owner` ((name, config, notes, epochs) each) in one transaction: all or none;
+        returns their ids (LimitError if they would put `owner` over `max_queued` runs queued)."""
         with self.transaction() as conn:
-            return insert_run(conn, name, config, notes, epochs, owner)
+            self.guard_queue(conn, owner, len(runs), max_queued)
+            return [insert_run(conn, name, config, notes, epochs, owner) for name, config, notes, epochs in runs]
+
+    def guard_queue(self, conn, owner: str, new: int, max_queued: int | None) -> None:
+        """Inside a write transaction: refuse (LimitError) `new` runs that would put `owner` over `max_queued`
+        queued. The count and the insert are one transaction, so submissions at once cannot both pass: SQLite's
+        BEGIN IMMEDIATE lets one writer in at a time, and on PostgreSQL a lock per owner does the same."""
+        if max_queued is None:
+            return
+        if self.url is not None:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"trainlab queue of {owner}",))
+        queued = conn.execute("SELECT COUNT(*) FROM runs WHERE status=? AND owner=?", (QUEUED, owner)).fetchone()[0]
+        check_queue(max_queued, int(queued), new)
 
     def claim(self, run_id: int, pid: int, host: str, threads: int | None = None) -> int | None:
         """Atomically move a queued run to running for this worker (training with `threads` CPU threads);

@@ -36,9 +36,12 @@ class NewRun:
     role: str = TRIAL
 
 
-def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], owner: str = "") -> tuple[int, list[int]]:
-    """Insert a sweep of `owner` and all its queued runs in one transaction; returns (sweep id, run ids)."""
+def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], owner: str = "",
+                 max_queued: int | None = None) -> tuple[int, list[int]]:
+    """Insert a sweep of `owner` and all its queued runs in one transaction; returns (sweep id, run ids)
+    (LimitError, nothing stored, if they would put `owner` over `max_queued` runs queued)."""
     with store.transaction() as conn:
+        store.guard_queue(conn, owner, len(runs), max_queued)
         cur = conn.execute("INSERT INTO sweeps (name, spec, created_at, owner) VALUES (?, ?, ?, ?) RETURNING id",
                            (name, json.dumps(spec, sort_keys=True), time.time(), owner))
         sweep_id = int(cur.fetchone()[0])
@@ -46,9 +49,10 @@ def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], own
     return sweep_id, run_ids
 
 
-def add_run(store: RunStore, sweep_id: int, run: NewRun, owner: str = "") -> int:
+def add_run(store: RunStore, sweep_id: int, run: NewRun, owner: str = "", max_queued: int | None = None) -> int:
     """Insert one more queued run of `owner` into an existing sweep (a retrain); returns its id."""
     with store.transaction() as conn:
+        store.guard_queue(conn, owner, 1, max_queued)
         return _link(conn, sweep_id, run, owner)
 
 
