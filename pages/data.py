@@ -4,7 +4,7 @@ import streamlit as st
 from core.services import catalog
 from core.settings import load_settings
 from core.views import data_stats
-from core.views.display import catalog_table, escape_markdown, missing_hints, size_text
+from core.views.display import catalog_table, escape_links, escape_markdown, missing_hints, size_text
 from pages.common.nav import page_setup
 
 page_setup("pages/data.py")
@@ -57,7 +57,7 @@ with st.expander("Upload your own data", expanded="upload_result" in st.session_
     st.button("Save upload", key="upload_save", disabled=upload is None, on_click=_save_upload)
     if "upload_result" in st.session_state:
         kind, message = st.session_state.pop("upload_result")
-        (st.success if kind == "success" else st.error)(message)
+        (st.success if kind == "success" else st.error)(escape_links(message))
 
 st.subheader("Look inside")
 available = [d for d in entries if d.available]
@@ -88,7 +88,7 @@ else:
     try:
         data = _load(info.key, catalog.DEFAULT_IMAGE_SIZE)
     except catalog.DatasetUnavailable as exc:
-        st.error(str(exc))
+        st.error(escape_links(str(exc)))
         st.stop()
     st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "
              f"{'×'.join(map(str, data.x_train.shape[1:]))} uint8, {len(data.class_names)} classes · "

@@ -6,6 +6,7 @@ from core.domain.config import ConfigError
 from core.domain.lessons import LESSONS, Lesson
 from core.services import catalog, jobs, lessons
 from core.settings import load_settings
+from core.views.display import escape_links
 from pages.common.auth import current_actor
 from pages.common.handoff import request_assignment_preset, request_model
 from pages.common.lesson_results import assignment_result, augment_result, conv_result, runs_result
@@ -32,7 +33,7 @@ def _act(lesson: Lesson) -> None:
         try:
             ids = lessons.start(lesson, settings, actor=actor)
         except (lessons.LessonUnavailable, ConfigError, *jobs.REFUSED) as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_links(str(exc)), icon=":material/error:")
             return
         _open(lesson, ids)
     elif lesson.kind == "model":
@@ -72,7 +73,7 @@ if "lesson" in params:
         current = lessons.lesson(params["lesson"])
         ids = [int(part) for part in params.get("runs", "").split(",") if part.strip()]
     except (lessons.LessonUnavailable, ValueError) as exc:
-        st.error(str(exc) if isinstance(exc, lessons.LessonUnavailable) else
+        st.error(escape_links(str(exc)) if isinstance(exc, lessons.LessonUnavailable) else
                  "runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4",
                  icon=":material/error:")
     else:

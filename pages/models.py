@@ -8,6 +8,7 @@ from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.conv_arithmetic import conv_formula, conv_output_size
 from core.services import catalog, models
 from core.settings import load_settings
+from core.views.display import escape_links
 from core.views.model_charts import COMPARE_COUNTS, compare_figure
 from pages.common.feature_maps import feature_maps_panel
 from pages.common.handoff import apply_model_request
@@ -59,7 +60,7 @@ try:
         options = {**options, "weights": "random"}
     report = _report(key, tuple(input_shape), classes, json.dumps(options, sort_keys=True))
 except ArchitectureError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(escape_links(str(exc)), icon=":material/error:")
     st.stop()
 
 recipe = arch.recipe

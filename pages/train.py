@@ -14,7 +14,7 @@ from core.domain.config import (
 from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm
 from core.services import capacity, catalog, jobs
 from core.settings import load_settings
-from core.views.display import cluster_line
+from core.views.display import cluster_line, escape_links, escape_markdown
 from pages.common.auth import current_actor
 from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
@@ -55,9 +55,10 @@ with data_col:
     info = datasets[dataset_key]
     if info.available:
         st.caption(f"{info.train_size:,} training / {info.test_size:,} test images, "
-                   f"{'×'.join(map(str, info.input_shape))}, {info.num_classes} classes · {info.location}")
+                   f"{'×'.join(map(str, info.input_shape))}, {info.num_classes} classes · "
+                   f"{escape_markdown(info.location)}")
     else:
-        st.warning(f"{info.title} is not on this machine: {info.hint}")
+        st.warning(escape_markdown(f"{info.title} is not on this machine: {info.hint}"))
         st.page_link("pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
     image_size = st.session_state["image_size"]
     if info.resizable:
@@ -129,7 +130,7 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
     try:
         run_id = jobs.submit(config, settings, actor=current_actor())
     except (ConfigError, *jobs.REFUSED) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_links(str(exc)), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")

@@ -55,7 +55,8 @@ def test_students_and_a_teacher_in_one_class(classroom_server):
         tess.goto(f"{server.url}/runs")
         _sign_in(tess, server.url, "tess", "tess-password")
         tess.get_by_role("button", name="Cancel run").click(timeout=60_000)
-        wait_for(lambda: jobs.get_run(run_id, settings, actor=Actor("tess", "teacher")).status == "cancelled", 30, what="the teacher's cancel")
+        wait_for(lambda: jobs.get_run(run_id, settings, actor=Actor("tess", "teacher")).status == "cancelled", 30,
+                 what="the teacher's cancel")
         screenshot(tess, "classroom-teacher-runs-1024.png")
         assert ben.get_by_role("link", name="Class").count() == 0  # the teacher's page is not in a student's menu
 

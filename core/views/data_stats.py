@@ -1,6 +1,8 @@
 """What the Data page shows about a loaded dataset: class counts, pixel statistics, sample images."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,7 +24,8 @@ def class_counts(data: ArrayDataset) -> pd.DataFrame:
 
 def class_distribution_chart(counts: pd.DataFrame) -> go.Figure:
     """Grouped bars of images per class, train beside test."""
-    fig = go.Figure([go.Bar(name=split, x=counts["class"], y=counts[split]) for split in ("train", "test")])
+    classes = [html.escape(str(c)) for c in counts["class"]]  # class folders are user text; Plotly reads HTML
+    fig = go.Figure([go.Bar(name=split, x=classes, y=counts[split]) for split in ("train", "test")])
     fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10),
                       yaxis_title="images", legend=dict(orientation="h", y=1.1))
     return fig

@@ -78,6 +78,16 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
+_LINK_SPECIALS = re.compile(r"([\\\[\]<>$`])")
+
+
+def escape_links(message: str) -> str:
+    """A one-line message that may quote what a user typed (a refusal naming their value), made safe for
+    Streamlit markdown without escaping every dot and colon of the message itself: no link, image, HTML,
+    formula, code span or directive can come from it, and a URL is not turned into a link."""
+    return _LINK_SPECIALS.sub(r"\\\1", message).replace("://", ":\\/\\/")
+
+
 def queue_text(place) -> str:
     """'3rd in the queue · starts in about 4 min' for a queued run's place (core.domain.fair_queue.Place)."""
     n = place.position

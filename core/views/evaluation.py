@@ -1,6 +1,7 @@
 """A finished run's test predictions: confusion matrix, per-class accuracy, misclassified images."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def confusion_figure(p: Predictions) -> go.Figure:
     plotly.js reports no clicks on a heatmap to Streamlit (streamlit/streamlit#8760), so an invisible
     marker sits on each cell and carries the cell's (true, predicted) indices; see `clicked_cell`."""
     counts = confusion_matrix(p)
-    names = list(p.class_names)
+    names = [html.escape(name) for name in p.class_names]  # class folders are user text; Plotly reads HTML
     true, predicted = np.divmod(np.arange(counts.size), len(names))
     fig = go.Figure(go.Heatmap(z=counts, x=names, y=names, colorscale="Blues", text=counts,
                                texttemplate="%{text}" if len(names) <= 20 else None, hoverinfo="skip"))

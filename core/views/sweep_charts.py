@@ -53,7 +53,7 @@ def _dimension(values: pd.Series, name: str) -> dict:
     # Architecture specs share most words: the axis names each by the words that tell it apart.
     labels = distinguishing(categories, 28)
     return dict(label=name.replace("_", " "), values=codes, tickvals=list(range(len(categories))),
-                ticktext=[labels[c] for c in categories])
+                ticktext=[html.escape(labels[c]) for c in categories])  # variant labels are typed: Plotly reads HTML
 
 
 def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.services import run_models
 from core.services.previews import DatasetUnavailable, ImageError
+from core.views.display import escape_links, escape_markdown
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.auth import current_actor
 from pages.common.feature_maps import show_maps
@@ -45,7 +46,8 @@ def _mistakes(run_id: int, predictions) -> tuple[list, list[str]]:
     cell = st.selectbox("Confusion-matrix cell (true → predicted)", list(counts.index), key=f"cam_cell_{run_id}",
                         format_func=lambda c: f"{c} · {counts[c]} image{'s' if counts[c] > 1 else ''}")
     chosen = np.flatnonzero(cells == cell)[:CAM_IMAGES]
-    return [predictions.mistakes[i] for i in chosen], [f"true {names[predictions.mistakes_true[i]]}" for i in chosen]
+    return ([predictions.mistakes[i] for i in chosen],
+            [f"true {escape_markdown(names[predictions.mistakes_true[i]])}" for i in chosen])
 
 
 def _test_images(run_id: int, names: tuple[str, ...]) -> tuple[list, list[str]]:
@@ -54,7 +56,7 @@ def _test_images(run_id: int, names: tuple[str, ...]) -> tuple[list, list[str]]:
     images, labels = run_models.test_images(run_id, start, CAM_IMAGES, actor=current_actor())
     if not len(images):
         st.info(f"The test split has fewer than {start + 1} images.")
-    return list(images), [f"true {names[int(label)]}" for label in labels]
+    return list(images), [f"true {escape_markdown(names[int(label)])}" for label in labels]
 
 
 def _grad_cam(run_id: int, predictions, spec: run_models.ModelInput) -> None:
@@ -66,7 +68,8 @@ def _grad_cam(run_id: int, predictions, spec: run_models.ModelInput) -> None:
         return
     cams = run_models.grad_cams(run_id, images, actor=current_actor())
     st.image([heat_overlay(image, cam) for image, (cam, _) in zip(images, cams)], width=110,
-             caption=[f"{label} · explains {spec.class_names[index]}" for label, (_, index) in zip(labels, cams)])
+             caption=[f"{label} · explains {escape_markdown(spec.class_names[index])}"
+                      for label, (_, index) in zip(labels, cams)])
     st.caption("Red: the parts of the image that pushed the model most towards the class it explains (its answer), "
                "from the gradients of that class's score at the last conv layer (Grad-CAM).")
 
@@ -91,7 +94,7 @@ def _guarded(body, *args) -> None:
     try:
         body(*args)
     except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_links(str(exc)), icon=":material/error:")
 
 
 def inside_model(run_id: int, predictions) -> None:
@@ -103,7 +106,7 @@ def inside_model(run_id: int, predictions) -> None:
         spec = run_models.model_input(run_id, actor=current_actor())
         layer, kernels = run_models.filters(run_id, actor=current_actor())
     except run_models.NoModel as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_links(str(exc)), icon=":material/error:")
         return
     try_tab, cam_tab, filters_tab, maps_tab = st.tabs(["Try it", "Grad-CAM", "Filters", "Feature maps"])
     with try_tab:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.services import jobs
 from core.services.jobs import StoreError
+from core.views.display import escape_links, escape_markdown
 from pages.common.auth import require_sign_in
 
 
@@ -51,7 +52,7 @@ def page_setup(path: str) -> PageEntry:
     try:
         jobs.check_store(wait_seconds=PAGE_WAIT_SECONDS)
     except StoreError as exc:  # one line on every page instead of a traceback; nothing else runs
-        st.error(str(exc), icon=":material/database:")
+        st.error(escape_links(str(exc)), icon=":material/database:")
         st.stop()
     actor = require_sign_in()  # classroom mode: nothing below runs for a browser that is not signed in
     with st.sidebar:
@@ -60,7 +61,7 @@ def page_setup(path: str) -> PageEntry:
                 st.page_link(page.path, label=page.title, icon=page.icon)
         if actor is not None:
             st.divider()
-            st.caption(f"Signed in as **{actor.name}** ({actor.role})")
+            st.caption(f"Signed in as **{escape_markdown(actor.name)}** ({actor.role})")
             # A link in this tab (st.link_button opens a new one): the sign-out route clears the cookie.
             st.markdown(SIGN_OUT_LINK, unsafe_allow_html=True)
     return entry

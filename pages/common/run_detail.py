@@ -74,7 +74,7 @@ def _actions(run) -> None:
     cols = st.columns(4)
     mine = may_act_on(run.owner)
     if not mine:
-        cols[0].caption(f"{run.owner or 'The teacher'}'s run: read-only")
+        cols[0].caption(f"{escape_markdown(run.owner) or 'The teacher'}'s run: read-only")
     elif not run.is_finished:
         cols[0].button("Cancel run", key=f"cancel_{run.id}", disabled=bool(run.cancel_requested),
                        on_click=_cancel, args=(run.id,),
@@ -100,7 +100,7 @@ def _detail(run) -> None:
     st.subheader(f"Run #{run.id}")
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
     if run.owner:
-        st.caption(f"Queued by {run.owner}")
+        st.caption(f"Queued by {escape_markdown(run.owner)}")
     if cluster_placement(run.worker_host):
         st.caption(f"Trained on {escape_markdown(run.worker_host)}")
     if run.tag_list:
@@ -152,7 +152,7 @@ def _test_results(run_id: int, predictions: evaluation.Predictions) -> None:
                                    "accuracy": st.column_config.NumberColumn(format="percent")})
     if not len(predictions.mistakes):
         return
-    names = predictions.class_names
+    names = [escape_markdown(name) for name in predictions.class_names]  # class folders are user text
     cell = evaluation.clicked_cell(event)
     keep = np.ones(len(predictions.mistakes), dtype=bool)
     if cell is None:

@@ -6,7 +6,7 @@ from core.domain.sweep_spec import OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepErr
 from core.domain.wording import counted
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration
+from core.views.display import duration, escape_links
 from pages.common.auth import current_actor
 from pages.common.widgets import number
 
@@ -129,7 +129,7 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
         spec = form.to_spec()
         plan = sweeps.plan(spec, settings)
     except (SweepError, ConfigError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_links(str(exc)), icon=":material/error:")
         spec = plan = None
     if plan:
         basis = "from runs like these on this machine" if plan.estimate.measured else \
@@ -146,7 +146,7 @@ def _plan_and_start(form: SweepForm, settings: Settings) -> None:
         try:
             sweep_id = sweeps.start(spec, settings, actor=current_actor())
         except (SweepError, ConfigError, *jobs.REFUSED) as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_links(str(exc)), icon=":material/error:")
         else:
             st.session_state["sweep_started"] = sweep_id
             st.rerun()

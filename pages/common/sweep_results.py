@@ -5,7 +5,7 @@ from core.domain.config import ConfigError
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration, escape_markdown, for_display
+from core.views.display import duration, escape_links, escape_markdown, for_display
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from pages.common.auth import current_actor, may_act_on
 from pages.common.widgets import number
@@ -79,7 +79,7 @@ def _trials(sweep_id: int, runs, trials) -> None:
         })
     failed = trials[trials["status"] == "failed"]
     for row in failed.head(3).itertuples():
-        st.caption(f"#{row.run} failed: {row.error}")
+        st.caption(f"#{row.run} failed: {escape_markdown(str(row.error))}")
     st.download_button("Download the table (CSV)", sweeps.results_csv(runs), f"sweep-{sweep_id}.csv", "text/csv",
                        key="sw_csv", icon=":material/download:")
 
@@ -114,7 +114,7 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
             try:
                 run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings, actor=current_actor())
             except (ConfigError, *jobs.REFUSED) as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(escape_links(str(exc)), icon=":material/error:")
             else:
                 # A full rerun: the page polls again while the retrain trains.
                 st.session_state["sweep_flash"] = f"Run #{run_id} queued: the best setting on {dataset}, retrained."
