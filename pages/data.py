@@ -36,16 +36,22 @@ with st.expander("Download a Keras dataset", expanded=bool(missing) and not any(
             bar.empty()
             (st.success if result.ok else st.error)(result.message)
 
+def _uploader_key() -> str:
+    # A new key after each save: Streamlit then drops the file it held in memory for the old widget.
+    return f"upload_file_{st.session_state.get('upload_round', 0)}"
+
+
 def _save_upload() -> None:
     """Runs before the page redraws, so the catalog above already lists a saved upload."""
-    upload = st.session_state.get("upload_file")
-    try:
-        saved = catalog.save_upload(upload.name, st.session_state.get("upload_name", ""), upload.getvalue(), settings)
+    upload = st.session_state.get(_uploader_key())
+    try:  # the file object itself: copied to disk in pieces and checked there, never copied whole in memory
+        saved = catalog.save_upload(upload.name, st.session_state.get("upload_name", ""), upload, settings)
     except catalog.UploadError as exc:
         st.session_state["upload_result"] = ("error", str(exc))
     else:
-        st.session_state["upload_result"] = ("success", f"Saved as {saved}. It is now in the list above "
-                                                        "and on the Train page.")
+        st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+        st.session_state["upload_result"] = ("success", f"Saved as the dataset {saved}. It is now in the list "
+                                                        "above and on the Train page.")
 
 
 with st.expander("Upload your own data", expanded="upload_result" in st.session_state):
@@ -53,7 +59,7 @@ with st.expander("Upload your own data", expanded="upload_result" in st.session_
              "integer labels), or a `.zip` of class folders of images. "
              f"Up to {settings.max_upload_mb} MB.")
     st.text_input("Dataset name", key="upload_name", max_chars=40, placeholder="e.g. my-dogs-vs-cats")
-    upload = st.file_uploader("File", type=["npz", "zip"], key="upload_file")
+    upload = st.file_uploader("File", type=["npz", "zip"], key=_uploader_key())
     st.button("Save upload", key="upload_save", disabled=upload is None, on_click=_save_upload)
     if "upload_result" in st.session_state:
         kind, message = st.session_state.pop("upload_result")

@@ -204,6 +204,11 @@ def test_the_users_commands(lab, monkeypatch, capsys):
     assert capsys.readouterr().out.split()[:2] == ["tess", "teacher"]
     assert cli(["audit"]) == 0
     assert "add user" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("another-long-password\n"))  # the explicit form scripts use
+    assert cli(["users", "add", "ana", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-third-password\n"))
+    assert cli(["users", "password", "ana", "--password-stdin"]) == 0
+    assert accounts.sign_in("ana", "a-third-password", lab).actor == Actor("ana", "student")
 
 
 def test_classroom_serving_refuses_to_start_without_a_teacher(lab, capsys):

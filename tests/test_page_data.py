@@ -61,20 +61,24 @@ def _npz_bytes() -> bytes:
 def test_upload_an_npz_through_the_page(lab):
     at = _page("pages/data.py").run()
     at.text_input(key="upload_name").set_value("tiny")
-    at.file_uploader(key="upload_file").upload("tiny.npz", _npz_bytes()).run()
+    at.file_uploader(key="upload_file_0").upload("tiny.npz", _npz_bytes()).run()
     at.button(key="upload_save").click().run()
-    assert not at.exception and "Saved as" in at.success[0].value
+    assert not at.exception and at.success[0].value.startswith("Saved as the dataset upload:tiny. ")
+    assert str(lab.home) not in at.success[0].value  # the dataset's name, not the server's folders
     assert _table(at).loc["upload:tiny", "status"] == "available offline"
+    # The uploader starts empty again: Streamlit no longer holds the file, and nothing is left on disk.
+    assert at.file_uploader(key="upload_file_1").value is None
+    assert not list(lab.uploads_dir.glob(".incoming-*"))
 
 
 def test_a_bad_upload_gets_one_line_and_nothing_is_saved(lab):
     at = _page("pages/data.py").run()
     at.text_input(key="upload_name").set_value("../../etc")
-    at.file_uploader(key="upload_file").upload("x.npz", _npz_bytes()).run()
+    at.file_uploader(key="upload_file_0").upload("x.npz", _npz_bytes()).run()
     at.button(key="upload_save").click().run()
     assert not at.exception and at.error[0].value.startswith("name: use 1 to 40")
     at.text_input(key="upload_name").set_value("fine")
-    at.file_uploader(key="upload_file").clear().upload("x.zip", b"not a zip").run()
+    at.file_uploader(key="upload_file_0").clear().upload("x.zip", b"not a zip").run()
     at.button(key="upload_save").click().run()
     assert at.error[0].value == "zip: not a readable .zip file"
     assert not any(d.source == "upload" for d in datasets.catalog(lab))

@@ -174,3 +174,39 @@ def test_an_npz_that_unpacks_past_the_limit_is_refused_before_its_arrays_are_rea
     with pytest.raises(UploadError, match=r"npz: unpacks to 6 MB, over 4 × the 1 MB upload limit"):
         save_npz("bomb", buffer.getvalue(), load_settings())
     assert not (lab.uploads_dir / "bomb.npz").exists()
+
+
+def test_a_zip_with_one_class_folder_is_refused_like_an_npz_with_one_class(lab):
+    one = {f"pets/cat/{i}.png": _png() for i in range(4)}
+    with pytest.raises(UploadError, match=r"^zip: it has one class folder \('cat'\); a classifier needs at least two"):
+        save_zip("one", _zip(one), lab)
+    with pytest.raises(UploadError, match="^npz: y_train needs at least two classes"):
+        save_npz("one", _npz(**_good_arrays(y_train=np.zeros(12, dtype=np.int64))), lab)
+    assert not (lab.data_root / "uploads" / "one").exists()
+
+
+def test_an_upload_is_copied_to_disk_in_pieces_and_refused_once_past_the_limit(lab, monkeypatch):
+    from core.services import catalog
+
+    class Stream(io.RawIOBase):
+        """An upload as Streamlit hands it over: read in pieces (counted), 5 MB of it."""
+
+        def __init__(self, size):
+            self.left, self.read_bytes = size, 0
+
+        def read(self, n=-1):
+            n = min(self.left, 1 << 20 if n < 0 else n)
+            self.left -= n
+            self.read_bytes += n
+            return b"PK" + b"\0" * (n - 2) if n else b""
+
+    monkeypatch.setenv("TRAINLAB_MAX_UPLOAD_MB", "1")
+    stream = Stream(5 * 2**20)
+    with pytest.raises(UploadError, match="over the 1 MB limit"):
+        catalog.save_upload("big.zip", "big", stream, load_settings())
+    assert stream.read_bytes <= 2 * 2**20  # it stopped reading at the limit, not at the end of the upload
+    assert not list(lab.uploads_dir.glob(".incoming-*"))  # and left nothing behind
+    good = io.BytesIO(_npz(**_good_arrays()))
+    assert catalog.save_upload("mine.npz", "mine", good, lab) == "upload:mine"
+    assert catalog.save_upload("pets.zip", "pets", io.BytesIO(_zip(
+        {f"{c}/{i}.png": _png() for c in ("cat", "dog") for i in range(3)})), lab) == "folder:uploads/pets"

@@ -1,6 +1,6 @@
 """`python -m core users|audit|limits|serve`: a teacher's accounts, the audit, and starting the server.
 
-python -m core users add ana --role teacher      # password prompted (or one line on stdin)
+python -m core users add ana --role teacher      # password prompted (or one line on stdin, --password-stdin)
 python -m core users import roster.csv           # a 'name' (and 'role') column; prints passwords once
 python -m core users list | remove NAME | password NAME
 python -m core audit                             # who cancelled or deleted what, and when
@@ -31,11 +31,14 @@ def add_classroom_commands(sub) -> None:
     add = actions.add_parser("add", help="add an account (password prompted, or read from stdin)")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default=STUDENT)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
     roster = actions.add_parser("import", help="add an account per row of a CSV roster; prints the passwords once")
     roster.add_argument("roster", type=argparse.FileType("r", encoding="utf-8-sig"))
     actions.add_parser("list", help="list the accounts")
     actions.add_parser("remove", help="remove an account (its runs stay)").add_argument("name")
-    actions.add_parser("password", help="set an account's password (signs its browsers out)").add_argument("name")
+    password = actions.add_parser("password", help="set an account's password (signs its browsers out)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
     sub.add_parser("audit", help="who cancelled, deleted or changed what, newest first").add_argument(
         "--limit", type=int, default=50)
     limits = sub.add_parser("limits", help="the class's limits for students (show, or set KEY=VALUE ...)")
@@ -48,9 +51,10 @@ def add_classroom_commands(sub) -> None:
                        help="address to listen on (default: localhost; 0.0.0.0 with --classroom)")
 
 
-def _password(prompt: str) -> str:
-    """A password from the terminal (asked twice) or, when stdin is not a terminal, its first line."""
-    if not sys.stdin.isatty():
+def _password(prompt: str, from_stdin: bool = False) -> str:
+    """A password from the terminal (asked twice) or, with --password-stdin or when stdin is not a terminal,
+    stdin's first line (as `docker login --password-stdin` reads it)."""
+    if from_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass(prompt)
     if getpass.getpass("Again: ") != first:
@@ -60,7 +64,7 @@ def _password(prompt: str) -> str:
 
 def _users(args, parser) -> int:
     if args.users_action == "add":
-        account = accounts.add(args.name, args.role, _password(f"Password for {args.name}: "))
+        account = accounts.add(args.name, args.role, _password(f"Password for {args.name}: ", args.password_stdin))
         print(f"user {account.name} added ({account.role})")
     elif args.users_action == "import":
         made = accounts.import_roster(args.roster.read())
@@ -80,7 +84,7 @@ def _users(args, parser) -> int:
         accounts.remove(args.name)
         print(f"user {args.name} removed (their runs stay)")
     else:
-        accounts.set_password(args.name, _password(f"New password for {args.name}: "))
+        accounts.set_password(args.name, _password(f"New password for {args.name}: ", args.password_stdin))
         print(f"password of {args.name} changed; their browsers are signed out")
     return 0
 

@@ -6,11 +6,14 @@ the target folder (zip-slip), links, sizes (zip bombs) and files that are not im
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import stat
+import tempfile
 import warnings
 import zipfile
 import zlib
@@ -48,11 +51,46 @@ def _check_unpacked(total: int, settings: Settings, what: str) -> None:
                           f"{settings.max_upload_mb} MB upload limit (TRAINLAB_MAX_UPLOAD_MB); upload a smaller subset")
 
 
-def _check_size(data: bytes, settings: Settings, what: str) -> None:
-    limit = settings.max_upload_mb * 1024 * 1024
-    if len(data) > limit:
-        raise UploadError(f"{what}: {len(data) / 2**20:.1f} MB is over the {settings.max_upload_mb} MB limit "
+def _check_size(data: bytes | Path, settings: Settings, what: str) -> None:
+    _check_bytes(data.stat().st_size if isinstance(data, Path) else len(data), settings, what)
+
+
+def _check_bytes(size: int, settings: Settings, what: str) -> None:
+    if size > settings.max_upload_mb * 1024 * 1024:
+        raise UploadError(f"{what}: {size / 2**20:.1f} MB is over the {settings.max_upload_mb} MB limit "
                           "(TRAINLAB_MAX_UPLOAD_MB); upload a smaller subset")
+
+
+def _readable(data: bytes | Path):
+    """What zipfile and numpy open: the file on disk, or the bytes in memory."""
+    return data if isinstance(data, Path) else io.BytesIO(data)
+
+
+def _head(data: bytes | Path, count: int) -> bytes:
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            return fh.read(count)
+    return data[:count]
+
+
+@contextlib.contextmanager
+def spooled(source, what: str, settings: Settings):
+    """Copy an upload (a readable file object) to a temporary file on disk in 1 MiB pieces, refusing it once
+    it passes the size limit, so it is checked from disk and never held whole in memory a second time;
+    the file is removed afterwards."""
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".incoming-", dir=settings.uploads_dir)
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            copied = 0
+            while chunk := source.read(1 << 20):
+                copied += len(chunk)
+                _check_bytes(copied, settings, what)
+                out.write(chunk)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # -- .npz -----------------------------------------------------------------------------------
@@ -83,26 +121,26 @@ def _as_labels(y: np.ndarray, key: str, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _npz_unpacked_bytes(data: bytes) -> int:
+def _npz_unpacked_bytes(data: bytes | Path) -> int:
     """What the .npz's arrays take once unpacked, from the archive's directory (nothing is decompressed)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(_readable(data)) as archive:
             return sum(i.file_size for i in archive.infolist())
     except zipfile.BadZipFile as exc:
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez") from exc
 
 
-def validate_npz(data: bytes, settings: Settings | None = None) -> dict[str, np.ndarray]:
+def validate_npz(data: bytes | Path, settings: Settings | None = None) -> dict[str, np.ndarray]:
     """The four arrays of an uploaded .npz, normalised to uint8 images and int64 labels.
 
     With `settings`, arrays that would unpack past the limit are refused before any is read."""
-    if not data.startswith(b"PK"):  # an .npz is a zip archive; anything else numpy would try to unpickle
+    if not _head(data, 2) == b"PK":  # an .npz is a zip archive; anything else numpy would try to unpickle
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez")
     if settings is not None:
         _check_unpacked(_npz_unpacked_bytes(data), settings, "npz")
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-        arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}
+        with np.load(_readable(data), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}
     except ValueError as exc:  # object arrays need pickle: refused
         raise UploadError(f"npz: arrays must be plain numbers, not Python objects ({exc})") from exc
     except Exception as exc:
@@ -125,7 +163,7 @@ def validate_npz(data: bytes, settings: Settings | None = None) -> dict[str, np.
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def save_npz(name: str, data: bytes, settings: Settings) -> Path:
+def save_npz(name: str, data: bytes | Path, settings: Settings) -> Path:
     """Check and keep an uploaded .npz as dataset `upload:<name>`; returns its file."""
     name = check_name(name)
     _check_size(data, settings, "npz")
@@ -207,12 +245,12 @@ def _check_image(filename: str, data: bytes) -> None:
         raise UploadError(f"zip: {filename!r} is not a readable image") from exc
 
 
-def save_zip(name: str, data: bytes, settings: Settings) -> Path:
+def save_zip(name: str, data: bytes | Path, settings: Settings) -> Path:
     """Check and unpack a .zip of class folders into `data_root/uploads/<name>`; returns that folder."""
     name = check_name(name)
     _check_size(data, settings, "zip")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(_readable(data))
     except zipfile.BadZipFile as exc:
         raise UploadError("zip: not a readable .zip file") from exc
     files = [i for i in archive.infolist() if not i.is_dir()]
@@ -225,6 +263,10 @@ def save_zip(name: str, data: bytes, settings: Settings) -> Path:
     depth = {len(p) for p in parts.values()}
     if not parts or not depth <= {2, 3, 4}:
         raise UploadError("zip: expected class folders of images, e.g. cats/1.jpg and dogs/1.jpg")
+    classes = sorted({p[-2] for p in parts.values()})
+    if len(classes) < 2:  # as for an .npz: a classifier needs at least two classes to tell apart
+        raise UploadError(f"zip: it has one class folder ({classes[0]!r}); a classifier needs at least two, "
+                          "e.g. cats/ and dogs/")
     for filename, p in parts.items():
         if Path(p[-1]).suffix.lower() not in IMAGE_SUFFIXES:
             raise UploadError(f"zip: {filename!r} is not an image (.jpg, .png, .bmp, .gif, .webp)")

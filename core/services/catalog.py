@@ -5,7 +5,7 @@ and a later catalog (a shared data root, per-user uploads) changes here, not in 
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from core.data import datasets, downloads, uploads
 from core.data.datasets import DEFAULT_IMAGE_SIZE, ArrayDataset, DatasetInfo, DatasetUnavailable
@@ -26,10 +26,18 @@ def load(key: str, settings: Settings, image_size: int = DEFAULT_IMAGE_SIZE) -> 
     return datasets.load(key, settings, image_size=image_size)
 
 
-def save_upload(filename: str, name: str, data: bytes, settings: Settings) -> str:
-    """Check and store an uploaded `.npz` or `.zip` under `name`; returns its dataset key or UploadError."""
-    saver = uploads.save_npz if filename.lower().endswith(".npz") else uploads.save_zip
-    return saver(name, data, settings)
+def save_upload(filename: str, name: str, source: BinaryIO | bytes, settings: Settings) -> str:
+    """Check and store an uploaded `.npz` or `.zip` (a file object, copied to disk first, or bytes) under
+    `name`; returns its dataset key, or UploadError in one line."""
+    is_npz = filename.lower().endswith(".npz")
+    saver = uploads.save_npz if is_npz else uploads.save_zip
+    if isinstance(source, bytes):
+        saver(name, source, settings)
+    else:
+        with uploads.spooled(source, "npz" if is_npz else "zip", settings) as path:
+            saver(name, path, settings)
+    name = uploads.check_name(name)
+    return f"{datasets.UPLOAD_PREFIX}{name}" if is_npz else f"{datasets.FOLDER_PREFIX}uploads/{name}"
 
 
 def download(key: str, progress: Callable[[float, float], None], settings: Settings) -> downloads.DownloadResult:

@@ -16,6 +16,7 @@ from typing import Callable
 from core.data.datasets import get_info
 from core.domain.config import TrainConfig, training_sizes
 from core.settings import Settings
+from core.store.queries import throughput_rows
 from core.store.runs import RunStore
 
 RUN_OVERHEAD_SECONDS = 5.0  # loading data, building the model, the test evaluation
@@ -44,7 +45,7 @@ class Estimate:
 def _history(store: RunStore) -> list[tuple[str, str, str, float]]:
     """(dataset, architecture, options JSON, training samples/s) of succeeded runs."""
     out = []
-    for config_text, steps, epochs_done, seconds in store.throughput_rows():
+    for config_text, steps, epochs_done, seconds in throughput_rows(store):
         config = json.loads(config_text)
         samples = steps * config.get("batch_size", 32) * max(1, epochs_done)
         out.append((config.get("dataset"), config.get("architecture"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.domain.run_query import SORT_KEYS, RunQuery
-from core.store.runs import _RUN_COLUMNS, Run, RunStore
+from core.store.runs import _RUN_COLUMNS, SUCCEEDED, Run, RunStore
 
 _SORT_SQL = {"id": "id", "name": "LOWER(name)", "status": "status", "test accuracy": "test_accuracy",
              "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
@@ -85,3 +85,11 @@ def best_validation_accuracy(store: RunStore) -> dict[int, float]:
     """Each run's best epoch-end validation accuracy (runs without one are left out)."""
     return {run_id: value for run_id, value in store.connection().execute(
         "SELECT run_id, MAX(value) FROM metrics WHERE kind='epoch' AND name='val_accuracy' GROUP BY run_id")}
+
+
+def throughput_rows(store: RunStore) -> list[tuple[str, int, int, float]]:
+    """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run that
+    trained, for estimates of how long new runs will take."""
+    return [tuple(row) for row in store.connection().execute(
+        "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
+        (SUCCEEDED,))]

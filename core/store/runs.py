@@ -103,6 +103,10 @@ def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "
     return int(cur.fetchone()[0])
 
 
+def _queued_of(conn, owner: str) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM runs WHERE status=? AND owner=?", (QUEUED, owner)).fetchone()[0])
+
+
 class Superseded(RuntimeError):
     """A worker's attempt no longer owns its run (marked lost, re-queued, or claimed again): stop writing."""
 
@@ -173,28 +177,24 @@ class RunStore:
     # -- creating and claiming ------------------------------------------------------
     def create_run(self, name: str, config: dict, notes: str = "", epochs: int = 0, owner: str = "",
                    max_queued: int | None = None) -> int:
-        """Insert a new queued run of `owner` and return its id (LimitError if that would put `owner` over
-        `max_queued` runs queued)."""
+        """Insert a new queued run of `owner` and return its id (see `create_runs` for `max_queued`)."""
         return self.create_runs([(name, config, notes, epochs)], owner, max_queued)[0]
 
     def create_runs(self, runs: list[tuple[str, dict, str, int]], owner: str = "",
                     max_queued: int | None = None) -> list[int]:
-        """Insert queued runs of `owner` ((name, config, notes, epochs) each) in one transaction: all or none;
-        returns their ids (LimitError if they would put `owner` over `max_queued` runs queued)."""
+        """Insert queued runs ((name, config, notes, epochs) each) of `owner` all at once; their ids, or
+        LimitError (none stored) if they would put `owner` over `max_queued` runs queued."""
         with self.transaction() as conn:
             self.guard_queue(conn, owner, len(runs), max_queued)
             return [insert_run(conn, name, config, notes, epochs, owner) for name, config, notes, epochs in runs]
 
     def guard_queue(self, conn, owner: str, new: int, max_queued: int | None) -> None:
-        """Inside a write transaction: refuse (LimitError) `new` runs that would put `owner` over `max_queued`
-        queued. The count and the insert are one transaction, so submissions at once cannot both pass: SQLite's
-        BEGIN IMMEDIATE lets one writer in at a time, and on PostgreSQL a lock per owner does the same."""
-        if max_queued is None:
-            return
-        if self.url is not None:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"trainlab queue of {owner}",))
-        queued = conn.execute("SELECT COUNT(*) FROM runs WHERE status=? AND owner=?", (QUEUED, owner)).fetchone()[0]
-        check_queue(max_queued, int(queued), new)
+        """In a write transaction: LimitError if `new` more runs put `owner` over `max_queued` queued. Counted
+        in the transaction that inserts, one writer at a time (SQLite's BEGIN IMMEDIATE, a PostgreSQL lock)."""
+        if max_queued is not None:
+            if self.url is not None:
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"trainlab queue of {owner}",))
+            check_queue(max_queued, _queued_of(conn, owner), new)
 
     def claim(self, run_id: int, pid: int, host: str, threads: int | None = None) -> int | None:
         """Atomically move a queued run to running for this worker (training with `threads` CPU threads);
@@ -231,8 +231,7 @@ class RunStore:
 
     def queued_count(self, owner: str) -> int:
         """How many runs `owner` has waiting in the queue."""
-        return int(self.connection().execute("SELECT COUNT(*) FROM runs WHERE status=? AND owner=?",
-                                             (QUEUED, owner)).fetchone()[0])
+        return _queued_of(self.connection(), owner)
 
     # -- while running: a worker passes its attempt, and a superseded attempt's writes are refused ----------
     def _owned_update(self, conn: sqlite3.Connection, assignments: str, values: tuple, run_id: int,
@@ -386,17 +385,9 @@ class RunStore:
             (QUEUED, RUNNING, RUNNING)).fetchone()
         return tuple(row)[:5], int(row[4]), row[5]
 
-    def throughput_rows(self) -> list[tuple[str, int, int, float]]:
-        """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run that
-        trained, for estimates of how long new runs will take."""
-        return [tuple(row) for row in self.connection().execute(
-            "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
-            (SUCCEEDED,))]
-
     def has_metrics(self, run_id: int) -> bool:
         """Whether run `run_id` has written any metric point yet (one indexed lookup)."""
-        return self.connection().execute("SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)).fetchone() \
-            is not None
+        return bool(self.connection().execute("SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)).fetchone())
 
     def metric_count(self) -> int:
         """How many metric points the store holds."""
