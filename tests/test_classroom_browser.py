@@ -94,3 +94,43 @@ def test_the_apps_websocket_is_refused_without_a_session(classroom_server):
         return None
 
     assert asyncio.run(connect()) in (403, 1008)
+
+
+def test_exam_mode_in_a_real_browser_shows_a_student_nothing_of_anothers(classroom_server):
+    """Amy, signed in, walks the pages and the links a classmate could send her: ben's runs, sweep, tags and
+    their names appear nowhere."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from core.domain.sweep_spec import SweepSpec, Variant
+    from core.services import classroom, sweeps
+    from core.store.queries import relabel
+    from core.store.runs import RunStore
+
+    server, settings = classroom_server
+    ben, tess = Actor("ben", "student"), Actor("tess", "teacher")
+    secret = "bens-secret-sweep"
+    sweep_id = sweeps.start(SweepSpec(name=secret, datasets=("digits",), variants=(Variant("mlp", "mlp"),),
+                                      optimizers=("adam",), learning_rates=(1e-2,), batch_sizes=(16,), epochs=(1,)),
+                            settings, actor=ben)
+    bens_run = jobs.submit(TrainConfig(name="bens-own-run", epochs=1), settings, actor=ben)
+    relabel(RunStore(settings.store_location), bens_run, "bens-own-run", "", ["bens-tag"])
+    amys_run = jobs.submit(TrainConfig(name="amys-run", epochs=1), settings, actor=Actor("amy", "student"))
+    classroom.set_rules({"hide-others": "on"}, settings, actor=tess)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        amy = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        amy.goto(f"{server.url}/runs")
+        _sign_in(amy, server.url, "amy", "amy-password")
+        expect(amy.get_by_text("Signed in as amy (student)")).to_be_visible(timeout=60_000)
+        amy.get_by_text("Filter and sort").click()
+        for url, ready in ((f"/runs?run={bens_run}&runs={bens_run},{amys_run}", "Filter and sort"),
+                           ("/sweeps", "New sweep"), ("/lessons?lesson=10", "No sweep yet"),
+                           (f"/sweeps?sweep={sweep_id}", "New sweep"), ("/", "Recent runs")):
+            amy.goto(server.url + url)
+            expect(amy.get_by_text(ready).first).to_be_visible(timeout=60_000)
+            amy.wait_for_timeout(1500)  # let the live fragments draw too
+            text = amy.locator("body").inner_text()
+            for word in (secret, "bens-own-run", "bens-tag"):
+                assert word not in text, (url, word)
+        screenshot(amy, "classroom-exam-mode-home-1400.png")
+        browser.close()

@@ -56,7 +56,7 @@ async def _open_socket(server, cookie: str):
     import websockets
 
     return await websockets.connect(f"ws://127.0.0.1:{server.port}/_stcore/stream", subprotocols=["streamlit"],
-                                    additional_headers={"Cookie": cookie}, open_timeout=30)
+                                    additional_headers={"Cookie": cookie}, open_timeout=30, proxy=None)
 
 
 async def _seconds_until_closed(socket_, limit: float = 5.0) -> tuple[float, int | None]:
