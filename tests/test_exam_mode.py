@@ -188,3 +188,15 @@ def test_home_counts_only_a_students_own_runs_in_exam_mode(amy_signed_in):
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Queued"] == "1"  # amy's one run; ben has one more queued
     assert "ben's" not in _texts(at)
+
+
+def test_another_students_run_offers_no_rename_or_tag_form(amy_signed_in):
+    settings, made = amy_signed_in
+    class_service.set_rules({"hide-others": "off"}, settings, actor=TESS)  # the class's runs are seen, read-only
+    at = _page("pages/runs.py", run=str(made.ben_run))
+    assert not at.exception
+    assert any("ben's run: read-only" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == f"relabel_{made.ben_run}"]
+    assert not [t for t in at.text_input if t.key == f"rename_{made.ben_run}"]
+    mine = _page("pages/runs.py", run=str(made.amy_run))
+    assert [b for b in mine.button if b.key == f"relabel_{made.amy_run}"]  # her own run keeps its form
