@@ -107,7 +107,6 @@ x_axis = chart_opts[0].selectbox("x-axis", list(X_AXES), key="compare_x")
 smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth")
 log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
 
-
 if picked:
     # Only a comparison with a queued or running run refreshes; watch_runs redraws the page when one ends.
     compare_view(picked, x_axis, smoothing, log_y, interval if any(options[i].status in ACTIVE for i in picked)
@@ -128,6 +127,8 @@ linked = jobs.get_run(wanted, actor=actor) if wanted is not None and wanted not 
 if linked is not None:  # a link to a run on another page of the table
     ids.append(wanted)
     by_id[wanted] = linked
+elif wanted is not None and wanted not in ids and st.query_params.get("run"):
+    st.info(f"Run #{wanted} is not here: it was deleted, or it is not yours to see.", icon=":material/info:")
 chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids else 0,
                       format_func=lambda i: f"#{i} · {shorten(by_id[i].name, 80)} · {by_id[i].status}")
 st.session_state["selected_run_id"] = chosen

@@ -31,8 +31,8 @@ def now_training() -> None:
     counts = st.columns(4)
     counts[0].metric("Training now", sum(r.status == "running" for r in active))
     counts[1].metric("Queued", sum(r.status == "queued" for r in active))
-    counts[2].metric("Students with runs", int((summary[["queued", "running", "finished"]].sum(axis=1) > 0).sum())
-                     if len(summary) else 0)
+    students = summary[summary["role"] == "student"]  # the teacher's own runs are not a student's
+    counts[2].metric("Students with runs", int((students[["queued", "running", "finished"]].sum(axis=1) > 0).sum()))
     counts[3].metric("Accounts", len(summary))
     st.subheader("Training and queued")
     if active:

@@ -58,7 +58,7 @@ with data_col:
                    f"{'×'.join(map(str, info.input_shape))}, {info.num_classes} classes · "
                    f"{escape_markdown(info.location)}")
     else:
-        st.warning(escape_markdown(f"{info.title} is not on this machine: {info.hint}"))
+        st.warning(f"{escape_markdown(info.title)} is not on this machine: {escape_links(info.hint)}")
         st.page_link("pages/data.py", label="Download it on the Data page", icon=":material/dataset:")
     image_size = st.session_state["image_size"]
     if info.resizable:

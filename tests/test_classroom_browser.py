@@ -69,7 +69,9 @@ def test_students_and_a_teacher_in_one_class(classroom_server):
         expect(ben.get_by_text("The Class page is for teachers")).to_be_visible(timeout=30_000)
 
         tess.get_by_role("link", name="Sign out").click()
-        tess.wait_for_url("**/signin")
+        tess.get_by_role("button", name="Sign out").click()  # confirmed: a link alone signs nobody out
+        tess.wait_for_url("**/signin?signed-out")
+        expect(tess.get_by_text("You have signed out.")).to_be_visible()
         tess.goto(f"{server.url}/runs")
         assert "/signin" in tess.url  # signed out: the cookie no longer opens the app
         browser.close()

@@ -187,3 +187,20 @@ def test_the_comparison_draws_the_course_reference_on_the_epoch_axis_only(lab):
     assert _values(validation["y"]) == list(RESNET50_CIFAR100.val_accuracy)
     assert _values(reference["course's run · train"]["y"]) == [0.0424, 0.7606]
     assert compare_figure([], metrics_frame([]), "step", reference=RESNET50_CIFAR100).data == ()
+
+
+def test_a_retrain_of_the_best_setting_costs_no_grading_point_and_points_name_their_runs():
+    from dataclasses import replace
+
+    trials = [replace(run, run=i + 1) for i, run in enumerate(_graded(assignment_preset(), {"mnist": 0.97,
+                                                                                          "fashion_mnist": 0.88}))]
+    best = trials[0]
+    retrain_config = {**best.config, "validation_split": 0.0, "split_mode": "random"}
+    retrain = replace(best, run=500, role="retrain", config=retrain_config, test_accuracy=0.99)
+    before = {p.label: p for p in grade(trials)}
+    after = {p.label: p for p in grade([*trials, retrain])}
+    assert before["Random train/validation split"].met and after["Random train/validation split"].met
+    assert after["Random train/validation split"].runs == tuple(t.run for t in trials)  # the search earned it
+    assert after["MNIST ≥ 98.5% test accuracy"].met and after["MNIST ≥ 98.5% test accuracy"].runs == (500,)
+    assert len(after["At least 3 models"].runs) == 3 and set(after["At least 3 models"].runs) <= {t.run for t in trials}
+    assert all(point.runs for point in after.values() if point.met)

@@ -55,7 +55,7 @@ def test_a_shared_lesson_link_shows_its_runs_and_the_course_reference(lab, store
 
 
 @pytest.mark.parametrize("query, message", [
-    ({"lesson": "99"}, "lesson: there is no lesson '99'; the lessons are 1 to 10"),
+    ({"lesson": "99"}, "lesson: this link names no lesson; the lessons are 1 to 10"),
     ({"lesson": "6", "runs": "3,x"}, "runs: the link's run numbers must be whole numbers separated by commas"),
 ])
 def test_a_bad_lesson_link_is_one_line_and_the_cards_stay(lab, query, message):

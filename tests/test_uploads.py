@@ -210,3 +210,17 @@ def test_an_upload_is_copied_to_disk_in_pieces_and_refused_once_past_the_limit(l
     assert catalog.save_upload("mine.npz", "mine", good, lab) == "upload:mine"
     assert catalog.save_upload("pets.zip", "pets", io.BytesIO(_zip(
         {f"{c}/{i}.png": _png() for c in ("cat", "dog") for i in range(3)})), lab) == "folder:uploads/pets"
+
+
+def test_a_tiny_upload_that_unpacks_to_hundreds_of_mb_is_refused_before_it_is_unpacked(lab):
+    padded = _png() + b"\0" * (30 * 2**20)  # a real image, then 30 MB of zeros after its end (~30 kB packed)
+    with pytest.raises(UploadError, match=r"^zip: 'wrap/a/big.png' is 30 MB unpacked; an image may be at most 20 MB"):
+        save_zip("padded", _zip({"wrap/a/big.png": padded, "wrap/b/1.png": _png()}), lab)
+    bomb = _zip({"wrap/a/1.png": _png() + b"\0" * (5 * 2**20), "wrap/b/1.png": _png()})
+    with pytest.raises(UploadError, match=r"unpacks [\d,]+ times its packed size \(a zip bomb"):
+        save_zip("bomb", bomb, lab)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_good_arrays(x_train=np.zeros((300_000, 2, 2, 1))))  # 9.6 MB of zeros
+    with pytest.raises(UploadError, match=r"^npz: 'x_train.npy' unpacks [\d,]+ times its packed size"):
+        save_npz("zeros", buffer.getvalue(), lab)
+    assert not (lab.data_root / "uploads" / "padded").exists() and not list(lab.uploads_dir.glob("*.npz"))

@@ -14,7 +14,7 @@ from core.store.runs import SUCCEEDED, MetricPoint
 from tests.conftest import PROJECT_ROOT, make_image_folder
 
 LINK = "[click here](https:evil.example)"
-PAYLOAD = f"{LINK} <img src=x onerror=alert(1)> $x^2$ :red[red]"
+PAYLOAD = f"{LINK} <img src=x onerror=alert(1)> $x^2$ :red[red] www.evil.example"
 MARKDOWN_KINDS = {"markdown", "caption", "alert", "title", "header", "subheader", "toast", "exception", "text"}
 
 
@@ -39,7 +39,7 @@ def _markdown_texts(node) -> list[tuple[str, str]]:
 def _unsafe(source: str) -> list[str]:
     """What in a markdown source would render as more than text: an unescaped link, HTML or formula."""
     problems = []
-    for needle in ("[click here](", "<img", "$x^2$", ":red[red]"):
+    for needle in ("[click here](", "<img", "$x^2$", ":red[red]", "www.evil", "www\\.evil"):
         if needle in source:
             problems.append(needle)
     return problems
@@ -97,9 +97,11 @@ def test_hostile_user_text_is_shown_as_text_on_every_page(hostile_lab, path, par
 def test_a_refusal_quoting_typed_text_cannot_carry_a_link(lab):
     from core.views.display import escape_links
 
-    message = escape_links(f"name: the dataset {LINK!r} is not here; see https://example.org")
-    assert "[click here](" not in message and "https://" not in message
-    assert message.startswith("name: the dataset '\\[click here\\](https:evil.example)'")
+    message = escape_links(f"name: the dataset {LINK!r} is not here; <b>see</b> `this`")
+    assert "[click here](" not in message and "<b>" not in message and "`this`" in message
+    assert message.startswith("name: the dataset '\\[click here\\](https\u2060:evil.example)'")
+    bare = escape_links("see www.evil.example, https://evil.example/x or help@evil.example")
+    assert bare == "see www\u2060.evil.example, https\u2060://evil.example/x or help\u2060@evil.example"
 
 
 def test_figures_show_user_text_as_text(hostile_lab, store):

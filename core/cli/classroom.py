@@ -14,7 +14,6 @@ import csv
 import getpass
 import os
 import socket
-import subprocess
 import sys
 import time
 
@@ -148,7 +147,9 @@ def _serve(args, parser) -> int:
         address, script = args.address or "localhost", "app.py"
     command = [sys.executable, "-m", "streamlit", "run", script, "--server.address", address,
                "--server.port", str(args.port)]
-    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+    # Streamlit takes this process's place, so stopping it (Ctrl-C, kill, a service manager) stops the server.
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(command[0], command, env)
 
 
 CLASSROOM_COMMANDS = {"users": _users, "audit": _audit, "limits": _limits, "serve": _serve}

@@ -29,6 +29,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 MAX_CLASSES = 1000
 MAX_ZIP_FILES = 50_000
+MAX_IMAGE_MB = 20  # one image file in a .zip: a photo is a few MB; more is something else riding along
+# Unpacked over packed, past which a file (above 1 MB unpacked) is a zip bomb rather than images or arrays:
+# images are compressed already (about 1:1), image arrays deflate a few times; zeros deflate a thousandfold.
+MAX_RATIO = 100
 UNPACK_FACTOR = 4  # images and uint8 arrays barely compress: an archive that unpacks to more is a bomb
 
 
@@ -121,6 +125,12 @@ def _as_labels(y: np.ndarray, key: str, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _check_ratio(info: zipfile.ZipInfo, what: str) -> None:
+    if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+        raise UploadError(f"{what}: {info.filename!r} unpacks {info.file_size // max(1, info.compress_size):,} times "
+                          f"its packed size (a zip bomb, not data); at most {MAX_RATIO} times is accepted")
+
+
 def _npz_unpacked_bytes(data: bytes | Path) -> int:
     """What the .npz's arrays take once unpacked, from the archive's directory (nothing is decompressed)."""
     try:
@@ -138,6 +148,9 @@ def validate_npz(data: bytes | Path, settings: Settings | None = None) -> dict[s
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez")
     if settings is not None:
         _check_unpacked(_npz_unpacked_bytes(data), settings, "npz")
+        with zipfile.ZipFile(_readable(data)) as archive:
+            for info in archive.infolist():
+                _check_ratio(info, "npz")
     try:
         with np.load(_readable(data), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}
@@ -257,6 +270,11 @@ def save_zip(name: str, data: bytes | Path, settings: Settings) -> Path:
     if len(files) > MAX_ZIP_FILES:
         raise UploadError(f"zip: {len(files)} files is over the {MAX_ZIP_FILES} limit")
     _check_unpacked(sum(i.file_size for i in files), settings, "zip")
+    for info in files:
+        if info.file_size > MAX_IMAGE_MB * 2**20:
+            raise UploadError(f"zip: {info.filename!r} is {info.file_size / 2**20:.0f} MB unpacked; an image may "
+                              f"be at most {MAX_IMAGE_MB} MB")
+        _check_ratio(info, "zip")
     parts = {i.filename: _member_parts(i) for i in files}
     parts = {k: p for k, p in parts.items() if not p[-1].startswith(".") and "__MACOSX" not in p}
     # Accept "class/img.jpg" or one wrapping folder "name/class/img.jpg" (or with train/ and test/).

@@ -3,7 +3,9 @@
 The course grades the hyperparameter assignment on eight points and gives full marks for seven: a
 random train/validation split; at least three models; one with Dropout; one with BatchNormalization;
 at least three optimizers; at least two learning rates; and the test accuracy targets on MNIST and
-Fashion-MNIST. Each point is decided from the runs' own settings, never from the sweep's name.
+Fashion-MNIST. Each point is decided from the runs' own settings, never from the sweep's name, and names
+the runs that earned it. The search points judge the search the student ran (the trials): retraining
+the best setting on train + validation, as the assignment asks, never costs a point.
 """
 from __future__ import annotations
 
@@ -27,15 +29,18 @@ class GradedRun:
     config: dict  # the run's TrainConfig as stored
     status: str
     test_accuracy: float | None
+    run: int = 0  # the run's id, to name the runs that earned a point
+    role: str = "trial"  # "trial" of the search, or "retrain" of its best setting on train + validation
 
 
 @dataclass(frozen=True)
 class Point:
-    """One grading point: met or not, and what in the runs decided it."""
+    """One grading point: met or not, what in the runs decided it, and which runs earned it."""
 
     label: str
     met: bool
     detail: str
+    runs: tuple[int, ...] = ()
 
 
 def has_dropout(config: dict) -> bool:
@@ -50,38 +55,48 @@ def has_batch_norm(config: dict) -> bool:
         or config.get("architecture") in PRESETS_WITH_BATCH_NORM
 
 
-def _count(label: str, values: set, need: int, noun: str) -> Point:
-    shown = ", ".join(sorted(map(str, values))[:6]) or "none"
-    return Point(label, len(values) >= need, f"{len(values)} {noun}: {shown}")
+def _count(label: str, runs: list[GradedRun], key, need: int, noun: str) -> Point:
+    """At least `need` different `key(run)` values: the first run of each earned it."""
+    first: dict = {}
+    for run in runs:
+        first.setdefault(key(run), run.run)
+    shown = ", ".join(sorted(map(str, first))[:6]) or "none"
+    return Point(label, len(first) >= need, f"{len(first)} {noun}: {shown}", tuple(first.values()))
 
 
 def _target(dataset: str, runs: list[GradedRun]) -> Point:
     goal = ASSIGNMENT_TARGETS[dataset]
     label = f"{TARGET_TITLES[dataset]} ≥ {goal:.1%} test accuracy"
-    scores = [r.test_accuracy for r in runs if r.config.get("dataset") == dataset and r.status == "succeeded"
+    scored = [r for r in runs if r.config.get("dataset") == dataset and r.status == "succeeded"
               and r.test_accuracy is not None]
-    if not scores:
+    if not scored:
         return Point(label, False, f"no finished run on {TARGET_TITLES[dataset]} yet")
-    best = max(scores)
-    return Point(label, best >= goal, f"best test accuracy {best:.2%}")
+    best = max(scored, key=lambda r: r.test_accuracy)
+    return Point(label, best.test_accuracy >= goal, f"best test accuracy {best.test_accuracy:.2%}", (best.run,))
 
 
 def grade(runs: list[GradedRun]) -> list[Point]:
-    """The eight points for these runs, in the course's order."""
-    configs = [r.config for r in runs]
-    random_split = bool(configs) and all(c.get("split_mode") == "random" and float(c.get("validation_split") or 0) > 0
-                                         for c in configs)
-    trials_with = lambda test: sorted({r.model for r in runs if test(r.config)})  # noqa: E731
-    dropout, batch_norm = trials_with(has_dropout), trials_with(has_batch_norm)
+    """The eight points for these runs, in the course's order: the search's points from its trials (all the
+    runs when none is marked a trial), the targets from every run, retrains included."""
+    trials = [r for r in runs if r.role == "trial"] or runs
+    random_split = bool(trials) and all(
+        r.config.get("split_mode") == "random" and float(r.config.get("validation_split") or 0) > 0 for r in trials)
+    dropout = [r for r in trials if has_dropout(r.config)]
+    batch_norm = [r for r in trials if has_batch_norm(r.config)]
+    models = lambda chosen: ", ".join(sorted({r.model for r in chosen}))  # noqa: E731
     return [
         Point("Random train/validation split", random_split,
-              "every run holds out a random, stratified validation share" if random_split
-              else "a run uses the last share (Keras' split) or no validation"),
-        _count("At least 3 models", {r.model for r in runs}, 3, "models"),
-        Point("A model with Dropout", bool(dropout), ", ".join(dropout) or "no model has Dropout"),
-        Point("A model with BatchNormalization", bool(batch_norm), ", ".join(batch_norm) or "no model has BatchNorm"),
-        _count("At least 3 optimizers", {r.optimizer for r in runs}, 3, "optimizers"),
-        _count("At least 2 learning rates", {float(c.get("learning_rate", 0)) for c in configs}, 2, "learning rates"),
+              "every trial holds out a random, stratified validation share" if random_split
+              else "a trial uses the last share (Keras' split) or no validation",
+              tuple(r.run for r in trials) if random_split else ()),
+        _count("At least 3 models", trials, lambda r: r.model, 3, "models"),
+        Point("A model with Dropout", bool(dropout), models(dropout) or "no model has Dropout",
+              tuple(r.run for r in dropout)),
+        Point("A model with BatchNormalization", bool(batch_norm), models(batch_norm) or "no model has BatchNorm",
+              tuple(r.run for r in batch_norm)),
+        _count("At least 3 optimizers", trials, lambda r: r.optimizer, 3, "optimizers"),
+        _count("At least 2 learning rates", trials, lambda r: float(r.config.get("learning_rate", 0)), 2,
+               "learning rates"),
         _target("mnist", runs),
         _target("fashion_mnist", runs),
     ]

@@ -86,10 +86,11 @@ def require_teacher(actor: Actor | None, settings: Settings, what: str) -> None:
 
 
 def queue_places(settings: Settings | None = None, actor: Actor | None = None) -> dict[int, Place]:
-    """Each queued run's place in the start order and likely start (seconds from now); in exam mode a
-    student's own runs only."""
+    """Each queued run's place in the start order and likely start (seconds from now); none for a student in
+    exam mode."""
     settings = settings or load_settings()
-    owner = visible_owner(actor, settings)
+    if visible_owner(actor, settings) is not None:  # exam mode: a place and a likely start tell of others' runs
+        return {}
     store = _store(settings)
     queued = store.queued_runs()
     if not queued:
@@ -98,11 +99,7 @@ def queue_places(settings: Settings | None = None, actor: Actor | None = None) -
     seconds = estimate(configs, store, settings).run_seconds
     waiting = [Waiting(run_id, owner, s) for (run_id, owner, _), s in zip(queued, seconds)]
     training = [Training(r.owner, r.eta_seconds) for r in store.list_runs([RUNNING])]
-    places = schedule(waiting, training, runs_at_once(settings), owner_loads(store))
-    if owner is None:
-        return places
-    mine = {run_id for run_id, run_owner, _ in queued if run_owner == owner}
-    return {run_id: place for run_id, place in places.items() if run_id in mine}
+    return schedule(waiting, training, runs_at_once(settings), owner_loads(store))
 
 
 def students(settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:

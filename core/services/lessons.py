@@ -41,7 +41,8 @@ class Readiness:
 def lesson(key: str) -> Lesson:
     """The lesson with URL key `key` ("6"); LessonUnavailable for an unknown one."""
     if key not in BY_KEY:
-        raise LessonUnavailable(f"lesson: there is no lesson {key!r}; the lessons are 1 to {len(BY_KEY)}")
+        # The key comes from a link someone may have crafted: it is not repeated back.
+        raise LessonUnavailable(f"lesson: this link names no lesson; the lessons are 1 to {len(BY_KEY)}")
     return BY_KEY[key]
 
 
@@ -109,5 +110,6 @@ def assignment_checklist(sweep_id: int, settings: Settings | None = None, actor:
     runs = sweeps.runs_frame(sweep_id, settings, actor)
     return grade([GradedRun(model=str(row["architecture"]), optimizer=str(row["optimizer"]),
                             config=TrainConfig.from_json(row["config"]).to_dict(), status=row["status"],
-                            test_accuracy=float(row["test_accuracy"]) if pd.notna(row["test_accuracy"]) else None)
+                            test_accuracy=float(row["test_accuracy"]) if pd.notna(row["test_accuracy"]) else None,
+                            run=int(row["run"]), role=str(row["role"]))
                   for _, row in runs.iterrows()])

@@ -75,17 +75,25 @@ def distinguishing(texts: list[str], limit: int) -> dict[str, str]:
 
 def escape_markdown(text: str) -> str:
     """Make user text (run names, notes) render literally inside Streamlit markdown."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", _break_autolinks(text))
 
 
-_LINK_SPECIALS = re.compile(r"([\\\[\]<>$`])")
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto):|\bwww\.|@")
+WORD_JOINER = "\u2060"
+_LINK_SPECIALS = re.compile(r"([\\\[\]<>$])")  # not `: a code span shows text as typed, which is the point
 
 
 def escape_links(message: str) -> str:
-    """A one-line message that may quote what a user typed (a refusal naming their value), made safe for
-    Streamlit markdown without escaping every dot and colon of the message itself: no link, image, HTML,
-    formula, code span or directive can come from it, and a URL is not turned into a link."""
-    return _LINK_SPECIALS.sub(r"\\\1", message).replace("://", ":\\/\\/")
+    """A one-line message that may quote what a user typed (a refusal naming their value, shown to them),
+    made safe for Streamlit markdown without escaping every dot and colon of the message itself: no link,
+    image, HTML, formula or directive can come from it."""
+    return _LINK_SPECIALS.sub(r"\\\1", _break_autolinks(message))
+
+
+def _break_autolinks(text: str) -> str:
+    # GitHub-flavoured markdown links bare addresses too (https://…, www.…, name@host), escaped or not: an
+    # invisible word joiner before the ':', '.' or '@' they hinge on keeps them text (checked in Chromium).
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], text)
 
 
 def queue_text(place) -> str:

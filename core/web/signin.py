@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote, urlsplit
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -53,16 +52,23 @@ def gate_active() -> bool:
 
 
 def _cookie_token(headers: list[tuple[bytes, bytes]], name: str = COOKIE) -> str | None:
+    # Starlette's lenient parser, as the pages' own: Python's SimpleCookie stops at the first cookie it does not
+    # like (another app's `x[0]=1` on the same host), and the session cookie after it would go unseen.
     for key, value in headers:
         if key == b"cookie":
-            jar = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed cookie header is the same as none
-                return None
-            if name in jar:
-                return jar[name].value
+            found = cookie_parser(value.decode("latin-1")).get(name)
+            if found:
+                return found
     return None
+
+
+def _from_elsewhere(request: Request) -> bool:
+    """Whether a browser sent this form from another site's page (its Origin, or else its Referer, names another
+    host): a forged sign-in would record a student's work under someone else's name."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return bool(source)  # no header: not a browser's cross-site form (curl, scripts); "null": opaque, refused
+    return urlsplit(source).netloc.lower() != request.headers.get("host", "").lower()
 
 
 async def _live(token_hashes: set[str]) -> set[str]:
@@ -143,7 +149,7 @@ class _Refused(Exception):
 async def _read_form(request: Request) -> dict[str, str]:
     """The sign-in form's fields, read within MAX_FORM_BYTES, MAX_FORM_FIELDS and FORM_SECONDS (_Refused
     with the answer otherwise: the rest of a larger body is never read)."""
-    kind = request.headers.get("content-type", "application/x-www-form-urlencoded").split(";")[0].strip()
+    kind = request.headers.get("content-type", "application/x-www-form-urlencoded").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise _Refused(_plain(415, "The sign-in form is sent as a plain form; this request was not one."))
     length = request.headers.get("content-length", "")
@@ -182,8 +188,9 @@ async def _checked(name: str, password: str, computer: str, known: str) -> accou
         checks.release()
 
 
-def _page(message: str = "", name: str = "", target: str = "/") -> HTMLResponse:
+def _page(message: str = "", name: str = "", target: str = "/", notice: str = "") -> HTMLResponse:
     note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    note += f'<p class="notice" role="status">{html.escape(notice)}</p>' if notice else ""
     return HTMLResponse(SIGNIN_HTML.format(note=note, name=html.escape(name, quote=True),
                                            next=html.escape(target, quote=True)),
                         status_code=200 if not message else 401, headers={"Cache-Control": "no-store"})
@@ -192,7 +199,10 @@ def _page(message: str = "", name: str = "", target: str = "/") -> HTMLResponse:
 async def signin(request: Request) -> Response:
     """GET: the sign-in form. POST: check the password; on success set the cookie and go where asked."""
     if request.method == "GET":
-        return _page(target=safe_next(request.query_params.get("next")))
+        notice = "You have signed out." if "signed-out" in request.query_params else ""
+        return _page(target=safe_next(request.query_params.get("next")), notice=notice)
+    if _from_elsewhere(request):
+        return _plain(403, "This sign-in came from another site's page; open Train Lab's own page to sign in.")
     try:
         form = await _read_form(request)
         name, password, target = form.get("name", "")[:100], form.get("password", ""), safe_next(form.get("next"))
@@ -215,7 +225,13 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
-    """End this browser's session, close its open pages' connections, and show the sign-in form again."""
+    """GET: a page asking to confirm (a link on another site must not sign anyone out). POST: end this browser's
+    session, close its open pages' connections, and show the sign-in form again."""
+    if request.method == "GET":
+        return HTMLResponse(PLAIN_HTML.format(title="Sign out", body=SIGNOUT_FORM),
+                            headers={"Cache-Control": "no-store"})
+    if _from_elsewhere(request):
+        return _plain(403, "This sign-out came from another site's page; sign out from Train Lab's own page.")
     token = request.cookies.get(COOKIE)
     try:
         await asyncio.to_thread(accounts.sign_out, token)
@@ -223,7 +239,7 @@ async def signout(request: Request) -> Response:
         return _store_page(exc)
     if token:
         live_sockets.end(accounts.token_hash(token))
-    response = RedirectResponse("/signin", status_code=303)
+    response = RedirectResponse("/signin?signed-out", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
@@ -232,6 +248,10 @@ def routes() -> list[Route]:
     """The sign-in routes to serve beside the app."""
     return [Route("/signin", signin, methods=["GET", "POST"]), Route("/signout", signout, methods=["GET", "POST"])]
 
+
+SIGNOUT_FORM = """<h1>Sign out of Train Lab?</h1>
+<form method="post" action="/signout"><button type="submit">Sign out</button></form>
+<p><a href="/">Back to Train Lab</a></p>"""
 
 PLAIN_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -243,6 +263,8 @@ PLAIN_HTML = """<!doctype html>
          box-shadow: 0 1px 3px rgba(0, 0, 0, 0.12); overflow-wrap: anywhere; }}
   h1 {{ font-size: 1.5rem; margin: 0 0 1rem; }}
   .error {{ background: #fdecea; color: #8a1c14; padding: 0.55rem 0.7rem; border-radius: 0.4rem; }}
+  button {{ padding: 0.6rem 1.4rem; font-size: 1rem; border: 0; border-radius: 0.4rem; background: #ff4b4b;
+           color: #fff; cursor: pointer; margin: 0 0 1rem; }}
 </style></head>
 <body><main>{body}</main></body></html>
 """
@@ -263,6 +285,7 @@ SIGNIN_HTML = """<!doctype html>
   button {{ margin-top: 1.25rem; width: 100%; padding: 0.6rem; font-size: 1rem; border: 0; border-radius: 0.4rem;
            background: #ff4b4b; color: #fff; cursor: pointer; }}
   .error {{ background: #fdecea; color: #8a1c14; padding: 0.55rem 0.7rem; border-radius: 0.4rem; margin: 0 0 0.5rem; }}
+  .notice {{ background: #e8f4ea; color: #1e5a2b; padding: 0.55rem 0.7rem; border-radius: 0.4rem; margin: 0 0 0.5rem; }}
 </style></head>
 <body><main>
 <h1>Train Lab</h1><p class="lead">Sign in with the name and password your teacher gave you.</p>

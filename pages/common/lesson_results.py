@@ -84,5 +84,7 @@ def assignment_result(settings: Settings) -> None:
     points = lessons.assignment_checklist(chosen, settings, actor=current_actor())
     st.markdown(f"**{score(points)}**")
     for point in points:
+        earned = f" · runs {', '.join(f'#{i}' for i in point.runs[:8])}{' …' if len(point.runs) > 8 else ''}" \
+            if point.met and point.runs else ""
         st.markdown(f"{':material/check_circle:' if point.met else ':material/radio_button_unchecked:'} "
-                    f"**{point.label}** — {escape_markdown(point.detail)}")  # holds model labels users typed
+                    f"**{point.label}** — {escape_markdown(point.detail)}{escape_markdown(earned)}")  # typed labels
