@@ -6,6 +6,7 @@ from core.services import catalog, previews
 from core.settings import load_settings
 from core.views.display import escape_links
 from core.views.image_grid import grid_png
+from pages.common.auth import current_actor
 from pages.common.handoff import request_augmentation
 from pages.common.nav import page_setup
 
@@ -59,7 +60,7 @@ try:
             st.stop()
         image = previews.uploaded_photo(upload.getvalue(), upload.name)
     else:
-        choices = [d for d in catalog.entries(settings) if d.available and d.source != "folder"]
+        choices = [d for d in catalog.entries(settings, current_actor()) if d.available and d.source != "folder"]
         key = st.selectbox("Dataset", [d.key for d in choices], key="aug_dataset",
                            format_func=lambda k: next(d.title for d in choices if d.key == k))
         pictures = previews.dataset_images(key, settings)

@@ -5,12 +5,13 @@ from core.services import catalog
 from core.settings import load_settings
 from core.views import data_stats
 from core.views.display import catalog_table, escape_links, escape_markdown, missing_hints, size_text
+from pages.common.auth import current_actor
 from pages.common.nav import page_setup
 
 page_setup("pages/data.py")
 st.title("Data")
 settings = load_settings()
-entries = catalog.entries(settings)
+entries = catalog.entries(settings, current_actor())
 
 st.dataframe(catalog_table(entries), hide_index=True, key="catalog", column_config={
     "dataset": st.column_config.TextColumn(width=180), "status": st.column_config.TextColumn(width=190)})
@@ -45,7 +46,8 @@ def _save_upload() -> None:
     """Runs before the page redraws, so the catalog above already lists a saved upload."""
     upload = st.session_state.get(_uploader_key())
     try:  # the file object itself: copied to disk in pieces and checked there, never copied whole in memory
-        saved = catalog.save_upload(upload.name, st.session_state.get("upload_name", ""), upload, settings)
+        saved = catalog.save_upload(upload.name, st.session_state.get("upload_name", ""), upload, settings,
+                                    current_actor())
     except catalog.UploadError as exc:
         st.session_state["upload_result"] = ("error", str(exc))
     else:

@@ -18,7 +18,7 @@ st.caption("Each lesson of the course in one click: its question, what to look f
            "with the course's own settings. Runs queue like any other and show up on the Runs page too.")
 settings = load_settings()
 actor = current_actor()
-datasets = catalog.entries(settings)  # once for every card's check
+datasets = catalog.entries(settings, current_actor())  # once for every card's check
 
 
 def _open(lesson: Lesson, ids: list[int] | None = None) -> None:

@@ -10,6 +10,7 @@ from core.services import catalog, models
 from core.settings import load_settings
 from core.views.display import escape_links
 from core.views.model_charts import COMPARE_COUNTS, compare_figure
+from pages.common.auth import current_actor
 from pages.common.feature_maps import feature_maps_panel
 from pages.common.handoff import apply_model_request
 from pages.common.nav import page_setup
@@ -30,7 +31,7 @@ def _compare(keys: tuple, shape: tuple, num_classes: int):
 page_setup("pages/models.py")
 st.title("Models")
 settings = load_settings()
-datasets = {d.key: d for d in catalog.entries(settings) if d.available}
+datasets = {d.key: d for d in catalog.entries(settings, current_actor()) if d.available}
 apply_model_request()  # e.g. the Lessons page's VGG16 lesson
 
 left, right = st.columns([3, 2], gap="large")

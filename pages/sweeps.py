@@ -18,7 +18,7 @@ st.caption("Try every combination of architectures, optimizers and learning rate
            "as ordinary queued runs, then retrain the best setting and check it on the test split.")
 jobs.ensure_workers()
 settings = load_settings()
-datasets = {d.key: d for d in catalog.entries(settings) if d.available}
+datasets = {d.key: d for d in catalog.entries(settings, current_actor()) if d.available}
 # A sweep just started: show its results (set before the widgets that hold these values exist).
 if "sweep_started" in st.session_state:
     st.session_state.update(sweep_view="Results", sweep_selected=st.session_state.pop("sweep_started"))

@@ -49,7 +49,7 @@ def now_training() -> None:
 now_training()
 
 st.subheader("Assignment board")
-datasets = {d.key: d.title for d in catalog.entries(settings)}
+datasets = {d.key: d.title for d in catalog.entries(settings, current_actor())}
 left, right = st.columns([2, 1], vertical_alignment="bottom")
 usual = classroom.usual_dataset(settings, actor=actor) or "fashion_mnist"  # the one the class trains on most
 default = list(datasets).index(usual) if usual in datasets else 0

@@ -30,7 +30,7 @@ st.caption("Pick a dataset, a model and an optimizer, then press Start. Runs tra
 apply_train_request()  # a run cloned on the Runs page: its settings fill the fields below
 settings = load_settings()
 warm_workers_once()
-datasets = {d.key: d for d in catalog.entries(settings)}
+datasets = {d.key: d for d in catalog.entries(settings, current_actor())}
 # Widget values live in session state (set once), so the recipe button and a clone can change them.
 for name, value in TrainForm().widget_values().items():
     st.session_state.setdefault(name, value)

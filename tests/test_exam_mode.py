@@ -203,3 +203,33 @@ def test_another_students_run_offers_no_rename_or_tag_form(amy_signed_in):
     assert not [t for t in at.text_input if t.key == f"rename_{made.ben_run}"]
     mine = _page("pages/runs.py", run=str(made.amy_run))
     assert [b for b in mine.button if b.key == f"relabel_{made.amy_run}"]  # her own run keeps its form
+
+
+def test_exam_mode_hides_another_students_uploads_and_refuses_training_on_them(exam):
+    import io
+
+    import numpy as np
+
+    from core.services import catalog
+
+    settings, _ = exam
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez(buffer, x_train=rng.integers(0, 255, (12, 6, 6), np.uint8), y_train=np.arange(12) % 2,
+             x_test=rng.integers(0, 255, (4, 6, 6), np.uint8), y_test=np.arange(4) % 2)
+    key = catalog.save_upload("mine.npz", "bens-data", io.BytesIO(buffer.getvalue()), settings, BEN)
+    assert key in {d.key for d in catalog.entries(settings, BEN)} and key in {d.key for d in
+                                                                              catalog.entries(settings, TESS)}
+    assert key not in {d.key for d in catalog.entries(settings, AMY)}
+    from tests.test_uploads import _png, _zip
+
+    folder = catalog.save_upload("pets.zip", "bens-pets", io.BytesIO(_zip(
+        {f"pets/{c}/{i}.png": _png() for c in ("cat", "dog") for i in range(3)})), settings, BEN)
+    seen = {d.key for d in catalog.entries(settings, AMY)}
+    assert not any(k.startswith(folder) for k in seen)  # nor his unpacked .zip, whatever its inner folder
+    assert any(k.startswith(folder) for k in {d.key for d in catalog.entries(settings, BEN)})
+    with pytest.raises(PermissionDenied, match="^dataset: there is no dataset 'upload:bens-data' for you"):
+        jobs.submit(TrainConfig(dataset=key, epochs=1, batch_size=4), settings, actor=AMY)
+    assert jobs.submit(TrainConfig(dataset=key, epochs=1, batch_size=4), settings, actor=BEN)
+    class_service.set_rules({"hide-others": "off"}, settings, actor=TESS)
+    assert key in {d.key for d in catalog.entries(settings, AMY)}  # outside exam mode the class shares data

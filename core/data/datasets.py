@@ -36,6 +36,7 @@ class DatasetInfo:
     location: str  # where the files are, or where to put them
     size_bytes: int | None
     hint: str  # how to make a missing dataset available; empty when available
+    owner: str = ""  # the account that uploaded it ("" for the lab's own datasets and the operator's uploads)
 
     @property
     def resizable(self) -> bool:
@@ -91,6 +92,7 @@ def _folder_info(folder: image_folders.ImageFolder) -> DatasetInfo:
         input_shape=(DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE, 3), num_classes=len(folder.class_names),
         class_names=folder.class_names, train_size=train, test_size=test, available=True,
         downloadable=False, location=str(folder.path), size_bytes=folder.size_bytes, hint="",
+        owner=uploads.folder_owner(folder.path),
     )
 
 
@@ -100,7 +102,7 @@ def _upload_info(name: str, meta: dict) -> DatasetInfo:
         input_shape=tuple(meta["shape"]), num_classes=meta["classes"],
         class_names=tuple(str(i) for i in range(meta["classes"])), train_size=meta["train"],
         test_size=meta["test"], available=True, downloadable=False, location=meta["path"],
-        size_bytes=meta["bytes"], hint="",
+        size_bytes=meta["bytes"], hint="", owner=meta.get("owner", ""),
     )
 
 

@@ -176,7 +176,21 @@ def validate_npz(data: bytes | Path, settings: Settings | None = None) -> dict[s
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def save_npz(name: str, data: bytes | Path, settings: Settings) -> Path:
+OWNER_FILE = ".trainlab-owner"  # in an unpacked .zip's folder: who uploaded it
+
+
+def folder_owner(path: Path) -> str:
+    """Who uploaded the image folder at `path` (an unpacked .zip, or a folder inside one), or ""."""
+    for folder in (path, *path.parents)[:5]:  # an unpacked .zip nests its images at most four folders deep
+        marker = folder / OWNER_FILE
+        if marker.is_file():
+            return marker.read_text().strip()[:64]
+        if folder.name == "uploads":
+            break
+    return ""
+
+
+def save_npz(name: str, data: bytes | Path, settings: Settings, owner: str = "") -> Path:
     """Check and keep an uploaded .npz as dataset `upload:<name>`; returns its file."""
     name = check_name(name)
     _check_size(data, settings, "npz")
@@ -189,7 +203,8 @@ def save_npz(name: str, data: bytes | Path, settings: Settings) -> Path:
     np.savez(tmp, **arrays)
     tmp.replace(target)  # atomic: a half-written upload never shows in the catalog
     meta = {"classes": int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1,
-            "shape": list(arrays["x_train"].shape[1:]), "train": len(arrays["x_train"]), "test": len(arrays["x_test"])}
+            "shape": list(arrays["x_train"].shape[1:]), "train": len(arrays["x_train"]), "test": len(arrays["x_test"]),
+            "owner": owner}
     target.with_suffix(".json").write_text(json.dumps(meta))
     return target
 
@@ -258,7 +273,7 @@ def _check_image(filename: str, data: bytes) -> None:
         raise UploadError(f"zip: {filename!r} is not a readable image") from exc
 
 
-def save_zip(name: str, data: bytes | Path, settings: Settings) -> Path:
+def save_zip(name: str, data: bytes | Path, settings: Settings, owner: str = "") -> Path:
     """Check and unpack a .zip of class folders into `data_root/uploads/<name>`; returns that folder."""
     name = check_name(name)
     _check_size(data, settings, "zip")
@@ -299,6 +314,7 @@ def save_zip(name: str, data: bytes | Path, settings: Settings) -> Path:
             out = staging.joinpath(*p)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(_read_member(archive, filename))
+        (staging / OWNER_FILE).write_text(owner)
         staging.rename(target)  # appears whole or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -18,6 +18,7 @@ from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, v
 from core.domain.people import Actor
 from core.runtime import worker
 from core.runtime.taskqueue import Executor, executor_for
+from core.services import catalog
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
@@ -103,6 +104,7 @@ def _submit(configs: list[TrainConfig], settings: Settings, executor: Executor |
     limit again in its transaction) and hand them to the workers; the new runs' ids."""
     for config in configs:
         validate(config, settings)
+    catalog.check_visible([c.dataset for c in configs], actor, settings)  # exam mode: not another's upload
     check_submission(configs, actor, settings)  # a student's run over the class's limits is refused here
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
     check_executor(settings, executor)

@@ -50,11 +50,12 @@ def _dogs_and_cats(entries: list[DatasetInfo]) -> DatasetInfo | None:
     return next((d for d in entries if d.source == "folder" and d.available and is_dogs_and_cats(d.class_names)), None)
 
 
-def readiness(item: Lesson, settings: Settings | None = None, entries: list[DatasetInfo] | None = None) -> Readiness:
+def readiness(item: Lesson, settings: Settings | None = None, entries: list[DatasetInfo] | None = None,
+              actor: Actor | None = None) -> Readiness:
     """What the lesson needs that this machine lacks (datasets, an image folder, pretrained weights);
-    `entries` is the dataset catalog when the caller has it already (a page checking every lesson)."""
+    `entries` is the dataset catalog `actor` sees when the caller has it already (a page checking every lesson)."""
     settings = settings or load_settings()
-    entries = catalog.entries(settings) if entries is None else entries
+    entries = catalog.entries(settings, actor) if entries is None else entries
     if item.needs_image_folder:
         found = _dogs_and_cats(entries)
         if found is None:
@@ -77,9 +78,9 @@ def readiness(item: Lesson, settings: Settings | None = None, entries: list[Data
     return Readiness()
 
 
-def configs(item: Lesson, settings: Settings | None = None) -> list[TrainConfig]:
+def configs(item: Lesson, settings: Settings | None = None, actor: Actor | None = None) -> list[TrainConfig]:
     """The runs the lesson queues, with the course's settings; LessonUnavailable when its data is missing."""
-    ready = readiness(item, settings)
+    ready = readiness(item, settings, actor=actor)
     if not ready.ready:
         raise LessonUnavailable(f"lesson {item.number}: {ready.missing}")
     return [TrainConfig(**run_settings(run, ready.dataset)) for run in item.runs]
@@ -88,7 +89,7 @@ def configs(item: Lesson, settings: Settings | None = None) -> list[TrainConfig]
 def start(item: Lesson, settings: Settings | None = None, actor: Actor | None = None) -> list[int]:
     """Queue the lesson's runs together (all refused if one is); returns their ids."""
     settings = settings or load_settings()
-    return jobs.submit_all(configs(item, settings), settings, actor=actor)
+    return jobs.submit_all(configs(item, settings, actor), settings, actor=actor)
 
 
 def earlier_runs(item: Lesson, settings: Settings | None = None, actor: Actor | None = None) -> list[int]:
