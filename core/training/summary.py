@@ -11,7 +11,7 @@ import pandas as pd
 
 from core.domain.architectures import ARCHITECTURES, check_input, check_options
 from core.domain.conv_arithmetic import conv_formula
-from core.training.builders import BUILDERS, build_model, residual_block, upsampling_factor
+from core.training.builders import BUILDERS, build_model
 from core.views.model_charts import COMPARE_COUNTS
 
 BYTES_PER_FLOAT = 4
@@ -123,14 +123,43 @@ def graph_dot(model) -> str:
 
 
 def keras_code(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> str:
-    """Python that builds the same model: the builder's own source and the call with these arguments."""
+    """Python that builds the same model on its own: the builder's source, every helper and constant it uses
+    (found from its code, so a new builder needs nothing here), and the call with these arguments."""
     arch = ARCHITECTURES[key]
     arguments = arch.arguments(check_options(key, options or {}))
-    helpers = {"build_small_resnet": [residual_block], "build_resnet50_transfer": [upsampling_factor]}
-    sources = [inspect.getsource(f) for f in helpers.get(arch.builder, []) + [BUILDERS[arch.builder]]]
+    functions, constants = _needed(BUILDERS[arch.builder])
     extra = "".join(f", {name}={value!r}" for name, value in arguments.items())
     call = f"model = {arch.builder}({tuple(input_shape)!r}, {num_classes}{extra})\nmodel.summary()\n"
-    return "import math\n\n\n" + "\n\n".join(sources) + "\n\n" + call
+    header = "import math\n\nimport keras\nfrom keras import layers\n"
+    header += "".join(f"\n{name} = {value!r}" for name, value in constants.items())
+    return header + "\n\n\n" + "\n\n".join(inspect.getsource(f) for f in functions) + "\n\n" + call
+
+
+def _needed(builder) -> tuple[list, dict]:
+    """The functions (helpers first, `builder` last) and module constants `builder` reaches through its module's
+    globals: what its source needs besides keras and math to run on its own."""
+    functions, constants, seen = [], {}, set()
+
+    def visit(function) -> None:
+        seen.add(function)
+        for name in _names(function.__code__):
+            value = function.__globals__.get(name)
+            if inspect.isfunction(value) and value.__module__ == function.__module__ and value not in seen:
+                visit(value)
+            elif isinstance(value, (tuple, int, float, str, frozenset)) and not name.startswith("__"):
+                constants[name] = value
+        functions.append(function)
+
+    visit(builder)
+    return functions, constants
+
+
+def _names(code) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):  # comprehensions and nested functions name globals too
+            names |= _names(const)
+    return names
 
 
 def memory(model) -> tuple[float, float]:
