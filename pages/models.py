@@ -38,6 +38,13 @@ left, right = st.columns([3, 2], gap="large")
 with left:
     key = st.selectbox("Architecture", list(ARCHITECTURES), key="model_arch",
                        format_func=lambda k: ARCHITECTURES[k].title)
+    if st.session_state.get("model_opened") != key:  # a newly chosen architecture opens on an input it takes
+        st.session_state["model_opened"] = key
+        fitting = models.input_for(key, list(datasets.values()), st.session_state.get("model_dataset"))
+        if fitting:
+            st.session_state.update(model_input="dataset", model_dataset=fitting)
+        else:  # no dataset here fits: a typed shape, 32×32×3 unless typed otherwise
+            st.session_state["model_input"] = "shape"
     arch = ARCHITECTURES[key]
     st.caption(arch.description)
     st.write(arch.lesson)
@@ -61,7 +68,8 @@ try:
         options = {**options, "weights": "random"}
     report = _report(key, tuple(input_shape), classes, json.dumps(options, sort_keys=True))
 except ArchitectureError as exc:
-    st.error(escape_links(str(exc)), icon=":material/error:")
+    hint = " Or choose \"a shape I type\" under Input." if source == "dataset" else ""
+    st.error(escape_links(str(exc)) + hint, icon=":material/error:")
     st.stop()
 
 recipe = arch.recipe

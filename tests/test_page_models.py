@@ -16,11 +16,24 @@ def test_default_model_on_the_bundled_digits(lab):
     assert any("def build_mlp" in c.value and "model = build_mlp((8, 8, 1), 10" in c.value for c in at.code)
 
 
+def test_an_architecture_opens_on_an_input_it_can_take(lab):
+    at = _page("pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("vgg16").run()  # the bundled digits are 8×8: too small for it
+    assert not at.exception and not at.error
+    assert at.radio(key="model_input").value == "shape"  # so it opens on a typed 32×32×3
+    assert _metrics(at)["Parameters"] == "15,245,130"
+    at.selectbox(key="model_arch").set_value("mlp").run()  # an MLP takes the digits again
+    assert at.radio(key="model_input").value == "dataset" and not at.error
+
+
 def test_an_impossible_input_gets_one_line_not_a_traceback(lab):
     at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("vgg16").run()
+    at.radio(key="model_input").set_value("dataset").run()  # the student picks the digits anyway
+    at.selectbox(key="model_dataset").set_value("digits").run()
     assert not at.exception
     assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
+    assert 'choose "a shape I type"' in at.error[0].value
 
 
 def test_a_model_over_the_parameter_cap_is_refused_before_it_is_built(lab):

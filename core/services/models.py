@@ -6,12 +6,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.data.datasets import DatasetInfo
 from core.data.images import to_model_input
+from core.domain.architectures import ArchitectureError, check_input
 from core.training import inspection, summary
 from core.training.inspection import LayerMaps
 from core.training.summary import ModelReport
 
-__all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps"]
+__all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps", "input_for"]
+
+
+def input_for(key: str, datasets: list[DatasetInfo], preferred: str | None) -> str | None:
+    """The dataset to open architecture `key` on: `preferred` if it can take its images, else the first one
+    that can; None when none can (the page then offers a typed shape, which defaults to 32×32×3)."""
+    fitting = [d.key for d in datasets if _takes(key, d.input_shape)]
+    return preferred if preferred in fitting else (fitting[0] if fitting else None)
+
+
+def _takes(key: str, input_shape: tuple[int, ...]) -> bool:
+    try:
+        check_input(key, input_shape)
+    except ArchitectureError:
+        return False
+    return True
 
 
 def report(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> ModelReport:
