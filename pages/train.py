@@ -11,7 +11,7 @@ from core.domain.config import (
     ConfigError,
     recipe_settings,
 )
-from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm
+from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm, page_message
 from core.services import capacity, catalog, jobs
 from core.settings import load_settings
 from core.views.display import cluster_line, escape_links, escape_markdown
@@ -119,18 +119,18 @@ with opt_col:
     name = st.text_input("Run name (optional)", key="name")
     notes = st.text_area("Notes (optional)", key="notes", height=80)
 
-config = TrainForm(
+form = TrainForm(
     dataset=dataset_key, architecture=architecture, arch_options=arch_options, optimizer=optimizer,
     learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=nesterov,
     batch_size=batch_size, epochs=epochs, validation_split=validation_split, split_mode=split_mode, labels=labels,
     train_subset=train_subset, test_subset=test_subset, image_size=image_size, augmentation=augmentation_key,
     train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes, cpus=cpus, gpus=gpus,
-).to_config(resizable=info.resizable)
+)
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
-        run_id = jobs.submit(config, settings, actor=current_actor())
-    except (ConfigError, *jobs.REFUSED) as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        run_id = jobs.submit(form.to_config(resizable=info.resizable), settings, actor=current_actor())
+    except (ConfigError, *jobs.REFUSED) as exc:  # named as the page labels the field
+        st.error(escape_links(page_message(exc)), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")

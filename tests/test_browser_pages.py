@@ -131,9 +131,9 @@ def test_train_page_refuses_what_a_number_field_cannot_hold(lab, store, page, tm
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
-        for label, typed, message in (("Epochs (at most 200)", "1e3", "epochs: must be a whole number from 1 to 200"),
-                                      ("Epochs (at most 200)", "0", "epochs: must be a whole number from 1 to 200"),
-                                      ("Learning rate", "-1", "learning_rate: must be greater than 0")):
+        for label, typed, message in (("Epochs (at most 200)", "1e3", "Epochs: must be a whole number from 1 to 200"),
+                                      ("Epochs (at most 200)", "0", "Epochs: must be a whole number from 1 to 200"),
+                                      ("Learning rate", "-1", "Learning rate: must be greater than 0")):
             page.goto(f"{app.url}/train")
             field = page.get_by_role("spinbutton", name=label, exact=True)
             field.fill(typed)
@@ -142,7 +142,7 @@ def test_train_page_refuses_what_a_number_field_cannot_hold(lab, store, page, tm
         page.goto(f"{app.url}/train")
         page.get_by_label("Run name (optional)").fill("x" * 500)
         page.get_by_role("button", name="Start training").click()
-        page.get_by_text("name: must be at most 120 characters; got 500").wait_for(timeout=30_000)
+        page.get_by_text("Run name: must be at most 120 characters; got 500").wait_for(timeout=30_000)
         assert store.list_runs() == []
     finally:
         app.stop()

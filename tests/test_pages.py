@@ -88,18 +88,18 @@ def test_train_page_queues_a_run(lab, store):
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("batch_size", 5000, "batch_size: must be a whole number from 1 to 1150"),
-    ("learning_rate", 0.0, "learning_rate: must be greater than 0"),
-    ("train_subset", 99999, "train_subset: must be a whole number from 1 to 1437"),
+    ("batch_size", 5000, "Batch size: must be a whole number from 1 to 1150"),
+    ("learning_rate", 0.0, "Learning rate: must be greater than 0"),
+    ("train_subset", 99999, "Training samples: must be a whole number from 1 to 1437"),
     # Out of a field's range: Streamlit's ranged fields kept sending the previous value, which was queued.
-    ("epochs", 0, "epochs: must be a whole number from 1 to 200"),
-    ("epochs", -5, "epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got -5"),
+    ("epochs", 0, "Epochs: must be a whole number from 1 to 200"),
+    ("epochs", -5, "Epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got -5"),
     ("epochs", 1000.0, "got 1000"),  # "1e3" typed in a browser
-    ("epochs", 2.5, "epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got 2.5"),
-    ("learning_rate", -1.0, "learning_rate: must be greater than 0 and at most 10; got -1"),
-    ("batch_size", 0, "batch_size: must be a whole number from 1 to 1150"),
-    ("seed", -1, "seed: must be a whole number from 0 to 4294967295; got -1"),
-    ("test_subset", -3, "test_subset: must be a whole number from 1 to 360"),
+    ("epochs", 2.5, "Epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got 2.5"),
+    ("learning_rate", -1.0, "Learning rate: must be greater than 0 and at most 10; got -1"),
+    ("batch_size", 0, "Batch size: must be a whole number from 1 to 1150"),
+    ("seed", -1, "Seed: must be a whole number from 0 to 4294967295; got -1"),
+    ("test_subset", -3, "Test samples: must be a whole number from 1 to 360"),
 ])
 def test_train_page_refuses_bad_values_and_queues_nothing(lab, store, key, value, message):
     at = _page("pages/train.py").run()
@@ -114,7 +114,7 @@ def test_train_page_refuses_a_long_name_instead_of_cutting_it(lab, store):
     at = _page("pages/train.py").run()
     at.text_input(key="name").set_value("x" * 500)
     at.button(key="start").click().run()
-    assert at.error[0].value == "name: must be at most 120 characters; got 500"
+    assert at.error[0].value == "Run name: must be at most 120 characters; got 500"
     assert store.list_runs() == []
 
 
@@ -123,7 +123,7 @@ def test_train_page_refuses_nesterov_without_momentum_instead_of_dropping_it(lab
     at.selectbox(key="optimizer").set_value("sgd").run()
     at.number_input(key="momentum").set_value(0.0)
     at.button(key="start").click().run()
-    assert at.error[0].value.startswith("nesterov: Nesterov needs a momentum above 0")
+    assert at.error[0].value.startswith("Nesterov: Nesterov needs a momentum above 0")
     assert store.list_runs() == []
 
 
@@ -132,7 +132,7 @@ def test_train_page_explains_a_missing_dataset(lab, store):
     at.selectbox(key="dataset").set_value("fashion_mnist").run()
     assert "apt-get install dataset-fashion-mnist" in at.warning[0].value
     at.button(key="start").click().run()
-    assert at.error[0].value.startswith("dataset: Fashion-MNIST is not on this machine")
+    assert at.error[0].value.startswith("Dataset: Fashion-MNIST is not on this machine")
     assert store.list_runs() == []
 
 
@@ -250,5 +250,5 @@ def test_an_architecture_too_deep_for_the_images_is_refused_at_start(lab, store)
     at = _page("pages/train.py").run()
     at.selectbox(key="architecture").set_value("vgg16").run()
     at.button(key="start").click().run()
-    assert at.error[0].value.startswith("architecture: VGG16 needs images of at least 32×32")
+    assert at.error[0].value.startswith("Architecture: VGG16 needs images of at least 32×32")
     assert store.list_runs() == []

@@ -55,6 +55,11 @@ class ConfigError(ValueError):
         self.field = field
 
 
+def got(value) -> str:
+    """How a refusal names what it received: an emptied form field says so instead of 'None'."""
+    return "the field is empty" if value is None else f"got {value!r}"
+
+
 def _setting(default: Any = MISSING, text: str = "", choices: Iterable[str] = (), factory: Any = MISSING):
     """A TrainConfig field with what describes it outside the code: a line of help and, for a field that
     names a key, the allowed keys (the CLI's flags are made from these; `validate` checks the values)."""
@@ -160,7 +165,7 @@ def _is_number(value) -> bool:
 def _check_int(field: str, value, low: int, high: int, why: str = "") -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         because = f" ({why})" if why else ""
-        raise ConfigError(field, f"must be a whole number from {low} to {high}{because}; got {value!r}")
+        raise ConfigError(field, f"must be a whole number from {low} to {high}{because}; {got(value)}")
 
 
 def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
@@ -203,11 +208,11 @@ def _check_optimizer(config: TrainConfig) -> None:
         raise ConfigError("optimizer", f"unknown {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     lr = config.learning_rate
     if not _is_number(lr) or not 0 < lr <= MAX_LEARNING_RATE:
-        raise ConfigError("learning_rate", f"must be greater than 0 and at most {MAX_LEARNING_RATE:g}; got {lr!r}")
+        raise ConfigError("learning_rate", f"must be greater than 0 and at most {MAX_LEARNING_RATE:g}; {got(lr)}")
     if config.lr_schedule not in LR_SCHEDULES:
         raise ConfigError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}")
     if not _is_number(config.momentum) or not 0 <= config.momentum < 1:
-        raise ConfigError("momentum", f"must be from 0 up to (not including) 1; got {config.momentum!r}")
+        raise ConfigError("momentum", f"must be from 0 up to (not including) 1; {got(config.momentum)}")
     if config.optimizer != "sgd" and (config.momentum or config.nesterov):
         raise ConfigError("momentum", "momentum and nesterov apply to SGD only; set them to 0/off or choose sgd")
     if config.nesterov and not config.momentum:
@@ -271,7 +276,7 @@ def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Setting
 def _check_split_and_batch(config: TrainConfig, info: DatasetInfo) -> None:
     vs = config.validation_split
     if not _is_number(vs) or not 0 <= vs <= 0.5:
-        raise ConfigError("validation_split", f"must be from 0 to 0.5; got {vs!r}")
+        raise ConfigError("validation_split", f"must be from 0 to 0.5; {got(vs)}")
     n_train, _ = training_sizes(config, info)
     if n_train < 1:
         raise ConfigError("validation_split", "leaves no training samples; lower it or raise train_subset")

@@ -9,11 +9,30 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from core.domain.augment import preset
-from core.domain.config import TrainConfig
+from core.domain.config import ConfigError, TrainConfig
 
 AUGMENTATION_CHOICES = {"none": "none", "dog": "course dog preset", "cat": "course cat preset",
                         "augment_page": "from the Augment page"}
 _DEFAULTS = TrainConfig()
+# How the Train page labels the fields a refusal may name (the CLI says the config's own names).
+FIELD_LABELS = {
+    "dataset": "Dataset", "architecture": "Architecture", "arch_options": "Architecture options",
+    "optimizer": "Optimizer", "learning_rate": "Learning rate", "lr_schedule": "Learning-rate schedule",
+    "momentum": "Momentum", "nesterov": "Nesterov", "batch_size": "Batch size", "epochs": "Epochs",
+    "validation_split": "Validation split",
+    "split_mode": "Split", "labels": "Labels", "train_subset": "Training samples", "test_subset": "Test samples",
+    "image_size": "Image size", "augmentation": "Augmentation", "seed": "Seed", "cpus": "Cluster CPUs",
+    "gpus": "Cluster GPUs", "name": "Run name", "notes": "Notes",
+}
+NUMBER_FIELDS = ("learning_rate", "momentum", "batch_size", "epochs", "train_subset", "test_subset", "image_size",
+                 "seed")
+
+
+def page_message(error: Exception) -> str:
+    """A refusal as the Train page words it: 'Batch size: …' for 'batch_size: …'."""
+    text = str(error)
+    field, sep, rest = text.partition(": ")
+    return f"{FIELD_LABELS[field]}: {rest}" if sep and field in FIELD_LABELS else text
 
 
 @dataclass
@@ -60,8 +79,13 @@ class TrainForm:
     def to_config(self, resizable: bool = True) -> TrainConfig:
         """The run this form queues; numbers go as typed, for validation to refuse a bad one.
 
-        `resizable`: the dataset is an image folder, so the image size field applies."""
+        `resizable`: the dataset is an image folder, so the image size field applies. An emptied number field is
+        refused by name (ConfigError) rather than read as 0, "all" or a default the student does not see."""
         sgd = self.optimizer == "sgd"
+        for name in NUMBER_FIELDS:
+            if getattr(self, name) is None and (name != "momentum" or sgd) and (name != "image_size" or resizable):
+                raise ConfigError(name, "the field is empty; type a number" + (" (0 for all)" if "subset" in name
+                                                                               else ""))
         return TrainConfig(
             dataset=self.dataset, architecture=self.architecture, arch_options=dict(self.arch_options),
             optimizer=self.optimizer, learning_rate=self.learning_rate, lr_schedule=self.lr_schedule,

@@ -57,7 +57,7 @@ def new_sweep_form(datasets: dict, settings: Settings) -> None:
         _what_to_try(datasets)
     with right:
         _how_to_train(settings)
-    _plan_and_start(_read_form(), settings)
+    _plan_and_start(_read_form, settings)
 
 
 def _what_to_try(datasets: dict) -> None:
@@ -112,7 +112,10 @@ def _how_to_train(settings: Settings) -> None:
 
 
 def _read_form() -> SweepForm:
-    """The form's fields as a SweepForm, numbers as typed."""
+    """The form's fields as a SweepForm, numbers as typed; an emptied subset is refused, not read as "all"."""
+    for key, label in (("sw_train_subset", "Training samples"), ("sw_test_subset", "Test samples")):
+        if st.session_state[key] is None:
+            raise ConfigError(label, "the field is empty; type a number (0 for all)")
     return SweepForm(**{name: whole(st.session_state[f"sw_{name}"]) for name in FORM_FIELDS},
                      shared={"train_subset": whole(st.session_state.sw_train_subset) or None,
                              "test_subset": whole(st.session_state.sw_test_subset) or None,
@@ -123,10 +126,10 @@ def _read_form() -> SweepForm:
                              "gpus": None if st.session_state.sw_gpus == "default" else int(st.session_state.sw_gpus)})
 
 
-def _plan_and_start(form: SweepForm, settings: Settings) -> None:
+def _plan_and_start(read_form, settings: Settings) -> None:
     """A one-line refusal, or the sweep's size and duration, and Start."""
     try:
-        spec = form.to_spec()
+        spec = read_form().to_spec()
         plan = sweeps.plan(spec, settings)
     except (SweepError, ConfigError) as exc:
         st.error(escape_links(str(exc)), icon=":material/error:")

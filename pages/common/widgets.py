@@ -15,6 +15,9 @@ def number(container, label: str, key: str, step: float = 1, **kwargs):
     """
     if isinstance(st.session_state.get(key), int):  # a clone or a recipe may have stored an int
         st.session_state[key] = float(st.session_state[key])
+    # value=None: a field emptied (or typed into with letters, which the browser drops) stays empty and is
+    # refused by name at Start, instead of Streamlit putting 0 in its place unseen.
+    kwargs.setdefault("value", None)
     return whole(container.number_input(label, step=float(step), format="%.15g", key=key, **kwargs))
 
 
