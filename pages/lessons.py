@@ -22,7 +22,9 @@ datasets = catalog.entries(settings, current_actor())  # once for every card's c
 
 
 def _open(lesson: Lesson, ids: list[int] | None = None) -> None:
-    """Show `lesson`'s result above the cards; the URL holds it, so the link can be shared."""
+    """Show `lesson`'s result where its card was, so it opens where the student is looking (a shared link opens
+    it at the top); the URL holds it, so the link can be shared."""
+    st.session_state["lesson_opened_at_card"] = lesson.key
     st.query_params.from_dict({"lesson": lesson.key, **({"runs": ",".join(map(str, ids))} if ids else {})})
     st.rerun()
 
@@ -56,46 +58,62 @@ def _card(lesson: Lesson) -> None:
         if not ready.ready:
             st.warning(f"Not on this machine yet: {ready.missing}", icon=":material/download:")
         buttons = st.container(horizontal=True)
-        if buttons.button(lesson.button, key=f"lesson_go_{lesson.key}", disabled=not ready.ready,
-                          type="primary" if ready.ready else "secondary"):
-            _act(lesson)
         earlier = lessons.earlier_runs(lesson, settings, actor=actor) if lesson.runs else []
-        if earlier and buttons.button("Open my last result", key=f"lesson_last_{lesson.key}"):
+        training = any(r.status in ("queued", "running") for r in jobs.runs_by_id(earlier, actor=actor))
+        if training:  # pressed before and still training: open those runs instead of queueing them again
+            if buttons.button("Open its runs (training now)", key=f"lesson_go_{lesson.key}", type="primary"):
+                _open(lesson, earlier)
+        elif buttons.button(lesson.button, key=f"lesson_go_{lesson.key}", disabled=not ready.ready,
+                            type="primary" if ready.ready else "secondary"):
+            _act(lesson)
+        if earlier and not training and buttons.button("Open my last result", key=f"lesson_last_{lesson.key}"):
             _open(lesson, earlier)
         if lesson.kind == "sweep" and buttons.button("Show the checklist", key=f"lesson_check_{lesson.key}"):
             _open(lesson)
 
 
 # -- the open lesson's result ------------------------------------------------------------------------
-params = st.query_params
-if "lesson" in params:
+def _result(current: Lesson, ids: list[int]) -> None:
+    """The open lesson's result in a box, with Close."""
+    with st.container(border=True):
+        head = st.columns([5, 1], vertical_alignment="center")
+        head[0].subheader(f"Lesson {current.number}: {current.title}")
+        head[1].button("Close", key="lesson_close", on_click=st.query_params.clear)
+        st.markdown(f"*{current.question}* {current.look_for}")
+        if current.kind == "runs":
+            if ids:
+                runs_result(current, ids, actor)
+            else:
+                st.info("Press the lesson's button below to queue its runs.")
+        elif current.kind == "conv":
+            conv_result(current, settings)
+        elif current.kind == "augment":
+            augment_result(settings)
+        elif current.kind == "sweep":
+            assignment_result(settings)
+
+
+current, ids = None, []
+if "lesson" in st.query_params:
     try:
-        current = lessons.lesson(params["lesson"])
-        ids = [int(part) for part in params.get("runs", "").split(",") if part.strip()]
+        current = lessons.lesson(st.query_params["lesson"])
+        ids = [int(part) for part in st.query_params.get("runs", "").split(",") if part.strip()]
     except (lessons.LessonUnavailable, ValueError) as exc:
+        current = None
         st.error(escape_links(str(exc)) if isinstance(exc, lessons.LessonUnavailable) else
                  "runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4",
                  icon=":material/error:")
-    else:
-        with st.container(border=True):
-            head = st.columns([5, 1], vertical_alignment="center")
-            head[0].subheader(f"Lesson {current.number}: {current.title}")
-            head[1].button("Close", key="lesson_close", on_click=st.query_params.clear)
-            st.markdown(f"*{current.question}* {current.look_for}")
-            if current.kind == "runs":
-                if ids:
-                    runs_result(current, ids, actor)
-                else:
-                    st.info("Press the lesson's button below to queue its runs.")
-            elif current.kind == "conv":
-                conv_result(current, settings)
-            elif current.kind == "augment":
-                augment_result(settings)
-            elif current.kind == "sweep":
-                assignment_result(settings)
+# Opened from its card: drawn just above that card's row, where the student is looking (the page keeps its
+# scroll position, and the card moves down below the result); opened from a link: at the top.
+at_card = current is not None and st.session_state.get("lesson_opened_at_card") == current.key
+if current is not None and not at_card:
+    _result(current, ids)
 
 # -- the cards ---------------------------------------------------------------------------------------
 for first in range(0, len(LESSONS), 2):  # rows of two, so the cards read in the course's order
-    for column, lesson in zip(st.columns(2, gap="medium"), LESSONS[first:first + 2]):
+    row = LESSONS[first:first + 2]
+    if at_card and current in row:
+        _result(current, ids)
+    for column, lesson in zip(st.columns(2, gap="medium"), row):
         with column:
             _card(lesson)

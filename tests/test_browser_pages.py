@@ -146,3 +146,27 @@ def test_train_page_refuses_what_a_number_field_cannot_hold(lab, store, page, tm
         assert store.list_runs() == []
     finally:
         app.stop()
+
+
+def test_a_lessons_result_opens_where_the_student_is_looking(lab, page, tmp_path):
+    """Scrolled down to lesson 8's card, its button shows the result in view, not at the top of the page."""
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        page.goto(f"{app.url}/lessons")
+        button = page.get_by_role("button", name="Show both presets")
+        button.wait_for(timeout=60_000)
+        button.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        button.click()
+        heading = page.get_by_role("heading", name="Lesson 8: Augmentation on a dog and a cat")
+        heading.wait_for(timeout=60_000)
+        wait_for(lambda: page.get_by_test_id("stImage").count() >= 2, 60, what="the presets' pictures")
+        page.get_by_role("button", name="Show both presets").wait_for(timeout=30_000)  # the cards drawn again
+        page.wait_for_timeout(1500)  # the run has ended: the page is at its kept scroll position
+        box = heading.bounding_box()
+        viewport = page.viewport_size
+        assert box is not None and 0 <= box["y"] <= viewport["height"] - box["height"], (box, viewport)
+        screenshot(page, "browser-lesson-8-in-view-1400.png")
+    finally:
+        app.stop()

@@ -41,7 +41,15 @@ def test_the_batchnorm_lesson_queues_both_runs_and_opens_their_comparison(fashio
     assert dict(at.query_params) == {"lesson": "6", "runs": f"{runs[0].id},{runs[1].id}"}  # a link to share
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {t.get("legendgroup") for t in spec["data"]} == {str(runs[0].id), str(runs[1].id)}
-    assert at.button(key="lesson_last_6")  # the card now offers the runs again
+    # Pressed again while its runs are queued: the card opens them instead of queueing two more.
+    assert at.button(key="lesson_go_6").label == "Open its runs (training now)"
+    at.button(key="lesson_go_6").click().run()
+    assert len(store.list_runs()) == 2 and dict(at.query_params)["runs"] == f"{runs[0].id},{runs[1].id}"
+    for run in runs:  # once they have finished, the card queues anew and offers the last result
+        store.claim(run.id, 1, "host")
+        store.finish(run.id, "succeeded", test_accuracy=0.8)
+    at.run()
+    assert at.button(key="lesson_go_6").label != "Open its runs (training now)" and at.button(key="lesson_last_6")
 
 
 def test_a_shared_lesson_link_shows_its_runs_and_the_course_reference(lab, store):
