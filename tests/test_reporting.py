@@ -1,5 +1,10 @@
 """The live-reporting callback: throttled within-epoch points, epoch metrics, progress, cancel."""
+from dataclasses import replace
+
+import pytest
+
 from core.training.reporting import StoreReporter
+from core.views.display import progress_text
 
 
 class FakeClock:
@@ -42,13 +47,21 @@ def test_within_epoch_points_are_throttled_and_show_recent_batches(store):
     assert round(epoch_mean.value, 6) == 1.55 and epoch_mean.epoch == 1.0
 
 
-def test_progress_and_eta(store):
-    run_id, clock, reporter = _started(store)  # 2 epochs x 10 batches
-    clock.now = 1.8
-    reporter.on_train_batch_end(8, {"loss": 1.0})
+def test_progress_and_an_eta_only_once_it_means_something(store):
+    run_id, clock, reporter = _started(store, interval=0.0)  # 2 epochs x 10 batches
+    clock.now = 10.0  # the first batch also traced and compiled the model: 10 s
+    reporter.on_train_batch_end(0, {"loss": 1.0})
+    assert store.get(run_id).eta_seconds is None  # "19 min" here would only scare a class
+    for batch in (1, 2):  # then 0.5 s a batch
+        clock.now += 0.5
+        reporter.on_train_batch_end(batch, {"loss": 1.0})
+        assert store.get(run_id).eta_seconds is None  # too few steps yet to tell a pace
+    clock.now += 0.5
+    reporter.on_train_batch_end(3, {"loss": 1.0})
     run = store.get(run_id)
-    assert (run.epoch, run.batch, run.progress) == (1, 9, 0.45)
-    assert abs(run.eta_seconds - 1.8 * 0.55 / 0.45) < 1e-6
+    assert (run.epoch, run.batch, run.progress) == (1, 4, 0.2)
+    assert run.eta_seconds == pytest.approx(0.5 * 16)  # 16 batches left at 0.5 s, not 11.5 s × 4
+    assert progress_text(replace(run, steps=10, epochs=2)).endswith("batch 4/10 · ETA 8 s")
 
 
 def test_epoch_end_records_all_finite_metrics(store):

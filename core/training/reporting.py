@@ -22,6 +22,10 @@ from core.store.runs import MetricPoint, RunStore, Superseded
 LIVE_METRICS = ("loss", "accuracy")
 
 
+MIN_ETA_STEPS = 3
+MIN_ETA_SECONDS = 1.0
+
+
 class StoreReporter(keras.callbacks.Callback):
     """Report progress, metrics and ETA of run `run_id` into `store`.
 
@@ -61,6 +65,7 @@ class StoreReporter(keras.callbacks.Callback):
         self._epoch = 0
         self._window_start = 0  # batches of this epoch already covered by a point
         self._window_means: dict[str, float] = {}  # Keras' running means at that batch
+        self._rate_from: tuple[float, int] | None = None  # (time, step) of the first report: the ETA's origin
         self._lock = threading.Lock()
 
     def report_start(self, loss: float, accuracy: float) -> None:
@@ -135,11 +140,25 @@ class StoreReporter(keras.callbacks.Callback):
         self._window_start = batches_done
         return points
 
+    def _eta(self, step: int, total: int) -> float | None:
+        """Seconds left at the pace since the first report, or None until that pace means something. The
+        first batch also traces and compiles the model (seconds, on a CPU): an ETA that counted it showed
+        '19 min' at batch 1 of a run that took 9 s, so it is measured from after it, over at least
+        MIN_ETA_STEPS steps (or 2 % of the run) and MIN_ETA_SECONDS."""
+        now = self.clock()
+        if self._rate_from is None:
+            self._rate_from = (now, step)
+            return None
+        since, first_step = self._rate_from
+        done = step - first_step
+        if done < max(MIN_ETA_STEPS, 0.02 * total) or now - since < MIN_ETA_SECONDS:
+            return None
+        return (now - since) / done * (total - step)
+
     def _report(self, points: list[MetricPoint], step: int, batch: int) -> None:
         total = self.epochs * self.steps
         progress = min(1.0, step / total)
-        elapsed = self.clock() - self._t0
-        eta = elapsed * (1 - progress) / progress if progress > 0 else None
+        eta = self._eta(step, total)
         try:
             self.store.report(self.run_id, points, epoch=self._epoch + 1, batch=batch, progress=progress,
                               eta_seconds=eta, attempt=self.attempt)

@@ -31,8 +31,8 @@ def progress_text(run: Run) -> str:
         return run.status
     if not run.steps:
         return "preparing data and model…"
-    return (f"epoch {max(1, run.epoch)}/{run.epochs} · batch {run.batch}/{run.steps} · "
-            f"ETA {duration(run.eta_seconds)}")
+    eta = "" if run.eta_seconds is None else f" · ETA {duration(run.eta_seconds)}"  # none until it means something
+    return f"epoch {max(1, run.epoch)}/{run.epochs} · batch {run.batch}/{run.steps}{eta}"
 
 
 def percent(value: float | None) -> str:
