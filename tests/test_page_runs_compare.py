@@ -209,3 +209,25 @@ def test_paging_and_a_page_clamped_by_a_filter(lab, store):
     at.text_input(key="f_text").set_value("run 49").run()  # 11 matches: one page
     assert not at.exception
     assert sorted(at.dataframe[0].value["id"]) == [50] + list(range(491, 501))
+
+
+def test_runs_repeating_one_seed_are_not_a_seed_group(lab, store):
+    from core.domain.config import TrainConfig
+
+    same_seed = [store.create_run(f"copy {i}", TrainConfig(seed=42).to_dict()) for i in range(3)]
+    assert compare.seed_groups(jobs.runs_by_id(same_seed, lab)) == []  # three people ran the same thing
+    other = store.create_run("seed 7", TrainConfig(seed=7).to_dict())
+    [group] = compare.seed_groups(jobs.runs_by_id([*same_seed, other], lab))
+    assert [r.id for r in group] == [same_seed[0], other]  # two seeds: a spread of two runs
+
+
+def test_the_confusion_matrix_labels_every_class():
+    import numpy as np
+
+    from core.views import evaluation
+
+    names = tuple(str(i) for i in range(10))  # digit names read as numbers got ticks at 0, 2, 4 … only
+    predictions = evaluation.Predictions(np.arange(10), np.arange(10), names, np.zeros((0, 8, 8, 1)),
+                                         np.array([], int), np.array([], int))
+    layout = evaluation.confusion_figure(predictions).layout
+    assert layout.xaxis.type == layout.yaxis.type == "category" and layout.xaxis.dtick == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
+from core.domain.wording import counted
 
 FULL_MARKS = 7
 # Presets whose fixed layers include Dropout or BatchNormalization (custom builders say it in their options).
@@ -61,7 +62,7 @@ def _count(label: str, runs: list[GradedRun], key, need: int, noun: str) -> Poin
     for run in runs:
         first.setdefault(key(run), run.run)
     shown = ", ".join(sorted(map(str, first))[:6]) or "none"
-    return Point(label, len(first) >= need, f"{len(first)} {noun}: {shown}", tuple(first.values()))
+    return Point(label, len(first) >= need, f"{counted(len(first), noun)}: {shown}", tuple(first.values()))
 
 
 def _target(dataset: str, runs: list[GradedRun]) -> Point:
@@ -89,14 +90,14 @@ def grade(runs: list[GradedRun]) -> list[Point]:
               "every trial holds out a random, stratified validation share" if random_split
               else "a trial uses the last share (Keras' split) or no validation",
               tuple(r.run for r in trials) if random_split else ()),
-        _count("At least 3 models", trials, lambda r: r.model, 3, "models"),
+        _count("At least 3 models", trials, lambda r: r.model, 3, "model"),
         Point("A model with Dropout", bool(dropout), models(dropout) or "no model has Dropout",
               tuple(r.run for r in dropout)),
         Point("A model with BatchNormalization", bool(batch_norm), models(batch_norm) or "no model has BatchNorm",
               tuple(r.run for r in batch_norm)),
-        _count("At least 3 optimizers", trials, lambda r: r.optimizer, 3, "optimizers"),
+        _count("At least 3 optimizers", trials, lambda r: r.optimizer, 3, "optimizer"),
         _count("At least 2 learning rates", trials, lambda r: float(r.config.get("learning_rate", 0)), 2,
-               "learning rates"),
+               "learning rate"),
         _target("mnist", runs),
         _target("fashion_mnist", runs),
     ]

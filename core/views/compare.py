@@ -223,11 +223,12 @@ def _config_without_seed(run: Run) -> str:
 
 
 def seed_groups(runs: list[Run]) -> list[list[Run]]:
-    """Runs whose configs differ only by seed, in groups of two or more."""
-    groups: dict[str, list[Run]] = {}
+    """Runs whose configs differ only by seed, in groups of two or more different seeds (runs repeating a seed
+    are one measurement made twice, not a spread: the first of each seed stands for it)."""
+    groups: dict[str, dict] = {}
     for run in runs:
-        groups.setdefault(_config_without_seed(run), []).append(run)
-    return [g for g in groups.values() if len(g) > 1]
+        groups.setdefault(_config_without_seed(run), {}).setdefault(run.config_dict.get("seed"), run)
+    return [list(by_seed.values()) for by_seed in groups.values() if len(by_seed) > 1]
 
 
 def group_curve(group: list[Run], metrics: pd.DataFrame, name: str) -> pd.DataFrame:

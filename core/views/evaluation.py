@@ -66,6 +66,8 @@ def confusion_figure(p: Predictions) -> go.Figure:
         hovertemplate="true %{y}, predicted %{x}: %{customdata[2]}<extra>click: its images</extra>"))
     fig.update_layout(height=min(900, 180 + 28 * len(names)), margin=dict(l=10, r=10, t=30, b=10),
                       xaxis_title="predicted", yaxis_title="true",
+                      # categories, each labelled: digit names ("0".."9") read as numbers got ticks 0, 2, 4 only
+                      xaxis=dict(type="category", dtick=1), yaxis=dict(type="category", dtick=1),
                       # the markers would widen the axes by half a marker; the cells alone set them (true 0 on top)
                       xaxis_range=[-0.5, len(names) - 0.5], yaxis_range=[len(names) - 0.5, -0.5])
     return fig
