@@ -153,6 +153,8 @@ def test_an_mlps_run_says_grad_cam_needs_conv_layers_and_still_shows_its_other_t
     assert any(i.startswith("Grad-CAM weighs a convolutional layer's maps; this model has none") for i in infos)
     assert "This model has no convolutional layer, so no filters to show." in infos
     assert any(d.value.columns.tolist() == ["class", "probability"] for d in at.dataframe)  # Try it still works
+    # It opens on a test image of the run's own dataset, not the dog photo a digits model cannot read.
+    assert at.selectbox(key=f"try_{run_id}_source").value == "an image of digits"
 
 
 def test_grad_cam_over_test_images_in_order(trained, monkeypatch):

@@ -10,16 +10,19 @@ from core.settings import load_settings
 DRAW = "a digit I draw"
 
 
-def pick_image(key: str, dataset: str | None, drawing: bool = False) -> np.ndarray | None:
+def pick_image(key: str, dataset: str | None, drawing: bool = False, dataset_first: bool = False) -> np.ndarray | None:
     """The image the user chose (uint8), or None until there is one; widget keys start with `key`.
     `dataset`: offer its images (None or an image folder: not offered); `drawing`: offer a canvas, white
-    on black as MNIST's digits are (for grey-scale models)."""
+    on black as MNIST's digits are (for grey-scale models); `dataset_first`: open on the dataset's images (a
+    trained model's own kind of picture, not the dog photo for a digits model)."""
     settings = load_settings()
     photos = previews.photos(settings)
     from_data = [f"an image of {dataset}"] if dataset and not dataset.startswith("folder:") else []
     row = st.columns([2, 3])
-    source = row[0].selectbox("Image", [*photos, "my photo", *from_data, *([DRAW] if drawing else [])],
-                              key=f"{key}_source")
+    choices = [*photos, "my photo", *from_data, *([DRAW] if drawing else [])]
+    if dataset_first and from_data:
+        choices = [*from_data, *[c for c in choices if c not in from_data]]
+    source = row[0].selectbox("Image", choices, key=f"{key}_source")
     if source in photos:
         return previews.photo(photos[source])
     if source == DRAW:

@@ -17,7 +17,7 @@ CAM_IMAGES = 12
 
 
 def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
-    image = pick_image(f"try_{run_id}", spec.dataset, drawing=spec.shape[2] == 1)
+    image = pick_image(f"try_{run_id}", spec.dataset, drawing=spec.shape[2] == 1, dataset_first=True)
     if image is None:
         st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
         return
@@ -84,7 +84,7 @@ def _filters(layer: str, kernels: list) -> None:
 
 
 def _feature_maps(run_id: int, spec: run_models.ModelInput) -> None:
-    image = pick_image(f"maps_{run_id}", spec.dataset, drawing=spec.shape[2] == 1)
+    image = pick_image(f"maps_{run_id}", spec.dataset, drawing=spec.shape[2] == 1, dataset_first=True)
     if image is not None:
         show_maps(run_models.feature_maps(run_id, image, actor=current_actor()))
 
