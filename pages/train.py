@@ -9,6 +9,7 @@ from core.domain.config import (
     OPTIMIZERS,
     SPLIT_MODES,
     ConfigError,
+    augmentation_effect,
     recipe_settings,
 )
 from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm, page_message
@@ -126,6 +127,12 @@ form = TrainForm(
     train_subset=train_subset, test_subset=test_subset, image_size=image_size, augmentation=augmentation_key,
     train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes, cpus=cpus, gpus=gpus,
 )
+try:  # said before Start: a photo pipeline on 8×8 digits resizes them to 224×224, a model 150 times the size
+    effect = augmentation_effect(form.to_config(resizable=info.resizable), settings)
+except ConfigError:  # refused by name at Start
+    effect = None
+if effect:
+    st.warning(effect, icon=":material/photo_size_select_large:")
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
         run_id = jobs.submit(form.to_config(resizable=info.resizable), settings, actor=current_actor())

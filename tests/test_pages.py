@@ -252,3 +252,14 @@ def test_an_architecture_too_deep_for_the_images_is_refused_at_start(lab, store)
     at.button(key="start").click().run()
     assert at.error[0].value.startswith("Architecture: VGG16 needs images of at least 32×32")
     assert store.list_runs() == []
+
+
+def test_train_page_says_what_a_photo_pipeline_does_to_small_images_before_start(lab, store):
+    at = _page("pages/train.py").run()
+    assert not at.warning  # digits, no augmentation: nothing to say
+    at.selectbox(key="augmentation").set_value("cat").run()  # the course's cat preset: resizes to 224×224
+    assert not at.exception
+    assert at.warning[0].value.startswith("This pipeline turns the dataset's 8×8 images into 224×224 before the model "
+                                          "sees them: 51,646,218 parameters instead of 331,530")
+    at.selectbox(key="augmentation").set_value("none").run()  # the student drops it
+    assert not at.warning

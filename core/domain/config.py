@@ -262,6 +262,26 @@ def model_parameters(config: TrainConfig, settings: Settings | None = None) -> i
     return parameter_count(config.architecture, shape, info.num_classes, config.arch_options)
 
 
+def augmentation_effect(config: TrainConfig, settings: Settings | None = None) -> str | None:
+    """One line on what the run's augmentation does to its dataset's images when it changes their size (the
+    course's photo presets resize to 224×224: on 8×8 digits that makes a model of many times the parameters),
+    or None when it keeps their size, or when the config cannot tell yet (a bad value is refused at Start)."""
+    if not config.augmentation:
+        return None
+    try:
+        info, shape = _model_input(config, _dataset(config, settings or load_settings()))
+        before = info.input_shape
+        if shape[:2] == before[:2]:
+            return None
+        plain = parameter_count(config.architecture, before, info.num_classes, config.arch_options)
+        grown = parameter_count(config.architecture, shape, info.num_classes, config.arch_options)
+    except (ConfigError, ArchitectureError, ValueError):
+        return None
+    return (f"This pipeline turns the dataset's {before[0]}×{before[1]} images into {shape[0]}×{shape[1]} before the "
+            f"model sees them: {grown:,} parameters instead of {plain:,}. Choose augmentation \"none\" to train on "
+            "the images as they are.")
+
+
 def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings) -> DatasetInfo:
     """The image size, the augmentation and the architecture against the images they will see."""
     info, shape = _model_input(config, info)
