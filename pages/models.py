@@ -56,7 +56,7 @@ with right:
                                         format_func=lambda k: datasets[k].title)]
         input_shape, classes = dataset.input_shape, dataset.num_classes
     else:
-        dims = st.columns(4)
+        dims = [*st.columns(2), *st.columns(2)]  # two by two: four across cut "height" to "heigh/t" at 1024 px
         input_shape = tuple(int(d.number_input(label, 1, 1024, default, key=f"model_{label}"))
                             for d, label, default in zip(dims, ("height", "width", "channels"), (32, 32, 3)))
         classes = int(dims[3].number_input("classes", 2, 1000, 10, key="model_classes"))

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.domain.run_query import SORT_KEYS, RunQuery
 from core.services import jobs, sweeps
-from core.views.compare import X_AXES, CompareState
+from core.views.compare import EMA_HELP, X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
 from pages.common.auth import current_actor, may_act_on
 from pages.common.compare_view import compare_view
@@ -104,7 +104,7 @@ picked = st.multiselect("Runs to compare", list(options), key="compare_runs", ma
                         format_func=lambda i: f"#{i} {shorten(options[i].name, 26)}")
 chart_opts = st.columns([1, 2, 1], vertical_alignment="bottom")
 x_axis = chart_opts[0].selectbox("x-axis", list(X_AXES), key="compare_x")
-smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth")
+smoothing = chart_opts[1].slider("Smoothing (EMA)", 0.0, 0.99, step=0.01, key="compare_smooth", help=EMA_HELP)
 log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
 
 if picked:

@@ -220,6 +220,8 @@ def _trial(spec: SweepSpec, point: dict) -> Trial:
 
 
 # -- presets -----------------------------------------------------------------------------------
+ETA_HELP = ("Successive halving keeps the best 1 in η trials at each check (by validation accuracy) and stops "
+            "the rest: η = 3 keeps a third, then a third of those, and so on.")
 ASSIGNMENT_TARGETS = {"mnist": 0.985, "fashion_mnist": 0.905}
 
 

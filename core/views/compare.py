@@ -222,6 +222,11 @@ def _config_without_seed(run: Run) -> str:
     return json.dumps(config, sort_keys=True)
 
 
+EMA_HELP = ("An exponential moving average of the training curve: each point is this share of the previous "
+            "smoothed point plus the rest of the new one. 0 shows the raw curve; 0.9 smooths over about 10 points. "
+            "Validation points are never smoothed.")
+
+
 def seed_groups(runs: list[Run]) -> list[list[Run]]:
     """Runs whose configs differ only by seed, in groups of two or more different seeds (runs repeating a seed
     are one measurement made twice, not a spread: the first of each seed stands for it)."""

@@ -2,7 +2,15 @@
 import streamlit as st
 
 from core.domain.config import LR_SCHEDULES, SPLIT_MODES, ConfigError, whole
-from core.domain.sweep_spec import OPTIMIZER_CHOICES, OPTIMIZER_LABELS, SweepError, SweepForm, SweepSpec, assignment_for
+from core.domain.sweep_spec import (
+    ETA_HELP,
+    OPTIMIZER_CHOICES,
+    OPTIMIZER_LABELS,
+    SweepError,
+    SweepForm,
+    SweepSpec,
+    assignment_for,
+)
 from core.domain.wording import counted
 from core.services import jobs, sweeps
 from core.settings import Settings
@@ -101,7 +109,7 @@ def _how_to_train(settings: Settings) -> None:
               help="Successive halving: at epochs m, m·η, m·η², … a trial goes on only if its validation "
                    "accuracy is in the top 1/η of the trials that got that far.")
     cols = st.columns(2)
-    number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving)
+    number(cols[0], "η (keep 1 in η)", "sw_eta", disabled=not st.session_state.sw_halving, help=ETA_HELP)
     number(cols[1], "First check at epoch", "sw_min_epochs", disabled=not st.session_state.sw_halving)
     if settings.executor == "ray":  # README: Running on several machines
         cols = st.columns(2)
