@@ -28,7 +28,7 @@ if "compare_runs" not in st.session_state:
     st.session_state.update(compare_runs=shared.runs, compare_x=shared.x, compare_smooth=shared.smoothing,
                             compare_log=shared.log_y)
 
-controls = st.columns([2, 1, 5], vertical_alignment="bottom")
+controls = st.columns([2, 2, 4], vertical_alignment="bottom")
 live = controls[0].toggle("Live refresh", value=True, key="live")
 every = controls[1].selectbox("Every", (1, 2, 5, 10), index=1, key="refresh_every", format_func=lambda s: f"{s} s",
                               help="While a run is in its first minute; after that at least every 5 s.",

@@ -5,6 +5,7 @@ from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.config import (
     IMAGE_SIZE_RANGE,
     LABEL_ENCODINGS,
+    LABELS_HELP,
     LR_SCHEDULES,
     OPTIMIZERS,
     SPLIT_MODES,
@@ -46,7 +47,7 @@ def _apply_recipe() -> None:
     st.session_state["recipe_note"] = note
 
 
-data_col, opt_col = st.columns(2, gap="large")
+data_col, opt_col = st.columns([4, 3], gap="large")  # the data side's names are the longer ones
 with data_col:
     st.subheader("Data and model")
     dataset_key = st.selectbox(
@@ -85,11 +86,12 @@ with data_col:
     train_subset = number(subset_cols[0], f"Training samples (0 = all {info.train_size:,})", "train_subset", step=100,
                                                help="A stratified subset: every class keeps its share.")
     test_subset = number(subset_cols[1], f"Test samples (0 = all {info.test_size:,})", "test_subset", step=100)
-    split_cols = st.columns(2)
+    split_cols = st.columns([2, 3])
     validation_split = split_cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="validation_split",
                                             help="Share of the training samples held out.")
     split_mode = split_cols[1].selectbox("Split", list(SPLIT_MODES), key="split_mode", format_func=SPLIT_MODES.get)
-    labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get)
+    labels = st.selectbox("Labels and loss", list(LABEL_ENCODINGS), key="labels", format_func=LABEL_ENCODINGS.get,
+                          help=LABELS_HELP)
     choices = [c for c in AUGMENTATION_CHOICES if c != "augment_page" or st.session_state["train_augmentation"]]
     augmentation_key = st.selectbox(
         "Augmentation (training only)", choices, key="augmentation", format_func=AUGMENTATION_CHOICES.get,

@@ -16,6 +16,30 @@ CURVE_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot .scatterla
                        .some(p => (p.getAttribute('d') || '').split('L').length > 3)"""
 
 
+# Text the page shows cut off: a text node running past the box that clips it (overflow hidden, or an ellipsis),
+# and an input (a select box's chosen value, a typed field) whose value is wider than the field.
+CUT_TEXT = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('[data-testid=stMain] *')) {
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const range = document.createRange(); range.selectNodeContents(el);
+    const text = range.getBoundingClientRect();
+    if (!text.width) continue;
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (['hidden', 'clip'].includes(style.overflowX) || style.textOverflow === 'ellipsis') {
+        if (text.right > a.getBoundingClientRect().right + 1) out.push(el.textContent.trim().slice(0, 60));
+        break;
+      }
+    }
+  }
+  for (const el of document.querySelectorAll('[data-testid=stMain] input')) {
+    if (el.type !== 'range' && el.value && el.scrollWidth > el.clientWidth + 1) out.push(el.value.slice(0, 60));
+  }
+  return out;
+}"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

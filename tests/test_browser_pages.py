@@ -6,7 +6,7 @@ import pytest
 from core.domain.config import TrainConfig
 from core.services import jobs
 from core.settings import load_settings
-from tests.browser_support import CURVE_DRAWN, StreamlitServer, screenshot
+from tests.browser_support import CURVE_DRAWN, CUT_TEXT, StreamlitServer, screenshot
 from tests.conftest import wait_for
 from tests.test_pages import _finished_run
 
@@ -168,5 +168,28 @@ def test_a_lessons_result_opens_where_the_student_is_looking(lab, page, tmp_path
         viewport = page.viewport_size
         assert box is not None and 0 <= box["y"] <= viewport["height"] - box["height"], (box, viewport)
         screenshot(page, "browser-lesson-8-in-view-1400.png")
+    finally:
+        app.stop()
+
+
+def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store, page, tmp_path):
+    """Every page at 1024 px, as a newcomer opens it with the bundled digits and one finished run: no text
+    or chosen value cut short (checked on the rendered text, not by eye alone)."""
+    run_id = _finished_run(store)
+    app = StreamlitServer(tmp_path / "streamlit.log")
+    app.start()
+    try:
+        page.set_viewport_size({"width": 1024, "height": 900})
+        cut = {}
+        for path in ("", "lessons", "train", f"runs?run={run_id}", "sweeps", "models", "augment", "data"):
+            page.goto(f"{app.url}/{path}")
+            page.get_by_test_id("stMain").wait_for(timeout=60_000)
+            wait_for(lambda: page.get_by_test_id("stStatusWidget").count() == 0, 60, what=f"/{path} to finish")
+            page.wait_for_timeout(1500)
+            if path == "sweeps":  # the form a newcomer opens first
+                page.get_by_text("New sweep", exact=True).first.click()
+                page.wait_for_timeout(2500)
+            cut[path] = page.evaluate(CUT_TEXT)
+        assert not any(cut.values()), {p: c for p, c in cut.items() if c}
     finally:
         app.stop()

@@ -40,7 +40,7 @@ def test_the_assignment_preset_starts_a_sweep_that_can_be_cancelled(lab):
     at.button(key="sw_preset").click().run()
     # The test lab has only the bundled digits, so the preset runs there: 3 × 3 optimizers × 2 rates.
     assert any("**18 runs**" in text for text in _infos(at))
-    assert ("MNIST and Fashion-MNIST are not on this machine, so the preset runs on Digits 8x8 (bundled, offline) "
+    assert ("MNIST and Fashion-MNIST are not on this machine, so the preset runs on Digits 8×8 (bundled) "
             "only; get them on the Data page to sweep the assignment's datasets.") in _infos(at)
     assert at.multiselect(key="sw_optimizers").value == ["sgd_momentum", "adam", "rmsprop"]
     at.button(key="sw_start").click().run()

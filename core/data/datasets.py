@@ -65,7 +65,7 @@ class DatasetUnavailable(Exception):
 
 def _digits_info() -> DatasetInfo:
     return DatasetInfo(
-        key="digits", title="Digits 8x8 (bundled, offline)", source="bundled", input_shape=(8, 8, 1),
+        key="digits", title="Digits 8×8 (bundled)", source="bundled", input_shape=(8, 8, 1),
         num_classes=10, class_names=keras_cache.DIGIT_NAMES, train_size=1437, test_size=360,
         available=True, downloadable=False, location="bundled with scikit-learn", size_bytes=None, hint="",
     )

@@ -38,9 +38,10 @@ LR_SCHEDULES = {"constant": "constant", "cosine": "cosine decay to 0 over the ru
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
-SPLIT_MODES = {"random": "random (seeded, stratified)", "keras": "last share (Keras)"}
-LABEL_ENCODINGS = {"integer": "integer labels, sparse categorical cross-entropy",
-                   "one_hot": "one-hot labels, categorical cross-entropy"}
+SPLIT_MODES = {"random": "random, stratified", "keras": "last share (Keras)"}  # short: a select shows ~20 characters
+LABEL_ENCODINGS = {"integer": "integers · sparse cross-entropy", "one_hot": "one-hot · categorical cross-entropy"}
+LABELS_HELP = ("Class ids as integers with sparse categorical cross-entropy, or one-hot vectors with categorical "
+               "cross-entropy: the same loss written two ways (the course uses both).")
 IMAGE_SIZE_RANGE = (16, 512)
 MAX_RUN_CPUS = 256
 # Fields that say where a run trains, not what it learns: runs differing only in these are the same experiment.

@@ -129,7 +129,7 @@ LESSONS: tuple[Lesson, ...] = (
            "Which model, optimizer and learning rate reach 98.5 % on MNIST and 90.5 % on Fashion-MNIST?",
            "The checklist below ticks the eight grading points from what a sweep actually contains and "
            "reached; 7 of 8 is full marks.",
-           "sweep", "Load the assignment preset in Sweeps",
+           "sweep", "Open the preset in Sweeps",
            course_results="Targets: 98.5 % test accuracy on MNIST, 90.5 % on Fashion-MNIST."),
 )
 BY_KEY = {lesson.key: lesson for lesson in LESSONS}

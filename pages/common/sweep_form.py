@@ -96,7 +96,7 @@ def _how_to_train(settings: Settings) -> None:
     number(cols[0], "Training samples (0 = all)", "sw_train_subset", step=1000,
            help="A stratified subset per trial keeps a search quick; retrain the best on all.")
     number(cols[1], "Test samples (0 = all)", "sw_test_subset", step=1000)
-    cols = st.columns(2)
+    cols = st.columns([1, 2])  # the split's select needs the room: half a column cut "random, stratified"
     cols[0].slider("Validation split", 0.0, 0.5, step=0.05, key="sw_validation_split",
                    help="Trials are ranked on this held-out share, never on the test split.")
     cols[1].selectbox("Split", list(SPLIT_MODES), key="sw_split_mode", format_func=SPLIT_MODES.get)
