@@ -224,3 +224,11 @@ def test_a_tiny_upload_that_unpacks_to_hundreds_of_mb_is_refused_before_it_is_un
     with pytest.raises(UploadError, match=r"^npz: 'x_train.npy' unpacks [\d,]+ times its packed size"):
         save_npz("zeros", buffer.getvalue(), lab)
     assert not (lab.data_root / "uploads" / "padded").exists() and not list(lab.uploads_dir.glob("*.npz"))
+
+
+def test_a_class_folder_with_a_colon_is_a_class_and_a_drive_letter_is_refused(lab):
+    files = {f"{c}/{i}.png": _png() for c in ("time: 10s", "time: 20s") for i in range(3)}
+    target = save_zip("colons", _zip(files), lab)
+    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == ["time: 10s", "time: 20s"]
+    with pytest.raises(UploadError, match="points outside the archive"):
+        save_zip("drive", _zip({"C:/cats/1.png": _png(), "C:/dogs/1.png": _png()}), lab)

@@ -234,7 +234,7 @@ def load_npz(name: str, settings: Settings):
 def _member_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     name = info.filename.replace("\\", "/")
     pure = PurePosixPath(name)
-    if name.startswith("/") or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+    if name.startswith("/") or ".." in pure.parts or (pure.parts and re.match(r"[A-Za-z]:", pure.parts[0])):
         raise UploadError(f"zip: {info.filename!r} points outside the archive (zip-slip); refused")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
