@@ -347,7 +347,7 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         at.button(key="start").click().run()
         at.number_input(key="cpus").set_value(0.5)
         at.button(key="start").click().run()
-        assert at.error[0].value == "cpus: must be a whole number; got 0.5"  # and nothing queued
+        assert at.error[0].value == "Cluster CPUs: must be a whole number; got 0.5"  # and nothing queued
         # The Sweeps page asks the same of every trial.
         at = _page("pages/sweeps.py").run()
         assert any("at a time (a guess until the cluster's dispatcher has looked at its nodes)" in i.value
