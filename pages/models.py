@@ -14,7 +14,7 @@ from pages.common.auth import current_actor
 from pages.common.feature_maps import feature_maps_panel
 from pages.common.handoff import apply_model_request
 from pages.common.nav import page_setup
-from pages.common.widgets import architecture_options
+from pages.common.widgets import architecture_options, number
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the model…")
@@ -57,11 +57,14 @@ with right:
         input_shape, classes = dataset.input_shape, dataset.num_classes
     else:
         dims = [*st.columns(2), *st.columns(2)]  # two by two: four across cut "height" to "heigh/t" at 1024 px
-        input_shape = tuple(int(d.number_input(label, 1, 1024, default, key=f"model_{label}"))
-                            for d, label, default in zip(dims, ("height", "width", "channels"), (32, 32, 3)))
-        classes = int(dims[3].number_input("classes", 2, 1000, 10, key="model_classes"))
+        for label, default in (("height", 32), ("width", 32), ("channels", 3), ("classes", 10)):
+            st.session_state.setdefault(f"model_{label}", default)
+        typed = [number(d, label, f"model_{label}") for d, label in zip(dims, ("height", "width", "channels",
+                                                                             "classes"))]
 
 try:
+    if source == "shape":  # checked here: an out-of-range value is one line, and no stale model stays on screen
+        input_shape, classes = models.typed_input(*typed)
     options = architecture_options(key, "model")
     if key == "resnet50_transfer" and options.get("weights") == "imagenet":
         st.caption("Counting parameters does not need the ImageNet weights: the page uses a random base.")

@@ -55,6 +55,19 @@ def test_a_typed_shape_and_the_comparison(lab):
         "Deep MLP 4096-1024-256-64 (CIFAR-10 lesson)": 17_061_834, "Small CNN (CIFAR-10 lesson)": 94_698}
 
 
+def test_a_typed_shape_out_of_range_is_one_line_and_leaves_no_old_model_on_screen(lab):
+    at = _page("pages/models.py").run()
+    at.selectbox(key="model_arch").set_value("small_cnn")
+    at.radio(key="model_input").set_value("shape").run()
+    assert _metrics(at)["Parameters"] == "94,698"
+    at.number_input(key="model_height").set_value(2000).run()  # a ranged field kept 32 and the old model
+    assert not at.exception
+    assert at.error[0].value == "height: must be a whole number from 1 to 1024; got 2000"
+    assert "Parameters" not in _metrics(at)
+    at.number_input(key="model_height").set_value(None).run()
+    assert at.error[0].value == "height: must be a whole number from 1 to 1024; the field is empty"
+
+
 def test_the_comparison_reads_17_million_and_95_thousand_alike(lab):
     at = _page("pages/models.py").run()
     at.radio(key="model_input").set_value("shape").run()  # 32×32×3, 10 classes: the lesson's two models

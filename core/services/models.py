@@ -13,7 +13,23 @@ from core.training import inspection, summary
 from core.training.inspection import LayerMaps
 from core.training.summary import ModelReport
 
-__all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps", "input_for"]
+__all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps", "input_for",
+           "typed_input"]
+
+
+TYPED_LIMITS = {"height": (1, 1024), "width": (1, 1024), "channels": (1, 16), "classes": (2, 1000)}
+
+
+def typed_input(height, width, channels, classes) -> tuple[tuple[int, int, int], int]:
+    """A shape and class count as typed on the Models page, checked: ArchitectureError names the field and its
+    range (a value out of range was kept as the last good one, with the old model still on screen)."""
+    values = {"height": height, "width": width, "channels": channels, "classes": classes}
+    for name, value in values.items():
+        low, high = TYPED_LIMITS[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            shown = "the field is empty" if value is None else f"got {value!r}"
+            raise ArchitectureError(f"{name}: must be a whole number from {low} to {high}; {shown}")
+    return (height, width, channels), classes
 
 
 def input_for(key: str, datasets: list[DatasetInfo], preferred: str | None) -> str | None:
