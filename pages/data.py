@@ -56,7 +56,10 @@ def _save_upload() -> None:
                                                         "above and on the Train page.")
 
 
-with st.expander("Upload your own data", expanded="upload_result" in st.session_state):
+# Open while the student is at it (a result to read, a file chosen, a name typed): it closed after a refusal.
+state = st.session_state
+busy = "upload_result" in state or state.get(_uploader_key()) is not None or bool(state.get("upload_name"))
+with st.expander("Upload your own data", expanded=busy):
     st.write("An `.npz` with `x_train, y_train, x_test, y_test` (images as uint8 0..255 or floats 0..1, "
              "integer labels), or a `.zip` of class folders of images. "
              f"Up to {settings.max_upload_mb} MB.")

@@ -82,6 +82,8 @@ def test_a_bad_upload_gets_one_line_and_nothing_is_saved(lab):
     at.button(key="upload_save").click().run()
     assert at.error[0].value == "zip: not a readable .zip file"
     assert not any(d.source == "upload" for d in datasets.catalog(lab))
+    at.run()  # the next redraw, the refusal read: the section stays open on the student's name and file
+    assert [e for e in at.expander if e.label == "Upload your own data"][0].proto.expanded
 
 
 @pytest.mark.timeout(180)
