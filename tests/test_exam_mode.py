@@ -233,3 +233,13 @@ def test_exam_mode_hides_another_students_uploads_and_refuses_training_on_them(e
     assert jobs.submit(TrainConfig(dataset=key, epochs=1, batch_size=4), settings, actor=BEN)
     class_service.set_rules({"hide-others": "off"}, settings, actor=TESS)
     assert key in {d.key for d in catalog.entries(settings, AMY)}  # outside exam mode the class shares data
+
+
+def test_a_student_is_not_shown_the_servers_folders_or_install_commands(classroom):
+    from core.services import catalog
+
+    student = {d.key: d for d in catalog.entries(classroom, AMY)}
+    teacher = {d.key: d for d in catalog.entries(classroom, TESS)}
+    assert "apt-get" in teacher["fashion_mnist"].hint and str(classroom.keras_home) in teacher["fashion_mnist"].hint
+    assert student["fashion_mnist"].hint == "ask your teacher to add it to the class's server"
+    assert all(str(classroom.home) not in d.location and "/" not in d.location for d in student.values())

@@ -5,12 +5,13 @@ and a later catalog (a shared data root, per-user uploads) changes here, not in 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import BinaryIO, Callable
 
 from core.data import datasets, downloads, uploads
 from core.data.datasets import DEFAULT_IMAGE_SIZE, ArrayDataset, DatasetInfo, DatasetUnavailable
 from core.data.uploads import UploadError
-from core.domain.people import Actor
+from core.domain.people import STUDENT, Actor
 from core.services.classroom import may_see
 from core.services.permissions import PermissionDenied, acting, owner_of
 from core.settings import Settings
@@ -21,8 +22,14 @@ __all__ = ["DEFAULT_IMAGE_SIZE", "ArrayDataset", "DatasetInfo", "DatasetUnavaila
 
 def entries(settings: Settings, actor: Actor | None = None) -> list[DatasetInfo]:
     """Every dataset the catalog knows, available on this machine or not (in exam mode, a student sees no
-    other student's uploads)."""
-    return [d for d in datasets.catalog(settings) if not d.owner or may_see(actor, d.owner, settings)]
+    other student's uploads). A student of a class is told where a dataset lives and how to get a missing one in
+    their terms: the server's folders and install commands are the teacher's business."""
+    found = [d for d in datasets.catalog(settings) if not d.owner or may_see(actor, d.owner, settings)]
+    if not (settings.classroom and actor is not None and actor.role == STUDENT):
+        return found
+    return [replace(d, location="on the class's server",
+                    hint="" if d.available else "ask your teacher to add it to the class's server")
+            for d in found]
 
 
 def check_visible(keys: list[str], actor: Actor | None, settings: Settings) -> None:
