@@ -14,7 +14,7 @@ from core.domain.config import (
     recipe_settings,
 )
 from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm, page_message
-from core.services import capacity, catalog, jobs
+from core.services import capacity, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.display import cluster_line, escape_links, escape_markdown
 from pages.common.auth import current_actor
@@ -111,7 +111,7 @@ with opt_col:
         momentum = number(st, "Momentum", "momentum", step=0.05)
         nesterov = st.checkbox("Nesterov momentum", key="nesterov")
     batch_size = number(st, "Batch size", "batch_size")
-    epochs = number(st, f"Epochs (at most {settings.max_epochs})", "epochs")
+    epochs = number(st, f"Epochs (at most {classroom.epoch_cap(current_actor(), settings)})", "epochs")
     cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)
     if settings.executor == "ray":
         cluster_cols = st.columns(2)

@@ -243,3 +243,12 @@ def test_a_student_is_not_shown_the_servers_folders_or_install_commands(classroo
     assert "apt-get" in teacher["fashion_mnist"].hint and str(classroom.keras_home) in teacher["fashion_mnist"].hint
     assert student["fashion_mnist"].hint == "ask your teacher to add it to the class's server"
     assert all(str(classroom.home) not in d.location and "/" not in d.location for d in student.values())
+
+
+def test_the_epochs_field_names_the_class_limit_a_student_is_held_to(amy_signed_in):
+    settings, _ = amy_signed_in
+    class_service.set_rules({"epochs": "10"}, settings, actor=TESS)
+    at = _page("pages/train.py")
+    assert not at.exception
+    assert at.number_input(key="epochs").label == "Epochs (at most 10)"
+    assert class_service.epoch_cap(TESS, settings) == settings.max_epochs  # teachers are not limited

@@ -62,6 +62,12 @@ def queue_limit(actor: Actor, settings: Settings) -> int | None:
     return rules(settings).max_queued if actor.role == STUDENT else None
 
 
+def epoch_cap(actor: Actor | None, settings: Settings) -> int:
+    """The most epochs `actor` may ask a run for: the server's cap, or the class's lower limit for a student."""
+    limit = rules(settings).max_epochs if settings.classroom and actor is not None and actor.role == STUDENT else None
+    return min(settings.max_epochs, limit) if limit is not None else settings.max_epochs
+
+
 def visible_owner(actor: Actor | None, settings: Settings) -> str | None:
     """In exam mode, the only owner whose runs and sweeps a student sees (their own); None: everyone's are
     visible. Every read service asks here, so exam mode holds for each page, URL and download alike; in
@@ -178,5 +184,6 @@ def _best_validation(store: RunStore) -> dict[int, float]:
     return best_validation_accuracy(store)
 
 
-__all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "may_see",
-           "queue_limit", "queue_places", "require_teacher", "rules", "set_rules", "students", "visible_owner"]
+__all__ = ["ClassRules", "LimitError", "Place", "assignment_board", "board_csv", "check_submission", "epoch_cap",
+           "may_see", "queue_limit", "queue_places", "require_teacher", "rules", "set_rules", "students",
+           "visible_owner"]
