@@ -1,6 +1,7 @@
 """Class page (teachers): who trains what now, per-student counts, the assignment board, limits, the audit."""
 import streamlit as st
 
+from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.classroom import audit_table, class_queue_table
@@ -49,12 +50,14 @@ def now_training() -> None:
 now_training()
 
 st.subheader("Assignment board")
-datasets = {d.key: d.title for d in catalog.entries(settings, current_actor())}
+datasets = {d.key: d.title for d in catalog.entries(settings, current_actor()) if d.available}
 left, right = st.columns([2, 1], vertical_alignment="bottom")
-usual = classroom.usual_dataset(settings, actor=actor) or "fashion_mnist"  # the one the class trains on most
+usual = classroom.usual_dataset(settings, actor=actor)  # the one the class trains on most, else one that is here
 default = list(datasets).index(usual) if usual in datasets else 0
 dataset = left.selectbox("Dataset", list(datasets), index=default, format_func=datasets.get, key="board_dataset")
-target_text = right.text_input("Target test accuracy (%)", "90.5", key="board_target")
+# The target follows the dataset: the course's own where it has one (98.5 % MNIST, 90.5 % Fashion-MNIST).
+target_text = right.text_input("Target test accuracy (%)", f"{100 * ASSIGNMENT_TARGETS.get(dataset, 0.9):g}",
+                               key=f"board_target_{dataset}")
 try:
     target = float(target_text.strip().rstrip("%")) / 100
 except ValueError:

@@ -252,3 +252,17 @@ def test_the_epochs_field_names_the_class_limit_a_student_is_held_to(amy_signed_
     assert not at.exception
     assert at.number_input(key="epochs").label == "Epochs (at most 10)"
     assert class_service.epoch_cap(TESS, settings) == settings.max_epochs  # teachers are not limited
+
+
+def test_the_class_boards_target_follows_the_chosen_dataset(exam, fashion, monkeypatch):
+    from core.web import signin
+
+    token = accounts.sign_in("tess", "tess-password", exam[0]).token
+    monkeypatch.setattr("pages.common.auth._session_token", lambda: token)
+    monkeypatch.setitem(signin._gate, "active", True)
+    at = _page("pages/teacher.py")
+    assert not at.exception
+    assert at.selectbox(key="board_dataset").value == "digits"  # the one here that the class uses
+    assert at.text_input(key="board_target_digits").value == "90"  # no course target for digits: 90 %
+    at.selectbox(key="board_dataset").set_value("fashion_mnist").run()
+    assert at.text_input(key="board_target_fashion_mnist").value == "90.5"  # the course's target for it
