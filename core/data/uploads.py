@@ -131,11 +131,11 @@ def _check_ratio(info: zipfile.ZipInfo, what: str) -> None:
                           f"its packed size (a zip bomb, not data); at most {MAX_RATIO} times is accepted")
 
 
-def _npz_unpacked_bytes(data: bytes | Path) -> int:
-    """What the .npz's arrays take once unpacked, from the archive's directory (nothing is decompressed)."""
+def _npz_directory(data: bytes | Path) -> list[zipfile.ZipInfo]:
+    """The .npz's members as its archive's directory lists them (nothing is decompressed)."""
     try:
         with zipfile.ZipFile(_readable(data)) as archive:
-            return sum(i.file_size for i in archive.infolist())
+            return archive.infolist()
     except zipfile.BadZipFile as exc:
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez") from exc
 
@@ -147,10 +147,10 @@ def validate_npz(data: bytes | Path, settings: Settings | None = None) -> dict[s
     if not _head(data, 2) == b"PK":  # an .npz is a zip archive; anything else numpy would try to unpickle
         raise UploadError("npz: not a readable .npz file; save the arrays with numpy.savez")
     if settings is not None:
-        _check_unpacked(_npz_unpacked_bytes(data), settings, "npz")
-        with zipfile.ZipFile(_readable(data)) as archive:
-            for info in archive.infolist():
-                _check_ratio(info, "npz")
+        members = _npz_directory(data)
+        _check_unpacked(sum(i.file_size for i in members), settings, "npz")
+        for info in members:
+            _check_ratio(info, "npz")
     try:
         with np.load(_readable(data), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files if key in NPZ_KEYS}

@@ -30,11 +30,6 @@ def end(token_hash: str) -> int:
     return len(events)
 
 
-def open_count() -> int:
-    """How many WebSockets are open (for tests and the logs)."""
-    return sum(len(events) for events in _open.values())
-
-
 async def serve(app, scope, receive, send, token_hash: str, live: Callable[[set[str]], Awaitable[set[str]]]) -> None:
     """Run the app's WebSocket `scope` until it ends or its session does (`live` says which of some token
     hashes are still signed in); then close it and tell the app the browser has gone."""

@@ -51,12 +51,12 @@ def gate_active() -> bool:
     return _gate["active"]
 
 
-def _cookie_token(headers: list[tuple[bytes, bytes]], name: str = COOKIE) -> str | None:
+def _cookie_token(headers: list[tuple[bytes, bytes]]) -> str | None:
     # Starlette's lenient parser, as the pages' own: Python's SimpleCookie stops at the first cookie it does not
     # like (another app's `x[0]=1` on the same host), and the session cookie after it would go unseen.
     for key, value in headers:
         if key == b"cookie":
-            found = cookie_parser(value.decode("latin-1")).get(name)
+            found = cookie_parser(value.decode("latin-1")).get(COOKIE)
             if found:
                 return found
     return None
