@@ -21,7 +21,7 @@ from core.runtime.taskqueue import Executor, executor_for
 from core.services import catalog
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
-from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
+from core.services.classroom import check_submission, queue_limit, visible_owner
 from core.services.liveness import reap_dead_runs
 from core.services.pacing import LIVE_BUCKET_SECONDS, SETTLED_PACE, YOUNG_RUN_SECONDS, Activity, data_version
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
@@ -339,10 +339,11 @@ def runs_by_id(run_ids: list[int], settings: Settings | None = None, actor: Acto
 
 def _visible(store: RunStore, run_id: int, actor: Actor | None, settings: Settings) -> bool:
     """Whether `actor` may see run `run_id` (a missing run counts as visible: there is nothing to show)."""
-    if visible_owner(actor, settings) is None:
+    owner = visible_owner(actor, settings)
+    if owner is None:
         return True
     run = store.get(run_id)
-    return run is None or may_see(actor, run.owner, settings)
+    return run is None or run.owner == owner
 
 
 def metrics_of(run_ids: list[int], settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:
