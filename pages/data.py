@@ -18,7 +18,7 @@ st.dataframe(catalog_table(entries), hide_index=True, key="catalog", column_conf
 hints = missing_hints(entries)
 if hints:
     st.markdown("**Not on this machine yet**\n\n" + "\n".join(
-        f"- {escape_markdown(title)}: {escape_markdown(hint)}" for title, hint in hints))
+        f"- {escape_markdown(title)}: {escape_links(hint)}" for title, hint in hints))  # our hints keep their `code`
 st.caption(f"Image folders: put one sub-folder per class (optionally inside train/ and test/) below "
            f"{settings.data_root}. Keras datasets are read from {settings.keras_home / 'datasets'}.")
 
