@@ -41,8 +41,8 @@ def overview() -> None:
                 "Open the Train page and press Start.")
         return
     st.subheader("Recent runs")
-    st.dataframe(for_display(runs_table(recent).drop(columns=["detail"]), RUN_PERCENT, RUN_COUNTS), hide_index=True,
-                 column_config=RUN_COLUMNS)
+    table = runs_table(recent, validation=jobs.validation_accuracy(recent)).drop(columns=["detail"])
+    st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS)
 
 
 overview()

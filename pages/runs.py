@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.domain.run_query import SORT_KEYS, RunQuery
-from core.services import jobs, sweeps
+from core.domain.run_query import RunQuery
+from core.services import jobs
 from core.views.compare import EMA_HELP, X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
 from pages.common.auth import current_actor, may_act_on
@@ -13,6 +13,7 @@ from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.queue import queue_places
 from pages.common.run_detail import clone, relabel, run_detail
+from pages.common.run_filters import run_filters
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
 ACTIVE = ("queued", "running")
@@ -41,31 +42,11 @@ if live and not activity.active:
 watch_runs(activity, enabled=live, every=every, pace=interval)
 
 actor = current_actor()
-values = jobs.filter_values(actor=actor)
-with st.expander("Filter and sort"):
-    f = st.columns(4)
-    status = f[0].multiselect("Status", ["queued", "running", "succeeded", "failed", "cancelled"], key="f_status")
-    dataset = f[1].multiselect("Dataset", values["dataset"], key="f_dataset")
-    architecture = f[2].multiselect("Architecture", values["architecture"], key="f_architecture")
-    optimizer = f[3].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
-    g = st.columns(4)
-    tag = g[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
-    sweep_names = {s.id: s.name for s in sweeps.sweeps(actor=actor)}
-    if st.session_state.get("f_sweep") not in sweep_names:
-        st.session_state["f_sweep"] = None
-    sweep = g[0].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
-                           format_func=lambda i: "any" if i is None else f"#{i} {sweep_names[i]}")
-    text = g[1].text_input("Search names, notes, tags", key="f_text")
-    sort = g[2].selectbox("Sort by", list(SORT_KEYS), key="f_sort")
-    descending = g[3].toggle("Descending", value=True, key="f_desc")
-    page_size = g[3].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
-base_query = RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
-                      optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
-                      page_size=page_size)
+base_query = run_filters(actor)
 # One query gives this page and the total; the page number is clamped when filters shrink the total.
 requested = int(st.session_state.get("f_page", 1)) - 1
 page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": requested}), actor=actor)
-pages = max(1, -(-total // page_size))
+pages = max(1, -(-total // base_query.page_size))
 if requested >= pages:
     st.session_state["f_page"] = pages
     page_runs, total = jobs.query(RunQuery(**{**base_query.__dict__, "page": pages - 1}), actor=actor)
@@ -78,13 +59,14 @@ def runs_panel() -> None:
     """The table of this page of runs, re-drawn on its own; the widgets around it stay put."""
     runs, matching = jobs.query(run_query, actor=actor)
     if not runs:
-        st.info("No runs yet. Start one on the Train page." if not matching and base_query == RunQuery(
-            sort=sort, descending=descending, page_size=page_size) else "No runs match these filters.")
+        st.info("No runs match these filters." if matching or base_query.filtered else
+                "No runs yet. Start one on the Train page.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in runs) else {}
-    st.dataframe(for_display(runs_table(runs, places), RUN_PERCENT, RUN_COUNTS), hide_index=True,
-                 column_config=RUN_COLUMNS, key="runs_table")
+    table = runs_table(runs, places, jobs.validation_accuracy(runs))
+    st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
+                 key="runs_table")
     first = run_query.page * run_query.page_size + 1
     st.caption(f"Showing {first}–{first + len(runs) - 1} of {matching} runs")
 

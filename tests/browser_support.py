@@ -16,8 +16,9 @@ CURVE_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot .scatterla
                        .some(p => (p.getAttribute('d') || '').split('L').length > 3)"""
 
 
-# Text the page shows cut off: a text node running past the box that clips it (overflow hidden, or an ellipsis),
-# and an input (a select box's chosen value, a typed field) whose value is wider than the field.
+# Text the page shows cut off: a text node running past any box that clips it (overflow hidden, an ellipsis, or
+# a box that scrolls sideways: its own, or an outer one, as a multiselect hides its chips), and an input (a select
+# box's chosen value, a typed field) whose value is wider than the field.
 CUT_TEXT = """() => {
   const out = [];
   for (const el of document.querySelectorAll('[data-testid=stMain] *')) {
@@ -27,8 +28,11 @@ CUT_TEXT = """() => {
     if (!text.width) continue;
     for (let a = el; a && a !== document.body; a = a.parentElement) {
       const style = getComputedStyle(a);
-      if (['hidden', 'clip'].includes(style.overflowX) || style.textOverflow === 'ellipsis') {
-        if (text.right > a.getBoundingClientRect().right + 1) out.push(el.textContent.trim().slice(0, 60));
+      // A box that scrolls sideways hides what is past its edge too (a multiselect's chips); code blocks aside.
+      const clips = ['hidden', 'clip'].includes(style.overflowX) || style.textOverflow === 'ellipsis'
+        || (['auto', 'scroll'].includes(style.overflowX) && !a.closest('pre'));
+      if (clips && text.right > a.getBoundingClientRect().right + 1) {
+        out.push(el.textContent.trim().slice(0, 60));
         break;
       }
     }

@@ -6,6 +6,8 @@ import pytest
 from core.domain.config import TrainConfig
 from core.services import jobs
 from core.settings import load_settings
+from core.store.runs import SUCCEEDED
+from core.store.sweeps import NewRun, create_sweep
 from tests.browser_support import CURVE_DRAWN, CUT_TEXT, StreamlitServer, screenshot
 from tests.conftest import wait_for
 from tests.test_pages import _finished_run
@@ -172,10 +174,34 @@ def test_a_lessons_result_opens_where_the_student_is_looking(lab, page, tmp_path
         app.stop()
 
 
+# The column headers a table draws in view (its grid keeps them in an accessibility tree as it draws them).
+SHOWN_HEADERS = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')].map(
+  grid => [...grid.querySelectorAll('[role=columnheader]')].map(h => h.textContent))"""
+
+
+def _headers_in_view(page) -> set[str]:
+    """The column headers the page's first table draws, once it has drawn them."""
+    wait_for(lambda: any(page.evaluate(SHOWN_HEADERS)), 30, what="a table's headers")
+    return set(page.evaluate(SHOWN_HEADERS)[0])
+
+
+def _finished_sweep(store) -> None:
+    """A sweep of two finished trials that differ by optimizer and learning rate."""
+    trials = [TrainConfig(optimizer=optimizer, learning_rate=lr, name=f"trial {optimizer}")
+              for optimizer, lr in (("adam", 0.001), ("sgd", 0.01))]
+    _, run_ids = create_sweep(store, "optimizers", {}, [NewRun(c.display_name(), c.to_dict(), c.epochs,
+                                                               {"optimizer": c.optimizer}) for c in trials])
+    for run_id, accuracy in zip(run_ids, (0.9, 0.8)):
+        store.claim(run_id, 1, "elsewhere")
+        store.finish(run_id, SUCCEEDED, test_accuracy=accuracy, test_loss=0.3, train_seconds=5.0)
+
+
 def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store, page, tmp_path):
-    """Every page at 1024 px, as a newcomer opens it with the bundled digits and one finished run: no text
-    or chosen value cut short (checked on the rendered text, not by eye alone)."""
+    """Every page at 1024 px, as a newcomer opens it with the bundled digits, one finished run and a sweep: no
+    text or chosen value cut short (checked on the rendered text, not by eye alone), and the tables' key
+    columns in view (the runs' dataset and architecture, the sweep's varied settings)."""
     run_id = _finished_run(store)
+    _finished_sweep(store)
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
@@ -186,10 +212,18 @@ def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store,
             page.get_by_test_id("stMain").wait_for(timeout=60_000)
             wait_for(lambda: page.get_by_test_id("stStatusWidget").count() == 0, 60, what=f"/{path} to finish")
             page.wait_for_timeout(1500)
-            if path == "sweeps":  # the form a newcomer opens first
+            if path.startswith("runs"):
+                assert {"val acc", "test acc", "dataset", "architecture"} <= _headers_in_view(page)
+            if path == "sweeps":  # the trials table of the newest sweep, then the form a newcomer opens first
+                assert {"val acc", "optimizer", "lr"} <= _headers_in_view(page)
                 page.get_by_text("New sweep", exact=True).first.click()
                 page.wait_for_timeout(2500)
             cut[path] = page.evaluate(CUT_TEXT)
+            if path == "sweeps":  # the preset's three optimizers, each chip whole
+                page.get_by_role("button", name="Load the assignment preset").click()
+                page.get_by_text("Adam", exact=True).first.wait_for(timeout=30_000)
+                page.wait_for_timeout(1000)
+                cut["sweeps, the assignment preset"] = page.evaluate(CUT_TEXT)
         assert not any(cut.values()), {p: c for p, c in cut.items() if c}
     finally:
         app.stop()

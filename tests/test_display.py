@@ -6,7 +6,7 @@ import pandas as pd
 
 from core.store.runs import Run
 from core.views.compare import legend_labels, log_ticks
-from core.views.display import distinguishing, for_display, shorten
+from core.views.display import distinguishing, for_display, shorten, varied_first
 
 
 def _run(run_id: int, name: str, **config) -> Run:
@@ -86,3 +86,11 @@ def test_the_cluster_line_says_what_the_nodes_hold_and_what_one_node_can_take():
     assert cluster_line(pcs, 1, 2, 1).endswith("· no node holds a run of 2 CPUs and 1 GPU: ask for fewer (cpus, gpus)")
     assert cluster_line([], 2, 2, 0) == ("Ray cluster: no dispatcher has looked at its nodes in the last minute; one "
                                          "starts with the next run")
+
+
+def test_the_settings_a_table_varies_come_first():
+    trials = pd.DataFrame({"architecture": ["mlp", "mlp"], "optimizer": ["adam", "sgd"], "learning_rate": [0.1, 0.01],
+                           "seed": [0, 0]})
+    assert varied_first(trials, ("architecture", "optimizer", "learning_rate", "seed", "dataset")) == \
+        ("optimizer", "learning_rate", "architecture", "seed", "dataset")
+    assert varied_first(trials.head(1), ("architecture", "optimizer")) == ("architecture", "optimizer")

@@ -3,10 +3,11 @@ import json
 import random
 
 import pandas as pd
+import pytest
 
 from core.domain.config import TrainConfig
 from core.services import jobs
-from core.store.queries import RunQuery, facets, query_runs, relabel
+from core.store.queries import RunQuery, best_validation_accuracy, facets, query_runs, relabel
 from core.store.runs import SUCCEEDED, MetricPoint
 from core.views import compare
 from tests.conftest import on_both_databases
@@ -45,6 +46,15 @@ def test_queries_filter_sort_and_page_500_runs(lab, store):
     best, _ = query_runs(store, RunQuery(sort="test accuracy", page_size=3))
     assert [r.test_accuracy for r in best] == sorted((r.test_accuracy for r in best), reverse=True)
     assert best[0].test_accuracy == max(r.test_accuracy for r in query_runs(store, RunQuery(page_size=500))[0])
+    # Each run's best validation accuracy is its last epoch's, 0.8 + i / 10,000: run 500 is best, run 1 worst.
+    by_validation, _ = query_runs(store, RunQuery(sort="validation accuracy", page_size=3))
+    assert [r.id for r in by_validation] == [500, 499, 498]
+    assert query_runs(store, RunQuery(sort="validation accuracy", descending=False, page_size=1))[0][0].id == 1
+    good, n_good = query_runs(store, RunQuery(min_val_accuracy=0.84945, sort="id", descending=False))
+    assert n_good == 5 and [r.id for r in good] == [496, 497, 498, 499, 500]
+    assert RunQuery(min_val_accuracy=0.5).filtered and not RunQuery(sort="name", page=3).filtered
+    assert best_validation_accuracy(store, [1, 500]) == pytest.approx({1: 0.8, 500: 0.8499})
+    assert best_validation_accuracy(store, []) == {}
     relabel(store, 7, "run 7", "", ["baseline", "week 2"])
     tagged, n = query_runs(store, RunQuery(tag="week 2"))
     assert n == 1 and tagged[0].id == 7 and tagged[0].tag_list == ["baseline", "week 2"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SORT_KEYS = ("id", "name", "status", "test accuracy", "test loss", "parameters", "training time")
+SORT_KEYS = ("id", "name", "status", "validation accuracy", "test accuracy", "test loss", "parameters", "training time")
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,13 @@ class RunQuery:
     text: str = ""  # matched against name, notes and tags
     sweep: int | None = None  # only the runs of this sweep
     owner: str | None = None  # only the runs this account queued (exam mode: a student's own)
+    min_val_accuracy: float | None = None  # only runs whose best validation accuracy reached this share
     sort: str = "id"
     descending: bool = True
     page: int = 0
     page_size: int = 50
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a filter narrows the runs (the sort and the page aside)."""
+        return self != RunQuery(sort=self.sort, descending=self.descending, page=self.page, page_size=self.page_size)

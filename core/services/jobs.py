@@ -30,7 +30,7 @@ from core.settings import Settings, load_settings
 from core.store.connections import waiting_at_most
 from core.store.health import backup as store_backup
 from core.store.health import damaged
-from core.store.queries import RunQuery, facets, metrics_for, query_runs, relabel
+from core.store.queries import RunQuery, best_validation_accuracy, facets, metrics_for, query_runs, relabel
 from core.store.runs import QUEUED, RUNNING, Run, RunStore
 from core.store.schema import StoreError as StoreError  # pages catch it from here: they do not import the store
 
@@ -335,6 +335,11 @@ def runs_by_id(run_ids: list[int], settings: Settings | None = None, actor: Acto
     store = _store(settings)
     owner = visible_owner(actor, settings)
     return [r for r in (store.get(i) for i in run_ids) if r is not None and owner in (None, r.owner)]
+
+
+def validation_accuracy(runs: list[Run], settings: Settings | None = None) -> dict[int, float]:
+    """The best validation accuracy of each of `runs` (read through a door that checked who may see them)."""
+    return best_validation_accuracy(_store(settings or load_settings()), [r.id for r in runs])
 
 
 def _visible(store: RunStore, run_id: int, actor: Actor | None, settings: Settings) -> bool:

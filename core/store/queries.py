@@ -4,8 +4,12 @@ from __future__ import annotations
 from core.domain.run_query import SORT_KEYS, RunQuery
 from core.store.runs import _RUN_COLUMNS, SUCCEEDED, Run, RunStore
 
-_SORT_SQL = {"id": "id", "name": "LOWER(name)", "status": "status", "test accuracy": "test_accuracy",
-             "test loss": "test_loss", "parameters": "param_count", "training time": "train_seconds"}
+# A run's best epoch-end validation accuracy, read from its points (the metrics index is on run_id).
+BEST_VALIDATION_SQL = ("(SELECT MAX(m.value) FROM metrics m WHERE m.run_id=runs.id AND m.kind='epoch' "
+                       "AND m.name='val_accuracy')")
+_SORT_SQL = {"id": "id", "name": "LOWER(name)", "status": "status", "validation accuracy": BEST_VALIDATION_SQL,
+             "test accuracy": "test_accuracy", "test loss": "test_loss", "parameters": "param_count",
+             "training time": "train_seconds"}
 SORTABLE = {key: _SORT_SQL[key] for key in SORT_KEYS}  # every sort the page offers has its SQL
 FILTER_FIELDS = ("dataset", "architecture", "optimizer")
 
@@ -29,6 +33,9 @@ def _where(query: RunQuery) -> tuple[str, list]:
     if query.owner is not None:
         clauses.append("owner = ?")
         params.append(query.owner)
+    if query.min_val_accuracy is not None:
+        clauses.append(f"{BEST_VALIDATION_SQL} >= ?")
+        params.append(float(query.min_val_accuracy))
     if query.text.strip():
         clauses.append("(name LIKE ? OR notes LIKE ? OR tags LIKE ?)")
         params += [f"%{query.text.strip()}%"] * 3
@@ -81,10 +88,15 @@ def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
         "ORDER BY run_id, step, rowid", list(run_ids)))
 
 
-def best_validation_accuracy(store: RunStore) -> dict[int, float]:
-    """Each run's best epoch-end validation accuracy (runs without one are left out)."""
+def best_validation_accuracy(store: RunStore, run_ids: list[int] | None = None) -> dict[int, float]:
+    """Each run's best epoch-end validation accuracy (of `run_ids` only, if given; runs without one are
+    left out)."""
+    only, params = ("", []) if run_ids is None else (f" AND run_id IN ({','.join('?' * len(run_ids))})", list(run_ids))
+    if run_ids is not None and not run_ids:
+        return {}
     return {run_id: value for run_id, value in store.connection().execute(
-        "SELECT run_id, MAX(value) FROM metrics WHERE kind='epoch' AND name='val_accuracy' GROUP BY run_id")}
+        "SELECT run_id, MAX(value) FROM metrics WHERE kind='epoch' AND name='val_accuracy'" + only
+        + " GROUP BY run_id", params)}
 
 
 def throughput_rows(store: RunStore) -> list[tuple[str, int, int, float]]:

@@ -104,14 +104,15 @@ def queue_text(place) -> str:
     return f"{n}{suffix} in the queue · {when}"
 
 
-def runs_table(runs: list[Run], places: dict | None = None) -> pd.DataFrame:
+def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int, float] | None = None) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text).
 
-    The key figures come first (status, test accuracy, progress), so they stay in view on a narrow
-    screen; the settings follow and scroll sideways there. In a classroom (some run has an owner) who
-    queued each run follows them. `places` (run id -> queue place) fills a queued run's detail.
+    Who and what come first, so they stay in view on a 1024 px screen: the name (with the run's
+    number), status, best validation and test accuracy, in a classroom who queued it, the dataset and
+    architecture; progress and the other settings follow and scroll sideways there. `places` (run id ->
+    queue place) fills a queued run's detail; `validation` (run id -> best validation accuracy) its column.
     """
-    places = places or {}
+    places, validation = places or {}, validation or {}
     owners = any(run.owner for run in runs)
     rows = []
     for run in runs:
@@ -120,11 +121,12 @@ def runs_table(runs: list[Run], places: dict | None = None) -> pd.DataFrame:
             "id": run.id,
             "name": run.name,
             "status": run.status,
+            "val accuracy": validation.get(run.id),
             "test accuracy": run.test_accuracy,
-            "progress": round(100 * run.progress, 1),
             **({"owner": run.owner or "—"} if owners else {}),
             "dataset": config.get("dataset", ""),
             "architecture": config.get("architecture", ""),
+            "progress": round(100 * run.progress, 1),
             "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
             "parameters": run.param_count,
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
@@ -132,6 +134,15 @@ def runs_table(runs: list[Run], places: dict | None = None) -> pd.DataFrame:
             queue_text(places[run.id]) if run.id in places else (run.error or ""),
         })
     return pd.DataFrame(rows)
+
+
+def varied_first(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """`columns` of `table` with those whose values differ between rows first (what a comparison varied),
+    each group in the given order; columns the table lacks are kept, for a column order to skip."""
+    def varies(column: str) -> bool:
+        return column in table and table[column].astype(str).nunique() > 1
+
+    return tuple(c for c in columns if varies(c)) + tuple(c for c in columns if not varies(c))
 
 
 def for_display(table: pd.DataFrame, percent_columns: tuple[str, ...] = (), count_columns: tuple[str, ...] = (),

@@ -60,22 +60,24 @@ def new_sweep_form(datasets: dict, settings: Settings) -> None:
                     "each on MNIST and Fashion-MNIST, random validation split.")
     if st.session_state.get("sw_preset_note"):
         st.info(st.session_state.pop("sw_preset_note"), icon=":material/info:")
+    # Full width: a multiselect scrolls its chips out of sight when they pass its width (half a column
+    # at 1024 px showed "SGD + momentum 0.9" and "Ad…" of the preset's three optimizers).
+    st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
+    st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
     left, right = st.columns(2, gap="large")
     with left:
-        _what_to_try(datasets)
+        _what_to_try()
     with right:
         _how_to_train(settings)
     _plan_and_start(_read_form, settings)
 
 
-def _what_to_try(datasets: dict) -> None:
-    """Datasets, architectures, optimizers and learning rates: the axes of the sweep."""
-    st.multiselect("Datasets", list(datasets), key="sw_datasets", format_func=lambda k: datasets[k].title)
+def _what_to_try() -> None:
+    """Architectures and learning rates: the axes of the sweep beside datasets and optimizers."""
     st.text_area("Architectures, one per line", key="sw_architectures", height=120,
                  help="A preset key (mlp, mlp_bn, small_cnn, ...), a custom MLP "
                       "`mlp 512-256 dropout=0.2 bn act=relu`, or a custom CNN "
                       "`cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128` (p = 2x2 max-pool).")
-    st.multiselect("Optimizers", list(OPTIMIZER_CHOICES), key="sw_optimizers", format_func=OPTIMIZER_LABELS.get)
     st.text_input("Learning rates", key="sw_learning_rates",
                   help="A list (0.01, 0.001) or a log range: 1e-4..1e-1 x4 gives 4 log-spaced rates; "
                        "random search draws from the range.")

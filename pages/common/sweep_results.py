@@ -5,14 +5,16 @@ from core.domain.config import ConfigError
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration, escape_links, escape_markdown, for_display
+from core.views.display import duration, escape_links, escape_markdown, for_display, varied_first
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from pages.common.auth import current_actor, may_act_on
 from pages.common.widgets import number
 
-# The scores first, so they stay in view in a 1024 px window; the settings follow and scroll sideways.
-TRIAL_COLUMNS = ("best", "run", "status", "val_accuracy", "test_accuracy", "architecture", "optimizer", "learning_rate",
-                 "batch_size", "dataset", "epochs", "seed", "val_loss", "stopped_at", "train_seconds", "parameters")
+# The scores first, then the settings the sweep varied, so they stay in view in a 1024 px window (about 564 px
+# for the table); the settings every trial shares follow and scroll sideways.
+SCORE_COLUMNS = ("best", "run", "status", "val_accuracy", "test_accuracy")
+SETTING_COLUMNS = ("architecture", "optimizer", "learning_rate", "batch_size", "dataset", "epochs", "seed")
+LATER_COLUMNS = ("val_loss", "stopped_at", "train_seconds", "parameters")
 REPORT_COLUMNS = ("dataset", "test accuracy", "target", "reached", "best val accuracy", "retrain run", "retrain status",
                   "best setting")
 BEST_ROW = "background-color: rgba(255, 200, 0, 0.25)"
@@ -62,16 +64,18 @@ def _trials(sweep_id: int, runs, trials) -> None:
     shown = for_display(shown, ("val_accuracy", "test_accuracy"), ("parameters",), ("train_seconds",))
     st.dataframe(
         shown.style.apply(lambda row: [BEST_ROW if row["best"] else ""] * len(row), axis=1),
-        hide_index=True, width="stretch", key="sw_table", column_order=TRIAL_COLUMNS,
+        hide_index=True, width="stretch", key="sw_table",
+        column_order=SCORE_COLUMNS + varied_first(trials, SETTING_COLUMNS) + LATER_COLUMNS,
         column_config={
-            "batch_size": st.column_config.NumberColumn("batch size"),
-            "best": st.column_config.TextColumn("best", width=44),
-            "run": st.column_config.NumberColumn("#", width=48),
-            "status": st.column_config.TextColumn("status", width=90),
-            "val_accuracy": st.column_config.TextColumn("val accuracy", width=100),
-            "test_accuracy": st.column_config.TextColumn("test accuracy", width=104),
-            "architecture": st.column_config.TextColumn("architecture", width=200),
-            "learning_rate": st.column_config.NumberColumn("learning rate", format="%g"),
+            "batch_size": st.column_config.NumberColumn("batch size", width=64),
+            "best": st.column_config.TextColumn("best", width=40),
+            "run": st.column_config.NumberColumn("#", width=44),
+            "status": st.column_config.TextColumn("status", width=84),
+            "val_accuracy": st.column_config.TextColumn("val acc", width=70, help="Best validation accuracy"),
+            "test_accuracy": st.column_config.TextColumn("test acc", width=70),
+            "architecture": st.column_config.TextColumn("architecture", width=130),
+            "optimizer": st.column_config.TextColumn("optimizer", width=80),
+            "learning_rate": st.column_config.NumberColumn("lr", format="%g", width=56, help="Learning rate"),
             "val_loss": st.column_config.TextColumn("val loss"),
             "train_seconds": st.column_config.TextColumn("training time"),
             "stopped_at": st.column_config.TextColumn("stopped at epoch",
