@@ -44,6 +44,30 @@ CUT_TEXT = """() => {
 }"""
 
 
+# Text of a Plotly chart drawn over other text of it: tick labels, axis and panel titles, annotations (an empty
+# chart's message), the legend and Plotly's toolbar, each pair's boxes compared.
+CHART_OVERLAPS = """() => {
+  const out = [];
+  const hit = (a, b) => a.width && b.width && a.left < b.right - 1 && b.left < a.right - 1
+    && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, n) => {
+    const parts = [];
+    const add = (selector, kind) => plot.querySelectorAll(selector).forEach(e => {
+      const r = e.getBoundingClientRect();
+      if (r.width) parts.push({kind, text: (e.textContent || '').slice(0, 30), r});
+    });
+    add('.xtick text', 'x tick'); add('.ytick text', 'y tick'); add('.g-xtitle text, .g-x2title text', 'x title');
+    add('.g-ytitle text, .g-y2title text', 'y title'); add('.gtitle', 'title'); add('.annotation-text', 'annotation');
+    add('.legend .bg', 'legend'); add('.modebar', 'toolbar');
+    for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+      const a = parts[i], b = parts[j];
+      if (hit(a.r, b.r)) out.push(`chart ${n}: ${a.kind} '${a.text}' over ${b.kind} '${b.text}'`);
+    }
+  });
+  return out;
+}"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from core.services import jobs
 from core.settings import load_settings
 from core.store.runs import SUCCEEDED
 from core.store.sweeps import NewRun, create_sweep
-from tests.browser_support import CURVE_DRAWN, CUT_TEXT, StreamlitServer, screenshot
+from tests.browser_support import CHART_OVERLAPS, CURVE_DRAWN, CUT_TEXT, StreamlitServer, screenshot
 from tests.conftest import wait_for
 from tests.test_pages import _finished_run
 
@@ -198,15 +198,16 @@ def _finished_sweep(store) -> None:
 
 def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store, page, tmp_path):
     """Every page at 1024 px, as a newcomer opens it with the bundled digits, one finished run and a sweep: no
-    text or chosen value cut short (checked on the rendered text, not by eye alone), and the tables' key
-    columns in view (the runs' dataset and architecture, the sweep's varied settings)."""
+    text or chosen value cut short (checked on the rendered text, not by eye alone), no chart's text drawn over
+    another's (titles under the toolbar, the legend over axis titles, an empty chart's message over its axes),
+    and the tables' key columns in view (the runs' dataset and architecture, the sweep's varied settings)."""
     run_id = _finished_run(store)
     _finished_sweep(store)
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
         page.set_viewport_size({"width": 1024, "height": 900})
-        cut = {}
+        cut, overlaps = {}, {}
         for path in ("", "lessons", "train", f"runs?run={run_id}", "sweeps", "models", "augment", "data"):
             page.goto(f"{app.url}/{path}")
             page.get_by_test_id("stMain").wait_for(timeout=60_000)
@@ -214,8 +215,14 @@ def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store,
             page.wait_for_timeout(1500)
             if path.startswith("runs"):
                 assert {"val acc", "test acc", "dataset", "architecture"} <= _headers_in_view(page)
-            if path == "sweeps":  # the trials table of the newest sweep, then the form a newcomer opens first
+            if path == "sweeps":  # the trials table of the newest sweep, its charts, then the form a newcomer opens
                 assert {"val acc", "optimizer", "lr"} <= _headers_in_view(page)
+                for tab in ("Score per hyperparameter", "Optimizer × learning rate"):
+                    page.get_by_role("tab", name=tab).click()
+                    page.wait_for_timeout(1500)
+                    overlaps[f"{path}, {tab}"] = page.evaluate(CHART_OVERLAPS)
+            overlaps[path] = page.evaluate(CHART_OVERLAPS)
+            if path == "sweeps":
                 page.get_by_text("New sweep", exact=True).first.click()
                 page.wait_for_timeout(2500)
             cut[path] = page.evaluate(CUT_TEXT)
@@ -225,5 +232,6 @@ def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store,
                 page.wait_for_timeout(1000)
                 cut["sweeps, the assignment preset"] = page.evaluate(CUT_TEXT)
         assert not any(cut.values()), {p: c for p, c in cut.items() if c}
+        assert not any(overlaps.values()), {p: c for p, c in overlaps.items() if c}
     finally:
         app.stop()

@@ -5,7 +5,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.views.figures import assemble, axis_updates, scatter, two_panel_layout
+from core.views.figures import (
+    LEGEND_BELOW,
+    LEGEND_ROOM,
+    TOOLBAR_CLEAR,
+    assemble,
+    axis_updates,
+    scatter,
+    two_panel_layout,
+)
 
 TRAIN_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
@@ -33,7 +41,7 @@ EMPTY_TEXT = {  # what an empty chart says, by run status
 }
 
 
-def training_curves(metrics: pd.DataFrame | None, height: int = 340, status: str = "running") -> go.Figure:
+def training_curves(metrics: pd.DataFrame | None, height: int = 380, status: str = "running") -> go.Figure:
     """Loss and accuracy against epochs: train as a solid line that grows within epochs (mean of
     the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch.
     An empty chart says why, from the run's `status` (no metrics at all: a run not started yet)."""
@@ -56,16 +64,17 @@ def training_curves(metrics: pd.DataFrame | None, height: int = 340, status: str
                     showlegend=first),
         ]
     layout = two_panel_layout(
-        tuple(title for _, title in PANELS), height=height, margin=dict(l=10, r=10, t=30, b=10),
-        # Below the plots, clear of the subplot titles and Plotly's toolbar.
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="center", x=0.5),
-        uirevision="keep")  # redraws on refresh keep the user's zoom and hidden traces
+        tuple(title for _, title in PANELS), height=height, margin=dict(TOOLBAR_CLEAR, b=LEGEND_ROOM),
+        legend=LEGEND_BELOW, uirevision="keep")  # redraws on refresh keep the user's zoom and hidden traces
     axis_updates(layout, "xaxis", title=dict(text="epoch"), rangemode="tozero")
     axis_updates(layout, "yaxis", (1,), rangemode="tozero")
     axis_updates(layout, "yaxis", (2,), range=[0, 1.02])
     if metrics.empty:
+        # No ticks on empty axes: the text spans both panels and covered the accuracy axis' labels.
+        axis_updates(layout, "yaxis", showticklabels=False)
+        axis_updates(layout, "xaxis", showticklabels=False)
         layout["annotations"].append(dict(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False,
-                                          xref="paper", yref="paper", x=0.5, y=0.5,
+                                          xref="paper", yref="paper", x=0.5, y=0.5, bgcolor="white",
                                           font=dict(size=16, color="gray")))
     return assemble(traces, layout)
 

@@ -17,7 +17,15 @@ from core.domain.lessons import Reference
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
 from core.views.display import shorten
-from core.views.figures import assemble, axis_updates, scatter, two_panel_layout
+from core.views.figures import (
+    LEGEND_BELOW,
+    LEGEND_ROOM,
+    TOOLBAR_CLEAR,
+    assemble,
+    axis_updates,
+    scatter,
+    two_panel_layout,
+)
 
 X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
 COLORS = qualitative.Plotly + qualitative.D3
@@ -100,10 +108,9 @@ def compare_figure(runs: list[Run], metrics: pd.DataFrame, x: str = "epoch", smo
     if reference is not None and x == "epoch":
         traces.extend(reference_traces(reference))
     layout = two_panel_layout(
-        ("Loss", "Accuracy"), height=height, margin=dict(l=10, r=10, t=30, b=10), uirevision="compare",
-        # Below the x-axis titles: a legend at y=-0.2 covered them.
-        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0,
-                    title=dict(text="solid: train · dashed: validation   ", side="top")))
+        ("Loss", "Accuracy"), height=height, margin=dict(TOOLBAR_CLEAR, b=LEGEND_ROOM + 20), uirevision="compare",
+        legend=dict(LEGEND_BELOW, xanchor="left", x=0, title=dict(text="solid: train · dashed: validation   ",
+                                                                  side="top")))
     axis_updates(layout, "xaxis", title=dict(text={"epoch": "epoch", "step": "step (batches)", "time": "seconds"}[x]))
     if log_y:
         losses = metrics.loc[metrics["name"].isin(["loss", "val_loss"]) & (metrics["value"] > 0), "value"] \
@@ -273,9 +280,9 @@ def group_figure(groups: list[list[Run]], metrics: pd.DataFrame, name: str = "va
             scatter(epochs, mean, mode="lines+markers", name=label, line=dict(color=color, width=2),
                     legendgroup=label),
         ]
-    return assemble(traces, dict(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title=dict(text="epoch")),
-                                 yaxis=dict(title=dict(text=f"{name} (mean ± std)")),
-                                 legend=dict(orientation="h", y=-0.25)))
+    return assemble(traces, dict(height=380, margin=dict(TOOLBAR_CLEAR, b=LEGEND_ROOM),
+                                 xaxis=dict(title=dict(text="epoch")),
+                                 yaxis=dict(title=dict(text=f"{name} (mean ± std)")), legend=LEGEND_BELOW))
 
 
 def _with_alpha(color: str, alpha: float) -> str:

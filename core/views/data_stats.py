@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from core.data import image_folders
 from core.data.datasets import FOLDER_PREFIX, ArrayDataset
 from core.settings import Settings
+from core.views.figures import LEGEND_BELOW, LEGEND_ROOM, TOOLBAR_CLEAR
 
 
 def class_counts(data: ArrayDataset) -> pd.DataFrame:
@@ -26,8 +27,9 @@ def class_distribution_chart(counts: pd.DataFrame) -> go.Figure:
     """Grouped bars of images per class, train beside test."""
     classes = [html.escape(str(c)) for c in counts["class"]]  # class folders are user text; Plotly reads HTML
     fig = go.Figure([go.Bar(name=split, x=classes, y=counts[split]) for split in ("train", "test")])
-    fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10),
-                      yaxis_title="images", legend=dict(orientation="h", y=1.1))
+    fig.update_layout(barmode="group", height=380, margin=dict(TOOLBAR_CLEAR, b=LEGEND_ROOM), yaxis_title="images",
+                      legend=LEGEND_BELOW, xaxis_title="class",
+                      xaxis=dict(type="category", dtick=1))  # every class named ("0".."9" read as numbers: 0, 5)
     return fig
 
 

@@ -17,6 +17,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 PANEL_SPACING = 0.08
+# Plotly's toolbar sits in the figure's top 30 px, right-aligned: titles need the room below it (with a 30 px top
+# margin it covered the right panel's "Accuracy" at 1024 px).
+TOOLBAR_CLEAR = dict(l=10, r=10, t=56)
+# A legend under the axes' titles, at the figure's bottom edge (a legend placed in plot fractions, y=-0.2,
+# covered "epoch" on a short figure); the bottom margin leaves it room below the tick labels and titles.
+LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="center", x=0.5)
+LEGEND_ROOM = 84
 
 
 @functools.lru_cache(maxsize=8)

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from core.domain.sweep_spec import PARAM_COLUMNS, SCORE
 from core.views.display import distinguishing
+from core.views.figures import TOOLBAR_CLEAR
 
 SCORE_LABEL = "validation accuracy"
 
@@ -71,31 +72,43 @@ def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:
     return fig
 
 
+def _axis_values(data: pd.DataFrame, column: str) -> pd.Series:
+    """A hyperparameter's values as one panel's x: learning rates as ordered categories ("0.0003"; a log axis
+    wrote "2 5 0.001 2 5" in a narrow panel), architectures by the words that tell them apart."""
+    if column == "learning_rate":
+        return data[column].map(lambda lr: f"{lr:g}")
+    if pd.api.types.is_numeric_dtype(data[column]):
+        return data[column]
+    labels = distinguishing(sorted(data[column].astype(str).unique()), 18)
+    return data[column].astype(str).map(lambda v: html.escape(labels[v]))  # typed text: Plotly reads HTML
+
+
 def score_scatter(trials: pd.DataFrame, height: int = 320) -> go.Figure:
-    """Validation accuracy against each varying hyperparameter (log x for the learning rate)."""
+    """Validation accuracy against each varying hyperparameter, two panels a row (three cut their labels into
+    each other at 1024 px)."""
     data = scored(trials)
     columns = varying(data)
     if data.empty or not columns:
         return _empty("Appears once trials that differ have finished")
-    cols = min(3, len(columns))
+    cols = min(2, len(columns))
     rows = math.ceil(len(columns) / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[c.replace("_", " ") for c in columns],
-                        shared_yaxes=True, vertical_spacing=0.18, horizontal_spacing=0.05)
+                        shared_yaxes=True, vertical_spacing=0.3 / rows, horizontal_spacing=0.06)
     # Plotly reads text as HTML: architectures typed on the Sweeps page stay text.
     text = [html.escape(f"#{r.run} {r.architecture} · {r.optimizer} lr={r.learning_rate:g}") for r in data.itertuples()]
     for i, column in enumerate(columns):
         row, col = divmod(i, cols)
-        x = data[column] if pd.api.types.is_numeric_dtype(data[column]) else data[column].astype(str)
+        x = _axis_values(data, column)
+        order = sorted(x.unique(), key=float) if column == "learning_rate" else None
         fig.add_trace(go.Scatter(x=x, y=data[SCORE], mode="markers", text=text, showlegend=False,
                                  hovertemplate="%{text}<br>val acc %{y:.4f}<extra></extra>",
                                  marker=dict(size=9, color=data[SCORE], colorscale="Viridis", opacity=0.8)),
                       row=row + 1, col=col + 1)
-        if column == "learning_rate":
-            fig.update_xaxes(type="log", row=row + 1, col=col + 1)
-        elif not pd.api.types.is_numeric_dtype(data[column]):
-            fig.update_xaxes(type="category", row=row + 1, col=col + 1)
+        if order is not None or not pd.api.types.is_numeric_dtype(x):
+            fig.update_xaxes(type="category", categoryorder="array", categoryarray=order or sorted(x.unique()),
+                             row=row + 1, col=col + 1)
     fig.update_yaxes(title_text=SCORE_LABEL, col=1)
-    fig.update_layout(height=height * rows, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=height * rows, margin=dict(TOOLBAR_CLEAR, b=10))
     return fig
 
 
@@ -105,9 +118,10 @@ def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go
     if data.empty:
         return _empty("Appears once trials have finished")
     panels = sorted(data.groupby(["dataset", "architecture"]).groups)
-    cols = min(3, len(panels))
+    cols = min(2, len(panels))  # three titles a row ran into each other at 1024 px
     rows = math.ceil(len(panels) / cols)
-    titles = [html.escape(f"{arch[:40]} · {dataset}" if data["dataset"].nunique() > 1 else arch[:48])
+    short = distinguishing(sorted(data["architecture"].astype(str).unique()), 26)
+    titles = [html.escape(f"{short[arch]} · {dataset}" if data["dataset"].nunique() > 1 else short[arch])
               for dataset, arch in panels]
     # Shared y (optimizers): one set of labels per row instead of labels overlapping the next panel.
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True,
@@ -124,5 +138,5 @@ def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go
             texttemplate="%{text}", hovertemplate="%{y} lr=%{x}<br>val acc %{z:.4f}<extra></extra>",
         ), row=row + 1, col=col + 1)
         fig.update_xaxes(type="category", title_text="learning rate", row=row + 1, col=col + 1)
-    fig.update_layout(height=height_per_row * rows, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=height_per_row * rows, margin=dict(TOOLBAR_CLEAR, b=10))
     return fig
