@@ -28,6 +28,11 @@ def test_a_digit_drawn_in_the_browser_is_classified_by_a_finished_run(lab, store
         canvas = page.locator(f".st-key-try_{run_id}_draw canvas").last
         canvas.wait_for(timeout=30_000)
         box = canvas.bounding_box()
+        canvas.hover()  # the canvas shows its toolbar (undo, reset …) above it: clear of the Image selector
+        page.wait_for_timeout(800)  # it slides in
+        tools = page.locator(f".st-key-try_{run_id}_draw button").first.bounding_box()
+        chooser = page.locator(f".st-key-try_{run_id}_source").bounding_box()
+        assert tools["y"] >= chooser["y"] + chooser["height"], (tools, chooser)
         page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
         page.mouse.down()
         for step in range(1, 21):  # a vertical stroke: a "1"

@@ -26,6 +26,7 @@ def pick_image(key: str, dataset: str | None, drawing: bool = False, dataset_fir
     if source in photos:
         return previews.photo(photos[source])
     if source == DRAW:
+        st.space(36)  # the canvas's toolbar shows above it on hover: it covered the Image selector's arrow
         canvas = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=224,
                            width=224, drawing_mode="freedraw", return_image_data=True, key=f"{key}_draw")
         return previews.drawing(canvas.image_data)
