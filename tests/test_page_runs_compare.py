@@ -241,3 +241,36 @@ def test_the_confusion_matrix_labels_every_class():
                                          np.array([], int), np.array([], int))
     layout = evaluation.confusion_figure(predictions).layout
     assert layout.xaxis.type == layout.yaxis.type == "category" and layout.xaxis.dtick == 1
+
+
+def test_a_runs_page_shows_every_metric_it_reported_and_its_cpu_and_memory(lab, store):
+    """Learning rate per epoch and a custom metric beside loss and accuracy, and the worker's usage samples."""
+    from core.domain.metric_kinds import CPU_METRIC, MEMORY_METRIC, USAGE_KIND
+    from core.views import run_metrics
+
+    run_id = store.create_run("cosine", TrainConfig(lr_schedule="cosine").to_dict(), epochs=2)
+    store.claim(run_id, 1, "elsewhere")
+    store.set_plan(run_id, 2, 10, 1000)
+    for epoch in (1, 2):
+        store.report(run_id, [MetricPoint("epoch", 10 * epoch, epoch, epoch, name, value) for name, value in (
+            ("loss", 1 / epoch), ("val_accuracy", 0.5 + 0.1 * epoch), ("learning_rate", 0.01 / epoch),
+            ("top_3_accuracy", 0.9))] + [MetricPoint(USAGE_KIND, 10 * epoch, epoch, epoch, CPU_METRIC, 1.5),
+                                         MetricPoint(USAGE_KIND, 10 * epoch, epoch, epoch, MEMORY_METRIC, 700.0)],
+                     epoch, 10, epoch / 2, None)
+    store.finish(run_id, SUCCEEDED, test_accuracy=0.7, test_loss=0.5, train_seconds=3)
+    metrics = jobs.run_metrics(run_id, lab)
+    table = run_metrics.epoch_table(metrics)
+    assert list(table.columns) == ["epoch", "loss", "val_accuracy", "learning_rate", "top_3_accuracy"]
+    assert table["learning_rate"].tolist() == [0.01, 0.005] and table["epoch"].tolist() == [1, 2]
+    assert run_metrics.other_metrics(metrics) == ["learning_rate", "top_3_accuracy"]
+    for figure in (run_metrics.other_metrics_figure(metrics), run_metrics.usage_figure(metrics)):
+        import plotly.graph_objects as go
+        go.Figure(figure.to_dict())  # Plotly's full checks (the usage figure is assembled without them)
+    at = _page("pages/runs.py")
+    at.query_params["run"] = str(run_id)
+    at.run()
+    assert not at.exception
+    [section] = [e for e in at.expander if e.label == "Every metric, CPU and memory"]
+    shown = section.dataframe[0].value
+    assert {"learning_rate", "top_3_accuracy"} <= set(shown.columns) and len(shown) == 2
+    assert len(section.get("plotly_chart")) == 2  # the other metrics, and the CPU and memory

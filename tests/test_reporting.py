@@ -108,3 +108,28 @@ def test_batch_calls_that_arrive_late_from_keras_thread_pool_are_dropped(store):
     reporter.on_train_batch_end(2, {"loss": 5.0})  # late: batches 1-3 are inside the point at 6
     live = [(p.step, p.value) for p in store.metrics(run_id) if p.kind == "batch"]
     assert live == [(6, 1.0)] and store.get(run_id).batch == 6
+
+
+def test_a_real_fit_reports_its_scheduled_learning_rate_and_the_workers_cpu_and_memory(store):
+    """Every metric a run has: a cosine schedule's rate per epoch (Keras does not log it) and usage samples."""
+    import keras
+    import numpy as np
+
+    from core.domain.metric_kinds import CPU_METRIC, MEMORY_METRIC, USAGE_KIND
+
+    run_id = store.create_run("r", {})
+    store.claim(run_id, 1, "h")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=12)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.random.default_rng(0).normal(size=(64, 4)), np.arange(64) % 3
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0,
+              callbacks=[StoreReporter(store, run_id, epochs=3, steps=4, interval=0.0)])
+    points = store.metrics(run_id)
+    rates = [p.value for p in points if p.kind == "epoch" and p.name == "learning_rate"]
+    assert len(rates) == 3 and rates == sorted(rates, reverse=True) and rates[0] < 0.1
+    assert rates[-1] == pytest.approx(0.0, abs=1e-6)  # 12 steps of 12: the cosine has reached 0
+    usage = [p for p in points if p.kind == USAGE_KIND]
+    assert {p.name for p in usage} == {CPU_METRIC, MEMORY_METRIC} and len(usage) >= 6  # one per epoch end at least
+    assert all(p.value > 50 for p in usage if p.name == MEMORY_METRIC)  # TensorFlow alone holds more than 50 MB
+    assert all(0 <= p.value < 64 for p in usage if p.name == CPU_METRIC)

@@ -17,7 +17,9 @@ from typing import Callable
 
 import keras
 
+from core.domain.metric_kinds import USAGE_KIND
 from core.store.runs import MetricPoint, RunStore, Superseded
+from core.training.usage import UsageSampler
 
 LIVE_METRICS = ("loss", "accuracy")
 
@@ -66,6 +68,7 @@ class StoreReporter(keras.callbacks.Callback):
         self._window_start = 0  # batches of this epoch already covered by a point
         self._window_means: dict[str, float] = {}  # Keras' running means at that batch
         self._rate_from: tuple[float, int] | None = None  # (time, step) of the first report: the ETA's origin
+        self._usage = UsageSampler(clock=clock)
         self._lock = threading.Lock()
 
     def report_start(self, loss: float, accuracy: float) -> None:
@@ -98,7 +101,8 @@ class StoreReporter(keras.callbacks.Callback):
             if batch + 1 <= self._window_start:
                 return  # an earlier batch's call that ran after a later one: already covered
             self._last_report = now
-            self._report(self._window_points(logs or {}, batch + 1, now), self._epoch * self.steps + batch + 1,
+            step = self._epoch * self.steps + batch + 1
+            self._report(self._window_points(logs or {}, batch + 1, now) + self._usage_points(step, now), step,
                          batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -114,12 +118,27 @@ class StoreReporter(keras.callbacks.Callback):
         # The last window closes at the epoch end, whose train metrics are the final running means.
         points = self._window_points(logs, self.steps, now)
         # Non-finite values (a diverging run) are kept out of the curves; the run goes on.
+        values = {name: value for name, value in logs.items() if isinstance(value, (int, float))}
+        if "learning_rate" not in values:  # a schedule's rate changes every step and Keras does not log it
+            values["learning_rate"] = self._learning_rate()
         points += [
             MetricPoint("epoch", step, float(epoch + 1), now - self._t0, name, float(value))
-            for name, value in logs.items()
-            if isinstance(value, (int, float)) and math.isfinite(float(value))
+            for name, value in values.items() if value is not None and math.isfinite(float(value))
         ]
-        self._report(points, step, self.steps)
+        self._report(points + self._usage_points(step, now, force=True), step, self.steps)
+
+    def _learning_rate(self) -> float | None:
+        """The optimizer's learning rate now (a schedule's value at this step), or None if it has none."""
+        try:
+            return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+    def _usage_points(self, step: int, now: float, force: bool = False) -> list[MetricPoint]:
+        """The worker's CPU and memory since the last sample (at most one sample per 2 s within an epoch)."""
+        usage = self._usage.sample(force=force)
+        return [MetricPoint(USAGE_KIND, step, step / self.steps, now - self._t0, name, value)
+                for name, value in (usage or {}).items()]
 
     def _window_points(self, logs: dict, batches_done: int, now: float) -> list[MetricPoint]:
         """Mean of each live metric over the batches since the last point, from two running means."""

@@ -7,7 +7,7 @@ import streamlit as st
 from core.domain.people import OPERATOR
 from core.domain.placement import cluster_placement
 from core.services import jobs, sweeps
-from core.views import evaluation
+from core.views import evaluation, run_metrics
 from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
 from pages.common.auth import current_actor, may_act_on
@@ -129,7 +129,10 @@ def _detail(run) -> None:
         st.info(escape_markdown(run.error), icon=":material/cancel:")
     if run.attempt_note:  # an earlier attempt was lost to a fault outside the run, and retried
         st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
-    st.plotly_chart(_curves(run.id, jobs.data_version([run]), run.status), key=f"curves_{run.id}")
+    version = jobs.data_version([run])
+    st.plotly_chart(_curves(run.id, version, run.status), key=f"curves_{run.id}")
+    with st.expander("Every metric, CPU and memory"):
+        _every_metric(run.id, version)
     _actions(run)
     folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == "succeeded" else None
     predictions = evaluation.load_predictions(folder) if folder is not None else None
@@ -184,10 +187,36 @@ def _pick_grad_cam_cell(run_id: int, label: str, cell: tuple[int, int]) -> None:
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _curves(run_id: int, version: tuple, status: str):
-    """A run's curves, built once per new point for every session watching it (`version` is the key); the
+def _metrics(run_id: int, version: tuple):
+    """A run's points, read once per new point for every session watching it (`version` is the key); the
     caller has read the run with its own actor first (run_detail), so another's run never gets here."""
-    return training_curves(jobs.run_metrics(run_id, actor=OPERATOR), status=status)
+    return jobs.run_metrics(run_id, actor=OPERATOR)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _curves(run_id: int, version: tuple, status: str):
+    """A run's curves, built once per new point for every session watching it."""
+    return training_curves(_metrics(run_id, version), status=status)
+
+
+def _every_metric(run_id: int, version: tuple) -> None:
+    """The values of every epoch metric, charts of those the curves leave out (learning rate, custom metrics),
+    and the worker's CPU and memory over time."""
+    metrics = _metrics(run_id, version)
+    table = run_metrics.epoch_table(metrics)
+    if table.empty:
+        st.caption("Appears after the first epoch.")
+    else:
+        st.dataframe(table, hide_index=True, key=f"epochs_{run_id}",
+                     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in table.columns[1:]})
+    others = run_metrics.other_metrics_figure(metrics)
+    if others is not None:
+        st.plotly_chart(others, key=f"other_metrics_{run_id}")
+    usage = run_metrics.usage_figure(metrics)
+    if usage is None:
+        st.caption("CPU and memory appear while the run trains (runs trained before this version have none).")
+    else:
+        st.plotly_chart(usage, key=f"usage_{run_id}")
 
 
 def run_detail(run_id: int, interval: float | None) -> None:
