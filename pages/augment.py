@@ -4,11 +4,11 @@ import streamlit as st
 from core.domain import augment
 from core.services import catalog, previews
 from core.settings import load_settings
-from core.views.display import escape_links
 from core.views.image_grid import grid_png
 from pages.common.auth import current_actor
 from pages.common.handoff import request_augmentation
 from pages.common.nav import page_setup
+from pages.common.widgets import refusal
 
 page_setup("pages/augment.py")
 st.title("Augment")
@@ -68,7 +68,7 @@ try:
                                     key="aug_index"))
         image = previews.as_rgb(pictures[index])
 except (previews.ImageError, previews.DatasetUnavailable) as exc:
-    st.error(escape_links(str(exc)))
+    st.error(refusal(exc))
     st.stop()
 height, width = image.shape[:2]
 
@@ -129,7 +129,7 @@ clean_spec = [{"layer": s["layer"], "params": dict(s["params"])} for s in spec]
 try:
     samples = previews.samples(image, clean_spec, count, seed=int(st.session_state["aug_seed"]))
 except augment.AugmentError as exc:
-    st.error(escape_links(str(exc)))
+    st.error(refusal(exc))
     st.stop()
 
 left, right = st.columns([1, 3])

@@ -7,6 +7,7 @@ from core.views import data_stats
 from core.views.display import catalog_table, escape_links, escape_markdown, missing_hints, size_text
 from pages.common.auth import current_actor
 from pages.common.nav import page_setup
+from pages.common.widgets import refusal
 
 page_setup("pages/data.py")
 st.title("Data")
@@ -99,7 +100,7 @@ else:
     try:
         data = _load(info.key, catalog.DEFAULT_IMAGE_SIZE)
     except catalog.DatasetUnavailable as exc:
-        st.error(escape_links(str(exc)))
+        st.error(refusal(exc))
         st.stop()
     st.write(f"{len(data.x_train):,} training / {len(data.x_test):,} test images, "
              f"{'×'.join(map(str, data.x_train.shape[1:]))} uint8, {len(data.class_names)} classes · "

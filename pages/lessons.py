@@ -6,11 +6,11 @@ from core.domain.config import ConfigError
 from core.domain.lessons import LESSONS, Lesson
 from core.services import catalog, jobs, lessons
 from core.settings import load_settings
-from core.views.display import escape_links
 from pages.common.auth import current_actor
 from pages.common.handoff import request_assignment_preset, request_model
 from pages.common.lesson_results import assignment_result, augment_result, conv_result, runs_result
 from pages.common.nav import page_setup
+from pages.common.widgets import refusal
 
 page_setup("pages/lessons.py")
 st.title("Lessons")
@@ -35,7 +35,7 @@ def _act(lesson: Lesson) -> None:
         try:
             ids = lessons.start(lesson, settings, actor=actor)
         except (lessons.LessonUnavailable, ConfigError, *jobs.REFUSED) as exc:
-            st.error(escape_links(str(exc)), icon=":material/error:")
+            st.error(refusal(exc), icon=":material/error:")
             return
         _open(lesson, ids)
     elif lesson.kind == "model":
@@ -100,7 +100,7 @@ if "lesson" in st.query_params:
         ids = [int(part) for part in st.query_params.get("runs", "").split(",") if part.strip()]
     except (lessons.LessonUnavailable, ValueError) as exc:
         current = None
-        st.error(escape_links(str(exc)) if isinstance(exc, lessons.LessonUnavailable) else
+        st.error(refusal(exc) if isinstance(exc, lessons.LessonUnavailable) else
                  "runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4",
                  icon=":material/error:")
 # Opened from its card: drawn just above that card's row, where the student is looking (the page keeps its

@@ -8,13 +8,12 @@ from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.conv_arithmetic import conv_formula, conv_output_size
 from core.services import catalog, models
 from core.settings import load_settings
-from core.views.display import escape_links
 from core.views.model_charts import COMPARE_COUNTS, compare_figure
 from pages.common.auth import current_actor
 from pages.common.feature_maps import feature_maps_panel
 from pages.common.handoff import apply_model_request
 from pages.common.nav import page_setup
-from pages.common.widgets import architecture_options, number
+from pages.common.widgets import architecture_options, number, refusal
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the model…")
@@ -72,7 +71,7 @@ try:
     report = _report(key, tuple(input_shape), classes, json.dumps(options, sort_keys=True))
 except ArchitectureError as exc:
     hint = " Or choose \"a shape I type\" under Input." if source == "dataset" else ""
-    st.error(escape_links(str(exc)) + hint, icon=":material/error:")
+    st.error(refusal(exc) + hint, icon=":material/error:")
     st.stop()
 
 recipe = arch.recipe

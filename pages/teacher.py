@@ -5,12 +5,13 @@ from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.classroom import audit_table, class_queue_table
-from core.views.display import escape_links, for_display
+from core.views.display import for_display
 from pages.common.auth import current_actor
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
 from pages.common.queue import queue_places
 from pages.common.tables import RUN_COLUMNS
+from pages.common.widgets import refusal
 
 page_setup("pages/teacher.py")
 actor = current_actor()
@@ -86,7 +87,7 @@ if saved:
     try:
         classroom.set_rules({k: v for k, v in typed.items()}, settings, actor=actor)
     except (*jobs.REFUSED, ValueError) as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        st.error(refusal(exc), icon=":material/error:")
     else:
         st.success("Limits saved: new submissions are checked against them.", icon=":material/check_circle:")
 st.caption("A whole number, or none. at-once is checked when a worker picks the next run; the others when a "

@@ -13,7 +13,7 @@ from core.domain.config import (
     augmentation_effect,
     recipe_settings,
 )
-from core.domain.train_form import AUGMENTATION_CHOICES, TrainForm, page_message
+from core.domain.train_form import AUGMENTATION_CHOICES, FIELD_LABELS, TrainForm
 from core.services import capacity, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.display import cluster_line, escape_links, escape_markdown
@@ -22,7 +22,7 @@ from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
 from pages.common.nav import page_setup
 from pages.common.started_run import started_run_view
-from pages.common.widgets import architecture_options, number
+from pages.common.widgets import architecture_options, number, refusal
 
 page_setup("pages/train.py")
 st.title("Train")
@@ -139,7 +139,7 @@ if st.button("▶ Start training", type="primary", key="start", disabled=options
     try:
         run_id = jobs.submit(form.to_config(resizable=info.resizable), settings, actor=current_actor())
     except (ConfigError, *jobs.REFUSED) as exc:  # named as the page labels the field
-        st.error(escape_links(page_message(exc)), icon=":material/error:")
+        st.error(refusal(exc, FIELD_LABELS), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id
         st.success(f"Run #{run_id} queued. Start another, or watch it train.", icon=":material/check_circle:")

@@ -23,12 +23,12 @@ def test_defining_a_sweep_shows_its_size_and_refuses_bad_input(lab):
     assert not at.exception and at.radio(key="sweep_view").value == "New sweep"
     assert any("**8 runs**" in text for text in _infos(at))  # 2 architectures × 2 optimizers × 2 rates
     at.text_input(key="sw_learning_rates").set_value("0.1, fast").run()
-    assert [e.value for e in at.error] == ["learning rates: 'fast' is not a number; separate values with commas"]
+    assert [e.value for e in at.error] == ["Learning rates: 'fast' is not a number; separate values with commas"]
     assert at.button(key="sw_start").disabled
     at.text_input(key="sw_learning_rates").set_value("1e-4..1e-1 x5").run()
     assert any("**20 runs**" in text for text in _infos(at)) and not at.error
     at.text_area(key="sw_architectures").set_value("mlp\nmlp 64-32 dropout=2").run()
-    assert at.error[0].value.startswith("architectures: 'mlp 64-32 dropout=2': option dropout must be from 0")
+    assert at.error[0].value.startswith("Architectures: 'mlp 64-32 dropout=2': option dropout must be from 0")
     at.text_area(key="sw_architectures").set_value("mlp").run()
     at.text_input(key="sw_seeds").set_value(", ".join(str(i) for i in range(60))).run()
     assert at.error[0].value.startswith("sweep: 600 runs is more than the cap of 200 (TRAINLAB_MAX_SWEEP_RUNS)")
@@ -102,17 +102,18 @@ def test_compare_the_top_runs_filters_the_runs_page(lab, store):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"sw_mode": "random", "sw_trials": 0}, "trials: must be a whole number from 1 up; got 0"),
-    ({"sw_mode": "random", "sw_trials": 2.5}, "trials: must be a whole number from 1 up; got 2.5"),
-    ({"sw_mode": "random", "sw_search_seed": -1}, "search seed: must be a whole number from 0 to 2147483647; got -1"),
-    ({"sw_halving": True, "sw_eta": 1}, "early stopping: keep 1 in η (a whole number from 2 to 10)"),
-    ({"sw_name": "x" * 61}, "name: must be at most 60 characters; got 61"),
+    ({"sw_mode": "random", "sw_trials": 0}, "Trials: must be a whole number from 1 up; got 0"),
+    ({"sw_mode": "random", "sw_trials": 2.5}, "Trials: must be a whole number from 1 up; got 2.5"),
+    ({"sw_mode": "random", "sw_search_seed": -1}, "Search seed: must be a whole number from 0 to 2147483647; got -1"),
+    ({"sw_halving": True, "sw_eta": 1}, "Stop poor trials early: keep 1 in η (a whole number from 2 to 10)"),
+    ({"sw_name": "x" * 61}, "Sweep name: must be at most 60 characters; got 61"),
+    ({"sw_batch_sizes": "0"}, "Batch sizes: every value must be 1 or more; got 0"),
 ])
 def test_a_new_sweep_refuses_values_out_of_range_instead_of_replacing_them(lab, changes, message):
     at = _page("pages/sweeps.py").run()
     for key, value in changes.items():
         widget = at.radio(key=key) if key == "sw_mode" else at.toggle(key=key) if key == "sw_halving" else \
-            at.text_input(key=key) if key == "sw_name" else at.number_input(key=key)
+            at.text_input(key=key) if key in ("sw_name", "sw_batch_sizes") else at.number_input(key=key)
         widget.set_value(value).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]

@@ -93,9 +93,9 @@ def test_train_page_queues_a_run(lab, store):
     ("train_subset", 99999, "Training samples: must be a whole number from 1 to 1437"),
     # Out of a field's range: Streamlit's ranged fields kept sending the previous value, which was queued.
     ("epochs", 0, "Epochs: must be a whole number from 1 to 200"),
-    ("epochs", -5, "Epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got -5"),
+    ("epochs", -5, "Epochs: must be a whole number from 1 to 200 (the server's cap, TRAINLAB_MAX_EPOCHS); got -5"),
     ("epochs", 1000.0, "got 1000"),  # "1e3" typed in a browser
-    ("epochs", 2.5, "Epochs: must be a whole number from 1 to 200 (the cap is TRAINLAB_MAX_EPOCHS); got 2.5"),
+    ("epochs", 2.5, "Epochs: must be a whole number from 1 to 200 (the server's cap, TRAINLAB_MAX_EPOCHS); got 2.5"),
     ("learning_rate", -1.0, "Learning rate: must be greater than 0 and at most 10; got -1"),
     ("batch_size", 0, "Batch size: must be a whole number from 1 to 1150"),
     ("seed", -1, "Seed: must be a whole number from 0 to 4294967295; got -1"),

@@ -81,7 +81,7 @@ class TrainConfig:
     momentum: float = _setting(0.0, "SGD only: from 0 up to (not including) 1")
     nesterov: bool = _setting(False, "SGD only, with a momentum above 0")
     batch_size: int = _setting(32, "at most the training samples left after the validation split")
-    epochs: int = _setting(10, "at most TRAINLAB_MAX_EPOCHS")
+    epochs: int = _setting(10, "at most the server's cap, TRAINLAB_MAX_EPOCHS")
     validation_split: float = _setting(0.2, "share of the training subset held out for validation, 0 to 0.5")
     split_mode: str = _setting("random", "random (seeded, stratified) or the last share (Keras)", SPLIT_MODES)
     train_subset: int | None = _setting(None, "train on this many samples (stratified); default all")
@@ -221,7 +221,7 @@ def _check_optimizer(config: TrainConfig) -> None:
 
 
 def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) -> None:
-    _check_int("epochs", config.epochs, 1, settings.max_epochs, "the cap is TRAINLAB_MAX_EPOCHS")
+    _check_int("epochs", config.epochs, 1, settings.max_epochs, "the server's cap, TRAINLAB_MAX_EPOCHS")
     _check_int("seed", config.seed, 0, 2**32 - 1)
     if config.train_subset is not None:
         _check_int("train_subset", config.train_subset, 1, info.train_size,

@@ -29,6 +29,17 @@ from core.domain.sweep_parsing import (
 OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": f"SGD + momentum {SGD_MOMENTUM:g}",
                     "sgd_nesterov": f"SGD + Nesterov {SGD_MOMENTUM:g}",
                     **{k: v for k, v in OPTIMIZERS.items() if k != "sgd"}}
+# A refusal's field as the Sweeps page labels it (a trial's own check names TrainConfig's fields).
+SWEEP_FIELD_LABELS = {"name": "Sweep name", "dataset": "Datasets", "architecture": "Architectures",
+                      "optimizer": "Optimizers", "learning_rate": "Learning rates", "batch_size": "Batch sizes",
+                      "epochs": "Epochs", "seed": "Seeds", "train_subset": "Training samples",
+                      "test_subset": "Test samples", "validation_split": "Validation split", "split_mode": "Split",
+                      "lr_schedule": "Learning-rate schedule", "mode": "Search", "trials": "Trials",
+                      "cpus": "Cluster CPUs per trial", "gpus": "Cluster GPUs per trial",
+                      "architectures": "Architectures", "optimizers": "Optimizers", "learning rates": "Learning rates",
+                      "learning rates per optimizer": "Learning rates per optimizer", "search seed": "Search seed",
+                      "batch sizes": "Batch sizes", "seeds": "Seeds",
+                      "early stopping": "Stop poor trials early"}
 # Fields of TrainConfig every trial shares (the axes are set per trial).
 # cpus and gpus: what each trial asks a Ray cluster for (README: Running on several machines).
 SHARED_FIELDS = ("train_subset", "test_subset", "validation_split", "split_mode", "labels", "image_size",

@@ -28,13 +28,6 @@ NUMBER_FIELDS = ("learning_rate", "momentum", "batch_size", "epochs", "train_sub
                  "seed")
 
 
-def page_message(error: Exception) -> str:
-    """A refusal as the Train page words it: 'Batch size: …' for 'batch_size: …'."""
-    text = str(error)
-    field, sep, rest = text.partition(": ")
-    return f"{FIELD_LABELS[field]}: {rest}" if sep and field in FIELD_LABELS else text
-
-
 @dataclass
 class TrainForm:
     """The Train page's fields: 0 subsets mean all samples; momentum and Nesterov count only for SGD;

@@ -7,9 +7,9 @@ import streamlit as st
 
 from core.services import models
 from core.services.previews import DatasetUnavailable, ImageError
-from core.views.display import escape_links
 from core.views.image_grid import map_grid
 from pages.common.image_picker import pick_image
+from pages.common.widgets import refusal
 
 MAX_CHANNELS = 16
 
@@ -53,7 +53,7 @@ def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, data
     try:
         image = pick_image("fm", dataset, drawing=shape[2] == 1)
     except (ImageError, DatasetUnavailable) as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        st.error(refusal(exc), icon=":material/error:")
         return
     if image is None:
         st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")

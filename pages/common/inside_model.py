@@ -7,11 +7,12 @@ import streamlit as st
 
 from core.services import run_models
 from core.services.previews import DatasetUnavailable, ImageError
-from core.views.display import escape_links, escape_markdown
+from core.views.display import escape_markdown
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.auth import current_actor
 from pages.common.feature_maps import show_maps
 from pages.common.image_picker import pick_image
+from pages.common.widgets import refusal
 
 CAM_IMAGES = 12
 
@@ -94,7 +95,7 @@ def _guarded(body, *args) -> None:
     try:
         body(*args)
     except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        st.error(refusal(exc), icon=":material/error:")
 
 
 def inside_model(run_id: int, predictions) -> None:
@@ -106,7 +107,7 @@ def inside_model(run_id: int, predictions) -> None:
         spec = run_models.model_input(run_id, actor=current_actor())
         layer, kernels = run_models.filters(run_id, actor=current_actor())
     except run_models.NoModel as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        st.error(refusal(exc), icon=":material/error:")
         return
     try_tab, cam_tab, filters_tab, maps_tab = st.tabs(["Try it", "Grad-CAM", "Filters", "Feature maps"])
     with try_tab:

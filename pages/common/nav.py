@@ -13,8 +13,9 @@ import streamlit as st
 
 from core.services import jobs
 from core.services.jobs import StoreError
-from core.views.display import escape_links, escape_markdown
+from core.views.display import escape_markdown
 from pages.common.auth import require_sign_in
+from pages.common.widgets import refusal
 
 
 class PageEntry(NamedTuple):
@@ -52,7 +53,7 @@ def page_setup(path: str) -> PageEntry:
     try:
         jobs.check_store(wait_seconds=PAGE_WAIT_SECONDS)
     except StoreError as exc:  # one line on every page instead of a traceback; nothing else runs
-        st.error(escape_links(str(exc)), icon=":material/database:")
+        st.error(refusal(exc), icon=":material/database:")
         st.stop()
     actor = require_sign_in()  # classroom mode: nothing below runs for a browser that is not signed in
     with st.sidebar:

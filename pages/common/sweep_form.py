@@ -6,6 +6,7 @@ from core.domain.sweep_spec import (
     ETA_HELP,
     OPTIMIZER_CHOICES,
     OPTIMIZER_LABELS,
+    SWEEP_FIELD_LABELS,
     SweepError,
     SweepForm,
     SweepSpec,
@@ -14,9 +15,9 @@ from core.domain.sweep_spec import (
 from core.domain.wording import counted
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration, escape_links
+from core.views.display import duration
 from pages.common.auth import current_actor
-from pages.common.widgets import number
+from pages.common.widgets import number, refusal
 
 FORM_FIELDS = ("name", "mode", "datasets", "architectures", "optimizers", "learning_rates", "per_optimizer_lr",
                "batch_sizes", "epochs", "seeds", "trials", "search_seed", "halving", "eta", "min_epochs")
@@ -142,7 +143,7 @@ def _plan_and_start(read_form, settings: Settings) -> None:
         spec = read_form().to_spec()
         plan = sweeps.plan(spec, settings)
     except (SweepError, ConfigError) as exc:
-        st.error(escape_links(str(exc)), icon=":material/error:")
+        st.error(refusal(exc, SWEEP_FIELD_LABELS), icon=":material/error:")
         spec = plan = None
     if plan:
         basis = "from runs like these on this machine" if plan.estimate.measured else \
@@ -159,7 +160,7 @@ def _plan_and_start(read_form, settings: Settings) -> None:
         try:
             sweep_id = sweeps.start(spec, settings, actor=current_actor())
         except (SweepError, ConfigError, *jobs.REFUSED) as exc:
-            st.error(escape_links(str(exc)), icon=":material/error:")
+            st.error(refusal(exc, SWEEP_FIELD_LABELS), icon=":material/error:")
         else:
             st.session_state["sweep_started"] = sweep_id
             st.rerun()

@@ -5,10 +5,10 @@ from core.domain.config import ConfigError
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration, escape_links, escape_markdown, for_display, varied_first
+from core.views.display import duration, escape_markdown, for_display, varied_first
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from pages.common.auth import current_actor, may_act_on
-from pages.common.widgets import number
+from pages.common.widgets import number, refusal
 
 # The scores first, then the settings the sweep varied, so they stay in view in a 1024 px window (about 564 px
 # for the table); the settings every trial shares follow and scroll sideways.
@@ -118,7 +118,7 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
             try:
                 run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings, actor=current_actor())
             except (ConfigError, *jobs.REFUSED) as exc:
-                st.error(escape_links(str(exc)), icon=":material/error:")
+                st.error(refusal(exc), icon=":material/error:")
             else:
                 # A full rerun: the page polls again while the retrain trains.
                 st.session_state["sweep_flash"] = f"Run #{run_id} queued: the best setting on {dataset}, retrained."

@@ -1,8 +1,12 @@
-"""Widgets shared by pages (not a page itself): the options of an architecture."""
+"""Widgets shared by pages (not a page itself): number fields, the options of an architecture, refusals."""
 import streamlit as st
 
 from core.domain.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
 from core.domain.config import whole
+from core.domain.wording import in_page_words, without_setting_names
+from core.settings import load_settings
+from core.views.display import escape_links
+from pages.common.auth import current_actor
 
 
 def number(container, label: str, key: str, step: float = 1, **kwargs):
@@ -74,3 +78,13 @@ def architecture_options(key: str, prefix: str) -> dict:
                                            horizontal=True,
                                            help="ImageNet weights download on first use (needs network).")
     return options
+
+
+def refusal(error: Exception | str, labels: dict[str, str] | None = None) -> str:
+    """A refusal as this page words it, for the one reading it: a field named by its label here (`labels`), the
+    server's settings (TRAINLAB_…) named only to whoever can change them (the operator, a teacher), links
+    inert (the text may quote what a student typed)."""
+    text = in_page_words(str(error), labels or {})
+    actor = current_actor()  # None: a laptop's user, who runs the server (or a classroom session signed out)
+    may_change_settings = actor.is_teacher if actor is not None else not load_settings().classroom
+    return escape_links(text if may_change_settings else without_setting_names(text))
