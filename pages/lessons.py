@@ -54,7 +54,7 @@ def _card(lesson: Lesson) -> None:
         st.markdown(f"#### {lesson.number}. {lesson.title}")
         st.markdown(f"*{lesson.question}*")
         st.caption(f"Look for: {lesson.look_for}")
-        ready = lessons.readiness(lesson, settings, datasets) if lesson.runs else lessons.Readiness()
+        ready = lessons.readiness(lesson, settings, datasets, actor) if lesson.runs else lessons.Readiness()
         if not ready.ready:
             st.warning(f"Not on this machine yet: {ready.missing}", icon=":material/download:")
         buttons = st.container(horizontal=True)

@@ -49,3 +49,14 @@ def test_a_student_is_not_told_the_servers_setting_names_and_a_teacher_is(classr
 
 def test_on_a_laptop_the_user_runs_the_server_and_is_told_the_setting(lab, monkeypatch):
     assert "(the server's cap, TRAINLAB_MAX_EPOCHS)" in _train_page_refusal(None, monkeypatch)
+
+
+def test_a_lesson_tells_a_student_what_is_missing_without_the_servers_folders(classroom):
+    from core.services import lessons
+    from tests.conftest import AMY, TESS
+
+    lesson_7, lesson_9 = lessons.lesson("7"), lessons.lesson("9")
+    for_amy = lessons.readiness(lesson_7, classroom, actor=AMY).missing
+    assert "class's server" in for_amy and str(classroom.data_root) not in for_amy
+    assert str(classroom.data_root) in lessons.readiness(lesson_7, classroom, actor=TESS).missing
+    assert str(classroom.keras_home) not in lessons.readiness(lesson_9, classroom, actor=AMY).missing

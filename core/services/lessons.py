@@ -14,7 +14,7 @@ from core.data.datasets import DatasetInfo
 from core.domain.config import TrainConfig
 from core.domain.grading import GradedRun, Point, grade
 from core.domain.lessons import BY_KEY, IMAGENET_RESNET50_NOTOP, Lesson, datasets_needed, is_dogs_and_cats, run_settings
-from core.domain.people import Actor
+from core.domain.people import STUDENT, Actor
 from core.domain.run_query import RunQuery
 from core.services import catalog, jobs, sweeps
 from core.services.permissions import acting, owner_of
@@ -56,12 +56,13 @@ def readiness(item: Lesson, settings: Settings | None = None, entries: list[Data
     `entries` is the dataset catalog `actor` sees when the caller has it already (a page checking every lesson)."""
     settings = settings or load_settings()
     entries = catalog.entries(settings, actor) if entries is None else entries
+    student = settings.classroom and actor is not None and actor.role == STUDENT  # the server's folders: not theirs
     if item.needs_image_folder:
         found = _dogs_and_cats(entries)
         if found is None:
+            where = "on the class's server (ask your teacher)" if student else f"below {settings.data_root}"
             return Readiness(f"needs an image folder of dogs and cats: put a folder with cats/ and dogs/ "
-                             f"sub-folders of photos below {settings.data_root} (or upload a .zip of them on the "
-                             "Data page)")
+                             f"sub-folders of photos {where}, or upload a .zip of them on the Data page")
         return Readiness(dataset=found.key)
     by_key = {d.key: d for d in entries}
     for key in datasets_needed(item):
@@ -72,6 +73,9 @@ def readiness(item: Lesson, settings: Settings | None = None, entries: list[Data
     if any(run.architecture == "resnet50_transfer" for run in item.runs):
         weights = settings.keras_home / "models" / IMAGENET_RESNET50_NOTOP
         if not weights.is_file():
+            if student:
+                return Readiness("needs the ImageNet weights of ResNet-50: ask your teacher to add them to the "
+                                 "class's server")
             return Readiness(f"needs the ImageNet weights of ResNet-50 ({IMAGENET_RESNET50_NOTOP}, 94 MB) in "
                              f"{weights.parent}: with a network, Keras downloads them at the first run of "
                              "keras.applications.ResNet50(weights='imagenet'); offline, copy the file there")
