@@ -1,6 +1,7 @@
 """Class page (teachers): who trains what now, per-student counts, the assignment board, limits, the audit."""
 import streamlit as st
 
+from core.domain.class_rules import LIMITS, SWITCHES
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
@@ -78,10 +79,14 @@ else:
 st.subheader("Limits for students")
 rules = classroom.rules(settings)
 with st.form("limits"):
-    described = rules.describe()
-    cols = st.columns(len(described))
-    typed = {key: cols[i].text_input(key, value, help=meaning, key=f"limit_{key}")
-             for i, (key, value, meaning) in enumerate(described)}
+    # Numbers typed (a whole number, or none), switches as toggles: "on"/"off" typed in a box was a guess.
+    numbers = [(key, value, meaning) for key, value, meaning in rules.describe() if key in LIMITS]
+    cols = st.columns(3)
+    typed = {key: cols[i % 3].text_input(f"{meaning[0].upper()}{meaning[1:]}", value, key=f"limit_{key}",
+                                         help=f"A whole number, or none (`{key}` on the command line)")
+             for i, (key, value, meaning) in enumerate(numbers)}
+    typed |= {key: "on" if st.toggle(f"{meaning[0].upper()}{meaning[1:]}", value == "on", key=f"limit_{key}") else "off"
+              for key, value, meaning in rules.describe() if key in SWITCHES}
     saved = st.form_submit_button("Save limits")
 if saved:
     try:
@@ -90,8 +95,8 @@ if saved:
         st.error(refusal(exc), icon=":material/error:")
     else:
         st.success("Limits saved: new submissions are checked against them.", icon=":material/check_circle:")
-st.caption("A whole number, or none. at-once is checked when a worker picks the next run; the others when a "
-           "student submits. hide-others on: students see only their own runs (an exam).")
+st.caption("Runs training at the same time is checked when a worker picks the next run; the other limits when a "
+           "student submits.")
 
 st.subheader("Audit")
 audit = accounts.audit(settings, limit=100)

@@ -266,3 +266,23 @@ def test_the_class_boards_target_follows_the_chosen_dataset(exam, fashion, monke
     assert at.text_input(key="board_target_digits").value == "90"  # no course target for digits: 90 %
     at.selectbox(key="board_dataset").set_value("fashion_mnist").run()
     assert at.text_input(key="board_target_fashion_mnist").value == "90.5"  # the course's target for it
+
+
+def test_the_class_page_turns_exam_mode_on_with_a_switch_and_saves_limits_by_their_meaning(exam, monkeypatch):
+    from core.web import signin
+
+    settings, _ = exam
+    token = accounts.sign_in("tess", "tess-password", settings).token
+    monkeypatch.setattr("pages.common.auth._session_token", lambda: token)
+    monkeypatch.setitem(signin._gate, "active", True)
+    class_service.set_rules({"hide-others": "off"}, settings, actor=TESS)
+    at = _page("pages/teacher.py")
+    switch = at.toggle(key="limit_hide-others")
+    assert switch.label == "Students see only their own runs (an exam)" and switch.value is False
+    assert at.text_input(key="limit_epochs").label == "Epochs per run"
+    switch.set_value(True)
+    at.text_input(key="limit_epochs").set_value("12")
+    at.button[[b.label for b in at.button].index("Save limits")].click().run()
+    assert not at.exception and not at.error
+    rules = class_service.rules(settings)
+    assert rules.hide_others_runs and rules.max_epochs == 12
