@@ -130,8 +130,8 @@ def test_grading_ticks_only_what_the_runs_contain():
     points = {p.label: p for p in grade(_graded(spec, {"fashion_mnist": 0.90}))}
     assert [label for label, p in points.items() if p.met] == []
     assert points["At least 3 models"].detail == "2 models: cnn 16x1p, mlp"
-    assert points["Fashion-MNIST ≥ 90.5% test accuracy"].detail == "best test accuracy 90.00%"
-    assert points["MNIST ≥ 98.5% test accuracy"].detail == "no finished run on MNIST yet"
+    assert points["Fashion-MNIST ≥ 90.5 % test accuracy"].detail == "best test accuracy 90.00 %"
+    assert points["MNIST ≥ 98.5 % test accuracy"].detail == "no finished run on MNIST yet"
     assert score(list(points.values())) == "0 of 8 (full marks from 7)"
 
 
@@ -201,6 +201,6 @@ def test_a_retrain_of_the_best_setting_costs_no_grading_point_and_points_name_th
     after = {p.label: p for p in grade([*trials, retrain])}
     assert before["Random train/validation split"].met and after["Random train/validation split"].met
     assert after["Random train/validation split"].runs == tuple(t.run for t in trials)  # the search earned it
-    assert after["MNIST ≥ 98.5% test accuracy"].met and after["MNIST ≥ 98.5% test accuracy"].runs == (500,)
+    assert after["MNIST ≥ 98.5 % test accuracy"].met and after["MNIST ≥ 98.5 % test accuracy"].runs == (500,)
     assert len(after["At least 3 models"].runs) == 3 and set(after["At least 3 models"].runs) <= {t.run for t in trials}
     assert all(point.runs for point in after.values() if point.met)

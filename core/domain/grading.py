@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
-from core.domain.wording import counted
+from core.domain.wording import counted, share
 
 FULL_MARKS = 7
 # Presets whose fixed layers include Dropout or BatchNormalization (custom builders say it in their options).
@@ -67,13 +67,13 @@ def _count(label: str, runs: list[GradedRun], key, need: int, noun: str) -> Poin
 
 def _target(dataset: str, runs: list[GradedRun]) -> Point:
     goal = ASSIGNMENT_TARGETS[dataset]
-    label = f"{TARGET_TITLES[dataset]} ≥ {goal:.1%} test accuracy"
+    label = f"{TARGET_TITLES[dataset]} ≥ {share(goal, 1)} test accuracy"
     scored = [r for r in runs if r.config.get("dataset") == dataset and r.status == "succeeded"
               and r.test_accuracy is not None]
     if not scored:
         return Point(label, False, f"no finished run on {TARGET_TITLES[dataset]} yet")
     best = max(scored, key=lambda r: r.test_accuracy)
-    return Point(label, best.test_accuracy >= goal, f"best test accuracy {best.test_accuracy:.2%}", (best.run,))
+    return Point(label, best.test_accuracy >= goal, f"best test accuracy {share(best.test_accuracy)}", (best.run,))
 
 
 def grade(runs: list[GradedRun]) -> list[Point]:

@@ -26,3 +26,8 @@ def without_setting_names(text: str) -> str:
     text = re.sub(r" \(TRAINLAB_[A-Z0-9_]+\)", "", text)
     text = re.sub(r", TRAINLAB_[A-Z0-9_]+", "", text)
     return _SETTING.sub("a setting of the server", text)
+
+
+def share(value: float, digits: int = 2) -> str:
+    """0.985 -> '98.50 %' (`digits` after the point): the one way every page writes a share."""
+    return f"{100 * value:.{digits}f} %"

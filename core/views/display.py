@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-from core.domain.wording import counted
+from core.domain.wording import counted, share
 from core.store.runs import RUNNING, Run
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -37,7 +37,7 @@ def progress_text(run: Run) -> str:
 
 def percent(value: float | None) -> str:
     """0.9123 -> '91.23 %'; None -> '—'."""
-    return "—" if value is None else f"{100 * value:.2f} %"
+    return "—" if value is None else share(value)
 
 
 def count(value: int | None) -> str:

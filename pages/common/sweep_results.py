@@ -3,9 +3,10 @@ import streamlit as st
 
 from core.domain.config import ConfigError
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
+from core.domain.wording import share
 from core.services import jobs, sweeps
 from core.settings import Settings
-from core.views.display import duration, escape_markdown, for_display, varied_first
+from core.views.display import duration, escape_markdown, for_display, percent, varied_first
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
 from pages.common.auth import current_actor, may_act_on
 from pages.common.widgets import number, refusal
@@ -106,7 +107,7 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
     for dataset, row in best.items():
         st.markdown(escape_markdown(f"{dataset}: #{row['run']} · {row['architecture']} · "
                     f"{OPTIMIZER_LABELS.get(row['optimizer'], row['optimizer'])} lr={row['learning_rate']:g} "
-                    f"(val {row['val_accuracy']:.2%})"))  # dataset names are user text
+                    f"(val {percent(row['val_accuracy'])})"))  # dataset names are user text
         cols = st.columns([1, 1, 1], vertical_alignment="bottom")
         # A field with no range of its own, like the Train page's: what is shown is what is queued.
         default_epochs = min(settings.max_epochs, 2 * int(row["epochs"]))
@@ -135,5 +136,5 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
                          "best val accuracy": st.column_config.TextColumn(width=130)})
     elif not best:
         st.caption("Appears once a trial has finished.")
-    targets = ", ".join(f"{k} {v:.1%}" for k, v in ASSIGNMENT_TARGETS.items())
+    targets = ", ".join(f"{k} {share(v, 1)}" for k, v in ASSIGNMENT_TARGETS.items())
     st.caption(f"Assignment targets (test accuracy): {targets}.")
