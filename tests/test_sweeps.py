@@ -19,6 +19,7 @@ from core.domain.sweep_spec import Halving, SweepSpec, assignment_preset, expand
 from core.services import jobs, sweeps
 from core.store.queries import RunQuery, query_runs
 from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
+from core.store.sweeps import NewRun, create_sweep
 from core.training.fit import execute_run
 from core.training.halving import keep_going
 from tests.conftest import on_both_databases
@@ -244,3 +245,28 @@ def test_a_queue_that_refuses_cancels_with_the_reason_for_single_runs_and_sweeps
     runs = store.list_runs()
     assert [(r.id, r.status) for r in runs] == [(3, CANCELLED), (2, CANCELLED), (1, CANCELLED)]
     assert all(r.error.startswith("the job queue refused it") and str(lab.home) in r.error for r in runs)
+
+
+def test_a_sweeps_estimate_near_its_end_is_what_its_last_trial_has_left(lab, store):
+    """7 of 8 trials done in about 9 s each and the last one starting: the estimate stays near one trial's time
+    (a first batch's ETA once made it 14 minutes), and follows that trial's own ETA once it has one."""
+    from core.services.estimates import estimate
+
+    trial = TrainConfig(train_subset=200, epochs=2, batch_size=32)
+    _, run_ids = create_sweep(store, "near the end", {}, [NewRun(f"t{i}", trial.to_dict(), 2, {"seed": i})
+                                                          for i in range(8)])
+    for run_id in run_ids:
+        store.claim(run_id, 1, "here")
+        store.set_plan(run_id, epochs=2, steps=5, param_count=1)
+    for run_id in run_ids[:7]:
+        store.report(run_id, [], epoch=2, batch=5, progress=1.0, eta_seconds=None)
+        store.finish(run_id, SUCCEEDED, train_seconds=9.0)
+    last = run_ids[7]
+    store.report(last, [], epoch=1, batch=1, progress=0.1, eta_seconds=None)  # no pace yet: no ETA of its own
+    one_trial = sweeps.progress(sweeps.runs_frame(1, lab), lab)
+    assert one_trial.text().startswith("7 / 8 done")
+    full = estimate([trial], store, lab)
+    assert full.measured and full.run_seconds[0] < 20  # measured on its 7 siblings: about their 9 s, and start-up
+    assert one_trial.eta_seconds == pytest.approx(0.9 * full.run_seconds[0])  # a tenth of it is done
+    store.report(last, [], epoch=2, batch=2, progress=0.7, eta_seconds=3.0)
+    assert sweeps.progress(sweeps.runs_frame(1, lab), lab).eta_seconds == pytest.approx(3.0)
