@@ -58,7 +58,7 @@ CHART_OVERLAPS = """() => {
     });
     add('.xtick text', 'x tick'); add('.ytick text', 'y tick'); add('.g-xtitle text, .g-x2title text', 'x title');
     add('.g-ytitle text, .g-y2title text', 'y title'); add('.gtitle', 'title'); add('.annotation-text', 'annotation');
-    add('.legend .bg', 'legend'); add('.modebar', 'toolbar');
+    add('.legend .bg', 'legend'); add('.modebar', 'toolbar'); add('.parcoords .axis-title', 'axis title');
     for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
       const a = parts[i], b = parts[j];
       if (hit(a.r, b.r)) out.push(`chart ${n}: ${a.kind} '${a.text}' over ${b.kind} '${b.text}'`);

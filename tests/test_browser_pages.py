@@ -217,6 +217,7 @@ def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store,
                 assert {"val acc", "test acc", "dataset", "architecture"} <= _headers_in_view(page)
             if path == "sweeps":  # the trials table of the newest sweep, its charts, then the form a newcomer opens
                 assert {"val acc", "optimizer", "lr"} <= _headers_in_view(page)
+                overlaps[f"{path}, Parallel coordinates"] = page.evaluate(CHART_OVERLAPS)  # the tab it opens on
                 for tab in ("Score per hyperparameter", "Optimizer × learning rate"):
                     page.get_by_role("tab", name=tab).click()
                     page.wait_for_timeout(1500)

@@ -274,3 +274,19 @@ def test_a_runs_page_shows_every_metric_it_reported_and_its_cpu_and_memory(lab, 
     shown = section.dataframe[0].value
     assert {"learning_rate", "top_3_accuracy"} <= set(shown.columns) and len(shown) == 2
     assert len(section.get("plotly_chart")) == 2  # the other metrics, and the CPU and memory
+
+
+def test_compared_runs_get_parallel_coordinates_of_the_settings_they_differ_in(lab, store):
+    ids = _fill(store, n=6)
+    runs, metrics = jobs.runs_by_id(ids, lab), jobs.metrics_of(ids, lab)
+    trials = compare.runs_as_trials(runs, metrics)
+    assert trials["val_accuracy"].round(4).tolist() == [0.8 + i / 1e4 for i in range(6)]
+    figure = compare.runs_parallel_coordinates(runs, metrics)
+    labels = [d["label"] for d in figure.to_dict()["data"][0]["dimensions"]]
+    assert labels[-1] == "validation accuracy" and "seed" in labels and "learning rate" not in labels  # all 0.001
+    assert compare.runs_parallel_coordinates(runs[:1], metrics) is None  # one run: nothing to compare
+    at = _page("pages/runs.py")
+    at.session_state["compare_runs"] = ids[:3]
+    at.run()
+    assert not at.exception
+    assert any("best validation accuracy: drag along an axis" in c.value for c in at.caption)

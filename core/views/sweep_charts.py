@@ -48,7 +48,10 @@ def _dimension(values: pd.Series, name: str) -> dict:
         ticks = sorted(set(logs.round(6)))
         return dict(label="learning rate", values=logs, tickvals=ticks, ticktext=[f"{10 ** t:.3g}" for t in ticks])
     if pd.api.types.is_numeric_dtype(values):
-        return dict(label=name.replace("_", " "), values=values.astype(float))
+        numbers = values.astype(float)
+        ticks = sorted(set(numbers))  # a few settings (epochs 3 and 4): ticked at them, not at 3.2, 3.4 …
+        return dict(label=name.replace("_", " "), values=numbers,
+                    **(dict(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]) if len(ticks) <= 8 else {}))
     categories = sorted(values.astype(str).unique())
     codes = values.astype(str).map({c: i for i, c in enumerate(categories)})
     # Architecture specs share most words: the axis names each by the words that tell it apart.
@@ -68,7 +71,8 @@ def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:
         float(data[SCORE].min()), float(data[SCORE].max())]))
     fig = go.Figure(go.Parcoords(line=dict(color=data[SCORE].astype(float), colorscale="Viridis", showscale=True,
                                            colorbar=dict(title=dict(text="val acc"))), dimensions=dims))
-    fig.update_layout(height=height, margin=dict(l=140, r=40, t=50, b=20))  # room for category names
+    # Room for category names at the left, and for the axes' titles under Plotly's toolbar.
+    fig.update_layout(height=height, margin=dict(l=140, r=40, t=TOOLBAR_CLEAR["t"] + 24, b=20))
     return fig
 
 

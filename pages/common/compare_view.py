@@ -16,6 +16,7 @@ from core.views.compare import (
     group_figure,
     group_summary,
     metrics_csv,
+    runs_parallel_coordinates,
     seed_groups,
 )
 from core.views.display import for_display
@@ -31,6 +32,7 @@ class Comparison:
     groups_figure: go.Figure | None
     groups: pd.DataFrame | None
     differing: pd.DataFrame
+    parallel: go.Figure | None
 
 
 # Shared by every session (one object, not copied per session; nothing changes it after): a class watching
@@ -48,7 +50,8 @@ def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: fl
         finals=for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",)),
         groups_figure=group_figure(groups, metrics) if groups else None,
         groups=group_summary(groups) if groups else None,
-        differing=differing_config(runs))
+        differing=differing_config(runs),
+        parallel=runs_parallel_coordinates(runs, metrics))
 
 
 def _metrics_csv(ids: tuple[int, ...], actor) -> str:
@@ -84,6 +87,10 @@ def compare_view(ids: list[int], x_axis: str, smoothing: float, log_y: bool, int
         if len(parts.differing.columns) > 1:
             st.caption("Settings that differ between these runs")
             st.dataframe(parts.differing, hide_index=True, key="differing_config")
+        if parts.parallel is not None:
+            st.caption("Those settings against each run's best validation accuracy: drag along an axis to pick "
+                       "runs")
+            st.plotly_chart(parts.parallel, key="compare_parallel")
         # Made when clicked: every point of every run, not worth building at each live refresh.
         st.download_button("Download metrics (CSV)", functools.partial(_metrics_csv, tuple(ids), current_actor()),
                            "train-lab-metrics.csv", "text/csv", key="download_csv")
