@@ -7,7 +7,7 @@ REQUIREMENTS ?= requirements.txt
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: run classroom test bench setup setup-dev browser postgres workers-stop clean
+.PHONY: run classroom test test-fast bench setup setup-dev browser postgres workers-stop clean
 
 run: setup  ## set up, then start the app on http://localhost:$(PORT) (this machine only)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
@@ -19,6 +19,11 @@ test: setup-dev browser postgres  ## set up, then lint (ruff, import contracts) 
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+test-fast: setup-dev  ## the fast tier while developing: lint, then every test but the browser and worker-pool ones
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -m "not browser and not integration"
 
 bench: setup-dev browser  ## set up (Playwright and Chromium for figures 6, 7 and 10), then run the benchmarks (about 50 minutes on 2 cores); figures in bench/out/
 	$(BIN)/python -m bench $(BENCH_ARGS)

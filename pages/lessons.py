@@ -21,10 +21,21 @@ actor = current_actor()
 datasets = catalog.entries(settings, current_actor())  # once for every card's check
 
 
+# Run once per press (the press count makes each a new element): bring the result's box to the top of the view
+# once it is drawn.
+SCROLL_TO_RESULT = """<script>/* press PRESS */
+(function go(tries) {
+  const box = document.querySelector('.st-key-lesson_result');
+  if (box) box.scrollIntoView({block: 'start'}); else if (tries) setTimeout(() => go(tries - 1), 100);
+})(50);
+</script>"""
+
+
 def _open(lesson: Lesson, ids: list[int] | None = None) -> None:
     """Show `lesson`'s result where its card was, so it opens where the student is looking (a shared link opens
     it at the top); the URL holds it, so the link can be shared."""
     st.session_state["lesson_opened_at_card"] = lesson.key
+    st.session_state["lesson_scroll"] = st.session_state.get("lesson_scroll", 0) + 1
     st.query_params.from_dict({"lesson": lesson.key, **({"runs": ",".join(map(str, ids))} if ids else {})})
     st.rerun()
 
@@ -74,8 +85,13 @@ def _card(lesson: Lesson) -> None:
 
 # -- the open lesson's result ------------------------------------------------------------------------
 def _result(current: Lesson, ids: list[int]) -> None:
-    """The open lesson's result in a box, with Close."""
-    with st.container(border=True):
+    """The open lesson's result in a box, with Close; just opened from a card, the page scrolls to it (a result
+    open above an earlier row closes as this one opens, and the page would keep a scroll position past it)."""
+    if st.session_state.get("lesson_scroll", 0) > st.session_state.get("lesson_scrolled", 0):
+        st.session_state["lesson_scrolled"] = st.session_state["lesson_scroll"]
+        st.html(SCROLL_TO_RESULT.replace("PRESS", str(st.session_state["lesson_scroll"])),
+                unsafe_allow_javascript=True)
+    with st.container(border=True, key="lesson_result"):
         head = st.columns([5, 1], vertical_alignment="center")
         head[0].subheader(f"Lesson {current.number}: {current.title}")
         head[1].button("Close", key="lesson_close", on_click=st.query_params.clear)

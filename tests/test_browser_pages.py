@@ -151,11 +151,15 @@ def test_train_page_refuses_what_a_number_field_cannot_hold(lab, store, page, tm
 
 
 def test_a_lessons_result_opens_where_the_student_is_looking(lab, page, tmp_path):
-    """Scrolled down to lesson 8's card, its button shows the result in view, not at the top of the page."""
+    """Scrolled down to lesson 8's card, its button shows the result in view, not at the top of the page, even
+    with lesson 1's result open above (it closes as lesson 8's opens, and the page kept a scroll past it)."""
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
         page.goto(f"{app.url}/lessons")
+        page.get_by_role("button", name="Show the three conv demos").click(timeout=60_000)
+        page.get_by_role("heading", name="Lesson 1: Padding, stride and kernels").wait_for(timeout=60_000)
+        wait_for(lambda: page.get_by_test_id("stStatusWidget").count() == 0, 60, what="lesson 1's maps")
         button = page.get_by_role("button", name="Show both presets")
         button.wait_for(timeout=60_000)
         button.scroll_into_view_if_needed()

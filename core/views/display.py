@@ -107,8 +107,8 @@ def queue_text(place) -> str:
 def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int, float] | None = None) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text).
 
-    Who and what come first, so they stay in view on a 1024 px screen: the name (with the run's
-    number), status, best validation and test accuracy, in a classroom who queued it, the dataset and
+    Who and what come first, so they stay in view on a 1024 px screen: the run's number and name,
+    its status, best validation and test accuracy, in a classroom who queued it, the dataset and
     architecture; progress and the other settings follow and scroll sideways there. `places` (run id ->
     queue place) fills a queued run's detail; `validation` (run id -> best validation accuracy) its column.
     """
