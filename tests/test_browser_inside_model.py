@@ -24,7 +24,7 @@ def test_a_digit_drawn_in_the_browser_is_classified_by_a_finished_run(lab, store
         page.get_by_text("Look inside the model", exact=True).click(timeout=60_000)
         page.locator(f".st-key-try_{run_id}_source").click(timeout=60_000)
         page.get_by_role("option", name="a digit I draw").click()
-        page.get_by_text("or draw in the box").wait_for(timeout=30_000)  # nothing drawn yet: no answer
+        page.get_by_text("Draw a digit in the box").wait_for(timeout=30_000)  # nothing drawn yet: no answer
         canvas = page.locator(f".st-key-try_{run_id}_draw canvas").last
         canvas.wait_for(timeout=30_000)
         box = canvas.bounding_box()

@@ -283,7 +283,10 @@ def test_compared_runs_get_parallel_coordinates_of_the_settings_they_differ_in(l
     assert trials["val_accuracy"].round(4).tolist() == [0.8 + i / 1e4 for i in range(6)]
     figure = compare.runs_parallel_coordinates(runs, metrics)
     labels = [d["label"] for d in figure.to_dict()["data"][0]["dimensions"]]
-    assert labels[-1] == "validation accuracy" and "seed" in labels and "learning rate" not in labels  # all 0.001
+    assert labels[-1] == "validation accuracy" and "Seed" in labels and "Learning rate" not in labels  # all 0.001
+    cosine = jobs.runs_by_id([jobs.submit(TrainConfig(lr_schedule="cosine", name="cosine"), lab)], lab)
+    only_schedule = compare.runs_as_trials([runs[0], *cosine], metrics)  # the new run has no score yet
+    assert "lr_schedule" in only_schedule.columns
     assert compare.runs_parallel_coordinates(runs[:1], metrics) is None  # one run: nothing to compare
     at = _page("pages/runs.py")
     at.session_state["compare_runs"] = ids[:3]

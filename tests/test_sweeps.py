@@ -143,6 +143,7 @@ def test_a_sweep_groups_its_runs_and_cancels_only_them(lab, store):
     assert total == 12 and other not in {r.id for r in page}
     assert sweeps.progress(runs, lab).text() == "0 / 12 done"
     assert sweeps.cancel(sweep_id, lab) == 12
+    assert sweeps.progress(sweeps.runs_frame(sweep_id, lab), lab).text() == "12 / 12 done, 12 cancelled"
     assert set(sweeps.runs_frame(sweep_id, lab)["status"]) == {CANCELLED}
     assert store.get(other).status == QUEUED  # the other run is untouched
     sweeps.delete(sweep_id, lab)

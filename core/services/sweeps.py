@@ -75,6 +75,7 @@ class Progress:
     queued: int
     failed: int
     eta_seconds: float | None
+    cancelled: int = 0
 
     @property
     def active(self) -> bool:
@@ -82,12 +83,14 @@ class Progress:
         return self.running + self.queued > 0
 
     def text(self) -> str:
-        """'17 / 72 done, 2 running, 3 failed'."""
+        """'17 / 72 done, 2 running, 3 failed' ('36 / 36 done, 36 cancelled': a cancelled sweep trained none)."""
         parts = [f"{self.done} / {self.total} done"]
         if self.running:
             parts.append(f"{self.running} running")
         if self.failed:
             parts.append(f"{self.failed} failed")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} cancelled")
         return ", ".join(parts)
 
 
@@ -270,7 +273,8 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         size = TrainConfig.from_json(runs.loc[status.isin((QUEUED, RUNNING)), "config"].iloc[0])
         eta = Estimate(tuple(seconds), True).wall_seconds(runs_at_once(settings, size.cpus, size.gpus))
     return Progress(total=len(runs), done=int(status.isin((SUCCEEDED, FAILED, CANCELLED)).sum()), running=running,
-                    queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta)
+                    queued=queued, failed=int((status == FAILED).sum()), eta_seconds=eta,
+                    cancelled=int((status == CANCELLED).sum()))
 
 
 def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bool = True,

@@ -14,7 +14,8 @@ from plotly.colors import qualitative
 
 from core.domain.config import PLACEMENT_FIELDS
 from core.domain.lessons import Reference
-from core.domain.sweep_spec import PARAM_COLUMNS, SCORE
+from core.domain.sweep_spec import SCORE
+from core.domain.train_form import FIELD_LABELS
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
 from core.views.display import shorten
@@ -27,7 +28,7 @@ from core.views.figures import (
     scatter,
     two_panel_layout,
 )
-from core.views.sweep_charts import parallel_coordinates, scored, varying
+from core.views.sweep_charts import parallel_coordinates, scored
 
 X_AXES = {"epoch": "epoch", "step": "step", "time": "elapsed"}
 COLORS = qualitative.Plotly + qualitative.D3
@@ -173,31 +174,28 @@ def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
             "run": run.id, "name": run.name, "status": run.status, "test accuracy": run.test_accuracy,
             "best val accuracy": None if best is None else float(best["value"]), "parameters": run.param_count,
             "test loss": run.test_loss, "best epoch": None if best is None else int(best["epoch"]),
-            "training time (s)": None if run.train_seconds is None else round(run.train_seconds, 1),
+            "training time": run.train_seconds,
             "samples/s": round(samples / run.train_seconds) if run.train_seconds and samples else None,
         })
     return pd.DataFrame(rows)
 
 
 def runs_as_trials(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
-    """The runs as a sweep's trials (their hyperparameters and best validation accuracy), so the sweep's parallel
-    coordinates draw any runs; an architecture with options is named with them ("custom_mlp hidden_units=…")."""
+    """The runs as a sweep's trials: the settings that differ between them (any of the config's, the schedule and
+    split too) and each run's best validation accuracy, for the sweep's parallel coordinates."""
     finals = final_metrics(runs, metrics).set_index("run")["best val accuracy"]
-    rows = []
-    for run in runs:
-        config = run.config_dict
-        options = " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(config.get("arch_options", {}).items()))
-        rows.append({**{c: config.get(c) for c in PARAM_COLUMNS}, "run": run.id,
-                     "architecture": f"{config.get('architecture')} {options}".strip(),
-                     SCORE: finals.get(run.id)})
-    return pd.DataFrame(rows, columns=[*PARAM_COLUMNS, "run", SCORE])
+    trials = differing_config(runs)
+    trials[SCORE] = [finals.get(run_id) for run_id in trials["run"]]
+    return trials
 
 
 def runs_parallel_coordinates(runs: list[Run], metrics: pd.DataFrame) -> go.Figure | None:
     """Parallel coordinates of the settings that differ between these runs against their best validation
-    accuracy, as a sweep draws its trials; None until two runs with a score differ in some setting."""
+    accuracy, titled as the Train page labels them; None until two runs with a score differ in some setting."""
     trials = scored(runs_as_trials(runs, metrics))
-    return parallel_coordinates(trials) if len(trials) > 1 and varying(trials) else None
+    columns = [c for c in trials.columns if c not in ("run", SCORE) and trials[c].astype(str).nunique() > 1]
+    return parallel_coordinates(trials, columns=columns, labels=FIELD_LABELS) if len(trials) > 1 and columns \
+        else None
 
 
 def differing_config(runs: list[Run]) -> pd.DataFrame:

@@ -53,7 +53,9 @@ def other_metrics_figure(metrics: pd.DataFrame) -> go.Figure | None:
                                  line=dict(color=COLOR), showlegend=False),
                       row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(exponentformat="e")  # a learning rate of 0.0003 reads as 3e-4, not "300µ"
+    # A learning rate of 0.0003 reads as 3e-4, not "300µ"; from zero, so a constant rate is a line at its value
+    # (Plotly centred a constant 0.001 on an axis from -0.5 to 1, where it read as zero).
+    fig.update_yaxes(exponentformat="e", rangemode="tozero")
     fig.update_layout(height=300 * rows, margin=dict(TOOLBAR_CLEAR, b=10))
     return fig
 

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.domain.sweep_spec import PARAM_COLUMNS, SCORE
+from core.domain.wording import share
 from core.views.display import distinguishing
 from core.views.figures import TOOLBAR_CLEAR
 
@@ -41,33 +42,39 @@ def _empty(text: str) -> go.Figure:
     return fig
 
 
-def _dimension(values: pd.Series, name: str) -> dict:
-    """A parcoords axis: numbers as they are (learning rate on log10), text as ticked categories."""
-    if name == "learning_rate":
-        logs = np.log10(values.astype(float))
+def _dimension(values: pd.Series, name: str, label: str) -> dict:
+    """A parcoords axis titled `label`: numbers as they are (learning rate on log10), text as ticked categories
+    (a setting some runs lack reads "—")."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if name == "learning_rate" and numbers.notna().all():
+        logs = np.log10(numbers.astype(float))
         ticks = sorted(set(logs.round(6)))
-        return dict(label="learning rate", values=logs, tickvals=ticks, ticktext=[f"{10 ** t:.3g}" for t in ticks])
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(float)
+        return dict(label=label, values=logs, tickvals=ticks, ticktext=[f"{10 ** t:.3g}" for t in ticks])
+    if numbers.notna().all() and not pd.api.types.is_bool_dtype(values):
+        numbers = numbers.astype(float)
         ticks = sorted(set(numbers))  # a few settings (epochs 3 and 4): ticked at them, not at 3.2, 3.4 …
-        return dict(label=name.replace("_", " "), values=numbers,
+        return dict(label=label, values=numbers,
                     **(dict(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]) if len(ticks) <= 8 else {}))
-    categories = sorted(values.astype(str).unique())
-    codes = values.astype(str).map({c: i for i, c in enumerate(categories)})
+    text = values.map(lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    categories = sorted(text.unique())
+    codes = text.map({c: i for i, c in enumerate(categories)})
     # Architecture specs share most words: the axis names each by the words that tell it apart.
-    labels = distinguishing(categories, 28)
-    return dict(label=name.replace("_", " "), values=codes, tickvals=list(range(len(categories))),
-                ticktext=[html.escape(labels[c]) for c in categories])  # variant labels are typed: Plotly reads HTML
+    short = distinguishing(categories, 28)
+    return dict(label=label, values=codes, tickvals=list(range(len(categories))),
+                ticktext=[html.escape(short[c]) for c in categories])  # variant labels are typed: Plotly reads HTML
 
 
-def parallel_coordinates(trials: pd.DataFrame, height: int = 380) -> go.Figure:
-    """One line per finished trial across the varying hyperparameters, coloured by validation accuracy."""
+def parallel_coordinates(trials: pd.DataFrame, height: int = 380, columns: list[str] | None = None,
+                         labels: dict[str, str] | None = None) -> go.Figure:
+    """One line per finished trial across the varying hyperparameters (or `columns`, titled by `labels`),
+    coloured by validation accuracy."""
     data = scored(trials)
-    columns = varying(data)
+    columns = varying(data) if columns is None else columns
     if data.empty or not columns:
         return _empty("Appears once trials that differ have finished")
-    dims = [_dimension(data[c], c) for c in columns]
-    dims.append(dict(label=SCORE_LABEL, values=data[SCORE].astype(float), range=[
+    labels = labels or {}
+    dims = [_dimension(data[c], c, labels.get(c, c.replace("_", " "))) for c in columns]
+    dims.append(dict(label=SCORE_LABEL, values=data[SCORE].astype(float), tickformat=".1%", range=[
         float(data[SCORE].min()), float(data[SCORE].max())]))
     fig = go.Figure(go.Parcoords(line=dict(color=data[SCORE].astype(float), colorscale="Viridis", showscale=True,
                                            colorbar=dict(title=dict(text="val acc"))), dimensions=dims))
@@ -137,9 +144,9 @@ def optimizer_lr_heatmaps(trials: pd.DataFrame, height_per_row: int = 300) -> go
         row, col = divmod(i, cols)
         fig.add_trace(go.Heatmap(
             z=table.to_numpy(), x=[f"{lr:g}" for lr in table.columns], y=list(table.index), zmin=low, zmax=high,
-            colorscale="Viridis", showscale=i == 0, colorbar=dict(title=dict(text="val acc")),
-            text=[[f"{v:.3f}" if pd.notna(v) else "" for v in r] for r in table.to_numpy()],
-            texttemplate="%{text}", hovertemplate="%{y} lr=%{x}<br>val acc %{z:.4f}<extra></extra>",
+            colorscale="Viridis", showscale=i == 0, colorbar=dict(title=dict(text="val acc"), tickformat=".0%"),
+            text=[[share(v, 1) if pd.notna(v) else "" for v in r] for r in table.to_numpy()],
+            texttemplate="%{text}", hovertemplate="%{y} lr=%{x}<br>val acc %{z:.2%}<extra></extra>",
         ), row=row + 1, col=col + 1)
         fig.update_xaxes(type="category", title_text="learning rate", row=row + 1, col=col + 1)
     fig.update_layout(height=height_per_row * rows, margin=dict(TOOLBAR_CLEAR, b=10))

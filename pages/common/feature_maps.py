@@ -8,7 +8,7 @@ import streamlit as st
 from core.services import models
 from core.services.previews import DatasetUnavailable, ImageError
 from core.views.image_grid import map_grid
-from pages.common.image_picker import pick_image
+from pages.common.image_picker import pick_image, waiting_for
 from pages.common.widgets import refusal
 
 MAX_CHANNELS = 16
@@ -56,6 +56,6 @@ def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, data
         st.error(refusal(exc), icon=":material/error:")
         return
     if image is None:
-        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
+        st.info(waiting_for("fm"))
         return
     feature_maps_view(key, shape, classes, options, image)

@@ -10,6 +10,13 @@ from core.settings import load_settings
 DRAW = "a digit I draw"
 
 
+def waiting_for(key: str) -> str:
+    """What the picker `key` waits for: a drawing on the canvas, or a photo to upload."""
+    if st.session_state.get(f"{key}_source") == DRAW:
+        return "Draw a digit in the box, white on black as MNIST's are (the bin above the box clears it)."
+    return "Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB)."
+
+
 def pick_image(key: str, dataset: str | None, drawing: bool = False, dataset_first: bool = False) -> np.ndarray | None:
     """The image the user chose (uint8), or None until there is one; widget keys start with `key`.
     `dataset`: offer its images (None or an image folder: not offered); `drawing`: offer a canvas, white

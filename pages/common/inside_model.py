@@ -11,7 +11,7 @@ from core.views.display import escape_markdown
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.auth import current_actor
 from pages.common.feature_maps import show_maps
-from pages.common.image_picker import pick_image
+from pages.common.image_picker import pick_image, waiting_for
 from pages.common.widgets import refusal
 
 CAM_IMAGES = 12
@@ -20,7 +20,7 @@ CAM_IMAGES = 12
 def _try_it(run_id: int, spec: run_models.ModelInput) -> None:
     image = pick_image(f"try_{run_id}", spec.dataset, drawing=spec.shape[2] == 1, dataset_first=True)
     if image is None:
-        st.info("Choose a photo (JPEG, PNG, BMP, GIF or WebP, up to 20 MB), or draw in the box.")
+        st.info(waiting_for(f"try_{run_id}"))
         return
     invert = spec.shape[2] == 1 and st.toggle(
         "Invert (MNIST-like digits are light on dark; a photo of ink on paper is dark on light)",

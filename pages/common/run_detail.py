@@ -208,7 +208,8 @@ def _every_metric(run_id: int, version: tuple) -> None:
         st.caption("Appears after the first epoch.")
     else:
         st.dataframe(table, hide_index=True, key=f"epochs_{run_id}",
-                     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in table.columns[1:]})
+                     column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.4g")
+                                    for c in table.columns[1:]})
     others = run_metrics.other_metrics_figure(metrics)
     if others is not None:
         st.plotly_chart(others, key=f"other_metrics_{run_id}")

@@ -10,24 +10,25 @@ def run_filters(actor: Actor | None) -> RunQuery:
     """The "Filter and sort" expander; returns the query it describes (first page)."""
     values = jobs.filter_values(actor=actor)
     with st.expander("Filter and sort"):
-        f = st.columns(4)
+        # Two fields a row: four a row left a 1024 px window 120 px each ("Choose optic", a tiny number box).
+        f = st.columns(2)
         status = f[0].multiselect("Status", ["queued", "running", "succeeded", "failed", "cancelled"], key="f_status")
         dataset = f[1].multiselect("Dataset", values["dataset"], key="f_dataset")
-        architecture = f[2].multiselect("Architecture", values["architecture"], key="f_architecture")
-        optimizer = f[3].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
-        g = st.columns(4)
-        tag = g[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
+        architecture = f[0].multiselect("Architecture", values["architecture"], key="f_architecture")
+        optimizer = f[1].multiselect("Optimizer", values["optimizer"], key="f_optimizer")
+        tag = f[0].selectbox("Tag", [""] + values["tag"], key="f_tag", format_func=lambda t: t or "any")
         sweep_names = {s.id: s.name for s in sweeps.sweeps(actor=actor)}
         if st.session_state.get("f_sweep") not in sweep_names:
             st.session_state["f_sweep"] = None
-        sweep = g[0].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
+        sweep = f[1].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
                                format_func=lambda i: "any" if i is None else f"#{i} {sweep_names[i]}")
-        text = g[1].text_input("Search names, notes, tags", key="f_text")
-        least = g[1].number_input("Val accuracy at least (%)", 0.0, 100.0, value=None, step=1.0, key="f_val",
+        text = f[0].text_input("Search names, notes, tags", key="f_text")
+        least = f[1].number_input("Val accuracy at least (%)", 0.0, 100.0, value=None, step=1.0, key="f_val",
                                   help="Only runs whose best epoch reached this validation accuracy; empty: any")
-        sort = g[2].selectbox("Sort by", list(SORT_KEYS), key="f_sort")
-        descending = g[3].toggle("Descending", value=True, key="f_desc")
-        page_size = g[3].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
+        g = st.columns(3, vertical_alignment="bottom")
+        sort = g[0].selectbox("Sort by", list(SORT_KEYS), key="f_sort")
+        descending = g[1].toggle("Descending", value=True, key="f_desc")
+        page_size = g[2].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
     return RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
                       optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
                       page_size=page_size, min_val_accuracy=None if least is None else least / 100)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.domain.config import ConfigError
+from core.domain.grading import TARGET_TITLES
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.domain.wording import share
 from core.services import jobs, sweeps
@@ -62,6 +63,7 @@ def _trials(sweep_id: int, runs, trials) -> None:
     # Best first; the table sorts by any column on a click.
     shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""})) \
         .sort_values(["val_accuracy", "run"], ascending=[False, True], na_position="last")
+    shown["val_loss"] = shown["val_loss"].astype(float).round(4)  # not 0.509685
     shown = for_display(shown, ("val_accuracy", "test_accuracy"), ("parameters",), ("train_seconds",))
     st.dataframe(
         shown.style.apply(lambda row: [BEST_ROW if row["best"] else ""] * len(row), axis=1),
@@ -75,7 +77,7 @@ def _trials(sweep_id: int, runs, trials) -> None:
             "val_accuracy": st.column_config.TextColumn("val acc", width=70, help="Best validation accuracy"),
             "test_accuracy": st.column_config.TextColumn("test acc", width=70),
             "architecture": st.column_config.TextColumn("architecture", width=130),
-            "optimizer": st.column_config.TextColumn("optimizer", width=80),
+            "optimizer": st.column_config.TextColumn("optimizer", width=110),
             "learning_rate": st.column_config.NumberColumn("lr", format="%g", width=56, help="Learning rate"),
             "val_loss": st.column_config.TextColumn("val loss"),
             "train_seconds": st.column_config.TextColumn("training time"),
@@ -136,5 +138,5 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
                          "best val accuracy": st.column_config.TextColumn(width=130)})
     elif not best:
         st.caption("Appears once a trial has finished.")
-    targets = ", ".join(f"{k} {share(v, 1)}" for k, v in ASSIGNMENT_TARGETS.items())
+    targets = ", ".join(f"{TARGET_TITLES.get(k, k)} {share(v, 1)}" for k, v in ASSIGNMENT_TARGETS.items())
     st.caption(f"Assignment targets (test accuracy): {targets}.")
