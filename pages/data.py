@@ -20,8 +20,13 @@ hints = missing_hints(entries)
 if hints:
     st.markdown("**Not on this machine yet**\n\n" + "\n".join(
         f"- {escape_markdown(title)}: {escape_links(hint)}" for title, hint in hints))  # our hints keep their `code`
-st.caption(f"Image folders: put one sub-folder per class (optionally inside train/ and test/) below "
-           f"{settings.data_root}. Keras datasets are read from {settings.keras_home / 'datasets'}.")
+actor = current_actor()
+if actor is not None and not actor.is_teacher:  # the server's folders are the teacher's business
+    st.caption("Image folders on the class's server are added by the teacher; add your own below as a .zip of "
+               "class folders.")
+else:
+    st.caption(f"Image folders: put one sub-folder per class (optionally inside train/ and test/) below "
+               f"{settings.data_root}. Keras datasets are read from {settings.keras_home / 'datasets'}.")
 
 missing = [d for d in entries if d.downloadable and not d.available]
 with st.expander("Download a Keras dataset", expanded=bool(missing) and not any(
@@ -69,7 +74,10 @@ with st.expander("Upload your own data", expanded=busy):
     st.button("Save upload", key="upload_save", disabled=upload is None, on_click=_save_upload)
     if "upload_result" in st.session_state:
         kind, message = st.session_state.pop("upload_result")
-        (st.success if kind == "success" else st.error)(escape_links(message))
+        if kind == "success":
+            st.success(escape_links(message))
+        else:
+            st.error(refusal(message))  # a student is not told the server's settings
 
 st.subheader("Look inside")
 available = [d for d in entries if d.available]

@@ -1,4 +1,6 @@
 """Dataset catalog and loaders, on tiny files the tests write in the exact on-disk formats."""
+import os
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,29 @@ def test_image_folders_are_found_below_the_data_root(lab):
     assert found["folder:pets"].class_names == ("cat", "dog")
     assert (found["folder:pets"].train_size, found["folder:pets"].test_size) == (8, 2)  # 20 % held out
     assert (found["folder:course/dogs-vs-cats"].train_size, found["folder:course/dogs-vs-cats"].test_size) == (8, 4)
+
+
+def test_a_folder_is_listed_once_until_a_file_is_added_or_removed(lab, monkeypatch):
+    """Every page run lists the catalog: an unchanged folder (a student's upload of 30,000 images took every
+    page 15-40 s) is not listed again, and a changed one is."""
+    from core.data import image_folders
+
+    make_image_folder(lab.data_root / "pets", {"cat": 3, "dog": 3})
+    make_image_folder(lab.data_root / "split" / "train", {"cat": 2, "dog": 2})
+    make_image_folder(lab.data_root / "split" / "test", {"cat": 1, "dog": 1})
+    listed = []
+    real = image_folders._images
+    monkeypatch.setattr(image_folders, "_images", lambda folder, root: listed.append(folder) or real(folder, root))
+    first = {f.relpath: f for f in image_folders.find_folders(lab)}
+    assert listed and first["pets"].train_counts == (3, 3)
+    listed.clear()
+    again = {f.relpath: f for f in image_folders.find_folders(lab)}
+    assert listed == [] and again == first  # nothing listed: nothing changed
+    make_image_folder(lab.data_root / "pets", {"dog": 4})  # a fourth dog
+    test_cats = lab.data_root / "split" / "test" / "cat"
+    (test_cats / sorted(os.listdir(test_cats))[0]).unlink()
+    changed = {f.relpath: f for f in image_folders.find_folders(lab)}
+    assert changed["pets"].train_counts == (3, 4) and changed["split"].test_counts == (0, 1)
 
 
 def test_image_folder_loads_resized_uint8_with_its_test_folder(lab):

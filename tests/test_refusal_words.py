@@ -60,3 +60,18 @@ def test_a_lesson_tells_a_student_what_is_missing_without_the_servers_folders(cl
     assert "class's server" in for_amy and str(classroom.data_root) not in for_amy
     assert str(classroom.data_root) in lessons.readiness(lesson_7, classroom, actor=TESS).missing
     assert str(classroom.keras_home) not in lessons.readiness(lesson_9, classroom, actor=AMY).missing
+
+
+@pytest.mark.parametrize("who, shown", [("amy", False), ("tess", True)])
+def test_the_data_page_names_the_servers_folders_to_a_teacher_only(classroom, monkeypatch, who, shown):
+    from core.web import signin
+
+    token = accounts.sign_in(who, f"{who}-password", classroom).token
+    monkeypatch.setattr("pages.common.auth._session_token", lambda: token)
+    monkeypatch.setitem(signin._gate, "active", True)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception
+    texts = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert (str(classroom.data_root) in texts) == shown

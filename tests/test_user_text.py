@@ -126,3 +126,16 @@ def test_figures_show_user_text_as_text(hostile_lab, store):
     for figure in (figures[0], figures[1], figures[3]):
         shown = json.dumps([[t.name, list(t.x) if t.x is not None else []] for t in figure.data], default=str)
         assert "&lt;" in shown, shown[:300]
+
+
+def test_the_train_pages_progress_bar_shows_a_cloned_runs_name_as_text(hostile_lab):
+    """A clone copies another's run name: under Start, the progress bar's text (markdown) keeps it text."""
+    _, run_id = hostile_lab
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/train.py")
+    at.session_state["train_started"] = run_id
+    at.run()
+    assert not at.exception
+    [bar] = at.get("progress")
+    text = bar.proto.text
+    assert "click here" in text and "[click here](" not in text and "<img" not in text.replace("\\<img", ""), text

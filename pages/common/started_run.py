@@ -25,7 +25,9 @@ def started_run_view() -> None:
                 run = jobs.get_run(started.id, actor=current_actor())
                 if run is None:
                     st.rerun()
-                st.progress(run.progress, text=f"Run #{run.id} · {shorten(run.name, 60)} · {progress_text(run)}")
+                # The bar's text is markdown: the name is user text (a clone copies another's), never a link here.
+                st.progress(run.progress,
+                            text=f"Run #{run.id} · {escape_markdown(shorten(run.name, 60))} · {progress_text(run)}")
                 if run.error and run.status == "failed":
                     st.error(escape_markdown(run.error), icon=":material/error:")
                 curves = training_curves(jobs.run_metrics(run.id, actor=current_actor()), height=280, status=run.status)
