@@ -95,8 +95,8 @@ def test_key_columns_are_in_view_at_1024_px(lab, store, page, tmp_path):
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
-        for path, key_column, value in (("", "test accuracy", "92.00 %"), ("runs", "test accuracy", "92.00 %"),
-                                        ("sweeps", "val accuracy", "—")):
+        for path, key_column, value in (("", "test acc", "92.00 %"), ("runs", "test acc", "92.00 %"),
+                                        ("sweeps", "val acc", "—")):
             page.goto(f"{app.url}/{path}")
             table = page.get_by_test_id("stDataFrame").first
             table.wait_for(timeout=60_000)

@@ -353,7 +353,8 @@ def test_the_train_page_asks_a_run_s_cluster_resources_only_on_a_cluster(lab, st
         assert any("at a time (a guess until the cluster's dispatcher has looked at its nodes)" in i.value
                    for i in at.info)  # no dispatcher yet: the pool's workers stand in
         at.number_input(key="sw_cpus").set_value(0.5).run()
-        assert [e.value for e in at.error] == ["cpus: must be a whole number; got 0.5 (in trial mlp · digits)"]
+        assert [e.value for e in at.error] == [
+            "Cluster CPUs per trial: must be a whole number; got 0.5 (in trial mlp · digits)"]
         assert at.button(key="sw_start").disabled
         at.number_input(key="sw_cpus").set_value(2)
         at.selectbox(key="sw_gpus").set_value("0").run()
