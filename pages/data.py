@@ -19,7 +19,8 @@ st.dataframe(catalog_table(entries), hide_index=True, key="catalog", column_conf
 hints = missing_hints(entries)
 if hints:
     st.markdown("**Not on this machine yet**\n\n" + "\n".join(
-        f"- {escape_markdown(title)}: {escape_links(hint)}" for title, hint in hints))  # our hints keep their `code`
+        f"- {escape_markdown(title)}: {escape_links(hint.replace('on the Data page', 'below'))}"  # this is it
+        for title, hint in hints))  # our hints keep their `code`
 actor = current_actor()
 if actor is not None and not actor.is_teacher:  # the server's folders are the teacher's business
     st.caption("Image folders on the class's server are added by the teacher; add your own below as a .zip of "

@@ -25,7 +25,7 @@ def test_catalog_says_what_is_here_and_where(lab):
     assert table.loc["fashion_mnist", "files"].endswith("fashion-mnist")  # where its files go
     # How to get a missing dataset is shown whole below the table, not cut in a cell.
     hints = "".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes
-    assert "Fashion-MNIST: download it on the Data page" in hints and "apt-get install dataset-fashion-mnist" in hints
+    assert "Fashion-MNIST: download it below" in hints and "apt-get install dataset-fashion-mnist" in hints
     assert "CIFAR-10:" not in hints
     assert table.loc["cifar100", "classes"] == 100 and table.loc["cifar100_coarse", "classes"] == 20
 
