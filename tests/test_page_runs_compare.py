@@ -279,15 +279,16 @@ def test_a_runs_page_shows_every_metric_it_reported_and_its_cpu_and_memory(lab, 
 def test_compared_runs_get_parallel_coordinates_of_the_settings_they_differ_in(lab, store):
     ids = _fill(store, n=6)
     runs, metrics = jobs.runs_by_id(ids, lab), jobs.metrics_of(ids, lab)
-    trials = compare.runs_as_trials(runs, metrics)
+    finals = compare.final_metrics(runs, metrics)
+    trials = compare.runs_as_trials(runs, finals)
     assert trials["val_accuracy"].round(4).tolist() == [0.8 + i / 1e4 for i in range(6)]
-    figure = compare.runs_parallel_coordinates(runs, metrics)
+    figure = compare.runs_parallel_coordinates(runs, finals)
     labels = [d["label"] for d in figure.to_dict()["data"][0]["dimensions"]]
     assert labels[-1] == "validation accuracy" and "Seed" in labels and "Learning rate" not in labels  # all 0.001
     cosine = jobs.runs_by_id([jobs.submit(TrainConfig(lr_schedule="cosine", name="cosine"), lab)], lab)
-    only_schedule = compare.runs_as_trials([runs[0], *cosine], metrics)  # the new run has no score yet
+    only_schedule = compare.runs_as_trials([runs[0], *cosine], finals)  # the new run has no score yet
     assert "lr_schedule" in only_schedule.columns
-    assert compare.runs_parallel_coordinates(runs[:1], metrics) is None  # one run: nothing to compare
+    assert compare.runs_parallel_coordinates(runs[:1], finals) is None  # one run: nothing to compare
     at = _page("pages/runs.py")
     at.session_state["compare_runs"] = ids[:3]
     at.run()

@@ -96,7 +96,7 @@ def test_a_sweeps_duration_on_a_cluster_counts_its_trials_own_size_before_and_wh
     save_cluster(store, [("n1", "pc-1", 4.0, 0.0), ("n2", "pc-2", 4.0, 0.0)])
     plan = sweeps.plan(spec, settings)
     assert (plan.workers, plan.on_cluster) == (2, True)  # one 4-CPU trial per node, not four 2-CPU runs
-    runs = pd.DataFrame({"run": range(len(plan.trials)), "status": QUEUED, "eta_seconds": None,
+    runs = pd.DataFrame({"run": range(len(plan.trials)), "status": QUEUED, "eta_seconds": None, "progress": 0.0,
                          "config": [json.dumps(t.config.to_dict()) for t in plan.trials]})
     eta = sweeps.progress(runs, settings).eta_seconds
     assert eta == pytest.approx(plan.wall_seconds) and eta > sweeps.plan(GRID, settings).wall_seconds

@@ -265,10 +265,9 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
         known = runs[(status == RUNNING) & runs["eta_seconds"].notna()]
         guessed = runs[status.isin((QUEUED, RUNNING)) & ~runs["run"].isin(known["run"])]
         configs = [TrainConfig.from_json(text) for text in guessed["config"]]
-        done = guessed["progress"] if "progress" in guessed else pd.Series(0.0, guessed.index)
-        left = (1.0 - done.fillna(0.0).clip(0.0, 1.0)).tolist()  # a running one is partly done
-        seconds = ([full * share for full, share in zip(estimate(configs, _store(settings), settings).run_seconds,
-                                                        left)]
+        left = (1.0 - guessed["progress"].fillna(0.0).clip(0.0, 1.0)).tolist()  # a running one is partly done
+        seconds = ([full * part for full, part in zip(estimate(configs, _store(settings), settings).run_seconds,
+                                                      left)]
                    + [float(e) for e in known["eta_seconds"]])
         # A sweep's trials share their CPUs and GPUs (SHARED_FIELDS): what one asks, all ask.
         size = TrainConfig.from_json(runs.loc[status.isin((QUEUED, RUNNING)), "config"].iloc[0])

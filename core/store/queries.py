@@ -91,9 +91,9 @@ def metrics_for(store: RunStore, run_ids: list[int]) -> list[tuple]:
 def best_validation_accuracy(store: RunStore, run_ids: list[int] | None = None) -> dict[int, float]:
     """Each run's best epoch-end validation accuracy (of `run_ids` only, if given; runs without one are
     left out)."""
-    only, params = ("", []) if run_ids is None else (f" AND run_id IN ({','.join('?' * len(run_ids))})", list(run_ids))
     if run_ids is not None and not run_ids:
         return {}
+    only, params = ("", []) if run_ids is None else (f" AND run_id IN ({','.join('?' * len(run_ids))})", list(run_ids))
     return {run_id: value for run_id, value in store.connection().execute(
         "SELECT run_id, MAX(value) FROM metrics WHERE kind='epoch' AND name='val_accuracy'" + only
         + " GROUP BY run_id", params)}

@@ -180,19 +180,19 @@ def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def runs_as_trials(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
+def runs_as_trials(runs: list[Run], finals: pd.DataFrame) -> pd.DataFrame:
     """The runs as a sweep's trials: the settings that differ between them (any of the config's, the schedule and
-    split too) and each run's best validation accuracy, for the sweep's parallel coordinates."""
-    finals = final_metrics(runs, metrics).set_index("run")["best val accuracy"]
+    split too) and each run's best validation accuracy (from their `final_metrics`), for parallel coordinates."""
+    best = finals.set_index("run")["best val accuracy"]
     trials = differing_config(runs)
-    trials[SCORE] = [finals.get(run_id) for run_id in trials["run"]]
+    trials[SCORE] = [best.get(run_id) for run_id in trials["run"]]
     return trials
 
 
-def runs_parallel_coordinates(runs: list[Run], metrics: pd.DataFrame) -> go.Figure | None:
+def runs_parallel_coordinates(runs: list[Run], finals: pd.DataFrame) -> go.Figure | None:
     """Parallel coordinates of the settings that differ between these runs against their best validation
     accuracy, titled as the Train page labels them; None until two runs with a score differ in some setting."""
-    trials = scored(runs_as_trials(runs, metrics))
+    trials = scored(runs_as_trials(runs, finals))
     columns = [c for c in trials.columns if c not in ("run", SCORE) and trials[c].astype(str).nunique() > 1]
     return parallel_coordinates(trials, columns=columns, labels=FIELD_LABELS) if len(trials) > 1 and columns \
         else None

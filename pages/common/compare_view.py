@@ -46,14 +46,14 @@ def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: fl
     runs = jobs.runs_by_id(list(ids), actor=OPERATOR)
     metrics = jobs.metrics_of(list(ids), actor=OPERATOR)
     groups = seed_groups(runs)
+    finals = final_metrics(runs, metrics)
     return Comparison(
         figure=compare_figure(runs, metrics, x_axis, smoothing, log_y, reference=reference),
-        finals=for_display(final_metrics(runs, metrics), ("test accuracy", "best val accuracy"), ("parameters",),
-                           ("training time",)),
+        finals=for_display(finals, ("test accuracy", "best val accuracy"), ("parameters",), ("training time",)),
         groups_figure=group_figure(groups, metrics) if groups else None,
         groups=group_summary(groups) if groups else None,
         differing=differing_config(runs).rename(columns={**FIELD_LABELS, "run": "#"}),  # the Train page's words
-        parallel=runs_parallel_coordinates(runs, metrics))
+        parallel=runs_parallel_coordinates(runs, finals))
 
 
 def _metrics_csv(ids: tuple[int, ...], actor) -> str:

@@ -30,5 +30,5 @@ def run_filters(actor: Actor | None) -> RunQuery:
         descending = g[1].toggle("Descending", value=True, key="f_desc")
         page_size = g[2].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
     return RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
-                      optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
-                      page_size=page_size, min_val_accuracy=None if least is None else least / 100)
+                    optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
+                    page_size=page_size, min_val_accuracy=None if least is None else least / 100)
