@@ -294,3 +294,15 @@ def test_compared_runs_get_parallel_coordinates_of_the_settings_they_differ_in(l
     at.run()
     assert not at.exception
     assert any("best validation accuracy: drag along an axis" in c.value for c in at.caption)
+
+
+def test_the_runs_filter_by_validation_accuracy_refuses_what_is_not_a_percentage(lab, store):
+    """150 % is one line naming the field, and the table does not filter by an older value out of sight."""
+    _fill(store, n=5)  # best validation accuracy 0.8 + i / 10,000
+    at = _page("pages/runs.py").run()
+    at.number_input(key="f_val").set_value(80.03).run()
+    assert not at.exception and len(at.dataframe[0].value) == 2  # runs 4 and 5
+    at.number_input(key="f_val").set_value(150).run()
+    assert [e.value for e in at.error] == [
+        "Val accuracy at least: type a percentage from 0 to 100, or leave it empty; got 150"]
+    assert len(at.dataframe[0].value) == 5  # no filter while it says so, not the last good 80.03

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 SORT_KEYS = ("id", "name", "status", "validation accuracy", "test accuracy", "test loss", "parameters", "training time")
 
 
+def least_share(percent: float | None) -> float | None:
+    """The Runs page's typed "at least (%)" as a share (None: any); ValueError naming the field otherwise."""
+    if percent is None:
+        return None
+    if not 0 <= percent <= 100:
+        raise ValueError(f"Val accuracy at least: type a percentage from 0 to 100, or leave it empty; got {percent:g}")
+    return percent / 100
+
+
 @dataclass(frozen=True)
 class RunQuery:
     """Filters, sorting and one page of the run table."""

@@ -2,8 +2,9 @@
 import streamlit as st
 
 from core.domain.people import Actor
-from core.domain.run_query import SORT_KEYS, RunQuery
+from core.domain.run_query import SORT_KEYS, RunQuery, least_share
 from core.services import jobs, sweeps
+from pages.common.widgets import number, refusal
 
 
 def run_filters(actor: Actor | None) -> RunQuery:
@@ -23,12 +24,18 @@ def run_filters(actor: Actor | None) -> RunQuery:
         sweep = f[1].selectbox("Sweep", [None, *sweep_names], key="f_sweep",
                                format_func=lambda i: "any" if i is None else f"#{i} {sweep_names[i]}")
         text = f[0].text_input("Search names, notes, tags", key="f_text")
-        least = f[1].number_input("Val accuracy at least (%)", 0.0, 100.0, value=None, step=1.0, key="f_val",
-                                  help="Only runs whose best epoch reached this validation accuracy; empty: any")
+        # No range of its own: Streamlit's ranged field kept filtering by the last good value behind a red "!".
+        typed = number(f[1], "Val accuracy at least (%)", "f_val",
+                       help="Only runs whose best epoch reached this validation accuracy; empty: any")
+        try:
+            least = least_share(typed)
+        except ValueError as exc:
+            f[1].error(refusal(exc))
+            least = None
         g = st.columns(3, vertical_alignment="bottom")
         sort = g[0].selectbox("Sort by", list(SORT_KEYS), key="f_sort")
         descending = g[1].toggle("Descending", value=True, key="f_desc")
         page_size = g[2].selectbox("Per page", (25, 50, 100), index=1, key="f_page_size")
     return RunQuery(status=tuple(status), dataset=tuple(dataset), architecture=tuple(architecture),
                     optimizer=tuple(optimizer), tag=tag, text=text, sweep=sweep, sort=sort, descending=descending,
-                    page_size=page_size, min_val_accuracy=None if least is None else least / 100)
+                    page_size=page_size, min_val_accuracy=least)
