@@ -1,4 +1,5 @@
 """The Sweeps page's results: progress, the trials table, what mattered, and the retrain of the best."""
+import pandas as pd
 import streamlit as st
 
 from core.domain.config import ConfigError
@@ -63,14 +64,14 @@ def _trials(sweep_id: int, runs, trials) -> None:
     # Best first; the table sorts by any column on a click.
     shown = trials.drop(columns=["error"]).assign(best=trials["best"].map({True: "★", False: ""})) \
         .sort_values(["val_accuracy", "run"], ascending=[False, True], na_position="last")
-    shown["val_loss"] = shown["val_loss"].astype(float).round(4)  # not 0.509685
+    shown["val_loss"] = [None if pd.isna(v) else f"{v:.4f}" for v in shown["val_loss"]]  # not 0.509685 / 0.509700
     shown = for_display(shown, ("val_accuracy", "test_accuracy"), ("parameters",), ("train_seconds",))
     st.dataframe(
         shown.style.apply(lambda row: [BEST_ROW if row["best"] else ""] * len(row), axis=1),
         hide_index=True, width="stretch", key="sw_table",
         column_order=SCORE_COLUMNS + varied_first(trials, SETTING_COLUMNS) + LATER_COLUMNS,
         column_config={
-            "batch_size": st.column_config.NumberColumn("batch size", width=64),
+            "batch_size": st.column_config.NumberColumn("batch size", width=76),
             "best": st.column_config.TextColumn("best", width=40),
             "run": st.column_config.NumberColumn("#", width=44),
             "status": st.column_config.TextColumn("status", width=84),
