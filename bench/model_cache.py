@@ -48,7 +48,8 @@ def _saved_run(settings, key: str, shape: tuple) -> int:
     import keras
 
     from core.domain.config import TrainConfig
-    from core.store.runs import SUCCEEDED, RunStore
+    from core.domain.statuses import SUCCEEDED
+    from core.store.runs import RunStore
     from core.training.builders import build_model
 
     store = RunStore(settings.store_location)

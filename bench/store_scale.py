@@ -18,7 +18,8 @@ RUNS, EPOCHS, DETAILED, POINTS_PER_EPOCH = 500, 50, 20, 20
 
 def fill(db_path: Path) -> list[int]:
     """Write the runs and their metrics straight into a store; returns the ids."""
-    from core.store.runs import SUCCEEDED, RunStore, insert_run
+    from core.domain.statuses import SUCCEEDED
+    from core.store.runs import RunStore, insert_run
 
     store = RunStore(db_path)
     rng = random.Random(0)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.domain.config import ConfigError
 from core.domain.lessons import LESSONS, Lesson
+from core.domain.statuses import ACTIVE_STATUSES
 from core.services import catalog, jobs, lessons
 from core.settings import load_settings
 from pages.common.auth import current_actor
@@ -70,7 +71,7 @@ def _card(lesson: Lesson) -> None:
             st.warning(f"Not on this machine yet: {ready.missing}", icon=":material/download:")
         buttons = st.container(horizontal=True)
         earlier = lessons.earlier_runs(lesson, settings, actor=actor) if lesson.runs else []
-        training = any(r.status in ("queued", "running") for r in jobs.runs_by_id(earlier, actor=actor))
+        training = any(r.status in ACTIVE_STATUSES for r in jobs.runs_by_id(earlier, actor=actor))
         if training:  # pressed before and still training: open those runs instead of queueing them again
             if buttons.button("Open its runs (training now)", key=f"lesson_go_{lesson.key}", type="primary"):
                 _open(lesson, earlier)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.domain.run_query import RunQuery
+from core.domain.statuses import ACTIVE_STATUSES, QUEUED
 from core.services import jobs
 from core.views.compare import EMA_HELP, X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
@@ -16,7 +17,6 @@ from pages.common.run_detail import clone, relabel, run_detail
 from pages.common.run_filters import run_filters
 from pages.common.tables import RUN_COLUMNS, RUN_COUNTS, RUN_PERCENT
 
-ACTIVE = ("queued", "running")
 page_setup("pages/runs.py")
 st.title("Runs")
 jobs.ensure_workers()
@@ -63,7 +63,7 @@ def runs_panel() -> None:
                 "No runs yet. Start one on the Train page.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in runs) else {}
+    places = queue_places(activity.fingerprint) if any(r.status == QUEUED for r in runs) else {}
     table = runs_table(runs, places, jobs.validation_accuracy(runs))
     st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
                  key="runs_table")
@@ -91,7 +91,7 @@ log_y = chart_opts[2].toggle("Log-scale loss", key="compare_log")
 
 if picked:
     # Only a comparison with a queued or running run refreshes; watch_runs redraws the page when one ends.
-    compare_view(picked, x_axis, smoothing, log_y, interval if any(options[i].status in ACTIVE for i in picked)
+    compare_view(picked, x_axis, smoothing, log_y, interval if any(options[i].status in ACTIVE_STATUSES for i in picked)
                  else None)
 else:
     st.caption("Pick runs above to overlay their curves.")
@@ -116,7 +116,7 @@ chosen = st.selectbox("Show run", ids, index=ids.index(wanted) if wanted in ids 
 st.session_state["selected_run_id"] = chosen
 
 
-run_detail(chosen, interval if by_id[chosen].status in ACTIVE else None)
+run_detail(chosen, interval if by_id[chosen].status in ACTIVE_STATUSES else None)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page

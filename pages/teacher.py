@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.domain.class_rules import LIMITS, SWITCHES
+from core.domain.statuses import ACTIVE_STATUSES, QUEUED, RUNNING
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
@@ -29,17 +30,17 @@ watch_runs(activity)
 def now_training() -> None:
     """What trains and waits now, and each student's counts: one screen for a projector."""
     active = jobs.list_runs(settings, actor=actor)
-    active = [r for r in active if r.status in ("running", "queued")]
+    active = [r for r in active if r.status in ACTIVE_STATUSES]
     summary = classroom.students(settings, actor=actor)
     counts = st.columns(4)
-    counts[0].metric("Training now", sum(r.status == "running" for r in active))
-    counts[1].metric("Queued", sum(r.status == "queued" for r in active))
+    counts[0].metric("Training now", sum(r.status == RUNNING for r in active))
+    counts[1].metric("Queued", sum(r.status == QUEUED for r in active))
     students = summary[summary["role"] == "student"]  # the teacher's own runs are not a student's
     counts[2].metric("Students with runs", int((students[["queued", "running", "finished"]].sum(axis=1) > 0).sum()))
     counts[3].metric("Accounts", len(summary))
     st.subheader("Training and queued")
     if active:
-        places = queue_places(activity.fingerprint) if any(r.status == "queued" for r in active) else {}
+        places = queue_places(activity.fingerprint) if any(r.status == QUEUED for r in active) else {}
         st.dataframe(class_queue_table(active, places), hide_index=True, key="class_active",
                      column_config={**RUN_COLUMNS, "detail": st.column_config.TextColumn("detail", width=260)})
     else:

@@ -9,7 +9,7 @@ from PIL import Image
 from core.data import images
 from core.domain import augment
 from core.domain.config import ConfigError, TrainConfig, validate
-from core.store.runs import SUCCEEDED
+from core.domain.statuses import SUCCEEDED
 from core.training import augmentation
 from core.training.fit import execute_run
 from core.views.image_grid import grid_png

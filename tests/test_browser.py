@@ -1,10 +1,10 @@
 """A real browser (Debian's Chromium, driven by Playwright) against a real app and worker pool."""
 import pytest
 
+from core.domain.statuses import RUNNING
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
-from core.store.runs import RUNNING
 from tests.browser_support import CURVE_DRAWN, screenshot
 from tests.conftest import wait_for
 

@@ -2,8 +2,8 @@
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
 from core.services import jobs
-from core.store.runs import SUCCEEDED
 from core.training.fit import execute_run
 from core.views import evaluation
 from tests.browser_support import StreamlitServer, screenshot

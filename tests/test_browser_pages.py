@@ -4,9 +4,9 @@ import time
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
 from core.services import jobs
 from core.settings import load_settings
-from core.store.runs import SUCCEEDED
 from core.store.sweeps import NewRun, create_sweep
 from tests.browser_support import CHART_OVERLAPS, CURVE_DRAWN, CUT_TEXT, StreamlitServer, screenshot
 from tests.conftest import wait_for

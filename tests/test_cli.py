@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from core.cli.main import main
-from core.store.runs import SUCCEEDED, MetricPoint
+from core.domain.statuses import SUCCEEDED
+from core.store.runs import MetricPoint
 from tests.conftest import PROJECT_ROOT
 
 

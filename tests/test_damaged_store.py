@@ -8,10 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import CANCELLED
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
-from core.store.runs import CANCELLED, RunStore
+from core.store.runs import RunStore
 from core.store.schema import StoreError
 from tests.conftest import PROJECT_ROOT
 

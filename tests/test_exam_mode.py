@@ -7,12 +7,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.domain.config import TrainConfig
 from core.domain.run_query import RunQuery
+from core.domain.statuses import SUCCEEDED
 from core.domain.sweep_spec import SweepSpec, Variant
 from core.services import accounts, jobs, lessons, run_models, sweeps
 from core.services import classroom as class_service
 from core.services.permissions import PermissionDenied
 from core.store.queries import relabel
-from core.store.runs import SUCCEEDED, MetricPoint
+from core.store.runs import MetricPoint
 from tests.conftest import AMY, BEN, PROJECT_ROOT, TESS
 
 SECRET = "ben-secret-sweep"

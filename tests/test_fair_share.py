@@ -7,11 +7,11 @@ from core.domain.class_rules import ClassRules
 from core.domain.config import TrainConfig
 from core.domain.fair_queue import DEFAULT_SECONDS, Loads, Training, Waiting, schedule
 from core.domain.people import Actor
+from core.domain.statuses import FINISHED_STATUSES, RUNNING
 from core.runtime import worker
 from core.runtime.fair_share import FairQueue, next_fair_run
 from core.services import accounts, jobs
 from core.store.accounts import save_class_settings
-from core.store.runs import FINISHED_STATUSES, RUNNING
 from tests.conftest import start_pool, wait_for
 
 AMY, BEN = Actor("amy", "student"), Actor("ben", "student")

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import FAILED, QUEUED, RUNNING, SUCCEEDED
 from core.runtime import worker
 from core.runtime.worker_process import process_alive
 from core.services import jobs
 from core.settings import load_settings
-from core.store.runs import FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
+from core.store.runs import RunStore
 from tests.conftest import PROJECT_ROOT, start_pool, wait_for
 
 pytestmark = pytest.mark.integration

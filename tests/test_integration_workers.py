@@ -6,10 +6,10 @@ import time
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
-from core.store.runs import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from tests.conftest import start_pool, wait_for
 
 pytestmark = pytest.mark.integration

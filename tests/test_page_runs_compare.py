@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
 from core.services import jobs
 from core.store.queries import RunQuery, best_validation_accuracy, facets, query_runs, relabel
-from core.store.runs import SUCCEEDED, MetricPoint
+from core.store.runs import MetricPoint
 from core.views import compare
 from tests.conftest import on_both_databases
 from tests.test_pages import _page

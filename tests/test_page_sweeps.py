@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
+from core.domain.statuses import CANCELLED, QUEUED, SUCCEEDED
 from core.domain.sweep_spec import SweepSpec, parse_variants
 from core.services import sweeps
-from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
+from core.store.runs import MetricPoint
 from tests.test_pages import _page
 
 

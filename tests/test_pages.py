@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.domain.config import TrainConfig
-from core.store.runs import RUNNING, SUCCEEDED, MetricPoint
+from core.domain.statuses import RUNNING, SUCCEEDED
+from core.store.runs import MetricPoint
 from tests.conftest import PROJECT_ROOT, make_fashion_files
 
 PAGES = ["app.py", "pages/lessons.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py",

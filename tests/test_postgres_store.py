@@ -9,12 +9,13 @@ import time
 import pytest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import QUEUED, RUNNING, SUCCEEDED
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
 from core.store.connections import waiting_at_most
 from core.store.postgres import describe, translate
-from core.store.runs import QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
+from core.store.runs import MetricPoint, RunStore
 from core.store.schema import SCHEMA_VERSION, StoreError, schema_version
 from pages.common.nav import PAGE_WAIT_SECONDS
 from tests.conftest import on_both_databases, start_pool, wait_for

@@ -9,6 +9,7 @@ import pytest
 
 from core.cli.main import main
 from core.domain.config import TrainConfig
+from core.domain.statuses import CANCELLED, QUEUED, RUNNING, SUCCEEDED
 from core.domain.sweep_parsing import Variant
 from core.domain.sweep_spec import Halving, SweepSpec
 from core.runtime import worker
@@ -17,7 +18,7 @@ from core.runtime.ray_tasks import task_environment
 from core.services import jobs, sweeps
 from core.services.capacity import runs_at_once
 from core.settings import load_settings
-from core.store.runs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, RunStore
+from core.store.runs import RunStore
 from tests.conftest import on_both_databases, wait_for
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ import pytest
 
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
 from core.services import run_models
-from core.store.runs import SUCCEEDED
 from core.training.fit import execute_run
 from core.training.inspection import grad_cam
 from core.views.evaluation import load_predictions

@@ -4,7 +4,8 @@ import multiprocessing
 
 import pytest
 
-from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, MetricPoint, RunStore
+from core.domain.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
+from core.store.runs import MetricPoint, RunStore
 from tests.conftest import on_both_databases
 
 

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from core.domain.config import ConfigError, TrainConfig
+from core.domain.statuses import CANCELLED, QUEUED, SUCCEEDED
 from core.domain.sweep_parsing import (
     SweepError,
     Variant,
@@ -18,7 +19,7 @@ from core.domain.sweep_parsing import (
 from core.domain.sweep_spec import Halving, SweepSpec, assignment_preset, expand, run_count
 from core.services import jobs, sweeps
 from core.store.queries import RunQuery, query_runs
-from core.store.runs import CANCELLED, QUEUED, SUCCEEDED, MetricPoint
+from core.store.runs import MetricPoint
 from core.store.sweeps import NewRun, create_sweep
 from core.training.fit import execute_run
 from core.training.halving import keep_going

@@ -7,7 +7,7 @@ import pytest
 
 from core.data.datasets import ArrayDataset
 from core.domain.config import ConfigError, TrainConfig
-from core.store.runs import CANCELLED, FAILED, RUNNING, SUCCEEDED
+from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from core.training.fit import execute_run, prepare_splits
 from tests.conftest import make_image_folder, wait_for
 

@@ -7,10 +7,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
 from core.domain.sweep_spec import SweepSpec, Variant
 from core.services import sweeps
 from core.store.queries import relabel
-from core.store.runs import SUCCEEDED, MetricPoint
+from core.store.runs import MetricPoint
 from tests.conftest import PROJECT_ROOT, make_image_folder
 
 LINK = "[click here](https:evil.example)"

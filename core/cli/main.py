@@ -20,6 +20,7 @@ from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
 from core.domain.config import ConfigError, TrainConfig, parse_config
 from core.domain.people import OPERATOR, AccountError
+from core.domain.statuses import SUCCEEDED
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
@@ -169,7 +170,7 @@ def _follow(run_id: int, interval: float = 1.0) -> int:
                 print(f"#{run.id} {run.status}: test accuracy {percent(run.test_accuracy)}, "
                       f"test loss {run.test_loss if run.test_loss is not None else '—'}, "
                       f"{count(run.param_count)} parameters, trained in {duration(run.train_seconds)}")
-            return 0 if run.status == "succeeded" else 1
+            return 0 if run.status == SUCCEEDED else 1
         time.sleep(interval)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.domain.statuses import SUCCEEDED
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.domain.wording import counted, share
 
@@ -68,7 +69,7 @@ def _count(label: str, runs: list[GradedRun], key, need: int, noun: str) -> Poin
 def _target(dataset: str, runs: list[GradedRun]) -> Point:
     goal = ASSIGNMENT_TARGETS[dataset]
     label = f"{TARGET_TITLES[dataset]} ≥ {share(goal, 1)} test accuracy"
-    scored = [r for r in runs if r.config.get("dataset") == dataset and r.status == "succeeded"
+    scored = [r for r in runs if r.config.get("dataset") == dataset and r.status == SUCCEEDED
               and r.test_accuracy is not None]
     if not scored:
         return Point(label, False, f"no finished run on {TARGET_TITLES[dataset]} yet")

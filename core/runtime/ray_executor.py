@@ -37,13 +37,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.domain.statuses import RUNNING
 from core.runtime.fair_share import FairQueue
 from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
-from core.store.runs import RUNNING, RunStore
+from core.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"

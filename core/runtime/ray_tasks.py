@@ -8,8 +8,9 @@ import os
 import socket
 
 from core.domain.placement import node_label
+from core.domain.statuses import FAILED
 from core.settings import Settings, load_settings
-from core.store.runs import FAILED, RunStore
+from core.store.runs import RunStore
 
 # Settings that describe the node itself: a task keeps the node's own values, never the head's.
 NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",

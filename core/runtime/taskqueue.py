@@ -10,6 +10,7 @@ from typing import Protocol
 
 from huey import SqliteHuey
 
+from core.domain.statuses import QUEUED
 from core.runtime.fair_share import next_fair_run
 from core.runtime.worker_process import (
     interrupt_reason,
@@ -22,7 +23,7 @@ from core.runtime.worker_process import (
 )
 from core.settings import Settings, load_settings
 from core.store.attempts import requeue_or_fail
-from core.store.runs import QUEUED, RunStore
+from core.store.runs import RunStore
 
 TASK_NAME = "train_run"
 _QUEUES: dict[str, tuple[SqliteHuey, object]] = {}

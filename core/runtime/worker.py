@@ -117,7 +117,8 @@ def ensure_running(settings: Settings | None = None) -> bool:
 
 
 def _runs_training(settings: Settings) -> bool:
-    from core.store.runs import RUNNING, RunStore
+    from core.domain.statuses import RUNNING
+    from core.store.runs import RunStore
 
     return bool(RunStore(settings.store_location).count_by_status().get(RUNNING))
 
@@ -156,7 +157,8 @@ def _requeue_waiting_runs(settings: Settings, huey, task) -> None:
     that died between taking a message and claiming its run lost that message; emptying the queue
     first keeps the others from doubling at every pool start. A run submitted meanwhile is listed
     here or sends its own message afterwards (a duplicate is harmless: the claim is atomic)."""
-    from core.store.runs import QUEUED, RunStore
+    from core.domain.statuses import QUEUED
+    from core.store.runs import RunStore
 
     huey.flush()
     waiting = [run.id for run in RunStore(settings.store_location).list_runs(statuses=[QUEUED])]

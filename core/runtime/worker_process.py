@@ -12,8 +12,9 @@ import os
 import signal
 import sys
 
+from core.domain.statuses import QUEUED, RUNNING
 from core.settings import Settings, load_settings
-from core.store.runs import QUEUED, RUNNING, RunStore
+from core.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 POOL_STOPPING = None  # the pool's stop flag (a multiprocessing Event), set by the pool before it forks workers

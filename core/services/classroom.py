@@ -11,6 +11,7 @@ from core.domain.class_rules import ClassRules, LimitError, check_runs
 from core.domain.config import TrainConfig, model_parameters
 from core.domain.fair_queue import Place, Training, Waiting, schedule
 from core.domain.people import STUDENT, Actor
+from core.domain.statuses import QUEUED, RUNNING, SUCCEEDED
 from core.runtime.fair_share import class_rules, owner_loads
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
@@ -18,7 +19,7 @@ from core.services.estimates import estimate
 from core.services.permissions import PermissionDenied, acting
 from core.settings import Settings, load_settings
 from core.store.accounts import list_users, save_class_settings
-from core.store.runs import QUEUED, RUNNING, RunStore
+from core.store.runs import RunStore
 
 
 def _store(settings: Settings) -> RunStore:
@@ -142,7 +143,7 @@ def assignment_board(dataset: str, target: float, settings: Settings | None = No
     best_val = _best_validation(store)
     students_only = {u.name for u in list_users(store) if u.role == STUDENT}
     best: dict[str, tuple] = {}
-    for run in store.list_runs(["succeeded"]):
+    for run in store.list_runs([SUCCEEDED]):
         if run.owner not in students_only or run.config_dict.get("dataset") != dataset:
             continue
         score = best_val.get(run.id)
@@ -169,7 +170,7 @@ def usual_dataset(settings: Settings | None = None, actor: Actor | None = None) 
     require_teacher(actor, settings, "assignment board")
     store = _store(settings)
     students_only = {u.name for u in list_users(store) if u.role == STUDENT}
-    used = pd.Series([r.config_dict.get("dataset") for r in store.list_runs(["succeeded"]) if r.owner in students_only])
+    used = pd.Series([r.config_dict.get("dataset") for r in store.list_runs([SUCCEEDED]) if r.owner in students_only])
     return str(used.mode().iloc[0]) if len(used.dropna()) else None
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.domain.placement import on_node
+from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.ray_executor import Node, cluster_nodes
 from core.settings import Settings, load_settings
-from core.store.runs import QUEUED, RUNNING, Run, RunStore
+from core.store.runs import Run, RunStore
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pandas as pd
 from core.domain.class_rules import LimitError
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
+from core.domain.statuses import QUEUED, RUNNING
 from core.runtime import worker
 from core.runtime.taskqueue import Executor, executor_for
 from core.services import catalog
@@ -31,7 +32,7 @@ from core.store.connections import waiting_at_most
 from core.store.health import backup as store_backup
 from core.store.health import damaged
 from core.store.queries import RunQuery, best_validation_accuracy, facets, metrics_for, query_runs, relabel
-from core.store.runs import QUEUED, RUNNING, Run, RunStore
+from core.store.runs import Run, RunStore
 from core.store.schema import StoreError as StoreError  # pages catch it from here: they do not import the store
 
 # Pages read these through jobs; they live in pacing.py.

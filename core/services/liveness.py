@@ -6,9 +6,10 @@ import socket
 import time
 from typing import Callable
 
+from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.worker_process import process_alive
 from core.store.attempts import requeue_or_fail
-from core.store.runs import QUEUED, RUNNING, RunStore
+from core.store.runs import RunStore
 
 
 def reap_dead_runs(store: RunStore, heartbeat_timeout: float, now: float | None = None,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from core.domain.statuses import QUEUED, RUNNING
 from core.settings import Settings, load_settings
-from core.store.runs import QUEUED, RUNNING, Run
+from core.store.runs import Run
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.data.datasets import get_info, load
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
 from core.domain.people import Actor
+from core.domain.statuses import SUCCEEDED
 from core.services import jobs
 from core.settings import Settings, load_settings
 from core.training import inspection
@@ -56,7 +57,7 @@ class Classification:
 def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
     run = jobs.get_run(run_id, settings, actor)  # None for another's run in exam mode
     path = settings.runs_dir / str(run_id) / "model.keras"
-    if run is None or run.status != "succeeded" or not path.is_file():
+    if run is None or run.status != SUCCEEDED or not path.is_file():
         raise NoModel(f"run: #{run_id} has no trained model; only a succeeded run keeps one")
     return path
 

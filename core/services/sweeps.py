@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.domain.config import ConfigError, TrainConfig, validate
 from core.domain.people import Actor
+from core.domain.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from core.domain.sweep_spec import (
     ASSIGNMENT_TARGETS,
     OPTIMIZER_LABELS,
@@ -33,7 +34,7 @@ from core.services.estimates import Estimate, estimate
 from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
 from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
-from core.store.runs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, RunStore
+from core.store.runs import RunStore
 from core.store.sweeps import (
     RETRAIN,
     TRIAL,

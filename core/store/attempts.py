@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from core.store.runs import FAILED, QUEUED, RUNNING, RunStore
+from core.domain.statuses import FAILED, QUEUED, RUNNING
+from core.store.runs import RunStore
 
 MAX_ATTEMPTS = 2  # the first attempt and one retry
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from core.domain.run_query import SORT_KEYS, RunQuery
-from core.store.runs import _RUN_COLUMNS, SUCCEEDED, Run, RunStore
+from core.domain.statuses import SUCCEEDED
+from core.store.runs import _RUN_COLUMNS, Run, RunStore
 
 # A run's best epoch-end validation accuracy, read from its points (the metrics index is on run_id).
 BEST_VALIDATION_SQL = ("(SELECT MAX(m.value) FROM metrics m WHERE m.run_id=runs.id AND m.kind='epoch' "

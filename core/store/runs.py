@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.domain.class_rules import check_queue
+from core.domain.statuses import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, SUCCEEDED
 from core.store.connections import is_database_url, open_postgres, open_sqlite
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-ACTIVE_STATUSES = (QUEUED, RUNNING)
-FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
 @dataclass(frozen=True)
 class Run:

@@ -9,7 +9,8 @@ import json
 import time
 from dataclasses import dataclass
 
-from core.store.runs import ACTIVE_STATUSES, RunStore, insert_run
+from core.domain.statuses import ACTIVE_STATUSES
+from core.store.runs import RunStore, insert_run
 
 TRIAL, RETRAIN = "trial", "retrain"
 

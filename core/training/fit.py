@@ -24,8 +24,9 @@ from core.data.sampling import stratified_subset, train_validation_split
 from core.domain.architectures import ArchitectureError
 from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.settings import Settings, load_settings
-from core.store.runs import CANCELLED, FAILED, SUCCEEDED, RunStore, Superseded
+from core.store.runs import RunStore, Superseded
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
 from core.training.builders import build_model

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.domain.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from core.views.figures import (
     LEGEND_BELOW,
     LEGEND_ROOM,
@@ -33,15 +34,15 @@ NO_POINTS = pd.DataFrame(columns=["kind", "step", "epoch", "elapsed", "name", "v
 
 EMPTY_TEXT = {  # what an empty chart says, by run status
     "not started": "Press Start: the run's loss and accuracy grow here.",
-    "queued": "Waiting for the first points…",
-    "running": "Waiting for the first points…",
-    "failed": "The run failed before its first points (the reason is above).",
-    "cancelled": "Cancelled before its first points.",
-    "succeeded": "No points were recorded.",
+    QUEUED: "Waiting for the first points…",
+    RUNNING: "Waiting for the first points…",
+    FAILED: "The run failed before its first points (the reason is above).",
+    CANCELLED: "Cancelled before its first points.",
+    SUCCEEDED: "No points were recorded.",
 }
 
 
-def training_curves(metrics: pd.DataFrame | None, height: int = 380, status: str = "running") -> go.Figure:
+def training_curves(metrics: pd.DataFrame | None, height: int = 380, status: str = RUNNING) -> go.Figure:
     """Loss and accuracy against epochs: train as a solid line that grows within epochs (mean of
     the recent batches) with a dot per epoch mean; validation dashed with a marker per epoch.
     An empty chart says why, from the run's `status` (no metrics at all: a run not started yet)."""
@@ -73,7 +74,7 @@ def training_curves(metrics: pd.DataFrame | None, height: int = 380, status: str
         # No ticks on empty axes: the text spans both panels and covered the accuracy axis' labels.
         axis_updates(layout, "yaxis", showticklabels=False)
         axis_updates(layout, "xaxis", showticklabels=False)
-        layout["annotations"].append(dict(text=EMPTY_TEXT.get(status, EMPTY_TEXT["running"]), showarrow=False,
+        layout["annotations"].append(dict(text=EMPTY_TEXT.get(status, EMPTY_TEXT[RUNNING]), showarrow=False,
                                           xref="paper", yref="paper", x=0.5, y=0.5, bgcolor="white",
                                           font=dict(size=16, color="gray")))
     return assemble(traces, layout)

@@ -5,8 +5,9 @@ import re
 
 import pandas as pd
 
+from core.domain.statuses import RUNNING
 from core.domain.wording import counted, share
-from core.store.runs import RUNNING, Run
+from core.store.runs import Run
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 

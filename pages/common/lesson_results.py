@@ -7,6 +7,7 @@ from core.domain import augment
 from core.domain.grading import score
 from core.domain.lessons import Lesson
 from core.domain.people import Actor
+from core.domain.statuses import ACTIVE_STATUSES
 from core.services import jobs, lessons, models, previews, sweeps
 from core.settings import Settings
 from core.views.display import escape_markdown
@@ -16,7 +17,6 @@ from pages.common.compare_view import compare_view
 from pages.common.feature_maps import feature_maps_view
 from pages.common.live import watch_runs
 
-ACTIVE = ("queued", "running")
 CONV_INPUT = (128, 128, 3)  # the dog photo as the conv demos see it: its side is kept by 'same' padding
 
 
@@ -30,7 +30,7 @@ def runs_result(lesson: Lesson, ids: list[int], actor: Actor | None) -> None:
         return
     ids = [run.id for run in runs]
     activity = jobs.activity()
-    interval = activity.pace(2) if activity.active and any(run.status in ACTIVE for run in runs) else None
+    interval = activity.pace(2) if activity.active and any(run.status in ACTIVE_STATUSES for run in runs) else None
     watch_runs(activity, every=2, pace=interval)
     compare_view(ids, "epoch", 0.0, False, interval, reference=lesson.reference)
     st.page_link("pages/runs.py", label="Open these runs on the Runs page", icon=":material/monitoring:",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.domain.people import OPERATOR
 from core.domain.placement import cluster_placement
+from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.services import jobs, sweeps
 from core.views import evaluation, run_metrics
 from core.views.charts import training_curves
@@ -120,12 +121,12 @@ def _detail(run) -> None:
         figures.metric("CPU threads", run.threads, width="content",
                        help="TensorFlow's threads for this run: every core when it trained alone, its share when "
                             "other runs trained at the same time.")
-    if run.error and run.status == "failed":
+    if run.error and run.status == FAILED:
         st.error(escape_markdown(run.error), icon=":material/error:")
         if run.traceback:
             with st.expander("Traceback"):
                 st.code(run.traceback, language="text")
-    elif run.error and run.status == "cancelled":  # by the user, or because the job queue refused it
+    elif run.error and run.status == CANCELLED:  # by the user, or because the job queue refused it
         st.info(escape_markdown(run.error), icon=":material/cancel:")
     if run.attempt_note:  # an earlier attempt was lost to a fault outside the run, and retried
         st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
@@ -134,12 +135,12 @@ def _detail(run) -> None:
     with st.expander("Every metric, CPU and memory"):
         _every_metric(run.id, version)
     _actions(run)
-    folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == "succeeded" else None
+    folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == SUCCEEDED else None
     predictions = evaluation.load_predictions(folder) if folder is not None else None
     if predictions is not None:
         with st.expander("Test results by class"):
             _test_results(run.id, predictions)
-    if run.status == "succeeded":
+    if run.status == SUCCEEDED:
         inside_model(run.id, predictions)
 
 

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.domain.people import Actor
 from core.domain.run_query import SORT_KEYS, RunQuery, least_share
+from core.domain.statuses import STATUSES
 from core.services import jobs, sweeps
 from pages.common.widgets import number, refusal
 
@@ -13,7 +14,7 @@ def run_filters(actor: Actor | None) -> RunQuery:
     with st.expander("Filter and sort"):
         # Two fields a row: four a row left a 1024 px window 120 px each ("Choose optic", a tiny number box).
         f = st.columns(2)
-        status = f[0].multiselect("Status", ["queued", "running", "succeeded", "failed", "cancelled"], key="f_status")
+        status = f[0].multiselect("Status", list(STATUSES), key="f_status")
         dataset = f[1].multiselect("Dataset", values["dataset"], key="f_dataset")
         architecture = f[0].multiselect("Architecture", values["architecture"], key="f_architecture")
         optimizer = f[1].multiselect("Optimizer", values["optimizer"], key="f_optimizer")

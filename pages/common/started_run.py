@@ -1,6 +1,7 @@
 """Under the Train page's Start button: the started run's progress and live curves, growing in place."""
 import streamlit as st
 
+from core.domain.statuses import ACTIVE_STATUSES, FAILED
 from core.services import jobs
 from core.views.charts import training_curves
 from core.views.display import escape_markdown, progress_text, shorten
@@ -16,7 +17,7 @@ def started_run_view() -> None:
         else:
             # The run's curve grows right here: polled fast until its first point, then every second,
             # not at all once it has ended (the fragment asks for a full rerun to change its pace).
-            waiting = started.status in ("queued", "running") and started.batch == 0
+            waiting = started.status in ACTIVE_STATUSES and started.batch == 0
             pace = 0.25 if waiting else (1.0 if not started.is_finished else None)
 
             @st.fragment(run_every=pace)
@@ -28,7 +29,7 @@ def started_run_view() -> None:
                 # The bar's text is markdown: the name is user text (a clone copies another's), never a link here.
                 st.progress(run.progress,
                             text=f"Run #{run.id} · {escape_markdown(shorten(run.name, 60))} · {progress_text(run)}")
-                if run.error and run.status == "failed":
+                if run.error and run.status == FAILED:
                     st.error(escape_markdown(run.error), icon=":material/error:")
                 curves = training_curves(jobs.run_metrics(run.id, actor=current_actor()), height=280, status=run.status)
                 st.plotly_chart(curves,

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.domain.config import ConfigError
 from core.domain.grading import TARGET_TITLES
+from core.domain.statuses import FAILED
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.domain.wording import share
 from core.services import jobs, sweeps
@@ -85,7 +86,7 @@ def _trials(sweep_id: int, runs, trials) -> None:
             "stopped_at": st.column_config.TextColumn("stopped at epoch",
                                                       help="Successive halving stopped the trial here."),
         })
-    failed = trials[trials["status"] == "failed"]
+    failed = trials[trials["status"] == FAILED]
     for row in failed.head(3).itertuples():
         st.caption(f"#{row.run} failed: {escape_markdown(str(row.error))}")
     st.download_button("Download the table (CSV)", sweeps.results_csv(runs), f"sweep-{sweep_id}.csv", "text/csv",
