@@ -44,8 +44,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _worker_rss(pool_pid: int) -> float:
-    """RSS of the pool's worker: of the consumer's children (the worker and Huey's scheduler), the
-    one that loaded TensorFlow."""
+    """RSS of the pool's worker: of the dispatcher's children, the one that loaded TensorFlow."""
     return max((rss_mb(pid)[0] for pid in _children(pool_pid)), default=0.0)
 
 

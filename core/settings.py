@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.errors import Refusal
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, core/, assets/
 ENV_PREFIX = "TRAINLAB_"
 
@@ -45,13 +47,17 @@ _WORDS = {"int_parsing": "must be a whole number", "int_from_float": "must be a 
           "path_type": "must be a folder path", "extra_forbidden": "is not a setting"}
 
 
+class SettingsError(Refusal, ValueError):
+    """A setting (an environment variable) this Train Lab cannot use; the message names it and the fix."""
+
+
 class Settings(BaseSettings):
     """Resolved configuration for one process: `Settings()` reads the environment (see `load_settings`)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid",
                                       populate_by_name=True)
 
-    # The data folder: the run store, the queue, run folders, logs.
+    # The data folder: the run store (also the queue), run folders, logs.
     home: UserPath = Field(default_factory=lambda: Path.home() / ".trainlab")
     workers: AtLeastOne = 2  # how many runs train at the same time
     max_epochs: AtLeastOne = 200  # cap on epochs per run, so nobody queues a week-long job by accident
@@ -61,7 +67,9 @@ class Settings(BaseSettings):
     heartbeat_interval: float = 2.0  # seconds between a worker's "still alive" writes
     heartbeat_timeout: float = 30.0  # a running run silent this long is marked failed
     report_interval: float = 0.5  # seconds between live metric points within an epoch
-    poll_interval: float = 0.25  # the longest a waiting worker sleeps before it looks for work
+    poll_interval: float = 0.25  # seconds between the dispatcher's looks at the queue
+    pool_idle_seconds: float = 1800.0  # a dispatcher with nothing queued or running this long ends (restarts on demand)
+    store_busy_seconds: float = 30.0  # how long a process waits for another's write lock on the SQLite store
     autostart_workers: bool = True  # start the worker pool on demand from the app or the CLI
     # The Keras cache: `$KERAS_HOME` (Keras' own variable, so no TRAINLAB_ prefix), else ~/.keras.
     keras_home: UserPath = Field(default_factory=lambda: Path.home() / ".keras", validation_alias="KERAS_HOME")
@@ -94,7 +102,7 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise ValueError(_one_line(exc)) from None
+            raise SettingsError(_one_line(exc)) from None
 
     @model_validator(mode="before")
     @classmethod
@@ -114,11 +122,6 @@ class Settings(BaseSettings):
     def store_location(self) -> str | Path:
         """Where the run store is: the PostgreSQL URL if one is set, else the SQLite file."""
         return self.db_url or self.db_path
-
-    @property
-    def queue_path(self) -> Path:
-        """Huey's SQLite queue."""
-        return self.home / "queue.db"
 
     @property
     def uploads_dir(self) -> Path:

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.domain import augment
+from core.errors import Refusal
 from core.services import catalog, previews
 from core.settings import load_settings
 from core.views.image_grid import grid_png
@@ -67,7 +68,7 @@ try:
         index = int(st.number_input(f"Image number (0 to {len(pictures) - 1})", 0, len(pictures) - 1, 0,
                                     key="aug_index"))
         image = previews.as_rgb(pictures[index])
-except (previews.ImageError, previews.DatasetUnavailable) as exc:
+except Refusal as exc:
     st.error(refusal(exc))
     st.stop()
 height, width = image.shape[:2]

@@ -2,9 +2,10 @@
 an open lesson (`/lessons?lesson=6&runs=3,4`, a link to share) shows its result above the cards."""
 import streamlit as st
 
-from core.domain.config import ConfigError
 from core.domain.lessons import LESSONS, Lesson
+from core.domain.run_query import linked_run_ids
 from core.domain.statuses import ACTIVE_STATUSES
+from core.errors import Refusal
 from core.services import catalog, jobs, lessons
 from core.settings import load_settings
 from pages.common.auth import current_actor
@@ -46,7 +47,7 @@ def _act(lesson: Lesson) -> None:
     if lesson.kind == "runs":
         try:
             ids = lessons.start(lesson, settings, actor=actor)
-        except (lessons.LessonUnavailable, ConfigError, *jobs.REFUSED) as exc:
+        except Refusal as exc:
             st.error(refusal(exc), icon=":material/error:")
             return
         _open(lesson, ids)
@@ -114,11 +115,10 @@ current, ids = None, []
 if "lesson" in st.query_params:
     try:
         current = lessons.lesson(st.query_params["lesson"])
-        ids = [int(part) for part in st.query_params.get("runs", "").split(",") if part.strip()]
-    except (lessons.LessonUnavailable, ValueError) as exc:
+        ids = linked_run_ids(st.query_params.get("runs"))
+    except Refusal as exc:
         current = None
-        st.error(refusal(exc) if isinstance(exc, lessons.LessonUnavailable) else
-                 "runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4",
+        st.error(refusal(exc),
                  icon=":material/error:")
 # Opened from its card: drawn just above that card's row, where the student is looking (the page keeps its
 # scroll position, and the card moves down below the result); opened from a link: at the top.

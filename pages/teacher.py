@@ -4,6 +4,7 @@ import streamlit as st
 from core.domain.class_rules import LIMITS, SWITCHES
 from core.domain.statuses import ACTIVE_STATUSES, QUEUED, RUNNING
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
+from core.errors import Refusal
 from core.services import accounts, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.classroom import audit_table, class_queue_table
@@ -92,7 +93,7 @@ with st.form("limits"):
 if saved:
     try:
         classroom.set_rules({k: v for k, v in typed.items()}, settings, actor=actor)
-    except (*jobs.REFUSED, ValueError) as exc:
+    except Refusal as exc:
         st.error(refusal(exc), icon=":material/error:")
     else:
         st.success("Limits saved: new submissions are checked against them.", icon=":material/check_circle:")

@@ -1,7 +1,7 @@
 """Train page: choose data, model and optimizer (or the course recipe), then queue a run."""
 import streamlit as st
 
-from core.domain.architectures import ARCHITECTURES, ArchitectureError
+from core.domain.architectures import ARCHITECTURES
 from core.domain.config import (
     IMAGE_SIZE_RANGE,
     LABEL_ENCODINGS,
@@ -9,11 +9,11 @@ from core.domain.config import (
     LR_SCHEDULES,
     OPTIMIZERS,
     SPLIT_MODES,
-    ConfigError,
     augmentation_effect,
     recipe_settings,
 )
 from core.domain.train_form import AUGMENTATION_CHOICES, FIELD_LABELS, TrainForm
+from core.errors import Refusal
 from core.services import capacity, catalog, classroom, jobs
 from core.settings import load_settings
 from core.views.display import cluster_line, escape_links, escape_markdown
@@ -79,7 +79,7 @@ with data_col:
     try:
         arch_options = architecture_options(architecture, "train")
         options_error = None
-    except ArchitectureError as exc:
+    except Refusal as exc:
         arch_options, options_error = {}, str(exc)
         st.error(options_error)
     subset_cols = st.columns(2)
@@ -131,14 +131,14 @@ form = TrainForm(
 )
 try:  # said before Start: a photo pipeline on 8×8 digits resizes them to 224×224, a model 150 times the size
     effect = augmentation_effect(form.to_config(resizable=info.resizable), settings)
-except ConfigError:  # refused by name at Start
+except Refusal:  # refused by name at Start
     effect = None
 if effect:
     st.warning(effect, icon=":material/photo_size_select_large:")
 if st.button("▶ Start training", type="primary", key="start", disabled=options_error is not None):
     try:
         run_id = jobs.submit(form.to_config(resizable=info.resizable), settings, actor=current_actor())
-    except (ConfigError, *jobs.REFUSED) as exc:  # named as the page labels the field
+    except Refusal as exc:  # named as the page labels the field
         st.error(refusal(exc, FIELD_LABELS), icon=":material/error:")
     else:
         st.session_state["train_started"] = run_id

@@ -228,4 +228,4 @@ def test_an_older_store_gains_owners(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 5
+    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 6 and store.get(1).kind == "trained"

@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.domain.config import TrainConfig
-from core.domain.statuses import CANCELLED
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
@@ -61,15 +60,6 @@ def test_every_page_says_which_file_is_damaged_instead_of_a_traceback(damaged_st
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and "trainlab.db is damaged (file is not a database)" in at.error[0].value
-
-
-def test_a_damaged_queue_file_is_named_and_the_run_cancelled_with_the_fix(lab, store):
-    lab.queue_path.parent.mkdir(parents=True, exist_ok=True)
-    lab.queue_path.write_bytes(os.urandom(8192))
-    with pytest.raises(jobs.JobError, match=r"queue: run #1 was cancelled: the job queue file .*queue.db is damaged"):
-        jobs.submit(TrainConfig(), lab)
-    run = store.get(1)
-    assert run.status == CANCELLED and "mv " in run.error and "permission" not in run.error.lower()
 
 
 def test_backup_copies_the_store_while_it_is_open(lab, store):

@@ -62,8 +62,9 @@ def test_worker_pool_end_to_end(pool):
                        what=f"attempt {attempt} of the fourth run to train")
         os.kill(run.worker_pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        after = wait_for(lambda: (r := jobs.get_run(fourth, settings)).status != RUNNING and r, 30,
-                         what="the killed run to be noticed")
+        # Noticed: it leaves this attempt's `running` (re-queued, and perhaps claimed again at once, or failed).
+        after = wait_for(lambda: ((r := jobs.get_run(fourth, settings)).status != RUNNING or r.attempt > attempt) and r,
+                         30, what="the killed run to be noticed")
         assert time.monotonic() - killed_at < 30
     assert "attempt 1 lost: worker process" in after.attempt_note
     assert after.status == FAILED and "died" in after.error and "attempt 2 of 2" in after.error

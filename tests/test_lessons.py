@@ -9,7 +9,8 @@ from core.domain.config import TrainConfig
 from core.domain.grading import GradedRun, grade, score
 from core.domain.lessons import BY_KEY, LESSONS, RESNET50_CIFAR100, datasets_needed, is_dogs_and_cats, run_settings
 from core.domain.sweep_spec import assignment_preset, expand
-from core.services import catalog, jobs, lessons
+from core.errors import Refusal
+from core.services import catalog, lessons
 from core.services.classroom import set_rules
 from tests.conftest import AMY, TESS, make_image_folder
 
@@ -99,7 +100,7 @@ def test_a_lesson_queues_its_runs_and_finds_them_again(fashion, store):
 def test_a_students_lesson_over_a_class_limit_queues_neither_run(fashion, classroom, store):
     settings = classroom  # with the stand-in Fashion-MNIST: `fashion` set it up first
     set_rules({"queued": "1"}, settings, actor=TESS)
-    with pytest.raises(jobs.REFUSED, match="limit: "):
+    with pytest.raises(Refusal, match="limit: "):
         lessons.start(BY_KEY["6"], settings, actor=AMY)
     assert store.list_runs() == []
     ids = lessons.start(BY_KEY["6"], settings, actor=TESS)  # teachers are not limited

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.domain.statuses import FAILED, QUEUED, RUNNING, SUCCEEDED
-from core.services.liveness import process_alive, reap_dead_runs
+from core.runtime.liveness import process_alive, reap_dead_runs
 from core.store.attempts import requeue_or_fail
 from core.store.runs import MetricPoint, Superseded
 from tests.conftest import on_both_databases

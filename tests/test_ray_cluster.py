@@ -104,9 +104,9 @@ def test_a_sweeps_duration_on_a_cluster_counts_its_trials_own_size_before_and_wh
 
 
 def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passed_over_too_long(lab, store):
-    from core.runtime.ray_executor import HOLD_AFTER, Dispatcher
+    from core.runtime.ray_executor import HOLD_AFTER, RayDispatcher
 
-    dispatcher = Dispatcher(load_settings())
+    dispatcher = RayDispatcher(load_settings())
     nodes = _nodes(("a", 2, 0, True), ("b", 2, 0, True))
     busy = [("a", 1, 0)]  # one CPU of node a is taken by someone else's run
     queued = {}

@@ -234,21 +234,6 @@ def test_estimates_come_from_finished_runs_like_these(lab, store):
     assert measured.wall_seconds(1) == pytest.approx(sum(measured.run_seconds))
 
 
-def test_a_queue_that_refuses_cancels_with_the_reason_for_single_runs_and_sweeps(lab, store):
-    # A real Huey SQLite queue that cannot open its file: queue.db is a folder.
-    lab.home.mkdir(parents=True, exist_ok=True)
-    lab.queue_path.mkdir()
-    with pytest.raises(jobs.JobError, match=r"^queue: run #1 was cancelled: the job queue refused it \("):
-        jobs.submit(TrainConfig(epochs=1), lab)
-    spec = SweepSpec(name="s", mode="grid", datasets=("digits",), variants=parse_variants("mlp"),
-                     optimizers=("adam",), learning_rates=(1e-3, 1e-2), batch_sizes=(32,), epochs=(1,), seeds=(1,))
-    with pytest.raises(jobs.JobError, match=r"^queue: run #2 and the 1 after it were cancelled"):
-        sweeps.start(spec, lab)
-    runs = store.list_runs()
-    assert [(r.id, r.status) for r in runs] == [(3, CANCELLED), (2, CANCELLED), (1, CANCELLED)]
-    assert all(r.error.startswith("the job queue refused it") and str(lab.home) in r.error for r in runs)
-
-
 def test_a_sweeps_estimate_near_its_end_is_what_its_last_trial_has_left(lab, store):
     """7 of 8 trials done in about 9 s each and the last one starting: the estimate stays near one trial's time
     (a first batch's ETA once made it 14 minutes), and follows that trial's own ETA once it has one."""

@@ -19,10 +19,12 @@ from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
 from core.domain.config import ConfigError, TrainConfig, parse_config
-from core.domain.people import OPERATOR, AccountError
+from core.domain.people import OPERATOR
 from core.domain.statuses import SUCCEEDED
+from core.errors import Refusal
 from core.runtime import worker
 from core.services import jobs
+from core.services.bugs import report_bug
 from core.settings import load_settings
 from core.views.display import count, duration, percent, progress_text
 
@@ -255,9 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args, parser)
-    except (ConfigError, jobs.JobError, jobs.PermissionDenied, AccountError, RuntimeError, ValueError) as exc:
+    except Refusal as exc:  # every refusal is one line naming the field and the fix
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception:  # anything else is a bug: one line here, the traceback in the log it names
+        print(f"error: {report_bug('python -m core ' + args.command)}", file=sys.stderr)
+        return 1
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.data import image_folders, keras_cache, uploads
+from core.errors import Refusal
 from core.settings import Settings, load_settings
 
 DEFAULT_IMAGE_SIZE = 64  # image folders are resized to a square of this side unless chosen otherwise
@@ -59,7 +60,7 @@ class ArrayDataset:
     class_names: tuple[str, ...]
 
 
-class DatasetUnavailable(Exception):
+class DatasetUnavailable(Refusal):
     """The dataset cannot be used on this machine; the message says why and what to do."""
 
 

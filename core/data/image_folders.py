@@ -14,13 +14,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from core.data.images import SUFFIXES, ImageError, read_square
+from core.errors import Refusal
 from core.settings import Settings
 
 TEST_FOLDERS = ("test", "validation", "val")
 TEST_SHARE = 0.2
 
 
-class FolderError(ValueError):
+class FolderError(Refusal, ValueError):
     """A folder name the user gave cannot be used; the message says why."""
 
 

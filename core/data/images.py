@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import Refusal
 from core.settings import PROJECT_ROOT, Settings
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
@@ -16,7 +17,7 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 SHIPPED_PHOTOS = ("dog", "cat")  # the course's photos, in assets/ (public domain, see assets/SOURCES.md)
 
 
-class ImageError(ValueError):
+class ImageError(Refusal, ValueError):
     """An image that cannot be used; the message says why."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import Refusal
 from core.settings import Settings
 
 FASHION_FILES = (
@@ -25,6 +26,10 @@ CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DIGIT_NAMES = tuple(str(i) for i in range(10))
+
+
+class DownloadError(Refusal, RuntimeError):
+    """A dataset could not be downloaded; the message says where to put its files instead."""
 
 
 @dataclass(frozen=True)
@@ -183,10 +188,10 @@ def download(key: str, settings: Settings) -> Path:
     except Exception as exc:  # no network, a proxy, a full disk: say what to do instead
         reason = " ".join(str(exc).split())[:200]
         where = missing_hint(key, settings).split(", or ", 1)[-1]
-        raise RuntimeError(f"dataset: could not download {dataset.title}, no network? Instead, {where} "
+        raise DownloadError(f"dataset: could not download {dataset.title}, no network? Instead, {where} "
                            f"({reason})") from exc
     folder = find_folder(key, settings)
     if folder is None:
-        raise RuntimeError(f"dataset: {dataset.title} downloaded but its files were not found in "
+        raise DownloadError(f"dataset: {dataset.title} downloaded but its files were not found in "
                            f"{candidate_folders(key, settings)[0]}")
     return folder

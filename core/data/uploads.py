@@ -23,6 +23,7 @@ import numpy as np
 
 from core.data.images import MAX_PIXELS
 from core.data.images import SUFFIXES as IMAGE_SUFFIXES
+from core.errors import Refusal
 from core.settings import Settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -36,7 +37,7 @@ MAX_RATIO = 100
 UNPACK_FACTOR = 4  # images and uint8 arrays barely compress: an archive that unpacks to more is a bomb
 
 
-class UploadError(ValueError):
+class UploadError(Refusal, ValueError):
     """An upload that was refused; the message names the problem and the fix."""
 
 

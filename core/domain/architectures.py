@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import Refusal
 
-class ArchitectureError(ValueError):
+
+class ArchitectureError(Refusal, ValueError):
     """The architecture cannot take this input or these options; the message says why and the fix."""
 
 

@@ -13,10 +13,12 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import Refusal
+
 MAX_SAMPLES = 48
 
 
-class AugmentError(ValueError):
+class AugmentError(Refusal, ValueError):
     """A pipeline that cannot run on this image; the message names the step and the fix."""
 
 

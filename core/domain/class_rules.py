@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from core.errors import Refusal
+
 # The CLI's names for the limits (python -m core limits set queued=5 ...), and what each one bounds.
 LIMITS = {
     "queued": ("max_queued", "runs waiting in the queue at once"),
@@ -18,7 +20,7 @@ LIMITS = {
 SWITCHES = {"hide-others": ("hide_others_runs", "students see only their own runs (an exam)")}
 
 
-class LimitError(ValueError):
+class LimitError(Refusal, ValueError):
     """A submission over a class limit, or a limit that cannot be set; the message names it."""
 
 

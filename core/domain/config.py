@@ -16,6 +16,7 @@ from core.domain.augment import AugmentError, output_side, training_layers
 from core.domain.augment import check as check_pipeline
 from core.domain.param_counts import check_size, parameter_count
 from core.domain.strict import first_error, strict_model
+from core.errors import Refusal
 from core.settings import Settings, load_settings
 
 # key -> the Keras class name (keras.optimizers.<name>); Muon and LossScaleOptimizer are left out
@@ -48,7 +49,7 @@ MAX_RUN_CPUS = 256
 PLACEMENT_FIELDS = ("cpus", "gpus")
 
 
-class ConfigError(ValueError):
+class ConfigError(Refusal, ValueError):
     """A config value a user can fix; `str()` is the one-line message to show."""
 
     def __init__(self, field: str, message: str):

@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.errors import Refusal
+
 TEACHER, STUDENT = "teacher", "student"
 ROLES = (TEACHER, STUDENT)
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")  # lower case: "Ana" and "ana" are one person
 MIN_PASSWORD = 8
 
 
-class AccountError(ValueError):
+class AccountError(Refusal, ValueError):
     """A refused account action (bad name, wrong password, missing permission); the message says why."""
 
 

@@ -3,16 +3,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import Refusal
+
 SORT_KEYS = ("id", "name", "status", "validation accuracy", "test accuracy", "test loss", "parameters", "training time")
 
 
+class QueryError(Refusal, ValueError):
+    """A filter of the run table that cannot be used; the message names the field."""
+
+
 def least_share(percent: float | None) -> float | None:
-    """The Runs page's typed "at least (%)" as a share (None: any); ValueError naming the field otherwise."""
+    """The Runs page's typed "at least (%)" as a share (None: any); QueryError naming the field otherwise."""
     if percent is None:
         return None
     if not 0 <= percent <= 100:
-        raise ValueError(f"Val accuracy at least: type a percentage from 0 to 100, or leave it empty; got {percent:g}")
+        raise QueryError(f"Val accuracy at least: type a percentage from 0 to 100, or leave it empty; got {percent:g}")
     return percent / 100
+
+
+def linked_run_ids(text: str | None) -> list[int]:
+    """Run numbers from a link (`runs=3,4`); QueryError naming the part when one is not a whole number."""
+    try:
+        return [int(part) for part in (text or "").split(",") if part.strip()]
+    except ValueError:
+        raise QueryError("runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4") \
+            from None
+
+
+def linked_run_id(text: str | int | None) -> int | None:
+    """One run number from a link or a selection; None when there is none or it is not a number."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

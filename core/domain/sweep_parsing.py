@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, check_options, parse_blocks
 from core.domain.config import OPTIMIZERS
+from core.errors import Refusal
 
 # Sweep optimizer choices: every Keras optimizer, plus SGD with classical and Nesterov momentum.
 SGD_MOMENTUM = 0.9
@@ -22,7 +23,7 @@ OPTIMIZER_CHOICES: dict[str, tuple[str, float, bool]] = {
 }
 
 
-class SweepError(ValueError):
+class SweepError(Refusal, ValueError):
     """A sweep a user can fix; `str()` is the one-line message (field first)."""
 
 

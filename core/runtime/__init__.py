@@ -1,4 +1,5 @@
-"""Runtime: the job queue (Huey, SQLite) and the worker pool that runs core.training in its processes.
+"""Runtime: the dispatcher that decides what trains next from the store (the one queue), and its slots:
+this machine's warm worker processes or a Ray cluster's nodes, which run core.training.
 
 May import: core.training, and everything below it.
 """

@@ -33,16 +33,22 @@ def owner_loads(store: RunStore, now: float | None = None) -> Loads:
 class FairQueue:
     """The queued runs in the class's fair order, read from the store once for one look at them: `next()`
     is the fairest run left, `take(run)` says it starts (it counts as its owner's run training from then
-    on), `skip(run)` that it waits. `handed`: runs already handed out to start (a Ray task whose worker
-    has not claimed its run yet): never chosen, and each counts as its owner's run training, for the
-    limit and for the fair order alike."""
+    on), `skip(run)` that it waits. `handed`: runs already handed out to start (a worker or a Ray task
+    that has not claimed its run yet), each with the attempts it had then: never chosen, and each counts as
+    its owner's run training, for the limit and for the fair order alike. A handed run that was claimed,
+    lost and re-queued since has one attempt more: it waits again like any other."""
 
-    def __init__(self, store: RunStore, now: float | None = None, handed: frozenset[int] = frozenset()):
+    def __init__(self, store: RunStore, now: float | None = None,
+                 handed: dict[int, int] | frozenset[int] = frozenset()):
         queued = store.queued_runs()
-        self._store, self._now, self._handed = store, now, handed
-        self._owner = {run_id: owner for run_id, owner, _ in queued}
-        self._config = {run_id: config for run_id, _, config in queued}
-        self._left = [Waiting(run_id, owner) for run_id, owner, _ in queued if run_id not in handed]
+        if not isinstance(handed, dict):  # ids alone: handed whatever their attempts
+            handed = {run_id: attempt for run_id, _, _, attempt in queued if run_id in handed}
+        self._store, self._now = store, now
+        self._owner = {run_id: owner for run_id, owner, _, _ in queued}
+        self._config = {run_id: config for run_id, _, config, _ in queued}
+        self._attempt = {run_id: attempt for run_id, _, _, attempt in queued}
+        self._handed = {run_id for run_id, _, _, attempt in queued if handed.get(run_id) == attempt}
+        self._left = [Waiting(run_id, owner) for run_id, owner, _, _ in queued if run_id not in self._handed]
         self._loads: Loads | None = None  # read at the first next() that has runs to choose from
 
     def next(self) -> int | None:
@@ -51,9 +57,13 @@ class FairQueue:
             return None
         if self._loads is None:
             self._loads = owner_loads(self._store, self._now)
-            for run_id in self._handed & self._owner.keys():
+            for run_id in self._handed:
                 self._count(run_id)
         return next_run(self._left, self._loads)
+
+    def attempt(self, run_id: int) -> int:
+        """Run `run_id`'s attempts so far, as it was queued (0 before its first claim)."""
+        return self._attempt[run_id]
 
     def config(self, run_id: int) -> dict:
         """Run `run_id`'s config, as it was queued."""
@@ -74,7 +84,7 @@ class FairQueue:
 
 
 def next_fair_run(store: RunStore, now: float | None = None, exclude: frozenset[int] = frozenset(),
-                  handed: frozenset[int] = frozenset()) -> int | None:
+                  handed: dict[int, int] | frozenset[int] = frozenset()) -> int | None:
     """The queued run to train next, or None: nothing queued, or every queued run is held by a limit.
     `exclude`: queued runs not to be chosen this time; `handed`: as FairQueue's."""
     queue = FairQueue(store, now, handed)

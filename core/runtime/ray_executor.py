@@ -1,9 +1,10 @@
 """Runs on a Ray cluster (`TRAINLAB_EXECUTOR=ray`), for a lab of several machines.
 
 The store stays the queue: a submitted run waits there as `queued`, as with the local pool. The pool's
-process (`python -m core worker`, started on demand as in the laptop shape) becomes the cluster's
-**dispatcher**: a Ray driver that hands the fairest queued run (core.runtime.fair_share) to the cluster
-whenever a node has room for one more run's resources, and watches each task to its end.
+process (`python -m core worker`, started on demand as in the laptop shape) runs the same dispatcher
+(core/runtime/dispatcher.py) with Ray nodes for slots: a Ray driver that hands the fairest queued run
+(core.runtime.fair_share) to the cluster whenever a node has room for one more run's resources, and
+watches each task to its end.
 
 Each run is one Ray task asking for the run's CPUs and GPUs (its own `cpus`/`gpus`, else
 `TRAINLAB_RUN_CPUS`/`TRAINLAB_RUN_GPUS`), placed by the dispatcher on a node with that much free
@@ -30,21 +31,20 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.domain.statuses import RUNNING
+from core.errors import Refusal
+from core.runtime.dispatcher import Dispatcher
 from core.runtime.fair_share import FairQueue
 from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
-from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.settings import PROJECT_ROOT, Settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
-from core.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
@@ -55,7 +55,7 @@ PUBLISH_EVERY = 15.0  # seconds between the dispatcher's writes of the cluster's
 WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
 
 
-class ClusterUnreachable(RuntimeError):
+class ClusterUnreachable(Refusal, RuntimeError):
     """No Ray cluster answers at the configured address; the message says what to do."""
 
 
@@ -89,21 +89,6 @@ def check_reachable(settings: Settings, timeout: float = 3.0) -> str:
     return address
 
 
-class RayExecutor:
-    """The executor of the cluster shape: a run waits in the store as queued until the dispatcher hands
-    it to the cluster, so enqueueing sends nothing; `check` refuses a submission when no cluster answers."""
-
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or load_settings()
-
-    def check(self) -> None:
-        """ClusterUnreachable (one line) when no Ray cluster answers at the configured address."""
-        check_reachable(self.settings)
-
-    def enqueue(self, run_id: int) -> None:
-        """Nothing to send: the dispatcher polls the store's queued runs."""
-
-
 def connect(settings: Settings, ship_code: bool = True) -> None:
     """Join the cluster as a driver, shipping the project's `core` package to the nodes with the tasks
     (`ship_code`; a driver that only looks at the cluster sends nothing)."""
@@ -131,6 +116,7 @@ class Handed:
     cpus: int
     gpus: int
     node_id: str
+    attempt: int = 0  # the run's attempts when it was handed out (its claim makes one more)
 
 
 @dataclass(frozen=True)
@@ -158,24 +144,23 @@ def cluster_nodes(settings: Settings) -> list[Node]:
     return sorted(nodes, key=lambda n: (not n.alive, n.address, n.node_id))
 
 
-class Dispatcher:
+class RayDispatcher(Dispatcher):
     """The cluster's driver: keeps every node's free room busy with the fairest queued runs, each placed
     on a node it chose (core/runtime/ray_placement.py), and settles each task's end (its run's status is
     the worker's; a lost task re-queues or fails its run)."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.store = RunStore(settings.store_location)
-        self.stopping = threading.Event()
+    def __init__(self, settings: Settings, lock_path: Path | None = None):
+        super().__init__(settings, lock_path)
         self.in_flight: dict = {}  # Ray ObjectRef -> Handed
+        self._attempts: dict[int, int] = {}  # runs planned to start: their attempts so far
         self.waiting_since: dict[int, float] = {}  # queued runs passed over for want of room: since when
         self.kept_for: dict[int, str] = {}  # runs that waited too long: the node kept for each until it starts
         self._fresh = self._warm = None
         self._published: list = []  # the nodes last written for the pages, and when
         self._published_at = -PUBLISH_EVERY
 
-    def run(self) -> int:
-        """Dispatch until SIGTERM (or `stopping` is set); exit code 0."""
+    def open(self) -> None:
+        """Join the cluster and warm a worker for each default-size run its nodes hold."""
         connect(self.settings)  # first: it sets what Ray reads when it is imported
         import ray
 
@@ -184,22 +169,17 @@ class Dispatcher:
         self._fresh = ray.remote(max_calls=1, max_retries=0)(train_on_node)
         self._warm = ray.remote(max_calls=WARM_RUNS, max_retries=0)(train_on_node)
         self._prewarm(ray.nodes())
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         log.info("dispatching runs to the Ray cluster at %s (%d CPU, %d GPU a run)", self.settings.ray_address,
                  self.settings.run_cpus, self.settings.run_gpus)
-        try:
-            while not self.stopping.is_set():
-                self.step()
-                self.stopping.wait(max(0.25, self.settings.poll_interval))
-        finally:
-            self._stop()
-        return 0
 
-    def step(self) -> None:
-        """Settle the tasks that ended, then start the fairest queued runs that a node has room for now."""
+    def busy(self) -> bool:
+        """Whether a run's task is out on the cluster."""
+        return bool(self.in_flight)
+
+    def hand_out(self) -> None:
+        """Start the fairest queued runs that a node has room for now."""
         import ray
 
-        self._settle()
         nodes = ray.nodes()
         self._publish(nodes)
         room = free_room(nodes, [(h.node_id, h.cpus, h.gpus) for h in self.in_flight.values()])
@@ -221,7 +201,7 @@ class Dispatcher:
         if not any(r.free_cpus >= 1 for r in room.values()):
             return starts
         # The queue and its owners' loads are read once for the whole look (a few statements), not per run.
-        queue = FairQueue(self.store, handed=frozenset(h.run_id for h in self.in_flight.values()))
+        queue = FairQueue(self.store, handed={h.run_id: h.attempt for h in self.in_flight.values()})
         while len(passed) < MAX_PASSED and any(r.free_cpus >= 1 for r in room.values()):
             run_id = queue.next()
             if run_id is None:
@@ -231,6 +211,7 @@ class Dispatcher:
             node_id = choose_node(room, cpus, gpus)
             if node_id is not None:
                 starts.append((run_id, cpus, gpus, node_id))
+                self._attempts[run_id] = queue.attempt(run_id)
                 queue.take(run_id)
                 room[node_id].free_cpus -= cpus
                 room[node_id].free_gpus -= gpus
@@ -274,7 +255,7 @@ class Dispatcher:
         task = self._fresh if gpus else self._warm
         ref = task.options(name=f"{TASK_PREFIX}{run_id}", **on_node(node_id, cpus, gpus)) \
             .remote(run_id, task_environment(self.settings), cpus)
-        self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id)
+        self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id, self._attempts.pop(run_id, 0))
 
     def _prewarm(self, nodes: list[dict]) -> None:
         """Ready a worker process for each run of the default size each node holds, as the local pool warms
@@ -300,7 +281,8 @@ class Dispatcher:
         return (self.settings.run_cpus if cpus is None else int(cpus),
                 self.settings.run_gpus if gpus is None else int(gpus))
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Settle the tasks that ended: a task lost without settling its run re-queues it once, or fails it."""
         import ray
 
         if not self.in_flight:
@@ -323,7 +305,7 @@ class Dispatcher:
         outcome = requeue_or_fail(self.store, run_id, run.attempt, f"{where} was lost: {what}")
         log.warning("run %s on %s: %s -> %s", run_id, where, what, outcome)
 
-    def _stop(self) -> None:
+    def close(self) -> None:
         """Re-queue the runs still training (for the next dispatcher) and end their tasks."""
         import ray
 

@@ -1,14 +1,14 @@
-"""The worker pool: a Huey consumer whose process workers train runs, and its life cycle.
+"""The worker pool's life cycle: the dispatcher process (core/runtime/dispatcher.py) of a data folder.
 
-The pool runs as its own process group (`python -m core worker`), so it outlives Streamlit
-restarts and closed browsers. An exclusive lock on `workers.lock` guarantees one pool per
-data folder; `ensure_running()` starts one on demand when none holds the lock.
+The pool runs as its own process group (`python -m core worker`), so it outlives Streamlit restarts
+and closed browsers. An exclusive lock on `workers.lock` guarantees one pool per data folder;
+`ensure_running()` starts one on demand when none holds the lock. Its dispatcher drives this
+machine's warm workers (core/runtime/local_pool.py) or, with TRAINLAB_EXECUTOR=ray, a Ray cluster.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import logging
@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from core.runtime import worker_process
-from core.runtime.taskqueue import get_queue
-from core.runtime.worker_process import guard_forked_child, process_alive, warm_up
+from core.runtime.liveness import process_alive
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -104,16 +102,25 @@ def ensure_running(settings: Settings | None = None) -> bool:
         stop(settings)
     elif pool.running:
         return False
+    starting = _STARTING.get(settings.home)
+    if starting is not None and starting.poll() is None and time.monotonic() - starting.started < START_GRACE:
+        return False  # started a moment ago, and not holding the lock yet: one pool is on its way
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "workers.log", "ab") as logfile:
-        subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "core", "worker"],
             cwd=PROJECT_ROOT,
             env={**os.environ, "TRAINLAB_HOME": str(settings.home)},
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own session: Ctrl+C on Streamlit does not reach it
         )
+    process.started = time.monotonic()
+    _STARTING[settings.home] = process
     return True
+
+
+START_GRACE = 15.0  # seconds a pool this process started may take to hold its lock before another is started
+_STARTING: dict = {}  # data folder -> the pool process this process started last (to start one, not one per look)
 
 
 def _runs_training(settings: Settings) -> bool:
@@ -126,15 +133,16 @@ def _runs_training(settings: Settings) -> bool:
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
     """Stop the pool (running runs are re-queued once, for the next pool); True once it is gone.
 
-    SIGTERM lets Huey interrupt its workers and exit; if the pool's parent is already dead, or it
+    SIGTERM lets the dispatcher interrupt its workers and exit; if the pool's parent is already dead, or it
     does not go within `timeout`, its whole process group (the pool started its own session) is killed."""
     settings = settings or load_settings()
+    _STARTING.pop(settings.home, None)
     pool = status(settings)
     if not pool.running:
         return True
     if pool.pid and process_alive(pool.pid):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pool.pid, signal.SIGTERM)  # Huey: interrupt workers, then exit
+            os.kill(pool.pid, signal.SIGTERM)  # the dispatcher re-queues what trains, then exits
         if _wait_until_stopped(settings, timeout):
             return True
     if pool.pid:
@@ -152,24 +160,8 @@ def _wait_until_stopped(settings: Settings, timeout: float) -> bool:
     return not status(settings).running
 
 
-def _requeue_waiting_runs(settings: Settings, huey, task) -> None:
-    """Rebuild the queue from the store: one message per run still `queued`, oldest first. A worker
-    that died between taking a message and claiming its run lost that message; emptying the queue
-    first keeps the others from doubling at every pool start. A run submitted meanwhile is listed
-    here or sends its own message afterwards (a duplicate is harmless: the claim is atomic)."""
-    from core.domain.statuses import QUEUED
-    from core.store.runs import RunStore
-
-    huey.flush()
-    waiting = [run.id for run in RunStore(settings.store_location).list_runs(statuses=[QUEUED])]
-    for run_id in reversed(waiting):  # oldest first
-        task(run_id)
-    if waiting:
-        log.info("queued %d waiting run(s) again", len(waiting))
-
-
 def run_pool(settings: Settings | None = None) -> int:
-    """Run the worker pool in this process until stopped; exit code 0, or 1 if one already runs."""
+    """Run the worker pool's dispatcher in this process until stopped; exit code 0, or 1 if one already runs."""
     settings = settings or load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
     with _try_lock(settings) as fd:
@@ -177,32 +169,14 @@ def run_pool(settings: Settings | None = None) -> int:
             log.info("a worker pool already serves %s", settings.home)
             return 1
         _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
-        if settings.executor == "ray":  # the cluster's nodes train; this process hands them the runs
-            from core.runtime.ray_executor import Dispatcher
-
-            try:
-                return Dispatcher(settings).run()
-            finally:
-                with contextlib.suppress(OSError):
-                    _pid_path(settings).unlink()
-        os.register_at_fork(after_in_child=functools.partial(guard_forked_child, fd, os.getpid()))
-        huey, task = get_queue(settings)
-        _requeue_waiting_runs(settings, huey, task)
-        huey.on_startup(name="warm_up")(warm_up)
-        consumer = huey.create_consumer(
-            workers=settings.workers,
-            worker_type="process",  # forked before any TensorFlow import, so fork is safe here
-            initial_delay=0.05,
-            max_delay=settings.poll_interval,  # an idle worker picks up a new run within this
-            periodic=False,
-            check_worker_health=True,
-            health_check_interval=2,  # a killed worker is replaced within seconds
-        )
-        worker_process.POOL_STOPPING = consumer.stop_flag  # inherited by the workers it forks
-        log.info("worker pool: %d workers for %s", settings.workers, settings.home)
         try:
-            consumer.run()
+            if settings.executor == "ray":  # the cluster's nodes train; this process hands them the runs
+                from core.runtime.ray_executor import RayDispatcher
+
+                return RayDispatcher(settings, _lock_path(settings)).run()
+            from core.runtime.local_pool import LocalPool
+
+            return LocalPool(settings, _lock_path(settings), fd).run()
         finally:
             with contextlib.suppress(OSError):
                 _pid_path(settings).unlink()
-    return 0

@@ -1,7 +1,10 @@
-"""What runs inside each forked worker process: its warm-up and its retirement when it has grown.
+"""What runs inside each warm worker process of the local pool: load TensorFlow once, then train the runs
+the dispatcher hands it (core/runtime/local_pool.py) over a pipe, one at a time, until told to end.
 
-Kept apart from the pool's supervision (worker.py) so the queue's task can call it without the
-queue and the pool importing each other.
+The worker never chooses a run: the dispatcher does, from the store. It claims the run it was handed (the
+claim fails harmlessly if the run was cancelled meanwhile), trains it with the CPU threads the dispatcher
+gave it, and answers with the run's status and whether it must be replaced (it grew past
+TRAINLAB_WORKER_MAX_MB, or a signal interrupted it).
 """
 from __future__ import annotations
 
@@ -12,55 +15,103 @@ import os
 import signal
 import sys
 
-from core.domain.statuses import QUEUED, RUNNING
 from core.settings import Settings, load_settings
-from core.store.runs import RunStore
+from core.store.attempts import requeue_or_fail
+from core.store.schema import StoreBusy
 
 log = logging.getLogger(__name__)
-POOL_STOPPING = None  # the pool's stop flag (a multiprocessing Event), set by the pool before it forks workers
+_TRAINING = False  # this worker is inside a run now (a SIGTERM then interrupts it; otherwise it just ends)
+_TERM_RECEIVED = False  # a SIGTERM reached this worker during its current run
 
 
-def warm_up() -> None:
-    """Runs in each worker process after the fork: load TensorFlow once (its threads are set per run)."""
+def serve(conn, stopping, lock_fd: int, pool_pid: int) -> None:
+    """The worker's life: warm up, say "ready", then for each ("train", run_id, threads) train the run and
+    answer ("done", run_id, status, ends); ("end",) or the pipe closing ends it, at once (os._exit: no
+    wait for TensorFlow's teardown or its threads)."""
+    try:
+        _serve(conn, stopping, lock_fd, pool_pid)
+    finally:
+        logging.shutdown()
+        os._exit(0)
+
+
+def _serve(conn, stopping, lock_fd: int, pool_pid: int) -> None:
+    guard_forked_child(lock_fd, pool_pid)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     from core.training.threads import load_tensorflow
 
-    remember_sigterm()
     load_tensorflow()
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the pool is gone
+        if message[0] != "train":
+            return
+        _, run_id, threads = message
+        status, interrupted = _train(run_id, threads, stopping)
+        ends = interrupted or grown_past_limit(load_settings())
+        conn.send(("done", run_id, status, ends))
+        if ends:
+            return
 
 
-_TERM_RECEIVED = False  # a SIGTERM reached this worker during its current task
+def _train(run_id: int, threads: int, stopping) -> tuple[str | None, bool]:
+    """Claim and train run `run_id`; its status, and whether a signal interrupted it (the run is then
+    re-queued once or failed under the retry rule, with who sent the signal)."""
+    global _TRAINING, _TERM_RECEIVED
+    from core.training.fit import RunInterrupted, execute_run
+    from core.training.threads import use_threads
+
+    settings = load_settings()
+    _TRAINING, _TERM_RECEIVED = True, False
+    try:
+        return execute_run(run_id, settings, threads=use_threads(threads), interrupted=lambda: _TERM_RECEIVED), False
+    except RunInterrupted as interrupted:
+        signalled = interrupted.reason is None  # else the store stayed locked: the worker itself is fine
+        reason = interrupt_reason(stopping) if signalled else interrupted.reason
+        return settle_lost_attempt(settings, run_id, interrupted.attempt, reason), signalled
+    except StoreBusy:  # its claim was refused: the run still waits in the queue, for the next look
+        return None, False
+    except KeyboardInterrupt:  # outside the run's training (its claim, or after it was settled): the worker ends;
+        return None, True  # a run it left running is found with its process gone and re-queued once
+    finally:
+        _TRAINING = False
 
 
-def remember_sigterm() -> None:
-    """Wrap the SIGTERM handler Huey gave this worker (it raises KeyboardInterrupt in a running task) so
-    the task can tell afterwards that one came: a KeyboardInterrupt raised while TensorFlow traces a
-    function can come out of it as another error, which would otherwise read as the run's own fault."""
-    previous = signal.getsignal(signal.SIGTERM)
-    if not callable(previous):
-        return
+def settle_lost_attempt(settings: Settings, run_id: int, attempt: int, reason: str, tries: int = 10) -> str | None:
+    """Re-queue the run once (or fail it) for a lost attempt, waiting out a store another process keeps
+    locked; if it stays locked, the dispatcher's heartbeat check settles the run once the store is back."""
+    from core.store.runs import RunStore
 
-    def remember(signum, frame):
-        global _TERM_RECEIVED
-        _TERM_RECEIVED = True
-        previous(signum, frame)
-
-    with contextlib.suppress(ValueError):  # not the main thread: keep Huey's handler as it is
-        signal.signal(signal.SIGTERM, remember)
+    store = RunStore(settings.store_location)
+    for _ in range(tries):
+        try:
+            return requeue_or_fail(store, run_id, attempt, reason)
+        except StoreBusy:
+            log.warning("run %s: the store is locked; waiting to re-queue it", run_id)
+    return None
 
 
-def start_task() -> None:
-    """At the start of each task: no SIGTERM has reached it yet."""
+def _on_sigterm(signum, frame) -> None:
+    """SIGTERM: an idle worker ends at once; one that trains is interrupted (KeyboardInterrupt, which
+    execute_run turns into RunInterrupted) and says why. A KeyboardInterrupt raised while TensorFlow traces
+    a function can come out of it as another error: the flag tells it apart from the run's own fault."""
     global _TERM_RECEIVED
-    _TERM_RECEIVED = False
+    if not _TRAINING:
+        os._exit(0)
+    _TERM_RECEIVED = True
+    raise KeyboardInterrupt
 
 
-def term_received() -> bool:
-    """Whether a SIGTERM reached this worker since its current task began."""
-    return _TERM_RECEIVED
-
-
-# -- a lone run gets the whole machine, concurrent runs share it ----------------------------------------------
-_THREADS: int | None = None  # the CPU threads this process's TensorFlow was given at its first run
+def interrupt_reason(stopping) -> str:
+    """Why the run in this worker was interrupted: the pool stopping (it sets `stopping` first), or a
+    SIGTERM from another process while the pool kept running."""
+    if stopping is not None and stopping.is_set():
+        return f"the worker pool (pid {os.getppid()}) was stopped while this run trained"
+    return (f"worker process {os.getpid()} received SIGTERM from another process while the pool "
+            f"(pid {os.getppid()}) kept running")
 
 
 def fair_share(settings: Settings, others_active: int) -> int:
@@ -70,87 +121,13 @@ def fair_share(settings: Settings, others_active: int) -> int:
     return max(1, (os.cpu_count() or 1) // sharing)
 
 
-def _active(settings: Settings) -> int:
-    counts = RunStore(settings.store_location).count_by_status()
-    return counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
-
-
-def threads_for_run(settings: Settings) -> int:
-    """Before this worker claims a queued run: the CPU threads it will train with.
-
-    TensorFlow fixes its thread pool at its first operation, so a worker's first run decides: the fair
-    share of the cores at that moment (the run being claimed is still counted as queued). A lone run on
-    a 2-core laptop trains with both cores (1.4-1.7x faster than with one), two runs with one each."""
-    global _THREADS
-    if _THREADS is None:
-        from core.training.threads import use_threads
-
-        _THREADS = use_threads(fair_share(settings, max(0, _active(settings) - 1)))
-    return _THREADS
-
-
-def make_way_for(settings: Settings, run_id: int, requeue) -> None:
-    """Before a claim: a worker whose threads were fixed below the share this run would get now (it
-    trained while others did, and now the run would be alone) hands the run back with `requeue(run_id)`
-    and ends, so the pool's fresh worker trains it with every core it may have. The run waits a few
-    seconds for that worker's TensorFlow; it then trains 1.4-1.7x faster on this 2-core machine. A
-    fresh worker never makes way, so a run is handed back at most once per worker."""
-    if _THREADS is None or _THREADS >= fair_share(settings, max(0, _active(settings) - 1)):
-        return
-    requeue(run_id)
-    _end_worker(f"worker {os.getpid()} has {_THREADS} CPU threads, fewer than run {run_id}'s share: "
-                "handing it to a fresh worker")
-
-
-def retire_if_misshaped(settings: Settings) -> bool:
-    """After a run: end this worker if the next run would get another share of the cores than its
-    TensorFlow has (say it trained alone with every core and now runs are queued behind others), so
-    the pool's fresh replacement picks the right share at its first run. False when the worker stays."""
-    if _THREADS is None or fair_share(settings, _active(settings)) == _THREADS:
-        return False
-    _end_worker(f"worker {os.getpid()} has {_THREADS} CPU threads, the next run's share differs: replacing it")
-
-
-def interrupt_reason() -> str:
-    """Why the task in this worker was interrupted (Huey raises KeyboardInterrupt on SIGTERM): the
-    pool stopping (its stop flag is set first), or a SIGTERM from another process while it kept running."""
-    if POOL_STOPPING is not None and POOL_STOPPING.is_set():
-        return f"the worker pool (pid {os.getppid()}) was stopped while this run trained"
-    return (f"worker process {os.getpid()} received SIGTERM from another process while the pool "
-            f"(pid {os.getppid()}) kept running")
-
-
-def process_alive(pid: int) -> bool:
-    """True if process `pid` exists on this machine and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            # The state follows the parenthesised command name, which may hold spaces.
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def guard_forked_child(lock_fd: int, pool_pid: int) -> None:
-    """In each process the pool forks: let go of the pool's lock and die with the pool.
+    """In each worker the pool forks: let go of the pool's lock and die with the pool.
 
     A forked child shares the parent's lock on workers.lock; an orphan still holding it would keep
     every new pool out while queued runs wait. Closing the child's copy leaves the lock to the pool
-    alone, and PR_SET_PDEATHSIG kills the child when the pool's parent dies (its run is then found
-    dead and re-queued once), so no worker trains unsupervised. Processes a worker forks are left alone."""
-    global _GUARDED
-    if _GUARDED:
-        return
-    _GUARDED = True
+    alone, and PR_SET_PDEATHSIG kills the child when the pool dies (its run is then found dead and
+    re-queued once by the next pool), so no worker trains unsupervised."""
     with contextlib.suppress(OSError):
         os.close(lock_fd)
     if sys.platform.startswith("linux"):
@@ -161,7 +138,6 @@ def guard_forked_child(lock_fd: int, pool_pid: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-_GUARDED = False  # True in a process the pool forked (and in whatever that process forks)
 
 
 def resident_mb() -> float | None:
@@ -176,24 +152,24 @@ def resident_mb() -> float | None:
     return None
 
 
-def retire_if_grown() -> bool:
-    """After a run: end this worker process if its memory passed TRAINLAB_WORKER_MAX_MB.
+def grown_past_limit(settings: Settings) -> bool:
+    """After a run: whether this worker's memory passed TRAINLAB_WORKER_MAX_MB, saying so (it is then replaced).
 
-    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open
-    upstream bug: keras-team/keras#17458, tf-keras#286), about the size of the weights plus the
-    optimizer's slots per run. The pool's health check replaces an ended worker within seconds
-    with a fresh one, so memory stays bounded; small models never reach the limit and keep their
-    warm worker. Returns False when the worker stays (it does not return otherwise)."""
-    limit = load_settings().worker_max_mb
+    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open upstream bug:
+    keras-team/keras#17458, tf-keras#286), about the size of the weights plus the optimizer's slots per
+    run. A fresh worker replaces it within seconds, so memory stays bounded; small models never reach the
+    limit and keep their warm worker."""
     rss = resident_mb()
-    if rss is None or rss <= limit:
+    if rss is None or rss <= settings.worker_max_mb:
         return False
-    _end_worker(f"worker {os.getpid()} holds {rss:.0f} MB after a run (limit {limit} MB): "
-                "replacing it with a fresh one", level=logging.WARNING)
+    log.warning("worker %s holds %.0f MB after a run (limit %s MB): replacing it with a fresh one", os.getpid(), rss,
+                settings.worker_max_mb)
+    return True
 
 
-def _end_worker(reason: str, level: int = logging.INFO) -> None:
-    """End this worker process at once, saying why; the pool's health check starts a fresh one."""
-    log.log(level, reason)
-    logging.shutdown()
-    os._exit(0)
+def retire_if_grown() -> None:
+    """On a Ray node: end this warm worker process after its run if it grew past the limit (Ray starts a
+    fresh one for the next run)."""
+    if grown_past_limit(load_settings()):
+        logging.shutdown()
+        os._exit(0)

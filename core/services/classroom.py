@@ -102,9 +102,9 @@ def queue_places(settings: Settings | None = None, actor: Actor | None = None) -
     queued = store.queued_runs()
     if not queued:
         return {}
-    configs = [TrainConfig.from_json(config) for _, _, config in queued]
+    configs = [TrainConfig.from_json(config) for _, _, config, _ in queued]
     seconds = estimate(configs, store, settings).run_seconds
-    waiting = [Waiting(run_id, owner, s) for (run_id, owner, _), s in zip(queued, seconds)]
+    waiting = [Waiting(run_id, owner, s) for (run_id, owner, _, _), s in zip(queued, seconds)]
     training = [Training(r.owner, r.eta_seconds) for r in store.list_runs([RUNNING])]
     return schedule(waiting, training, runs_at_once(settings), owner_loads(store))
 

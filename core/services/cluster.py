@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.domain.placement import on_node
 from core.domain.statuses import QUEUED, RUNNING
+from core.errors import Refusal
 from core.runtime.ray_executor import Node, cluster_nodes
 from core.settings import Settings, load_settings
 from core.store.runs import Run, RunStore
@@ -30,11 +31,11 @@ class ClusterStatus:
 
 
 def status(settings: Settings | None = None) -> ClusterStatus:
-    """The cluster's nodes and what each trains; RuntimeError (one line) when the executor is not Ray or no
+    """The cluster's nodes and what each trains; a Refusal (one line) when the executor is not Ray or no
     cluster answers."""
     settings = settings or load_settings()
     if settings.executor != "ray":
-        raise RuntimeError("cluster: this lab trains on its own worker pool (TRAINLAB_EXECUTOR=local); set "
+        raise Refusal("cluster: this lab trains on its own worker pool (TRAINLAB_EXECUTOR=local); set "
                            "TRAINLAB_EXECUTOR=ray and TRAINLAB_RAY_ADDRESS to use a Ray cluster "
                            "(README: Running on several machines)")
     nodes = cluster_nodes(settings)

@@ -1,8 +1,9 @@
 """What the pages and the CLI do with runs: submit, cancel, delete, list, read metrics.
 
-This is the only door to the store and the queue for user actions, so the rules (validate
-before queueing, never delete an active run, reap dead workers before showing status) hold
-the same way everywhere.
+This is the only door to the store for user actions, so the rules (validate before queueing, never
+delete an active run) hold the same way everywhere. The store is the queue: a submitted run waits
+there until the dispatcher (core/runtime/dispatcher.py) hands it to a worker. Reads never change runs
+(the dispatcher settles lost ones); a read that finds work waiting and no dispatcher starts one.
 """
 from __future__ import annotations
 
@@ -13,24 +14,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.domain.class_rules import LimitError
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
 from core.domain.statuses import QUEUED, RUNNING
+from core.errors import Refusal
 from core.runtime import worker
-from core.runtime.taskqueue import Executor, executor_for
 from core.services import catalog
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission, queue_limit, visible_owner
-from core.services.liveness import reap_dead_runs
 from core.services.pacing import LIVE_BUCKET_SECONDS, SETTLED_PACE, YOUNG_RUN_SECONDS, Activity, data_version
 from core.services.permissions import PermissionDenied as PermissionDenied  # pages catch it from here
 from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
 from core.store.connections import waiting_at_most
 from core.store.health import backup as store_backup
-from core.store.health import damaged
 from core.store.queries import RunQuery, best_validation_accuracy, facets, metrics_for, query_runs, relabel
 from core.store.runs import Run, RunStore
 from core.store.schema import StoreError as StoreError  # pages catch it from here: they do not import the store
@@ -39,12 +37,10 @@ from core.store.schema import StoreError as StoreError  # pages catch it from he
 __all__ = ["LIVE_BUCKET_SECONDS", "SETTLED_PACE", "YOUNG_RUN_SECONDS", "Activity", "data_version"]
 
 
-class JobError(Exception):
+class JobError(Refusal):
     """A user action that cannot be done; the message says why."""
 
 
-# Every refusal of a user action, each one line naming the field or limit: pages catch these.
-REFUSED = (JobError, PermissionDenied, LimitError)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def _store(settings: Settings) -> RunStore:
     return RunStore(settings.store_location)
 
 
-def submit(config: TrainConfig, settings: Settings | None = None, executor: Executor | None = None,
+def submit(config: TrainConfig, settings: Settings | None = None,
            actor: Actor | None = None) -> int:
     """Validate `config`, store it as a queued run of `actor` and hand it to the workers; returns the run id.
 
@@ -71,90 +67,58 @@ def submit(config: TrainConfig, settings: Settings | None = None, executor: Exec
     """
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    return _submit([config], settings, executor, actor, lambda store: store.create_runs(
+    return _submit([config], settings, actor, lambda store: store.create_runs(
         [(config.display_name(), config.to_dict(), config.notes, config.epochs)], owner_of(actor),
         queue_limit(actor, settings)))[0]
 
 
-def submit_all(configs: list[TrainConfig], settings: Settings | None = None, executor: Executor | None = None,
+def submit_all(configs: list[TrainConfig], settings: Settings | None = None,
                actor: Actor | None = None) -> list[int]:
     """Queue several runs as one request (a lesson's pair): every config's values and the class's limits are
     checked for all of them together before any is stored, so a refusal leaves none of them queued."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    return _submit(configs, settings, executor, actor, lambda store: store.create_runs(
+    return _submit(configs, settings, actor, lambda store: store.create_runs(
         [(c.display_name(), c.to_dict(), c.notes, c.epochs) for c in configs], owner_of(actor),
         queue_limit(actor, settings)))
 
 
 def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, settings: Settings | None = None,
-                  executor: Executor | None = None, actor: Actor | None = None) -> int:
+                  actor: Actor | None = None) -> int:
     """Like `submit`, for a run that belongs to sweep `sweep_id` (a retrain of its best setting)."""
     from core.store.sweeps import NewRun, add_run
 
     settings = settings or load_settings()
     actor = acting(actor, settings)
     run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
-    return _submit([config], settings, executor, actor, lambda store: [
+    return _submit([config], settings, actor, lambda store: [
         add_run(store, sweep_id, run, owner_of(actor), queue_limit(actor, settings))])[0]
 
 
-def _submit(configs: list[TrainConfig], settings: Settings, executor: Executor | None, actor: Actor,
-            create) -> list[int]:
-    """Check `configs` and the class's limits, store them with `create(store)` (which checks the queued-runs
-    limit again in its transaction) and hand them to the workers; the new runs' ids."""
+def _submit(configs: list[TrainConfig], settings: Settings, actor: Actor, create) -> list[int]:
+    """Check `configs` and the class's limits, store them as queued with `create(store)` (which checks the
+    queued-runs limit again in its transaction) and make sure a dispatcher looks; the new runs' ids."""
     for config in configs:
         validate(config, settings)
     catalog.check_visible([c.dataset for c in configs], actor, settings)  # exam mode: not another's upload
     check_submission(configs, actor, settings)  # a student's run over the class's limits is refused here
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
-    check_executor(settings, executor)
+    check_executor(settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
-    store = _store(settings)
-    run_ids = create(store)
-    enqueue(store, run_ids, settings, executor)
-    return run_ids
+    return create(_store(settings))
 
 
-def check_executor(settings: Settings, executor: Executor | None = None) -> None:
+def check_executor(settings: Settings) -> None:
     """JobError (one line) when the executor cannot take runs now (no Ray cluster answers): nothing is queued."""
-    if executor is None and settings.executor == "local":
-        return  # the local queue's refusals come at enqueue: the run is stored, then cancelled with the reason
-    check = getattr(executor or executor_for(settings), "check", None)
-    if check is not None:
-        try:
-            check()
-        except RuntimeError as exc:
-            raise JobError(str(exc)) from None
+    if settings.executor != "ray":
+        return
+    from core.runtime.ray_executor import check_reachable
 
-
-def enqueue(store: RunStore, run_ids: list[int], settings: Settings, executor: Executor | None = None) -> None:
-    """Hand stored runs to the job queue, in order; the one path for single runs and sweeps.
-
-    One rule when the queue refuses a run: that run and the ones after it are cancelled with the
-    reason (runs already queued go on), so nothing waits as `queued` for a message no worker will
-    get, and the run list says why. Raises JobError with the same one line.
-    """
-    for i, run_id in enumerate(run_ids):
-        try:
-            executor = executor or executor_for(settings)  # opening the queue can fail too
-            executor.enqueue(run_id)
-        except Exception as exc:
-            reason = _queue_refusal(exc, settings)
-            store.cancel_unqueued(run_ids[i:], reason)
-            later = f" and the {len(run_ids) - i - 1} after it were" if i + 1 < len(run_ids) else " was"
-            raise JobError(f"queue: run #{run_id}{later} cancelled: {reason}") from exc
-
-
-def _queue_refusal(exc: Exception, settings: Settings) -> str:
-    """Why the job queue refused a run, in words that lead to the fix."""
-    problem = damaged(settings.queue_path)
-    if problem:
-        return (f"the job queue file {settings.queue_path} is damaged ({problem}); stop the workers "
-                f"(python -m core workers stop) and move it aside (mv {settings.queue_path} "
-                f"{settings.queue_path}.damaged): a new pool sends every queued run again")
-    return f"the job queue refused it ({' '.join(str(exc).split())[:160]}); check that {settings.home} is writable"
+    try:
+        check_reachable(settings)
+    except RuntimeError as exc:
+        raise JobError(str(exc)) from None
 
 
 def check_store(settings: Settings | None = None, wait_seconds: float | None = None) -> None:
@@ -174,15 +138,11 @@ def backup(destination: Path | None = None, settings: Settings | None = None) ->
     return store_backup(settings.db_path, destination)
 
 
-def reap(store: RunStore, settings: Settings) -> None:
-    """Re-queue (once) or fail the runs of dead or silent workers; re-queued runs go back to the job
-    queue, and the pool is started if it is down (autostart on)."""
-    def requeue(run_ids: list[int]) -> None:
-        enqueue(store, run_ids, settings)
-        if settings.autostart_workers:
-            worker.ensure_running(settings)
-
-    reap_dead_runs(store, settings.heartbeat_timeout, on_requeued=requeue)
+def _dispatched(settings: Settings, waiting: bool) -> None:
+    """When a read finds work `waiting` (queued or running runs) and no dispatcher looks at it (the pool
+    died or was never started, and autostart is on), start one: it settles lost runs within seconds."""
+    if waiting and settings.autostart_workers and not worker.status(settings).running:
+        worker.ensure_running(settings)
 
 
 def _changeable(store: RunStore, run_id: int, actor: Actor | None, settings: Settings, verb: str) -> tuple[Run, Actor]:
@@ -219,22 +179,23 @@ def delete(run_id: int, settings: Settings | None = None, actor: Actor | None = 
 
 
 def list_runs(settings: Settings | None = None, limit: int | None = None, actor: Actor | None = None) -> list[Run]:
-    """Runs newest first, after marking runs of dead workers failed (in exam mode a student's own only)."""
+    """Runs newest first (in exam mode a student's own only)."""
     settings = settings or load_settings()
     store = _store(settings)
-    reap(store, settings)
     owner = visible_owner(actor, settings)
     if owner is None:
-        return store.list_runs(limit=limit)
-    return query_runs(store, RunQuery(owner=owner, page_size=limit or 1_000_000))[0]
+        runs = store.list_runs(limit=limit)
+    else:
+        runs = query_runs(store, RunQuery(owner=owner, page_size=limit or 1_000_000))[0]
+    _dispatched(settings, any(not r.is_finished for r in runs))
+    return runs
 
 
 def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> Run | None:
-    """One run (after reaping dead workers), or None (also for another's run in exam mode)."""
+    """One run, or None (also for another's run in exam mode)."""
     settings = settings or load_settings()
-    store = _store(settings)
-    reap(store, settings)
-    run = store.get(run_id)
+    run = _store(settings).get(run_id)
+    _dispatched(settings, run is not None and not run.is_finished)
     owner = visible_owner(actor, settings)
     return None if run is None or (owner is not None and run.owner != owner) else run
 
@@ -263,13 +224,10 @@ def summary(settings: Settings | None = None, actor: Actor | None = None) -> Que
 
 
 def activity(settings: Settings | None = None) -> Activity:
-    """The lab's activity (after reaping dead workers, so a dead run shows as failed)."""
+    """The lab's activity (a look that finds work waiting and no dispatcher starts one)."""
     settings = settings or load_settings()
-    store = _store(settings)
-    reap(store, settings)
-    current = Activity(*store.activity())
-    if current.active and settings.autostart_workers and not worker.status(settings).running:
-        worker.ensure_running(settings)  # the pool died with work waiting: bring it back on the next look
+    current = Activity(*_store(settings).activity())
+    _dispatched(settings, bool(current.active))
     return current
 
 
@@ -294,13 +252,12 @@ def warm_workers(settings: Settings | None = None) -> bool:
 
 
 def query(run_query: RunQuery, settings: Settings | None = None, actor: Actor | None = None) -> tuple[list[Run], int]:
-    """One page of runs matching the filters (after reaping dead workers), and the total that match; in
-    exam mode a student's own runs only."""
+    """One page of runs matching the filters, and the total that match; in exam mode a student's own runs only."""
     settings = settings or load_settings()
-    store = _store(settings)
-    reap(store, settings)
     owner = visible_owner(actor, settings)
-    return query_runs(store, run_query if owner is None else replace(run_query, owner=owner))
+    runs, total = query_runs(_store(settings), run_query if owner is None else replace(run_query, owner=owner))
+    _dispatched(settings, any(not r.is_finished for r in runs))
+    return runs, total
 
 
 def filter_values(settings: Settings | None = None, actor: Actor | None = None) -> dict[str, list[str]]:

@@ -16,12 +16,13 @@ from core.domain.grading import GradedRun, Point, grade
 from core.domain.lessons import BY_KEY, IMAGENET_RESNET50_NOTOP, Lesson, datasets_needed, is_dogs_and_cats, run_settings
 from core.domain.people import STUDENT, Actor
 from core.domain.run_query import RunQuery
+from core.errors import Refusal
 from core.services import catalog, jobs, sweeps
 from core.services.permissions import acting, owner_of
 from core.settings import Settings, load_settings
 
 
-class LessonUnavailable(ValueError):
+class LessonUnavailable(Refusal, ValueError):
     """A lesson's data or weights are not on this machine; the message says what and how to get it."""
 
 

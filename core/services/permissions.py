@@ -7,10 +7,11 @@ act with a teacher's rights.
 from __future__ import annotations
 
 from core.domain.people import OPERATOR, Actor, may_change
+from core.errors import Refusal
 from core.settings import Settings
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(Refusal):
     """An action the actor may not take; the message says whose it is and who may."""
 
 

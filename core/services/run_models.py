@@ -21,6 +21,7 @@ from core.data.images import to_model_input
 from core.domain.config import TrainConfig
 from core.domain.people import Actor
 from core.domain.statuses import SUCCEEDED
+from core.errors import Refusal
 from core.services import jobs
 from core.settings import Settings, load_settings
 from core.training import inspection
@@ -31,7 +32,7 @@ _cache: OrderedDict[tuple[str, float], object] = OrderedDict()
 _lock = threading.Lock()
 
 
-class NoModel(ValueError):
+class NoModel(Refusal, ValueError):
     """The run has no model to look into; the message says why."""
 
 

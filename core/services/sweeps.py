@@ -26,12 +26,11 @@ from core.domain.sweep_spec import (
     expand,
 )
 from core.runtime import worker
-from core.runtime.taskqueue import Executor
 from core.services.accounts import record
 from core.services.capacity import cluster_nodes_seen, runs_at_once
 from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
 from core.services.estimates import Estimate, estimate
-from core.services.jobs import JobError, check_executor, enqueue, reap, submit_linked
+from core.services.jobs import JobError, check_executor, submit_linked
 from core.services.permissions import acting, owner_of, require_change
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore
@@ -126,23 +125,21 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
                 on_cluster=bool(nodes))
 
 
-def start(spec: SweepSpec, settings: Settings | None = None, executor: Executor | None = None,
-          actor: Actor | None = None) -> int:
-    """Plan the sweep, store all its runs as queued under one sweep of `actor`, and queue them; returns the
-    sweep id."""
+def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None = None) -> int:
+    """Plan the sweep and store all its runs as queued under one sweep of `actor` (the store is the queue);
+    returns the sweep id."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
     checked = plan(spec, settings)
     check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True)
-    check_executor(settings, executor)
+    check_executor(settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)
     store = _store(settings)
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
-    sweep_id, run_ids = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor),
+    sweep_id, _ = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor),
                                      queue_limit(actor, settings))
-    enqueue(store, run_ids, settings, executor)
     return sweep_id
 
 
@@ -226,9 +223,7 @@ def runs_frame(sweep_id: int, settings: Settings | None = None, actor: Actor | N
     that is not there (or is another's, in exam mode)."""
     settings = settings or load_settings()
     get(sweep_id, settings, actor)
-    store = _store(settings)
-    reap(store, settings)
-    rows = sweep_runs(store, sweep_id)
+    rows = sweep_runs(_store(settings), sweep_id)
     columns = ["run", "role", "status", *PARAM_COLUMNS, "val_accuracy", "val_loss", "test_accuracy",
                "parameters", "train_seconds", "stopped_at", "progress", "eta_seconds", "error", "config"]
     return pd.DataFrame([{
@@ -279,7 +274,7 @@ def progress(runs: pd.DataFrame, settings: Settings | None = None) -> Progress:
 
 
 def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bool = True,
-                 settings: Settings | None = None, executor: Executor | None = None,
+                 settings: Settings | None = None,
                  actor: Actor | None = None) -> int:
     """Queue the best trial's setting on `dataset` again, trained on train+validation (no
     validation split) for `epochs` epochs and evaluated on the test split; returns the run id."""
@@ -294,7 +289,7 @@ def retrain_best(sweep_id: int, dataset: str, epochs: int, all_training_data: bo
                      train_subset=None if all_training_data else config.train_subset,
                      name=f"{sweep.name} · retrain best #{source.id} on {dataset}"[:120])
     params = {**{c: best[c] for c in PARAM_COLUMNS}, "epochs": epochs, "retrained_from": int(source.id)}
-    return submit_linked(config, sweep_id, params, RETRAIN, settings, executor, actor=actor)
+    return submit_linked(config, sweep_id, params, RETRAIN, settings, actor=actor)
 
 
 def retrain_report(runs: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from core.domain.statuses import FAILED, QUEUED, RUNNING
+from core.domain.statuses import FAILED, QUEUED, RUNNING, retried_when_lost
 from core.store.runs import RunStore
 
 MAX_ATTEMPTS = 2  # the first attempt and one retry
@@ -19,10 +19,12 @@ MAX_ATTEMPTS = 2  # the first attempt and one retry
 def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> str | None:
     """Re-queue run `run_id` if `attempt` still owns it and attempts are left, else fail it with `reason`.
 
-    Returns QUEUED (the caller hands it to the job queue), FAILED, or None when the attempt no longer
-    owned the run (it had finished, or another transition came first)."""
+    A tracked run (core/domain/statuses.py) is never re-queued: it fails at once. Returns QUEUED, FAILED,
+    or None when the attempt no longer owned the run (it had finished, or another transition came first)."""
     with store.transaction() as conn:
-        if attempt < MAX_ATTEMPTS:
+        row = conn.execute("SELECT kind FROM runs WHERE id=?", (run_id,)).fetchone()
+        retried = row is not None and retried_when_lost(row[0])
+        if retried and attempt < MAX_ATTEMPTS:
             note = f"attempt {attempt} lost: {reason}; re-queued"
             cur = conn.execute(
                 "UPDATE runs SET status=?, started_at=NULL, heartbeat_at=NULL, worker_pid=NULL, worker_host=NULL, "
@@ -32,8 +34,8 @@ def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> 
                 conn.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))  # the new attempt starts over
                 return QUEUED
             return None
+        why = f"attempt {attempt} of {MAX_ATTEMPTS}; not retried again" if retried else "it trains outside Train Lab"
         cur = conn.execute(
             "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=? AND attempt=?",
-            (FAILED, time.time(), f"{reason} (attempt {attempt} of {MAX_ATTEMPTS}; not retried again)",
-             run_id, RUNNING, attempt))
+            (FAILED, time.time(), f"{reason} ({why})", run_id, RUNNING, attempt))
         return FAILED if cur.rowcount == 1 else None

@@ -3,11 +3,12 @@ PostgreSQL database (core/store/postgres.py), either with its schema made and br
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from pathlib import Path
 from typing import Iterator
 
-from core.store.schema import StoreError, create, migrate
+from core.store.schema import StoreBusy, StoreError, create, migrate
 
 
 def is_database_url(location: str | Path) -> bool:
@@ -22,10 +23,33 @@ def damaged_message(path: Path, exc: BaseException) -> str:
             "again with an empty store")
 
 
+def busy_seconds() -> float:
+    """How long a process waits for another's write lock on the SQLite store (TRAINLAB_STORE_BUSY_SECONDS,
+    30 by default; read here, where every connection opens, rather than through the settings object)."""
+    try:
+        return max(0.1, float(os.environ.get("TRAINLAB_STORE_BUSY_SECONDS", "30")))
+    except ValueError:
+        return 30.0
+
+
+@contextlib.contextmanager
+def busy_as_store_error(path: Path | None) -> Iterator[None]:
+    """Within the block, SQLite's "database is locked" (another process held the write lock past
+    busy_seconds) becomes StoreBusy, one line saying what happened."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise StoreBusy(f"store: {path} was locked by another process for more than {busy_seconds():.0f} s (a "
+                        "backup tool or a long transaction); nothing was changed; try again once it lets go") from None
+
+
 def open_sqlite(path: Path) -> sqlite3.Connection:
-    """A connection to the SQLite store at `path` (made if missing); StoreError if the file is damaged."""
+    """A connection to the SQLite store at `path` (made if missing); StoreError if the file is damaged,
+    StoreBusy if another process holds its write lock for too long."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=busy_seconds(), isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -36,7 +60,8 @@ def open_sqlite(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         conn.close()
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
+            with busy_as_store_error(path):
+                raise
         raise StoreError(damaged_message(path, exc)) from None
     return conn
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.domain.class_rules import check_queue
-from core.domain.statuses import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, SUCCEEDED
-from core.store.connections import is_database_url, open_postgres, open_sqlite
+from core.domain.statuses import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, SUCCEEDED, TRAINED
+from core.store.connections import busy_as_store_error, is_database_url, open_postgres, open_sqlite
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Run:
     attempt_note: str | None = None  # why an earlier attempt was lost (it was re-queued)
     threads: int | None = None  # CPU threads its worker's TensorFlow trained it with (None: not recorded)
     owner: str = ""  # the account that queued it ("": the operator, on a laptop or the server's CLI)
+    kind: str = TRAINED  # trained by Train Lab's workers, or tracked (it trains outside and only reports)
 
     @property
     def tag_list(self) -> list[str]:
@@ -143,7 +144,8 @@ class RunStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the lock from the start, commits at the end and rolls back on error."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
+        with busy_as_store_error(self.path):
+            conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
@@ -210,9 +212,9 @@ class RunStore:
             return int(conn.execute("SELECT attempt FROM runs WHERE id=?", (run_id,)).fetchone()[0])
 
     def queued_runs(self) -> list[tuple[int, str, str]]:
-        """(id, owner, config JSON) of every queued run, oldest first."""
+        """(id, owner, config JSON, attempts so far) of every queued run Train Lab trains, oldest first."""
         return [tuple(r) for r in self.connection().execute(
-            "SELECT id, owner, config FROM runs WHERE status=? ORDER BY id", (QUEUED,))]
+            "SELECT id, owner, config, attempt FROM runs WHERE status=? AND kind=? ORDER BY id", (QUEUED, TRAINED))]
 
     def owner_loads(self, since: float, now: float) -> tuple[dict[str, int], dict[str, float]]:
         """Per owner: runs training now, and seconds their runs trained between `since` and `now`."""

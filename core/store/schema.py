@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from core.errors import Refusal
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     attempt INTEGER NOT NULL DEFAULT 0,   -- claims so far; each claim's number fences its writes
     attempt_note TEXT,                    -- why an earlier attempt was lost, when it was
     threads INTEGER,                      -- CPU threads the worker's TensorFlow trained it with
-    owner TEXT NOT NULL DEFAULT ''        -- the account that queued it ('' on a laptop, or from the CLI)
+    owner TEXT NOT NULL DEFAULT '',       -- the account that queued it ('' on a laptop, or from the CLI)
+    kind TEXT NOT NULL DEFAULT 'trained'  -- trained by Train Lab, or tracked (core/domain/statuses.py)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -143,14 +146,26 @@ def _add_cluster_nodes(conn) -> None:
     which every opening runs before migrating, makes the table; there is nothing to alter."""
 
 
+def _add_kind_column(conn) -> None:
+    """Version 6: a run has a kind: trained by Train Lab's workers, or tracked (it trains outside and reports)."""
+    if "kind" not in _columns(conn, "runs"):
+        conn.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'trained'")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
-MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes)
+MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes,
+              _add_kind_column)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StoreError(RuntimeError):
+class StoreError(Refusal, RuntimeError):
     """A store this code cannot use; the message says why and what to do."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the store's write lock for longer than this one waits (a backup tool, a long
+    transaction): a fault outside any run, to wait out or retry."""
 
 
 # PostgreSQL: one lock for everything that changes the schema, so processes starting at once take turns.

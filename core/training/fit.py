@@ -27,6 +27,7 @@ from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
+from core.store.schema import StoreBusy
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
 from core.training.builders import build_model
@@ -129,12 +130,13 @@ def one_line(exc: BaseException) -> str:
 
 
 class RunInterrupted(Exception):
-    """Training was interrupted by a signal (Huey turns SIGTERM into KeyboardInterrupt); the runtime
-    decides what it means (the pool stopping, or a signal from outside) and re-queues or fails the run."""
+    """The attempt was lost to something outside the run: a signal (a worker turns SIGTERM into
+    KeyboardInterrupt; the runtime says what it means: the pool stopping, or a signal from outside), or
+    a store another process kept locked (`reason` says so). The runtime re-queues the run once, or fails it."""
 
-    def __init__(self, run_id: int, attempt: int):
+    def __init__(self, run_id: int, attempt: int, reason: str | None = None):
         super().__init__(f"run #{run_id}, attempt {attempt}, was interrupted")
-        self.run_id, self.attempt = run_id, attempt
+        self.run_id, self.attempt, self.reason = run_id, attempt, reason
 
 
 def execute_run(run_id: int, settings: Settings | None = None, threads: int | None = None,
@@ -159,9 +161,11 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
         return None
     except KeyboardInterrupt:
         raise RunInterrupted(run_id, attempt) from None
+    except StoreBusy as exc:  # not the run's fault: the store stayed locked longer than a write waits
+        raise RunInterrupted(run_id, attempt, f"its writes were refused ({exc})") from None
     except Exception as exc:
         if interrupted is not None and interrupted():
-            # Huey's KeyboardInterrupt, raised while TensorFlow traced a function, can come out as another error.
+            # The worker's KeyboardInterrupt, raised while TensorFlow traced a function, can come out as another error.
             raise RunInterrupted(run_id, attempt) from exc
         # On a cluster the error names the node: a dataset one node lacks is fixed on that node.
         error = one_line(exc) if host is None else f"on {host}: {one_line(exc)}"

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import streamlit as st
 
+from core.errors import Refusal
 from core.services import models
-from core.services.previews import DatasetUnavailable, ImageError
 from core.views.image_grid import map_grid
 from pages.common.image_picker import pick_image, waiting_for
 from pages.common.widgets import refusal
@@ -52,7 +52,7 @@ def feature_maps_panel(key: str, shape: tuple, classes: int, options: dict, data
         return
     try:
         image = pick_image("fm", dataset, drawing=shape[2] == 1)
-    except (ImageError, DatasetUnavailable) as exc:
+    except Refusal as exc:
         st.error(refusal(exc), icon=":material/error:")
         return
     if image is None:

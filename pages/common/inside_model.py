@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.errors import Refusal
 from core.services import run_models
-from core.services.previews import DatasetUnavailable, ImageError
 from core.views.display import escape_markdown
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.auth import current_actor
@@ -94,7 +94,7 @@ def _guarded(body, *args) -> None:
     """One tab's content; a refusal is one line in that tab, and the other tabs still show."""
     try:
         body(*args)
-    except (run_models.NoModel, ImageError, DatasetUnavailable) as exc:
+    except Refusal as exc:
         st.error(refusal(exc), icon=":material/error:")
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from core.domain.people import OPERATOR
 from core.domain.placement import cluster_placement
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
+from core.errors import Refusal
 from core.services import jobs, sweeps
 from core.views import evaluation, run_metrics
 from core.views.charts import training_curves
@@ -14,8 +15,6 @@ from core.views.display import count, duration, escape_markdown, percent, progre
 from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
 from pages.common.inside_model import inside_model
-
-REFUSED = jobs.REFUSED
 
 
 # Callbacks of buttons inside a live fragment leave their message for the fragment to show: an element
@@ -27,7 +26,7 @@ def _say(message: str) -> None:
 def _cancel(run_id: int) -> None:
     try:
         _say(f"Run #{run_id}: {jobs.cancel(run_id, actor=current_actor())}")
-    except REFUSED as exc:
+    except Refusal as exc:
         _say(str(exc))
 
 
@@ -35,7 +34,7 @@ def _delete(run_id: int) -> None:
     st.session_state.pop("confirm_delete", None)
     try:
         jobs.delete(run_id, actor=current_actor())
-    except REFUSED as exc:
+    except Refusal as exc:
         _say(str(exc))
         return
     st.session_state.pop("selected_run_id", None)
@@ -51,7 +50,7 @@ def _set_confirm(run_id: int | None) -> None:
 def _run_again(run_id: int) -> None:
     try:
         _say(f"Queued as run #{jobs.run_again(run_id, actor=current_actor())}")
-    except Exception as exc:  # a config that no longer validates (e.g. its dataset was removed)
+    except Refusal as exc:  # a config that no longer validates (e.g. its dataset was removed)
         _say(str(exc))
 
 
@@ -65,7 +64,7 @@ def relabel(run_id: int) -> None:
     try:
         jobs.relabel_run(run_id, st.session_state[f"rename_{run_id}"], st.session_state[f"renote_{run_id}"],
                          st.session_state[f"retag_{run_id}"].split(","), actor=current_actor())
-    except REFUSED as exc:
+    except Refusal as exc:
         st.session_state["relabel_error"] = str(exc)
 
 

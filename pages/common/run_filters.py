@@ -4,6 +4,7 @@ import streamlit as st
 from core.domain.people import Actor
 from core.domain.run_query import SORT_KEYS, RunQuery, least_share
 from core.domain.statuses import STATUSES
+from core.errors import Refusal
 from core.services import jobs, sweeps
 from pages.common.widgets import number, refusal
 
@@ -30,7 +31,7 @@ def run_filters(actor: Actor | None) -> RunQuery:
                        help="Only runs whose best epoch reached this validation accuracy; empty: any")
         try:
             least = least_share(typed)
-        except ValueError as exc:
+        except Refusal as exc:
             f[1].error(refusal(exc))
             least = None
         g = st.columns(3, vertical_alignment="bottom")

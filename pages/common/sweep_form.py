@@ -7,13 +7,13 @@ from core.domain.sweep_spec import (
     OPTIMIZER_CHOICES,
     OPTIMIZER_LABELS,
     SWEEP_FIELD_LABELS,
-    SweepError,
     SweepForm,
     SweepSpec,
     assignment_for,
 )
 from core.domain.wording import counted
-from core.services import jobs, sweeps
+from core.errors import Refusal
+from core.services import sweeps
 from core.settings import Settings
 from core.views.display import duration
 from pages.common.auth import current_actor
@@ -142,7 +142,7 @@ def _plan_and_start(read_form, settings: Settings) -> None:
     try:
         spec = read_form().to_spec()
         plan = sweeps.plan(spec, settings)
-    except (SweepError, ConfigError) as exc:
+    except Refusal as exc:
         st.error(refusal(exc, SWEEP_FIELD_LABELS), icon=":material/error:")
         spec = plan = None
     if plan:
@@ -159,7 +159,7 @@ def _plan_and_start(read_form, settings: Settings) -> None:
     if st.button("▶ Start sweep", type="primary", key="sw_start", disabled=plan is None):
         try:
             sweep_id = sweeps.start(spec, settings, actor=current_actor())
-        except (SweepError, ConfigError, *jobs.REFUSED) as exc:
+        except Refusal as exc:
             st.error(refusal(exc, SWEEP_FIELD_LABELS), icon=":material/error:")
         else:
             st.session_state["sweep_started"] = sweep_id

@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from core.domain.config import ConfigError
 from core.domain.grading import TARGET_TITLES
 from core.domain.statuses import FAILED
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS, OPTIMIZER_LABELS
 from core.domain.wording import share
-from core.services import jobs, sweeps
+from core.errors import Refusal
+from core.services import sweeps
 from core.settings import Settings
 from core.views.display import duration, escape_markdown, for_display, percent, varied_first
 from core.views.sweep_charts import optimizer_lr_heatmaps, parallel_coordinates, score_scatter
@@ -122,7 +122,7 @@ def _retrain(sweep_id: int, runs, settings: Settings) -> None:
         if cols[2].button("Retrain", key=f"sw_retrain_{dataset}", icon=":material/replay:"):
             try:
                 run_id = sweeps.retrain_best(sweep_id, dataset, epochs, everything, settings, actor=current_actor())
-            except (ConfigError, *jobs.REFUSED) as exc:
+            except Refusal as exc:
                 st.error(refusal(exc), icon=":material/error:")
             else:
                 # A full rerun: the page polls again while the retrain trains.

@@ -1,0 +1,191 @@
+"""The slots of this machine: TRAINLAB_WORKERS warm worker processes, forked by the dispatcher before any
+TensorFlow import (so fork is safe), each training the runs it is handed over a pipe
+(core/runtime/worker_process.py).
+
+A lone run gets every core, runs at once share them: TensorFlow fixes a process's CPU threads at its
+first operation, so the dispatcher gives each worker its threads with its first run (the fair share at
+that moment) and keeps a worker only while its threads fit the runs to come. A worker whose threads are
+fewer than a run's share makes way (it is replaced, and the run waits a few seconds for the fresh one:
+it then trains 1.4-1.7x faster on 2 cores); an idle worker whose threads differ from the next run's
+share is replaced too. A worker that died (killed, out of memory) is replaced within a look, its run
+re-queued once; one that grew past TRAINLAB_WORKER_MAX_MB ends after its run and is replaced.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_for_any
+
+from core.domain.statuses import QUEUED, RUNNING
+from core.runtime.dispatcher import Dispatcher
+from core.runtime.fair_share import FairQueue
+from core.runtime.worker_process import fair_share, serve
+from core.store.attempts import requeue_or_fail
+
+log = logging.getLogger(__name__)
+_FORK = multiprocessing.get_context("fork")
+STOP_GRACE = 10.0  # seconds stopping workers get to re-queue their runs before they are killed
+
+
+@dataclass
+class Slot:
+    """One worker process, as the dispatcher knows it."""
+
+    process: object  # multiprocessing.Process
+    conn: object  # the dispatcher's end of its pipe
+    ready: bool = False  # TensorFlow loaded, waiting for a run
+    threads: int | None = None  # CPU threads fixed at its first run (None: still free to choose)
+    run_id: int | None = None  # the run it trains now
+    attempt: int = 0  # that run's attempts when it was handed over (its claim makes one more)
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self.process.pid
+
+    @property
+    def idle(self) -> bool:
+        """Warm, alive and without a run: it can take one now."""
+        return self.ready and self.run_id is None and self.process.is_alive()
+
+
+class LocalPool(Dispatcher):
+    """The dispatcher of the one-machine shape: its slots are warm worker processes it forked."""
+
+    def __init__(self, settings, lock_path=None, lock_fd: int = -1):
+        super().__init__(settings, lock_path)
+        self.slots: list[Slot] = []
+        self._lock_fd = lock_fd
+        self._stop_flag = _FORK.Event()  # read by the workers: an interruption is the pool stopping
+
+    def open(self) -> None:
+        """Fork the workers; each says "ready" once TensorFlow is loaded."""
+        self._fill()
+        log.info("worker pool: %d workers for %s", self.settings.workers, self.settings.home)
+
+    def _fill(self) -> None:
+        """Start workers until the pool has TRAINLAB_WORKERS of them."""
+        while len(self.slots) < self.settings.workers:
+            self.store.close()  # no open database connection may cross the fork
+            mine, theirs = _FORK.Pipe()
+            process = _FORK.Process(target=serve, args=(theirs, self._stop_flag, self._lock_fd, os.getpid()),
+                                    name="trainlab-worker", daemon=False)
+            process.start()
+            theirs.close()
+            self.slots.append(Slot(process, mine))
+
+    def wait(self, seconds: float) -> None:
+        """Until the next look: a worker's message or end wakes it early."""
+        waitables = [s.conn for s in self.slots] + [s.process.sentinel for s in self.slots]
+        with contextlib.suppress(InterruptedError):
+            wait_for_any(waitables, timeout=seconds)
+
+    def settle(self) -> None:
+        """Read the workers' messages; replace the workers that ended (a lost run is re-queued once)."""
+        for slot in list(self.slots):
+            alive = slot.process.is_alive()
+            while _poll(slot.conn) and self._receive(slot):  # a dead one's last words ("done") may be in the pipe
+                pass
+            if not alive:
+                self._ended(slot)
+        self._fill()
+
+    def _receive(self, slot: Slot) -> bool:
+        """Read one message from the worker; False once its end of the pipe is closed."""
+        try:
+            message = slot.conn.recv()
+        except (EOFError, OSError):
+            return False
+        if message[0] == "ready":
+            slot.ready = True
+        elif message[0] == "done":
+            slot.run_id = None
+            slot.ready = not message[3]  # a worker that ends after its run takes no other
+        return True
+
+    def _ended(self, slot: Slot) -> None:
+        """A worker process ended: its run, if it had one still running, was lost with it."""
+        slot.process.join(timeout=1)
+        slot.conn.close()
+        self.slots.remove(slot)
+        if slot.run_id is None:
+            return
+        run = self.store.get(slot.run_id)
+        if run is not None and run.status == RUNNING and run.worker_pid == slot.pid:
+            outcome = requeue_or_fail(self.store, run.id, run.attempt, f"worker process {slot.pid} died (killed "
+                                      "by a signal, or out of memory)")
+            log.warning("run %s: worker %s ended while training it -> %s", run.id, slot.pid, outcome)
+
+    def busy(self) -> bool:
+        """Whether a worker trains a run now."""
+        return any(slot.run_id is not None for slot in self.slots)
+
+    def hand_out(self) -> None:
+        """Hand the fairest queued runs to the idle workers, each with its share of the cores."""
+        if not any(slot.idle for slot in self.slots):
+            return
+        queue = FairQueue(self.store, handed={s.run_id: s.attempt for s in self.slots if s.run_id is not None})
+        active = self._active()
+        while (run_id := queue.next()) is not None:
+            share = fair_share(self.settings, max(0, active - 1))
+            slot = self._slot_for(share)
+            if slot is None:
+                break
+            queue.take(run_id)
+            slot.threads = slot.threads or share
+            slot.run_id, slot.attempt = run_id, queue.attempt(run_id)
+            slot.conn.send(("train", run_id, slot.threads))
+        self._reshape(fair_share(self.settings, max(0, self._active() - 1)))
+
+    def _active(self) -> int:
+        counts = self.store.count_by_status()
+        return counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
+
+    def _slot_for(self, share: int) -> Slot | None:
+        """The idle worker to train a run of `share` threads: one with exactly those, else a fresh one,
+        else one with more (it shares the cores a little more than its part). One with fewer makes way."""
+        idle = [s for s in self.slots if s.idle]
+        for fits in (lambda s: s.threads == share, lambda s: s.threads is None, lambda s: (s.threads or 0) > share):
+            chosen = next((s for s in idle if fits(s)), None)
+            if chosen is not None:
+                return chosen
+        if idle:
+            self._retire(idle[0], f"worker {idle[0].pid} has {idle[0].threads} CPU threads, fewer than the next "
+                                  "run's share: a fresh worker takes it")
+        return None
+
+    def _reshape(self, share: int) -> None:
+        """Replace the idle workers whose threads differ from the next run's share (fresh ones choose then)."""
+        for slot in [s for s in self.slots if s.idle and s.threads is not None and s.threads != share]:
+            self._retire(slot, f"worker {slot.pid} has {slot.threads} CPU threads, the next run's share differs: "
+                               "replacing it")
+
+    def _retire(self, slot: Slot, why: str) -> None:
+        log.info(why)
+        with contextlib.suppress(OSError, ValueError):
+            slot.conn.send(("end",))
+        slot.ready = False  # it ends by itself; settle() replaces it
+
+    def close(self) -> None:
+        """Stop: each worker re-queues its run once (for the next pool) and ends; stragglers are killed."""
+        self._stop_flag.set()
+        for slot in self.slots:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(slot.pid, signal.SIGTERM)
+        for slot in self.slots:
+            slot.process.join(timeout=STOP_GRACE)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(timeout=2)
+        self.slots.clear()
+
+
+def _poll(conn) -> bool:
+    try:
+        return conn.poll()
+    except (EOFError, OSError):
+        return False
