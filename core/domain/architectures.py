@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from core.domain import layer_stacks
+from core.domain.layer_stacks import Layer
 from core.errors import Refusal
 
 
@@ -130,6 +132,9 @@ class Architecture:
     needs_rgb: bool = False
     schema: type[Options] = NoOptions  # the options a user may set: names, types, ranges and defaults
     fixed: dict[str, Any] = field(default_factory=dict)  # builder arguments that make this preset
+    # A plain stack of layers (core/domain/layer_stacks.py), built by build_stack: its parameter count, smallest
+    # input side and largest Dense layer are then inferred from it, so the stack is all there is to declare.
+    layers: tuple[Layer, ...] = ()
 
     @property
     def options(self) -> dict[str, Any]:
@@ -138,7 +143,8 @@ class Architecture:
 
     def arguments(self, options: dict | None = None) -> dict[str, Any]:
         """Keyword arguments for the builder beyond (input_shape, num_classes)."""
-        return {**self.fixed, **self.options, **(options or {})}
+        stack = {"stack": self.layers, "name": self.key} if self.layers else {}
+        return {**stack, **self.fixed, **self.options, **(options or {})}
 
 
 # -- constants the builders (core/training/builders.py) share with the checks here --------
@@ -280,6 +286,8 @@ def min_side(key: str, options: dict) -> int:
     """Smallest input height/width the architecture can take with these options."""
     if key == "custom_cnn":
         return 2 ** sum(1 for b in options["blocks"] if b[2])
+    if ARCHITECTURES[key].layers:
+        return layer_stacks.min_side(ARCHITECTURES[key].layers)
     return ARCHITECTURES[key].min_side
 
 
@@ -290,6 +298,8 @@ def largest_dense_weights(key: str, input_shape: tuple[int, ...], options: dict)
     """The weights of the architecture's largest Dense layer on this input, computed before any are
     allocated: a Dense layer after Flatten grows with the image area."""
     h, w, c = input_shape[0], input_shape[1], input_shape[-1]
+    if ARCHITECTURES[key].layers:
+        return layer_stacks.size(ARCHITECTURES[key].layers, input_shape, 2).largest_dense
     if key in ("mlp", "mlp_bn", "deep_mlp", "custom_mlp"):
         first = {"mlp": 1024, "mlp_bn": 1024, "deep_mlp": 4096}.get(key) or options["hidden_units"][0]
         return h * w * c * first

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-from core.domain.architectures import VGG16_BLOCKS, check_options
+from core.domain import layer_stacks
+from core.domain.architectures import ARCHITECTURES, VGG16_BLOCKS, check_options
 
 RESNET50_BASE_RGB = 23_587_712  # keras.applications.ResNet50(include_top=False) on 3 channels
 
@@ -31,6 +32,8 @@ def batch_norm(channels: int) -> int:
 def parameter_count(key: str, input_shape: tuple[int, ...], num_classes: int, options: dict | None = None) -> int:
     """All parameters (trainable and not) that `build_model(key, input_shape, num_classes, options)` has."""
     options = check_options(key, options or {})
+    if ARCHITECTURES[key].layers:
+        return layer_stacks.size(ARCHITECTURES[key].layers, input_shape, num_classes).params
     h, w, c = input_shape[0], input_shape[1], input_shape[-1]
     if key in ("mlp", "mlp_bn", "deep_mlp", "custom_mlp"):
         units = {"mlp": [1024, 256], "mlp_bn": [1024, 256], "deep_mlp": [4096, 1024, 256, 64]}.get(key) \

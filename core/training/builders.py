@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from core.domain import layer_stacks
 from core.domain.architectures import ARCHITECTURES, VGG16_BLOCKS, ArchitectureError, check_input, check_options
 
 
@@ -202,10 +203,36 @@ def build_basic_cnn(input_shape, num_classes, regularised=False):
     return keras.Model(inputs, outputs, name="basic_cnn_regularised" if regularised else "basic_cnn")
 
 
+def build_stack(input_shape, num_classes, stack=(), name="model"):
+    """An architecture declared as a plain stack of layers (core/domain/layer_stacks.py), ending in softmax."""
+    import keras
+    from keras import layers
+
+    made = {  # each kind of layer as Keras' own, numbered by kind as the other builders name theirs
+        layer_stacks.Conv: lambda s, i: layers.Conv2D(s.filters, s.kernel, strides=s.stride, padding=s.padding,
+                                                      activation=s.activation, name=f"conv_{i}"),
+        layer_stacks.Pool: lambda s, i: (layers.MaxPooling2D if s.kind == "max" else layers.AveragePooling2D)(
+            s.size, name=f"pool_{i}"),
+        layer_stacks.Dense: lambda s, i: layers.Dense(s.units, activation=s.activation, name=f"dense_{i}"),
+        layer_stacks.Flatten: lambda s, i: layers.Flatten(name="flatten"),
+        layer_stacks.GlobalAveragePool: lambda s, i: layers.GlobalAveragePooling2D(name="gap"),
+        layer_stacks.BatchNorm: lambda s, i: layers.BatchNormalization(name=f"batch_norm_{i}"),
+        layer_stacks.Dropout: lambda s, i: layers.Dropout(s.rate, name=f"dropout_{i}"),
+    }
+    counts: dict[type, int] = {}
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for spec in stack:
+        counts[type(spec)] = counts.get(type(spec), 0) + 1
+        x = made[type(spec)](spec, counts[type(spec)])(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
 # The registry names its builder; this is where a name meets its function.
 BUILDERS = {f.__name__: f for f in (
     build_conv_demo, build_mlp, build_small_cnn, build_vgg16, build_small_resnet,
-    build_resnet50, build_resnet50_transfer, build_custom_cnn, build_basic_cnn,
+    build_resnet50, build_resnet50_transfer, build_custom_cnn, build_basic_cnn, build_stack,
 )}
 
 
