@@ -79,6 +79,10 @@ REFERENCES = {
                                     layers.MaxPooling2D(), layers.GlobalAveragePooling2D(),
                                     layers.Dense(128, activation="relu"), layers.Dense(n, activation="softmax")),
     "resnet50": _resnet50,
+    "lenet5": lambda s, n: _seq(s, layers.Conv2D(6, 5, padding="same", activation="tanh"), layers.AveragePooling2D(2),
+                                layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2), layers.Flatten(),
+                                layers.Dense(120, activation="tanh"), layers.Dense(84, activation="tanh"),
+                                layers.Dense(n, activation="softmax")),
     "resnet50_transfer": lambda s, n: _resnet50((224, 224, 3), n),  # 32 px upsampled x7
 }
 CASES = [(key, data) for key in REFERENCES for data in SHAPES
@@ -103,6 +107,15 @@ def test_course_numbers():
     assert build_model("mlp", (28, 28, 1), 10).count_params() == 1_068_810
     assert build_model("deep_mlp", (32, 32, 3), 10).count_params() == 17_061_834
     assert build_model("small_cnn", (32, 32, 3), 10).count_params() == 94_698
+
+
+def test_lenet5_is_the_1998_network_for_digit_sized_input():
+    model = build_model("lenet5", (28, 28, 1), 10)
+    assert model.count_params() == 61_706  # the classic figure for LeNet-5 on 28×28 digits
+    assert [layer.__class__.__name__ for layer in model.layers[1:5]] == ["Conv2D", "AveragePooling2D", "Conv2D",
+                                                                         "AveragePooling2D"]
+    with pytest.raises(ConfigError, match=r"needs images of at least 12×12, but this dataset.s are 8×8"):
+        validate(TrainConfig(dataset="digits", architecture="lenet5"))
 
 
 def test_transfer_base_is_frozen_and_upsampled():

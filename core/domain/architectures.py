@@ -251,6 +251,16 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
                                         labels="one_hot", dataset="cifar10"),
         needs_rgb=True, schema=TransferOptions),
     Architecture(
+        "lenet5", "LeNet-5 (LeCun et al., 1998)",
+        "Conv 6 5x5 tanh (same) → AvgPool → Conv 16 5x5 tanh → AvgPool → Flatten → Dense 120 → Dense 84 → softmax.",
+        "The first convolutional network to read handwritten digits in production (cheques, 1998): two "
+        "convolution and subsampling stages, then three fully connected layers, 61,706 parameters on 28×28 "
+        "digits. Compare it with the MLP: a fraction of the weights, and the same or better test accuracy.",
+        "build_stack", Recipe(optimizer="adam", learning_rate=1e-3, batch_size=64, epochs=10, dataset="mnist"),
+        layers=(layer_stacks.Conv(6, 5, padding="same", activation="tanh"), layer_stacks.Pool(2, "average"),
+                layer_stacks.Conv(16, 5, activation="tanh"), layer_stacks.Pool(2, "average"), layer_stacks.Flatten(),
+                layer_stacks.Dense(120, "tanh"), layer_stacks.Dense(84, "tanh"))),
+    Architecture(
         "custom_mlp", "Custom MLP", "Flatten → your hidden layers (activation, Dropout, BatchNorm) → softmax.",
         "The hyperparameter assignment's MLP: choose the hidden layers, their width, the activation, a dropout "
         "rate and whether to use BatchNormalization.",
