@@ -9,9 +9,9 @@ from core.domain.fair_queue import DEFAULT_SECONDS, Loads, Training, Waiting, sc
 from core.domain.people import Actor
 from core.domain.statuses import FINISHED_STATUSES, RUNNING
 from core.runtime import worker
-from core.runtime.fair_share import FairQueue, next_fair_run
 from core.services import accounts, jobs
 from core.store.accounts import save_class_settings
+from core.store.queue import FairQueue, next_fair_run
 from tests.conftest import start_pool, wait_for
 
 AMY, BEN = Actor("amy", "student"), Actor("ben", "student")

@@ -9,11 +9,11 @@ import pytest
 
 from core.cli.main import main
 from core.domain.config import TrainConfig
+from core.domain.node_room import choose_node, free_room, placeable, too_big
 from core.domain.statuses import CANCELLED, QUEUED, RUNNING, SUCCEEDED
 from core.domain.sweep_parsing import Variant
 from core.domain.sweep_spec import Halving, SweepSpec
 from core.runtime import worker
-from core.runtime.ray_placement import choose_node, free_room, placeable, too_big
 from core.runtime.ray_tasks import task_environment
 from core.services import jobs, sweeps
 from core.services.capacity import runs_at_once
@@ -148,7 +148,7 @@ def test_the_dispatcher_places_runs_in_fair_order_and_holds_room_for_a_run_passe
 
 
 def test_a_run_held_for_is_given_the_node_nearest_to_holding_it():
-    from core.runtime.ray_placement import node_to_hold
+    from core.domain.node_room import node_to_hold
 
     nodes = _nodes(("gpu-box", 8, 1, True), ("pc-1", 4, 0, True), ("pc-2", 4, 0, True), ("pc-3", 2, 0, True))
     room = free_room(nodes, [("pc-1", 3, 0), ("pc-2", 2, 0), ("gpu-box", 8, 1)])

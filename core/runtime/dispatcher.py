@@ -3,7 +3,7 @@
 The store is the only queue: a submitted run waits there as `queued`. One process per data folder, the
 dispatcher (`python -m core worker`, started on demand), looks at the store a few times a second; at each
 look it settles the runs whose slot ended, reaps the lost ones (liveness: core/runtime/liveness.py) and
-hands the fairest queued runs (the class's fair order and limits: core/runtime/fair_share.py) to its free
+hands the fairest queued runs (the class's fair order and limits: core/store/queue.py) to its free
 slots. A slot is a warm local worker process (core/runtime/local_pool.py, the default: a one-machine
 cluster) or room on a Ray node (core/runtime/ray_executor.py); subclasses say only what a slot is.
 

@@ -3,10 +3,11 @@ timeout. Only the dispatcher asks (core/runtime/dispatcher.py); it re-queues eac
 nothing stays `running` forever (the retry rule is core/store/attempts.py). Reading runs never reaps."""
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import Callable
+
+import psutil
 
 from core.domain.statuses import QUEUED, RUNNING
 from core.store.attempts import requeue_or_fail
@@ -14,23 +15,13 @@ from core.store.runs import RunStore
 
 
 def process_alive(pid: int) -> bool:
-    """True if process `pid` exists on this machine and is not a zombie."""
+    """True if process `pid` exists on this machine and is not a zombie (ended, not yet reaped)."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            # The state follows the parenthesised command name, which may hold spaces.
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def why_lost(run, host: str, heartbeat_timeout: float, now: float, quiet_since: float = 0.0) -> str | None:

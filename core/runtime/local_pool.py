@@ -1,14 +1,8 @@
 """The slots of this machine: TRAINLAB_WORKERS warm worker processes, forked by the dispatcher before any
 TensorFlow import (so fork is safe), each training the runs it is handed over a pipe
-(core/runtime/worker_process.py).
-
-A lone run gets every core, runs at once share them: TensorFlow fixes a process's CPU threads at its
-first operation, so the dispatcher gives each worker its threads with its first run (the fair share at
-that moment) and keeps a worker only while its threads fit the runs to come. A worker whose threads are
-fewer than a run's share makes way (it is replaced, and the run waits a few seconds for the fresh one:
-it then trains 1.4-1.7x faster on 2 cores); an idle worker whose threads differ from the next run's
-share is replaced too. A worker that died (killed, out of memory) is replaced within a look, its run
-re-queued once; one that grew past TRAINLAB_WORKER_MAX_MB ends after its run and is replaced.
+(core/runtime/worker_process.py). The dispatcher gives each worker its CPU threads with its first run (a lone
+run gets every core, runs at once share them: README, "A run alone still gets the whole machine") and
+replaces a worker whose threads no longer fit, one that died (its run re-queued once) or one that grew.
 """
 from __future__ import annotations
 
@@ -22,9 +16,9 @@ from multiprocessing.connection import wait as wait_for_any
 
 from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.dispatcher import Dispatcher
-from core.runtime.fair_share import FairQueue
 from core.runtime.worker_process import fair_share, serve
 from core.store.attempts import requeue_or_fail
+from core.store.queue import FairQueue
 
 log = logging.getLogger(__name__)
 _FORK = multiprocessing.get_context("fork")

@@ -1,31 +1,12 @@
-"""Runs on a Ray cluster (`TRAINLAB_EXECUTOR=ray`), for a lab of several machines.
+"""A Ray cluster's nodes as the dispatcher's slots (`TRAINLAB_EXECUTOR=ray`), for a lab of several machines.
 
-The store stays the queue: a submitted run waits there as `queued`, as with the local pool. The pool's
-process (`python -m core worker`, started on demand as in the laptop shape) runs the same dispatcher
-(core/runtime/dispatcher.py) with Ray nodes for slots: a Ray driver that hands the fairest queued run
-(core.runtime.fair_share) to the cluster whenever a node has room for one more run's resources, and
-watches each task to its end.
-
-Each run is one Ray task asking for the run's CPUs and GPUs (its own `cpus`/`gpus`, else
-`TRAINLAB_RUN_CPUS`/`TRAINLAB_RUN_GPUS`), placed by the dispatcher on a node with that much free
-(core/runtime/ray_placement.py: spread over the machines, CPU runs off the GPU machines, a big run's
-room held once it has waited). TensorFlow is not fork-safe and keeps GPU memory until its process ends,
-so a GPU run gets a fresh worker process that ends after it (`max_calls=1`), with GPU memory growth on;
-a CPU-only run reuses a warm worker of its size (TensorFlow already imported) for up to WARM_RUNS runs,
-and a worker grown past TRAINLAB_WORKER_MAX_MB ends after its run, as in the local pool (which the
-dispatcher also imitates by warming one worker per default-size run each node holds when it starts). The worker
-writes metrics and heartbeats straight into the store (PostgreSQL, so every node reaches it) and its
-model, predictions and TensorBoard files into `TRAINLAB_ARTIFACTS`, which every node mounts at the same
-path. The project's `core` package travels to the nodes with each task (`py_modules`); a node needs only
-the Python packages of requirements.txt. A node loads a run's dataset from its own Keras cache, Debian
-dataset files or data root (the bundled digits need nothing); a node without it fails the run with the
-usual one-line message, prefixed with the node's name. The tasks themselves: core/runtime/ray_tasks.py.
-
-Faults: a task whose node left the cluster, or whose worker process died, is re-queued once under the
-retry rule (core/store/attempts.py) with a reason naming the node, then failed. Stopping the dispatcher
-re-queues its running runs for the next one; a dispatcher killed outright takes its tasks with it
-(Ray ends a driver's tasks), and the heartbeat timeout re-queues those runs. Queued runs live in the
-store, so a restarted head loses none.
+The store stays the queue and the dispatcher (core/runtime/dispatcher.py) the one place that chooses: it
+runs as a Ray driver and hands the fairest queued run to a node with room for its CPUs and GPUs
+(core/domain/node_room.py), as one Ray task (core/runtime/ray_tasks.py) that trains it and writes into the
+shared store (PostgreSQL) and artifacts folder. A GPU run gets a fresh worker process (`max_calls=1`: the
+GPU's memory comes back when it ends); CPU-only runs reuse a warm one for up to WARM_RUNS runs. A task
+whose node left or whose worker died re-queues its run once, naming the node, then fails it. README:
+"Running on several machines" tells the whole shape, its faults and its clocks.
 """
 from __future__ import annotations
 
@@ -36,15 +17,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.domain.node_room import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.domain.statuses import RUNNING
 from core.errors import Refusal
 from core.runtime.dispatcher import Dispatcher
-from core.runtime.fair_share import FairQueue
-from core.runtime.ray_placement import choose_node, free_room, node_to_hold, placeable, resources, too_big
 from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
 from core.settings import PROJECT_ROOT, Settings
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
+from core.store.queue import FairQueue
 
 log = logging.getLogger(__name__)
 NAMESPACE = "trainlab"
@@ -146,7 +127,7 @@ def cluster_nodes(settings: Settings) -> list[Node]:
 
 class RayDispatcher(Dispatcher):
     """The cluster's driver: keeps every node's free room busy with the fairest queued runs, each placed
-    on a node it chose (core/runtime/ray_placement.py), and settles each task's end (its run's status is
+    on a node it chose (core/domain/node_room.py), and settles each task's end (its run's status is
     the worker's; a lost task re-queues or fails its run)."""
 
     def __init__(self, settings: Settings, lock_path: Path | None = None):

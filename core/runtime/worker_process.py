@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 
+import psutil
+
 from core.settings import Settings, load_settings
 from core.store.attempts import requeue_or_fail
 from core.store.schema import StoreBusy
@@ -140,18 +142,6 @@ def guard_forked_child(lock_fd: int, pool_pid: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def resident_mb() -> float | None:
-    """The process's resident memory in MB (Linux), or None where /proc is not available."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def grown_past_limit(settings: Settings) -> bool:
     """After a run: whether this worker's memory passed TRAINLAB_WORKER_MAX_MB, saying so (it is then replaced).
 
@@ -159,8 +149,8 @@ def grown_past_limit(settings: Settings) -> bool:
     keras-team/keras#17458, tf-keras#286), about the size of the weights plus the optimizer's slots per
     run. A fresh worker replaces it within seconds, so memory stays bounded; small models never reach the
     limit and keep their warm worker."""
-    rss = resident_mb()
-    if rss is None or rss <= settings.worker_max_mb:
+    rss = psutil.Process().memory_info().rss / 2**20
+    if rss <= settings.worker_max_mb:
         return False
     log.warning("worker %s holds %.0f MB after a run (limit %s MB): replacing it with a fresh one", os.getpid(), rss,
                 settings.worker_max_mb)

@@ -12,13 +12,13 @@ from core.domain.config import TrainConfig, model_parameters
 from core.domain.fair_queue import Place, Training, Waiting, schedule
 from core.domain.people import STUDENT, Actor
 from core.domain.statuses import QUEUED, RUNNING, SUCCEEDED
-from core.runtime.fair_share import class_rules, owner_loads
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
 from core.services.estimates import estimate
 from core.services.permissions import PermissionDenied, acting
 from core.settings import Settings, load_settings
 from core.store.accounts import list_users, save_class_settings
+from core.store.queue import class_rules, owner_loads
 from core.store.runs import RunStore
 
 

@@ -1,5 +1,5 @@
-"""Which queued run a free worker trains next: the class's fair order (core.domain.fair_queue) applied
-to the store as it is at that moment, with the teacher's limit of runs at once per student."""
+"""The store as the queue: one read of the queued runs and their owners' loads and limits for each look of
+the dispatcher, with the class's fair order (core.domain.fair_queue) saying which run is next."""
 from __future__ import annotations
 
 import json
