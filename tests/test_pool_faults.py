@@ -72,7 +72,7 @@ def test_an_idle_pool_ends_and_the_next_submit_brings_it_back(lab, monkeypatch):
     first = worker.status(settings).pid
     try:
         wait_for(lambda: not worker.status(settings).running, 30, what="the idle pool to end")
-        assert not process_alive(first)
+        wait_for(lambda: not process_alive(first), 10, what="its process to exit")
         assert "nothing queued or running for" in (settings.logs_dir / "workers.log").read_text()
         done = _finished(jobs.submit(TrainConfig(name="after a rest", epochs=1, train_subset=200), settings), settings)
         assert done.status == SUCCEEDED, done.error

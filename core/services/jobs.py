@@ -138,10 +138,11 @@ def backup(destination: Path | None = None, settings: Settings | None = None) ->
     return store_backup(settings.db_path, destination)
 
 
-def _dispatched(settings: Settings, waiting: bool) -> None:
-    """When a read finds work `waiting` (queued or running runs) and no dispatcher looks at it (the pool
-    died or was never started, and autostart is on), start one: it settles lost runs within seconds."""
-    if waiting and settings.autostart_workers and not worker.status(settings).running:
+def _dispatched(settings: Settings, training: bool) -> None:
+    """When a read finds runs `training` and no dispatcher looks after them (the pool died under them, and
+    autostart is on), start one: it settles the lost runs within seconds. Queued runs alone wait for a
+    submit or a page's look at the lab's activity, so `workers stop` is not undone by any read."""
+    if training and settings.autostart_workers and not worker.status(settings).running:
         worker.ensure_running(settings)
 
 
@@ -187,7 +188,7 @@ def list_runs(settings: Settings | None = None, limit: int | None = None, actor:
         runs = store.list_runs(limit=limit)
     else:
         runs = query_runs(store, RunQuery(owner=owner, page_size=limit or 1_000_000))[0]
-    _dispatched(settings, any(not r.is_finished for r in runs))
+    _dispatched(settings, any(r.status == RUNNING for r in runs))
     return runs
 
 
@@ -195,7 +196,7 @@ def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None =
     """One run, or None (also for another's run in exam mode)."""
     settings = settings or load_settings()
     run = _store(settings).get(run_id)
-    _dispatched(settings, run is not None and not run.is_finished)
+    _dispatched(settings, run is not None and run.status == RUNNING)
     owner = visible_owner(actor, settings)
     return None if run is None or (owner is not None and run.owner != owner) else run
 
@@ -227,7 +228,7 @@ def activity(settings: Settings | None = None) -> Activity:
     """The lab's activity (a look that finds work waiting and no dispatcher starts one)."""
     settings = settings or load_settings()
     current = Activity(*_store(settings).activity())
-    _dispatched(settings, bool(current.active))
+    _dispatched(settings, bool(current.active))  # queued runs too: the lab's pages bring the pool back
     return current
 
 
@@ -256,7 +257,7 @@ def query(run_query: RunQuery, settings: Settings | None = None, actor: Actor | 
     settings = settings or load_settings()
     owner = visible_owner(actor, settings)
     runs, total = query_runs(_store(settings), run_query if owner is None else replace(run_query, owner=owner))
-    _dispatched(settings, any(not r.is_finished for r in runs))
+    _dispatched(settings, any(r.status == RUNNING for r in runs))
     return runs, total
 
 
