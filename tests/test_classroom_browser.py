@@ -8,6 +8,8 @@ from core.domain.people import Actor
 from core.services import accounts, jobs
 from core.services.permissions import PermissionDenied
 from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, screenshot
+
+pytestmark = pytest.mark.browser
 from tests.conftest import wait_for
 
 

@@ -21,7 +21,8 @@ from core.settings import load_settings
 from core.store.runs import RunStore
 from tests.conftest import on_both_databases, wait_for
 
-pytestmark = pytest.mark.integration
+# One Ray cluster at a time on this machine: with `pytest -n`, every test of this module runs in one process.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("ray")]
 
 
 def _nodes(*specs):

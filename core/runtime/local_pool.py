@@ -168,8 +168,10 @@ class LocalPool(Dispatcher):
         """Stop: each worker re-queues its run once (for the next pool) and ends; stragglers are killed."""
         self._stop_flag.set()
         for slot in self.slots:
+            # One without a run holds nothing to hand back: end it at once (one still importing TensorFlow
+            # would only notice a SIGTERM once the import is done, seconds later).
             with contextlib.suppress(ProcessLookupError):
-                os.kill(slot.pid, signal.SIGTERM)
+                os.kill(slot.pid, signal.SIGTERM if slot.run_id is not None else signal.SIGKILL)
         for slot in self.slots:
             slot.process.join(timeout=STOP_GRACE)
             if slot.process.is_alive():
