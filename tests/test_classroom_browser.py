@@ -8,9 +8,9 @@ from core.domain.people import Actor
 from core.services import accounts, jobs
 from core.services.permissions import PermissionDenied
 from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, screenshot
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.browser
-from tests.conftest import wait_for
 
 
 @pytest.fixture
