@@ -81,6 +81,17 @@ def test_an_idle_pool_ends_and_the_next_submit_brings_it_back(lab, monkeypatch):
         assert worker.stop(settings)
 
 
+def test_workers_start_then_status_agree_at_once(lab):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "core", "workers", *args], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "TRAINLAB_HOME": str(lab.home)}).stdout
+    try:
+        assert cli("start").startswith("worker pool started (pid ")
+        assert cli("status").startswith("running (pid ")  # right after: never "not running"
+    finally:
+        assert "stopped" in cli("stop")
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]

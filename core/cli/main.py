@@ -227,7 +227,14 @@ def _download(args, parser) -> int:
 
 def _workers(args, parser) -> int:
     if args.action == "start":
-        print("worker pool started" if worker.ensure_running() else "worker pool already running")
+        if not worker.ensure_running():
+            print("worker pool already running")
+            return 0
+        pool = worker.wait_until_running()  # so that a `workers status` right after says the same
+        if not pool.running:
+            print(f"worker pool did not start; see {load_settings().logs_dir / 'workers.log'}")
+            return 1
+        print("worker pool started" + (f" (pid {pool.pid})" if pool.pid else ""))
     elif args.action == "stop":
         print("worker pool stopped" if worker.stop() else "worker pool did not stop")
     else:

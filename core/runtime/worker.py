@@ -151,6 +151,15 @@ def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
     return _wait_until_stopped(settings, 5.0)
 
 
+def wait_until_running(settings: Settings | None = None, timeout: float = START_GRACE) -> PoolStatus:
+    """The pool's status once one holds the lock (a pool just started takes a second or two), or after `timeout`."""
+    settings = settings or load_settings()
+    deadline = time.monotonic() + timeout
+    while not (pool := status(settings)).running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return pool
+
+
 def _wait_until_stopped(settings: Settings, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
