@@ -15,15 +15,18 @@ run: setup  ## set up, then start the app on http://localhost:$(PORT) (this mach
 classroom: setup  ## set up, then serve a class: sign-in on, listening on the network (README: Running a class)
 	$(BIN)/python -m core serve --classroom --port $(PORT)
 
+# The tests wait on servers, worker pools and browsers more than they compute: three processes fill two cores.
+TEST_PROCESSES ?= 3
+
 test: setup-dev browser postgres  ## set up, then lint (ruff, import contracts) and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 test-fast: setup-dev  ## the fast tier while developing: lint, then every test but the browser and worker-pool ones
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not browser and not integration"
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not integration"
 
 bench: setup-dev browser  ## set up (Playwright and Chromium for figures 6, 7 and 10), then run the benchmarks (about 50 minutes on 2 cores); figures in bench/out/
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -61,6 +61,29 @@ class Dropout:
 Layer = Conv | Pool | Dense | Flatten | GlobalAveragePool | BatchNorm | Dropout
 
 
+def keras_layers(stack: tuple[Layer, ...]) -> list[tuple[str, dict]]:
+    """Each layer as Keras' own (its class in keras.layers and its arguments), numbered by kind as the other
+    builders name theirs: what the model is built from, and what the Models page's code writes out."""
+    made, counts = [], {}
+    for spec in stack:
+        n = counts[type(spec)] = counts.get(type(spec), 0) + 1
+        if isinstance(spec, Conv):
+            made.append(("Conv2D", dict(filters=spec.filters, kernel_size=spec.kernel, strides=spec.stride,
+                                        padding=spec.padding, activation=spec.activation, name=f"conv_{n}")))
+        elif isinstance(spec, Pool):
+            kind = "MaxPooling2D" if spec.kind == "max" else "AveragePooling2D"
+            made.append((kind, dict(pool_size=spec.size, name=f"pool_{n}")))
+        elif isinstance(spec, Dense):
+            made.append(("Dense", dict(units=spec.units, activation=spec.activation, name=f"dense_{n}")))
+        elif isinstance(spec, Dropout):
+            made.append(("Dropout", dict(rate=spec.rate, name=f"dropout_{n}")))
+        else:
+            name = {Flatten: "flatten", GlobalAveragePool: "gap", BatchNorm: f"batch_norm_{n}"}[type(spec)]
+            kind = {Flatten: "Flatten", GlobalAveragePool: "GlobalAveragePooling2D", BatchNorm: "BatchNormalization"}
+            made.append((kind[type(spec)], dict(name=name)))
+    return made
+
+
 @dataclass(frozen=True)
 class StackSize:
     """What a stack comes to on one input: its parameters, its largest Dense layer's weights, and whether

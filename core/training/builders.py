@@ -208,23 +208,10 @@ def build_stack(input_shape, num_classes, stack=(), name="model"):
     import keras
     from keras import layers
 
-    made = {  # each kind of layer as Keras' own, numbered by kind as the other builders name theirs
-        layer_stacks.Conv: lambda s, i: layers.Conv2D(s.filters, s.kernel, strides=s.stride, padding=s.padding,
-                                                      activation=s.activation, name=f"conv_{i}"),
-        layer_stacks.Pool: lambda s, i: (layers.MaxPooling2D if s.kind == "max" else layers.AveragePooling2D)(
-            s.size, name=f"pool_{i}"),
-        layer_stacks.Dense: lambda s, i: layers.Dense(s.units, activation=s.activation, name=f"dense_{i}"),
-        layer_stacks.Flatten: lambda s, i: layers.Flatten(name="flatten"),
-        layer_stacks.GlobalAveragePool: lambda s, i: layers.GlobalAveragePooling2D(name="gap"),
-        layer_stacks.BatchNorm: lambda s, i: layers.BatchNormalization(name=f"batch_norm_{i}"),
-        layer_stacks.Dropout: lambda s, i: layers.Dropout(s.rate, name=f"dropout_{i}"),
-    }
-    counts: dict[type, int] = {}
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
-    for spec in stack:
-        counts[type(spec)] = counts.get(type(spec), 0) + 1
-        x = made[type(spec)](spec, counts[type(spec)])(x)
+    for kind, arguments in layer_stacks.keras_layers(stack):
+        x = getattr(layers, kind)(**arguments)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
     return keras.Model(inputs, outputs, name=name)
 

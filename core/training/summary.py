@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.domain import layer_stacks
 from core.domain.architectures import ARCHITECTURES, check_input, check_options
 from core.domain.conv_arithmetic import conv_formula
 from core.training.builders import BUILDERS, build_model
@@ -126,6 +127,8 @@ def keras_code(key: str, input_shape: tuple[int, ...], num_classes: int, options
     """Python that builds the same model on its own: the builder's source, every helper and constant it uses
     (found from its code, so a new builder needs nothing here), and the call with these arguments."""
     arch = ARCHITECTURES[key]
+    if arch.layers:
+        return _stack_code(key, arch.layers, input_shape, num_classes)
     arguments = arch.arguments(check_options(key, options or {}))
     functions, constants = _needed(BUILDERS[arch.builder])
     extra = "".join(f", {name}={value!r}" for name, value in arguments.items())
@@ -133,6 +136,17 @@ def keras_code(key: str, input_shape: tuple[int, ...], num_classes: int, options
     header = "import math\n\nimport keras\nfrom keras import layers\n"
     header += "".join(f"\n{name} = {value!r}" for name, value in constants.items())
     return header + "\n\n\n" + "\n\n".join(inspect.getsource(f) for f in functions) + "\n\n" + call
+
+
+def _stack_code(key: str, stack: tuple, input_shape: tuple[int, ...], num_classes: int) -> str:
+    """Python for a model declared as a stack of layers: one Keras layer per line, as it is built."""
+    lines = ["import keras", "from keras import layers", "",
+             f'inputs = keras.Input(shape={tuple(input_shape)!r}, name="image")', "x = inputs"]
+    for kind, arguments in layer_stacks.keras_layers(stack):
+        lines.append(f"x = layers.{kind}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})(x)")
+    lines += [f'outputs = layers.Dense({num_classes}, activation="softmax", name="classes")(x)',
+              f"model = keras.Model(inputs, outputs, name={key!r})", "model.summary()", ""]
+    return "\n".join(lines)
 
 
 def _needed(builder) -> tuple[list, dict]:
