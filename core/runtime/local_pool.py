@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_for_any
 
@@ -172,8 +173,9 @@ class LocalPool(Dispatcher):
             # would only notice a SIGTERM once the import is done, seconds later).
             with contextlib.suppress(ProcessLookupError):
                 os.kill(slot.pid, signal.SIGTERM if slot.run_id is not None else signal.SIGKILL)
+        deadline = time.monotonic() + STOP_GRACE  # for all of them together: the pool's stop waits 20 s in all
         for slot in self.slots:
-            slot.process.join(timeout=STOP_GRACE)
+            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join(timeout=2)

@@ -53,7 +53,8 @@ def _serve(conn, stopping, lock_fd: int, pool_pid: int) -> None:
             return
         _, run_id, threads = message
         status, interrupted = _train(run_id, threads, stopping)
-        ends = interrupted or grown_past_limit(load_settings())
+        # A SIGTERM swallowed on the way (a KeyboardInterrupt in a weakref callback is only printed) still ends it.
+        ends = interrupted or _TERM_RECEIVED or grown_past_limit(load_settings())
         conn.send(("done", run_id, status, ends))
         if ends:
             return
