@@ -155,7 +155,7 @@ def wait_until_running(settings: Settings | None = None, timeout: float = START_
     """The pool's status once one holds the lock (a pool just started takes a second or two), or after `timeout`."""
     settings = settings or load_settings()
     deadline = time.monotonic() + timeout
-    while not (pool := status(settings)).running and time.monotonic() < deadline:
+    while not ((pool := status(settings)).running and pool.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     return pool
 
