@@ -42,8 +42,9 @@ with left:
         fitting = models.input_for(key, list(datasets.values()), st.session_state.get("model_dataset"))
         if fitting:
             st.session_state.update(model_input="dataset", model_dataset=fitting)
-        else:  # no dataset here fits: a typed shape, 32×32×3 unless typed otherwise
+        else:  # no dataset here fits: a typed shape, the lesson dataset's
             st.session_state["model_input"] = "shape"
+            st.session_state.update({f"model_{k}": float(v) for k, v in models.typed_shape_for(key).items()})
     arch = ARCHITECTURES[key]
     st.caption(arch.description)
     st.write(arch.lesson)
@@ -70,7 +71,7 @@ try:
         options = {**options, "weights": "random"}
     report = _report(key, tuple(input_shape), classes, json.dumps(options, sort_keys=True))
 except ArchitectureError as exc:
-    hint = " Or choose \"a shape I type\" under Input." if source == "dataset" else ""
+    hint = "; or choose \"a shape I type\" under Input" if source == "dataset" else ""
     st.error(refusal(exc) + hint, icon=":material/error:")
     st.stop()
 

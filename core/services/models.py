@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.data.datasets import DatasetInfo
+from core.data.datasets import DatasetInfo, get_info
 from core.data.images import to_model_input
-from core.domain.architectures import ArchitectureError, check_input
+from core.domain.architectures import ARCHITECTURES, ArchitectureError, check_input
 from core.training import inspection, summary
 from core.training.inspection import LayerMaps
 from core.training.summary import ModelReport
@@ -37,6 +37,20 @@ def input_for(key: str, datasets: list[DatasetInfo], preferred: str | None) -> s
     that can; None when none can (the page then offers a typed shape, which defaults to 32×32×3)."""
     fitting = [d.key for d in datasets if _takes(key, d.input_shape)]
     return preferred if preferred in fitting else (fitting[0] if fitting else None)
+
+
+def typed_shape_for(key: str) -> dict[str, int]:
+    """The typed input an architecture opens on when no dataset here takes its images: its lesson's
+    dataset's shape and classes (LeNet-5: 28×28×1, 10, as its text counts it), else 32×32×3 and 10."""
+    dataset = ARCHITECTURES[key].recipe.dataset
+    try:
+        info = get_info(dataset) if dataset else None
+    except KeyError:
+        info = None
+    if info is None:
+        return {"height": 32, "width": 32, "channels": 3, "classes": 10}
+    height, width, channels = info.input_shape
+    return {"height": height, "width": width, "channels": channels, "classes": info.num_classes}
 
 
 def _takes(key: str, input_shape: tuple[int, ...]) -> bool:
