@@ -50,6 +50,19 @@ def test_a_damaged_store_is_one_line_in_the_cli_and_no_pool_starts(damaged_store
     with pytest.raises(StoreError):
         jobs.submit(TrainConfig(), settings)
     assert not worker.status(settings).running  # nothing was started for a submit that could not be stored
+    started = _cli("workers", "start", settings=damaged_store)  # said "started" while the pool ended at once
+    assert started.returncode == 2 and "trainlab.db is damaged" in started.stderr and not started.stdout
+    assert not worker.status(settings).running
+
+
+def test_a_store_that_cannot_be_opened_and_a_run_number_too_large_are_one_line_each(lab):
+    lab.home.mkdir(parents=True)
+    lab.db_path.mkdir()  # a folder where the store's file should be
+    listed = _cli("list", settings=lab)
+    assert listed.returncode == 2 and listed.stderr.startswith(f"error: store: cannot open {lab.db_path}")
+    assert listed.stderr.count("\n") == 1 and "a bug" not in listed.stderr
+    shown = _cli("show", "99999999999999999999999", settings=lab)  # more than SQLite's integers hold
+    assert shown.returncode == 2 and "invalid run_number value" in shown.stderr and "Traceback" not in shown.stderr
 
 
 @pytest.mark.parametrize("page", ["app.py", "pages/runs.py", "pages/train.py", "pages/sweeps.py"])

@@ -2,13 +2,14 @@
 timeout, a pool whose data folder is deleted under it, and a pool left idle."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
 
 from core.domain.config import TrainConfig
-from core.domain.statuses import SUCCEEDED
+from core.domain.statuses import QUEUED, SUCCEEDED
 from core.runtime import worker
 from core.runtime.liveness import process_alive
 from core.services import jobs
@@ -79,6 +80,20 @@ def test_an_idle_pool_ends_and_the_next_submit_brings_it_back(lab, monkeypatch):
         assert worker.status(settings).pid not in (None, first)
     finally:
         assert worker.stop(settings)
+
+
+def test_stopping_a_pool_with_a_paused_worker_requeues_its_run_with_the_true_reason(lab, monkeypatch):
+    settings = start_pool(monkeypatch, TRAINLAB_WORKERS="1")
+    pool = worker.status(settings).pid
+    run_id = jobs.submit(TrainConfig(name="paused at the stop", epochs=200, batch_size=4), settings)
+    run = wait_for(lambda: (r := jobs.get_run(run_id, settings)).batch > 0 and r, 120, what="the run to train")
+    os.kill(run.worker_pid, signal.SIGSTOP)  # it cannot hand its run back when told to stop
+    assert worker.stop(settings)
+    after = jobs.get_run(run_id, settings)
+    assert after.status == QUEUED, after
+    assert after.attempt_note == f"attempt 1 lost: the worker pool (pid {pool}) was stopped while this run trained; " \
+                                 "re-queued"
+    assert not process_alive(run.worker_pid)
 
 
 def test_workers_start_then_status_agree_at_once(lab):

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list runs").add_argument("--limit", type=int, default=20)
     for name, text in (("show", "a run's details as JSON"), ("follow", "print progress until the run ends"),
                        ("cancel", "cancel a queued or running run"), ("delete", "delete a finished run")):
-        sub.add_parser(name, help=text).add_argument("run_id", type=int)
+        sub.add_parser(name, help=text).add_argument("run_id", type=run_number)
     _add_sweep(sub)
     add_classroom_commands(sub)
     add_cluster_commands(sub)
@@ -128,7 +128,7 @@ def config_values(args: argparse.Namespace, cls=TrainConfig) -> dict:
 def _add_sweep(sub) -> None:
     sweep = sub.add_parser("sweep", help="start, list, show, cancel or retrain hyperparameter sweeps")
     sweep.add_argument("action", choices=("start", "list", "show", "cancel", "retrain"))
-    sweep.add_argument("sweep_id", type=int, nargs="?", help="show, cancel, retrain: which sweep")
+    sweep.add_argument("sweep_id", type=run_number, nargs="?", help="show, cancel, retrain: which sweep")
     sweep.add_argument("--spec", type=argparse.FileType("r"), help="start: a sweep spec as JSON")
     sweep.add_argument("--preset", choices=("assignment",), help="start: the course assignment's grid")
     sweep.add_argument("--datasets", nargs="+", help="start: replace the spec's datasets")
@@ -225,8 +225,17 @@ def _download(args, parser) -> int:
     return 0
 
 
+def run_number(text: str) -> int:
+    """A run's or a sweep's number as typed: a whole number the store can hold (argparse says so in one line)."""
+    value = int(text)
+    if not 0 < value < 2**63:
+        raise ValueError(text)
+    return value
+
+
 def _workers(args, parser) -> int:
     if args.action == "start":
+        jobs.check_store()  # a damaged store is one line here, not a pool that starts and ends at once
         if not worker.ensure_running():
             print("worker pool already running")
             return 0

@@ -44,6 +44,7 @@ class Dispatcher:
         self._reaped_at = -REAP_EVERY
         self._store_back_at = 0.0  # when the store last took writes again after another process locked it
         self._idle_since = time.monotonic()
+        self.folder_gone = False  # its data folder was deleted: nothing may be written there any more
 
     def run(self) -> int:
         """Dispatch until SIGTERM, or until there is no reason to go on; exit code 0."""
@@ -90,6 +91,7 @@ class Dispatcher:
         """Why this dispatcher should end now, or None: its data folder or lock file is gone (someone
         deleted the folder: nothing must train into it), or nothing was queued or running for a while."""
         if self._lock_path is not None and _file_id(self._lock_path) != self._lock_id:
+            self.folder_gone = True
             return f"its data folder's lock file {self._lock_path} is gone"
         if self.busy():
             self._idle_since = time.monotonic()

@@ -17,9 +17,10 @@ from multiprocessing.connection import wait as wait_for_any
 
 from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.dispatcher import Dispatcher
-from core.runtime.worker_process import fair_share, serve
+from core.runtime.worker_process import fair_share, serve, settle_lost_attempt
 from core.store.attempts import requeue_or_fail
 from core.store.queue import FairQueue
+from core.store.schema import StoreError
 
 log = logging.getLogger(__name__)
 _FORK = multiprocessing.get_context("fork")
@@ -166,20 +167,37 @@ class LocalPool(Dispatcher):
         slot.ready = False  # it ends by itself; settle() replaces it
 
     def close(self) -> None:
-        """Stop: each worker re-queues its run once (for the next pool) and ends; stragglers are killed."""
+        """Stop: each worker re-queues its run once (for the next pool) and ends; stragglers are killed and
+        their runs re-queued here. With the data folder gone there is nothing to hand back: all are killed."""
         self._stop_flag.set()
         for slot in self.slots:
             # One without a run holds nothing to hand back: end it at once (one still importing TensorFlow
             # would only notice a SIGTERM once the import is done, seconds later).
+            gentle = slot.run_id is not None and not self.folder_gone
             with contextlib.suppress(ProcessLookupError):
-                os.kill(slot.pid, signal.SIGTERM if slot.run_id is not None else signal.SIGKILL)
+                os.kill(slot.pid, signal.SIGTERM if gentle else signal.SIGKILL)
         deadline = time.monotonic() + STOP_GRACE  # for all of them together: the pool's stop waits 20 s in all
         for slot in self.slots:
             slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
-            if slot.process.is_alive():
+            if slot.process.is_alive():  # paused, or stuck waiting for a locked store: its run is settled here
                 slot.process.kill()
                 slot.process.join(timeout=2)
+        if not self.folder_gone:
+            for slot in self.slots:
+                self._stopped_with(slot)
         self.slots.clear()
+
+    def _stopped_with(self, slot: Slot) -> None:
+        """A worker the stop killed before it handed its run back: re-queue the run once here, with why."""
+        if slot.run_id is None:
+            return
+        try:
+            run = self.store.get(slot.run_id)
+            if run is not None and run.status == RUNNING and run.worker_pid == slot.pid:
+                settle_lost_attempt(self.settings, run.id, run.attempt,
+                                    f"the worker pool (pid {os.getpid()}) was stopped while this run trained", tries=3)
+        except StoreError as exc:  # the next pool's look finds it with its process gone
+            log.warning("run %s: %s", slot.run_id, exc)
 
 
 def _poll(conn) -> bool:

@@ -49,7 +49,11 @@ def open_sqlite(path: Path) -> sqlite3.Connection:
     """A connection to the SQLite store at `path` (made if missing); StoreError if the file is damaged,
     StoreBusy if another process holds its write lock for too long."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_seconds(), isolation_level=None)
+    try:
+        conn = sqlite3.connect(path, timeout=busy_seconds(), isolation_level=None)
+    except sqlite3.OperationalError as exc:  # a folder in its place, a folder this user may not write
+        raise StoreError(f"store: cannot open {path} ({exc}); it must be a file this user may write, in a "
+                         "folder that exists (TRAINLAB_HOME)") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
