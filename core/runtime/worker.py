@@ -86,6 +86,8 @@ def status(settings: Settings | None = None) -> PoolStatus:
             recorded = json.loads(_pid_path(settings).read_text())
             # Pools started by earlier versions wrote a bare pid: their code is unknown.
             pid, code = (recorded, None) if isinstance(recorded, int) else (int(recorded["pid"]), recorded["code"])
+        if pid is not None and not process_alive(pid):  # a file left by a pool that is gone: the new one writes its own
+            pid = code = None
     return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
 
 

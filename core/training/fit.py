@@ -154,7 +154,7 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
     started = time.monotonic()
     try:
         with Heartbeat(store, run_id, attempt, settings.heartbeat_interval):
-            return _train(store, run_id, attempt, settings, started)
+            return _train(store, run_id, attempt, settings, started, interrupted)
     except Superseded:
         log.warning("run %s: attempt %s was superseded (marked lost or re-queued); it stopped and wrote nothing "
                     "more", run_id, attempt)
@@ -175,7 +175,8 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
         _release_memory()
 
 
-def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, started: float) -> str:
+def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, started: float,
+           interrupted: Callable[[], bool] | None = None) -> str:
     import keras
 
     run = store.get(run_id)
@@ -202,6 +203,8 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
 
     # 3. Fit, reporting live; the reporter also stops the fit when the run is cancelled or superseded.
     reporter, callbacks = _callbacks(store, run_id, attempt, config, steps, settings)
+    if interrupted is not None:
+        callbacks.insert(0, _stop_when_interrupted(interrupted))
     reporter.report_start(*initial_scores(model, data.x_train[splits.train[:START_SAMPLES]],
                                           data.y_train[splits.train[:START_SAMPLES]], one_hot))
     fit_start = time.monotonic()
@@ -275,6 +278,19 @@ def _callbacks(store: RunStore, run_id: int, attempt: int, config: TrainConfig, 
         callbacks.append(HalvingCallback(store, run_id, plan))  # after the reporter: it reads this epoch's score
     callbacks.append(EpochSummaries(settings.runs_dir / str(run_id) / "tensorboard"))
     return reporter, callbacks
+
+
+def _stop_when_interrupted(interrupted: Callable[[], bool]):
+    """A callback that ends the fit at the next batch once the worker was told to stop: the signal's own
+    KeyboardInterrupt can be swallowed (raised inside a weakref callback, it is only printed)."""
+    import keras
+
+    class StopWhenInterrupted(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if interrupted():
+                raise KeyboardInterrupt
+
+    return StopWhenInterrupted()
 
 
 START_SAMPLES = 32  # training images the untrained model is scored on for the curve's first point
