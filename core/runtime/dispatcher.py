@@ -80,6 +80,8 @@ class Dispatcher:
         if clock - self._reaped_at < REAP_EVERY:
             return []
         self._reaped_at = clock
+        if not self.store.count_by_status().get(RUNNING):
+            return []  # nothing to judge: no write to probe the lock with either
         waited = time.monotonic()
         with self.store.transaction():  # a cheap write: did another process hold the lock meanwhile?
             pass

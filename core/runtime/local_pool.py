@@ -18,7 +18,6 @@ from multiprocessing.connection import wait as wait_for_any
 from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.dispatcher import Dispatcher
 from core.runtime.worker_process import fair_share, serve, settle_lost_attempt
-from core.store.attempts import requeue_or_fail
 from core.store.queue import FairQueue
 from core.store.schema import StoreError
 
@@ -104,17 +103,11 @@ class LocalPool(Dispatcher):
         return True
 
     def _ended(self, slot: Slot) -> None:
-        """A worker process ended: its run, if it had one still running, was lost with it."""
+        """A worker process ended: forget it (settle() starts a fresh one). A run it left `running` is the
+        liveness check's, which finds its process gone within REAP_EVERY and re-queues it once."""
         slot.process.join(timeout=1)
         slot.conn.close()
         self.slots.remove(slot)
-        if slot.run_id is None:
-            return
-        run = self.store.get(slot.run_id)
-        if run is not None and run.status == RUNNING and run.worker_pid == slot.pid:
-            outcome = requeue_or_fail(self.store, run.id, run.attempt, f"worker process {slot.pid} died (killed "
-                                      "by a signal, or out of memory)")
-            log.warning("run %s: worker %s ended while training it -> %s", run.id, slot.pid, outcome)
 
     def busy(self) -> bool:
         """Whether a worker trains a run now."""
@@ -125,9 +118,10 @@ class LocalPool(Dispatcher):
         if not any(slot.idle for slot in self.slots):
             return
         queue = FairQueue(self.store, handed={s.run_id: s.attempt for s in self.slots if s.run_id is not None})
-        active = self._active()
+        counts = self.store.count_by_status()
+        # The runs handed out stay queued until claimed, so the count holds for the whole look.
+        share = fair_share(self.settings, max(0, counts.get(RUNNING, 0) + counts.get(QUEUED, 0) - 1))
         while (run_id := queue.next()) is not None:
-            share = fair_share(self.settings, max(0, active - 1))
             slot = self._slot_for(share)
             if slot is None:
                 break
@@ -135,11 +129,7 @@ class LocalPool(Dispatcher):
             slot.threads = slot.threads or share
             slot.run_id, slot.attempt = run_id, queue.attempt(run_id)
             slot.conn.send(("train", run_id, slot.threads))
-        self._reshape(fair_share(self.settings, max(0, self._active() - 1)))
-
-    def _active(self) -> int:
-        counts = self.store.count_by_status()
-        return counts.get(RUNNING, 0) + counts.get(QUEUED, 0)
+        self._reshape(share)
 
     def _slot_for(self, share: int) -> Slot | None:
         """The idle worker to train a run of `share` threads: one with exactly those, else a fresh one,

@@ -3,7 +3,7 @@
 This is the only door to the store for user actions, so the rules (validate before queueing, never
 delete an active run) hold the same way everywhere. The store is the queue: a submitted run waits
 there until the dispatcher (core/runtime/dispatcher.py) hands it to a worker. Reads never change runs
-(the dispatcher settles lost ones); a read that finds work waiting and no dispatcher starts one.
+(the dispatcher settles lost ones); a read that finds a run training with no dispatcher starts one.
 """
 from __future__ import annotations
 
