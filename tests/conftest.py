@@ -140,7 +140,9 @@ def server(lab, monkeypatch, tmp_path):
     from core.runtime import worker
     from tests.browser_support import StreamlitServer
 
+    # One worker: these tests train one run at a time, and each worker's TensorFlow import is seconds of CPU.
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "1")
+    monkeypatch.setenv("TRAINLAB_WORKERS", "1")
     app = StreamlitServer(tmp_path / "streamlit.log")
     app.start()
     try:
@@ -150,15 +152,25 @@ def server(lab, monkeypatch, tmp_path):
         worker.stop(load_settings())
 
 
-@pytest.fixture
-def page():
-    """A page of Debian's Chromium driven by Playwright, 1400 × 1000."""
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright, one per test module (a launch costs a second of CPU; each test
+    still gets a fresh context through `page`). A module whose tests call asyncio.run must launch its own:
+    Playwright's sync API keeps an event loop marked running while it is open."""
     from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS
 
     assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium: run `make browser`"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium.new_page(viewport={"width": 1400, "height": 1000})
-        chromium.close()
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A page of its own context (no cookies or storage from another test), 1400 × 1000."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()

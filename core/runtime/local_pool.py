@@ -47,6 +47,11 @@ class Slot:
         """Warm, alive and without a run: it can take one now."""
         return self.ready and self.run_id is None and self.process.is_alive()
 
+    @property
+    def renewing(self) -> bool:
+        """Starting, or ending without a run (then replaced): a fresh worker will be ready here."""
+        return not self.ready and self.run_id is None and self.process.is_alive()
+
 
 class LocalPool(Dispatcher):
     """The dispatcher of the one-machine shape: its slots are warm worker processes it forked."""
@@ -139,14 +144,19 @@ class LocalPool(Dispatcher):
             chosen = next((s for s in idle if fits(s)), None)
             if chosen is not None:
                 return chosen
-        if idle:
+        if idle and not any(s.renewing for s in self.slots):  # else the fresh one on its way takes the run
             self._retire(idle[0], f"worker {idle[0].pid} has {idle[0].threads} CPU threads, fewer than the next "
                                   "run's share: a fresh worker takes it")
         return None
 
     def _reshape(self, share: int) -> None:
-        """Replace the idle workers whose threads differ from the next run's share (fresh ones choose then)."""
-        for slot in [s for s in self.slots if s.idle and s.threads is not None and s.threads != share]:
+        """Keep one worker ready for the next run's share: when no free worker has those threads (or is fresh),
+        replace one idle worker whose threads differ. Only one: each replacement costs a TensorFlow import
+        (seconds of CPU, and memory), and a second run would change the share again anyway."""
+        if any(s.renewing or (s.idle and s.threads in (None, share)) for s in self.slots):
+            return
+        slot = next((s for s in self.slots if s.idle), None)
+        if slot is not None:
             self._retire(slot, f"worker {slot.pid} has {slot.threads} CPU threads, the next run's share differs: "
                                "replacing it")
 
