@@ -20,6 +20,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
+def pytest_configure(config):
+    _scan_streamlit_components_once()
+
+
+def _scan_streamlit_components_once():
+    """Each AppTest rescans every installed package for Streamlit components (a tenth of the page tests'
+    time); the installed packages cannot change during a test session."""
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """One throwaway PostgreSQL server for the whole test session, started on first use."""
