@@ -394,7 +394,7 @@ def test_a_cloned_run_keeps_its_cluster_resources():
 
 @on_both_databases
 def test_a_node_whose_clock_is_off_the_databases_says_so_instead_of_training(store, db):
-    from core.runtime.ray_tasks import clock_problem
+    from core.domain.clock_skew import clock_problem
 
     offset = store.clock_offset()  # the test's server runs on this machine: the same clock
     assert offset == 0.0 if db == "sqlite" else abs(offset) < 0.5

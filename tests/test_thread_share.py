@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from core.runtime.worker_process import fair_share
+from core.domain.core_share import fair_share
 
 
 @pytest.mark.parametrize("workers, others, cores, expected", [

@@ -15,9 +15,11 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_for_any
 
+from core.domain.core_share import fair_share
 from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.dispatcher import Dispatcher
-from core.runtime.worker_process import fair_share, serve, settle_lost_attempt
+from core.runtime.worker_process import serve
+from core.store.attempts import settle_lost_attempt
 from core.store.queue import FairQueue
 from core.store.schema import StoreError
 
@@ -194,7 +196,7 @@ class LocalPool(Dispatcher):
         try:
             run = self.store.get(slot.run_id)
             if run is not None and run.status == RUNNING and run.worker_pid == slot.pid:
-                settle_lost_attempt(self.settings, run.id, run.attempt,
+                settle_lost_attempt(self.settings.store_location, run.id, run.attempt,
                                     f"the worker pool (pid {os.getpid()}) was stopped while this run trained", tries=3)
         except StoreError as exc:  # the next pool's look finds it with its process gone
             log.warning("run %s: %s", slot.run_id, exc)

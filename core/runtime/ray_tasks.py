@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 
+from core.domain.clock_skew import clock_problem
 from core.domain.placement import node_label
 from core.domain.statuses import FAILED
 from core.settings import Settings, load_settings
@@ -48,17 +49,6 @@ def warm_worker(cpus: int) -> int:
     load_tensorflow()
     use_threads(cpus)
     return os.getpid()
-
-
-def clock_problem(offset: float, heartbeat_timeout: float) -> str | None:
-    """Why a node whose clock is `offset` seconds behind the database server's (ahead, if negative) must
-    not train: the head compares its heartbeats with its own clock and takes a run silent for
-    `heartbeat_timeout` seconds as lost. None within a third of that."""
-    if abs(offset) <= heartbeat_timeout / 3:
-        return None
-    return (f"this machine's clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'} the database "
-            "server's, and the head reads its heartbeats by time; set its clock right (NTP: timedatectl set-ntp "
-            "true) and run it again")
 
 
 def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:

@@ -145,30 +145,26 @@ def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
     if pool.pid and process_alive(pool.pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pool.pid, signal.SIGTERM)  # the dispatcher re-queues what trains, then exits
-        if _wait_until_stopped(settings, timeout):
+        if not _status_once(settings, False, timeout).running:
             return True
     if pool.pid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pool.pid, signal.SIGKILL)  # the parent died or hung: its children go with the group
-    return _wait_until_stopped(settings, 5.0)
+    return not _status_once(settings, False, 5.0).running
 
 
 def wait_until_running(settings: Settings | None = None, timeout: float = START_GRACE) -> PoolStatus:
     """The pool's status once one holds the lock (a pool just started takes a second or two), or after `timeout`."""
-    settings = settings or load_settings()
-    deadline = time.monotonic() + timeout
-    while not ((pool := status(settings)).running and pool.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return pool
+    return _status_once(settings or load_settings(), True, timeout)
 
 
-def _wait_until_stopped(settings: Settings, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not status(settings).running:
-            return True
+def _status_once(settings: Settings, up: bool, timeout: float) -> PoolStatus:
+    """The pool's status once it is up (holding the lock, its pid written) or gone, as `up` says, or after `timeout`."""
+    deadline, pool = time.monotonic() + timeout, status(settings)
+    while (bool(pool.running and pool.pid) if up else pool.running) != up and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not status(settings).running
+        pool = status(settings)
+    return pool
 
 
 def run_pool(settings: Settings | None = None) -> int:

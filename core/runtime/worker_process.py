@@ -18,7 +18,7 @@ import sys
 import psutil
 
 from core.settings import Settings, load_settings
-from core.store.attempts import requeue_or_fail
+from core.store.attempts import settle_lost_attempt
 from core.store.schema import StoreBusy
 
 log = logging.getLogger(__name__)
@@ -74,27 +74,13 @@ def _train(run_id: int, threads: int, stopping) -> tuple[str | None, bool]:
     except RunInterrupted as interrupted:
         signalled = interrupted.reason is None  # else the store stayed locked: the worker itself is fine
         reason = interrupt_reason(stopping) if signalled else interrupted.reason
-        return settle_lost_attempt(settings, run_id, interrupted.attempt, reason), signalled
+        return settle_lost_attempt(settings.store_location, run_id, interrupted.attempt, reason), signalled
     except StoreBusy:  # its claim was refused: the run still waits in the queue, for the next look
         return None, False
     except KeyboardInterrupt:  # outside the run's training (its claim, or after it was settled): the worker ends;
         return None, True  # a run it left running is found with its process gone and re-queued once
     finally:
         _TRAINING = False
-
-
-def settle_lost_attempt(settings: Settings, run_id: int, attempt: int, reason: str, tries: int = 10) -> str | None:
-    """Re-queue the run once (or fail it) for a lost attempt, waiting out a store another process keeps
-    locked; if it stays locked, the dispatcher's heartbeat check settles the run once the store is back."""
-    from core.store.runs import RunStore
-
-    store = RunStore(settings.store_location)
-    for _ in range(tries):
-        try:
-            return requeue_or_fail(store, run_id, attempt, reason)
-        except StoreBusy:
-            log.warning("run %s: the store is locked; waiting to re-queue it", run_id)
-    return None
 
 
 def _on_sigterm(signum, frame) -> None:
@@ -115,13 +101,6 @@ def interrupt_reason(stopping) -> str:
         return f"the worker pool (pid {os.getppid()}) was stopped while this run trained"
     return (f"worker process {os.getpid()} received SIGTERM from another process while the pool "
             f"(pid {os.getppid()}) kept running")
-
-
-def fair_share(settings: Settings, others_active: int) -> int:
-    """CPU threads for a run while `others_active` other runs are queued or running in this pool: all the
-    cores when it is alone, an equal part of them when it shares the pool's workers."""
-    sharing = min(settings.workers, others_active + 1)
-    return max(1, (os.cpu_count() or 1) // sharing)
 
 
 def guard_forked_child(lock_fd: int, pool_pid: int) -> None:

@@ -8,10 +8,14 @@ it never touches a newer one.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 from core.domain.statuses import FAILED, QUEUED, RUNNING, retried_when_lost
 from core.store.runs import RunStore
+from core.store.schema import StoreBusy
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # the first attempt and one retry
 
@@ -39,3 +43,15 @@ def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> 
             "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=? AND attempt=?",
             (FAILED, time.time(), f"{reason} ({why})", run_id, RUNNING, attempt))
         return FAILED if cur.rowcount == 1 else None
+
+
+def settle_lost_attempt(location: str, run_id: int, attempt: int, reason: str, tries: int = 10) -> str | None:
+    """`requeue_or_fail`, waiting out a store another process keeps locked; if it stays locked, the
+    dispatcher's heartbeat check settles the run once the store is back."""
+    store = RunStore(location)
+    for _ in range(tries):
+        try:
+            return requeue_or_fail(store, run_id, attempt, reason)
+        except StoreBusy:
+            log.warning("run %s: the store is locked; waiting to re-queue it", run_id)
+    return None
