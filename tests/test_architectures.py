@@ -137,7 +137,8 @@ def test_custom_builders_follow_their_options():
 
 @pytest.mark.parametrize("config, message", [
     (TrainConfig(architecture="vgg16"), "VGG16 needs images of at least 32×32, but this dataset's are 8×8"),
-    (TrainConfig(architecture="small_cnn"), "needs images of at least 16×16"),
+    # Inferred from its layers (a pool, two stride-2 convs and a pool keep one pixel of 10): 16 was a guess.
+    (TrainConfig(architecture="small_cnn"), "needs images of at least 10×10"),
     (TrainConfig(architecture="resnet50_transfer", arch_options={"weights": "random"}), "needs colour (3-channel)"),
     (TrainConfig(architecture="custom_cnn", arch_options={"blocks": [[8, 1, True]] * 4}), "at least 16×16"),
     (TrainConfig(architecture="custom_mlp", arch_options={"hidden_units": []}), "option hidden_units must list"),

@@ -13,7 +13,8 @@ def test_default_model_on_the_bundled_digits(lab):
     assert not at.exception
     assert _metrics(at)["Parameters"] == f"{64 * 1024 + 1024 + 1024 * 256 + 256 + 256 * 10 + 10:,}"
     assert len(at.get("graphviz_chart")) == 1
-    assert any("def build_mlp" in c.value and "model = build_mlp((8, 8, 1), 10" in c.value for c in at.code)
+    assert any("inputs = keras.Input(shape=(8, 8, 1)" in c.value and "layers.Dense(units=1024" in c.value
+               and "model = keras.Model(inputs, outputs, name='mlp')" in c.value for c in at.code)
 
 
 def test_an_architecture_opens_on_an_input_it_can_take(lab):

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from core.domain import layer_stacks
-from core.domain.layer_stacks import Layer
+from core.domain.layer_stacks import (
+    Activation,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePool,
+    Layer,
+    Pool,
+)
 from core.errors import Refusal
 
 
@@ -170,42 +179,45 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "The baseline of the BatchNormalization lesson: a plain two-hidden-layer MLP on Fashion-MNIST. "
         "Compare its curves with the BatchNorm twin: normalised pre-activations usually train faster "
         "and tolerate larger learning rates.",
-        "build_mlp", _FASHION_RECIPE, fixed={"name": "mlp"}),
+        "build_stack", _FASHION_RECIPE, layers=(Flatten(), Dense(1024), Dense(256))),
     Architecture(
         "mlp_bn", "MLP 1024-256 + BatchNorm (Fashion-MNIST lesson)",
         "Flatten → [Dense 1024 → BatchNorm → ReLU] → [Dense 256 → BatchNorm → ReLU] → Dense softmax.",
         "The same MLP with BatchNormalization between each Dense layer and its ReLU. Each BatchNorm adds "
         "4 parameters per unit, 2 of them trainable (scale and shift) and 2 running statistics.",
-        "build_mlp", _FASHION_RECIPE, fixed={"batch_norm": True, "name": "mlp_bn"}),
+        "build_stack", _FASHION_RECIPE, layers=(Flatten(), Dense(1024, None), BatchNorm(), Activation("relu"),
+                                                Dense(256, None), BatchNorm(), Activation("relu"))),
     Architecture(
         "conv_demo_a", "Conv demo a: one 3x3 kernel", "Conv2D(1, 3x3, stride 1, same) → GAP → Dense softmax.",
         "The first conv-arithmetic example: one 3x3 kernel with 'same' padding keeps the height and width "
         "and gives one channel. The table below shows the output size formula for each layer.",
-        "build_conv_demo", fixed={"variant": "a"}),
+        "build_stack", layers=(Conv(1, padding="same"), GlobalAveragePool())),
     Architecture(
         "conv_demo_b", "Conv demo b: two layers of 4 kernels", "Conv2D(4, 3x3, same) ×2 → GAP → Dense softmax.",
         "Two conv layers of 4 kernels: the second one's kernels see all 4 channels of the first, so each has "
         "3×3×4 weights plus a bias.",
-        "build_conv_demo", fixed={"variant": "b"}),
+        "build_stack", layers=(Conv(4, padding="same"), Conv(4, padding="same"), GlobalAveragePool())),
     Architecture(
         "conv_demo_c", "Conv demo c: same, same, valid",
         "Conv2D(2, same) → Conv2D(4, same) → Conv2D(8, valid) → GAP → softmax.",
         "Three conv layers where the last uses 'valid' padding: it trims a 1-pixel border, so the output is "
         "2 pixels smaller in height and width.",
-        "build_conv_demo", min_side=3, fixed={"variant": "c"}),
+        "build_stack", layers=(Conv(2, padding="same"), Conv(4, padding="same"), Conv(8), GlobalAveragePool())),
     Architecture(
         "deep_mlp", "Deep MLP 4096-1024-256-64 (CIFAR-10 lesson)",
         "Flatten → Dense 4096 → 1024 → 256 → 64 (ReLU) → Dense softmax.",
         "The MLP side of the MLP-versus-CNN lesson: on 32×32×3 images the first Dense layer alone has "
         "over 12 million weights, far more than the small CNN in total, yet it generalises worse because "
         "it ignores where pixels are.",
-        "build_mlp", _CIFAR_RECIPE, fixed={"hidden_units": [4096, 1024, 256, 64], "name": "deep_mlp"}),
+        "build_stack", _CIFAR_RECIPE, layers=(Flatten(), Dense(4096), Dense(1024), Dense(256), Dense(64))),
     Architecture(
         "small_cnn", "Small CNN (CIFAR-10 lesson)",
         "Conv16 → Conv32 → MaxPool → Conv64 /2 → Conv64 /2 → MaxPool → Flatten → Dense 128 → softmax.",
         "The CNN side of the lesson: weight sharing and downsampling (two stride-2 convs and two pools) give "
         "a network with a fraction of the deep MLP's parameters and better test accuracy.",
-        "build_small_cnn", _CIFAR_RECIPE, min_side=16),
+        "build_stack", _CIFAR_RECIPE,
+        layers=(Conv(16, padding="same"), Conv(32, padding="same"), Pool(), Conv(64, stride=2, padding="same"),
+                Conv(64, stride=2, padding="same"), Pool(), Flatten(), Dense(128, name="dense"))),
     Architecture(
         "vgg16", "VGG16",
         "5 blocks of 3x3 ReLU convs (64×2, 128×2, 256×3, 512×3, 512×3), each with a 2x2 max-pool → head.",
@@ -234,13 +246,18 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "Conv16 → Pool → Conv32 → Pool → Conv64 → Pool → GAP → Dense 256 ReLU → softmax.",
         "The dogs-vs-cats baseline. On a small dataset it overfits: training accuracy climbs while validation "
         "stalls. Compare with its regularised twin.",
-        "build_basic_cnn", _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": False}),
+        "build_stack", _DOGS_CATS_RECIPE,
+        layers=(*(layer for f in (16, 32, 64) for layer in (Conv(f, padding="same"), Pool())), GlobalAveragePool(),
+                Dense(256, name="dense"))),
     Architecture(
         "basic_cnn_regularised", "Basic CNN + BatchNorm + Dropout (dogs vs cats lesson)",
         "[Conv (no activation) → BatchNorm → ReLU → Pool] ×3 → GAP → Dense 256 → Dropout 0.5 → softmax.",
         "The regularised twin: BatchNormalization after each conv and Dropout 0.5 after the dense layer narrow "
         "the gap between training and validation accuracy.",
-        "build_basic_cnn", _DOGS_CATS_RECIPE, min_side=8, fixed={"regularised": True}),
+        "build_stack", _DOGS_CATS_RECIPE,
+        layers=(*(layer for f in (16, 32, 64)
+                  for layer in (Conv(f, padding="same", activation=None), BatchNorm(), Activation("relu"), Pool())),
+                GlobalAveragePool(), Dense(256, name="dense"), Dropout(0.5, name="dropout"))),
     Architecture(
         "resnet50_transfer", "ResNet-50 transfer learning (frozen ImageNet base)",
         "UpSampling2D → ResNet-50 (ImageNet weights, frozen) → GAP → Dense softmax.",
@@ -257,9 +274,8 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in (
         "convolution and subsampling stages, then three fully connected layers, 61,706 parameters on 28×28 "
         "digits. Compare it with the MLP: a fraction of the weights, and the same or better test accuracy.",
         "build_stack", Recipe(optimizer="adam", learning_rate=1e-3, batch_size=64, epochs=10, dataset="mnist"),
-        layers=(layer_stacks.Conv(6, 5, padding="same", activation="tanh"), layer_stacks.Pool(2, "average"),
-                layer_stacks.Conv(16, 5, activation="tanh"), layer_stacks.Pool(2, "average"), layer_stacks.Flatten(),
-                layer_stacks.Dense(120, "tanh"), layer_stacks.Dense(84, "tanh"))),
+        layers=(Conv(6, 5, padding="same", activation="tanh"), Pool(2, "average"), Conv(16, 5, activation="tanh"),
+                Pool(2, "average"), Flatten(), Dense(120, "tanh"), Dense(84, "tanh"))),
     Architecture(
         "custom_mlp", "Custom MLP", "Flatten → your hidden layers (activation, Dropout, BatchNorm) → softmax.",
         "The hyperparameter assignment's MLP: choose the hidden layers, their width, the activation, a dropout "
@@ -310,16 +326,12 @@ def largest_dense_weights(key: str, input_shape: tuple[int, ...], options: dict)
     h, w, c = input_shape[0], input_shape[1], input_shape[-1]
     if ARCHITECTURES[key].layers:
         return layer_stacks.size(ARCHITECTURES[key].layers, input_shape, 2).largest_dense
-    if key in ("mlp", "mlp_bn", "deep_mlp", "custom_mlp"):
-        first = {"mlp": 1024, "mlp_bn": 1024, "deep_mlp": 4096}.get(key) or options["hidden_units"][0]
-        return h * w * c * first
+    if key == "custom_mlp":
+        return h * w * c * options["hidden_units"][0]
     if key == "vgg16":
         width = 4096 if min(h, w) >= 128 else 512
         flat = (h // 32) * (w // 32) * 512 if max(h, w) <= 224 else 512
         return flat * width
-    if key == "small_cnn":
-        side = lambda n: math.ceil(math.ceil((n // 2) / 2) / 2) // 2  # noqa: E731  (pool, /2, /2, pool)
-        return side(h) * side(w) * 64 * 128
     if key == "custom_cnn" and options["head"] == "flatten":
         pools = sum(1 for b in options["blocks"] if b[2])
         return (h >> pools) * (w >> pools) * options["blocks"][-1][0] * max(1, options["dense_units"])

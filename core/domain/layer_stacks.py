@@ -34,6 +34,7 @@ class Dense:
 
     units: int
     activation: str | None = "relu"
+    name: str = ""  # Keras' layer name; by default numbered by kind (dense_1, dense_2, ...)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,17 @@ class Dropout:
     """Dropout of `rate` while training."""
 
     rate: float
+    name: str = ""
 
 
-Layer = Conv | Pool | Dense | Flatten | GlobalAveragePool | BatchNorm | Dropout
+@dataclass(frozen=True)
+class Activation:
+    """An activation on its own (after a BatchNorm that sits between a layer and its activation)."""
+
+    kind: str = "relu"
+
+
+Layer = Conv | Pool | Dense | Flatten | GlobalAveragePool | BatchNorm | Dropout | Activation
 
 
 def keras_layers(stack: tuple[Layer, ...]) -> list[tuple[str, dict]]:
@@ -74,9 +83,11 @@ def keras_layers(stack: tuple[Layer, ...]) -> list[tuple[str, dict]]:
             kind = "MaxPooling2D" if spec.kind == "max" else "AveragePooling2D"
             made.append((kind, dict(pool_size=spec.size, name=f"pool_{n}")))
         elif isinstance(spec, Dense):
-            made.append(("Dense", dict(units=spec.units, activation=spec.activation, name=f"dense_{n}")))
+            made.append(("Dense", dict(units=spec.units, activation=spec.activation, name=spec.name or f"dense_{n}")))
         elif isinstance(spec, Dropout):
-            made.append(("Dropout", dict(rate=spec.rate, name=f"dropout_{n}")))
+            made.append(("Dropout", dict(rate=spec.rate, name=spec.name or f"dropout_{n}")))
+        elif isinstance(spec, Activation):
+            made.append(("Activation", dict(activation=spec.kind, name=f"{spec.kind}_{n}")))
         else:
             name = {Flatten: "flatten", GlobalAveragePool: "gap", BatchNorm: f"batch_norm_{n}"}[type(spec)]
             kind = {Flatten: "Flatten", GlobalAveragePool: "GlobalAveragePooling2D", BatchNorm: "BatchNormalization"}

@@ -6,8 +6,6 @@ Each formula follows its builder in core/training/builders.py; a test compares e
 """
 from __future__ import annotations
 
-import math
-
 from core.domain import layer_stacks
 from core.domain.architectures import ARCHITECTURES, VGG16_BLOCKS, check_options
 
@@ -35,17 +33,8 @@ def parameter_count(key: str, input_shape: tuple[int, ...], num_classes: int, op
     if ARCHITECTURES[key].layers:
         return layer_stacks.size(ARCHITECTURES[key].layers, input_shape, num_classes).params
     h, w, c = input_shape[0], input_shape[1], input_shape[-1]
-    if key in ("mlp", "mlp_bn", "deep_mlp", "custom_mlp"):
-        units = {"mlp": [1024, 256], "mlp_bn": [1024, 256], "deep_mlp": [4096, 1024, 256, 64]}.get(key) \
-            or options["hidden_units"]
-        bn = key == "mlp_bn" or (key == "custom_mlp" and options["batch_norm"])
-        return _mlp(h * w * c, units, bn, num_classes)
-    if key.startswith("conv_demo_"):
-        filters = {"a": [1], "b": [4, 4], "c": [2, 4, 8]}[key[-1]]
-        return _conv_stack(c, filters) + dense(filters[-1], num_classes)
-    if key == "small_cnn":
-        side = lambda n: math.ceil(math.ceil((n // 2) / 2) / 2) // 2  # noqa: E731  (pool, /2, /2, pool)
-        return (_conv_stack(c, [16, 32, 64, 64]) + dense(side(h) * side(w) * 64, 128) + dense(128, num_classes))
+    if key == "custom_mlp":
+        return _mlp(h * w * c, options["hidden_units"], options["batch_norm"], num_classes)
     if key == "vgg16":
         return _vgg16(h, w, c, num_classes)
     if key == "small_resnet":
@@ -53,9 +42,6 @@ def parameter_count(key: str, input_shape: tuple[int, ...], num_classes: int, op
         return conv(3, c, k) + blocks * 2 * conv(size, k, k) + dense(k, num_classes)
     if key in ("resnet50", "resnet50_transfer"):
         return RESNET50_BASE_RGB + conv(7, c, 64) - conv(7, 3, 64) + dense(2048, num_classes)
-    if key in ("basic_cnn", "basic_cnn_regularised"):
-        bn = sum(batch_norm(f) for f in (16, 32, 64)) if key.endswith("regularised") else 0
-        return _conv_stack(c, [16, 32, 64]) + bn + dense(64, 256) + dense(256, num_classes)
     if key == "custom_cnn":
         return _custom_cnn(h, w, c, options, num_classes)
     raise ValueError(f"no parameter formula for {key!r}")

@@ -8,22 +8,6 @@ from core.domain import layer_stacks
 from core.domain.architectures import ARCHITECTURES, VGG16_BLOCKS, ArchitectureError, check_input, check_options
 
 
-def build_conv_demo(input_shape, num_classes, variant="a"):
-    """Lesson 1: how kernels, stride and padding change a conv layer's output (plus a small head)."""
-    import keras
-    from keras import layers
-
-    specs = {"a": [(1, "same")], "b": [(4, "same"), (4, "same")],
-             "c": [(2, "same"), (4, "same"), (8, "valid")]}[variant]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for i, (filters, padding) in enumerate(specs, start=1):
-        x = layers.Conv2D(filters, 3, strides=1, padding=padding, activation="relu", name=f"conv_{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name=f"conv_demo_{variant}")
-
-
 def build_mlp(input_shape, num_classes, hidden_units=(1024, 256), activation="relu", dropout=0.0,
               batch_norm=False, name="mlp", bn_momentum=0.99):
     """An MLP; with batch_norm each hidden layer is Dense (no activation) → BatchNorm → activation."""
@@ -43,26 +27,6 @@ def build_mlp(input_shape, num_classes, hidden_units=(1024, 256), activation="re
             x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def build_small_cnn(input_shape, num_classes):
-    """Lesson 2's CNN: Conv16 → Conv32 → Pool → Conv64/2 → Conv64/2 → Pool → Dense 128 → softmax."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv_1")(inputs)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_2")(x)
-    x = layers.MaxPooling2D(2, name="pool_1")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_3")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_4")(x)
-    x = layers.MaxPooling2D(2, name="pool_2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(128, activation="relu", name="dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="small_cnn")
-
-
 
 
 def build_vgg16(input_shape, num_classes):
@@ -180,29 +144,6 @@ def build_custom_cnn(input_shape, num_classes, blocks=((32, 2, True), (64, 2, Tr
     return keras.Model(inputs, outputs, name="custom_cnn")
 
 
-def build_basic_cnn(input_shape, num_classes, regularised=False):
-    """Dogs-vs-cats lesson: three conv+pool stages, GAP, Dense 256; the twin adds BatchNorm and Dropout."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    for i, filters in enumerate((16, 32, 64), start=1):
-        if regularised:
-            x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-            x = layers.Activation("relu", name=f"relu_{i}")(x)
-        else:
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv_{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(256, activation="relu", name="dense")(x)
-    if regularised:
-        x = layers.Dropout(0.5, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="basic_cnn_regularised" if regularised else "basic_cnn")
-
-
 def build_stack(input_shape, num_classes, stack=(), name="model"):
     """An architecture declared as a plain stack of layers (core/domain/layer_stacks.py), ending in softmax."""
     import keras
@@ -218,8 +159,8 @@ def build_stack(input_shape, num_classes, stack=(), name="model"):
 
 # The registry names its builder; this is where a name meets its function.
 BUILDERS = {f.__name__: f for f in (
-    build_conv_demo, build_mlp, build_small_cnn, build_vgg16, build_small_resnet,
-    build_resnet50, build_resnet50_transfer, build_custom_cnn, build_basic_cnn, build_stack,
+    build_mlp, build_vgg16, build_small_resnet, build_resnet50, build_resnet50_transfer, build_custom_cnn,
+    build_stack,
 )}
 
 
