@@ -11,10 +11,11 @@ from core.settings import load_settings
 log = logging.getLogger(__name__)
 
 
-def report_bug(context: str) -> str:
-    """Log the exception being handled with a new reference; the one line to show for it."""
+def report_bug(context: str, exc: BaseException | None = None) -> str:
+    """Log `exc` (by default the exception being handled) with a new reference; the one line to show for it."""
     reference = secrets.token_hex(4)
-    details = f"[{reference}] {context}\n{traceback.format_exc()}"
+    trace = "".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc()
+    details = f"[{reference}] {context}\n{trace}"
     try:
         path = load_settings().logs_dir / "errors.log"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import streamlit as st
 from core.services import jobs
 from core.services.jobs import StoreError
 from core.views.display import escape_markdown
-from core.web.script_cleanup import keep_keras_session
+from core.web import streamlit_hooks
 from pages.common.auth import require_sign_in
 from pages.common.widgets import refusal
 
@@ -49,7 +49,7 @@ SIGN_OUT_LINK = '<a href="/signout" target="_self">Sign out</a>'  # a constant: 
 def page_setup(path: str) -> PageEntry:
     """Set the tab title, icon and layout of page `path`, and draw the sidebar; call it first."""
     entry = _BY_PATH[path]
-    keep_keras_session()
+    streamlit_hooks.install()
     title = "Train Lab" if entry.path == "app.py" else f"{entry.title} · Train Lab"
     st.set_page_config(page_title=title, page_icon=entry.icon, layout="wide")
     try:
