@@ -99,9 +99,27 @@ def classroom(lab, monkeypatch) -> Settings:
 
     monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
     settings = load_settings()
-    for actor in (TESS, AMY, BEN):
-        accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
+    with monkeypatch.context() as patched:  # the three passwords' hashes are made once per process
+        patched.setattr(accounts, "_hasher", _HashOnce(accounts._hasher))
+        for actor in (TESS, AMY, BEN):
+            accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
     return settings
+
+
+class _HashOnce:
+    """argon2's hasher for the classroom fixture's accounts: each password's real salted argon2id hash is made
+    once per process and reused (a hash is 0.2 s of CPU, and forty tests make three). Every check of a
+    password, and every other account a test makes, is hashed as usual."""
+
+    _made: dict[str, str] = {}
+
+    def __init__(self, hasher):
+        self._hasher = hasher
+
+    def hash(self, password: str) -> str:
+        if password not in self._made:
+            self._made[password] = self._hasher.hash(password)
+        return self._made[password]
 
 
 @pytest.fixture

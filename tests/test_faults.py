@@ -24,11 +24,26 @@ LONG = dict(epochs=200, batch_size=4, train_subset=400)  # trains for minutes un
 SHORT = dict(epochs=2, train_subset=200)
 
 
+def _pool(monkeypatch, workers: int):
+    settings = start_pool(monkeypatch, TRAINLAB_WORKERS=str(workers), TRAINLAB_AUTOSTART_WORKERS="1",
+                          TRAINLAB_HEARTBEAT_TIMEOUT="4")
+    wait_for(lambda: len(_workers_of(settings)) >= workers, 60, what="the pool's workers")
+    return settings
+
+
 @pytest.fixture
 def pool(lab, monkeypatch):
     """A two-worker pool that the app would restart by itself (autostart on), stopped afterwards."""
-    settings = start_pool(monkeypatch, TRAINLAB_AUTOSTART_WORKERS="1", TRAINLAB_HEARTBEAT_TIMEOUT="4")
-    wait_for(lambda: len(_workers_of(settings)) >= 2, 60, what="the pool's workers")
+    settings = _pool(monkeypatch, 2)
+    yield settings
+    assert worker.stop(settings)
+
+
+@pytest.fixture
+def one_worker_pool(lab, monkeypatch):
+    """The same with one worker, for a fault that needs no second (each worker's TensorFlow import and its
+    replacement's are seconds of CPU)."""
+    settings = _pool(monkeypatch, 1)
     yield settings
     assert worker.stop(settings)
 
@@ -90,8 +105,8 @@ def test_killing_the_pools_parent_takes_its_workers_and_the_next_look_brings_a_p
     assert jobs.cancel(run_id, settings) == RUNNING
 
 
-def test_workers_stop_is_fast_and_truthful_when_the_parent_is_already_dead(pool):
-    settings = pool
+def test_workers_stop_is_fast_and_truthful_when_the_parent_is_already_dead(one_worker_pool):
+    settings = one_worker_pool
     parent = worker.status(settings).pid
     os.kill(parent, signal.SIGKILL)
     started = time.monotonic()
@@ -127,8 +142,8 @@ def test_a_paused_worker_cannot_write_into_the_run_it_lost(pool):
     assert process_alive(first.worker_pid) or f"worker {first.worker_pid} has {first.threads} CPU threads" in log
 
 
-def test_sigterm_to_one_worker_says_so_and_the_pool_keeps_going(pool):
-    settings = pool
+def test_sigterm_to_one_worker_says_so_and_the_pool_keeps_going(one_worker_pool):
+    settings = one_worker_pool
     run_id = jobs.submit(TrainConfig(name="terminated", **LONG), settings)
     run = _training(run_id, settings)
     os.kill(run.worker_pid, signal.SIGTERM)
@@ -139,8 +154,8 @@ def test_sigterm_to_one_worker_says_so_and_the_pool_keeps_going(pool):
     jobs.cancel(run_id, settings)
 
 
-def test_stopping_the_pool_requeues_its_run_for_the_next_pool(pool):
-    settings = pool
+def test_stopping_the_pool_requeues_its_run_for_the_next_pool(one_worker_pool):
+    settings = one_worker_pool
     run_id = jobs.submit(TrainConfig(name="restarted", epochs=3, batch_size=8, train_subset=600), settings)
     run = _training(run_id, settings)
     pool_pid = worker.status(settings).pid

@@ -69,7 +69,8 @@ def test_a_pool_whose_data_folder_is_deleted_ends_with_its_workers(lab, monkeypa
 
 
 def test_an_idle_pool_ends_and_the_next_submit_brings_it_back(lab, monkeypatch):
-    settings = start_pool(monkeypatch, TRAINLAB_POOL_IDLE_SECONDS="3", TRAINLAB_AUTOSTART_WORKERS="1")
+    settings = start_pool(monkeypatch, TRAINLAB_WORKERS="1", TRAINLAB_POOL_IDLE_SECONDS="3",
+                          TRAINLAB_AUTOSTART_WORKERS="1")
     first = worker.status(settings).pid
     try:
         wait_for(lambda: not worker.status(settings).running, 30, what="the idle pool to end")
