@@ -174,6 +174,10 @@ def cluster(tmp_path, monkeypatch, postgres_server, lab):
     """Two Ray nodes of 2 CPUs on 127.0.0.1, a PostgreSQL store, a shared artifacts folder and the dispatcher."""
     from ray.cluster_utils import Cluster
 
+    # Ray's own idle workers, started with each node and each driver, would be a Python process per CPU that
+    # no run needs: the dispatcher readies its warm workers itself (RayDispatcher._prewarm).
+    monkeypatch.setenv("RAY_enable_worker_prestart", "0")
+    monkeypatch.setenv("RAY_prestart_worker_first_driver", "0")
     ray_cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 2, "node_ip_address": "127.0.0.1", "include_dashboard": False})
     second = ray_cluster.add_node(num_cpus=2, node_ip_address="127.0.0.1")
