@@ -86,6 +86,18 @@ def test_url_state_round_trip():
     assert compare.CompareState.from_params(state.to_params()) == state
     assert compare.CompareState.from_params({"runs": "1,;drop,2", "x": "bogus", "smooth": "9"}) == \
         compare.CompareState([1, 2], "epoch", 0.99, False)
+    # "²" passes str.isdigit(), and a number past the store's INTEGER reached SQLite: both crashed the page.
+    assert compare.CompareState.from_params({"runs": "1,²,99999999999999999999,3"}).runs == [1, 3]
+
+
+def test_a_link_to_a_run_number_no_store_can_hold_is_a_note_not_a_crash(lab, store):
+    _fill(store, n=2)
+    for bad in ("99999999999999999999", "²", "-3"):
+        at = _page("pages/runs.py")
+        at.query_params.update({"run": bad, "runs": f"1,{bad}"})
+        at.run()
+        assert not at.exception and not at.error, bad
+        assert at.multiselect(key="compare_runs").value == [1]
 
 
 def test_runs_page_with_500_runs_filters_and_compares_two(lab, store):

@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     except Refusal as exc:  # every refusal is one line naming the field and the fix
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`| head`): `run` ends quietly, this is no bug
+        raise
     except Exception:  # anything else is a bug: one line here, the traceback in the log it names
         print(f"error: {report_bug('python -m core ' + args.command)}", file=sys.stderr)
         return 1

@@ -21,21 +21,32 @@ def least_share(percent: float | None) -> float | None:
     return percent / 100
 
 
+MAX_RUN_NUMBER = 2**63 - 1  # the largest the store's INTEGER holds
+
+
+def run_number(text) -> int | None:
+    """A run's number from a link or a selection, or None when it is not one: a whole number from 1 to what
+    the store can hold, in ASCII digits ("²" passes isdigit() but is no number)."""
+    text = str(text).strip() if text is not None else ""
+    if not (text.isascii() and text.isdecimal()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_RUN_NUMBER else None
+
+
 def linked_run_ids(text: str | None) -> list[int]:
-    """Run numbers from a link (`runs=3,4`); QueryError naming the part when one is not a whole number."""
-    try:
-        return [int(part) for part in (text or "").split(",") if part.strip()]
-    except ValueError:
-        raise QueryError("runs: the link's run numbers must be whole numbers separated by commas, e.g. runs=3,4") \
-            from None
+    """Run numbers from a link (`runs=3,4`); QueryError naming the part when one is not a run's number."""
+    parts = [part for part in (text or "").split(",") if part.strip()]
+    numbers = [run_number(part) for part in parts]
+    if None in numbers:
+        raise QueryError("runs: the link's run numbers must be whole numbers from 1 up, separated by commas, "
+                         "e.g. runs=3,4")
+    return numbers
 
 
 def linked_run_id(text: str | int | None) -> int | None:
-    """One run number from a link or a selection; None when there is none or it is not a number."""
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
+    """One run number from a link or a selection; None when there is none or it is not a run's number."""
+    return run_number(text)
 
 
 @dataclass(frozen=True)

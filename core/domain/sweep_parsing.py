@@ -61,7 +61,7 @@ def parse_learning_rates(text: str) -> tuple[tuple[float, ...], tuple[float, flo
     if not match:
         return parse_numbers(text, "learning rates"), None
     low, high, count = float(match[1]), float(match[2]), int(match[3] or 4)
-    if not 0 < low < high:
+    if not 0 < low < high < math.inf:
         raise SweepError(f"learning rates: a range needs 0 < low < high; got {low:g}..{high:g}")
     if not 2 <= count <= 20:
         raise SweepError(f"learning rates: a range takes 2 to 20 points (x2 .. x20); got x{count}")

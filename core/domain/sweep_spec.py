@@ -10,6 +10,7 @@ anything is built, so a typo cannot queue a million runs.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.domain.config import OPTIMIZERS, TrainConfig, whole
@@ -140,8 +141,16 @@ def _check_axes(spec: SweepSpec) -> None:
         raise SweepError(f"optimizers: unknown {unknown[0]!r}; choose from {', '.join(OPTIMIZER_CHOICES)}")
     if spec.mode not in ("grid", "random"):
         raise SweepError(f"mode: must be 'grid' or 'random'; got {spec.mode!r}")
-    if not all(isinstance(lr, (int, float)) and lr > 0 for lr in spec.learning_rates):
-        raise SweepError("learning rates: every value must be above 0")
+    for rates in (spec.learning_rates, *spec.per_optimizer_lr.values()):
+        if not rates:
+            raise SweepError("learning rates: choose at least one")
+        if not all(_rate(lr) for lr in rates):
+            raise SweepError("learning rates: every value must be a number above 0")
+    if spec.lr_range is not None and not (len(spec.lr_range) == 3 and _rate(spec.lr_range[0]) and
+                                          _rate(spec.lr_range[1]) and spec.lr_range[0] < spec.lr_range[1] and
+                                          _whole_in(spec.lr_range[2], 2, 20)):
+        raise SweepError(f"lr_range: must be [low, high, points] with 0 < low < high and 2 to 20 points; "
+                         f"got {list(spec.lr_range)!r}")
     for name, value, low, high in (("trials", spec.trials, 1, None), ("search seed", spec.search_seed, 0, 2**31 - 1)):
         if not _whole_in(value, low, high):
             raise SweepError(f"{name}: must be a whole number from {low}{f' to {high}' if high else ' up'}; "
@@ -159,6 +168,10 @@ def _sweep_name(text: str) -> str:
     if len(name) > MAX_SWEEP_NAME:
         raise SweepError(f"name: must be at most {MAX_SWEEP_NAME} characters; got {len(name)}")
     return name
+
+
+def _rate(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 def _whole_in(value, low: int, high: int | None) -> bool:

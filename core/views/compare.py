@@ -14,6 +14,7 @@ from plotly.colors import qualitative
 
 from core.domain.config import PLACEMENT_FIELDS
 from core.domain.lessons import Reference
+from core.domain.run_query import run_number
 from core.domain.sweep_spec import SCORE
 from core.domain.train_form import FIELD_LABELS
 from core.store.runs import Run
@@ -235,7 +236,7 @@ class CompareState:
         """From URL query parameters, ignoring anything malformed (a link typed by hand)."""
         state = cls()
         runs = str(params.get("runs", ""))
-        state.runs = [int(r) for r in runs.split(",") if r.strip().isdigit()][:20]
+        state.runs = [int(r) for r in runs.split(",") if run_number(r) is not None][:20]
         state.x = params.get("x") if params.get("x") in X_AXES else "epoch"
         try:
             state.smoothing = min(0.99, max(0.0, float(params.get("smooth", 0))))
