@@ -39,7 +39,7 @@ def linked_run_ids(text: str | None) -> list[int]:
     parts = [part for part in (text or "").split(",") if part.strip()]
     numbers = [run_number(part) for part in parts]
     if None in numbers:
-        raise QueryError("runs: the link's run numbers must be whole numbers from 1 up, separated by commas, "
+        raise QueryError("runs: the link's run numbers must be whole numbers separated by commas, "
                          "e.g. runs=3,4")
     return numbers
 
