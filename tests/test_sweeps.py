@@ -61,7 +61,8 @@ def test_learning_rate_lists_and_log_ranges_parse():
     assert parse_per_optimizer_lr("sgd_nesterov: 0.1, 0.01\n\nadam: 1e-3") == {"sgd_nesterov": (0.1, 0.01),
                                                                               "adam": (0.001,)}
     for text, words in (("0.1, fast", "learning rates: 'fast' is not a number"),
-                        ("1e-1..1e-4", "0 < low < high"), ("1e-4..1e-1 x50", "2 to 20 points")):
+                        ("1e-1..1e-4", "0 < low < high"), ("1e-4..1e-1 x50", "2 to 20 points"),
+                        ("1e-3..1e309", "high ≤ 10; got 0.001..inf")):  # inf overflowed into a bug
         with pytest.raises(SweepError, match=words):
             parse_learning_rates(text)
     with pytest.raises(SweepError, match="learning rates per optimizer: .* got 'sgdd: 0.1'"):

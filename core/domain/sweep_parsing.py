@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, check_options, parse_blocks
-from core.domain.config import OPTIMIZERS
+from core.domain.config import MAX_LEARNING_RATE, OPTIMIZERS
 from core.errors import Refusal
 
 # Sweep optimizer choices: every Keras optimizer, plus SGD with classical and Nesterov momentum.
@@ -61,8 +61,8 @@ def parse_learning_rates(text: str) -> tuple[tuple[float, ...], tuple[float, flo
     if not match:
         return parse_numbers(text, "learning rates"), None
     low, high, count = float(match[1]), float(match[2]), int(match[3] or 4)
-    if not 0 < low < high < math.inf:
-        raise SweepError(f"learning rates: a range needs 0 < low < high; got {low:g}..{high:g}")
+    if not 0 < low < high <= MAX_LEARNING_RATE:
+        raise SweepError(f"learning rates: a range needs 0 < low < high ≤ {MAX_LEARNING_RATE:g}; got {low:g}..{high:g}")
     if not 2 <= count <= 20:
         raise SweepError(f"learning rates: a range takes 2 to 20 points (x2 .. x20); got x{count}")
     return log_points(low, high, count), (low, high, count)
