@@ -85,3 +85,13 @@ def test_backup_copies_the_store_while_it_is_open(lab, store):
     assert str(copy) in result.stdout and str(lab.runs_dir) in result.stdout
     rows = sqlite3.connect(copy).execute("SELECT id, name FROM runs ORDER BY id").fetchall()
     assert rows == [(i, f"run {i - 1}") for i in ids]
+
+
+def test_a_backup_to_a_place_that_cannot_take_it_is_one_line(lab, store, tmp_path):
+    store.create_run("run", TrainConfig().to_dict())
+    in_the_way = tmp_path / "not-a-folder"
+    in_the_way.write_text("a file where the backup's folder would go")
+    for destination in (in_the_way, in_the_way / "copy.db"):  # found by a hostile probe with /dev/full: a bug
+        with pytest.raises(StoreError, match=f"^backup: cannot write {destination}.*; give a folder or a .db file"):
+            jobs.backup(destination, lab)
+    assert not (lab.logs_dir / "errors.log").exists()

@@ -5,6 +5,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from core.store.schema import StoreError
+
 
 def damaged(path: Path) -> str | None:
     """Why the SQLite file at `path` cannot be read (e.g. 'file is not a database'), or None if it can
@@ -30,12 +32,17 @@ def backup(db_path: Path, destination: Path | None = None) -> Path:
         destination = db_path.parent / "backups" / f"trainlab-{time.strftime('%Y%m%d-%H%M%S')}.db"
     if destination.is_dir() or not destination.suffix:  # a folder, existing or to be made
         destination = destination / f"trainlab-{time.strftime('%Y%m%d-%H%M%S')}.db"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    target = sqlite3.connect(destination)
     try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        target = sqlite3.connect(destination)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    except (OSError, sqlite3.Error) as exc:  # the destination, not the store: a place that cannot take the copy
+        reason = " ".join(str(getattr(exc, "strerror", None) or exc).split())
+        raise StoreError(f"backup: cannot write {destination} ({reason}); give a folder or a .db file you can "
+                         "write to") from None
     return destination
