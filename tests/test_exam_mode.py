@@ -287,3 +287,22 @@ def test_the_class_page_turns_exam_mode_on_with_a_switch_and_saves_limits_by_the
     assert not at.exception and not at.error
     rules = class_service.rules(settings)
     assert rules.hide_others_runs and rules.max_epochs == 12
+
+
+@pytest.mark.parametrize("who, sees_it", [("amy", False), ("tess", True)])
+def test_a_failed_runs_traceback_is_for_the_teacher_never_a_student(classroom, monkeypatch, who, sees_it):
+    """Found by a hostile probe: a run that failed on a student's broken upload showed its traceback, server
+    paths and all, to every student who opened it."""
+    from core.store.runs import RunStore
+    from core.web import signin
+
+    store = RunStore(classroom.store_location)
+    run_id = store.create_run("broken", {"dataset": "digits"}, owner="amy")
+    assert store.claim(run_id, pid=1, host="elsewhere") is not None
+    store.finish(run_id, "failed", error="dataset: cannot read it", traceback="Traceback (most recent call last):\n  x")
+    token = accounts.sign_in(who, f"{who}-password", classroom).token
+    monkeypatch.setattr("pages.common.auth._session_token", lambda: token)
+    monkeypatch.setitem(signin._gate, "active", True)
+    at = _page("pages/runs.py", run=str(run_id))
+    assert not at.exception and any("cannot read it" in e.value for e in at.error)
+    assert any(e.label == "Traceback" for e in at.expander) == sees_it

@@ -1,7 +1,9 @@
 """Uploads: good .npz and .zip files are kept; hostile or malformed ones are refused, nothing kept."""
 import io
 import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -232,3 +234,16 @@ def test_a_class_folder_with_a_colon_is_a_class_and_a_drive_letter_is_refused(la
     assert sorted(p.name for p in target.iterdir() if p.is_dir()) == ["time: 10s", "time: 20s"]
     with pytest.raises(UploadError, match="points outside the archive"):
         save_zip("drive", _zip({"C:/cats/1.png": _png(), "C:/dogs/1.png": _png()}), lab)
+
+
+def test_an_image_whose_pixels_cannot_be_decoded_is_refused(lab):
+    """Found by a hostile probe: valid chunks and checksums, junk pixel data. It passed the check, and every
+    run trained on the folder failed."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    junk = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", b"\x78\x9c" + bytes(range(60))) + chunk(b"IEND", b"")
+    with pytest.raises(UploadError, match="^zip: 'dog/1.png' is not a readable image$"):
+        save_zip("junk", _zip({"cat/1.png": _png(), "dog/1.png": junk}), lab)
+    assert not (lab.data_root / "uploads" / "junk").exists()

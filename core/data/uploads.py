@@ -265,6 +265,8 @@ def _check_image(filename: str, data: bytes) -> None:
                 raise UploadError(f"zip: {filename!r} is {img.width}×{img.height} pixels, over the "
                                   f"{MAX_PIXELS // 1_000_000} megapixel limit per image; shrink it")
             img.verify()
+        with Image.open(io.BytesIO(data)) as img:  # verify() reads chunks and checksums, not the pixels:
+            img.load()  # an image whose pixels cannot be decoded would fail every run trained on it
     except UploadError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its 89-megapixel warning

@@ -28,7 +28,7 @@ def run_number(text) -> int | None:
     """A run's number from a link or a selection, or None when it is not one: a whole number from 1 to what
     the store can hold, in ASCII digits ("²" passes isdigit() but is no number)."""
     text = str(text).strip() if text is not None else ""
-    if not (text.isascii() and text.isdecimal()):
+    if not (text.isascii() and text.isdecimal()) or len(text) > 19:  # int() of 4,300+ digits raises
         return None
     value = int(text)
     return value if 0 < value <= MAX_RUN_NUMBER else None

@@ -25,6 +25,7 @@ from core.domain.architectures import ArchitectureError
 from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
+from core.errors import Refusal
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
 from core.store.schema import StoreBusy
@@ -169,7 +170,9 @@ def execute_run(run_id: int, settings: Settings | None = None, threads: int | No
             raise RunInterrupted(run_id, attempt) from exc
         # On a cluster the error names the node: a dataset one node lacks is fixed on that node.
         error = one_line(exc) if host is None else f"on {host}: {one_line(exc)}"
-        store.finish(run_id, FAILED, error=error, traceback=tb.format_exc(), attempt=attempt)
+        # A refusal (a dataset that cannot be read, an input the model cannot take) is the one line itself.
+        trace = None if isinstance(exc, Refusal) else tb.format_exc()
+        store.finish(run_id, FAILED, error=error, traceback=trace, attempt=attempt)
         return FAILED
     finally:
         _release_memory()

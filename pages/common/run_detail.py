@@ -4,7 +4,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from core.domain.people import OPERATOR
+from core.domain.people import OPERATOR, TEACHER
 from core.domain.placement import cluster_placement
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.errors import Refusal
@@ -122,7 +122,7 @@ def _detail(run) -> None:
                             "other runs trained at the same time.")
     if run.error and run.status == FAILED:
         st.error(escape_markdown(run.error), icon=":material/error:")
-        if run.traceback:
+        if run.traceback and (current_actor() is None or current_actor().role == TEACHER):  # never to a student
             with st.expander("Traceback"):
                 st.code(run.traceback, language="text")
     elif run.error and run.status == CANCELLED:  # by the user, or because the job queue refused it
