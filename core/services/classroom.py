@@ -20,6 +20,7 @@ from core.settings import Settings, load_settings
 from core.store.accounts import list_users, save_class_settings
 from core.store.queue import class_rules, owner_loads
 from core.store.runs import RunStore
+from core.views.csv_export import spreadsheet_csv
 
 
 def _store(settings: Settings) -> RunStore:
@@ -176,7 +177,7 @@ def usual_dataset(settings: Settings | None = None, actor: Actor | None = None) 
 
 def board_csv(board: pd.DataFrame) -> str:
     """The assignment board as CSV (shares as fractions, for a spreadsheet)."""
-    return board.to_csv(index=False)
+    return spreadsheet_csv(board)
 
 
 def _best_validation(store: RunStore) -> dict[int, float]:

@@ -47,6 +47,7 @@ from core.store.sweeps import (
     membership,
     sweep_runs,
 )
+from core.views.csv_export import spreadsheet_csv
 
 
 @dataclass(frozen=True)
@@ -326,4 +327,4 @@ def _setting_text(row: pd.Series) -> str:
 
 def results_csv(runs: pd.DataFrame) -> str:
     """The trials table as CSV (one row per run, every hyperparameter and metric)."""
-    return trials_table(runs).to_csv(index=False)
+    return spreadsheet_csv(trials_table(runs))

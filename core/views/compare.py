@@ -19,6 +19,7 @@ from core.domain.sweep_spec import SCORE
 from core.domain.train_form import FIELD_LABELS
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
+from core.views.csv_export import spreadsheet_csv
 from core.views.display import shorten
 from core.views.figures import (
     LEGEND_BELOW,
@@ -212,7 +213,7 @@ def metrics_csv(runs: list[Run], metrics: pd.DataFrame) -> str:
     """Every metric point of the runs as one CSV (run id and name on each row)."""
     names = {r.id: r.name for r in runs}
     out = metrics.assign(run_name=metrics["run_id"].map(names))
-    return out[["run_id", "run_name", "kind", "step", "epoch", "elapsed", "name", "value"]].to_csv(index=False)
+    return spreadsheet_csv(out[["run_id", "run_name", "kind", "step", "epoch", "elapsed", "name", "value"]])
 
 
 @dataclass
