@@ -43,7 +43,7 @@ with left:
         if fitting:
             st.session_state.update(model_input="dataset", model_dataset=fitting)
         else:  # no dataset here fits: a typed shape, the lesson dataset's
-            st.session_state["model_input"] = "shape"
+            st.session_state.update(model_input="shape", model_typed_for=key)
             st.session_state.update({f"model_{k}": float(v) for k, v in models.typed_shape_for(key).items()})
     arch = ARCHITECTURES[key]
     st.caption(arch.description)
@@ -51,6 +51,8 @@ with left:
 with right:
     source = st.radio("Input", ("dataset", "shape"), horizontal=True, key="model_input",
                       format_func={"dataset": "a dataset's images", "shape": "a shape I type"}.get)
+    if source == "shape" and st.session_state.get("model_typed_for") == key:  # switched for it: say why
+        st.caption(models.why_no_dataset(key, list(datasets.values())))
     if source == "dataset":
         dataset = datasets[st.selectbox("Dataset", list(datasets), key="model_dataset",
                                         format_func=lambda k: datasets[k].title)]

@@ -21,7 +21,9 @@ def test_an_architecture_opens_on_an_input_it_can_take(lab):
     at = _page("pages/models.py").run()
     at.selectbox(key="model_arch").set_value("vgg16").run()  # the bundled digits are 8×8: too small for it
     assert not at.exception and not at.error
-    assert at.radio(key="model_input").value == "shape"  # so it opens on a typed 32×32×3
+    assert at.radio(key="model_input").value == "shape"  # so it opens on a typed 32×32×3, and says why
+    assert any(c.value.startswith("No dataset here fits (Digits 8×8 (bundled): VGG16 needs images of at least "
+                                  "32×32") for c in at.caption)
     assert _metrics(at)["Parameters"] == "15,245,130"
     at.selectbox(key="model_arch").set_value("mlp").run()  # an MLP takes the digits again
     assert at.radio(key="model_input").value == "dataset" and not at.error

@@ -226,10 +226,10 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
     _check_int("seed", config.seed, 0, 2**32 - 1)
     if config.train_subset is not None:
         _check_int("train_subset", config.train_subset, 1, info.train_size,
-                   f"{info.title} has {info.train_size} training images; 0 on the pages, or none, is all of them")
+                   f"{info.title} has {info.train_size} training images; 0 in the Train page's field means all")
     if config.test_subset is not None:
         _check_int("test_subset", config.test_subset, 1, info.test_size,
-                   f"{info.title} has {info.test_size} test images; 0 on the pages, or none, is all of them")
+                   f"{info.title} has {info.test_size} test images; 0 in the Train page's field means all")
     if config.cpus is not None:
         _check_int("cpus", config.cpus, 1, MAX_RUN_CPUS, "CPU threads the run asks the Ray cluster for")
     if config.gpus is not None:

@@ -14,7 +14,7 @@ from core.training.inspection import LayerMaps
 from core.training.summary import ModelReport
 
 __all__ = ["LayerMaps", "ModelReport", "report", "compare", "training_memory_mb", "feature_maps", "input_for",
-           "typed_input"]
+           "typed_input", "why_no_dataset"]
 
 
 TYPED_LIMITS = {"height": (1, 1024), "width": (1, 1024), "channels": (1, 16), "classes": (2, 1000)}
@@ -51,6 +51,17 @@ def typed_shape_for(key: str) -> dict[str, int]:
         return {"height": 32, "width": 32, "channels": 3, "classes": 10}
     height, width, channels = info.input_shape
     return {"height": height, "width": width, "channels": channels, "classes": info.num_classes}
+
+
+def why_no_dataset(key: str, datasets: list[DatasetInfo]) -> str:
+    """Why architecture `key` opens on a typed shape: what the first dataset here lacks, in one sentence."""
+    for info in datasets[:1]:
+        try:
+            check_input(key, info.input_shape)
+        except ArchitectureError as exc:
+            reason = str(exc).removeprefix("architecture: ").split(";")[0]
+            return f"No dataset here fits ({info.title}: {reason}), so it opens on a shape you can type."
+    return "No dataset here fits it, so it opens on a shape you can type."
 
 
 def _takes(key: str, input_shape: tuple[int, ...]) -> bool:
