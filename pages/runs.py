@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.domain.run_query import RunQuery, linked_run_id
+from core.domain.run_query import RunQuery, run_number
 from core.domain.statuses import ACTIVE_STATUSES, QUEUED
 from core.services import jobs
 from core.views.compare import EMA_HELP, X_AXES, CompareState
@@ -101,7 +101,7 @@ else:
 st.subheader("One run")
 wanted = st.query_params.get("run") or st.session_state.get("selected_run_id")
 ids = list(by_id)
-wanted = linked_run_id(wanted)
+wanted = run_number(wanted)
 linked = jobs.get_run(wanted, actor=actor) if wanted is not None and wanted not in ids else None
 if linked is not None:  # a link to a run on another page of the table
     ids.append(wanted)

@@ -20,6 +20,7 @@ from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
 from core.domain.config import ConfigError, TrainConfig, parse_config
 from core.domain.people import OPERATOR
+from core.domain.run_query import run_number as parse_run_number
 from core.domain.statuses import SUCCEEDED
 from core.errors import Refusal
 from core.runtime import worker
@@ -226,9 +227,9 @@ def _download(args, parser) -> int:
 
 
 def run_number(text: str) -> int:
-    """A run's or a sweep's number as typed: a whole number the store can hold (argparse says so in one line)."""
-    value = int(text)
-    if not 0 < value < 2**63:
+    """A run's or a sweep's number as typed (the rule is run_query's); argparse names this type in its one line."""
+    value = parse_run_number(text)
+    if value is None:
         raise ValueError(text)
     return value
 

@@ -25,8 +25,8 @@ MAX_RUN_NUMBER = 2**63 - 1  # the largest the store's INTEGER holds
 
 
 def run_number(text) -> int | None:
-    """A run's number from a link or a selection, or None when it is not one: a whole number from 1 to what
-    the store can hold, in ASCII digits ("²" passes isdigit() but is no number)."""
+    """A run's (or a sweep's) number from a link, a selection or a command line, or None when it is not one: a
+    whole number from 1 to what the store can hold, in ASCII digits ("²" passes isdigit() but is no number)."""
     text = str(text).strip() if text is not None else ""
     if not (text.isascii() and text.isdecimal()) or len(text) > 19:  # int() of 4,300+ digits raises
         return None
@@ -42,11 +42,6 @@ def linked_run_ids(text: str | None) -> list[int]:
         raise QueryError("runs: the link's run numbers must be whole numbers separated by commas, "
                          "e.g. runs=3,4")
     return numbers
-
-
-def linked_run_id(text: str | int | None) -> int | None:
-    """One run number from a link or a selection; None when there is none or it is not a run's number."""
-    return run_number(text)
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ class CompareState:
         """From URL query parameters, ignoring anything malformed (a link typed by hand)."""
         state = cls()
         runs = str(params.get("runs", ""))
-        state.runs = [int(r) for r in runs.split(",") if run_number(r) is not None][:20]
+        state.runs = [n for r in runs.split(",") if (n := run_number(r)) is not None][:20]
         state.x = params.get("x") if params.get("x") in X_AXES else "epoch"
         try:
             state.smoothing = min(0.99, max(0.0, float(params.get("smooth", 0))))

@@ -122,7 +122,8 @@ def _detail(run) -> None:
                             "other runs trained at the same time.")
     if run.error and run.status == FAILED:
         st.error(escape_markdown(run.error), icon=":material/error:")
-        if run.traceback and (current_actor() is None or current_actor().role == TEACHER):  # never to a student
+        reader = current_actor()
+        if run.traceback and (reader is None or reader.role == TEACHER):  # never to a student
             with st.expander("Traceback"):
                 st.code(run.traceback, language="text")
     elif run.error and run.status == CANCELLED:  # by the user, or because the job queue refused it
