@@ -193,8 +193,8 @@ def test_the_parameter_cap_is_a_setting(lab, store, monkeypatch, capsys):
     ({"trails": 3}, "trails: is not a setting of a sweep (check its spelling); got 3"),
     # Found by a hostile probe: these reached scikit-learn and scipy, and came back as bugs.
     ({"learning_rates": []}, "learning rates: choose at least one"),
-    ({"mode": "random", "lr_range": [0, 0.1, 4]}, "lr_range: must be [low, high, points] with 0 < low < high and "
-                                                  "2 to 20 points; got [0, 0.1, 4]"),
+    ({"mode": "random", "lr_range": [0, 0.1, 4]}, "lr_range: must be [low, high, points] with 0 < low < high ≤ 10 "
+                                                  "and 2 to 20 points; got [0, 0.1, 4]"),
 ])
 def test_a_sweep_spec_file_with_a_wrong_type_is_refused_in_one_line(lab, store, tmp_path, capsys, patch, message):
     spec = {"datasets": ["digits"], "variants": ["mlp", {"label": "m", "architecture": "mlp"}],

@@ -10,10 +10,9 @@ anything is built, so a typo cannot queue a million runs.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from core.domain.config import OPTIMIZERS, TrainConfig, whole
+from core.domain.config import MAX_LEARNING_RATE, OPTIMIZERS, TrainConfig, whole
 from core.domain.strict import first_error, strict_model
 from core.domain.sweep_parsing import (
     OPTIMIZER_CHOICES,
@@ -145,12 +144,12 @@ def _check_axes(spec: SweepSpec) -> None:
         if not rates:
             raise SweepError("learning rates: choose at least one")
         if not all(_rate(lr) for lr in rates):
-            raise SweepError("learning rates: every value must be a number above 0")
+            raise SweepError(f"learning rates: every value must be a number above 0 and at most {MAX_LEARNING_RATE:g}")
     if spec.lr_range is not None and not (len(spec.lr_range) == 3 and _rate(spec.lr_range[0]) and
                                           _rate(spec.lr_range[1]) and spec.lr_range[0] < spec.lr_range[1] and
                                           _whole_in(spec.lr_range[2], 2, 20)):
-        raise SweepError(f"lr_range: must be [low, high, points] with 0 < low < high and 2 to 20 points; "
-                         f"got {list(spec.lr_range)!r}")
+        raise SweepError(f"lr_range: must be [low, high, points] with 0 < low < high ≤ {MAX_LEARNING_RATE:g} and 2 "
+                         f"to 20 points; got {list(spec.lr_range)!r}")
     for name, value, low, high in (("trials", spec.trials, 1, None), ("search seed", spec.search_seed, 0, 2**31 - 1)):
         if not _whole_in(value, low, high):
             raise SweepError(f"{name}: must be a whole number from {low}{f' to {high}' if high else ' up'}; "
@@ -171,7 +170,8 @@ def _sweep_name(text: str) -> str:
 
 
 def _rate(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+    """A learning rate a run takes (TrainConfig's rule: above 0, at most MAX_LEARNING_RATE)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_LEARNING_RATE
 
 
 def _whole_in(value, low: int, high: int | None) -> bool:
