@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.cli.classroom import CLASSROOM_COMMANDS, add_classroom_commands
 from core.cli.cluster import CLUSTER_COMMANDS, add_cluster_commands
+from core.cli.tracking import TRACKING_COMMANDS, add_tracking_commands
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
 from core.domain.augment import PRESETS, preset
@@ -41,10 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     add_classroom_commands(sub)
     add_cluster_commands(sub)
+    add_tracking_commands(sub)
     sub.add_parser("datasets", help="datasets and whether this machine has them")
     sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
         "dataset", choices=sorted(KERAS_DATASETS))
-    sub.add_parser("worker", help="run the worker pool in the foreground")
+    sub.add_parser("worker", help="run the worker pool in the foreground").add_argument(
+        "--cold", action="store_true", help="start its workers only once a run is queued (it watches tracked runs)")
     pool = sub.add_parser("workers", help="start, stop or inspect the background worker pool")
     pool.add_argument("action", choices=("start", "stop", "status"))
     sub.add_parser("backup", help="copy the run store while the lab runs (SQLite online backup)").add_argument(
@@ -264,8 +267,8 @@ def _backup(args, parser) -> int:
 
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
-            "worker": lambda args, parser: worker.run_pool(), "workers": _workers, "backup": _backup,
-            **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS}
+            "worker": lambda args, parser: worker.run_pool(cold=args.cold), "workers": _workers, "backup": _backup,
+            **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS, **TRACKING_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import typing
 from dataclasses import fields
 
 # pydantic's error types in the words of a one-line message.
-_WORDS = {"bool_type": "must be true or false", "string_type": "must be text", "int_type": "must be a whole number",
+WORDS = {"bool_type": "must be true or false", "string_type": "must be text", "int_type": "must be a whole number",
           "float_type": "must be a number", "dict_type": "must be a mapping", "tuple_type": "must be a list",
           "list_type": "must be a list", "extra_forbidden": "is not a setting of {what} (check its spelling)"}
 
@@ -34,6 +34,8 @@ def first_error(model, data: dict, what: str, as_json: bool = False) -> tuple[st
         error = exc.errors()[0]
         # Drop the names pydantic gives the members of a union ("str", "dict[str,any]"): keep fields and indexes.
         name = ".".join(str(p) for p in error["loc"] if isinstance(p, int) or p in data or p == error["loc"][0])
-        words = _WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:]).format(what=what)
+        # pydantic's own message is not a template: a pattern's "{32}" in it must stay as it is.
+        words = WORDS[error["type"]].format(what=what) if error["type"] in WORDS else \
+            error["msg"][:1].lower() + error["msg"][1:]
         return name or "config", f"{words}; got {error['input']!r}"[:300]
     return None

@@ -9,7 +9,8 @@ from typing import Callable
 
 import psutil
 
-from core.domain.statuses import QUEUED, RUNNING
+from core.domain.statuses import QUEUED, RUNNING, TRACKED
+from core.domain.tracked_runs import ended_unsaid, stopped_reporting
 from core.store.attempts import requeue_or_fail
 from core.store.runs import RunStore
 
@@ -28,9 +29,14 @@ def why_lost(run, host: str, heartbeat_timeout: float, now: float, quiet_since: 
     """Why running `run` counts as lost, or None while it lives. Its silence is counted from `quiet_since`
     at the earliest: the moment the store took writes again after another process held it locked, since no
     heartbeat could get through meanwhile."""
+    tracked = run.kind == TRACKED  # its "worker" is the student's own script, reporting in
     if run.worker_host == host and run.worker_pid and not process_alive(run.worker_pid):
+        if tracked:
+            return ended_unsaid(run.worker_pid, run.epoch)
         return f"worker process {run.worker_pid} died (killed by a signal, or out of memory)"
     if run.heartbeat_at is not None and now - max(run.heartbeat_at, quiet_since) > heartbeat_timeout:
+        if tracked:
+            return stopped_reporting(run.epoch, now - run.heartbeat_at)
         return (f"worker {run.worker_pid} on {run.worker_host} sent no heartbeat for "
                 f"{now - run.heartbeat_at:.0f} s (stopped, hung, or its machine is gone)")
     return None

@@ -58,19 +58,25 @@ class Slot:
 class LocalPool(Dispatcher):
     """The dispatcher of the one-machine shape: its slots are warm worker processes it forked."""
 
-    def __init__(self, settings, lock_path=None, lock_fd: int = -1):
+    def __init__(self, settings, lock_path=None, lock_fd: int = -1, cold: bool = False):
         super().__init__(settings, lock_path)
+        self.cold = cold  # no workers until a run is queued (a pool started to watch tracked runs)
         self.slots: list[Slot] = []
         self._lock_fd = lock_fd
         self._stop_flag = _FORK.Event()  # read by the workers: an interruption is the pool stopping
 
     def open(self) -> None:
-        """Fork the workers; each says "ready" once TensorFlow is loaded."""
-        self._fill()
-        log.info("worker pool: %d workers for %s", self.settings.workers, self.settings.home)
+        """Fork the workers (a cold pool: at the first look that finds a run queued); each says "ready" once
+        TensorFlow is loaded."""
+        self._warm_up()
+        log.info("worker pool: %d workers for %s%s", self.settings.workers, self.settings.home,
+                 " (cold: they start with the first queued run)" if self.cold else "")
 
-    def _fill(self) -> None:
-        """Start workers until the pool has TRAINLAB_WORKERS of them."""
+    def _warm_up(self) -> None:
+        """Start workers until the pool has TRAINLAB_WORKERS of them; a cold pool waits for a queued run."""
+        if self.cold and not self.store.count_by_status().get(QUEUED):
+            return
+        self.cold = False
         while len(self.slots) < self.settings.workers:
             self.store.close()  # no open database connection may cross the fork
             mine, theirs = _FORK.Pipe()
@@ -94,7 +100,7 @@ class LocalPool(Dispatcher):
                 pass
             if not alive:
                 self._ended(slot)
-        self._fill()
+        self._warm_up()
 
     def _receive(self, slot: Slot) -> bool:
         """Read one message from the worker; False once its end of the pipe is closed."""

@@ -91,11 +91,12 @@ def status(settings: Settings | None = None) -> PoolStatus:
     return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
 
 
-def ensure_running(settings: Settings | None = None) -> bool:
+def ensure_running(settings: Settings | None = None, warm: bool = True) -> bool:
     """Start a detached worker pool if none is running; True if one was started.
 
     A pool still running the code from before an update is replaced once no run is training,
-    so new runs never meet old code and no running run is interrupted.
+    so new runs never meet old code and no running run is interrupted. `warm=False` starts a cold one: its
+    dispatcher watches the runs (a tracked run's heartbeat) and starts its workers only once a run is queued.
     """
     settings = settings or load_settings()
     pool = status(settings)
@@ -110,7 +111,7 @@ def ensure_running(settings: Settings | None = None) -> bool:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "workers.log", "ab") as logfile:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core", "worker"],
+            [sys.executable, "-m", "core", "worker", *([] if warm else ["--cold"])],
             cwd=PROJECT_ROOT,
             env={**os.environ, "TRAINLAB_HOME": str(settings.home)},
             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
@@ -167,8 +168,9 @@ def _status_once(settings: Settings, up: bool, timeout: float) -> PoolStatus:
     return pool
 
 
-def run_pool(settings: Settings | None = None) -> int:
-    """Run the worker pool's dispatcher in this process until stopped; exit code 0, or 1 if one already runs."""
+def run_pool(settings: Settings | None = None, cold: bool = False) -> int:
+    """Run the worker pool's dispatcher in this process until stopped; exit code 0, or 1 if one already runs.
+    `cold`: its workers start only once a run is queued."""
     settings = settings or load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
     with _try_lock(settings) as fd:
@@ -183,7 +185,7 @@ def run_pool(settings: Settings | None = None) -> int:
                 return RayDispatcher(settings, _lock_path(settings)).run()
             from core.runtime.local_pool import LocalPool
 
-            return LocalPool(settings, _lock_path(settings), fd).run()
+            return LocalPool(settings, _lock_path(settings), fd, cold=cold).run()
         finally:
             with contextlib.suppress(OSError):
                 _pid_path(settings).unlink()

@@ -143,7 +143,7 @@ def _dispatched(settings: Settings, training: bool) -> None:
     autostart is on), start one: it settles the lost runs within seconds. Queued runs alone wait for a
     submit or a page's look at the lab's activity, so `workers stop` is not undone by any read."""
     if training and settings.autostart_workers and not worker.status(settings).running:
-        worker.ensure_running(settings)
+        worker.ensure_running(settings, warm=False)  # to settle runs, not train: workers start if a run is queued
 
 
 def _changeable(store: RunStore, run_id: int, actor: Actor | None, settings: Settings, verb: str) -> tuple[Run, Actor]:

@@ -38,10 +38,11 @@ def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> 
                 conn.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))  # the new attempt starts over
                 return QUEUED
             return None
-        why = f"attempt {attempt} of {MAX_ATTEMPTS}; not retried again" if retried else "it trains outside Train Lab"
+        # A tracked run's reason is its own story ("the script stopped reporting at epoch 7 ..."): no attempts.
+        error = f"{reason} (attempt {attempt} of {MAX_ATTEMPTS}; not retried again)" if retried else reason
         cur = conn.execute(
             "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=? AND attempt=?",
-            (FAILED, time.time(), f"{reason} ({why})", run_id, RUNNING, attempt))
+            (FAILED, time.time(), error, run_id, RUNNING, attempt))
         return FAILED if cur.rowcount == 1 else None
 
 

@@ -92,6 +92,15 @@ CREATE TABLE IF NOT EXISTS cluster_nodes (
     gpus REAL NOT NULL,
     seen_at REAL NOT NULL        -- when the dispatcher last looked at the cluster (core/store/cluster.py)
 );
+CREATE TABLE IF NOT EXISTS reporters (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,  -- a tracked run (core/store/tracked.py)
+    client_key TEXT NOT NULL UNIQUE, -- the reporter's own name for its fit call: a retried start finds its run
+    last_seq INTEGER NOT NULL DEFAULT 0,  -- the last report stored: one sent again is not stored twice
+    points INTEGER NOT NULL DEFAULT 0,    -- points stored so far (bounded per run)
+    said_end INTEGER NOT NULL DEFAULT 0,  -- 1 once the reporter said how fit ended
+    offline_seconds REAL NOT NULL DEFAULT 0,  -- how long it could not reach the store, in all
+    layers TEXT NOT NULL DEFAULT '[]'     -- the model's layer table as JSON
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -152,10 +161,15 @@ def _add_kind_column(conn) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'trained'")
 
 
+def _add_reporters(conn) -> None:
+    """Version 7: tracked runs' reporters (a student's own script reporting in). SCHEMA's CREATE TABLE IF NOT
+    EXISTS makes the table; there is nothing to alter."""
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
 MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes,
-              _add_kind_column)
+              _add_kind_column, _add_reporters)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

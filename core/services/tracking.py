@@ -1,0 +1,122 @@
+"""Runs that train outside Train Lab and report in: a student's own Keras script or notebook (the `trainlab`
+client's callback, `autolog()` or `python -m core track`). One door for a reporter on this machine and for one
+on the class's server's JSON API alike: every request is checked (core/domain/tracked_runs.py) before the
+store sees it, and acts only on runs its reporter started, as its owner.
+
+A reporter's requests: `start` when `fit` begins (a run, running at once, never queued), `report` every half
+second or so (points, progress; also its heartbeat, whose answer says whether a cancel was asked), `end` when
+`fit` ends, and `test_result` for a `model.evaluate` after it. The dispatcher watches a tracked run's heartbeat
+like a worker's: a reporter that goes silent fails its run with the true reason; one that comes back (its
+machine was offline) brings it back to running with the points it kept meanwhile.
+"""
+from __future__ import annotations
+
+from core.domain.statuses import RUNNING
+from core.domain.tracked_runs import (
+    MAX_POINTS_PER_RUN,
+    Report,
+    RunEnd,
+    RunStart,
+    TestResult,
+    TrackedRunRefused,
+    checked,
+    offline_note,
+    run_config,
+)
+from core.runtime import worker
+from core.settings import Settings, load_settings
+from core.store.runs import MetricPoint, RunStore
+from core.store.tracked import (
+    ReportRefused,
+    append_report,
+    end_tracked_run,
+    record_test_result,
+    reporter,
+    start_tracked_run,
+)
+
+
+def _store(settings: Settings) -> RunStore:
+    return RunStore(settings.store_location)
+
+
+def start(data: object, settings: Settings | None = None, actor: str = "", remote: bool = False) -> dict:
+    """A reporter's `fit` began: store its run (running) and return {"run": id}. A start sent again (its
+    answer was lost) returns the same run. `remote`: it reports over the class's API from another machine, so
+    its process id means nothing here."""
+    settings = settings or load_settings()
+    request = checked(RunStart, data, "start")
+    host = f"{request.host or 'a machine'} (through the class's API)" if remote else request.host
+    try:
+        run_id, created = start_tracked_run(
+            _store(settings), request.key, actor, request.name, run_config(request), epochs=request.epochs,
+            steps=request.steps, param_count=request.param_count, pid=0 if remote else request.pid, host=host,
+            layers=[layer.model_dump() for layer in request.layers])
+    except ReportRefused as exc:
+        raise TrackedRunRefused(f"start.{exc}") from None
+    if created and settings.autostart_workers:
+        # The dispatcher watches the run's heartbeat; a cold one starts no workers (nothing is queued).
+        worker.ensure_running(settings, warm=False)
+    return {"run": run_id}
+
+
+def _own(store: RunStore, run_id: int, key: str, actor: str, what: str):
+    """The reporter of run `run_id` when `key` and `actor` are the ones that started it; else refused alike
+    (whether the run exists is not told to another reporter)."""
+    found = reporter(store, run_id)
+    if found is None or found.client_key != key or found.owner != actor:
+        raise TrackedRunRefused(f"{what}.run: #{run_id} is not a run this reporter started; start one first")
+    return found
+
+
+def report(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+    """Store a report (points, where training is) of a reporter's run; {"cancel": True} once someone asked
+    the run to stop."""
+    settings = settings or load_settings()
+    request = checked(Report, data, "report")
+    store = _store(settings)
+    _own(store, request.run, request.key, actor, "report")
+    points = [MetricPoint(p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in request.points]
+    try:
+        cancel = append_report(store, request.run, request.seq, points, epoch=request.epoch, batch=request.batch,
+                               progress=request.progress, eta_seconds=request.eta_seconds,
+                               offline_seconds=request.offline_seconds, max_points=MAX_POINTS_PER_RUN,
+                               back_note=offline_note(request.offline_seconds) or "its script was silent for a "
+                               "while and reported again")
+    except ReportRefused as exc:
+        raise TrackedRunRefused(f"report.{exc}") from None
+    return {"cancel": cancel}
+
+
+def end(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+    """The reporter says how `fit` ended; {"status": the run's status after}."""
+    settings = settings or load_settings()
+    request = checked(RunEnd, data, "end")
+    store = _store(settings)
+    _own(store, request.run, request.key, actor, "end")
+    end_tracked_run(store, request.run, request.status, request.error, request.train_seconds)
+    return {"status": store.get(request.run).status}
+
+
+def test_result(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+    """A `model.evaluate` after `fit`: the run's test loss and accuracy, and each value as a test point."""
+    settings = settings or load_settings()
+    request = checked(TestResult, data, "test")
+    store = _store(settings)
+    _own(store, request.run, request.key, actor, "test")
+    run = store.get(request.run)
+    if run.status == RUNNING:
+        raise TrackedRunRefused(f"test.run: #{run.id} is still training; evaluate after fit ends")
+    record_test_result(store, run.id, dict(request.metrics), step=run.epochs * max(1, run.steps),
+                       epoch=float(run.epoch))
+    return {"run": run.id}
+
+
+# A reporter's requests by name: what the `trainlab` client's sinks and the class's JSON API call.
+REQUESTS = {"start": start, "report": report, "end": end, "test": test_result}
+
+
+def layer_table(run_id: int, settings: Settings | None = None) -> list[dict]:
+    """The layer table a tracked run's reporter sent (name, type, output, params per layer); [] for others."""
+    found = reporter(_store(settings or load_settings()), run_id)
+    return found.layers if found is not None else []

@@ -1,0 +1,172 @@
+"""Tracked runs, the store and service side: what a reporter (a student's own script) may send, checked before
+anything is stored; a start or report sent again stored once; only the reporter that started a run writes to
+it; a silent reporter's run failed by the dispatcher's liveness check with the true reason, and brought back when
+it reports again."""
+import json
+import time
+import uuid
+
+import pytest
+
+from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED, TRACKED
+from core.domain.tracked_runs import MAX_POINTS_PER_REPORT, TrackedRunRefused
+from core.runtime.liveness import reap_dead_runs, why_lost
+from core.services import jobs, tracking
+from core.store.tracked import reporter
+from tests.conftest import on_both_databases
+
+
+def _start(**changes) -> dict:
+    return {"key": uuid.uuid4().hex, "name": "ex1.py · my_cnn", "script": "ex1.py", "args": ["--epochs", "3"],
+            "dataset": "fashion_mnist", "model_name": "my_cnn", "epochs": 3, "steps": 10, "batch_size": 32,
+            "optimizer": "adam", "learning_rate": 0.001, "optimizer_settings": {"beta_1": 0.9, "amsgrad": False},
+            "train_samples": 320, "validation_samples": 80, "input_shape": [28, 28, 1], "param_count": 1234,
+            "layers": [{"name": "dense", "type": "Dense", "output": "(None, 10)", "params": 1234}],
+            "pid": 999_999, "host": "elsewhere", **changes}
+
+
+def _points(step: int, n: int = 2) -> list[dict]:
+    return [{"kind": "batch", "step": step, "epoch": step / 10, "elapsed": 0.1 * step, "name": name, "value": 0.5}
+            for name in ("loss", "accuracy")][:n]
+
+
+def _report(run: int, key: str, seq: int, step: int, **changes) -> dict:
+    return {"run": run, "key": key, "seq": seq, "points": _points(step), "epoch": 1, "batch": step,
+            "progress": step / 30, **changes}
+
+
+@on_both_databases
+def test_a_tracked_run_is_started_filled_and_ended_by_its_reporter(lab, store, db):
+    start = _start()
+    run_id = tracking.start(start, lab)["run"]
+    assert tracking.start(start, lab) == {"run": run_id}  # the start sent again (its answer was lost): one run
+    run = store.get(run_id)
+    assert (run.status, run.kind, run.epochs, run.steps, run.param_count, run.attempt) == (RUNNING, TRACKED, 3, 10,
+                                                                                           1234, 1)
+    config = run.config_dict
+    assert (config["architecture"], config["dataset"], config["batch_size"], config["script_args"]) == \
+        ("my_cnn (own code)", "fashion_mnist", 32, ["--epochs", "3"])
+    assert tracking.layer_table(run_id, lab) == start["layers"]
+    key = start["key"]
+    assert tracking.report(_report(run_id, key, 1, 5), lab) == {"cancel": False}
+    assert tracking.report(_report(run_id, key, 1, 5), lab) == {"cancel": False}  # sent again: stored once
+    tracking.report(_report(run_id, key, 2, 10, epoch=2, progress=0.5), lab)
+    tracking.report({"run": run_id, "key": key, "seq": 0, "epoch": 2, "batch": 10, "progress": 0.5}, lab)  # heartbeat
+    assert [(p.step, p.name) for p in store.metrics(run_id)] == [(5, "loss"), (5, "accuracy"), (10, "loss"),
+                                                                 (10, "accuracy")]
+    assert (store.get(run_id).epoch, store.get(run_id).progress) == (2, 0.5)
+    assert jobs.cancel(run_id, lab) == RUNNING  # a cancel from a page reaches the reporter in its next answer
+    assert tracking.report(_report(run_id, key, 3, 11), lab) == {"cancel": True}
+    assert tracking.end({"run": run_id, "key": key, "status": CANCELLED, "error": "cancelled from Train Lab",
+                         "train_seconds": 4.5}, lab) == {"status": CANCELLED}
+    with pytest.raises(TrackedRunRefused, match=rf"^report.run: #{run_id} has ended \(cancelled\); a new fit"):
+        tracking.report(_report(run_id, key, 4, 12), lab)
+    tracking.test_result({"run": run_id, "key": key, "metrics": {"loss": 0.4, "accuracy": 0.875}}, lab)
+    done = store.get(run_id)
+    assert (done.test_loss, done.test_accuracy, done.train_seconds) == (0.4, 0.875, 4.5)
+    assert sorted((p.name, p.value) for p in store.metrics(run_id) if p.kind == "test") == [("accuracy", 0.875),
+                                                                                            ("loss", 0.4)]
+
+
+def test_only_the_reporter_that_started_a_run_writes_to_it(lab, store):
+    start = _start()
+    run_id = tracking.start(start, lab, actor="amy")["run"]
+    other = uuid.uuid4().hex
+    for data, actor in ((_report(run_id, other, 1, 1), "amy"), (_report(run_id, start["key"], 1, 1), "ben"),
+                        (_report(run_id + 99, start["key"], 1, 1), "amy")):
+        with pytest.raises(TrackedRunRefused) as refused:
+            tracking.report(data, lab, actor=actor)
+        assert str(refused.value) == f"report.run: #{data['run']} is not a run this reporter started; start one first"
+    with pytest.raises(TrackedRunRefused, match="^start.key: another reporter's run; start a new run with a fresh key"):
+        tracking.start(start, lab, actor="ben")  # ben replays amy's key: no run of hers comes back to him
+    assert not store.metrics(run_id) and store.get(run_id).owner == "amy"
+
+
+@pytest.mark.parametrize(("request_name", "data", "message"), [
+    ("start", _start(key="not-a-uuid"), "start.key: string should match pattern"),
+    ("start", _start(epochs=0), "start.epochs: input should be greater than or equal to 1; got 0"),
+    ("start", _start(name="x" * 121), "start.name: string should have at most 120 characters"),
+    ("start", _start(learning_rate=float("nan")), "start.learning_rate: "),
+    ("start", _start(layers=[{"name": "a", "type": "Dense"}] * 1001), "start.layers: list should have at most 1000"),
+    ("start", _start(shell="rm -rf /"), "start.shell: is not a setting of start (check its spelling)"),
+    ("start", ["not", "an", "object"], "start: must be a JSON object; got list"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "value": float("inf")}]},
+     "report.points.0.value: "),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "name": "loss; DROP TABLE"}]},
+     "report.points.0.name: string should match pattern"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": _points(1, 1) * (MAX_POINTS_PER_REPORT + 1)},
+     f"report.points: list should have at most {MAX_POINTS_PER_REPORT}"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "progress": 1.5}, "report.progress: input should be less than"),
+    ("end", {"run": 1, "key": "0" * 32, "status": "running"}, "end.status: input should be 'succeeded', 'failed'"),
+])
+def test_a_reporters_bad_request_is_refused_in_one_line_naming_the_field(lab, store, request_name, data, message):
+    with pytest.raises(TrackedRunRefused) as refused:
+        tracking.REQUESTS[request_name](data, lab)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+    assert store.list_runs() == [] and store.metric_count() == 0
+
+
+def test_a_run_holds_a_bounded_number_of_points(lab, store, monkeypatch):
+    monkeypatch.setattr(tracking, "MAX_POINTS_PER_RUN", 5)
+    start = _start()
+    run_id = tracking.start(start, lab)["run"]
+    tracking.report(_report(run_id, start["key"], 1, 1), lab)
+    tracking.report(_report(run_id, start["key"], 2, 2), lab)
+    with pytest.raises(TrackedRunRefused, match=rf"^report.points: run #{run_id} would hold more than 5 points"):
+        tracking.report(_report(run_id, start["key"], 3, 3), lab)
+    assert store.metric_count() == 4
+
+
+@on_both_databases
+def test_a_silent_reporters_run_fails_with_the_true_reason_and_comes_back_when_it_reports_again(lab, store, db):
+    start = _start(pid=0)
+    run_id = tracking.start(start, lab)["run"]
+    tracking.report(_report(run_id, start["key"], 1, 5, epoch=7), lab)
+    run = store.get(run_id)
+    assert why_lost(run, "here", 30.0, now=run.heartbeat_at + 10) is None
+    assert reap_dead_runs(store, 30.0, now=run.heartbeat_at + 45) == [run_id]
+    failed = store.get(run_id)
+    assert failed.status == FAILED and failed.error.startswith(
+        "the script stopped reporting at epoch 7 (no word for 45 s: it was killed, its notebook kernel died, or its "
+        "machine left the network)")
+    # Its laptop was offline: it comes back with the points it kept, and the run trains on.
+    tracking.report(_report(run_id, start["key"], 2, 6, offline_seconds=240.0), lab)
+    back = store.get(run_id)
+    assert (back.status, back.error, back.finished_at) == (RUNNING, None, None)
+    assert back.attempt_note == ("its script could not reach Train Lab for 4 min in all; the points of that time "
+                                 "arrived later")
+    assert reporter(store, run_id).offline_seconds == 240.0
+    tracking.end({"run": run_id, "key": start["key"], "status": SUCCEEDED}, lab)
+    assert store.get(run_id).status == SUCCEEDED and store.get(run_id).progress == 1.0
+
+
+def test_a_tracked_script_that_died_on_this_machine_is_named_and_never_queued_again(lab, store):
+    import socket
+
+    start = _start(pid=2**22 + 12345, host=socket.gethostname())  # no such process
+    run_id = tracking.start(start, lab)["run"]
+    tracking.report(_report(run_id, start["key"], 1, 5, epoch=2), lab)
+    assert reap_dead_runs(store, 30.0) == [run_id]
+    run = store.get(run_id)
+    assert run.status == FAILED and run.attempt == 1
+    assert run.error == (f"the script (process {2**22 + 12345}) ended at epoch 2 without reporting how (killed, "
+                         "or it crashed)")
+    assert store.queued_runs() == []  # never claimed, never re-queued
+
+
+def test_a_reporter_on_the_class_api_is_never_judged_by_a_process_id_of_this_machine(lab, store):
+    import socket
+
+    start = _start(pid=2**22 + 12345, host=socket.gethostname())
+    run_id = tracking.start(start, lab, actor="amy", remote=True)["run"]
+    run = store.get(run_id)
+    assert (run.worker_pid, run.worker_host) == (0, f"{socket.gethostname()} (through the class's API)")
+    assert reap_dead_runs(store, 30.0) == []
+
+
+def test_the_store_keeps_the_layer_table_out_of_the_settings_it_compares(lab, store):
+    run_id = tracking.start(_start(), lab)["run"]
+    assert "layers" not in store.get(run_id).config_dict
+    row = store.connection().execute("SELECT layers FROM reporters WHERE run_id=?", (run_id,)).fetchone()
+    assert json.loads(row[0])[0]["type"] == "Dense"
+    assert time.time() - store.get(run_id).heartbeat_at < 60
