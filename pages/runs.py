@@ -7,6 +7,7 @@ from core.domain.statuses import ACTIVE_STATUSES, QUEUED
 from core.services import jobs
 from core.views.compare import EMA_HELP, X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
+from core.views.tracked import NOT_AGAIN, is_tracked
 from pages.common.auth import current_actor, may_act_on
 from pages.common.compare_view import compare_view
 from pages.common.handoff import apply_compare_request
@@ -115,7 +116,8 @@ st.session_state["selected_run_id"] = chosen
 
 run_detail(chosen, interval if by_id[chosen].status in ACTIVE_STATUSES else None)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
-if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],)):
+if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],),
+             disabled=is_tracked(by_id[chosen]), help=NOT_AGAIN if is_tracked(by_id[chosen]) else None):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
 run = by_id[chosen]
 if may_act_on(run.owner):  # another's run: no form at all (the service would refuse the Save)

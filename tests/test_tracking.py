@@ -170,3 +170,53 @@ def test_the_store_keeps_the_layer_table_out_of_the_settings_it_compares(lab, st
     row = store.connection().execute("SELECT layers FROM reporters WHERE run_id=?", (run_id,)).fetchone()
     assert json.loads(row[0])[0]["type"] == "Dense"
     assert time.time() - store.get(run_id).heartbeat_at < 60
+
+
+def _tracked_run(lab, **changes) -> int:
+    """A finished tracked run: three epochs of points, a test result."""
+    start = _start(**changes)
+    run_id = tracking.start(start, lab)["run"]
+    points = [{"kind": "epoch", "step": 10 * e, "epoch": float(e), "elapsed": float(e), "name": name, "value": v}
+              for e in (1, 2, 3) for name, v in (("loss", 1 / e), ("val_accuracy", 0.6 + e / 10))]
+    tracking.report({"run": run_id, "key": start["key"], "seq": 1, "points": points, "epoch": 3, "batch": 10,
+                     "progress": 1.0, "offline_seconds": 90.0}, lab)
+    tracking.end({"run": run_id, "key": start["key"], "status": SUCCEEDED, "train_seconds": 12.0}, lab)
+    tracking.test_result({"run": run_id, "key": start["key"], "metrics": {"loss": 0.3, "accuracy": 0.9}}, lab)
+    return run_id
+
+
+def test_the_runs_page_marks_a_tracked_run_and_says_why_it_cannot_run_again(lab, store):
+    from core.domain.config import TrainConfig
+    from core.store.runs import MetricPoint
+    from core.views.display import escape_markdown
+    from core.views.tracked import source_text
+    from tests.test_pages import _page
+
+    tracked = _tracked_run(lab, args=["--epochs", "3", "it's"])
+    trained = store.create_run("course mlp", TrainConfig().to_dict(), epochs=3)
+    store.claim(trained, 1, "here")
+    store.report(trained, [MetricPoint("epoch", 10 * e, e, e, "val_accuracy", 0.5 + e / 10) for e in (1, 2, 3)],
+                 3, 10, 1.0, None)
+    store.finish(trained, SUCCEEDED, test_accuracy=0.8, test_loss=0.5, train_seconds=10)
+    at = _page("pages/runs.py")
+    at.query_params["run"] = str(tracked)
+    at.query_params["runs"] = f"{tracked},{trained}"  # overlaid with a run Train Lab trained
+    at.run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    source = source_text(store.get(tracked))
+    assert source == "From your own code: ex1.py --epochs 3 'it'\"'\"'s' · model my_cnn · process 999999 on elsewhere"
+    assert escape_markdown(source) in captions, captions  # the script's arguments are user text: never markdown
+    assert "Its script could not reach Train Lab for 90 s in all; the points of that time arrived later." in captions
+    assert any(c.startswith("It trained in your own code, not in Train Lab") for c in captions)
+    assert at.button(key=f"again_{tracked}").disabled and at.button(key=f"clone_{tracked}").disabled
+    (layers,) = [d.value for d in at.dataframe if "output shape" in d.value.columns]
+    assert list(layers.columns) == ["name", "type", "output shape", "parameters"] and layers["parameters"][0] == 1234
+    assert [m.value for m in at.metric if m.label == "Test accuracy"] == ["90.00 %"]
+    table = at.dataframe[0].value
+    assert set(table["architecture"]) == {"my_cnn (own code)", TrainConfig().architecture}
+    with pytest.raises(jobs.JobError, match=rf"^run: #{tracked} trained in your own code, not in Train Lab; run"):
+        jobs.run_again(tracked, lab)
+    at.query_params["run"] = str(trained)
+    at.run()
+    assert not at.button(key=f"again_{trained}").disabled and not at.button(key=f"clone_{trained}").disabled

@@ -24,6 +24,11 @@ FIELD_LABELS = {
     "image_size": "Image size", "augmentation": "Augmentation", "seed": "Seed", "cpus": "Cluster CPUs",
     "gpus": "Cluster GPUs", "name": "Run name", "notes": "Notes",
 }
+# The settings a comparison shows: the Train page's fields, and those only a run from the user's own code has
+# (core/domain/tracked_runs.py run_config).
+SETTING_LABELS = {**FIELD_LABELS, "script": "Script", "script_args": "Script arguments", "input_shape": "Input shape",
+                  "train_samples": "Training examples", "validation_samples": "Validation examples",
+                  "optimizer_settings": "Optimizer settings"}
 NUMBER_FIELDS = ("learning_rate", "momentum", "batch_size", "epochs", "train_subset", "test_subset", "image_size",
                  "seed")
 

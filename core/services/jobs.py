@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
-from core.domain.statuses import QUEUED, RUNNING
+from core.domain.statuses import QUEUED, RUNNING, TRACKED
 from core.errors import Refusal
 from core.runtime import worker
 from core.services import catalog
@@ -324,6 +324,8 @@ def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None
     """Queue a new run with the same config as run `run_id`, owned by `actor`; returns the new id."""
     settings = settings or load_settings()
     run, actor = _changeable(_store(settings), run_id, actor, settings, "retrain")
+    if run.kind == TRACKED:
+        raise JobError(f"run: #{run_id} trained in your own code, not in Train Lab; run your script again instead")
     return submit(TrainConfig.from_dict(run.config_dict), settings, actor=actor)
 
 

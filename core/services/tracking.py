@@ -117,6 +117,13 @@ REQUESTS = {"start": start, "report": report, "end": end, "test": test_result}
 
 
 def layer_table(run_id: int, settings: Settings | None = None) -> list[dict]:
-    """The layer table a tracked run's reporter sent (name, type, output, params per layer); [] for others."""
+    """The layer table a tracked run's reporter sent (name, type, output, params per layer); [] for others.
+    The caller has read the run with its own actor first (a page's run view), as for its metrics."""
     found = reporter(_store(settings or load_settings()), run_id)
     return found.layers if found is not None else []
+
+
+def offline_seconds(run_id: int, settings: Settings | None = None) -> float:
+    """How long a tracked run's reporter could not reach Train Lab, in all (0 for other runs)."""
+    found = reporter(_store(settings or load_settings()), run_id)
+    return found.offline_seconds if found is not None else 0.0

@@ -16,7 +16,7 @@ from core.domain.config import PLACEMENT_FIELDS
 from core.domain.lessons import Reference
 from core.domain.run_query import run_number
 from core.domain.sweep_spec import SCORE
-from core.domain.train_form import FIELD_LABELS
+from core.domain.train_form import SETTING_LABELS
 from core.store.runs import Run
 from core.views.charts import NO_POINTS, curves_by
 from core.views.csv_export import spreadsheet_csv
@@ -196,7 +196,7 @@ def runs_parallel_coordinates(runs: list[Run], finals: pd.DataFrame) -> go.Figur
     accuracy, titled as the Train page labels them; None until two runs with a score differ in some setting."""
     trials = scored(runs_as_trials(runs, finals))
     columns = [c for c in trials.columns if c not in ("run", SCORE) and trials[c].astype(str).nunique() > 1]
-    return parallel_coordinates(trials, columns=columns, labels=FIELD_LABELS) if len(trials) > 1 and columns \
+    return parallel_coordinates(trials, columns=columns, labels=SETTING_LABELS) if len(trials) > 1 and columns \
         else None
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.domain.lessons import Reference
 from core.domain.people import OPERATOR
-from core.domain.train_form import FIELD_LABELS
+from core.domain.train_form import SETTING_LABELS
 from core.services import jobs
 from core.views.compare import (
     compare_figure,
@@ -52,7 +52,7 @@ def _comparison(ids: tuple[int, ...], version: tuple, x_axis: str, smoothing: fl
         finals=for_display(finals, ("test accuracy", "best val accuracy"), ("parameters",), ("training time",)),
         groups_figure=group_figure(groups, metrics) if groups else None,
         groups=group_summary(groups) if groups else None,
-        differing=differing_config(runs).rename(columns={**FIELD_LABELS, "run": "#"}),  # the Train page's words
+        differing=differing_config(runs).rename(columns={**SETTING_LABELS, "run": "#"}),  # the Train page's words
         parallel=runs_parallel_coordinates(runs, finals))
 
 

@@ -8,8 +8,8 @@ from core.domain.people import OPERATOR, TEACHER
 from core.domain.placement import cluster_placement
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.errors import Refusal
-from core.services import jobs, sweeps
-from core.views import evaluation, run_metrics
+from core.services import jobs, sweeps, tracking
+from core.views import evaluation, run_metrics, tracked
 from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
 from pages.common.auth import current_actor, may_act_on
@@ -87,7 +87,8 @@ def _actions(run) -> None:
     else:
         cols[0].button("Delete run", key=f"delete_{run.id}", on_click=_set_confirm, args=(run.id,))
     if mine:
-        cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,))
+        cols[1].button("Run again", key=f"again_{run.id}", on_click=_run_again, args=(run.id,),
+                       disabled=tracked.is_tracked(run), help=tracked.NOT_AGAIN if tracked.is_tracked(run) else None)
     cols[2].download_button("Config (JSON)", json.dumps(run.config_dict, indent=2), f"run-{run.id}-config.json",
                             "application/json", key=f"config_{run.id}")
     model = jobs.model_file(run.id, actor=current_actor())
@@ -96,15 +97,22 @@ def _actions(run) -> None:
         cols[3].download_button("Model (.keras)", model.read_bytes, f"run-{run.id}.keras", key=f"model_{run.id}")
 
 
-def _detail(run) -> None:
+def _heading(run) -> None:
+    """The run's number, name, who queued or reported it, where it trained, its tags."""
     st.subheader(f"Run #{run.id}")
     st.text(run.name)  # user text: shown as typed, never interpreted as markdown or HTML
     if run.owner:
-        st.caption(f"Queued by {escape_markdown(run.owner)}")
+        st.caption(f"{'Reported' if tracked.is_tracked(run) else 'Queued'} by {escape_markdown(run.owner)}")
+    if tracked.is_tracked(run):
+        _from_own_code(run)
     if cluster_placement(run.worker_host):
         st.caption(f"Trained on {escape_markdown(run.worker_host)}")
     if run.tag_list:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
+
+
+def _detail(run) -> None:
+    _heading(run)
     st.progress(run.progress, text=progress_text(run))
     note = sweeps.sweep_note(run.id, actor=current_actor())
     if note:
@@ -134,7 +142,12 @@ def _detail(run) -> None:
     st.plotly_chart(_curves(run.id, version, run.status), key=f"curves_{run.id}")
     with st.expander("Every metric, CPU and memory"):
         _every_metric(run.id, version)
+    if tracked.is_tracked(run):
+        _layers(run)
     _actions(run)
+    if tracked.is_tracked(run):
+        st.caption(tracked.NOT_AGAIN)
+        return  # its model file stays with the script: nothing to look inside here
     folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == SUCCEEDED else None
     predictions = evaluation.load_predictions(folder) if folder is not None else None
     if predictions is not None:
@@ -142,6 +155,21 @@ def _detail(run) -> None:
             _test_results(run.id, predictions)
     if run.status == SUCCEEDED:
         inside_model(run.id, predictions)
+
+
+def _from_own_code(run) -> None:
+    """Where a tracked run came from (script, arguments, model, process), and whether it was offline."""
+    st.caption(escape_markdown(tracked.source_text(run)))  # the script's name and arguments are user text
+    offline = tracked.offline_text(tracking.offline_seconds(run.id))
+    if offline:
+        st.caption(offline)
+
+
+def _layers(run) -> None:
+    """A tracked run's layer table, as its script's model had it (Train Lab has no builder for it)."""
+    with st.expander("Layers, as the script's model has them"):
+        st.dataframe(tracked.layer_frame(tracking.layer_table(run.id)), hide_index=True, key=f"layers_{run.id}",
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
 
 
 def _test_results(run_id: int, predictions: evaluation.Predictions) -> None:
