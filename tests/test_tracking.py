@@ -8,12 +8,15 @@ import uuid
 
 import pytest
 
+from core.domain.people import STUDENT, Actor
 from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED, TRACKED
 from core.domain.tracked_runs import MAX_POINTS_PER_REPORT, TrackedRunRefused
 from core.runtime.liveness import reap_dead_runs, why_lost
 from core.services import jobs, tracking
 from core.store.tracked import reporter
 from tests.conftest import on_both_databases
+
+AMY, BEN = Actor("amy", STUDENT), Actor("ben", STUDENT)
 
 
 def _start(**changes) -> dict:
@@ -70,15 +73,15 @@ def test_a_tracked_run_is_started_filled_and_ended_by_its_reporter(lab, store, d
 
 def test_only_the_reporter_that_started_a_run_writes_to_it(lab, store):
     start = _start()
-    run_id = tracking.start(start, lab, actor="amy")["run"]
+    run_id = tracking.start(start, lab, actor=AMY)["run"]
     other = uuid.uuid4().hex
     for data, actor in ((_report(run_id, other, 1, 1), "amy"), (_report(run_id, start["key"], 1, 1), "ben"),
                         (_report(run_id + 99, start["key"], 1, 1), "amy")):
         with pytest.raises(TrackedRunRefused) as refused:
-            tracking.report(data, lab, actor=actor)
+            tracking.report(data, lab, actor=Actor(actor, STUDENT))
         assert str(refused.value) == f"report.run: #{data['run']} is not a run this reporter started; start one first"
     with pytest.raises(TrackedRunRefused, match="^start.key: another reporter's run; start a new run with a fresh key"):
-        tracking.start(start, lab, actor="ben")  # ben replays amy's key: no run of hers comes back to him
+        tracking.start(start, lab, actor=BEN)  # ben replays amy's key: no run of hers comes back to him
     assert not store.metrics(run_id) and store.get(run_id).owner == "amy"
 
 
@@ -158,7 +161,7 @@ def test_a_reporter_on_the_class_api_is_never_judged_by_a_process_id_of_this_mac
     import socket
 
     start = _start(pid=2**22 + 12345, host=socket.gethostname())
-    run_id = tracking.start(start, lab, actor="amy", remote=True)["run"]
+    run_id = tracking.start(start, lab, actor=AMY, remote=True)["run"]
     run = store.get(run_id)
     assert (run.worker_pid, run.worker_host) == (0, f"{socket.gethostname()} (through the class's API)")
     assert reap_dead_runs(store, 30.0) == []

@@ -1,9 +1,16 @@
 """Where a tracked run's reports go. Every sink answers the same four requests (start, report, end, test) with
-the same JSON; `connect()` picks the one this machine has: the Train Lab installed here (its store, through
-core/services/tracking.py, which checks every request as the class's API does)."""
+the same JSON; `connect()` picks one: the class's server when TRAINLAB_URL (and a key in TRAINLAB_KEY) is set,
+else the Train Lab installed on this machine (its store, through core/services/tracking.py, which checks every
+request as the class's API does)."""
 from __future__ import annotations
 
+import json
+import os
 import sys
+import urllib.error
+import urllib.request
+
+TIMEOUT = 5.0  # seconds a request to the server may take before it counts as unreachable (and waits in the spool)
 
 
 class Unreachable(Exception):
@@ -44,10 +51,56 @@ class LocalSink:
         return {"sink": "local", "home": self.where}
 
 
+class HttpSink:
+    """The class's server, through its JSON API (core/web/track_api.py), with a student's API key."""
+
+    description = "http"
+
+    def __init__(self, url: str, key: str, timeout: float = TIMEOUT):
+        self.url, self._key, self.timeout = url.rstrip("/"), key, timeout
+        self.where = self.url
+
+    def call(self, op: str, payload: dict) -> dict:
+        """Send one request; its answer, or Unreachable (no answer, busy, over the rate) / Refused (4xx)."""
+        request = urllib.request.Request(
+            f"{self.url}/api/track/{op}", data=json.dumps(payload).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return json.loads(answer.read(1_000_000))
+        except urllib.error.HTTPError as exc:
+            said = _said(exc)
+            if exc.code in (408, 429) or exc.code >= 500:  # busy, or the store away for a moment: later
+                raise Unreachable(f"{exc.code}: {said}") from None
+            raise Refused(said) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # no server, a dropped network, a cut answer
+            raise Unreachable(str(getattr(exc, "reason", exc))) from None
+
+    def header(self) -> dict:
+        """What `python -m core sync` (or `python -m trainlab sync`) needs: the server (the key stays in the env)."""
+        return {"sink": "http", "url": self.url}
+
+
+def _said(error: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(error.read(10_000))["error"])[:500]
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"HTTP {error.code}"
+
+
 def connect():
-    """The sink this process reports to, or None (with one line on stderr) when there is no Train Lab here."""
+    """The sink this process reports to, or None (with one line on stderr) when there is none."""
+    url = os.environ.get("TRAINLAB_URL", "").strip()
+    if url:
+        key = os.environ.get("TRAINLAB_KEY", "").strip()
+        if not key:
+            print("trainlab: TRAINLAB_URL is set but TRAINLAB_KEY is not; make a key on the Class page; training "
+                  "goes on without reporting", file=sys.stderr)
+            return None
+        return HttpSink(url, key)
     try:
         return LocalSink()
     except ImportError:
-        print("trainlab: no Train Lab found on this machine; training goes on without reporting", file=sys.stderr)
+        print("trainlab: no Train Lab here and no TRAINLAB_URL set; training goes on without reporting",
+              file=sys.stderr)
         return None

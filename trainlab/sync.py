@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from trainlab.reporter import spool_dir
-from trainlab.sinks import LocalSink, Refused, Unreachable
+from trainlab.sinks import HttpSink, LocalSink, Refused, Unreachable
 
 
 def _alive(pid: int) -> bool:
@@ -36,9 +36,15 @@ def _send_file(path: Path) -> str:
     header, requests = lines[0], lines[1:]
     if _alive(int(header.get("pid", 0))) and header.get("pid") != os.getpid():
         return f"its script (process {header['pid']}) still runs and sends them itself"
-    sink = LocalSink()
-    if header.get("home") != sink.where:
-        return f"written for the Train Lab in {header.get('home')}, not this one ({sink.where}); left as it is"
+    if header.get("sink") == "http":
+        key = os.environ.get("TRAINLAB_KEY", "").strip()
+        if not key:
+            return f"for the server {header.get('url')}: set TRAINLAB_KEY to your key first; left as it is"
+        sink = HttpSink(header["url"], key)
+    else:
+        sink = LocalSink()
+        if header.get("home") != sink.where:
+            return f"written for the Train Lab in {header.get('home')}, not this one ({sink.where}); left as it is"
     run_id, ended, epoch = header.get("run"), False, 0
     try:
         for request in requests:

@@ -7,7 +7,7 @@ import time
 
 import pandas as pd
 
-from core.domain.class_rules import ClassRules, LimitError, check_runs
+from core.domain.class_rules import ClassRules, LimitError, check_runs, check_tracked_run
 from core.domain.config import TrainConfig, model_parameters
 from core.domain.fair_queue import Place, Training, Waiting, schedule
 from core.domain.people import STUDENT, Actor
@@ -56,6 +56,14 @@ def check_submission(configs: list[TrainConfig], actor: Actor, settings: Setting
         return  # nothing is limited: no parameter counts to make
     params = [model_parameters(c, settings) for c in configs] if limits.max_params is not None else []
     check_runs(limits, [c.epochs for c in configs], params, _store(settings).queued_count(actor.name), in_one_sweep)
+
+
+def check_tracked(actor: Actor, epochs: int, params: int, settings: Settings) -> None:
+    """Refuse (LimitError) a student's own script's run over the class's limits (epochs, parameters, at once)."""
+    if actor.role != STUDENT:
+        return
+    running = _store(settings).count_by_status(owner=actor.name).get(RUNNING, 0)
+    check_tracked_run(rules(settings), epochs, params, running)
 
 
 def queue_limit(actor: Actor, settings: Settings) -> int | None:

@@ -11,6 +11,7 @@ machine was offline) brings it back to running with the points it kept meanwhile
 """
 from __future__ import annotations
 
+from core.domain.people import OPERATOR, Actor
 from core.domain.statuses import RUNNING
 from core.domain.tracked_runs import (
     MAX_POINTS_PER_RUN,
@@ -24,6 +25,7 @@ from core.domain.tracked_runs import (
     run_config,
 )
 from core.runtime import worker
+from core.services.classroom import check_tracked
 from core.settings import Settings, load_settings
 from core.store.runs import MetricPoint, RunStore
 from core.store.tracked import (
@@ -32,6 +34,7 @@ from core.store.tracked import (
     end_tracked_run,
     record_test_result,
     reporter,
+    reporter_of_key,
     start_tracked_run,
 )
 
@@ -40,16 +43,19 @@ def _store(settings: Settings) -> RunStore:
     return RunStore(settings.store_location)
 
 
-def start(data: object, settings: Settings | None = None, actor: str = "", remote: bool = False) -> dict:
+def start(data: object, settings: Settings | None = None, actor: Actor = OPERATOR, remote: bool = False) -> dict:
     """A reporter's `fit` began: store its run (running) and return {"run": id}. A start sent again (its
-    answer was lost) returns the same run. `remote`: it reports over the class's API from another machine, so
-    its process id means nothing here."""
+    answer was lost) returns the same run. A student's run meets the class's limits (epochs, parameters, runs
+    at once). `remote`: it reports over the class's API from another machine, so its process id means nothing
+    here."""
     settings = settings or load_settings()
     request = checked(RunStart, data, "start")
+    if reporter_of_key(_store(settings), request.key) is None:  # a start sent again was checked the first time
+        check_tracked(actor, request.epochs, request.param_count, settings)
     host = f"{request.host or 'a machine'} (through the class's API)" if remote else request.host
     try:
         run_id, created = start_tracked_run(
-            _store(settings), request.key, actor, request.name, run_config(request), epochs=request.epochs,
+            _store(settings), request.key, actor.name, request.name, run_config(request), epochs=request.epochs,
             steps=request.steps, param_count=request.param_count, pid=0 if remote else request.pid, host=host,
             layers=[layer.model_dump() for layer in request.layers])
     except ReportRefused as exc:
@@ -60,16 +66,16 @@ def start(data: object, settings: Settings | None = None, actor: str = "", remot
     return {"run": run_id}
 
 
-def _own(store: RunStore, run_id: int, key: str, actor: str, what: str):
+def _own(store: RunStore, run_id: int, key: str, actor: Actor, what: str):
     """The reporter of run `run_id` when `key` and `actor` are the ones that started it; else refused alike
     (whether the run exists is not told to another reporter)."""
     found = reporter(store, run_id)
-    if found is None or found.client_key != key or found.owner != actor:
+    if found is None or found.client_key != key or found.owner != actor.name:
         raise TrackedRunRefused(f"{what}.run: #{run_id} is not a run this reporter started; start one first")
     return found
 
 
-def report(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+def report(data: object, settings: Settings | None = None, actor: Actor = OPERATOR) -> dict:
     """Store a report (points, where training is) of a reporter's run; {"cancel": True} once someone asked
     the run to stop."""
     settings = settings or load_settings()
@@ -88,7 +94,7 @@ def report(data: object, settings: Settings | None = None, actor: str = "") -> d
     return {"cancel": cancel}
 
 
-def end(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+def end(data: object, settings: Settings | None = None, actor: Actor = OPERATOR) -> dict:
     """The reporter says how `fit` ended; {"status": the run's status after}."""
     settings = settings or load_settings()
     request = checked(RunEnd, data, "end")
@@ -98,7 +104,7 @@ def end(data: object, settings: Settings | None = None, actor: str = "") -> dict
     return {"status": store.get(request.run).status}
 
 
-def test_result(data: object, settings: Settings | None = None, actor: str = "") -> dict:
+def test_result(data: object, settings: Settings | None = None, actor: Actor = OPERATOR) -> dict:
     """A `model.evaluate` after `fit`: the run's test loss and accuracy, and each value as a test point."""
     settings = settings or load_settings()
     request = checked(TestResult, data, "test")

@@ -101,6 +101,15 @@ CREATE TABLE IF NOT EXISTS reporters (
     offline_seconds REAL NOT NULL DEFAULT 0,  -- how long it could not reach the store, in all
     layers TEXT NOT NULL DEFAULT '[]'     -- the model's layer table as JSON
 );
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,   -- SHA-256 of a student's API key for their own scripts: a copy reports as nobody
+    "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    label TEXT NOT NULL,         -- what its owner called it ("laptop")
+    hint TEXT NOT NULL,          -- its first characters, to tell keys apart on the page
+    created_at REAL NOT NULL,
+    last_used_at REAL,
+    revoked_at REAL              -- set when revoked: the key acts for nobody from then on
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -162,8 +171,8 @@ def _add_kind_column(conn) -> None:
 
 
 def _add_reporters(conn) -> None:
-    """Version 7: tracked runs' reporters (a student's own script reporting in). SCHEMA's CREATE TABLE IF NOT
-    EXISTS makes the table; there is nothing to alter."""
+    """Version 7: tracked runs' reporters (a student's own script reporting in) and students' API keys. SCHEMA's
+    CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
 
 
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store

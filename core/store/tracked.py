@@ -46,6 +46,12 @@ def reporter(store: RunStore, run_id: int) -> Reporter | None:
     return Reporter(*values)
 
 
+def reporter_of_key(store: RunStore, client_key: str) -> int | None:
+    """The run a reporter's key started, or None."""
+    row = store.connection().execute("SELECT run_id FROM reporters WHERE client_key=?", (client_key,)).fetchone()
+    return int(row[0]) if row else None
+
+
 def start_tracked_run(store: RunStore, client_key: str, owner: str, name: str, config: dict, *, epochs: int,
                       steps: int, param_count: int, pid: int, host: str, layers: list) -> tuple[int, bool]:
     """Insert a running tracked run for `owner`; (its id, True), or (the id, False) when this reporter's start

@@ -41,7 +41,8 @@ _checks: dict[str, asyncio.Semaphore] = {}
 # Reachable without signing in: the sign-in page itself, health checks, and Streamlit's public frontend
 # files (JavaScript, CSS, icons: the same for every Streamlit app, nothing of the lab's).
 OPEN_PATHS = ("/signin", "/signout", "/_stcore/health", "/favicon.png", "/manifest.json")
-OPEN_PREFIXES = ("/static/",)
+# The API for students' scripts and its client are open too: each request carries a student's key instead.
+OPEN_PREFIXES = ("/static/", "/api/track/", "/client/")
 FAILED_SIGN_IN_PAUSE = 0.5  # every wrong password costs the browser this much before the answer
 _gate = {"active": False}  # set once the gate is in front of the app (this process serves serve.py)
 

@@ -1,0 +1,130 @@
+"""The class's JSON API for students' own scripts, at the HTTP layer beside sign-in (serve.py): the `trainlab`
+client on a student's laptop reports its runs here with a personal API key (core/services/api_keys.py).
+
+`POST /api/track/{start|report|end|test}` with `Authorization: Bearer <key>` and a JSON body; the answer is
+JSON, an error one JSON line naming the field: 400 for a request refused as it is, 401 for a missing, unknown
+or revoked key, 413 for a body over MAX_BODY, 429 when a key sends faster than RATE, 503 when the store cannot
+take it now (the client keeps the request and sends it again). Every request acts as the key's student only,
+on runs their reporter started (core/services/tracking.py), under the class's limits.
+`GET /client/<wheel>` serves the client itself, so a laptop with no other network can `pip install` it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.errors import Refusal
+from core.services import api_keys, client_package, tracking
+from core.settings import load_settings
+from core.store.schema import StoreError
+
+MAX_BODY = 512 * 1024  # a report of 2,000 points is ~200 KB of JSON
+BODY_SECONDS = 10.0  # a body still arriving after this is dropped (a slow sender holds a connection)
+RATE, BURST = 20.0, 40  # requests a second per key, and the burst it may save up (a client sends ~2 a second)
+API_PREFIX, CLIENT_PREFIX = "/api/track/", "/client/"
+
+
+class _Buckets:
+    """A token bucket per key: at most RATE requests a second on average, BURST at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, now: float) -> bool:
+        with self._lock:
+            tokens, then = self._state.get(key, (BURST, now))
+            tokens = min(BURST, tokens + (now - then) * RATE)
+            if len(self._state) > 10_000:  # keys that stopped sending: forget them
+                self._state.clear()
+            self._state[key] = (tokens - 1, now) if tokens >= 1 else (tokens, now)
+            return tokens >= 1
+
+
+_buckets = _Buckets()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused past MAX_BODY bytes (whatever Content-Length says) or BODY_SECONDS."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _TooLarge
+    chunks, size = [], 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _TooLarge
+            chunks.append(chunk)
+
+    await asyncio.wait_for(read(), BODY_SECONDS)
+    return b"".join(chunks)
+
+
+async def track(request: Request) -> Response:
+    """One reporter request: the key's student, the body checked, the tracking service's answer."""
+    op = request.path_params["op"]
+    if op not in tracking.REQUESTS:
+        return _error(404, f"request: {op[:40]!r} is not one; use {', '.join(tracking.REQUESTS)}")
+    key = _bearer(request)
+    try:
+        actor = await asyncio.to_thread(api_keys.actor_for_key, key)
+    except StoreError as exc:
+        return _error(503, str(exc))
+    if actor is None:
+        return _error(401, "key: missing, unknown or revoked; send 'Authorization: Bearer <key>' with a key made "
+                           "on the Class page (Your API keys)")
+    if not _buckets.take(key, time.monotonic()):
+        return _error(429, f"rate: over {RATE:.0f} requests a second with this key; report less often")
+    try:
+        data = json.loads(await _body(request))
+    except _TooLarge:
+        return _error(413, f"body: over {MAX_BODY // 1024} KB; send fewer points at a time")
+    except TimeoutError:
+        return _error(408, f"body: not sent within {BODY_SECONDS:.0f} s")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body: not JSON; send one JSON object")
+    extra = {"remote": True} if op == "start" else {}
+    try:
+        answer = await asyncio.to_thread(tracking.REQUESTS[op], data, load_settings(), actor, **extra)
+    except StoreError as exc:  # locked or away for a moment: the client keeps the request and sends it again
+        return _error(503, str(exc))
+    except Refusal as exc:
+        return _error(400, str(exc))
+    return JSONResponse(answer)
+
+
+async def client(request: Request) -> Response:
+    """The `trainlab` client as a wheel, for `pip install http://<server>/client/<wheel>`."""
+    name = request.path_params["name"]
+    if name != client_package.WHEEL_NAME:
+        wanted = CLIENT_PREFIX + client_package.WHEEL_NAME
+        return _error(404, f"client: there is no {name[:80]!r} here; install {wanted}")
+    return Response(client_package.wheel(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{client_package.WHEEL_NAME}"'})
+
+
+def routes() -> list[Route]:
+    """The API's routes, to serve beside the app (open past the sign-in gate: a key is their sign-in)."""
+    return [Route(API_PREFIX + "{op}", track, methods=["POST"]), Route(CLIENT_PREFIX + "{name}", client)]

@@ -1,0 +1,198 @@
+"""The class's JSON API for students' own scripts, against one real `serve.py` in classroom mode on loopback
+(shared by these tests): API keys that act as their student only, bad requests answered with one JSON line and
+a 4xx, the class's limits, the client installed from the server with pip, and a real Keras script whose server
+stops mid-run and comes back: no point lost, none twice, in order."""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from core.domain.people import STUDENT, TEACHER, Actor
+from core.domain.statuses import SUCCEEDED
+from core.services import accounts, api_keys, jobs
+from core.services import classroom as class_service
+from core.settings import load_settings
+from core.store.runs import RunStore
+from core.store.tracked import reporter
+from tests.browser_support import StreamlitServer
+from tests.conftest import PROJECT_ROOT, wait_for
+from tests.test_tracking import _report, _start
+
+pytestmark = pytest.mark.browser  # a real server in a subprocess
+
+AMY, BEN, TESS = Actor("amy", STUDENT), Actor("ben", STUDENT), Actor("tess", TEACHER)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """serve.py behind the gate with tess (teacher), amy and ben, and a key for each student; (server, settings,
+    keys)."""
+    home = tmp_path_factory.mktemp("api")
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("TRAINLAB_DB_URL", raising=False)
+        for name, value in {"TRAINLAB_HOME": str(home / "lab"), "KERAS_HOME": str(home / "keras"),
+                            "TRAINLAB_AUTOSTART_WORKERS": "0", "TRAINLAB_CLASSROOM": "1",
+                            "TRAINLAB_DATA_ROOT": str(home / "data")}.items():
+            env.setenv(name, value)
+        settings = load_settings()
+        for actor in (TESS, AMY, BEN):
+            accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
+        keys = {actor.name: api_keys.make(actor, "laptop", settings) for actor in (AMY, BEN)}
+        server = StreamlitServer(home / "streamlit.log", script="serve.py")
+        server.start()
+        try:
+            yield server, settings, keys
+        finally:
+            server.stop()
+
+
+def _call(server, op: str, body, key: str | None = None, raw: bytes | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    connection.request("POST", f"/api/track/{op}", raw if raw is not None else json.dumps(body), headers)
+    response = connection.getresponse()
+    text = response.read().decode()
+    return response.status, json.loads(text), text
+
+
+def test_a_students_key_creates_and_fills_their_own_run_and_no_one_elses(api):
+    server, settings, keys = api
+    start = _start(epochs=3)
+    status, answer, _ = _call(server, "start", start, keys["amy"])
+    assert status == 200, answer
+    run_id = answer["run"]
+    assert _call(server, "report", _report(run_id, start["key"], 1, 5), keys["amy"])[:2] == (200, {"cancel": False})
+    assert _call(server, "end", {"run": run_id, "key": start["key"], "status": SUCCEEDED}, keys["amy"])[:2] == \
+        (200, {"status": SUCCEEDED})
+    assert _call(server, "test", {"run": run_id, "key": start["key"], "metrics": {"loss": 0.3, "accuracy": 0.9}},
+                 keys["amy"])[0] == 200
+    store = RunStore(settings.store_location)
+    run = store.get(run_id)
+    assert (run.owner, run.status, run.test_accuracy, run.worker_pid) == ("amy", SUCCEEDED, 0.9, 0)
+    assert run.worker_host == "elsewhere (through the class's API)"  # never judged by a process id of the server
+    assert [p.name for p in store.metrics(run_id) if p.kind == "batch"] == ["loss", "accuracy"]
+    # Ben's key cannot write into amy's run, even with her reporter's key (which a run's page never shows).
+    status, answer, text = _call(server, "report", _report(run_id, start["key"], 2, 6), keys["ben"])
+    assert status == 400 and answer == {"error": f"report.run: #{run_id} is not a run this reporter started; start "
+                                                 "one first"} and "\n" not in text
+    assert len(store.metrics(run_id)) == 4
+
+
+def test_a_revoked_a_wrong_or_no_key_is_refused_and_nothing_is_stored(api):
+    server, settings, _ = api
+    spare = api_keys.make(AMY, "old laptop", settings)
+    assert _call(server, "start", _start(), spare)[0] == 200
+    api_keys.revoke(AMY, spare[:10], settings)
+    before = len(jobs.list_runs(settings, actor=TESS))
+    for key in (spare, None, "tlk_" + "x" * 32, "Basic abc"):
+        status, answer, _ = _call(server, "start", _start(), key)
+        assert status == 401 and answer["error"].startswith("key: missing, unknown or revoked; send 'Authorization:")
+    assert len(jobs.list_runs(settings, actor=TESS)) == before
+    listed = api_keys.keys(AMY, settings)
+    assert [(k.label, k.revoked_at is not None) for k in listed] == [("laptop", False), ("old laptop", True)]
+    assert all(not k.hint.endswith(spare[10:]) for k in listed)  # only its first characters are kept
+
+
+@pytest.mark.parametrize(("op", "raw", "status", "said"), [
+    ("start", b"{not json", 400, "body: not JSON; send one JSON object"),
+    ("start", b"[1, 2]", 400, "start: must be a JSON object; got list"),
+    ("start", json.dumps(_start(epochs=0)).encode(), 400, "start.epochs: input should be greater than or equal to 1"),
+    ("start", json.dumps({**_start(), "layers": [{"name": "x" * 300, "type": "Dense"}]}).encode(), 400,
+     "start.layers.0.name: string should have at most 200 characters"),
+    ("start", b'{"key": "' + b"a" * 600_000 + b'"}', 413, "body: over 512 KB; send fewer points at a time"),
+    ("restart", b"{}", 404, "request: 'restart' is not one; use start, report, end, test"),
+])
+def test_a_bad_request_is_a_4xx_with_one_json_line_naming_the_field(api, op, raw, status, said):
+    server, settings, keys = api
+    before = len(jobs.list_runs(settings, actor=TESS))
+    got, answer, text = _call(server, op, None, keys["amy"], raw=raw)
+    assert got == status and answer["error"].startswith(said) and "\n" not in text
+    assert len(jobs.list_runs(settings, actor=TESS)) == before
+
+
+def test_a_students_script_meets_the_class_limits_and_a_key_cannot_flood_the_server(api):
+    server, settings, keys = api
+    class_service.set_rules({"epochs": "3", "params": "1000"}, settings, actor=TESS)
+    try:
+        status, answer, _ = _call(server, "start", _start(epochs=5), keys["ben"])
+        assert (status, answer["error"]) == (400, "limit: 5 epochs is over the class limit of 3 epochs per run")
+        status, answer, _ = _call(server, "start", _start(param_count=5000), keys["ben"])
+        assert status == 400 and answer["error"].startswith("limit: the model has 5,000 parameters, over the class")
+    finally:
+        class_service.set_rules({"epochs": "none", "params": "none"}, settings, actor=TESS)
+    # Past the burst, a key that sends as fast as it can is told to slow down; it gets through again later.
+    statuses = [_call(server, "report", {"run": 1}, keys["ben"])[0] for _ in range(60)]
+    assert 429 in statuses and statuses.count(400) >= 20
+
+
+def test_the_client_installs_from_the_server_with_pip_alone(api, tmp_path):
+    server, _, _ = api
+    from core.services.client_package import WHEEL_NAME
+
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--quiet",
+                           "--target", str(target), f"{server.url}/client/{WHEEL_NAME}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (target / "trainlab").glob("*.py")) == sorted(
+        p.name for p in (PROJECT_ROOT / "trainlab").glob("*.py"))
+    check = subprocess.run([sys.executable, "-c", "import trainlab.sinks as s, trainlab.reporter; print(s.TIMEOUT)"],
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)}, capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0 and check.stdout.strip() == "5.0", check.stderr[-2000:]
+
+
+def test_a_script_whose_server_stops_mid_run_loses_no_point_and_sends_none_twice(api, tmp_path):
+    server, settings, keys = api
+    script = tmp_path / "own.py"
+    script.write_text(textwrap.dedent("""
+        import time
+        import numpy as np
+        import keras
+        from trainlab import TrainLabCallback
+
+        class Slow(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                print("epoch", epoch + 1, flush=True)
+                time.sleep(1.0)
+
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(400, 4)).astype("float32"), rng.integers(0, 2, 400)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")], name="own")
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=8, epochs=10, verbose=0, validation_split=0.2,
+                  callbacks=[Slow(), TrainLabCallback(name="through a restart", interval=0.1)])
+        print("done", flush=True)
+    """))
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "TRAINLAB_URL": server.url,
+           "TRAINLAB_KEY": keys["amy"], "TRAINLAB_SPOOL": str(tmp_path / "spool")}
+    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "epoch 1"
+        server.stop()  # the class's server goes away for a while; the script trains on
+        assert process.stdout.readline().strip() == "epoch 2"
+        assert process.stdout.readline().strip() == "epoch 3"
+        assert list((tmp_path / "spool").glob("*.jsonl")), "the reports waiting for the server are kept on disk"
+        server.start()
+        assert process.wait(120) == 0, process.stderr.read()[-2000:]
+    finally:
+        process.kill()
+        if server.process is None or server.process.poll() is not None:
+            server.start()
+    store = RunStore(settings.store_location)
+    run = wait_for(lambda: next((r for r in store.list_runs() if r.name == "through a restart"
+                                 and r.status == SUCCEEDED), None), 30, what="the run to end")
+    assert run.owner == "amy"
+    metrics = store.metrics(run.id)
+    for name in ("loss", "val_loss", "val_accuracy"):
+        epochs = [p.epoch for p in metrics if p.kind == "epoch" and p.name == name]
+        assert epochs == [float(e) for e in range(1, 11)], (name, epochs)  # each once, in order
+    steps = [p.step for p in metrics if p.kind == "batch" and p.name == "loss"]
+    assert steps == sorted(set(steps)) and len(steps) > 10
+    assert reporter(store, run.id).offline_seconds > 1.0
+    assert not list((tmp_path / "spool").glob("*.jsonl"))
