@@ -5,10 +5,11 @@ from core.domain.class_rules import LIMITS, SWITCHES
 from core.domain.statuses import ACTIVE_STATUSES, QUEUED, RUNNING
 from core.domain.sweep_spec import ASSIGNMENT_TARGETS
 from core.errors import Refusal
-from core.services import accounts, catalog, classroom, jobs
+from core.services import accounts, catalog, classroom, client_package, jobs
 from core.settings import load_settings
 from core.views.classroom import audit_table, class_queue_table
 from core.views.display import for_display
+from core.views.own_code import install_command, server_address
 from pages.common.auth import current_actor
 from pages.common.live import watch_runs
 from pages.common.nav import page_setup
@@ -99,6 +100,13 @@ if saved:
         st.success("Limits saved: new submissions are checked against them.", icon=":material/check_circle:")
 st.caption("Runs training at the same time is checked when a worker picks the next run; the other limits when a "
            "student submits.")
+
+st.subheader("Students' own scripts")
+st.markdown("Students report their own Keras scripts and notebooks here with the client and a personal key; the "
+            "**Your code** page shows each of them how, with this server's address:")
+st.code(install_command(server_address(st.context.url), client_package.WHEEL_NAME), "bash", wrap_lines=True)
+st.caption("Their runs show on the Runs page and on the board above, marked as their own code, under the limits "
+           "above (epochs, parameters, runs at once).")
 
 st.subheader("Audit")
 audit = accounts.audit(settings, limit=100)

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.browser
 PAGES = [("", "Train Lab", "Train Lab"), ("lessons", "Lessons", "Lessons · Train Lab"),
          ("train", "Train", "Train · Train Lab"), ("runs", "Runs", "Runs · Train Lab"),
          ("sweeps", "Sweeps", "Sweeps · Train Lab"), ("models", "Models", "Models · Train Lab"),
-         ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab")]
-SIDEBAR = ["Home", "Lessons", "Train", "Runs", "Sweeps", "Models", "Augment", "Data"]
+         ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab"),
+         ("own_code", "Your code", "Your code · Train Lab")]
+SIDEBAR = ["Home", "Lessons", "Train", "Runs", "Sweeps", "Models", "Augment", "Data", "Your code"]
 
 
 def _check_page(page, heading: str, title: str) -> None:

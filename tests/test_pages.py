@@ -12,7 +12,7 @@ from core.store.runs import MetricPoint
 from tests.conftest import PROJECT_ROOT, make_fashion_files
 
 PAGES = ["app.py", "pages/lessons.py", "pages/train.py", "pages/runs.py", "pages/sweeps.py", "pages/models.py",
-         "pages/augment.py", "pages/data.py"]
+         "pages/augment.py", "pages/data.py", "pages/own_code.py"]
 
 
 def _page(path: str) -> AppTest:

@@ -223,3 +223,45 @@ def test_the_runs_page_marks_a_tracked_run_and_says_why_it_cannot_run_again(lab,
     at.query_params["run"] = str(trained)
     at.run()
     assert not at.button(key=f"again_{trained}").disabled and not at.button(key=f"clone_{trained}").disabled
+
+
+def test_the_your_code_page_makes_a_key_shown_once_and_revokes_it(classroom, monkeypatch):
+    from core.services import accounts, api_keys
+    from core.web import signin
+    from tests.conftest import AMY
+    from tests.test_pages import _page
+
+    token = accounts.sign_in("amy", "amy-password", classroom).token
+    monkeypatch.setattr("pages.common.auth._session_token", lambda: token)
+    monkeypatch.setitem(signin._gate, "active", True)
+    at = _page("pages/own_code.py").run()
+    assert not at.exception and "You have no keys yet." in [c.value for c in at.caption]
+    codes = [c.value for c in at.code]
+    assert any(c.startswith("pip install http://SERVER:8501/client/trainlab-") and c.endswith("-py3-none-any.whl")
+               for c in codes), codes
+    at.text_input[0].set_value("   ").run()
+    at.button[0].click().run()  # a blank label is refused by name, nothing made
+    assert at.error[0].value.startswith("Label: name the key in 1 to 40 printable characters")
+    at.text_input[0].set_value("my laptop")
+    at.button[0].click().run()
+    shown = [c.value for c in at.code if "TRAINLAB_KEY=tlk_" in c.value]
+    assert len(shown) == 1 and not at.error
+    key = shown[0].split("export TRAINLAB_KEY=")[1].split()[0]
+    assert api_keys.actor_for_key(key, classroom).name == "amy"
+    table = at.dataframe[0].value
+    assert list(table["label"]) == ["my laptop"] and list(table["state"]) == ["live"]
+    assert key not in table.to_string() and table["starts with"][0] == key[:10] + "…"
+    at = _page("pages/own_code.py").run()  # opened again: the key itself is never shown again
+    assert not [c for c in at.code if key in c.value]
+    at.button[-1].click().run()  # Revoke
+    assert api_keys.actor_for_key(key, classroom) is None
+    assert list(at.dataframe[0].value["state"]) == ["revoked"]
+    assert api_keys.keys(AMY, classroom)[0].revoked_at is not None
+
+
+def test_the_your_code_page_on_a_laptop_needs_no_key(lab):
+    from tests.test_pages import _page
+
+    at = _page("pages/own_code.py").run()
+    assert not at.exception and not at.form
+    assert any(c.value.startswith("python -m core track my_script.py") for c in at.code)

@@ -37,6 +37,7 @@ PAGES = (
     PageEntry("pages/models.py", "Models", ":material/account_tree:"),
     PageEntry("pages/augment.py", "Augment", ":material/auto_awesome:"),
     PageEntry("pages/data.py", "Data", ":material/dataset:"),
+    PageEntry("pages/own_code.py", "Your code", ":material/code:"),
     PageEntry("pages/teacher.py", "Class", ":material/groups:", teachers_only=True),
 )
 _BY_PATH = {p.path: p for p in PAGES}
