@@ -1,4 +1,8 @@
 """A real browser (Debian's Chromium, driven by Playwright) against a real app and worker pool."""
+import os
+import subprocess
+import sys
+
 import pytest
 
 from core.domain.statuses import RUNNING
@@ -6,12 +10,37 @@ from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
 from tests.browser_support import CURVE_DRAWN, screenshot
-from tests.conftest import wait_for
+from tests.conftest import PROJECT_ROOT, wait_for
 
 pytestmark = pytest.mark.browser
 
 
-def test_start_a_run_and_see_its_curve(server, page):
+TRACKED_POINTS = """() => {
+    const chart = document.querySelector('.js-plotly-plot');
+    const traces = (chart && chart._fullData || []).filter(t => (t.name || '').startsWith('#3 '));
+    return traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+}"""
+OWN_SCRIPT = """
+import time
+import numpy as np
+import keras
+from trainlab import TrainLabCallback
+
+class Slow(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(0.7)
+
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(400, 8, 8, 1)).astype("float32"), rng.integers(0, 10, 400)
+model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")],
+                         name="my_mlp")
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, batch_size=16, epochs=15, validation_split=0.2, verbose=0,
+          callbacks=[Slow(), TrainLabCallback(name="my own script", dataset="digits", interval=0.2)])
+"""
+
+
+def test_start_a_run_and_see_its_curve(server, page, tmp_path):
     page.goto(f"{server.url}/train")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run #1 queued").wait_for(timeout=30_000)
@@ -42,6 +71,29 @@ def test_start_a_run_and_see_its_curve(server, page):
         timeout=120_000,
     )
     screenshot(page, "browser-compare.png")
+
+    # A student's own script reports in while it trains: its curves grow beside the runs Train Lab trained.
+    settings = load_settings()
+    wait_for(lambda: jobs.get_run(2, settings).is_finished, 120, what="run #2 to finish")
+    script = tmp_path / "own.py"
+    script.write_text(OWN_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (r := jobs.get_run(3, settings)) and r.epoch >= 2, 120, what="the script's run")
+        page.goto(f"{server.url}/runs?runs=1,3&run=3")
+        page.get_by_text("From your own code: own.py").wait_for(timeout=60_000)
+        first = page.wait_for_function(f"() => ({TRACKED_POINTS})() > 0", timeout=60_000) and \
+            page.evaluate(TRACKED_POINTS)
+        page.wait_for_function(f"() => ({TRACKED_POINTS})() > {first}", timeout=60_000)  # live, no reload
+        legend = page.locator(".js-plotly-plot").first.locator(".legendtext").all_text_contents()
+        assert any(t.startswith("#1 ") for t in legend) and any(t.startswith("#3 my own script") for t in legend)
+        assert process.wait(120) == 0, process.stderr.read()[-2000:]
+        screenshot(page, "browser-tracked.png")
+    finally:
+        process.kill()
+    assert jobs.get_run(3, settings).status == "succeeded"
 
 
 def test_a_run_keeps_training_across_a_streamlit_restart(server, page):
