@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all twelve figures, about 55 minutes on 2 cores
+    python -m bench                       # all fourteen figures, about an hour on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
-           "class-browsers", "model-cache", "cluster")
+           "class-browsers", "model-cache", "cluster", "tracking", "tracking-class")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -38,8 +38,18 @@ TITLES = {
     "model-cache": "11. Looking inside a run's model: Streamlit-process memory for 30 sessions, shared cache vs a copy "
                    "per session",
     "cluster": "12. Ray executor vs the local pool on this machine: submit -> first point, runs per minute",
+    "tracking": "13. A student's own script reporting to Train Lab vs the same script untracked (target <= +2 % wall "
+                "time)",
+    "tracking-class": "14. One server taking 30 students' scripts' reports while 30 pages watch (thin clients)",
 }
 OUT = Path(__file__).resolve().parent / "out"
+
+
+class _Figure:
+    """A figure whose `run` is a function of a module holding several figures."""
+
+    def __init__(self, function):
+        self.run = function
 
 
 def main() -> int:
@@ -58,6 +68,7 @@ def main() -> int:
         opening_sessions,
         overhead,
         store_scale,
+        tracking,
         watching_sessions,
     )
     from bench.common import Lab, machine
@@ -72,14 +83,16 @@ def main() -> int:
     modules = {"overhead": overhead, "latency": latency, "store": store_scale, "memory": memory,
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
                "opening": opening_sessions, "class": class_sessions,
-               "class-browsers": class_browsers, "model-cache": model_cache, "cluster": cluster}
+               "class-browsers": class_browsers, "model-cache": model_cache, "cluster": cluster,
+               "tracking": _Figure(tracking.overhead), "tracking-class": _Figure(tracking.ingest)}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()
     try:
         for name in args.only:
             started = time.monotonic()
-            kwargs = {"quick": True, **({"repeat": 1} if name in ("overhead", "latency") else {})} if args.quick \
+            kwargs = {"quick": True, **({"repeat": 1} if name in ("overhead", "latency", "tracking") else {})} \
+                if args.quick \
                 else {}
             rows = modules[name].run(lab, **kwargs)
             results["figures"][name] = rows

@@ -1,8 +1,9 @@
 """The baseline of the overhead figure: the same training as a Train Lab run, as a plain Keras
 script would do it (NumPy arrays scaled once, `model.fit`, no callbacks, TensorFlow's default
-threads). Prints {"fit_seconds": ..., "samples": ...} as JSON.
+threads). Prints {"fit_seconds": ..., "samples": ...} as JSON. With --track, the same script reports to
+Train Lab through the `trainlab` client's callback (the tracking figure: what reporting costs a student's fit).
 
-    python bench/plain_keras.py '<TrainConfig JSON>'
+    python bench/plain_keras.py '<TrainConfig JSON>' [--track]
 """
 import json
 import os
@@ -35,8 +36,14 @@ def main() -> None:
     steps = -(-len(x) // config.batch_size)
     model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    callbacks = []
+    if "--track" in sys.argv[2:]:
+        from trainlab import TrainLabCallback
+
+        callbacks.append(TrainLabCallback(name="bench tracked", dataset=config.dataset))
     start = time.monotonic()
-    model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(xv, yv), verbose=0)
+    model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(xv, yv), verbose=0,
+              callbacks=callbacks)
     print(json.dumps({"fit_seconds": time.monotonic() - start, "samples": len(x) * config.epochs}))
 
 

@@ -265,3 +265,23 @@ def test_the_your_code_page_on_a_laptop_needs_no_key(lab):
     at = _page("pages/own_code.py").run()
     assert not at.exception and not at.form
     assert any(c.value.startswith("python -m core track my_script.py") for c in at.code)
+
+
+def test_a_tracked_run_that_knows_almost_nothing_still_shows_on_every_page(lab, store):
+    from tests.test_pages import PAGES, _finished_run, _page
+
+    bare = {"key": uuid.uuid4().hex, "name": "bare", "epochs": 2, "steps": 5}  # no optimizer, rate, sizes, layers
+    run_id = tracking.start(bare, lab)["run"]
+    points = [*_points(3), {"kind": "epoch", "step": 5, "epoch": 1.0, "elapsed": 1.0, "name": "loss", "value": 0.5}]
+    tracking.report({"run": run_id, "key": bare["key"], "seq": 1, "points": points, "progress": 0.5}, lab)
+    tracking.end({"run": run_id, "key": bare["key"], "status": SUCCEEDED, "train_seconds": 3.0}, lab)
+    other = _finished_run(store)
+    runs_page = ("pages/runs.py", {"run": str(run_id), "runs": f"{run_id},{other}"})
+    for path, params in [(p, {}) for p in PAGES] + [runs_page]:
+        at = _page(path)
+        for name, value in params.items():
+            at.query_params[name] = value
+        at.run()
+        assert not at.exception and not [e for e in at.error if "failed unexpectedly" in e.value], path
+    table = at.dataframe[0].value
+    assert table.set_index("id").loc[run_id, "optimizer"] == ""

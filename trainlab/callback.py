@@ -73,7 +73,7 @@ class TrainLabCallback(keras.callbacks.Callback):
         self._reset()
         self.cancelled = False
         self.reporter = None
-        sink = connect() if self._sink is ... else self._sink
+        sink = connect if self._sink is ... else self._sink  # connect() runs on the reporter's thread
         if sink is None:
             return
         fit = describe.fit_arguments()

@@ -32,11 +32,15 @@ def spool_dir() -> Path:
 
 
 class Reporter:
-    """Sends one run's requests through `sink` on a thread of its own; the training thread calls `report`,
+    """Sends one run's requests through a sink on a thread of its own (`sink`: the sink, or a function that makes
+    it there: connecting to this machine's store imports Train Lab, which the training thread must not wait
+    for); the training thread calls `report`,
     `end` and `test`, which only queue."""
 
     def __init__(self, sink, start: dict, interval: float = 0.5, heartbeat: float = 2.0):
-        self.sink, self.key, self.interval, self.heartbeat = sink, start["key"], interval, heartbeat
+        self.sink = sink if hasattr(sink, "call") else None
+        self._make_sink = None if self.sink is not None else sink
+        self.key, self.interval, self.heartbeat = start["key"], interval, heartbeat
         self.run_id: int | None = None
         self.cancel_asked = threading.Event()
         self.ended = False  # an end was queued: no heartbeat after it
@@ -72,6 +76,12 @@ class Reporter:
 
     # -- the reporter's thread ---------------------------------------------------------------------------
     def _loop(self) -> None:
+        if self.sink is None:
+            self.sink = self._make_sink()
+            if self.sink is None:  # no Train Lab to report to (said on stderr): nothing is kept or sent
+                self.refused = "no Train Lab to report to"
+                self._pending.clear()
+                return
         last_sent = time.monotonic()
         while True:
             closing = self._closing.wait(self.interval)
@@ -163,7 +173,7 @@ class Reporter:
     def _write_spool(self) -> None:
         """Append the requests not in the spool file yet (the file starts with how to reach Train Lab)."""
         fresh = [entry for entry in self._pending if not entry[2]]
-        if not fresh:
+        if not fresh or self.sink is None:  # no sink yet: nowhere known to send them later either
             return
         try:
             self._spool.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.domain.run_query import SORT_KEYS, RunQuery
-from core.domain.statuses import SUCCEEDED
+from core.domain.statuses import SUCCEEDED, TRAINED
 from core.store.runs import _RUN_COLUMNS, Run, RunStore
 
 # A run's best epoch-end validation accuracy, read from its points (the metrics index is on run_id).
@@ -101,8 +101,9 @@ def best_validation_accuracy(store: RunStore, run_ids: list[int] | None = None) 
 
 
 def throughput_rows(store: RunStore) -> list[tuple[str, int, int, float]]:
-    """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run that
-    trained, for estimates of how long new runs will take."""
+    """(config JSON, batches per epoch, epochs done, training seconds) of every succeeded run Train Lab trained,
+    for estimates of how long new runs will take (a student's own script trained on another machine: its pace
+    says nothing of this one's)."""
     return [tuple(row) for row in store.connection().execute(
-        "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0",
-        (SUCCEEDED,))]
+        "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0 "
+        "AND kind=?", (SUCCEEDED, TRAINED))]

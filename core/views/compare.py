@@ -72,6 +72,8 @@ def legend_labels(runs: list[Run]) -> dict[int, str]:
         extras = []
         for key in keys:
             value = row[key]
+            if value is None or isinstance(value, float) and math.isnan(value):
+                continue  # a setting this run does not have (a script's run may know no learning rate)
             text = f"{value:g}" if isinstance(value, float) else str(value)
             if text not in shown:
                 extras.append(f"{_LEGEND_SETTINGS[key]}{text}")
@@ -170,7 +172,9 @@ def final_metrics(runs: list[Run], metrics: pd.DataFrame) -> pd.DataFrame:
         done = curves.get((run.id, "loss", "epoch"), NO_POINTS)["epoch"]
         epochs_done = int(done.max()) if len(done) else 0  # a queued run, or one that failed in epoch 1
         config = run.config_dict
-        samples = run.steps * config.get("batch_size", 0) * epochs_done
+        # A script's run tells its samples, or may know no batch size (data from a generator): none then.
+        per_epoch = config.get("train_samples") or run.steps * (config.get("batch_size") or 0)
+        samples = per_epoch * epochs_done
         rows.append({
             # The key figures first (test and best validation accuracy, size): on a narrow screen the rest scrolls.
             "run": run.id, "name": run.name, "status": run.status, "test accuracy": run.test_accuracy,

@@ -128,13 +128,21 @@ def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int
             "dataset": config.get("dataset", ""),
             "architecture": config.get("architecture", ""),
             "progress": round(100 * run.progress, 1),
-            "optimizer": f"{config.get('optimizer', '')} {config.get('learning_rate', 0):g}",
+            "optimizer": optimizer_text(config),
             "parameters": run.param_count,
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
             "detail": progress_text(run) if run.status == RUNNING else
             queue_text(places[run.id]) if run.id in places else (run.error or ""),
         })
     return pd.DataFrame(rows)
+
+
+def optimizer_text(config: dict) -> str:
+    """'adam 0.001' for a run's settings; a run from a student's own code may know neither (an optimizer of
+    their own making), and its page must still show: what is missing is left out."""
+    rate = config.get("learning_rate")
+    rate_text = f"{rate:g}" if isinstance(rate, (int, float)) and not isinstance(rate, bool) else ""
+    return " ".join(part for part in (str(config.get("optimizer") or ""), rate_text) if part)
 
 
 def varied_first(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[str, ...]:
