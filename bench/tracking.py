@@ -71,7 +71,7 @@ class _Reporter(threading.Thread):
         self.burst, self.pause, self.stop = burst, pause, stop
         self.key, self.run_id, self.seq, self.step = uuid.uuid4().hex, None, 0, 0
         self.latencies: list[float] = []
-        self.points = self.refused = self.unreachable = 0
+        self.points = self.refused = self.slowed = self.unreachable = 0
 
     def begin(self) -> int:
         start = {"key": self.key, "name": self.name, "epochs": 1000, "steps": 100, "host": "laptop"}
@@ -103,8 +103,11 @@ class _Reporter(threading.Thread):
                 self.sink.call("report", body)
             except Refused:
                 self.refused += 1
-            except Unreachable:
-                self.unreachable += 1
+            except Unreachable as exc:  # 429: over the key's rate (the client keeps the report and sends it later)
+                if str(exc).startswith("429"):
+                    self.slowed += 1
+                else:
+                    self.unreachable += 1
             else:
                 self.latencies.append(time.monotonic() - began)
                 self.points += len(points)
@@ -135,7 +138,9 @@ def _phase(url: str, keys: list[str], cookies: list[str], burst: int, pause: flo
             "reports per s": round(len(latencies) / seconds, 1),
             "report p50 (ms)": round(1000 * statistics.median(latencies)) if latencies else None,
             "report p95 (ms)": round(1000 * _p95(latencies)) if latencies else None,
-            "refused / unreachable": f"{sum(r.refused for r in reporters)} / {sum(r.unreachable for r in reporters)}",
+            "refused / told to slow down (429) / unreachable":
+                f"{sum(r.refused for r in reporters)} / {sum(r.slowed for r in reporters)} / "
+                f"{sum(r.unreachable for r in reporters)}",
             "pages drew curves": f"{sum(w.opened is not None for w in watched)}/{len(watched)}",
             "page errors": sum(len(w.errors) for w in watched),
             "server CPU % of a core": round(100 * cpu / seconds, 1)}

@@ -285,3 +285,22 @@ def test_a_tracked_run_that_knows_almost_nothing_still_shows_on_every_page(lab, 
         assert not at.exception and not [e for e in at.error if "failed unexpectedly" in e.value], path
     table = at.dataframe[0].value
     assert table.set_index("id").loc[run_id, "optimizer"] == ""
+
+
+def test_a_students_own_script_counts_on_the_assignment_board(classroom, store):
+    from core.services import classroom as class_service
+    from tests.conftest import TESS
+
+    start = _start(dataset="digits")
+    run_id = tracking.start(start, classroom, actor=AMY, remote=True)["run"]
+    points = [{"kind": "epoch", "step": 10 * e, "epoch": float(e), "elapsed": float(e), "name": "val_accuracy",
+               "value": 0.8 + e / 20} for e in (1, 2, 3)]
+    tracking.report({"run": run_id, "key": start["key"], "seq": 1, "points": points, "epoch": 3, "progress": 1.0},
+                    classroom, actor=AMY)
+    tracking.end({"run": run_id, "key": start["key"], "status": SUCCEEDED}, classroom, actor=AMY)
+    tracking.test_result({"run": run_id, "key": start["key"], "metrics": {"loss": 0.2, "accuracy": 0.93}},
+                         classroom, actor=AMY)
+    board = class_service.assignment_board("digits", 0.9, classroom, actor=TESS)
+    row = board[board["student"] == "amy"].iloc[0]
+    assert (row["run"], round(row["val accuracy"], 6), row["test accuracy"], row["reached"]) == \
+        (run_id, 0.95, 0.93, True)
