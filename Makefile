@@ -38,6 +38,7 @@ $(VENV)/.stamp-app: $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS)
+	$(BIN)/python scripts/link_project.py
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-app requirements-dev.txt

@@ -6,6 +6,7 @@ from core.errors import Refusal
 from core.services import api_keys, client_package
 from core.settings import load_settings
 from core.views.own_code import (
+    ARGUMENTS,
     AUTOLOG,
     CALLBACK,
     CAPTURED,
@@ -30,7 +31,8 @@ st.markdown("Train your own Keras script or notebook wherever it runs, and watch
 
 st.subheader("Three ways to report a run")
 st.markdown("**A script, unchanged**: every `model.fit` in it becomes a run.")
-st.code(TRACK_COMMAND if not settings.classroom else "python -m trainlab track my_script.py --epochs 5", "bash")
+st.code(TRACK_COMMAND if not settings.classroom else "python -m trainlab track my_script.py", "bash")
+st.caption(ARGUMENTS)
 st.markdown("**In a notebook or a script**, once at the top:")
 st.code(AUTOLOG, "python")
 st.markdown("**Or per fit**, with a callback:")
@@ -40,10 +42,10 @@ st.caption(CAPTURED)
 address = server_address(st.context.url)
 if not settings.classroom:
     st.subheader("On this computer")
-    st.markdown("Run the command from the Train Lab folder with its Python (`.venv/bin/python -m core track …`), "
-                "or start your notebook with that Python: the client (`trainlab`) is beside Train Lab and reports "
-                "straight into this lab. If Train Lab could not be reached, `python -m core sync` sends what was "
-                "left.")
+    st.markdown("Use Train Lab's own Python (`.venv/bin/python` in its folder) from any folder: for the command "
+                "above, or to start your notebook (`.venv/bin/python -m pip install jupyter`, then "
+                "`.venv/bin/python -m jupyter lab`). The client (`trainlab`) reports straight into this lab; if the "
+                "lab could not take a report, `.venv/bin/python -m core sync` sends what was left.")
     st.stop()
 
 st.subheader("On your laptop")
@@ -60,17 +62,18 @@ if actor is None:
     st.stop()
 st.caption("A key reports runs as you, and only you: keep it to yourself, one per laptop. It is shown once, when "
            "made; revoke one you lost.")
-with st.form("new_key", clear_on_submit=True):
-    label = st.text_input("Label", placeholder="laptop", help="What the key is for, to tell your keys apart")
+with st.form("new_key"):
+    label = st.text_input("Label", "laptop", help="What the key is for, to tell your keys apart")
     made = st.form_submit_button("Make a key")
 if made:
     try:
-        key = api_keys.make(actor, label, settings)
+        st.session_state["new_api_key"] = api_keys.make(actor, label, settings)
     except Refusal as exc:
         st.error(refusal(exc, KEY_LABELS), icon=":material/error:")
-    else:
-        st.success("Your new key: copy it now, it is not shown again.", icon=":material/key:")
-        st.code(environment(address, key), "bash", wrap_lines=True)
+if "new_api_key" in st.session_state:  # kept until dismissed: a second click on Make a key must not hide it
+    st.success("Your new key: copy it now. Once you press Done, it is never shown again.", icon=":material/key:")
+    st.code(environment(address, st.session_state["new_api_key"]), "bash", wrap_lines=True)
+    st.button("Done, I copied it", key="key_copied", on_click=st.session_state.pop, args=("new_api_key",))
 keys = api_keys.keys(actor, settings)
 if keys:
     st.dataframe(keys_table(keys), hide_index=True, key="api_keys")

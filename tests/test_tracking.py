@@ -211,7 +211,7 @@ def test_the_runs_page_marks_a_tracked_run_and_says_why_it_cannot_run_again(lab,
     assert source == "From your own code: ex1.py --epochs 3 'it'\"'\"'s' · model my_cnn · process 999999 on elsewhere"
     assert escape_markdown(source) in captions, captions  # the script's arguments are user text: never markdown
     assert "Its script could not reach Train Lab for 90 s in all; the points of that time arrived later." in captions
-    assert any(c.startswith("It trained in your own code, not in Train Lab") for c in captions)
+    assert any(c.startswith("It runs in your own code, not in Train Lab") for c in captions)
     assert at.button(key=f"again_{tracked}").disabled and at.button(key=f"clone_{tracked}").disabled
     (layers,) = [d.value for d in at.dataframe if "output shape" in d.value.columns]
     assert list(layers.columns) == ["name", "type", "output shape", "parameters"] and layers["parameters"][0] == 1234
@@ -239,7 +239,7 @@ def test_the_your_code_page_makes_a_key_shown_once_and_revokes_it(classroom, mon
     codes = [c.value for c in at.code]
     assert any(c.startswith("pip install http://SERVER:8501/client/trainlab-") and c.endswith("-py3-none-any.whl")
                for c in codes), codes
-    at.text_input[0].set_value("   ").run()
+    at.text_input[0].set_value("   ")
     at.button[0].click().run()  # a blank label is refused by name, nothing made
     assert at.error[0].value.startswith("Label: name the key in 1 to 40 printable characters")
     at.text_input[0].set_value("my laptop")
@@ -247,6 +247,11 @@ def test_the_your_code_page_makes_a_key_shown_once_and_revokes_it(classroom, mon
     shown = [c.value for c in at.code if "TRAINLAB_KEY=tlk_" in c.value]
     assert len(shown) == 1 and not at.error
     key = shown[0].split("export TRAINLAB_KEY=")[1].split()[0]
+    at.text_input[0].set_value("")
+    at.button[0].click().run()  # a second click, label emptied: refused, and the new key stays in view
+    assert at.error and [c.value for c in at.code if key in c.value]
+    at.button(key="key_copied").click().run()
+    assert not [c.value for c in at.code if key in c.value]
     assert api_keys.actor_for_key(key, classroom).name == "amy"
     table = at.dataframe[0].value
     assert list(table["label"]) == ["my laptop"] and list(table["state"]) == ["live"]
@@ -264,7 +269,7 @@ def test_the_your_code_page_on_a_laptop_needs_no_key(lab):
 
     at = _page("pages/own_code.py").run()
     assert not at.exception and not at.form
-    assert any(c.value.startswith("python -m core track my_script.py") for c in at.code)
+    assert any(c.value.startswith(".venv/bin/python -m core track my_script.py") for c in at.code)
 
 
 def test_a_tracked_run_that_knows_almost_nothing_still_shows_on_every_page(lab, store):

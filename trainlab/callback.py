@@ -20,7 +20,7 @@ import keras
 
 from trainlab import describe
 from trainlab.reporter import _AT_EXIT, Reporter
-from trainlab.sinks import connect
+from trainlab.sinks import connect, say
 
 LIVE_METRICS = ("loss", "accuracy")
 MIN_ETA_STEPS, MIN_ETA_SECONDS = 3, 1.0
@@ -66,7 +66,7 @@ class TrainLabCallback(keras.callbacks.Callback):
         try:
             self._begin()
         except Exception as exc:  # noqa: BLE001 - a model or data of the user's own making Train Lab misread
-            print(f"trainlab: this fit is not tracked ({type(exc).__name__}: {exc})".splitlines()[0], file=sys.stderr)
+            say(f"this fit is not tracked ({type(exc).__name__}: {exc})".splitlines()[0])
             self.reporter = None
 
     def _begin(self) -> None:
@@ -99,6 +99,7 @@ class TrainLabCallback(keras.callbacks.Callback):
         if self.reporter.cancel_asked.is_set() and not self.cancelled:
             self.cancelled = True
             self.model.stop_training = True
+            say(f"run #{self.reporter.run_id} was cancelled from Train Lab: this fit stops after this batch")
         now = time.monotonic()
         if self._last_point is not None and now - self._last_point < self.interval:
             return

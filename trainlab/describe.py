@@ -114,7 +114,9 @@ def describe_start(model, params: dict, fit: dict, *, name: str, script: str, ar
     except Exception:  # noqa: BLE001 - not built
         param_count = 0
     validation = fit.get("val_x") if fit.get("val_x") is not None else fit.get("validation_data")
-    batch_size = fit.get("batch_size")
+    batch_size, train_samples = fit.get("batch_size"), count_samples(fit.get("x"))
+    if batch_size is None and train_samples is not None:
+        batch_size = 32  # what Keras' fit uses for arrays when the script gives none (a dataset batches itself)
     import keras
 
     return {
@@ -125,7 +127,7 @@ def describe_start(model, params: dict, fit: dict, *, name: str, script: str, ar
         "steps": max(0, int(params.get("steps") or 0)),
         "batch_size": int(batch_size) if isinstance(batch_size, int) and batch_size > 0 else None,
         "optimizer": optimizer, "learning_rate": rate, "optimizer_settings": settings,
-        "train_samples": count_samples(fit.get("x")), "validation_samples": count_samples(validation),
+        "train_samples": train_samples, "validation_samples": count_samples(validation),
         "input_shape": input_shape(model), "param_count": param_count, "layers": layer_table(model),
         "pid": os.getpid(), "host": socket.gethostname()[:100], "keras_version": keras.__version__[:32],
     }

@@ -14,12 +14,11 @@ import atexit
 import json
 import os
 import queue
-import sys
 import threading
 import time
 from pathlib import Path
 
-from trainlab.sinks import Refused, Unreachable
+from trainlab.sinks import Refused, Unreachable, say
 
 MAX_POINTS = 2000  # per report: what Train Lab takes at once
 REST_AFTER = 60.0  # seconds an ended run's thread waits for an evaluate before it rests
@@ -143,6 +142,7 @@ class Reporter:
             self._pending.pop(0)
             if op == "start":
                 self.run_id = int(answer["run"])
+                say(f"this fit is run #{self.run_id} on Train Lab ({self.sink.where}): see it on the Runs page")
             elif op == "report" and answer.get("cancel"):
                 self.cancel_asked.set()
         self._back_online()
@@ -153,8 +153,7 @@ class Reporter:
     def _went_offline(self, why: str) -> None:
         if self._offline_since is None:
             self._offline_since = time.monotonic()
-            print(f"trainlab: Train Lab cannot be reached ({why}); training goes on and the points wait in "
-                  f"{self._spool}", file=sys.stderr)
+            say(f"Train Lab cannot be reached ({why}); training goes on and the points wait in {self._spool}")
         self._write_spool()
 
     def _back_online(self) -> None:
@@ -165,7 +164,7 @@ class Reporter:
 
     def _refused(self, op: str, why: str) -> None:
         if self.refused is None:
-            print(f"trainlab: Train Lab refused the run's {op}: {why}", file=sys.stderr)
+            say(f"Train Lab refused the run's {op}: {why}")
         if op == "start":
             self.refused = why
             self._pending.clear()
@@ -186,7 +185,7 @@ class Reporter:
                     spool.write(json.dumps({"op": entry[0], "payload": entry[1]}) + "\n")
                     entry[2] = True
         except OSError as exc:  # a full or read-only disk: the requests still wait in memory
-            print(f"trainlab: cannot write the spool file {self._spool}: {exc}", file=sys.stderr)
+            say(f"cannot write the spool file {self._spool}: {exc}")
 
     def close(self, wait: float = CLOSE_WAIT) -> None:
         """Send what is left (waiting at most `wait` seconds); what cannot be sent stays in the spool file."""
@@ -195,6 +194,9 @@ class Reporter:
         self._take_queued()
         if self._pending and self.refused is None:
             self._write_spool()
+            if self._spool.exists():
+                say(f"{len(self._pending)} requests of this fit wait in {self._spool}: once Train Lab answers, send "
+                    "them with `python -m core sync` (`python -m trainlab sync` with only the client)")
         if self in _OPEN:
             _OPEN.remove(self)
 

@@ -9,8 +9,14 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 TIMEOUT = 5.0  # seconds a request to the server may take before it counts as unreachable (and waits in the spool)
+
+
+def say(message: str) -> None:
+    """One line of the client's on stderr, on a line of its own (Keras' progress bar may be mid-line)."""
+    print(("\n" if sys.stderr.isatty() else "") + f"trainlab: {message}", file=sys.stderr, flush=True)
 
 
 class Unreachable(Exception):
@@ -32,7 +38,8 @@ class LocalSink:
 
         self._tracking = tracking
         self._settings = load_settings()
-        self.where = str(self._settings.home)
+        self.where = f"this machine's lab, {self._settings.home}"
+        self.home = str(self._settings.home)
 
     def call(self, op: str, payload: dict) -> dict:
         """Send one request; its answer, or Unreachable / Refused."""
@@ -48,7 +55,7 @@ class LocalSink:
 
     def header(self) -> dict:
         """What `python -m core sync` needs to send this sink's spooled requests again."""
-        return {"sink": "local", "home": self.where}
+        return {"sink": "local", "home": self.home}
 
 
 class HttpSink:
@@ -72,6 +79,9 @@ class HttpSink:
             said = _said(exc)
             if exc.code in (408, 429) or exc.code >= 500:  # busy, or the store away for a moment: later
                 raise Unreachable(f"{exc.code}: {said}") from None
+            if said.startswith("HTTP "):  # not the API's JSON: the address is not the API's
+                raise Refused(f"{said} from {self.url}: TRAINLAB_URL should be the server's address only, like "
+                              "http://10.0.0.5:8501 (no page after it)") from None
             raise Refused(said) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:  # no server, a dropped network, a cut answer
             raise Unreachable(str(getattr(exc, "reason", exc))) from None
@@ -92,15 +102,19 @@ def connect():
     """The sink this process reports to, or None (with one line on stderr) when there is none."""
     url = os.environ.get("TRAINLAB_URL", "").strip()
     if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            say(f"TRAINLAB_URL={url!r} is not a server's address; use the one the Your code page shows, like "
+                "http://10.0.0.5:8501; training goes on without reporting")
+            return None
         key = os.environ.get("TRAINLAB_KEY", "").strip()
         if not key:
-            print("trainlab: TRAINLAB_URL is set but TRAINLAB_KEY is not; make a key on the Class page; training "
-                  "goes on without reporting", file=sys.stderr)
+            say("TRAINLAB_URL is set but TRAINLAB_KEY is not; make a key on the Your code page; training goes on "
+                "without reporting")
             return None
         return HttpSink(url, key)
     try:
         return LocalSink()
     except ImportError:
-        print("trainlab: no Train Lab here and no TRAINLAB_URL set; training goes on without reporting",
-              file=sys.stderr)
+        say("no Train Lab here and no TRAINLAB_URL set; training goes on without reporting")
         return None

@@ -43,8 +43,8 @@ def _send_file(path: Path) -> str:
         sink = HttpSink(header["url"], key)
     else:
         sink = LocalSink()
-        if header.get("home") != sink.where:
-            return f"written for the Train Lab in {header.get('home')}, not this one ({sink.where}); left as it is"
+        if header.get("home") != sink.home:
+            return f"written for the Train Lab in {header.get('home')}, not this one ({sink.home}); left as it is"
     run_id, ended, epoch = header.get("run"), False, 0
     try:
         for request in requests:

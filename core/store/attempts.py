@@ -40,8 +40,10 @@ def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> 
             return None
         # A tracked run's reason is its own story ("the script stopped reporting at epoch 7 ..."): no attempts.
         error = f"{reason} (attempt {attempt} of {MAX_ATTEMPTS}; not retried again)" if retried else reason
+        # Its training time is what it trained until its last sign of life (a killed script's run too).
         cur = conn.execute(
-            "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL WHERE id=? AND status=? AND attempt=?",
+            "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL, "
+            "train_seconds=COALESCE(train_seconds, heartbeat_at - started_at) WHERE id=? AND status=? AND attempt=?",
             (FAILED, time.time(), error, run_id, RUNNING, attempt))
         return FAILED if cur.rowcount == 1 else None
 

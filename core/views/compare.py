@@ -72,9 +72,11 @@ def legend_labels(runs: list[Run]) -> dict[int, str]:
         extras = []
         for key in keys:
             value = row[key]
-            if value is None or isinstance(value, float) and math.isnan(value):
+            if value is None or isinstance(value, float) and math.isnan(value) or value == "":
                 continue  # a setting this run does not have (a script's run may know no learning rate)
             text = f"{value:g}" if isinstance(value, float) else str(value)
+            if text.split()[0] in shown:
+                continue  # "my_cnn (own code)" for a run named "ex1.py · my_cnn"
             if text not in shown:
                 extras.append(f"{_LEGEND_SETTINGS[key]}{text}")
         labels[run.id] = f"#{run.id} {short}" + (f" ({', '.join(extras[:3])})" if extras else "")
@@ -199,17 +201,24 @@ def runs_parallel_coordinates(runs: list[Run], finals: pd.DataFrame) -> go.Figur
     """Parallel coordinates of the settings that differ between these runs against their best validation
     accuracy, titled as the Train page labels them; None until two runs with a score differ in some setting."""
     trials = scored(runs_as_trials(runs, finals))
-    columns = [c for c in trials.columns if c not in ("run", SCORE) and trials[c].astype(str).nunique() > 1]
+    columns = [c for c in trials.columns if c not in ("run", SCORE, *NOT_AXES) and trials[c].astype(str).nunique() > 1]
     return parallel_coordinates(trials, columns=columns, labels=SETTING_LABELS) if len(trials) > 1 and columns \
         else None
 
 
+# A script's settings that are lists or mappings: shown in the table of differences, never as an axis of lines.
+NOT_AXES = ("optimizer_settings", "script_args", "input_shape")
+
+
 def differing_config(runs: list[Run]) -> pd.DataFrame:
-    """The config fields whose values differ between the runs (one row per run)."""
+    """The config fields whose values differ between the runs that have them (one row per run). A field only
+    some runs have (a Train Lab run's image size, a script's arguments) is compared among those alone: a run
+    from a student's own code beside a course run differs in what both know, not in what one cannot."""
     configs = [{k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
                 for k, v in r.config_dict.items() if k not in ("name", "notes")} for r in runs]
     keys = sorted({k for c in configs for k in c})
-    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+    differing = [k for k in keys if len(having := [c[k] for c in configs if k in c]) > 1
+                 and len({json.dumps(v, sort_keys=True, default=str) for v in having}) > 1]
     return pd.DataFrame([{"run": r.id, **{k: c.get(k) for k in differing}} for r, c in zip(runs, configs)])
 
 

@@ -125,7 +125,7 @@ def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int
             "val accuracy": validation.get(run.id),
             "test accuracy": run.test_accuracy,
             **({"owner": run.owner or "—"} if owners else {}),
-            "dataset": config.get("dataset", ""),
+            "dataset": config.get("dataset") or None,  # a script may not say: "—", not a blank
             "architecture": config.get("architecture", ""),
             "progress": round(100 * run.progress, 1),
             "optimizer": optimizer_text(config),

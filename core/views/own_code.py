@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-TRACK_COMMAND = "python -m core track my_script.py --epochs 5"
+TRACK_COMMAND = ".venv/bin/python -m core track my_script.py"
+ARGUMENTS = ("Anything after the script's name is the script's own (`… track train.py --epochs 5` hands `--epochs 5` "
+             "to train.py); Train Lab's options come before it: `--dataset fashion_mnist`, `--name …`.")
 AUTOLOG = "import trainlab\n\ntrainlab.autolog()  # every model.fit after this is a run"
 CALLBACK = ("from trainlab import TrainLabCallback\n\n"
             "model.fit(x, y, validation_split=0.1, epochs=5,\n"

@@ -9,8 +9,8 @@ import pandas as pd
 from core.domain.statuses import TRACKED
 from core.domain.tracked_runs import offline_note
 
-NOT_AGAIN = ("It trained in your own code, not in Train Lab, so Train Lab cannot train it again or copy its "
-             "settings into a form: run your script or notebook cell again to make a new run.")
+NOT_AGAIN = ("It runs in your own code, not in Train Lab, so Train Lab cannot train it again or copy its settings "
+             "into a form: run your script or notebook cell again to make a new run.")
 
 
 def is_tracked(run) -> bool:

@@ -94,7 +94,7 @@ async def track(request: Request) -> Response:
         return _error(503, str(exc))
     if actor is None:
         return _error(401, "key: missing, unknown or revoked; send 'Authorization: Bearer <key>' with a key made "
-                           "on the Class page (Your API keys)")
+                           "on the Your code page")
     if not _buckets.take(key, time.monotonic()):
         return _error(429, f"rate: over {RATE:.0f} requests a second with this key; report less often")
     try:

@@ -244,7 +244,8 @@ def _every_metric(run_id: int, version: tuple) -> None:
         st.plotly_chart(others, key=f"other_metrics_{run_id}")
     usage = run_metrics.usage_figure(metrics)
     if usage is None:
-        st.caption("CPU and memory appear while the run trains (runs trained before this version have none).")
+        st.caption("CPU and memory appear while a run Train Lab trains does (runs from your own code, and runs "
+                   "trained before this version, have none).")
     else:
         st.plotly_chart(usage, key=f"usage_{run_id}")
 
