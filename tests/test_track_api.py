@@ -105,6 +105,7 @@ def test_a_revoked_a_wrong_or_no_key_is_refused_and_nothing_is_stored(api):
      "start.layers.0.name: string should have at most 200 characters"),
     ("start", b'{"key": "' + b"a" * 600_000 + b'"}', 413, "body: over 512 KB; send fewer points at a time"),
     ("restart", b"{}", 404, "request: 'restart' is not one; use start, report, end, test"),
+    ("start", b"[" * 100_000 + b"]" * 100_000, 400, "body: nested too deeply; send one flat JSON object"),
 ])
 def test_a_bad_request_is_a_4xx_with_one_json_line_naming_the_field(api, op, raw, status, said):
     server, settings, keys = api

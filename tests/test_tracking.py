@@ -62,8 +62,7 @@ def test_a_tracked_run_is_started_filled_and_ended_by_its_reporter(lab, store, d
     assert tracking.report(_report(run_id, key, 3, 11), lab) == {"cancel": True}
     assert tracking.end({"run": run_id, "key": key, "status": CANCELLED, "error": "cancelled from Train Lab",
                          "train_seconds": 4.5}, lab) == {"status": CANCELLED}
-    with pytest.raises(TrackedRunRefused, match=rf"^report.run: #{run_id} has ended \(cancelled\); a new fit"):
-        tracking.report(_report(run_id, key, 4, 12), lab)
+    assert tracking.report(_report(run_id, key, 4, 12), lab) == {"cancel": True}  # told again, nothing stored
     tracking.test_result({"run": run_id, "key": key, "metrics": {"loss": 0.4, "accuracy": 0.875}}, lab)
     done = store.get(run_id)
     assert (done.test_loss, done.test_accuracy, done.train_seconds) == (0.4, 0.875, 4.5)
@@ -101,6 +100,15 @@ def test_only_the_reporter_that_started_a_run_writes_to_it(lab, store):
      f"report.points: list should have at most {MAX_POINTS_PER_REPORT}"),
     ("report", {"run": 1, "key": "0" * 32, "seq": 1, "progress": 1.5}, "report.progress: input should be less than"),
     ("end", {"run": 1, "key": "0" * 32, "status": "running"}, "end.status: input should be 'succeeded', 'failed'"),
+    ("start", _start(epochs=True), "start.epochs: must be a whole number; got True"),
+    ("start", _start(epochs="5"), "start.epochs: must be a whole number; got '5'"),
+    ("start", _start(name="a\u202eb"), "start.name: must be printable text (no control or direction characters)"),
+    ("start", _start(param_count=10), "start.param_count: fewer than its layers' parameters together"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[1], "value": 7.5}]},
+     "report.points.0.value: accuracy is a share between 0 and 1; got 7.5"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "value": 1e308}]},
+     "report.points.0.value: input should be less than or equal to 1000000000000"),
+    ("test", {"run": 1, "key": "0" * 32, "metrics": {"accuracy": 9.99}}, "test.metrics.accuracy: a share between 0"),
 ])
 def test_a_reporters_bad_request_is_refused_in_one_line_naming_the_field(lab, store, request_name, data, message):
     with pytest.raises(TrackedRunRefused) as refused:
@@ -122,7 +130,7 @@ def test_a_run_holds_a_bounded_number_of_points(lab, store, monkeypatch):
 
 @on_both_databases
 def test_a_silent_reporters_run_fails_with_the_true_reason_and_comes_back_when_it_reports_again(lab, store, db):
-    start = _start(pid=0)
+    start = _start(pid=0, epochs=10)
     run_id = tracking.start(start, lab)["run"]
     tracking.report(_report(run_id, start["key"], 1, 5, epoch=7), lab)
     run = store.get(run_id)
@@ -309,3 +317,109 @@ def test_a_students_own_script_counts_on_the_assignment_board(classroom, store):
     row = board[board["student"] == "amy"].iloc[0]
     assert (row["run"], round(row["val accuracy"], 6), row["test accuracy"], row["reached"]) == \
         (run_id, 0.95, 0.93, True)
+
+
+def test_a_run_holds_a_bounded_number_of_metric_names_and_epochs(lab, store):
+    start = _start(epochs=3)
+    run_id = tracking.start(start, lab)["run"]
+    names = [{**_points(1)[0], "name": f"m{i}"} for i in range(65)]
+    with pytest.raises(TrackedRunRefused, match=rf"^report.points: run #{run_id} would have more than 64 metric names"):
+        tracking.report({"run": run_id, "key": start["key"], "seq": 1, "points": names}, lab)
+    late = [{**_points(1)[0], "epoch": 4.0}]
+    with pytest.raises(TrackedRunRefused, match=r"^report.points: epoch 4 is past the run's 3 epochs"):
+        tracking.report({"run": run_id, "key": start["key"], "seq": 1, "points": late}, lab)
+    tracking.report({"run": run_id, "key": start["key"], "seq": 1, "points": names[:64]}, lab)
+    assert store.metric_count() == 64 and store.get(run_id).status == RUNNING
+
+
+def test_a_cancel_from_a_page_ends_a_tracked_run_cancelled_whatever_its_reporter_does(lab, store):
+    start = _start()
+    run_id = tracking.start(start, lab, actor=AMY)["run"]
+    tracking.report(_report(run_id, start["key"], 1, 1), lab, actor=AMY)
+    jobs.cancel(run_id, lab)
+    assert tracking.report(_report(run_id, start["key"], 2, 2), lab, actor=AMY) == {"cancel": True}
+    run = store.get(run_id)
+    assert (run.status, run.error) == (CANCELLED, "cancelled from Train Lab") and len(store.metrics(run_id)) == 2
+    assert tracking.report(_report(run_id, start["key"], 3, 3), lab, actor=AMY) == {"cancel": True}
+    assert len(store.metrics(run_id)) == 2
+    assert tracking.end({"run": run_id, "key": start["key"], "status": SUCCEEDED}, lab, actor=AMY) == \
+        {"status": CANCELLED}  # it cannot turn into a success on the board
+    # One asked to stop that goes silent instead ends cancelled too, and never comes back.
+    other = _start(pid=0)
+    silent = tracking.start(other, lab, actor=AMY)["run"]
+    jobs.cancel(silent, lab)
+    assert reap_dead_runs(store, 30.0, now=store.get(silent).heartbeat_at + 60) == [silent]
+    assert store.get(silent).status == CANCELLED and store.get(silent).error.startswith("cancelled from Train Lab (")
+    assert tracking.report(_report(silent, other["key"], 1, 1), lab, actor=AMY) == {"cancel": True}
+    assert store.get(silent).status == CANCELLED
+
+
+def test_the_class_limit_on_runs_at_once_holds_for_scripts_at_the_same_moment_and_coming_back(classroom, store):
+    import concurrent.futures
+
+    from core.services import classroom as class_service
+    from tests.conftest import TESS
+
+    class_service.set_rules({"at-once": "2"}, classroom, actor=TESS)
+
+    def start(_):
+        try:
+            return tracking.start(_start(pid=0), classroom, actor=AMY)["run"]
+        except TrackedRunRefused as exc:
+            return str(exc)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(start, range(8)))
+    started = [a for a in answers if isinstance(a, int)]
+    assert len(started) == 2, answers
+    assert all(a.startswith("limit: you have 2 runs training, the class limit of 2 runs at once") for a in answers
+               if isinstance(a, str))
+    keys = {r: reporter(store, r).client_key for r in started}
+    gone = started[0]
+    store.fail_run(gone, "silent")  # as its liveness check would
+    third = tracking.start(_start(pid=0), classroom, actor=AMY)["run"]  # the freed place is taken
+    with pytest.raises(TrackedRunRefused, match="^limit: you have 2 runs training"):
+        tracking.report(_report(gone, keys[gone], 1, 1), classroom, actor=AMY)  # coming back would make three
+    assert store.get(gone).status == FAILED and store.get(third).status == RUNNING
+    assert tracking.start(_start(pid=0), classroom, actor=BEN)["run"]  # the limit is per student
+
+
+def test_a_students_runs_together_hold_a_bounded_number_of_points(classroom, store, monkeypatch):
+    monkeypatch.setattr(tracking, "MAX_POINTS_PER_OWNER", 5)
+    first, second = _start(), _start()
+    one = tracking.start(first, classroom, actor=AMY)["run"]
+    two = tracking.start(second, classroom, actor=AMY)["run"]
+    tracking.report(_report(one, first["key"], 1, 1), classroom, actor=AMY)
+    tracking.report(_report(two, second["key"], 1, 1), classroom, actor=AMY)
+    with pytest.raises(TrackedRunRefused, match="^report.points: your runs from your own code hold 4 points"):
+        tracking.report(_report(two, second["key"], 2, 2), classroom, actor=AMY)
+    assert store.metric_count() == 4
+
+
+def test_sync_sets_a_damaged_spool_file_aside_and_sends_a_key_only_to_the_server_it_is_set_for(lab, tmp_path,
+                                                                                                monkeypatch):
+    from trainlab.sync import send_spooled
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "cut.jsonl").write_text('{"key": "k", "pid": 1}\n{"op": "report", "payl')  # cut by a kill mid-write
+    (spool / "empty.jsonl").write_text("")
+    start = _start()
+    good = [{"key": start["key"], "pid": 2**22 + 7, "run": None, "sink": "local", "home": str(lab.home)},
+            {"op": "start", "payload": start}, {"op": "report", "payload": {"seq": 1, "points": _points(1)}}]
+    (spool / "good.jsonl").write_text("".join(json.dumps(line) + "\n" for line in good))
+    elsewhere = [{"key": "k2", "pid": 2**22 + 8, "run": 5, "sink": "http", "url": "http://127.0.0.1:9"},
+                 {"op": "end", "payload": {"status": "succeeded"}}]
+    (spool / "other.jsonl").write_text("".join(json.dumps(line) + "\n" for line in elsewhere))
+    monkeypatch.setenv("TRAINLAB_URL", "http://class-server:8501")
+    monkeypatch.setenv("TRAINLAB_KEY", "tlk_secret")
+    said = dict(line.split(": ", 1) for line in send_spooled(spool))
+    assert said["cut.jsonl"].startswith("not a spool file this client wrote (JSONDecodeError")
+    assert said["empty.jsonl"].startswith("not a spool file this client wrote (ValueError: not lines of JSON")
+    assert said["good.jsonl"].startswith("sent 2 requests of run #1")
+    assert said["other.jsonl"] == ("written for the server http://127.0.0.1:9, not TRAINLAB_URL "
+                                   "(http://class-server:8501); left as it is")
+    assert sorted(p.name for p in spool.iterdir()) == ["cut.jsonl.bad", "empty.jsonl.bad", "other.jsonl"]
+    run = jobs.get_run(1, lab)
+    assert run.status == FAILED and "sent later by python -m core sync" in run.error
+    assert len(jobs.run_metrics(1, lab)) == 2

@@ -10,7 +10,6 @@ by `autolog()`'s wrapper, by IPython's hook after the cell, or when the process 
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -158,8 +157,9 @@ class TrainLabCallback(keras.callbacks.Callback):
             if name not in logs:
                 continue
             mean = float(logs[name])
-            value = (batches_done * mean - start * previous.get(name, 0.0)) / (batches_done - start)
-            if math.isfinite(value):
+            value = describe.storable(name, (batches_done * mean - start * previous.get(name, 0.0))
+                                      / (batches_done - start))
+            if value is not None:
                 points.append(_point("batch", step, step / self._steps, now - self._t0, name, value))
             self._window_means[name] = mean
         self._window_start = batches_done

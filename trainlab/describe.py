@@ -11,6 +11,20 @@ import sys
 import uuid
 
 METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$")  # what Train Lab stores (core/domain/tracked_runs.py)
+MAX_VALUE = 1e12  # a value past this (a diverging loss) is left out, as Train Lab would refuse it
+
+
+def is_share(name: str) -> bool:
+    """Whether metric `name` is a share between 0 and 1 (an accuracy), as Train Lab checks it."""
+    return "accuracy" in name or name in ("acc", "val_acc")
+
+
+def storable(name: str, value: float) -> float | None:
+    """`value` as Train Lab takes it: None when it is not finite or past MAX_VALUE; a share kept within 0..1
+    (a mean of batch means may come out a hair above 1)."""
+    if not math.isfinite(value) or abs(value) > MAX_VALUE:
+        return None
+    return min(1.0, max(0.0, value)) if is_share(name) else value
 _SETTING_KEYS = 40
 
 
@@ -141,6 +155,7 @@ def finite_metrics(logs: dict | None) -> dict[str, float]:
             number = float(value)
         except (TypeError, ValueError):
             continue
-        if math.isfinite(number) and METRIC_NAME.match(str(key)):
+        number = storable(str(key), number)
+        if number is not None and METRIC_NAME.match(str(key)):
             out[str(key)] = number
     return out

@@ -44,6 +44,7 @@ class Reporter:
         self.cancel_asked = threading.Event()
         self.ended = False  # an end was queued: no heartbeat after it
         self.refused: str | None = None  # Train Lab refused the run: nothing more is sent
+        self._said: set[str] = set()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: list[list] = [["start", start, False]]  # [op, payload, in the spool file yet]
         self._seq = 0
@@ -125,6 +126,9 @@ class Reporter:
         """Send the waiting requests in order; stop at the first Train Lab cannot take now."""
         while self._pending:
             op, payload, _ = self._pending[0]
+            if op == "report" and self.cancel_asked.is_set():  # the run has ended cancelled: only its end is told
+                self._pending.pop(0)
+                continue
             body = dict(payload) if op == "start" else {"run": self.run_id, "key": self.key, **payload}
             if op == "report":
                 body["offline_seconds"] = self._offline_seconds()
@@ -163,7 +167,8 @@ class Reporter:
         self._spool.unlink(missing_ok=True)
 
     def _refused(self, op: str, why: str) -> None:
-        if self.refused is None:
+        if self.refused is None and why not in self._said:  # each reason once, not once a second
+            self._said.add(why)
             say(f"Train Lab refused the run's {op}: {why}")
         if op == "start":
             self.refused = why

@@ -86,13 +86,10 @@ def check_runs(rules: ClassRules, epochs: list[int], params: list[int], queued_n
     check_queue(rules.max_queued, queued_now, new)
 
 
-def check_tracked_run(rules: ClassRules, epochs: int, params: int, running_now: int) -> None:
-    """Refuse (LimitError) a student's own script's run over the class's limits: its epochs, its parameters,
-    and their runs at once (a tracked run cannot wait in the queue: it trains on their machine already)."""
+def check_tracked_run(rules: ClassRules, epochs: int, params: int) -> None:
+    """Refuse (LimitError) a student's own script's run over the class's limits on epochs and parameters (their
+    runs at once are counted by the store, in the transaction that starts the run: core/store/tracked.py)."""
     check_runs(ClassRules(max_epochs=rules.max_epochs, max_params=rules.max_params), [epochs], [params], 0, False)
-    if rules.max_running is not None and running_now >= rules.max_running:
-        raise LimitError(f"limit: you have {running_now} runs training, the class limit of {rules.max_running} "
-                         "runs at once; let one finish or cancel one first")
 
 
 def check_queue(max_queued: int | None, queued_now: int, new: int) -> None:

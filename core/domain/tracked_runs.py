@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.domain.strict import WORDS as _WORDS
@@ -21,10 +21,22 @@ CLIENT_KEY = r"^[0-9a-f]{32}$"  # a reporter's own name for one fit call (a uuid
 METRIC_NAME = r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$"
 POINT_KINDS = ("batch", "epoch", "test", "system")
 
-Text = Annotated[str, StringConstraints(max_length=200)]
-ShortText = Annotated[str, StringConstraints(max_length=64)]
+MAX_VALUE = 1e12  # a metric's magnitude: past it a chart's axis is useless (the client leaves such points out)
+MAX_POINTS_PER_OWNER = 2_000_000  # every tracked run of one student together (~100 MB): the disk stays bounded
+MAX_STARTS_PER_HOUR = 120  # tracked runs one student may start in an hour
+
+
+def _printable(text: str) -> str:
+    """Refuse control and direction characters (NUL, a right-to-left override): a name must read as it is."""
+    if not text.isprintable():
+        raise ValueError("must be printable text (no control or direction characters)")
+    return text
+
+
+Text = Annotated[str, StringConstraints(max_length=200), AfterValidator(_printable)]
+ShortText = Annotated[str, StringConstraints(max_length=64), AfterValidator(_printable)]
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 Setting = Union[bool, int, Finite, ShortText, None]
 _TYPE_TAGS = {"bool", "int", "float", "str", "none", "list", "dict"}
@@ -35,7 +47,13 @@ class TrackedRunRefused(Refusal, ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
+    # strict: `true` is not an epoch count and "5" not a number, as a page's form would not take them either
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def is_share(name: str) -> bool:
+    """Whether metric `name` is a share between 0 and 1 (an accuracy, validation's too): more is a lie."""
+    return "accuracy" in name or name in ("acc", "val_acc")
 
 
 class Layer(_Strict):
@@ -51,7 +69,7 @@ class RunStart(_Strict):
     """What a reporter knows when `fit` begins: the run's name, where it came from and its settings."""
 
     key: Annotated[str, StringConstraints(pattern=CLIENT_KEY)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_printable)]
     script: Text = ""  # the script's file name ("" in a notebook)
     args: Annotated[list[Text], Field(max_length=50)] = []
     dataset: ShortText = ""
@@ -68,8 +86,15 @@ class RunStart(_Strict):
     param_count: Count = 0
     layers: Annotated[list[Layer], Field(max_length=MAX_LAYERS)] = []
     pid: Annotated[int, Field(ge=0, le=2**31)] = 0
-    host: Annotated[str, StringConstraints(max_length=100)] = ""
-    keras_version: Annotated[str, StringConstraints(max_length=32)] = ""
+    host: Annotated[str, StringConstraints(max_length=100), AfterValidator(_printable)] = ""
+    keras_version: ShortText = ""
+
+    @model_validator(mode="after")
+    def _layers_within_count(self):
+        """The parameter count the class's limit is checked against is at least its layers' own."""
+        if sum(layer.params for layer in self.layers) > self.param_count:
+            raise ValueError("param_count: fewer than its layers' parameters together; send the model's count")
+        return self
 
 
 class Point(_Strict):
@@ -81,6 +106,12 @@ class Point(_Strict):
     elapsed: Annotated[float, Field(ge=0, le=10**8, allow_inf_nan=False)]
     name: MetricName
     value: Finite
+
+    @model_validator(mode="after")
+    def _shares_within_one(self):
+        if is_share(self.name) and not 0 <= self.value <= 1:
+            raise ValueError(f"value: {self.name} is a share between 0 and 1; got {self.value}")
+        return self
 
 
 class Report(_Strict):
@@ -115,6 +146,13 @@ class TestResult(_Strict):
     key: Annotated[str, StringConstraints(pattern=CLIENT_KEY)]
     metrics: Annotated[dict[MetricName, Finite], Field(max_length=MAX_METRICS_PER_RUN)]
 
+    @model_validator(mode="after")
+    def _shares_within_one(self):
+        for name, value in self.metrics.items():
+            if is_share(name) and not 0 <= value <= 1:
+                raise ValueError(f"metrics.{name}: a share between 0 and 1; got {value}")
+        return self
+
 
 def checked(model: type[_Strict], data: object, what: str):
     """`data` (a request's JSON) as `model`, or TrackedRunRefused naming the first field that is wrong."""
@@ -127,6 +165,11 @@ def checked(model: type[_Strict], data: object, what: str):
     # The path to the value, nested fields and list indexes kept, the names pydantic gives a union's members
     # ("constrained-float", "int") left out.
     path = ".".join(str(p) for p in error["loc"] if isinstance(p, int) or p.isidentifier() and p not in _TYPE_TAGS)
+    if error["type"] == "value_error":  # one of this module's own rules: its message names the field already
+        rule = str(error["ctx"]["error"])
+        field, _, words = rule.partition(": ") if rule.split(":")[0].replace(".", "").isidentifier() else ("", "", rule)
+        path = ".".join(part for part in (path, field) if part)
+        raise TrackedRunRefused(f"{what}{'.' if path else ''}{path}: {words}"[:300]) from None
     words = _WORDS.get(error["type"], error["msg"][:1].lower() + error["msg"][1:]).replace("{what}", what)
     raise TrackedRunRefused(f"{what}.{path}: {words}; got {error.get('input')!r}"[:300]) from None
 

@@ -59,11 +59,9 @@ def check_submission(configs: list[TrainConfig], actor: Actor, settings: Setting
 
 
 def check_tracked(actor: Actor, epochs: int, params: int, settings: Settings) -> None:
-    """Refuse (LimitError) a student's own script's run over the class's limits (epochs, parameters, at once)."""
-    if actor.role != STUDENT:
-        return
-    running = _store(settings).count_by_status(owner=actor.name).get(RUNNING, 0)
-    check_tracked_run(rules(settings), epochs, params, running)
+    """Refuse (LimitError) a student's own script's run over the class's limits on epochs and parameters."""
+    if actor.role == STUDENT:
+        check_tracked_run(rules(settings), epochs, params)
 
 
 def queue_limit(actor: Actor, settings: Settings) -> int | None:

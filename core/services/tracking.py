@@ -11,10 +11,13 @@ machine was offline) brings it back to running with the points it kept meanwhile
 """
 from __future__ import annotations
 
-from core.domain.people import OPERATOR, Actor
+from core.domain.people import OPERATOR, STUDENT, Actor
 from core.domain.statuses import RUNNING
 from core.domain.tracked_runs import (
+    MAX_METRICS_PER_RUN,
+    MAX_POINTS_PER_OWNER,
     MAX_POINTS_PER_RUN,
+    MAX_STARTS_PER_HOUR,
     Report,
     RunEnd,
     RunStart,
@@ -25,11 +28,13 @@ from core.domain.tracked_runs import (
     run_config,
 )
 from core.runtime import worker
-from core.services.classroom import check_tracked
+from core.services.classroom import check_tracked, rules
 from core.settings import Settings, load_settings
 from core.store.runs import MetricPoint, RunStore
 from core.store.tracked import (
+    ReporterLimits,
     ReportRefused,
+    Where,
     append_report,
     end_tracked_run,
     record_test_result,
@@ -41,6 +46,21 @@ from core.store.tracked import (
 
 def _store(settings: Settings) -> RunStore:
     return RunStore(settings.store_location)
+
+
+def _limits(actor: Actor, settings: Settings) -> ReporterLimits:
+    """What `actor`'s tracked runs may hold: every reporter's run is bounded; a student's runs together too,
+    and by the class's runs at once."""
+    student = actor.role == STUDENT
+    return ReporterLimits(points_per_run=MAX_POINTS_PER_RUN, names_per_run=MAX_METRICS_PER_RUN,
+                          running=rules(settings).max_running if student else None,
+                          points_per_owner=MAX_POINTS_PER_OWNER if student else None,
+                          starts_per_hour=MAX_STARTS_PER_HOUR if student else None)
+
+
+def _refused(what: str, exc: ReportRefused) -> TrackedRunRefused:
+    text = str(exc)
+    return TrackedRunRefused(text if text.startswith("limit:") else f"{what}.{text}")
 
 
 def start(data: object, settings: Settings | None = None, actor: Actor = OPERATOR, remote: bool = False) -> dict:
@@ -57,9 +77,9 @@ def start(data: object, settings: Settings | None = None, actor: Actor = OPERATO
         run_id, created = start_tracked_run(
             _store(settings), request.key, actor.name, request.name, run_config(request), epochs=request.epochs,
             steps=request.steps, param_count=request.param_count, pid=0 if remote else request.pid, host=host,
-            layers=[layer.model_dump() for layer in request.layers])
+            layers=[layer.model_dump() for layer in request.layers], limits=_limits(actor, settings))
     except ReportRefused as exc:
-        raise TrackedRunRefused(f"start.{exc}") from None
+        raise _refused("start", exc) from None
     if created and settings.autostart_workers:
         # The dispatcher watches the run's heartbeat; a cold one starts no workers (nothing is queued).
         worker.ensure_running(settings, warm=False)
@@ -84,13 +104,12 @@ def report(data: object, settings: Settings | None = None, actor: Actor = OPERAT
     _own(store, request.run, request.key, actor, "report")
     points = [MetricPoint(p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in request.points]
     try:
-        cancel = append_report(store, request.run, request.seq, points, epoch=request.epoch, batch=request.batch,
-                               progress=request.progress, eta_seconds=request.eta_seconds,
-                               offline_seconds=request.offline_seconds, max_points=MAX_POINTS_PER_RUN,
+        where = Where(request.epoch, request.batch, request.progress, request.eta_seconds, request.offline_seconds)
+        cancel = append_report(store, request.run, request.seq, points, where, _limits(actor, settings),
                                back_note=offline_note(request.offline_seconds) or "its script was silent for a "
                                "while and reported again")
     except ReportRefused as exc:
-        raise TrackedRunRefused(f"report.{exc}") from None
+        raise _refused("report", exc) from None
     return {"cancel": cancel}
 
 

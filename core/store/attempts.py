@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from core.domain.statuses import FAILED, QUEUED, RUNNING, retried_when_lost
+from core.domain.statuses import CANCELLED, FAILED, QUEUED, RUNNING, retried_when_lost
 from core.store.runs import RunStore
 from core.store.schema import StoreBusy
 
@@ -23,11 +23,18 @@ MAX_ATTEMPTS = 2  # the first attempt and one retry
 def requeue_or_fail(store: RunStore, run_id: int, attempt: int, reason: str) -> str | None:
     """Re-queue run `run_id` if `attempt` still owns it and attempts are left, else fail it with `reason`.
 
-    A tracked run (core/domain/statuses.py) is never re-queued: it fails at once. Returns QUEUED, FAILED,
-    or None when the attempt no longer owned the run (it had finished, or another transition came first)."""
+    A tracked run (core/domain/statuses.py) is never re-queued: it fails at once, or ends cancelled when a cancel
+    was asked. Returns QUEUED, FAILED, CANCELLED, or None when the attempt no longer owned the run (it had
+    finished, or another transition came first)."""
     with store.transaction() as conn:
-        row = conn.execute("SELECT kind FROM runs WHERE id=?", (run_id,)).fetchone()
+        row = conn.execute("SELECT kind, cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         retried = row is not None and retried_when_lost(row[0])
+        if row is not None and not retried and row[1]:  # a tracked run asked to stop, gone silent: as asked
+            cur = conn.execute(
+                "UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL, train_seconds=COALESCE("
+                "train_seconds, heartbeat_at - started_at) WHERE id=? AND status=? AND attempt=?",
+                (CANCELLED, time.time(), f"cancelled from Train Lab ({reason})", run_id, RUNNING, attempt))
+            return CANCELLED if cur.rowcount == 1 else None
         if retried and attempt < MAX_ATTEMPTS:
             note = f"attempt {attempt} lost: {reason}; re-queued"
             cur = conn.execute(

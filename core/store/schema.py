@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS reporters (
     points INTEGER NOT NULL DEFAULT 0,    -- points stored so far (bounded per run)
     said_end INTEGER NOT NULL DEFAULT 0,  -- 1 once the reporter said how fit ended
     offline_seconds REAL NOT NULL DEFAULT 0,  -- how long it could not reach the store, in all
+    names TEXT NOT NULL DEFAULT '[]',     -- the run's metric names so far (bounded per run)
     layers TEXT NOT NULL DEFAULT '[]'     -- the model's layer table as JSON
 );
 CREATE TABLE IF NOT EXISTS api_keys (

@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from core.domain.statuses import FAILED, RUNNING, SUCCEEDED, TRACKED
+from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED, TRACKED
 from core.store.runs import MetricPoint, RunStore
 
 
@@ -52,10 +52,39 @@ def reporter_of_key(store: RunStore, client_key: str) -> int | None:
     return int(row[0]) if row else None
 
 
+@dataclass(frozen=True)
+class ReporterLimits:
+    """What one reporter's run, and its owner's tracked runs together, may hold (None: no limit)."""
+
+    points_per_run: int
+    names_per_run: int
+    running: int | None = None  # the owner's runs at once (a student's class limit)
+    points_per_owner: int | None = None  # every tracked run of the owner together (a student's disk share)
+    starts_per_hour: int | None = None
+
+
+def _owner_lock(store: RunStore, conn, owner: str) -> None:
+    """In a write transaction: one writer at a time counts `owner`'s runs (SQLite's BEGIN IMMEDIATE already is
+    one; PostgreSQL takes a lock per owner), so reporters starting at once cannot overshoot a limit together."""
+    if store.url is not None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"trainlab runs of {owner}",))
+
+
+def _check_running(conn, owner: str, limits: ReporterLimits) -> None:
+    if limits.running is None:
+        return
+    running = conn.execute("SELECT COUNT(*) FROM runs WHERE owner=? AND status=?", (owner, RUNNING)).fetchone()[0]
+    if running >= limits.running:
+        raise ReportRefused(f"limit: you have {running} runs training, the class limit of {limits.running} runs at "
+                            "once; let one finish or cancel one first")
+
+
 def start_tracked_run(store: RunStore, client_key: str, owner: str, name: str, config: dict, *, epochs: int,
-                      steps: int, param_count: int, pid: int, host: str, layers: list) -> tuple[int, bool]:
+                      steps: int, param_count: int, pid: int, host: str, layers: list,
+                      limits: ReporterLimits) -> tuple[int, bool]:
     """Insert a running tracked run for `owner`; (its id, True), or (the id, False) when this reporter's start
-    was stored before (its answer was lost). ReportRefused when the key is another owner's."""
+    was stored before (its answer was lost). ReportRefused when the key is another owner's, or over `limits`
+    (counted in this transaction: starts at the same moment cannot all slip under a limit)."""
     now = time.time()
     with store.transaction() as conn:
         row = conn.execute("SELECT r.run_id, u.owner FROM reporters r JOIN runs u ON u.id = r.run_id "
@@ -64,6 +93,13 @@ def start_tracked_run(store: RunStore, client_key: str, owner: str, name: str, c
             if row[1] != owner:
                 raise ReportRefused("key: another reporter's run; start a new run with a fresh key")
             return int(row[0]), False
+        _owner_lock(store, conn, owner)
+        _check_running(conn, owner, limits)
+        if limits.starts_per_hour is not None and conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE owner=? AND kind=? AND created_at > ?",
+                (owner, TRACKED, now - 3600)).fetchone()[0] >= limits.starts_per_hour:
+            raise ReportRefused(f"limit: {limits.starts_per_hour} runs from your own code in the last hour, the most "
+                                "a student may start; wait a while")
         cur = conn.execute(
             "INSERT INTO runs (name, notes, status, config, created_at, started_at, heartbeat_at, worker_pid, "
             "worker_host, epochs, steps, param_count, owner, kind, attempt) "
@@ -76,38 +112,85 @@ def start_tracked_run(store: RunStore, client_key: str, owner: str, name: str, c
         return run_id, True
 
 
-def append_report(store: RunStore, run_id: int, seq: int, points: list[MetricPoint], *, epoch: int, batch: int,
-                  progress: float, eta_seconds: float | None, offline_seconds: float, max_points: int,
-                  back_note: str | None = None) -> bool:
+@dataclass(frozen=True)
+class Where:
+    """Where training is, as a report says: the run's row takes it when the report is new."""
+
+    epoch: int
+    batch: int
+    progress: float
+    eta_seconds: float | None
+    offline_seconds: float
+
+
+def append_report(store: RunStore, run_id: int, seq: int, points: list[MetricPoint], where: Where,
+                  limits: ReporterLimits, back_note: str | None = None) -> bool:
     """Store report `seq` of tracked run `run_id` (points, progress, and the heartbeat it also is); a report
     already stored (seq not above the last) only counts as a heartbeat. A run its liveness check failed while
-    the reporter was silent comes back to running, `back_note` kept as why. Returns whether a cancel was
-    asked. ReportRefused when the run has ended or would hold more than `max_points`."""
+    the reporter was silent comes back to running (within the owner's limits), `back_note` kept as why. A run
+    someone asked to stop ends cancelled at its reporter's next word, which is told so (True). ReportRefused
+    when the run has ended, or the points would go past `limits` or the run's epochs."""
     now = time.time()
     with store.transaction() as conn:
-        row = conn.execute("SELECT u.status, r.last_seq, r.points, r.said_end, u.cancel_requested FROM runs u "
-                           "JOIN reporters r ON r.run_id = u.id WHERE u.id=?", (run_id,)).fetchone()
-        status, last_seq, stored, said_end, cancel = row
+        row = conn.execute("SELECT u.status, r.last_seq, r.points, r.said_end, u.cancel_requested, u.owner, u.epochs, "
+                           "r.names FROM runs u JOIN reporters r ON r.run_id = u.id WHERE u.id=?", (run_id,)).fetchone()
+        status, last_seq, stored, said_end, cancel, owner, epochs, names = row
+        if cancel:
+            _cancelled(conn, run_id, now)
+            return True
         if status == FAILED and not said_end:  # failed for its silence: the reporter is back
+            _owner_lock(store, conn, owner)
+            _check_running(conn, owner, limits)
             conn.execute("UPDATE runs SET status=?, finished_at=NULL, error=NULL, attempt_note=? WHERE id=?",
                          (RUNNING, back_note, run_id))
         elif status != RUNNING:
             raise ReportRefused(f"run: #{run_id} has ended ({status}); a new fit call makes a new run")
         fresh = seq > last_seq
-        if fresh and stored + len(points) > max_points:
-            raise ReportRefused(f"points: run #{run_id} would hold more than {max_points:,} points; report less often")
+        if fresh and seq > 0:
+            names = _checked_points(conn, run_id, points, stored, epochs, json.loads(names), owner, limits)
         conn.execute("UPDATE runs SET epoch=?, batch=?, progress=?, eta_seconds=?, heartbeat_at=? WHERE id=?",
-                     (epoch, batch, progress, eta_seconds, now, run_id) if fresh else
-                     (_current(conn, run_id) + (now, run_id)))
+                     (min(where.epoch, epochs), where.batch, where.progress, where.eta_seconds, now, run_id) if fresh
+                     else (_current(conn, run_id) + (now, run_id)))
         conn.execute("UPDATE reporters SET offline_seconds=? WHERE run_id=? AND offline_seconds < ?",
-                     (offline_seconds, run_id, offline_seconds))
+                     (where.offline_seconds, run_id, where.offline_seconds))
         if fresh and seq > 0:
             conn.executemany(
                 "INSERT INTO metrics (run_id, kind, step, epoch, elapsed, name, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in points])
-            conn.execute("UPDATE reporters SET last_seq=?, points=points + ? WHERE run_id=?",
-                         (seq, len(points), run_id))
-        return bool(cancel)
+            conn.execute("UPDATE reporters SET last_seq=?, points=points + ?, names=? WHERE run_id=?",
+                         (seq, len(points), json.dumps(names), run_id))
+        return False
+
+
+def _cancelled(conn, run_id: int, now: float) -> None:
+    """A cancel was asked: the run ends cancelled now (its reporter is told to stop), whatever it sends later."""
+    conn.execute("UPDATE runs SET status=?, finished_at=?, error=?, eta_seconds=NULL, "
+                 "train_seconds=COALESCE(train_seconds, heartbeat_at - started_at) WHERE id=? AND status IN (?, ?)",
+                 (CANCELLED, now, "cancelled from Train Lab", run_id, RUNNING, FAILED))
+
+
+def _checked_points(conn, run_id: int, points: list[MetricPoint], stored: int, epochs: int, names: list[str],
+                    owner: str, limits: ReporterLimits) -> list[str]:
+    """ReportRefused when `points` would take run `run_id` past its limits or its epochs; the run's metric
+    names after them."""
+    if stored + len(points) > limits.points_per_run:
+        raise ReportRefused(f"points: run #{run_id} would hold more than {limits.points_per_run:,} points; report "
+                            "less often")
+    late = next((p for p in points if p.kind != "test" and p.epoch > epochs + 1e-9), None)
+    if late is not None:
+        raise ReportRefused(f"points: epoch {late.epoch:g} is past the run's {epochs} epochs")
+    known = set(names)
+    new = sorted({p.name for p in points} - known)
+    if len(known) + len(new) > limits.names_per_run:
+        raise ReportRefused(f"points: run #{run_id} would have more than {limits.names_per_run} metric names; "
+                            "report Keras' own metrics")
+    if limits.points_per_owner is not None:
+        held = conn.execute("SELECT COALESCE(SUM(r.points), 0) FROM reporters r JOIN runs u ON u.id = r.run_id "
+                            "WHERE u.owner=?", (owner,)).fetchone()[0]
+        if held + len(points) > limits.points_per_owner:
+            raise ReportRefused(f"points: your runs from your own code hold {held:,} points, near the most a student "
+                                f"may keep ({limits.points_per_owner:,}); delete some of them on the Runs page")
+    return [*names, *new]
 
 
 def _current(conn, run_id: int) -> tuple:
@@ -118,10 +201,18 @@ def _current(conn, run_id: int) -> tuple:
 def end_tracked_run(store: RunStore, run_id: int, status: str, error: str | None,
                     train_seconds: float | None) -> bool:
     """The reporter says how `fit` ended: the run takes that status (also when its silence had failed it
-    meanwhile); False if it had already ended otherwise (cancelled from a page, say)."""
+    meanwhile); a run someone asked to stop ends cancelled whatever it says; False if it had already ended
+    otherwise (cancelled from a page, say)."""
     now = time.time()
     with store.transaction() as conn:
-        said_before = conn.execute("SELECT said_end FROM reporters WHERE run_id=?", (run_id,)).fetchone()[0]
+        said_before, cancel = conn.execute("SELECT r.said_end, u.cancel_requested FROM reporters r JOIN runs u "
+                                           "ON u.id = r.run_id WHERE r.run_id=?", (run_id,)).fetchone()
+        if cancel:
+            conn.execute("UPDATE reporters SET said_end=1 WHERE run_id=?", (run_id,))
+            _cancelled(conn, run_id, now)
+            # The reporter's own training time beats the one its last report allowed.
+            conn.execute("UPDATE runs SET train_seconds=COALESCE(?, train_seconds) WHERE id=?", (train_seconds, run_id))
+            return False
         conn.execute("UPDATE reporters SET said_end=1 WHERE run_id=?", (run_id,))
         endable = (RUNNING,) if said_before else (RUNNING, FAILED)  # FAILED unsaid: failed for its silence
         marks = ",".join("?" * len(endable))

@@ -37,9 +37,13 @@ def other_metrics(metrics: pd.DataFrame) -> list[str]:
     return sorted(names - set(CURVE_METRICS))
 
 
+MAX_OTHER_CHARTS = 12  # small charts drawn at most (a run from a student's script may name dozens of metrics)
+
+
 def other_metrics_figure(metrics: pd.DataFrame) -> go.Figure | None:
-    """A small chart per other epoch metric against the epoch, two a row; None when there are none."""
-    names = other_metrics(metrics)
+    """A small chart per other epoch metric against the epoch, two a row, the first MAX_OTHER_CHARTS of them
+    (the epoch table beside it lists every one); None when there are none."""
+    names = other_metrics(metrics)[:MAX_OTHER_CHARTS]
     if not names:
         return None
     points = _epoch_points(metrics).sort_values("step", kind="stable")

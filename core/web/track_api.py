@@ -105,6 +105,8 @@ async def track(request: Request) -> Response:
         return _error(408, f"body: not sent within {BODY_SECONDS:.0f} s")
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body: not JSON; send one JSON object")
+    except RecursionError:  # '[[[[…' nested past Python's parser: no request of the client looks like it
+        return _error(400, "body: nested too deeply; send one flat JSON object")
     extra = {"remote": True} if op == "start" else {}
     try:
         answer = await asyncio.to_thread(tracking.REQUESTS[op], data, load_settings(), actor, **extra)
