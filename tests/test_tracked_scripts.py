@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED, TRACKED
@@ -29,7 +30,7 @@ y = (x.mean(axis=(1, 2, 3)) > 0).astype("int64")
 
 def small_model():
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(2, activation="softmax")], name="tiny_mlp")
+                              keras.layers.Dense(10, activation="softmax")], name="tiny_mlp")
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -71,8 +72,9 @@ def test_a_script_run_unchanged_through_track_reports_each_fit_as_it_ended(lab, 
             print("caught")
         small_model().fit(x, y, epochs=3, verbose=0, callbacks=[StopWith(KeyboardInterrupt())])
     """)
-    done = subprocess.run([sys.executable, "-m", "core", "track", str(script), "--flag", "a b"], cwd=PROJECT_ROOT,
-                          env=_env(), capture_output=True, text=True, timeout=180)
+    env = {**_env(), "TRAINLAB_SPOOL": str(tmp_path / "spool")}
+    done = subprocess.run([sys.executable, "-m", "core", "track", "--save-model", "--dataset", "digits", str(script),
+                           "--flag", "a b"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 130, done.stderr[-2000:]  # Ctrl+C's exit code, as `python ex1.py` would give
     assert "caught" in done.stdout and "KeyboardInterrupt" in done.stderr
     first, failed, interrupted = _runs(lab)
@@ -84,7 +86,7 @@ def test_a_script_run_unchanged_through_track_reports_each_fit_as_it_ended(lab, 
     assert (config["optimizer"], config["learning_rate"], config["optimizer_settings"]["momentum"]) == \
         ("sgd", 0.05, 0.9)
     assert (config["train_samples"], config["validation_samples"], config["input_shape"]) == (360, 120, [8, 8, 1])
-    assert first.param_count == 8 * 8 * 16 + 16 + 16 * 2 + 2 and first.steps == 12 and first.epochs == 3
+    assert first.param_count == 8 * 8 * 16 + 16 + 16 * 10 + 10 and first.steps == 12 and first.epochs == 3
     metrics = jobs.run_metrics(first.id, lab)
     epochs = metrics[metrics["kind"] == "epoch"]
     assert sorted(epochs[epochs["name"] == "val_accuracy"]["epoch"]) == [1.0, 2.0, 3.0]
@@ -95,6 +97,15 @@ def test_a_script_run_unchanged_through_track_reports_each_fit_as_it_ended(lab, 
     assert (failed.status, failed.error) == (FAILED, "ValueError: the data ran out")
     assert (interrupted.status, interrupted.error) == (CANCELLED, "interrupted (KeyboardInterrupt)")
     assert interrupted.progress < 1 and interrupted.epoch <= 2  # stopped in its second epoch, not at the end
+    assert "this fit is run #1 on Train Lab" in done.stderr  # the script's own output says which run it is
+    # --save-model: the succeeded fit's model is in its run's folder, and its page can look inside it.
+    from core.services import run_models
+
+    assert (lab.runs_dir / str(first.id) / "model.keras").is_file()
+    assert not (lab.runs_dir / str(failed.id) / "model.keras").exists()  # only a fit that succeeded hands one over
+    assert not list((tmp_path / "spool").glob("*.keras"))  # the copy the client saved is gone once handed over
+    answer = run_models.classify(first.id, np.zeros((8, 8), dtype=np.uint8), lab)
+    assert len(answer.classes) == 10 and abs(sum(answer.probabilities) - 1) < 1e-4
 
 
 def test_the_explicit_callback_stops_at_a_cancel_and_a_killed_script_fails_with_why(lab, tmp_path, monkeypatch):

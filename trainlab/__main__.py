@@ -11,6 +11,7 @@ def main(argv: list[str] | None = None) -> int:
     track = sub.add_parser("track", help="run your script with every model.fit in it tracked")
     track.add_argument("--dataset", default="")
     track.add_argument("--name", default="")
+    track.add_argument("--save-model", action="store_true")
     track.add_argument("script")
     track.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("sync", help="send what a tracked script could not send before it ended")
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from trainlab.runner import ScriptNotFound, run_script
 
     try:
-        return run_script(args.script, args.args, dataset=args.dataset, name=args.name)
+        return run_script(args.script, args.args, dataset=args.dataset, name=args.name, save_model=args.save_model)
     except ScriptNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,19 +14,20 @@ import weakref
 from trainlab import describe
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
-_state = {"on": False, "dataset": "", "name": "", "loaded": ""}
+_state = {"on": False, "dataset": "", "name": "", "loaded": "", "save_model": False}
 _lock = threading.Lock()
 _last_reporter: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> reporter of its last fit
 _evaluate_watched = {"done": False}
 
 
-def autolog(dataset: str = "", name: str = "") -> None:
+def autolog(dataset: str = "", name: str = "", save_model: bool = False) -> None:
     """Track every `model.fit` from now on. `dataset` names the data as Train Lab knows it ("fashion_mnist")
-    when it is not loaded with keras.datasets; `name` names the runs (default: the script and the model)."""
+    when it is not loaded with keras.datasets; `name` names the runs (default: the script and the model);
+    `save_model` also hands each trained model over (see TrainLabCallback)."""
     import keras
 
     with _lock:
-        _state.update(dataset=dataset, name=name)
+        _state.update(dataset=dataset, name=name, save_model=save_model)
         if _state["on"]:
             return
         _wrap_fit(keras.Model)
@@ -62,7 +63,7 @@ def _wrap_fit(model_class) -> None:
         listed = list(callbacks) if isinstance(callbacks, (list, tuple)) else None
         if listed is None and callbacks is not None or any(isinstance(c, TrainLabCallback) for c in listed or []):
             return original(self, *args, **kwargs)  # the user's own CallbackList, or already tracked
-        tracker = TrainLabCallback(name=_state["name"], dataset=_state["dataset"])
+        tracker = TrainLabCallback(name=_state["name"], dataset=_state["dataset"], save_model=_state["save_model"])
         bound.arguments["callbacks"] = [*(listed or []), tracker]
         try:
             return original(*bound.args, **bound.kwargs)

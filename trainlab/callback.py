@@ -18,7 +18,7 @@ import time
 import keras
 
 from trainlab import describe
-from trainlab.reporter import _AT_EXIT, Reporter
+from trainlab.reporter import _AT_EXIT, Reporter, spool_dir
 from trainlab.sinks import connect, say
 
 LIVE_METRICS = ("loss", "accuracy")
@@ -32,6 +32,8 @@ class TrainLabCallback(keras.callbacks.Callback):
         name: the run's name (default: the script's or notebook's name and the model's).
         dataset: the dataset's name as Train Lab knows it ("fashion_mnist"), for comparing and the class's board.
         interval: least seconds between two live points within an epoch.
+        save_model: also hand the trained model to Train Lab (on this machine's lab: its page then looks inside
+            it and offers it for download).
         sink: where to report (default: `trainlab.sinks.connect()`); None reports nowhere.
 
     Example:
@@ -41,9 +43,9 @@ class TrainLabCallback(keras.callbacks.Callback):
 
     async_safe = True  # the batch hook locks, so Keras may call it from its own thread pool
 
-    def __init__(self, name: str = "", dataset: str = "", interval: float = 0.5, sink=...):
+    def __init__(self, name: str = "", dataset: str = "", interval: float = 0.5, save_model: bool = False, sink=...):
         super().__init__()
-        self.name, self.dataset, self.interval = name, dataset, interval
+        self.name, self.dataset, self.interval, self.save_model = name, dataset, interval, save_model
         self._sink = sink
         self.reporter: Reporter | None = None
         self.cancelled = False
@@ -131,6 +133,19 @@ class TrainLabCallback(keras.callbacks.Callback):
             return
         self.finish("cancelled" if self.cancelled else "succeeded",
                     "cancelled from Train Lab" if self.cancelled else None)
+        if self.save_model and not self.cancelled:
+            self._hand_over_model()
+
+    def _hand_over_model(self) -> None:
+        """Save the trained model beside the spool and queue it for Train Lab (a failure costs the file only)."""
+        path = spool_dir() / f"{self.reporter.key}.keras"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.model.save(path)
+        except Exception as exc:  # noqa: BLE001 - a model Keras cannot save (a custom layer without get_config)
+            say(f"the trained model was not sent: Keras could not save it ({type(exc).__name__}: {exc})"[:300])
+            return
+        self.reporter.model(str(path))
 
     # -- ending -------------------------------------------------------------------------------------------
     def finish(self, status: str, error: str | None = None) -> None:

@@ -67,6 +67,10 @@ class Reporter:
         self.ended = True
         self._queue.put(("end", {"status": status, "error": error, "train_seconds": train_seconds}, None))
 
+    def model(self, path: str) -> None:
+        """Queue the trained model's file, saved by the script at `path` (after the end)."""
+        self._queue.put(("model", {"path": path}, None))
+
     def test(self, metrics: dict[str, float]) -> None:
         """Queue a `model.evaluate` result (after the end)."""
         self._queue.put(("test", {"metrics": metrics}, None))
@@ -149,6 +153,8 @@ class Reporter:
                 say(f"this fit is run #{self.run_id} on Train Lab ({self.sink.where}): see it on the Runs page")
             elif op == "report" and answer.get("cancel"):
                 self.cancel_asked.set()
+            elif op == "model" and Path(payload["path"]).parent == spool_dir():
+                Path(payload["path"]).unlink(missing_ok=True)  # copied into the run's folder: the copy here goes
         self._back_online()
 
     def _offline_seconds(self) -> float:

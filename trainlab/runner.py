@@ -14,14 +14,14 @@ class ScriptNotFound(FileNotFoundError):
     """The script to track is not a Python file this user can read; str(error) says which, in one line."""
 
 
-def run_script(path: str, args: list[str], dataset: str = "", name: str = "") -> int:
+def run_script(path: str, args: list[str], dataset: str = "", name: str = "", save_model: bool = False) -> int:
     """Run the script at `path` with `args` and autolog on; its exit code (1 when it raised, 130 on Ctrl+C)."""
     script = Path(path).expanduser().resolve()
     if not script.is_file() or script.suffix != ".py":
         raise ScriptNotFound(f"script: {path} is not a Python file (.py) here; give the path of your script")
     from trainlab.autolog import autolog
 
-    autolog(dataset=dataset, name=name)
+    autolog(dataset=dataset, name=name, save_model=save_model)
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(script.parent))
     os.chdir(script.parent)

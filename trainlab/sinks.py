@@ -47,6 +47,8 @@ class LocalSink:
         from core.store.schema import StoreError
 
         try:
+            if op == "model":  # a file on this machine: this sink alone hands one over
+                return self._tracking.attach_model_file(payload, self._settings)
             return self._tracking.REQUESTS[op](payload, self._settings)
         except StoreError as exc:  # locked by another process for long, or away: the spool keeps the request
             raise Unreachable(str(exc)) from None
@@ -69,6 +71,8 @@ class HttpSink:
 
     def call(self, op: str, payload: dict) -> dict:
         """Send one request; its answer, or Unreachable (no answer, busy, over the rate) / Refused (4xx)."""
+        if op == "model":
+            raise Refused(f"the class's server does not take model files yet; yours stays at {payload.get('path')}")
         request = urllib.request.Request(
             f"{self.url}/api/track/{op}", data=json.dumps(payload).encode(), method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._key}"})

@@ -20,6 +20,8 @@ def add_tracking_commands(sub) -> None:
     track.add_argument("--dataset", default="", help="the data's name as Train Lab knows it (e.g. fashion_mnist), "
                        "when the script does not load it with keras.datasets")
     track.add_argument("--name", default="", help="the runs' name (default: the script's and the model's)")
+    track.add_argument("--save-model", action="store_true", help="also hand each trained model to Train Lab, to "
+                       "look inside it on the run's page")
     track.add_argument("script", help="the script to run, as `python SCRIPT ARGS` would")
     track.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     sub.add_parser("sync", help="send the points a tracked script kept while Train Lab could not be reached")
@@ -29,7 +31,7 @@ def _track(args, parser) -> int:
     from trainlab.runner import ScriptNotFound, run_script
 
     try:
-        return run_script(args.script, args.args, dataset=args.dataset, name=args.name)
+        return run_script(args.script, args.args, dataset=args.dataset, name=args.name, save_model=args.save_model)
     except ScriptNotFound as exc:
         raise TrackRefused(str(exc)) from None
 

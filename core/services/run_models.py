@@ -9,6 +9,7 @@ to a square), converted to its channels, and scaled to [0, 1].
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from core.data.datasets import get_info, load
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
 from core.domain.people import Actor
-from core.domain.statuses import SUCCEEDED
+from core.domain.statuses import SUCCEEDED, TRACKED
 from core.errors import Refusal
-from core.services import jobs
+from core.services import jobs, tracking
 from core.settings import Settings, load_settings
 from core.training import inspection
 from core.training.inspection import LayerMaps
@@ -84,7 +85,29 @@ def _config(run_id: int, settings: Settings, actor: Actor | None) -> TrainConfig
     run = jobs.get_run(run_id, settings, actor)
     if run is None:
         raise NoModel(f"run: there is no run #{run_id}")
+    if run.kind == TRACKED:
+        return _tracked_input(run, settings)
     return TrainConfig.from_json(run.config)
+
+
+def _tracked_input(run, settings: Settings) -> TrainConfig:
+    """A run from the user's own code, as far as looking inside needs: its dataset (which must be one of this
+    lab's, at its own size, for photos and test images to be prepared as in training)."""
+    config = run.config_dict
+    info = get_info(config.get("dataset") or "", settings)
+    if info is None:
+        raise NoModel(f"run: #{run.id} names no dataset of this lab; say which with TrainLabCallback(dataset=...) "
+                      "or track --dataset to look inside its model")
+    shape = list(config.get("input_shape") or [])
+    if shape and shape != list(info.input_shape):
+        raise NoModel(f"run: #{run.id}'s model takes {'×'.join(map(str, shape))} inputs, and {info.title} images are "
+                      f"{'×'.join(map(str, info.input_shape))}: Train Lab cannot prepare images for it")
+    layers = tracking.layer_table(run.id, settings)
+    answers = re.findall(r"\d+", layers[-1]["output"]) if layers else []
+    if answers and int(answers[-1]) != info.num_classes:
+        raise NoModel(f"run: #{run.id}'s model answers {answers[-1]} classes, and {info.title} has "
+                      f"{info.num_classes}: its answers could not be named")
+    return TrainConfig(dataset=info.key)
 
 
 def model_input(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> ModelInput:

@@ -11,8 +11,12 @@ machine was offline) brings it back to running with the points it kept meanwhile
 """
 from __future__ import annotations
 
+import functools
+import shutil
+from pathlib import Path
+
 from core.domain.people import OPERATOR, STUDENT, Actor
-from core.domain.statuses import RUNNING
+from core.domain.statuses import RUNNING, SUCCEEDED
 from core.domain.tracked_runs import (
     MAX_METRICS_PER_RUN,
     MAX_POINTS_PER_OWNER,
@@ -44,8 +48,15 @@ from core.store.tracked import (
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _store_at(location: str) -> RunStore:
+    return RunStore(location)
+
+
 def _store(settings: Settings) -> RunStore:
-    return RunStore(settings.store_location)
+    # One RunStore per store for this process: its connections are per thread and stay open, so a reporter's
+    # request (the API's threads, twice a second per script) does not open and set up SQLite every time.
+    return _store_at(str(settings.store_location))
 
 
 def _limits(actor: Actor, settings: Settings) -> ReporterLimits:
@@ -135,6 +146,32 @@ def test_result(data: object, settings: Settings | None = None, actor: Actor = O
     record_test_result(store, run.id, dict(request.metrics), step=run.epochs * max(1, run.steps),
                        epoch=float(run.epoch))
     return {"run": run.id}
+
+
+MAX_MODEL_BYTES = 2 * 1024**3  # a model file a script on this machine may hand over (ResNet-50 is ~100 MB)
+
+
+def attach_model_file(data: object, settings: Settings | None = None, actor: Actor = OPERATOR) -> dict:
+    """A reporter on this machine hands over the trained model its script saved ({"run", "key", "path"}): it is
+    copied into the run's folder, where the run's page looks inside it and offers it for download. Only the
+    `trainlab` client's local sink calls this (a path on this machine); the class's API has no such request:
+    a file from a student's laptop is not loaded by the server (issue 31 will check one first)."""
+    settings = settings or load_settings()
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        raise TrackedRunRefused("model.path: the saved model's file, as text")
+    request = checked(RunEnd, {"run": data.get("run"), "key": data.get("key"), "status": SUCCEEDED}, "model")
+    store = _store(settings)
+    _own(store, request.run, request.key, actor, "model")
+    source = Path(data["path"])
+    if source.suffix != ".keras" or not source.is_file():
+        raise TrackedRunRefused(f"model.path: {source} is not a .keras file here; save it with model.save(...)")
+    if source.stat().st_size > MAX_MODEL_BYTES:
+        raise TrackedRunRefused(f"model.path: {source} is over {MAX_MODEL_BYTES // 1024**3} GB")
+    folder = settings.runs_dir / str(request.run)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, folder / "model.part")
+    (folder / "model.part").replace(folder / "model.keras")  # a page never sees half a file
+    return {"run": request.run}
 
 
 # A reporter's requests by name: what the `trainlab` client's sinks and the class's JSON API call.

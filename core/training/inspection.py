@@ -41,7 +41,11 @@ def _batch(model, image: np.ndarray):
     """One image as a batch in the structure the model's inputs were declared with (a built model keeps a
     list, a loaded one a single tensor; Keras warns at every call that does not match)."""
     batch = image[None].astype(np.float32)
-    return [batch] if isinstance(model.input, (list, tuple)) else batch
+    try:
+        declared = model.input
+    except (AttributeError, ValueError):  # a Sequential from a student's own script, loaded: not called yet
+        return batch
+    return [batch] if isinstance(declared, (list, tuple)) else batch
 
 
 class _Catching:
@@ -105,7 +109,16 @@ def load(path) -> object:
     """A saved run's model (`model.keras`), for inference only (no optimizer state is restored)."""
     import keras
 
-    return keras.saving.load_model(path, compile=False)
+    model = keras.saving.load_model(path, compile=False)
+    try:
+        model.input
+    except (AttributeError, ValueError):
+        # A Sequential saved by a student's own script comes back built but never called, with no input to
+        # build feature maps and Grad-CAM from: one symbolic call at its build shape gives it one.
+        shape = (model.get_build_config() or {}).get("input_shape")
+        if shape:
+            model(keras.Input(shape=tuple(shape[1:])))
+    return model
 
 
 def _all_layers(model) -> list:

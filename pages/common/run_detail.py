@@ -147,7 +147,11 @@ def _detail(run) -> None:
     _actions(run)
     if tracked.is_tracked(run):
         st.caption(tracked.NOT_AGAIN)
-        return  # its model file stays with the script: nothing to look inside here
+        if run.status == SUCCEEDED and jobs.model_file(run.id, actor=current_actor()) is not None:
+            inside_model(run.id, None)  # no test predictions of Train Lab's: Grad-CAM picks among test images
+        elif run.status == SUCCEEDED:
+            st.caption(tracked.NO_MODEL)
+        return
     folder = jobs.run_folder(run.id, actor=current_actor()) if run.status == SUCCEEDED else None
     predictions = evaluation.load_predictions(folder) if folder is not None else None
     if predictions is not None:
