@@ -28,14 +28,14 @@ from trainlab import TrainLabCallback
 
 class Slow(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
-        time.sleep(0.7)
+        time.sleep(0.5)
 
 rng = np.random.default_rng(0)
 x, y = rng.normal(size=(400, 8, 8, 1)).astype("float32"), rng.integers(0, 10, 400)
 model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")],
                          name="my_mlp")
 model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(x, y, batch_size=16, epochs=15, validation_split=0.2, verbose=0,
+model.fit(x, y, batch_size=16, epochs=10, validation_split=0.2, verbose=0,
           callbacks=[Slow(), TrainLabCallback(name="my own script", dataset="digits", interval=0.2)])
 """
 
@@ -74,7 +74,8 @@ def test_start_a_run_and_see_its_curve(server, page, tmp_path):
 
     # A student's own script reports in while it trains: its curves grow beside the runs Train Lab trained.
     settings = load_settings()
-    wait_for(lambda: jobs.get_run(2, settings).is_finished, 120, what="run #2 to finish")
+    jobs.cancel(2, settings)  # compared above: the cores go to the script now
+    wait_for(lambda: jobs.get_run(2, settings).is_finished, 60, what="run #2 to stop")
     script = tmp_path / "own.py"
     script.write_text(OWN_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}

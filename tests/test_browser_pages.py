@@ -18,8 +18,10 @@ pytestmark = pytest.mark.browser
 PAGES = [("", "Train Lab", "Train Lab"), ("lessons", "Lessons", "Lessons · Train Lab"),
          ("train", "Train", "Train · Train Lab"), ("runs", "Runs", "Runs · Train Lab"),
          ("sweeps", "Sweeps", "Sweeps · Train Lab"), ("models", "Models", "Models · Train Lab"),
-         ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab"),
-         ("own_code", "Your code", "Your code · Train Lab")]
+         ("augment", "Augment", "Augment · Train Lab"), ("data", "Data", "Data · Train Lab")]
+# Opened on the last fresh server as its second page (a server each costs ~10 s of the suite's two cores; the
+# first-request path is the same mechanism for every page, checked eight times above).
+LATER_PAGES = [("own_code", "Your code", "Your code · Train Lab")]
 SIDEBAR = ["Home", "Lessons", "Train", "Runs", "Sweeps", "Models", "Augment", "Data", "Your code"]
 
 
@@ -49,6 +51,12 @@ def test_every_page_opens_from_its_direct_url_on_a_fresh_server_and_after_a_relo
                 _check_page(page, heading, title)
                 chips = page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare").inner_text()
                 assert "#1 first" in chips and "#2 second" in chips
+            if path == PAGES[-1][0]:
+                for later, later_heading, later_title in LATER_PAGES:
+                    page.goto(f"{app.url}/{later}")
+                    _check_page(page, later_heading, later_title)
+                    page.reload()
+                    _check_page(page, later_heading, later_title)
         finally:
             app.stop()
 

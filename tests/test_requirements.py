@@ -20,13 +20,13 @@ def _pins(name: str) -> dict[str, str]:
 def _imported_top_level_modules() -> set[str]:
     names = set()
     for path in [PROJECT_ROOT / "app.py", *(PROJECT_ROOT / "pages").rglob("*.py"),
-                 *(PROJECT_ROOT / "core").rglob("*.py")]:
+                 *(PROJECT_ROOT / "core").rglob("*.py"), *(PROJECT_ROOT / "trainlab").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return names - set(sys.stdlib_module_names) - {"core", "pages", "__future__"}
+    return names - set(sys.stdlib_module_names) - {"core", "pages", "trainlab", "__future__"}
 
 
 def test_every_imported_package_is_pinned_in_requirements():
