@@ -1,0 +1,78 @@
+"""A `.keras` file handed in by a student, opened as what it is, a zip archive, with every size bounded, and its
+`config.json` read as plain JSON for the allowlist (core/domain/keras_allowlist.py, which the model-files
+service applies) — nothing of it is deserialised here, and nothing here runs Keras. Loading a file that passed
+(with safe_mode, in a worker process, never the Streamlit process) is the next step's."""
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import Refusal
+
+MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}  # what Keras 3 writes for built-in layers only
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_METADATA_BYTES = 64 * 1024
+MAX_WEIGHTS_BYTES = 2 * 1024**3
+MAX_RATIO = 50  # unpacked / packed: weights barely compress; a zip bomb's ratio is in the thousands
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class ArchiveRefused(Refusal, ValueError):
+    """A file that is not a `.keras` archive Train Lab opens; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class ArchiveContents:
+    """What a `.keras` archive holds, read without deserialising: its config as plain JSON, its weights' size."""
+
+    config: object
+    weights_bytes: int
+
+
+def read_model_archive(path: Path) -> ArchiveContents:
+    """Refuse (ArchiveRefused, one line) a file that is not a bounded `.keras` archive; its config, unchecked."""
+    with open(path, "rb") as file:
+        head = file.read(8)
+    if head.startswith(HDF5_SIGNATURE):
+        raise ArchiveRefused("file: an HDF5 (.h5) model, whose loading ignores Keras' safe mode; save it with "
+                           "model.save('mine.keras') instead")
+    if not zipfile.is_zipfile(path):
+        raise ArchiveRefused("file: not a .keras file (a .keras file is a zip archive); save it with "
+                           "model.save('mine.keras')")
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: info for info in archive.infolist()}
+        _check_members(members)
+        config = _json(archive, members["config.json"], MAX_CONFIG_BYTES)
+        _json(archive, members["metadata.json"], MAX_METADATA_BYTES) if "metadata.json" in members else None
+    weights = members.get("model.weights.h5")
+    return ArchiveContents(config, weights.file_size if weights else 0)
+
+
+def _check_members(members: dict) -> None:
+    for name, info in members.items():
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name:
+            raise ArchiveRefused(f"file: a member named {name[:80]!r} points outside the archive")
+        if name not in MEMBERS:
+            raise ArchiveRefused(f"file: holds {name[:80]!r}, which a model of built-in layers does not have "
+                               "(assets of lookup layers, or files of another program)")
+        if info.file_size > MAX_WEIGHTS_BYTES or (info.compress_size and info.file_size / info.compress_size >
+                                                   MAX_RATIO and info.file_size > 1024 * 1024):
+            raise ArchiveRefused(f"file: {name} unpacks to {info.file_size:,} bytes from {info.compress_size:,} "
+                               "(a zip bomb, or a model far too big)")
+    if "config.json" not in members:
+        raise ArchiveRefused("file: no config.json in the archive; save the model with model.save('mine.keras')")
+
+
+def _json(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> object:
+    if info.file_size > limit:
+        raise ArchiveRefused(f"file: {info.filename} is {info.file_size:,} bytes, more than {limit:,}")
+    with archive.open(info) as member:
+        data = member.read(limit + 1)  # the header's size is the sender's word: read no more than the limit
+    if len(data) > limit:
+        raise ArchiveRefused(f"file: {info.filename} is more than {limit:,} bytes")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise ArchiveRefused(f"file: {info.filename} is not JSON") from None

@@ -1,0 +1,132 @@
+"""A student's own Keras model file, checked before anything of it is deserialised (issue 31, first step): model
+files made here by Keras itself, and hostile ones made by editing their config.json, each refused in one line
+naming the layer and why, with no code of theirs run (a marker file an exploit would write never appears)."""
+import json
+import zipfile
+
+import pytest
+
+from core.errors import Refusal
+from core.services.model_files import check_model_file
+
+MARKER = "trainlab-exploit-marker"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A Sequential and a functional CNN with a residual Add, saved by Keras: the files a student hands in."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("models")
+    sequential = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
+                                   keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dropout(0.2),
+                                   keras.layers.Dense(10, activation="softmax")], name="my_cnn")
+    sequential.save(folder / "sequential.keras")
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu",
+                            kernel_regularizer=keras.regularizers.L2(1e-4))(inputs)
+    y = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3, padding="same")(x))
+    x = keras.layers.Activation("relu")(keras.layers.Add()([x, y]))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    functional = keras.Model(inputs, outputs, name="residual")
+    functional.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    functional.save(folder / "functional.keras")
+    return folder
+
+
+def _edited(source, target, change) -> None:
+    """A copy of model file `source` whose config.json `change` rewrote (what a hostile student would send)."""
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    change(config)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _layer(module, name, config, **extra):
+    return {"module": module, "class_name": name, "config": {"name": "evil", **config}, "registered_name": None,
+            **extra}
+
+
+def test_a_sequential_and_a_functional_residual_cnn_are_accepted(saved):
+    sequential = check_model_file(saved / "sequential.keras")
+    assert sequential.layers == 6 and sequential.config["class_name"] == "Sequential" and sequential.weights_bytes
+    functional = check_model_file(saved / "functional.keras")
+    assert functional.config["class_name"] == "Functional"
+    assert "Add" in [layer["class_name"] for layer in functional.config["config"]["layers"]]
+
+
+def _insert(layer):
+    return lambda config: config["config"]["layers"].insert(1, layer)
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (_insert(_layer("keras.layers", "Lambda", {"function": {"module": "builtins", "class_name": "function",
+                                                            "config": "exec"}})),
+     "layer 'evil': Lambda layers run Python code; build it from built-in layers"),
+    (_insert(_layer("mypackage.layers", "Backdoor", {}, registered_name="mypackage>Backdoor")),
+     "layer 'evil': mypackage.layers.Backdoor is not a built-in layer Train Lab loads"),
+    (_insert(_layer("keras.utils", "get_file", {"origin": "http://evil.example/x", "fname": "x"})),
+     "layer 'evil': keras.utils.get_file is not a built-in layer Train Lab loads"),
+    (_insert(_layer("keras.layers", "TFSMLayer", {"filepath": "/tmp/saved_model"})),
+     "layer 'evil': TFSMLayer loads a SavedModel from outside the file"),
+    (_insert(_layer("keras.layers", "StringLookup", {"vocabulary": "/etc/passwd"})),
+     "layer 'evil': keras.layers.StringLookup is not a built-in layer Train Lab loads (no custom or lookup layers)"),
+    (_insert(_layer("keras.layers", "Dense", {"units": 10_000_000_000})),
+     "layer 'evil': units = 1e+10 is past 1,048,576"),
+    (_insert(_layer("keras.layers", "Dense", {"units": 8, "kernel_initializer": {
+        "module": "keras.initializers", "class_name": "GlorotUniform", "config": {}, "registered_name": "x>y"}})),
+     "layer 'evil': 'x>y' is a custom object, registered by its own code"),
+    (_insert(_layer("keras.layers", "Dense", {"units": 8, "activation": "os.system"})),
+     "layer 'evil': activation 'os.system' is not a built-in one"),
+    (_insert(_layer("keras.layers", "Dense", {"units": 8, "kernel_initializer": {
+        "module": "builtins", "class_name": "eval", "config": {}, "registered_name": None}})),
+     "layer 'evil': builtins.eval is not a built-in initializer, regularizer or constraint Train Lab loads"),
+    (_insert(_layer("keras.layers", "Dense", {"units": 8, "name": "../../home/x"})),
+     "layer '../../home/x': its name '../../home/x' looks like a path or an address"),
+    (lambda config: config["config"]["layers"][0]["config"].update(batch_shape=[None, 100_000, 100_000, 3]),
+     "layer 'input_layer': an input of 30,000,000,000 values per sample, more than 50,000,000"),
+    (lambda config: config.update(class_name="Backdoor", module="evil"),
+     "model: not a Keras Sequential or functional model (its config.json names 'Backdoor')"),
+])
+def test_a_model_file_with_anything_but_built_in_parts_is_refused_in_one_line(saved, tmp_path, change, said):
+    hostile = tmp_path / "hostile.keras"
+    _edited(saved / "sequential.keras", hostile, change)
+    with pytest.raises(Refusal) as refused:
+        check_model_file(hostile)
+    assert str(refused.value).startswith(said) and "\n" not in str(refused.value), str(refused.value)
+    assert not list(tmp_path.glob(f"*{MARKER}*"))
+
+
+def test_an_archive_that_is_not_a_plain_keras_file_is_refused_before_its_config_is_read(saved, tmp_path):
+    cases = {}
+    escape = tmp_path / "escape.keras"
+    with zipfile.ZipFile(saved / "sequential.keras") as source, zipfile.ZipFile(escape, "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, source.read(name))
+        archive.writestr(f"../../{MARKER}", b"written outside")
+    cases[escape] = "file: a member named '../../trainlab-exploit-marker' points outside the archive"
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b" " * (200 * 1024 * 1024))  # 200 MB of spaces, a few hundred KB packed
+    cases[bomb] = "file: config.json unpacks to 209,715,200 bytes from"
+    assets = tmp_path / "assets.keras"
+    with zipfile.ZipFile(saved / "sequential.keras") as source, zipfile.ZipFile(assets, "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, source.read(name))
+        archive.writestr("assets/vocabulary.txt", b"a\nb\n")
+    cases[assets] = "file: holds 'assets/vocabulary.txt', which a model of built-in layers does not have"
+    renamed = tmp_path / "renamed.keras"
+    renamed.write_text("import os; os.system('touch trainlab-exploit-marker')\n")
+    cases[renamed] = "file: not a .keras file (a .keras file is a zip archive)"
+    h5 = tmp_path / "model.h5"
+    h5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1024)
+    cases[h5] = "file: an HDF5 (.h5) model, whose loading ignores Keras' safe mode"
+    for path, said in cases.items():
+        with pytest.raises(Refusal) as refused:
+            check_model_file(path)
+        assert str(refused.value).startswith(said) and "\n" not in str(refused.value), (path.name, refused.value)
+    assert not list(tmp_path.parent.glob(f"**/{MARKER}"))
