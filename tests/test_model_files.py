@@ -130,3 +130,39 @@ def test_an_archive_that_is_not_a_plain_keras_file_is_refused_before_its_config_
             check_model_file(path)
         assert str(refused.value).startswith(said) and "\n" not in str(refused.value), (path.name, refused.value)
     assert not list(tmp_path.parent.glob(f"**/{MARKER}"))
+
+
+def test_a_checked_file_is_loaded_in_a_process_of_its_own_and_counted_exactly(saved, lab):
+    import keras
+
+    from core.services.model_files import inspect_model_file
+
+    for name in ("sequential.keras", "functional.keras"):
+        loaded = inspect_model_file(saved / name, lab)
+        original = keras.saving.load_model(saved / name, compile=False)
+        assert loaded.params == original.count_params() and loaded.classes == 10
+        assert [layer["name"] for layer in loaded.layers] == [layer.name for layer in original.layers]
+    assert inspect_model_file(saved / "sequential.keras", lab).input_shape == [28, 28, 1]
+
+
+def test_weights_that_do_not_fit_the_config_or_declare_huge_arrays_are_refused(saved, lab, tmp_path):
+    import h5py
+
+    from core.services.model_files import inspect_model_file
+
+    wrong = tmp_path / "wrong.keras"
+    _edited(saved / "sequential.keras", wrong,
+            lambda config: config["config"]["layers"][-1]["config"].update(units=12))  # weights are for 10
+    with pytest.raises(Refusal, match=r"^model: Keras could not load it \("):
+        inspect_model_file(wrong, lab)
+    bomb_weights = tmp_path / "bomb.h5"
+    with h5py.File(bomb_weights, "w") as weights:  # declares 2^40 values, stores none (a few KB on disk)
+        weights.create_dataset("layers/dense/vars/0", shape=(2**20, 2**20), dtype="f4", chunks=(64, 64))
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(saved / "sequential.keras") as source, zipfile.ZipFile(bomb, "w") as archive:
+        archive.writestr("config.json", source.read("config.json"))
+        archive.writestr("metadata.json", source.read("metadata.json"))
+        archive.write(bomb_weights, "model.weights.h5")
+    with pytest.raises(Refusal, match=r"^model: Keras could not load it \(ValueError: weights: layers/dense/vars/0 "
+                                      r"declares 1,099,511,627,776 values"):
+        inspect_model_file(bomb, lab)

@@ -1,0 +1,85 @@
+"""Loading a student's checked `.keras` file, in a process of its own (issue 31): `python -m
+core.training.model_loading FILE MAX_PARAMS` prints one JSON line, the model's description or why it was refused.
+The file has passed the allowlist (core/services/model_files.py) before this runs; here its weights are checked
+first as HDF5 (every array's declared size bounded, before Keras reads one: an HDF5 "shape bomb" asks for
+terabytes), then a clean copy of the archive (config without its compile settings, metadata, weights) is loaded
+with Keras' safe_mode and compile=False, the parameter count bounded, and every layer described. Whatever
+happens, this process ends: nothing of the file stays in a long-lived one, never in the Streamlit process."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+MAX_ARRAY_VALUES = 1 << 31  # one weight array: 8 GB of float32 is past any course model
+
+
+def _check_weights(archive: zipfile.ZipFile, folder: Path, max_params: int) -> Path:
+    """The weights file, unpacked, once every array it declares is within bounds (read as HDF5, not as Keras)."""
+    import h5py
+
+    path = folder / "model.weights.h5"
+    path.write_bytes(archive.read("model.weights.h5"))
+    total = 0
+    with h5py.File(path, "r") as weights:
+        arrays = []
+        weights.visititems(lambda name, item: arrays.append((name, item)) if isinstance(item, h5py.Dataset) else None)
+        for name, array in arrays:
+            size = 1
+            for dim in array.shape:
+                size *= dim
+            if size > MAX_ARRAY_VALUES:
+                raise ValueError(f"weights: {name[:80]} declares {size:,} values; no layer of its config has that")
+            total += size
+    if total > 2 * max_params + 1_000_000:  # optimizer slots are not saved by model.save's weights: ~1x
+        raise ValueError(f"weights: {total:,} values in all, more than its parameter limit allows")
+    return path
+
+
+def load_checked(path: Path, folder: Path, max_params: int):
+    """The model of checked file `path`, loaded from a clean copy in `folder` with safe_mode, compile=False."""
+    import keras
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        config.pop("compile_config", None)  # Train Lab compiles with its own optimizer: nothing of it is read
+        weights = _check_weights(archive, folder, max_params) if "model.weights.h5" in archive.namelist() else None
+        metadata = archive.read("metadata.json") if "metadata.json" in archive.namelist() else b"{}"
+    clean = folder / "clean.keras"
+    with zipfile.ZipFile(clean, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", metadata)
+        if weights is not None:
+            archive.write(weights, "model.weights.h5")
+    return keras.saving.load_model(clean, compile=False, safe_mode=True)
+
+
+def describe(model, max_params: int) -> dict:
+    """The loaded model as a page shows it: layers (name, type, output shape, parameters), parameter count,
+    input shape, classes (the last layer's width)."""
+    count = int(model.count_params())
+    if count > max_params:
+        raise ValueError(f"model: {count:,} parameters, more than this lab's limit of {max_params:,}")
+    layers = [{"name": layer.name, "type": type(layer).__name__, "output": str(tuple(layer.output.shape)),
+               "params": int(layer.count_params())} for layer in model.layers]
+    shape = [None if d is None else int(d) for d in tuple(model.inputs[0].shape)[1:]]
+    return {"ok": True, "params": count, "layers": layers, "input_shape": shape,
+            "classes": int(model.outputs[0].shape[-1]), "name": model.name}
+
+
+def main(argv: list[str]) -> int:
+    """Load and describe one checked file; one JSON line on stdout either way; exit code 0."""
+    path, max_params = Path(argv[0]), int(argv[1])
+    try:
+        with tempfile.TemporaryDirectory(prefix="trainlab-model-") as folder:
+            answer = describe(load_checked(path, Path(folder), max_params), max_params)
+    except Exception as exc:  # noqa: BLE001 - the file's fault, whatever it is: said in one line to the caller
+        answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    print(json.dumps(answer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
