@@ -109,6 +109,13 @@ def test_only_the_reporter_that_started_a_run_writes_to_it(lab, store):
     ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "value": 1e308}]},
      "report.points.0.value: input should be less than or equal to 1000000000000"),
     ("test", {"run": 1, "key": "0" * 32, "metrics": {"accuracy": 9.99}}, "test.metrics.accuracy: a share between 0"),
+    ("test", {"run": 1, "key": "0" * 32, "metrics": {"compile_metrics": 1e12}}, "test.metrics.compile_metrics: a "
+     "share between 0 and 1"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "name": "Val_ACC", "value": 5.0}]},
+     "report.points.0.value: Val_ACC is a share between 0 and 1"),
+    ("report", {"run": 1, "key": "0" * 32, "seq": 1, "points": [{**_points(1)[0], "kind": "test"}]},
+     "report.points.0.kind: input should be 'batch', 'epoch' or 'system'"),
+    ("start", _start(name="\u3164\u3164"), "start.name: must show something"),
 ])
 def test_a_reporters_bad_request_is_refused_in_one_line_naming_the_field(lab, store, request_name, data, message):
     with pytest.raises(TrackedRunRefused) as refused:
@@ -405,8 +412,11 @@ def test_sync_sets_a_damaged_spool_file_aside_and_sends_a_key_only_to_the_server
     (spool / "cut.jsonl").write_text('{"key": "k", "pid": 1}\n{"op": "report", "payl')  # cut by a kill mid-write
     (spool / "empty.jsonl").write_text("")
     start = _start()
+    many = [{**_points(2)[0], "name": f"m{i}"} for i in range(70)]  # refused alone: the rest still goes
     good = [{"key": start["key"], "pid": 2**22 + 7, "run": None, "sink": "local", "home": str(lab.home)},
-            {"op": "start", "payload": start}, {"op": "report", "payload": {"seq": 1, "points": _points(1)}}]
+            {"op": "start", "payload": start}, {"op": "report", "payload": {"seq": 1, "points": _points(1)}},
+            {"op": "report", "payload": {"seq": 2, "points": many}},
+            {"op": "model", "payload": {"path": str(tmp_path / "gone.keras")}}]
     (spool / "good.jsonl").write_text("".join(json.dumps(line) + "\n" for line in good))
     elsewhere = [{"key": "k2", "pid": 2**22 + 8, "run": 5, "sink": "http", "url": "http://127.0.0.1:9"},
                  {"op": "end", "payload": {"status": "succeeded"}}]
@@ -416,7 +426,8 @@ def test_sync_sets_a_damaged_spool_file_aside_and_sends_a_key_only_to_the_server
     said = dict(line.split(": ", 1) for line in send_spooled(spool))
     assert said["cut.jsonl"].startswith("not a spool file this client wrote (JSONDecodeError")
     assert said["empty.jsonl"].startswith("not a spool file this client wrote (ValueError: not lines of JSON")
-    assert said["good.jsonl"].startswith("sent 2 requests of run #1")
+    assert said["good.jsonl"].startswith("sent 2 requests of run #1; 2 refused (report.points: run #1 would have "
+                                         "more than 64 metric names")
     assert said["other.jsonl"] == ("written for the server http://127.0.0.1:9, not TRAINLAB_URL "
                                    "(http://class-server:8501); left as it is")
     assert sorted(p.name for p in spool.iterdir()) == ["cut.jsonl.bad", "empty.jsonl.bad", "other.jsonl"]

@@ -16,7 +16,8 @@ MAX_VALUE = 1e12  # a value past this (a diverging loss) is left out, as Train L
 
 def is_share(name: str) -> bool:
     """Whether metric `name` is a share between 0 and 1 (an accuracy), as Train Lab checks it."""
-    return "accuracy" in name or name in ("acc", "val_acc")
+    lowered = name.lower()
+    return "acc" in lowered or lowered == "compile_metrics"
 
 
 def storable(name: str, value: float) -> float | None:

@@ -54,7 +54,7 @@ def _read(path: Path) -> tuple[dict, list[dict]]:
     pid = header.get("pid")
     if not isinstance(header.get("key"), str) or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         raise ValueError("no key or process in its first line")
-    if any(r.get("op") not in ("start", "report", "end", "test") or not isinstance(r.get("payload"), dict)
+    if any(r.get("op") not in ("start", "report", "end", "test", "model") or not isinstance(r.get("payload"), dict)
            for r in requests):
         raise ValueError("a line that is not a request")
     return header, requests
@@ -75,7 +75,7 @@ def _send_file(path: Path) -> str:
         sink = LocalSink()
         if header.get("home") != sink.home:
             return f"written for the Train Lab in {header.get('home')}, not this one ({sink.home}); left as it is"
-    run_id, ended, epoch = header.get("run"), False, 0
+    run_id, ended, epoch, refused = header.get("run"), False, 0, []
     try:
         for request in requests:
             op, payload = request["op"], request["payload"]
@@ -84,7 +84,11 @@ def _send_file(path: Path) -> str:
                 continue
             if run_id is None:
                 return "its run was never started; left as it is"
-            sink.call(op, {"run": run_id, "key": header["key"], **payload})
+            try:
+                sink.call(op, {"run": run_id, "key": header["key"], **payload})
+            except Refused as exc:  # that request alone, as the live reporter does: the rest still goes
+                refused.append(str(exc))
+                continue
             ended = ended or op == "end"
             epoch = payload.get("epoch", epoch) if op == "report" else epoch
         if not ended and run_id is not None:
@@ -97,4 +101,6 @@ def _send_file(path: Path) -> str:
         path.unlink()
         return f"refused ({exc}); the file is removed"
     path.unlink()
+    if refused:
+        return f"sent {len(requests) - len(refused)} requests of run #{run_id}; {len(refused)} refused ({refused[0]})"
     return f"sent {len(requests)} requests of run #{run_id}"

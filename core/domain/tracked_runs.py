@@ -52,8 +52,20 @@ class _Strict(BaseModel):
 
 
 def is_share(name: str) -> bool:
-    """Whether metric `name` is a share between 0 and 1 (an accuracy, validation's too): more is a lie."""
-    return "accuracy" in name or name in ("acc", "val_acc")
+    """Whether metric `name` is a share between 0 and 1 (an accuracy, validation's too, in any case; Keras' combined
+    compile metrics, which a test result may name its accuracy): more is a lie."""
+    lowered = name.lower()
+    return "acc" in lowered or lowered == "compile_metrics"
+
+
+BLANKS = {"\u115f", "\u1160", "\u3164", "\u2800", "\uffa0", "\u2063", "\u180e"}  # letters that show nothing
+
+
+def _visible(text: str) -> str:
+    """Refuse a name that shows nothing (spaces, or letters drawn blank such as the Hangul filler)."""
+    if not any(not ch.isspace() and ch not in BLANKS for ch in text):
+        raise ValueError("must show something (it is blank, or made of characters drawn blank)")
+    return text
 
 
 class Layer(_Strict):
@@ -69,7 +81,8 @@ class RunStart(_Strict):
     """What a reporter knows when `fit` begins: the run's name, where it came from and its settings."""
 
     key: Annotated[str, StringConstraints(pattern=CLIENT_KEY)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_printable)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_printable),
+                    AfterValidator(_visible)]
     script: Text = ""  # the script's file name ("" in a notebook)
     args: Annotated[list[Text], Field(max_length=50)] = []
     dataset: ShortText = ""
@@ -100,7 +113,7 @@ class RunStart(_Strict):
 class Point(_Strict):
     """One metric value at one moment of training (core.store.runs.MetricPoint's fields)."""
 
-    kind: Literal[POINT_KINDS]
+    kind: Literal["batch", "epoch", "system"]  # test figures come with a test request, counted by the server
     step: Annotated[int, Field(ge=0, le=10**10)]
     epoch: Annotated[float, Field(ge=0, le=10**6, allow_inf_nan=False)]
     elapsed: Annotated[float, Field(ge=0, le=10**8, allow_inf_nan=False)]

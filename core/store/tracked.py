@@ -226,8 +226,10 @@ def end_tracked_run(store: RunStore, run_id: int, status: str, error: str | None
 def record_test_result(store: RunStore, run_id: int, metrics: dict[str, float], step: int, epoch: float) -> None:
     """A `model.evaluate` after `fit`: its loss and accuracy become the run's test figures, every value a
     'test' point (a later evaluate replaces them)."""
+    # The metric that is the test accuracy: the request's checks held every share-named one within 0..1.
     accuracy = next((v for k, v in metrics.items() if k in ("accuracy", "acc", "sparse_categorical_accuracy",
-                                                           "categorical_accuracy", "compile_metrics")), None)
+                                                           "categorical_accuracy", "compile_metrics")
+                     and 0 <= v <= 1), None)
     with store.transaction() as conn:
         conn.execute("UPDATE runs SET test_loss=?, test_accuracy=? WHERE id=?", (metrics.get("loss"), accuracy, run_id))
         conn.execute("DELETE FROM metrics WHERE run_id=? AND kind='test'", (run_id,))
