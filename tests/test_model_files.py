@@ -166,3 +166,21 @@ def test_weights_that_do_not_fit_the_config_or_declare_huge_arrays_are_refused(s
     with pytest.raises(Refusal, match=r"^model: Keras could not load it \(ValueError: weights: layers/dense/vars/0 "
                                       r"declares 1,099,511,627,776 values"):
         inspect_model_file(bomb, lab)
+
+
+def test_the_models_check_command_describes_an_accepted_file_and_refuses_a_hostile_one_in_one_line(saved, lab,
+                                                                                                   tmp_path, capsys):
+    from core.cli.main import main
+
+    assert main(["models", "check", str(saved / "sequential.keras")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # 3×3×1×8 + 8 = 80 for the conv, 13×13×8 × 10 + 10 = 13,530 for the dense layer
+    assert out[0] == "sequential.keras: accepted · model my_cnn · 13,610 parameters · input 28×28×1 · 10 classes"
+    assert [line.split()[0] for line in out[1:]] == ["conv2d", "max_pooling2d", "flatten", "dropout", "dense"]
+    hostile = tmp_path / "lambda.keras"
+    _edited(saved / "sequential.keras", hostile, _insert(_layer("keras.layers", "Lambda", {"function": "exec"})))
+    assert main(["models", "check", str(hostile)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: layer 'evil': Lambda layers run Python code; build it from built-in layers\n"
+    assert main(["models", "check", str(tmp_path / "nowhere.keras")]) == 2
+    assert capsys.readouterr().err.startswith("error: file: ")

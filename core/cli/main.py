@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.cli.classroom import CLASSROOM_COMMANDS, add_classroom_commands
 from core.cli.cluster import CLUSTER_COMMANDS, add_cluster_commands
+from core.cli.models import MODEL_COMMANDS, add_model_commands
 from core.cli.tracking import TRACKING_COMMANDS, add_tracking_commands
 from core.data.datasets import catalog
 from core.data.keras_cache import KERAS_DATASETS, download
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_classroom_commands(sub)
     add_cluster_commands(sub)
     add_tracking_commands(sub)
+    add_model_commands(sub)
     sub.add_parser("datasets", help="datasets and whether this machine has them")
     sub.add_parser("download", help="download a Keras dataset into the Keras cache (needs network)").add_argument(
         "dataset", choices=sorted(KERAS_DATASETS))
@@ -268,7 +270,8 @@ def _backup(args, parser) -> int:
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
             "worker": lambda args, parser: worker.run_pool(cold=args.cold), "workers": _workers, "backup": _backup,
-            **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS, **TRACKING_COMMANDS}
+            **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS, **TRACKING_COMMANDS,
+            **MODEL_COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> int:
