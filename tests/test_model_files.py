@@ -18,9 +18,12 @@ def saved(tmp_path_factory):
     import keras
 
     folder = tmp_path_factory.mktemp("models")
-    sequential = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
-                                   keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dropout(0.2),
-                                   keras.layers.Dense(10, activation="softmax")], name="my_cnn")
+    # Every layer named: Keras' own names count up through the test process ("input_layer_57").
+    sequential = keras.Sequential([keras.Input((28, 28, 1), name="pixels"),
+                                   keras.layers.Conv2D(8, 3, activation="relu", name="conv"),
+                                   keras.layers.MaxPooling2D(name="pool"), keras.layers.Flatten(name="flatten"),
+                                   keras.layers.Dropout(0.2, name="dropout"),
+                                   keras.layers.Dense(10, activation="softmax", name="dense")], name="my_cnn")
     sequential.save(folder / "sequential.keras")
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu",
@@ -88,7 +91,7 @@ def _insert(layer):
     (_insert(_layer("keras.layers", "Dense", {"units": 8, "name": "../../home/x"})),
      "layer '../../home/x': its name '../../home/x' looks like a path or an address"),
     (lambda config: config["config"]["layers"][0]["config"].update(batch_shape=[None, 100_000, 100_000, 3]),
-     "layer 'input_layer': an input of 30,000,000,000 values per sample, more than 50,000,000"),
+     "layer 'pixels': an input of 30,000,000,000 values per sample, more than 50,000,000"),
     (lambda config: config.update(class_name="Backdoor", module="evil"),
      "model: not a Keras Sequential or functional model (its config.json names 'Backdoor')"),
 ])
@@ -176,7 +179,7 @@ def test_the_models_check_command_describes_an_accepted_file_and_refuses_a_hosti
     out = capsys.readouterr().out.splitlines()
     # 3×3×1×8 + 8 = 80 for the conv, 13×13×8 × 10 + 10 = 13,530 for the dense layer
     assert out[0] == "sequential.keras: accepted · model my_cnn · 13,610 parameters · input 28×28×1 · 10 classes"
-    assert [line.split()[0] for line in out[1:]] == ["conv2d", "max_pooling2d", "flatten", "dropout", "dense"]
+    assert [line.split()[0] for line in out[1:]] == ["conv", "pool", "flatten", "dropout", "dense"]
     hostile = tmp_path / "lambda.keras"
     _edited(saved / "sequential.keras", hostile, _insert(_layer("keras.layers", "Lambda", {"function": "exec"})))
     assert main(["models", "check", str(hostile)]) == 2
@@ -184,3 +187,27 @@ def test_the_models_check_command_describes_an_accepted_file_and_refuses_a_hosti
     assert err == "error: layer 'evil': Lambda layers run Python code; build it from built-in layers\n"
     assert main(["models", "check", str(tmp_path / "nowhere.keras")]) == 2
     assert capsys.readouterr().err.startswith("error: file: ")
+
+
+def test_a_model_file_is_added_under_a_name_and_a_refused_one_stores_nothing(saved, lab, tmp_path, capsys):
+    from core.cli.main import main
+    from core.services import model_files
+
+    assert main(["models", "add", str(saved / "functional.keras"), "--name", "my residual"]) == 0
+    assert capsys.readouterr().out.startswith("added as #1 operator / my residual: ")
+    (row,) = model_files.listed(lab)
+    assert (row.name, row.classes, row.input_shape) == ("my residual", 10, [8, 8, 1])
+    assert (lab.home / "models" / "1.keras").read_bytes() == (saved / "functional.keras").read_bytes()
+    assert main(["models", "add", str(saved / "sequential.keras"), "--name", "my residual"]) == 2
+    assert capsys.readouterr().err == "error: name: you already have a model named 'my residual'; pick another name\n"
+    hostile = tmp_path / "lambda.keras"
+    _edited(saved / "sequential.keras", hostile, _insert(_layer("keras.layers", "Lambda", {"function": "exec"})))
+    for args in (["models", "add", str(hostile), "--name", "evil"], ["models", "add", str(saved / "x.keras"),
+                                                                      "--name", "a"],
+                 ["models", "add", str(saved / "sequential.keras"), "--name", "../up"]):
+        assert main(args) == 2
+        assert len(capsys.readouterr().err.splitlines()) == 1
+    assert [r.name for r in model_files.listed(lab)] == ["my residual"]
+    assert sorted(p.name for p in (lab.home / "models").iterdir()) == ["1.keras"]
+    assert main(["models", "list"]) == 0
+    assert capsys.readouterr().out.startswith("#1 operator / my residual · ")

@@ -4,13 +4,18 @@ with its sizes bounded (core/data/model_archive.py), then its config against the
 that passed happens with safe_mode in a process of its own (core/runtime/model_inspection.py)."""
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.data.model_archive import read_model_archive
-from core.domain.keras_allowlist import check_config
+from core.domain.keras_allowlist import ModelRefused, check_config
+from core.domain.people import OPERATOR, Actor
 from core.runtime.model_inspection import load_in_process
 from core.settings import Settings, load_settings
+from core.store.model_files import ModelFileRow, add_model_file, model_files, remove_model_file
+from core.store.runs import RunStore
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,40 @@ def inspect_model_file(path: Path, settings: Settings | None = None) -> LoadedMo
     check_model_file(path)
     answer = load_in_process(Path(path), settings.max_params)
     return LoadedModel(answer["name"], answer["params"], answer["layers"], answer["input_shape"], answer["classes"])
+
+
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+
+
+def _folder(settings: Settings) -> Path:
+    return settings.home / "models"
+
+
+def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFileRow:
+    """Check, load (in a process of its own) and keep a student's model file under `name`: the checked copy in the
+    lab's folder, its description in the store. A refusal stores nothing."""
+    settings = settings or load_settings()
+    name = name.strip()
+    if not MODEL_NAME.match(name):
+        raise ModelRefused("name: 1 to 40 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit")
+    loaded = inspect_model_file(Path(path), settings)
+    store = RunStore(settings.store_location)
+    model_id = add_model_file(store, actor.name, name, loaded.params, loaded.input_shape, loaded.classes,
+                              loaded.layers)
+    if model_id is None:
+        raise ModelRefused(f"name: you already have a model named {name!r}; pick another name")
+    try:
+        _folder(settings).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, _folder(settings) / f"{model_id}.part")
+        (_folder(settings) / f"{model_id}.part").replace(_folder(settings) / f"{model_id}.keras")
+    except OSError:
+        remove_model_file(store, model_id)  # no row without its file
+        raise
+    return next(row for row in model_files(store, actor.name) if row.id == model_id)
+
+
+def listed(settings: Settings | None = None, actor: Actor = OPERATOR) -> list[ModelFileRow]:
+    """The model files `actor` may use: their own, or every one for a teacher and the operator."""
+    settings = settings or load_settings()
+    store = RunStore(settings.store_location)
+    return model_files(store) if actor.is_teacher else model_files(store, actor.name)

@@ -111,6 +111,17 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used_at REAL,
     revoked_at REAL              -- set when revoked: the key acts for nobody from then on
 );
+CREATE TABLE IF NOT EXISTS model_files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a student's own model file, checked: home/models/<id>.keras
+    owner TEXT NOT NULL,         -- who added it ('' for the operator)
+    name TEXT NOT NULL,          -- its name, unique per owner ("tess / my-cnn" on the pages)
+    created_at REAL NOT NULL,
+    params INTEGER NOT NULL,
+    input_shape TEXT NOT NULL,   -- JSON, without the batch axis
+    classes INTEGER NOT NULL,
+    layers TEXT NOT NULL,        -- the layer table as JSON
+    UNIQUE (owner, name)
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -172,8 +183,8 @@ def _add_kind_column(conn) -> None:
 
 
 def _add_reporters(conn) -> None:
-    """Version 7: tracked runs' reporters (a student's own script reporting in) and students' API keys. SCHEMA's
-    CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
+    """Version 7: tracked runs' reporters (a student's own script reporting in), students' API keys and their
+    model files. SCHEMA's CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
 
 
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
