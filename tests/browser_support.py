@@ -1,5 +1,6 @@
 """What the browser tests share: Debian's Chromium and its flags, a Streamlit server a test can
 stop and start, and screenshots. The `server` and `page` fixtures are in conftest.py."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -126,3 +127,31 @@ def screenshot(page, name: str) -> None:
     artifacts = PROJECT_ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / name), full_page=True)
+
+
+@contextlib.contextmanager
+def classroom_server(home: Path, prepare=None):
+    """serve.py behind the sign-in gate, in classroom mode, on a lab of its own in `home` with tess (teacher), amy
+    and ben (passwords NAME-password); `prepare(settings)` runs before the server starts (keys, rules). Yields
+    (server, settings, what `prepare` returned); the server is stopped and the environment restored after."""
+    import pytest
+
+    from core.services import accounts
+    from core.settings import load_settings
+
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("TRAINLAB_DB_URL", raising=False)
+        for name, value in {"TRAINLAB_HOME": str(home / "lab"), "KERAS_HOME": str(home / "keras"),
+                            "TRAINLAB_AUTOSTART_WORKERS": "0", "TRAINLAB_CLASSROOM": "1",
+                            "TRAINLAB_DATA_ROOT": str(home / "data")}.items():
+            env.setenv(name, value)
+        settings = load_settings()
+        for name, role in (("tess", "teacher"), ("amy", "student"), ("ben", "student")):
+            accounts.add(name, role, f"{name}-password", settings)
+        prepared = prepare(settings) if prepare else None
+        server = StreamlitServer(home / "streamlit.log", script="serve.py")
+        server.start()
+        try:
+            yield server, settings, prepared
+        finally:
+            server.stop()

@@ -13,8 +13,7 @@ import urllib.parse
 import pytest
 
 from core.services import accounts
-from core.settings import load_settings
-from tests.browser_support import StreamlitServer
+from tests.browser_support import classroom_server
 
 pytestmark = pytest.mark.browser  # a real server in a subprocess
 
@@ -22,22 +21,8 @@ pytestmark = pytest.mark.browser  # a real server in a subprocess
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory):
     """serve.py behind the gate, with tess (teacher), amy and ben; its settings."""
-    home = tmp_path_factory.mktemp("gate")
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("TRAINLAB_DB_URL", raising=False)
-        for name, value in {"TRAINLAB_HOME": str(home / "lab"), "KERAS_HOME": str(home / "keras"),
-                            "TRAINLAB_AUTOSTART_WORKERS": "0", "TRAINLAB_CLASSROOM": "1",
-                            "TRAINLAB_DATA_ROOT": str(home / "data")}.items():
-            env.setenv(name, value)
-        settings = load_settings()
-        for name, role in (("tess", "teacher"), ("amy", "student"), ("ben", "student")):
-            accounts.add(name, role, f"{name}-password", settings)
-        server = StreamlitServer(home / "streamlit.log", script="serve.py")
-        server.start()
-        try:
-            yield server, settings
-        finally:
-            server.stop()
+    with classroom_server(tmp_path_factory.mktemp("gate")) as (server, settings, _):
+        yield server, settings
 
 
 def _post(server, path: str, fields: dict, cookie: str = "") -> http.client.HTTPResponse:

@@ -13,12 +13,11 @@ import pytest
 
 from core.domain.people import STUDENT, TEACHER, Actor
 from core.domain.statuses import SUCCEEDED
-from core.services import accounts, api_keys, jobs
+from core.services import api_keys, jobs
 from core.services import classroom as class_service
-from core.settings import load_settings
 from core.store.runs import RunStore
 from core.store.tracked import reporter
-from tests.browser_support import StreamlitServer
+from tests.browser_support import classroom_server
 from tests.conftest import PROJECT_ROOT, wait_for
 from tests.test_tracking import _report, _start
 
@@ -31,23 +30,11 @@ AMY, BEN, TESS = Actor("amy", STUDENT), Actor("ben", STUDENT), Actor("tess", TEA
 def api(tmp_path_factory):
     """serve.py behind the gate with tess (teacher), amy and ben, and a key for each student; (server, settings,
     keys)."""
-    home = tmp_path_factory.mktemp("api")
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("TRAINLAB_DB_URL", raising=False)
-        for name, value in {"TRAINLAB_HOME": str(home / "lab"), "KERAS_HOME": str(home / "keras"),
-                            "TRAINLAB_AUTOSTART_WORKERS": "0", "TRAINLAB_CLASSROOM": "1",
-                            "TRAINLAB_DATA_ROOT": str(home / "data")}.items():
-            env.setenv(name, value)
-        settings = load_settings()
-        for actor in (TESS, AMY, BEN):
-            accounts.add(actor.name, actor.role, f"{actor.name}-password", settings)
-        keys = {actor.name: api_keys.make(actor, "laptop", settings) for actor in (AMY, BEN)}
-        server = StreamlitServer(home / "streamlit.log", script="serve.py")
-        server.start()
-        try:
-            yield server, settings, keys
-        finally:
-            server.stop()
+    def keys(settings):
+        return {actor.name: api_keys.make(actor, "laptop", settings) for actor in (AMY, BEN)}
+
+    with classroom_server(tmp_path_factory.mktemp("api"), keys) as made:
+        yield made
 
 
 def _call(server, op: str, body, key: str | None = None, raw: bytes | None = None):

@@ -30,8 +30,6 @@ class Refused(Exception):
 class LocalSink:
     """The Train Lab of this machine: its store, written through its tracking service in this process."""
 
-    description = "local"
-
     def __init__(self):
         from core.services import tracking
         from core.settings import load_settings
@@ -62,8 +60,6 @@ class LocalSink:
 
 class HttpSink:
     """The class's server, through its JSON API (core/web/track_api.py), with a student's API key."""
-
-    description = "http"
 
     def __init__(self, url: str, key: str, timeout: float = TIMEOUT):
         self.url, self._key, self.timeout = url.rstrip("/"), key, timeout

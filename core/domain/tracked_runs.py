@@ -19,7 +19,6 @@ MAX_LAYERS = 1000
 MAX_METRICS_PER_RUN = 64  # distinct metric names: Keras' compile metrics, each also as val_
 CLIENT_KEY = r"^[0-9a-f]{32}$"  # a reporter's own name for one fit call (a uuid4's hex): a start sent again finds it
 METRIC_NAME = r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$"
-POINT_KINDS = ("batch", "epoch", "test", "system")
 
 MAX_VALUE = 1e12  # a metric's magnitude: past it a chart's axis is useless (the client leaves such points out)
 MAX_POINTS_PER_OWNER = 2_000_000  # every tracked run of one student together (~100 MB): the disk stays bounded

@@ -41,11 +41,7 @@ def _batch(model, image: np.ndarray):
     """One image as a batch in the structure the model's inputs were declared with (a built model keeps a
     list, a loaded one a single tensor; Keras warns at every call that does not match)."""
     batch = image[None].astype(np.float32)
-    try:
-        declared = model.input
-    except (AttributeError, ValueError):  # a Sequential from a student's own script, loaded: not called yet
-        return batch
-    return [batch] if isinstance(declared, (list, tuple)) else batch
+    return [batch] if isinstance(model.input, (list, tuple)) else batch
 
 
 class _Catching:
