@@ -136,7 +136,43 @@ def test_parallel_guesses_over_http_get_one_check_per_wait(gate):
         assert list(pool.map(guess, range(30))).count("checked") == 1
 
 
+def test_another_apps_odd_cookie_does_not_hide_the_session(gate):
+    server, _ = gate
+    amy = _sign_in(server, "amy")
+    for odd in ("x[0]=1", 'prefs={"theme":"dark"}'):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", "/runs", headers={"Cookie": f"{odd}; {amy}"})
+        response = connection.getresponse()
+        assert response.status == 200, (odd, response.status, response.getheader("location"))
+
+
+def test_a_form_posted_from_another_site_neither_signs_in_nor_out(gate):
+    server, settings = gate
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("POST", "/signin", "name=amy&password=amy-password&next=/",
+                       {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"})
+    response = connection.getresponse()
+    assert response.status == 403 and not response.getheader("set-cookie")
+    amy = _sign_in(server, "amy")
+    assert _post(server, "/signout", {}, amy).status == 303  # from Train Lab's own page (no Origin: a script)
+    ben = _sign_in(server, "tess")  # (ben is still slowed down by the guessing test above)
+    confirm = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    confirm.request("GET", "/signout", headers={"Cookie": ben})  # a link on any page: asks, signs nobody out
+    page = confirm.getresponse()
+    assert page.status == 200 and 'method="post" action="/signout"' in page.read().decode()
+    assert accounts.actor_for(ben.split("=", 1)[1], settings) is not None
+    forged = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    forged.request("POST", "/signout", "", {"Cookie": ben, "Origin": "http://evil.example",
+                                            "Content-Type": "application/x-www-form-urlencoded"})
+    assert forged.getresponse().status == 403 and accounts.actor_for(ben.split("=", 1)[1], settings) is not None
+    upper = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    upper.request("POST", "/signin", "name=tess&password=tess-password",
+                  {"Content-Type": "APPLICATION/X-WWW-FORM-URLENCODED"})
+    assert upper.getresponse().status == 303  # a content type's case does not matter
+
+
 def test_a_damaged_store_behind_the_gate_is_a_page_naming_the_file(gate):
+    # Last of the tests on the shared server: its store is overwritten and put back under a live server.
     server, settings = gate
     tess = _sign_in(server, "tess")
     # The sign-in's writes wait in the WAL, which would shadow the damaged pages: move them into the file first.
@@ -160,41 +196,6 @@ def test_a_damaged_store_behind_the_gate_is_a_page_naming_the_file(gate):
             assert "Internal Server Error" not in page
     finally:
         settings.db_path.write_bytes(original)
-
-
-def test_another_apps_odd_cookie_does_not_hide_the_session(gate):
-    server, _ = gate
-    amy = _sign_in(server, "amy")
-    for odd in ("x[0]=1", 'prefs={"theme":"dark"}'):
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        connection.request("GET", "/runs", headers={"Cookie": f"{odd}; {amy}"})
-        response = connection.getresponse()
-        assert response.status == 200, (odd, response.status, response.getheader("location"))
-
-
-def test_a_form_posted_from_another_site_neither_signs_in_nor_out(gate):
-    server, _ = gate
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.request("POST", "/signin", "name=amy&password=amy-password&next=/",
-                       {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"})
-    response = connection.getresponse()
-    assert response.status == 403 and not response.getheader("set-cookie")
-    amy = _sign_in(server, "amy")
-    assert _post(server, "/signout", {}, amy).status == 303  # from Train Lab's own page (no Origin: a script)
-    ben = _sign_in(server, "tess")  # (ben is still slowed down by the guessing test above)
-    confirm = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    confirm.request("GET", "/signout", headers={"Cookie": ben})  # a link on any page: asks, signs nobody out
-    page = confirm.getresponse()
-    assert page.status == 200 and 'method="post" action="/signout"' in page.read().decode()
-    assert accounts.actor_for(ben.split("=", 1)[1]) is not None
-    forged = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    forged.request("POST", "/signout", "", {"Cookie": ben, "Origin": "http://evil.example",
-                                            "Content-Type": "application/x-www-form-urlencoded"})
-    assert forged.getresponse().status == 403 and accounts.actor_for(ben.split("=", 1)[1]) is not None
-    upper = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    upper.request("POST", "/signin", "name=tess&password=tess-password",
-                  {"Content-Type": "APPLICATION/X-WWW-FORM-URLENCODED"})
-    assert upper.getresponse().status == 303  # a content type's case does not matter
 
 
 def test_stopping_the_serve_command_stops_the_server(tmp_path):
