@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         return self.artifacts or self.home / "runs"
 
     @property
+    def models_dir(self) -> Path:
+        """Students' checked model files, <id>.keras: beside the runs' folders in `artifacts` when set (a cluster's
+        nodes read them there), else home/models."""
+        return self.artifacts / "models" if self.artifacts else self.home / "models"
+
+    @property
     def logs_dir(self) -> Path:
         """Folder for the worker pool's log file."""
         return self.home / "logs"

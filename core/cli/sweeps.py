@@ -45,7 +45,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     """Run one `sweep` action; returns the exit code."""
     if args.action == "start":
         spec = _spec(args)
-        plan = sweeps.plan(spec)
+        plan = sweeps.plan(spec, actor=OPERATOR)
         print(f"{len(plan.trials)} runs, about {duration(plan.wall_seconds)} with {plan.workers} workers"
               f"{'' if plan.estimate.measured else ' (rough guess)'}")
         if args.dry_run:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from core.data.datasets import DEFAULT_IMAGE_SIZE, DatasetInfo, get_info
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, Recipe, check_input
 from core.domain.augment import AugmentError, output_side, training_layers
 from core.domain.augment import check as check_pipeline
+from core.domain.model_files import ModelFile, check_file_options, check_fits, file_id, is_model_file
 from core.domain.param_counts import check_size, parameter_count
 from core.domain.strict import first_error, strict_model
 from core.errors import Refusal
@@ -177,14 +178,19 @@ def training_sizes(config: TrainConfig, info: DatasetInfo) -> tuple[int, int]:
     return total - val, val
 
 
-def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetInfo:
-    """Check every field; raise ConfigError naming the first bad one. Returns the dataset info."""
+ModelFiles = Mapping[int, ModelFile]  # the model files the person queueing may use, by id
+
+
+def validate(config: TrainConfig, settings: Settings | None = None,
+             model_files: ModelFiles | None = None) -> DatasetInfo:
+    """Check every field; raise ConfigError naming the first bad one. Returns the dataset info. An architecture
+    naming a model file ("file:7") must be one of `model_files`: those the person queueing may use."""
     settings = settings or load_settings()
     check_types(asdict(config), numbers=False)  # text, flags, lists first: the checks below read them
-    info = _dataset(config, settings)
+    info = _dataset(config, settings, model_files)
     _check_optimizer(config)
     _check_counts(config, info, settings)
-    info = _check_model_input(config, info, settings)
+    info = _check_model_input(config, info, settings, model_files)
     _check_split_and_batch(config, info)
     check_types(asdict(config))  # numbers no check above covers (e.g. image_size of a fixed-size dataset)
     if len(config.name) > MAX_NAME_LENGTH:
@@ -194,13 +200,15 @@ def validate(config: TrainConfig, settings: Settings | None = None) -> DatasetIn
     return info
 
 
-def _dataset(config: TrainConfig, settings: Settings) -> DatasetInfo:
+def _dataset(config: TrainConfig, settings: Settings, model_files: ModelFiles | None = None) -> DatasetInfo:
     info = get_info(config.dataset, settings)
     if info is None:
         raise ConfigError("dataset", f"unknown dataset {config.dataset!r}; choose one of the catalog")
     if not info.available:
         raise ConfigError("dataset", f"{info.title} is not on this machine; {info.hint}")
-    if config.architecture not in ARCHITECTURES:
+    if is_model_file(config.architecture):
+        model_file_of(config, model_files)
+    elif config.architecture not in ARCHITECTURES:
         raise ConfigError("architecture", f"unknown {config.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
     return info
 
@@ -258,8 +266,20 @@ def _model_input(config: TrainConfig, info: DatasetInfo) -> tuple[DatasetInfo, t
     return info, shape
 
 
-def model_parameters(config: TrainConfig, settings: Settings | None = None) -> int:
+def model_file_of(config: TrainConfig, model_files: ModelFiles | None) -> ModelFile:
+    """The model file a run's architecture names; ConfigError when it is not one the person may use."""
+    found = (model_files or {}).get(file_id(config.architecture))
+    if found is None:
+        raise ConfigError("architecture", f"{config.architecture!r} is not a model file you may use here; "
+                          "`python -m core models list` shows yours (add one with `models add`)")
+    return found
+
+
+def model_parameters(config: TrainConfig, settings: Settings | None = None,
+                     model_files: ModelFiles | None = None) -> int:
     """How many parameters the model of a valid `config` has (counted, nothing built)."""
+    if is_model_file(config.architecture):
+        return model_file_of(config, model_files).params
     info, shape = _model_input(config, _dataset(config, settings or load_settings()))
     return parameter_count(config.architecture, shape, info.num_classes, config.arch_options)
 
@@ -268,8 +288,8 @@ def augmentation_effect(config: TrainConfig, settings: Settings | None = None) -
     """One line on what the run's augmentation does to its dataset's images when it changes their size (the
     course's photo presets resize to 224×224: on 8×8 digits that makes a model of many times the parameters),
     or None when it keeps their size, or when the config cannot tell yet (a bad value is refused at Start)."""
-    if not config.augmentation:
-        return None
+    if not config.augmentation or is_model_file(config.architecture):
+        return None  # a model file takes one input size: a pipeline that changes it is refused at Start
     try:
         info, shape = _model_input(config, _dataset(config, settings or load_settings()))
         before = info.input_shape
@@ -284,10 +304,19 @@ def augmentation_effect(config: TrainConfig, settings: Settings | None = None) -
             "the images as they are.")
 
 
-def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings) -> DatasetInfo:
+def _check_model_input(config: TrainConfig, info: DatasetInfo, settings: Settings,
+                       model_files: ModelFiles | None = None) -> DatasetInfo:
     """The image size, the augmentation and the architecture against the images they will see."""
     info, shape = _model_input(config, info)
     try:
+        if is_model_file(config.architecture):
+            check_file_options(config.arch_options)
+            if tuple(shape) != tuple(info.input_shape):  # a model file takes one size: the pipeline must keep it
+                raise ConfigError("augmentation", f"this pipeline turns {info.input_shape[0]}×{info.input_shape[1]} "
+                                  f"images into {shape[0]}×{shape[1]}, and a model file takes the size it was "
+                                  "saved with; choose steps that keep the size (flips, rotations, zooms)")
+            check_fits(model_file_of(config, model_files), shape, info.num_classes, settings.max_params)
+            return info
         check_input(config.architecture, shape, config.arch_options)
         check_size(config.architecture, shape, info.num_classes, config.arch_options, settings.max_params)
     except ArchitectureError as exc:

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 
 from core.domain.class_rules import ClassRules, LimitError, check_runs, check_tracked_run
-from core.domain.config import TrainConfig, model_parameters
+from core.domain.config import ModelFiles, TrainConfig, model_parameters
 from core.domain.fair_queue import Place, Training, Waiting, schedule
 from core.domain.people import STUDENT, Actor
 from core.domain.statuses import QUEUED, RUNNING, SUCCEEDED
@@ -47,14 +47,15 @@ def set_rules(changes: dict[str, str], settings: Settings | None = None, actor: 
     return updated
 
 
-def check_submission(configs: list[TrainConfig], actor: Actor, settings: Settings, in_one_sweep: bool = False) -> None:
+def check_submission(configs: list[TrainConfig], actor: Actor, settings: Settings, in_one_sweep: bool = False,
+                     model_files: ModelFiles | None = None) -> None:
     """Refuse (LimitError, naming the limit and its value) a student's runs over the class's limits."""
     if actor.role != STUDENT:
         return
     limits = rules(settings)
     if limits == ClassRules(hide_others_runs=limits.hide_others_runs):
         return  # nothing is limited: no parameter counts to make
-    params = [model_parameters(c, settings) for c in configs] if limits.max_params is not None else []
+    params = [model_parameters(c, settings, model_files) for c in configs] if limits.max_params is not None else []
     check_runs(limits, [c.epochs for c in configs], params, _store(settings).queued_count(actor.name), in_one_sweep)
 
 

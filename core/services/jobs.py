@@ -19,7 +19,7 @@ from core.domain.people import Actor
 from core.domain.statuses import QUEUED, RUNNING, TRACKED
 from core.errors import Refusal
 from core.runtime import worker
-from core.services import catalog
+from core.services import catalog, model_files
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission, queue_limit, visible_owner
@@ -67,9 +67,7 @@ def submit(config: TrainConfig, settings: Settings | None = None,
     """
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    return _submit([config], settings, actor, lambda store: store.create_runs(
-        [(config.display_name(), config.to_dict(), config.notes, config.epochs)], owner_of(actor),
-        queue_limit(actor, settings)))[0]
+    return submit_all([config], settings, actor)[0]
 
 
 def submit_all(configs: list[TrainConfig], settings: Settings | None = None,
@@ -78,8 +76,8 @@ def submit_all(configs: list[TrainConfig], settings: Settings | None = None,
     checked for all of them together before any is stored, so a refusal leaves none of them queued."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    return _submit(configs, settings, actor, lambda store: store.create_runs(
-        [(c.display_name(), c.to_dict(), c.notes, c.epochs) for c in configs], owner_of(actor),
+    return _submit(configs, settings, actor, lambda store, checked: store.create_runs(
+        [(c.display_name(), c.to_dict(), c.notes, c.epochs) for c in checked], owner_of(actor),
         queue_limit(actor, settings)))
 
 
@@ -90,23 +88,25 @@ def submit_linked(config: TrainConfig, sweep_id: int, params: dict, role: str, s
 
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    run = NewRun(config.display_name(), config.to_dict(), config.epochs, params, role)
-    return _submit([config], settings, actor, lambda store: [
-        add_run(store, sweep_id, run, owner_of(actor), queue_limit(actor, settings))])[0]
+    return _submit([config], settings, actor, lambda store, checked: [add_run(
+        store, sweep_id, NewRun(checked[0].display_name(), checked[0].to_dict(), checked[0].epochs, params, role),
+        owner_of(actor), queue_limit(actor, settings))])[0]
 
 
 def _submit(configs: list[TrainConfig], settings: Settings, actor: Actor, create) -> list[int]:
-    """Check `configs` and the class's limits, store them as queued with `create(store)` (which checks the
+    """Check `configs` and the class's limits, store them as queued with `create(store, configs)` (which checks the
     queued-runs limit again in its transaction) and make sure a dispatcher looks; the new runs' ids."""
+    files = model_files.usable(configs, settings, actor)  # a student's own and the shared ones, by id
     for config in configs:
-        validate(config, settings)
+        validate(config, settings, files)
+    configs = [model_files.named(c, files) for c in configs]
     catalog.check_visible([c.dataset for c in configs], actor, settings)  # exam mode: not another's upload
-    check_submission(configs, actor, settings)  # a student's run over the class's limits is refused here
+    check_submission(configs, actor, settings, model_files=files)  # a student's run over the class's limits
     check_store(settings)  # a damaged store is reported before a pool is started for nothing
     check_executor(settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)  # first: a pool left from before an update is replaced now
-    return create(_store(settings))
+    return create(_store(settings), configs)
 
 
 def check_executor(settings: Settings) -> None:

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.data.model_archive import read_model_archive
+from core.domain.config import TrainConfig
 from core.domain.keras_allowlist import ModelRefused, check_config
+from core.domain.model_files import ModelFile, file_id, is_model_file
 from core.domain.people import OPERATOR, Actor
 from core.runtime.model_inspection import load_in_process
+from core.services.permissions import PermissionDenied
 from core.settings import Settings, load_settings
-from core.store.model_files import ModelFileRow, add_model_file, model_files, remove_model_file
+from core.store.model_files import add_model_file, model_file, model_files, remove_model_file, set_shared
 from core.store.runs import RunStore
 
 
@@ -58,10 +61,10 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
 
 
 def _folder(settings: Settings) -> Path:
-    return settings.home / "models"
+    return settings.models_dir
 
 
-def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFileRow:
+def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFile:
     """Check, load (in a process of its own) and keep a student's model file under `name`: the checked copy in the
     lab's folder, its description in the store. A refusal stores nothing."""
     settings = settings or load_settings()
@@ -84,8 +87,36 @@ def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = 
     return next(row for row in model_files(store, actor.name) if row.id == model_id)
 
 
-def listed(settings: Settings | None = None, actor: Actor = OPERATOR) -> list[ModelFileRow]:
-    """The model files `actor` may use: their own, or every one for a teacher and the operator."""
+def listed(settings: Settings | None = None, actor: Actor = OPERATOR) -> list[ModelFile]:
+    """The model files `actor` may train and score: their own and the shared ones, or every one for a teacher and
+    the operator; by owner, then name."""
     settings = settings or load_settings()
     store = RunStore(settings.store_location)
-    return model_files(store) if actor.is_teacher else model_files(store, actor.name)
+    return model_files(store) if actor.is_teacher else model_files(store, actor.name, with_shared=True)
+
+
+def usable(configs: list[TrainConfig], settings: Settings, actor: Actor) -> dict[int, ModelFile]:
+    """The model files `actor` may use, by id, when one of `configs` names a model file (else none: no look)."""
+    if not any(is_model_file(c.architecture) for c in configs):
+        return {}
+    return {row.id: row for row in listed(settings, actor)}
+
+
+def named(config: TrainConfig, files: dict[int, ModelFile]) -> TrainConfig:
+    """`config` with a readable name when it has none and trains a model file ("tess / my-cnn · digits · adam")."""
+    found = files.get(file_id(config.architecture)) if is_model_file(config.architecture) else None
+    if found is None or config.name.strip():
+        return config
+    return replace(config, name=f"{found.title} · {config.dataset} · {config.optimizer} lr={config.learning_rate:g}")
+
+
+def share(model_id: int, shared: bool, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFile:
+    """Share a model file with the class (every student may then train and score it), or stop; teachers only."""
+    settings = settings or load_settings()
+    if not actor.is_teacher:
+        raise PermissionDenied("model: only a teacher may share a model file with the class")
+    store = RunStore(settings.store_location)
+    if model_file(store, model_id) is None:
+        raise ModelRefused(f"model: there is no model file #{model_id}; `python -m core models list` shows them")
+    set_shared(store, model_id, shared)
+    return model_file(store, model_id)

@@ -8,7 +8,7 @@ the chosen setting is retrained on train+validation and evaluated once.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from core.domain.sweep_spec import (
     expand,
 )
 from core.runtime import worker
+from core.services import model_files
 from core.services.accounts import record
 from core.services.capacity import cluster_nodes_seen, runs_at_once
 from core.services.classroom import check_submission, may_see, queue_limit, visible_owner
@@ -59,6 +60,7 @@ class Plan:
     estimate: Estimate
     workers: int  # its trials at once: the pool's workers, or what the Ray cluster's nodes hold of them
     on_cluster: bool = False  # `workers` is what the Ray cluster's nodes, as its dispatcher last saw them, hold
+    model_files: dict = field(default_factory=dict)  # the model files its trials may use, by id
 
     @property
     def wall_seconds(self) -> float:
@@ -99,10 +101,13 @@ def _store(settings: Settings) -> RunStore:
     return RunStore(settings.store_location)
 
 
-def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
-    """Expand and check every trial (nothing is stored); SweepError or ConfigError says what to fix."""
+def plan(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None = None) -> Plan:
+    """Expand and check every trial (nothing is stored); SweepError or ConfigError says what to fix. A trial's
+    model file must be one `actor` may use."""
     settings = settings or load_settings()
     trials = expand(spec, settings.max_sweep_runs)
+    files = model_files.usable([t.config for t in trials], settings, acting(actor, settings))
+    trials = [replace(t, config=model_files.named(t.config, files)) for t in trials]
     if spec.halving and not spec.shared.get("validation_split", TrainConfig.validation_split):
         raise SweepError("early stopping: successive halving compares validation accuracy; "
                          "set a validation split above 0 or turn it off")
@@ -115,7 +120,7 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
             continue
         checked.add(signature)
         try:
-            validate(trial.config, settings)
+            validate(trial.config, settings, files)
         except ConfigError as exc:
             raise ConfigError(exc.field, f"{str(exc).removeprefix(exc.field + ': ')} "
                                          f"(in trial {trial.params['architecture']} · {trial.params['dataset']})") \
@@ -123,7 +128,7 @@ def plan(spec: SweepSpec, settings: Settings | None = None) -> Plan:
     nodes = cluster_nodes_seen(settings)
     at_once = runs_at_once(settings, spec.shared.get("cpus"), spec.shared.get("gpus"), nodes=nodes)
     return Plan(spec, trials, estimate([t.config for t in trials], _store(settings), settings), at_once,
-                on_cluster=bool(nodes))
+                on_cluster=bool(nodes), model_files=files)
 
 
 def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None = None) -> int:
@@ -131,8 +136,9 @@ def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None
     returns the sweep id."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    checked = plan(spec, settings)
-    check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True)
+    checked = plan(spec, settings, actor)
+    check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True,
+                     model_files=checked.model_files)
     check_executor(settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)

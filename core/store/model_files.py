@@ -1,26 +1,15 @@
 """Students' own model files in the store (issue 31): one row per checked `.keras` file, with what its page shows
-(parameters, input shape, classes, layer table); the file itself lives in the lab's folder as <id>.keras."""
+(parameters, input shape, classes, layer table) and whether a teacher shared it with the class; the file itself
+lives in the lab's models folder as <id>.keras (Settings.models_dir)."""
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
+from core.domain.model_files import ModelFile
 from core.store.runs import RunStore
 
-
-@dataclass(frozen=True)
-class ModelFileRow:
-    """One added model file."""
-
-    id: int
-    owner: str
-    name: str
-    created_at: float
-    params: int
-    input_shape: list
-    classes: int
-    layers: list
+_COLUMNS = "id, owner, name, created_at, params, input_shape, classes, layers, shared"
 
 
 def add_model_file(store: RunStore, owner: str, name: str, params: int, input_shape: list, classes: int,
@@ -36,13 +25,30 @@ def add_model_file(store: RunStore, owner: str, name: str, params: int, input_sh
         return int(cur.fetchone()[0])
 
 
-def model_files(store: RunStore, owner: str | None = None) -> list[ModelFileRow]:
-    """The added model files, `owner`'s only if given; by owner, then name."""
-    where, values = ("WHERE owner=? ", (owner,)) if owner is not None else ("", ())
-    rows = store.connection().execute(
-        f"SELECT id, owner, name, created_at, params, input_shape, classes, layers FROM model_files {where}"
-        "ORDER BY owner, name", values)
-    return [ModelFileRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], json.loads(r[7])) for r in rows]
+def _row(r) -> ModelFile:
+    return ModelFile(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], json.loads(r[7]), bool(r[8]))
+
+
+def model_files(store: RunStore, owner: str | None = None, with_shared: bool = False) -> list[ModelFile]:
+    """The added model files: every one, or `owner`'s (and the shared ones, `with_shared`); by owner, then name."""
+    if owner is None:
+        where, values = "", ()
+    else:
+        where, values = ("WHERE owner=? OR shared=1 " if with_shared else "WHERE owner=? "), (owner,)
+    rows = store.connection().execute(f"SELECT {_COLUMNS} FROM model_files {where}ORDER BY owner, name", values)
+    return [_row(r) for r in rows]
+
+
+def model_file(store: RunStore, model_id: int) -> ModelFile | None:
+    """One model file's row, or None."""
+    row = store.connection().execute(f"SELECT {_COLUMNS} FROM model_files WHERE id=?", (model_id,)).fetchone()
+    return _row(row) if row else None
+
+
+def set_shared(store: RunStore, model_id: int, shared: bool) -> None:
+    """Share a model file with the class, or stop sharing it."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE model_files SET shared=? WHERE id=?", (int(shared), model_id))
 
 
 def remove_model_file(store: RunStore, model_id: int) -> None:

@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS model_files (
     input_shape TEXT NOT NULL,   -- JSON, without the batch axis
     classes INTEGER NOT NULL,
     layers TEXT NOT NULL,        -- the layer table as JSON
+    shared INTEGER NOT NULL DEFAULT 0,  -- 1: a teacher shared it with the class
     UNIQUE (owner, name)
 );
 CREATE TABLE IF NOT EXISTS audit (
@@ -187,10 +188,16 @@ def _add_reporters(conn) -> None:
     model files. SCHEMA's CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
 
 
+def _add_model_sharing(conn) -> None:
+    """Version 8: a teacher may share a model file with the class."""
+    if "shared" not in _columns(conn, "model_files"):
+        conn.execute("ALTER TABLE model_files ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
 MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes,
-              _add_kind_column, _add_reporters)
+              _add_kind_column, _add_reporters, _add_model_sharing)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

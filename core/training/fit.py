@@ -24,6 +24,7 @@ from core.data.sampling import stratified_subset, train_validation_split
 from core.domain.architectures import ArchitectureError
 from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
+from core.domain.model_files import file_id, is_model_file
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
 from core.errors import Refusal
 from core.settings import Settings, load_settings
@@ -32,6 +33,7 @@ from core.store.schema import StoreBusy
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
 from core.training.builders import build_model
+from core.training.model_loading import model_from_file
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +202,7 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
     steps = -(-len(splits.train) // config.batch_size)
 
     # 2. Build and compile the model for this dataset's shape and classes.
-    model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps)
+    model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
@@ -254,13 +256,18 @@ def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
     return run_dir
 
 
-def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int):
+def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int,
+                    settings: Settings):
     """The run's architecture for these images (behind its augmentation pipeline, if any), compiled."""
-    if config.augmentation:
-        model = wrap_model(lambda shape: build_model(config.architecture, shape, classes, config.arch_options),
-                                   config.augmentation, input_shape, config.seed)
-    else:
-        model = build_model(config.architecture, input_shape, classes, config.arch_options)
+    def build(shape):
+        if is_model_file(config.architecture):  # a student's own file: its input and classes were checked
+            fresh = config.arch_options.get("weights", "fresh") == "fresh"
+            return model_from_file(settings.models_dir / f"{file_id(config.architecture)}.keras", fresh,
+                                   settings.max_params)
+        return build_model(config.architecture, shape, classes, config.arch_options)
+
+    model = wrap_model(build, config.augmentation, input_shape, config.seed) if config.augmentation else \
+        build(input_shape)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
     model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
     return model

@@ -56,6 +56,27 @@ def load_checked(path: Path, folder: Path, max_params: int):
     return keras.saving.load_model(clean, compile=False, safe_mode=True)
 
 
+def model_from_file(path: Path, fresh: bool, max_params: int):
+    """A worker's copy of a student's model file for a run: checked against the allowlist again (the file may have
+    changed on disk since it was added), loaded as above, with fresh weights from its layers' own initializers
+    (seeded by the run) unless the run fine-tunes the file's, and ending in probabilities like the course's
+    models (a model that ends in logits gets a Softmax layer, which has no parameters)."""
+    import keras
+
+    from core.data.model_archive import read_model_archive
+    from core.domain.keras_allowlist import check_config
+
+    check_config(read_model_archive(path).config)
+    with tempfile.TemporaryDirectory(prefix="trainlab-model-") as folder:
+        model = load_checked(path, Path(folder), max_params)
+    if fresh:
+        model = keras.models.clone_model(model)
+    last = model.layers[-1]
+    if type(last).__name__ == "Softmax" or getattr(getattr(last, "activation", None), "__name__", "") == "softmax":
+        return model
+    return keras.Model(model.inputs[0], keras.layers.Softmax(name="probabilities")(model.outputs[0]), name=model.name)
+
+
 def describe(model, max_params: int) -> dict:
     """The loaded model as a page shows it: layers (name, type, output shape, parameters), parameter count,
     input shape, classes (the last layer's width)."""

@@ -141,7 +141,7 @@ def _plan_and_start(read_form, settings: Settings) -> None:
     """A one-line refusal, or the sweep's size and duration, and Start."""
     try:
         spec = read_form().to_spec()
-        plan = sweeps.plan(spec, settings)
+        plan = sweeps.plan(spec, settings, current_actor())
     except Refusal as exc:
         st.error(refusal(exc, SWEEP_FIELD_LABELS), icon=":material/error:")
         spec = plan = None

@@ -1,0 +1,124 @@
+"""A student's own model file trains like the course's models (issue 31): on a dataset it fits, with fresh weights
+or the file's own, counted exactly; on one it does not fit it is refused in one line before anything is queued;
+a student trains their own files and the ones a teacher shared, never another student's."""
+import pytest
+
+from core.domain.config import ConfigError, TrainConfig
+from core.domain.people import Actor
+from core.domain.statuses import SUCCEEDED
+from core.errors import Refusal
+from core.services import jobs, model_files
+from core.store.runs import RunStore
+from core.training.fit import execute_run
+
+AMY, BEN, TESS = Actor("amy", "student"), Actor("ben", "student"), Actor("tess", "teacher")
+
+
+def _residual(classes=10, softmax=True):
+    """A functional CNN with a residual Add on 8×8×1 images (the bundled digits), every layer named."""
+    import keras
+
+    inputs = keras.Input((8, 8, 1), name="pixels")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    y = keras.layers.Conv2D(8, 3, padding="same", name="conv_b")(x)
+    x = keras.layers.Activation("relu", name="relu")(keras.layers.Add(name="add")([x, y]))
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(classes, activation="softmax" if softmax else None, name="classes")(x)
+    return keras.Model(inputs, outputs, name="residual")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Model files a student hands in: untrained, trained on digits to a good score, ending in logits, for 3
+    classes, and for 28×28 images."""
+    import keras
+
+    from core.data import datasets
+
+    folder = tmp_path_factory.mktemp("model-files")
+    keras.utils.set_random_seed(1)
+    _residual().save(folder / "untrained.keras")
+    data = datasets.load("digits")
+    trained = _residual()
+    trained.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    trained.fit(data.x_train / 255.0, data.y_train, epochs=25, batch_size=32, verbose=0)
+    trained.save(folder / "trained.keras")
+    _residual(softmax=False).save(folder / "logits.keras")
+    _residual(classes=3).save(folder / "three.keras")
+    keras.Sequential([keras.Input((28, 28, 1), name="image"), keras.layers.Flatten(name="flat"),
+                      keras.layers.Dense(10, activation="softmax", name="out")], name="mnist_mlp").save(
+        folder / "mnist.keras")
+    return folder
+
+
+def _train(lab, config, actor=None) -> object:
+    run_id = jobs.submit(config, lab, actor=actor)
+    assert execute_run(run_id, lab) == SUCCEEDED, RunStore(lab.store_location).get(run_id).error
+    return RunStore(lab.store_location).get(run_id)
+
+
+def test_a_functional_residual_cnn_file_trains_on_digits_counted_exactly(files, lab):
+    import keras
+
+    row = model_files.add(files / "untrained.keras", "my residual", lab)
+    run = _train(lab, TrainConfig(architecture=row.key, epochs=3, batch_size=32))
+    assert run.name == "operator / my residual · digits · adam lr=0.001"
+    # 3×3×1×8+8 = 80, 3×3×8×8+8 = 584, 8×8×8×10+10 = 5,130
+    assert run.param_count == row.params == keras.saving.load_model(files / "untrained.keras").count_params() == 5794
+    assert run.test_accuracy > 0.5  # 10 classes: chance is 0.1
+    assert len(jobs.run_metrics(run.id, lab)) > 3
+
+
+def test_the_files_own_weights_are_fine_tuned_and_fresh_ones_start_from_chance(files, lab):
+    row = model_files.add(files / "trained.keras", "trained", lab)
+    still = dict(architecture=row.key, epochs=1, learning_rate=1e-7, validation_split=0.0)  # a step changes nothing
+    kept = _train(lab, TrainConfig(**still, arch_options={"weights": "file"}))
+    fresh = _train(lab, TrainConfig(**still))
+    assert kept.test_accuracy > 0.85 and fresh.test_accuracy < 0.4, (kept.test_accuracy, fresh.test_accuracy)
+
+
+def test_a_model_ending_in_logits_gets_probabilities_and_no_parameter_more(files, lab):
+    import keras
+
+    row = model_files.add(files / "logits.keras", "logits", lab)
+    run = _train(lab, TrainConfig(architecture=row.key, epochs=2))
+    assert run.param_count == row.params and run.test_accuracy > 0.3
+    trained = keras.saving.load_model(lab.runs_dir / str(run.id) / "model.keras")
+    assert type(trained.layers[-1]).__name__ == "Softmax"
+
+
+def test_a_file_that_does_not_fit_the_dataset_is_refused_in_one_line_and_nothing_is_queued(files, lab):
+    mnist = model_files.add(files / "mnist.keras", "mnist mlp", lab)
+    three = model_files.add(files / "three.keras", "three", lab)
+    cases = {
+        mnist.key: "architecture: operator / mnist mlp takes inputs of 28×28×1, but this dataset's images are 8×8×1; ",
+        three.key: "architecture: operator / three ends in 3 outputs, but this dataset has 10 classes; ",
+        "file:99": "architecture: 'file:99' is not a model file you may use here; ",
+    }
+    for key, said in cases.items():
+        with pytest.raises(ConfigError) as refused:
+            jobs.submit(TrainConfig(architecture=key), lab)
+        assert str(refused.value).startswith(said) and "\n" not in str(refused.value), refused.value
+    with pytest.raises(ConfigError, match="^architecture: option weights must be 'fresh' or 'file'; got 'old'$"):
+        jobs.submit(TrainConfig(architecture=three.key, arch_options={"weights": "old"}), lab)
+    with pytest.raises(ConfigError, match="^augmentation: "):  # a crop changes the input the file takes
+        jobs.submit(TrainConfig(architecture=three.key,
+                                augmentation=[{"layer": "RandomCrop", "params": {"height": 6, "width": 6}}]), lab)
+    assert RunStore(lab.store_location).list_runs() == []
+
+
+def test_a_student_trains_their_own_files_and_shared_ones_never_anothers(files, lab, monkeypatch):
+    from core.services import accounts
+
+    for who in (AMY, BEN, TESS):
+        accounts.add(who.name, who.role, f"{who.name}-password", lab)
+    amys = model_files.add(files / "untrained.keras", "mine", lab, actor=AMY)
+    assert [r.title for r in model_files.listed(lab, BEN)] == []
+    with pytest.raises(ConfigError, match="^architecture: 'file:1' is not a model file you may use here"):
+        jobs.submit(TrainConfig(architecture=amys.key, epochs=1), lab, actor=BEN)
+    with pytest.raises(Refusal, match="^model: only a teacher may share"):
+        model_files.share(amys.id, True, lab, actor=AMY)
+    assert model_files.share(amys.id, True, lab, actor=TESS).shared
+    assert [r.title for r in model_files.listed(lab, BEN)] == ["amy / mine"]
+    run_id = jobs.submit(TrainConfig(architecture=amys.key, epochs=1), lab, actor=BEN)
+    assert RunStore(lab.store_location).get(run_id).owner == "ben"
