@@ -122,3 +122,33 @@ def test_a_student_trains_their_own_files_and_shared_ones_never_anothers(files, 
     assert [r.title for r in model_files.listed(lab, BEN)] == ["amy / mine"]
     run_id = jobs.submit(TrainConfig(architecture=amys.key, epochs=1), lab, actor=BEN)
     assert RunStore(lab.store_location).get(run_id).owner == "ben"
+
+
+def test_an_evaluate_only_run_scores_the_files_weights_as_model_evaluate_does(files, lab):
+    import keras
+
+    from core.data import datasets
+    from core.services import scoring
+
+    trained = model_files.add(files / "trained.keras", "trained", lab)
+    untrained = model_files.add(files / "untrained.keras", "untrained", lab)
+    ids = [scoring.evaluate(row.id, "digits", lab) for row in (untrained, trained)]
+    store = RunStore(lab.store_location)
+    for run_id in ids:
+        assert store.get(run_id).kind == "evaluated"
+        assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
+    data = datasets.load("digits")
+    plain_loss, plain_accuracy = keras.saving.load_model(files / "trained.keras").evaluate(
+        data.x_test / 255.0, data.y_test, verbose=0)
+    scored = store.get(ids[1])
+    assert scored.test_accuracy == pytest.approx(plain_accuracy, abs=1e-3) and scored.epoch == 0
+    assert scored.test_loss == pytest.approx(plain_loss, rel=1e-3)
+    assert jobs.run_metrics(scored.id, lab).empty or set(jobs.run_metrics(scored.id, lab)["kind"]) <= {"test"}
+    board = scoring.leaderboard("digits", lab)
+    assert [(s.rank, s.model) for s in board] == [(1, "operator / trained"), (2, "operator / untrained")]
+    assert board[0].test_accuracy == scored.test_accuracy and board[0].test_images == len(data.y_test)
+    again = scoring.evaluate(trained.id, "digits", lab)  # a newer score replaces the model's row
+    assert execute_run(again, lab) == SUCCEEDED
+    assert [s.run_id for s in scoring.leaderboard("digits", lab)][0] == again
+    with pytest.raises(ConfigError, match="^architecture: model file #77 is not one you may use here"):
+        scoring.evaluate(77, "digits", lab)

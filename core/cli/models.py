@@ -1,15 +1,17 @@
-"""`python -m core models check|add|list`: a student's own `.keras` model file, checked as the server checks one
-(the archive and its config against the allowlist, then loaded with safe_mode in a process of its own) and
-described (`check`), kept under a name to train later (`add`), or the files kept so far (`list`); a refusal is one
-line naming the layer and why."""
+"""`python -m core models check|add|list|share|unshare|evaluate|leaderboard`: a student's own `.keras` model file,
+checked as the server checks one (the archive and its config against the allowlist, then loaded with safe_mode in a
+process of its own) and described (`check`), kept under a name to train later as architecture file:ID (`add`), the
+files kept so far (`list`), shared with the class or not (`share ID`, `unshare ID`), its own weights scored on a
+dataset's test split (`evaluate ID --dataset D`) and the scores side by side (`leaderboard --dataset D`); a refusal
+is one line naming the layer, the field and why."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 from core.errors import Refusal
-from core.services import model_files
-from core.views.display import count
+from core.services import model_files, scoring
+from core.views.display import count, percent
 
 
 class ModelFileMissing(Refusal):
@@ -19,9 +21,11 @@ class ModelFileMissing(Refusal):
 def add_model_commands(sub) -> None:
     """The `models` command and its actions."""
     models = sub.add_parser("models", help="check, add or list Keras model files (.keras) of your own")
-    models.add_argument("action", choices=("check", "add", "list"))
-    models.add_argument("file", type=Path, nargs="?", help="the .keras file, saved with model.save('mine.keras')")
+    models.add_argument("action", choices=("check", "add", "list", "share", "unshare", "evaluate", "leaderboard"))
+    models.add_argument("file", nargs="?", help="check, add: the .keras file, saved with model.save('mine.keras'); "
+                        "share, unshare, evaluate: the model file's number (models list)")
     models.add_argument("--name", default="", help="add: the name to keep it under (e.g. my-cnn)")
+    models.add_argument("--dataset", default="", help="evaluate, leaderboard: the dataset whose test split scores it")
 
 
 def _describe(label: str, model) -> None:
@@ -32,23 +36,65 @@ def _describe(label: str, model) -> None:
         print(f"  {name:<30} {kind:<24} {output:<28} {count(layer['params']):>12}")
 
 
-def _models(args, parser) -> int:
-    if args.action == "list":
-        for row in model_files.listed():
-            print(f"#{row.id} {row.owner or 'operator'} / {row.name} · {count(row.params)} parameters · input "
-                  f"{'×'.join(str(d) for d in row.input_shape)} · {row.classes} classes · added "
-                  f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(row.created_at))}")
-        return 0
-    if args.file is None or not args.file.is_file():
-        raise ModelFileMissing(f"file: {args.file or 'no file'} is not a file here; give the path of a .keras file")
-    if args.action == "check":
-        _describe(f"{args.file.name}: accepted", model_files.inspect_model_file(args.file))
-        return 0
-    if not args.name:
-        raise ModelFileMissing("name: give the name to keep it under, e.g. --name my-cnn")
-    row = model_files.add(args.file, args.name)
-    print(f"added as #{row.id} {row.owner or 'operator'} / {row.name}: {count(row.params)} parameters")
+def _list() -> int:
+    for row in model_files.listed():
+        print(f"#{row.id} {row.title} · file:{row.id} · {count(row.params)} parameters · input "
+              f"{'×'.join(str(d) for d in row.input_shape)} · {row.classes} classes · added "
+              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(row.created_at))}{' · shared' if row.shared else ''}")
     return 0
 
 
+def _number(args) -> int:
+    if not (args.file or "").isdigit():
+        raise ModelFileMissing(f"file: give the model file's number (`models list`), e.g. 3; got {args.file!r}")
+    return int(args.file)
+
+
+def _dataset(args) -> str:
+    if not args.dataset:
+        raise ModelFileMissing("dataset: give the dataset whose test split scores it, e.g. --dataset fashion_mnist")
+    return args.dataset
+
+
+def _leaderboard(args) -> int:
+    scores = scoring.leaderboard(_dataset(args))
+    if not scores:
+        print(f"no model file has been scored on all of {args.dataset}'s test images yet (`models evaluate`)")
+    for score in scores:
+        print(f"{score.rank:>3}. {score.model:<40} {percent(score.test_accuracy):>8}  loss {score.test_loss:.4f}  "
+              f"{count(score.test_images)} test images  run #{score.run_id}")
+    return 0
+
+
+def _models(args, parser) -> int:
+    if args.action in SIMPLE:
+        return SIMPLE[args.action](args)
+    path = Path(args.file or "")
+    if not args.file or not path.is_file():
+        raise ModelFileMissing(f"file: {args.file or 'no file'} is not a file here; give the path of a .keras file")
+    if args.action == "check":
+        _describe(f"{path.name}: accepted", model_files.inspect_model_file(path))
+        return 0
+    if not args.name:
+        raise ModelFileMissing("name: give the name to keep it under, e.g. --name my-cnn")
+    row = model_files.add(path, args.name)
+    print(f"added as #{row.id} {row.title}: {count(row.params)} parameters; train it as architecture file:{row.id}")
+    return 0
+
+
+def _share(args, shared: bool) -> int:
+    row = model_files.share(_number(args), shared)
+    print(f"#{row.id} {row.title} is {'shared with the class' if row.shared else 'no longer shared'}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    run_id = scoring.evaluate(_number(args), _dataset(args))
+    print(f"run #{run_id} queued: it scores the file's own weights on {args.dataset}'s test split "
+          f"(`python -m core show {run_id}`)")
+    return 0
+
+
+SIMPLE = {"list": lambda args: _list(), "leaderboard": _leaderboard, "evaluate": _evaluate,
+          "share": lambda args: _share(args, True), "unshare": lambda args: _share(args, False)}
 MODEL_COMMANDS = {"models": _models}

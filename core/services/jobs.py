@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
 from core.domain.people import Actor
-from core.domain.statuses import QUEUED, RUNNING, TRACKED
+from core.domain.statuses import QUEUED, RUNNING, TRACKED, TRAINED
 from core.errors import Refusal
 from core.runtime import worker
 from core.services import catalog, model_files
@@ -71,13 +71,14 @@ def submit(config: TrainConfig, settings: Settings | None = None,
 
 
 def submit_all(configs: list[TrainConfig], settings: Settings | None = None,
-               actor: Actor | None = None) -> list[int]:
+               actor: Actor | None = None, kind: str = TRAINED) -> list[int]:
     """Queue several runs as one request (a lesson's pair): every config's values and the class's limits are
-    checked for all of them together before any is stored, so a refusal leaves none of them queued."""
+    checked for all of them together before any is stored, so a refusal leaves none of them queued. Runs of
+    `kind` EVALUATED score a model file's own weights without training."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
     return _submit(configs, settings, actor, lambda store, checked: store.create_runs(
-        [(c.display_name(), c.to_dict(), c.notes, c.epochs) for c in checked], owner_of(actor),
+        [(c.display_name(), c.to_dict(), c.notes, c.epochs, kind) for c in checked], owner_of(actor),
         queue_limit(actor, settings)))
 
 

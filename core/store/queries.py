@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.domain.run_query import SORT_KEYS, RunQuery
-from core.domain.statuses import SUCCEEDED, TRAINED
+from core.domain.statuses import EVALUATED, SUCCEEDED, TRAINED
 from core.store.runs import _RUN_COLUMNS, Run, RunStore
 
 # A run's best epoch-end validation accuracy, read from its points (the metrics index is on run_id).
@@ -107,3 +107,12 @@ def throughput_rows(store: RunStore) -> list[tuple[str, int, int, float]]:
     return [tuple(row) for row in store.connection().execute(
         "SELECT config, steps, epoch, train_seconds FROM runs WHERE status=? AND train_seconds > 0 AND steps > 0 "
         "AND kind=?", (SUCCEEDED, TRAINED))]
+
+
+def evaluated_runs(store: RunStore, dataset: str, owner: str | None = None) -> list[Run]:
+    """The succeeded evaluation runs on `dataset` (a leaderboard's entries), `owner`'s only if given; newest first."""
+    mine, params = (" AND owner = ?", [owner]) if owner is not None else ("", [])
+    rows = store.connection().execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind=? AND status=? AND json_extract(config, '$.dataset')=?{mine} "
+        "ORDER BY id DESC", [EVALUATED, SUCCEEDED, dataset, *params])
+    return [Run(**dict(r)) for r in rows]

@@ -4,10 +4,8 @@ machines) holding runs, their configs, live metrics and heartbeats.
 Every process (Streamlit, CLI, workers, on any machine with PostgreSQL) opens the same store; WAL lets
 SQLite's readers poll while a worker writes. Writes go through `transaction()`, which on SQLite takes the
 write lock up front (`BEGIN IMMEDIATE`) so a claim or a status change is atomic across processes; on
-PostgreSQL the same conditional UPDATEs are atomic by its row locks. The SQL is SQLite's;
-core/store/postgres.py runs it on PostgreSQL. Only the store package issues SQL (this module; schema.py
-for tables and migrations; queries.py for the Runs page's queries; sweeps.py for the sweep tables);
-everything else calls its methods.
+PostgreSQL the same conditional UPDATEs are atomic by its row locks. The SQL is SQLite's; core/store/postgres.py
+runs it on PostgreSQL. Only the store package issues SQL (this module and its siblings); the rest calls them.
 """
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.domain.class_rules import check_queue
-from core.domain.statuses import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, SUCCEEDED, TRAINED
+from core.domain.statuses import CANCELLED, EVALUATED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, SUCCEEDED, TRAINED
 from core.store.connections import busy_as_store_error, is_database_url, open_postgres, open_sqlite
 
 
@@ -92,12 +90,12 @@ _RUN_COLUMNS = ", ".join(f.name for f in fields(Run))
 
 
 def insert_run(conn: sqlite3.Connection, name: str, config: dict, notes: str = "", epochs: int = 0,
-               owner: str = "") -> int:
-    """Insert a queued run of `owner` inside the caller's transaction; returns its id."""
+               owner: str = "", kind: str = TRAINED) -> int:
+    """Insert a queued run of `owner` (trained, or only evaluated) inside the caller's transaction; its id."""
     cur = conn.execute(
-        "INSERT INTO runs (name, notes, status, config, created_at, epochs, owner) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "RETURNING id",
-        (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs, owner),
+        "INSERT INTO runs (name, notes, status, config, created_at, epochs, owner, kind) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (name, notes, QUEUED, json.dumps(config, sort_keys=True), time.time(), epochs, owner, kind),
     )
     return int(cur.fetchone()[0])
 
@@ -182,11 +180,11 @@ class RunStore:
 
     def create_runs(self, runs: list[tuple[str, dict, str, int]], owner: str = "",
                     max_queued: int | None = None) -> list[int]:
-        """Insert queued runs ((name, config, notes, epochs) each) of `owner` all at once; their ids, or
+        """Insert queued runs ((name, config, notes, epochs[, kind]) each) of `owner` all at once; their ids, or
         LimitError (none stored) if they would put `owner` over `max_queued` runs queued."""
         with self.transaction() as conn:
             self.guard_queue(conn, owner, len(runs), max_queued)
-            return [insert_run(conn, name, config, notes, epochs, owner) for name, config, notes, epochs in runs]
+            return [insert_run(conn, *run[:4], owner, *run[4:]) for run in runs]
 
     def guard_queue(self, conn, owner: str, new: int, max_queued: int | None) -> None:
         """In a write transaction: LimitError if `new` more runs put `owner` over `max_queued` queued. Counted
@@ -214,7 +212,8 @@ class RunStore:
     def queued_runs(self) -> list[tuple[int, str, str]]:
         """(id, owner, config JSON, attempts so far) of every queued run Train Lab trains, oldest first."""
         return [tuple(r) for r in self.connection().execute(
-            "SELECT id, owner, config, attempt FROM runs WHERE status=? AND kind=? ORDER BY id", (QUEUED, TRAINED))]
+            "SELECT id, owner, config, attempt FROM runs WHERE status=? AND kind IN (?, ?) ORDER BY id",
+            (QUEUED, TRAINED, EVALUATED))]
 
     def owner_loads(self, since: float, now: float) -> tuple[dict[str, int], dict[str, float]]:
         """Per owner: runs training now, and seconds their runs trained between `since` and `now`."""

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS runs (
     attempt_note TEXT,                    -- why an earlier attempt was lost, when it was
     threads INTEGER,                      -- CPU threads the worker's TensorFlow trained it with
     owner TEXT NOT NULL DEFAULT '',       -- the account that queued it ('' on a laptop, or from the CLI)
-    kind TEXT NOT NULL DEFAULT 'trained'  -- trained by Train Lab, or tracked (core/domain/statuses.py)
+    kind TEXT NOT NULL DEFAULT 'trained'  -- trained by Train Lab, tracked, or evaluated (core/domain/statuses.py)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS metrics (

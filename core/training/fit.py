@@ -25,7 +25,7 @@ from core.domain.architectures import ArchitectureError
 from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.model_files import file_id, is_model_file
-from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
+from core.domain.statuses import CANCELLED, EVALUATED, FAILED, SUCCEEDED
 from core.errors import Refusal
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
@@ -203,6 +203,10 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
 
     # 2. Build and compile the model for this dataset's shape and classes.
     model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
+    if run.kind == EVALUATED:  # a trained model file scored on the test split: no training
+        return _score_only(store, run_id, attempt, settings, model,
+                           batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256)),
+                           lambda path, model, test: save_predictions(path, model, test, data, splits.test))
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
@@ -228,6 +232,18 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
     _keep_result(store, run_id, attempt, run_dir, model, lambda path: save_predictions(path, model, test, data,
                                                                                         splits.test),
                  test_loss=float(test_loss), test_accuracy=float(test_accuracy), train_seconds=train_seconds)
+    return SUCCEEDED
+
+
+def _score_only(store: RunStore, run_id: int, attempt: int, settings: Settings, model, test, write_predictions) -> str:
+    """An evaluation run: the model file's own weights scored on the test split, as `model.evaluate` scores them."""
+    store.set_plan(run_id, epochs=0, steps=0, param_count=int(model.count_params()), attempt=attempt)
+    run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
+    started = time.monotonic()
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    _keep_result(store, run_id, attempt, run_dir, model, lambda path: write_predictions(path, model, test),
+                 test_loss=float(test_loss), test_accuracy=float(test_accuracy),
+                 train_seconds=time.monotonic() - started)
     return SUCCEEDED
 
 
