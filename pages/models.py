@@ -12,6 +12,8 @@ from core.views.model_charts import COMPARE_COUNTS, compare_figure
 from pages.common.auth import current_actor
 from pages.common.feature_maps import feature_maps_panel
 from pages.common.handoff import apply_model_request
+from pages.common.model_file_view import model_file_view
+from pages.common.model_picker import add_model_expander, architecture_select
 from pages.common.nav import page_setup
 from pages.common.widgets import architecture_options, number, refusal
 
@@ -35,8 +37,12 @@ apply_model_request()  # e.g. the Lessons page's VGG16 lesson
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    key = st.selectbox("Architecture", list(ARCHITECTURES), key="model_arch",
-                       format_func=lambda k: ARCHITECTURES[k].title)
+    key, model_file = architecture_select("model_arch", settings)
+    add_model_expander("models", "model_arch", settings)
+if model_file is not None:  # a student's own file: described when it was added, never loaded here
+    model_file_view(model_file, list(datasets.values()), settings)
+    st.stop()
+with left:
     if st.session_state.get("model_opened") != key:  # a newly chosen architecture opens on an input it takes
         st.session_state["model_opened"] = key
         fitting = models.input_for(key, list(datasets.values()), st.session_state.get("model_dataset"))

@@ -20,9 +20,10 @@ from core.views.display import cluster_line, escape_links, escape_markdown
 from pages.common.auth import current_actor
 from pages.common.handoff import apply_train_request
 from pages.common.live import warm_workers_once
+from pages.common.model_picker import add_model_expander, architecture_select, chosen_options
 from pages.common.nav import page_setup
 from pages.common.started_run import started_run_view
-from pages.common.widgets import architecture_options, number, refusal
+from pages.common.widgets import number, refusal
 
 page_setup("pages/train.py")
 st.title("Train")
@@ -66,22 +67,9 @@ with data_col:
     if info.resizable:
         image_size = number(st, f"Image size (pixels per side, {IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]})",
                             "image_size", step=8, help="Images of the folder are resized to this square.")
-    architecture = st.selectbox("Architecture", list(ARCHITECTURES), key="architecture",
-                                format_func=lambda k: ARCHITECTURES[k].title)
-    arch = ARCHITECTURES[architecture]
-    st.caption(arch.description)
-    with st.expander("What the lesson shows"):
-        st.write(arch.lesson)
-    st.button("Use the course recipe", key="apply_recipe", on_click=_apply_recipe,
-              help="Optimizer, learning rate, batch size, epochs, labels, split and subsets from the lesson.")
-    if st.session_state.get("recipe_note"):
-        st.info(st.session_state.pop("recipe_note"), icon=":material/info:")
-    try:
-        arch_options = architecture_options(architecture, "train")
-        options_error = None
-    except Refusal as exc:
-        arch_options, options_error = {}, str(exc)
-        st.error(options_error)
+    architecture, model_file = architecture_select("architecture", settings)
+    arch_options, options_error = chosen_options(architecture, model_file, "train", _apply_recipe)
+    add_model_expander("train", "architecture", settings)
     subset_cols = st.columns(2)
     train_subset = number(subset_cols[0], f"Training samples (0 = all {info.train_size:,})", "train_subset", step=100,
                                                help="A stratified subset: every class keeps its share.")

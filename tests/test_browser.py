@@ -40,6 +40,18 @@ model.fit(x, y, batch_size=16, epochs=10, validation_split=0.2, verbose=0,
 """
 
 
+def _residual_cnn(path) -> None:
+    """A functional CNN with a residual Add for the bundled 8×8 digits, saved as a student would."""
+    import keras
+
+    inputs = keras.Input((8, 8, 1), name="pixels")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    y = keras.layers.Conv2D(8, 3, padding="same", name="conv_b")(x)
+    x = keras.layers.Activation("relu", name="relu")(keras.layers.Add(name="add")([x, y]))
+    outputs = keras.layers.Dense(10, activation="softmax", name="classes")(keras.layers.Flatten(name="flatten")(x))
+    keras.Model(inputs, outputs, name="residual").save(path)
+
+
 def test_start_a_run_and_see_its_curve(server, page, tmp_path):
     page.goto(f"{server.url}/train")
     page.get_by_role("button", name="Start training").click()
@@ -54,10 +66,24 @@ def test_start_a_run_and_see_its_curve(server, page, tmp_path):
     screenshot(page, "browser-runs.png")
     assert "Traceback" not in page.content()
 
-    # A second run, then a shared link that compares both: two runs' lines in the first chart.
+    # A student's own model file, uploaded on the Models page: its layer table, then trained on digits as run #2,
+    # and a shared link that compares both runs: two runs' lines in the first chart.
+    _residual_cnn(tmp_path / "mine.keras")
+    page.goto(f"{server.url}/models")
+    page.get_by_text("Add your own model (.keras)").click()
+    page.get_by_label("Model name").fill("my residual")
+    page.locator("input[type=file]").set_input_files(str(tmp_path / "mine.keras"))
+    page.get_by_role("button", name="Add model").click()
+    page.get_by_text("Added operator / my residual: 5,794 parameters").wait_for(timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "5,794"
     page.goto(f"{server.url}/train")
+    page.get_by_test_id("stSelectbox").filter(has_text="Architecture").click()
+    page.get_by_role("option", name="operator / my residual (model file)").click()
+    page.get_by_text("A model file: 5,794 parameters").wait_for()
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run #2 queued").wait_for(timeout=30_000)
+    assert jobs.get_run(2, load_settings()).name == "operator / my residual · digits · adam lr=0.001"
     page.goto(f"{server.url}/runs?runs=1,2")
     page.wait_for_function(
         """() => {

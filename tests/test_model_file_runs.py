@@ -152,3 +152,25 @@ def test_an_evaluate_only_run_scores_the_files_weights_as_model_evaluate_does(fi
     assert [s.run_id for s in scoring.leaderboard("digits", lab)][0] == again
     with pytest.raises(ConfigError, match="^architecture: model file #77 is not one you may use here"):
         scoring.evaluate(77, "digits", lab)
+
+
+def test_a_model_file_is_one_of_a_sweeps_architectures(files, lab):
+    from core.domain.sweep_parsing import SweepError, parse_variants
+    from core.domain.sweep_spec import SweepSpec
+    from core.services import sweeps
+
+    row = model_files.add(files / "untrained.keras", "mine", lab)
+    spec = SweepSpec(name="mine against the mlp", datasets=("digits",),
+                     variants=parse_variants(f"mlp\n{row.key}\n{row.key} fine-tune"), optimizers=("adam", "sgd"),
+                     learning_rates=(1e-3,), batch_sizes=(32,), epochs=(1,))
+    plan = sweeps.plan(spec, lab)
+    names = sorted(t.config.display_name() for t in plan.trials)
+    assert len(names) == 6 and "mine against the mlp · operator / mine fine-tune · sgd lr=0.001 · bs 32" in names
+    assert {t.config.arch_options.get("weights") for t in plan.trials if t.config.architecture == row.key} == \
+        {"fresh", "file"}
+    sweep_id = sweeps.start(spec, lab)
+    assert len(sweeps.runs_frame(sweep_id, lab)) == 6
+    with pytest.raises(SweepError, match="nor a model file, 'file:3 \\[fine-tune\\]'"):
+        parse_variants(f"{row.key} twice")
+    with pytest.raises(Refusal, match="^architecture: 'file:1' is not a model file you may use here"):
+        sweeps.plan(spec, lab, actor=BEN)

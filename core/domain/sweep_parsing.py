@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from core.domain.architectures import ARCHITECTURES, ArchitectureError, check_options, parse_blocks
 from core.domain.config import MAX_LEARNING_RATE, OPTIMIZERS
+from core.domain.model_files import file_id
 from core.errors import Refusal
 
 # Sweep optimizer choices: every Keras optimizer, plus SGD with classical and Nesterov momentum.
@@ -91,15 +92,18 @@ def parse_per_optimizer_lr(text: str) -> dict[str, tuple[float, ...]]:
 
 def parse_variant(line: str) -> Variant:
     """One architecture line: a preset key ('mlp_bn'), a custom MLP ('mlp 512-256 dropout=0.2 bn
-    act=gelu') or a custom CNN ('cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128')."""
+    act=gelu'), a custom CNN ('cnn 32x1p-64x1p bn dropout=0.3 flatten dense=128') or a model file ('file:3', from
+    fresh weights, or 'file:3 fine-tune' from its own)."""
     tokens = line.split()
     head = tokens[0].lower()
     if head in ARCHITECTURES and len(tokens) == 1:
         return Variant(head, head)
+    if file_id(head) is not None and [t.lower() for t in tokens[1:]] in ([], ["fine-tune"]):
+        return Variant(" ".join(tokens).lower(), head, {"weights": "file" if len(tokens) > 1 else "fresh"})
     if head not in ("mlp", "cnn") or len(tokens) < 2:
         raise SweepError(f"architectures: {line.strip()!r} is neither a preset ({', '.join(ARCHITECTURES)}) nor "
                          "'mlp 512-256 [dropout=0.2] [bn] [act=relu]' nor 'cnn 32x1p-64x1p [bn] [dropout=0.3] "
-                         "[flatten] [dense=128]'")
+                         "[flatten] [dense=128]' nor a model file, 'file:3 [fine-tune]'")
     key = "custom_mlp" if head == "mlp" else "custom_cnn"
     options: dict = {}
     try:

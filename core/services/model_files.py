@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.data.datasets import DatasetInfo
 from core.data.model_archive import read_model_archive
+from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.config import TrainConfig
 from core.domain.keras_allowlist import ModelRefused, check_config
-from core.domain.model_files import ModelFile, file_id, is_model_file
+from core.domain.model_files import ModelFile, check_fits, file_id, is_model_file
 from core.domain.people import OPERATOR, Actor
 from core.runtime.model_inspection import load_in_process
-from core.services.permissions import PermissionDenied
+from core.services.permissions import PermissionDenied, acting
 from core.settings import Settings, load_settings
 from core.store.model_files import add_model_file, model_file, model_files, remove_model_file, set_shared
 from core.store.runs import RunStore
@@ -110,6 +113,11 @@ def named(config: TrainConfig, files: dict[int, ModelFile]) -> TrainConfig:
     return replace(config, name=f"{found.title} · {config.dataset} · {config.optimizer} lr={config.learning_rate:g}")
 
 
+def titled(text: str, files: dict[int, ModelFile]) -> str:
+    """`text` (a sweep trial's name or architecture label) with each "file:ID" of `files` as its title."""
+    return re.sub(r"file:(\d+)", lambda m: files[int(m[1])].title if int(m[1]) in files else m[0], text)
+
+
 def share(model_id: int, shared: bool, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFile:
     """Share a model file with the class (every student may then train and score it), or stop; teachers only."""
     settings = settings or load_settings()
@@ -120,3 +128,51 @@ def share(model_id: int, shared: bool, settings: Settings | None = None, actor: 
         raise ModelRefused(f"model: there is no model file #{model_id}; `python -m core models list` shows them")
     set_shared(store, model_id, shared)
     return model_file(store, model_id)
+
+
+def add_upload(filename: str, stream, name: str, settings: Settings | None = None,
+               actor: Actor | None = None) -> ModelFile:
+    """`add` for a file uploaded on a page by `actor` (None: the laptop's user): only a `.keras` name, copied to a
+    temporary file in pieces and refused past the upload limit (TRAINLAB_MAX_UPLOAD_MB) before anything reads it."""
+    settings = settings or load_settings()
+    actor = acting(actor, settings)
+    if not str(filename).lower().endswith(".keras"):
+        raise ModelRefused(f"file: {str(filename)[:60]!r} is not a .keras file; save your model with "
+                           "model.save('mine.keras') (an .h5 file's loading ignores Keras' safe mode)")
+    limit = settings.max_upload_mb * 2**20
+    folder = settings.home / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".keras") as temporary:
+        copied = 0
+        while chunk := stream.read(1 << 20):
+            copied += len(chunk)
+            if copied > limit:
+                raise ModelRefused(f"file: over the {settings.max_upload_mb} MB upload limit (TRAINLAB_MAX_UPLOAD_MB); "
+                                   "a course model is a few MB")
+            temporary.write(chunk)
+        temporary.flush()
+        return add(Path(temporary.name), name, settings, actor)
+
+
+def architecture_choices(settings: Settings, actor: Actor | None) -> tuple[dict[str, str], dict[str, ModelFile]]:
+    """(key -> title of every architecture `actor` may train: the course's, then their model files and the shared
+    ones; key -> model file)."""
+    files = {row.key: row for row in listed(settings, acting(actor, settings))}
+    titles = {key: arch.title for key, arch in ARCHITECTURES.items()}
+    titles.update({key: f"{row.title} (model file{', shared' if row.shared else ''})" for key, row in files.items()})
+    return titles, files
+
+
+def fitting(model: ModelFile, datasets: list[DatasetInfo], max_params: int) -> list[DatasetInfo]:
+    """The datasets whose images and classes model file `model` takes (an image folder at the file's side)."""
+    found = []
+    for info in datasets:
+        if info.resizable and len(model.input_shape) == 3 and model.input_shape[0] == model.input_shape[1] and \
+                isinstance(model.input_shape[0], int) and 16 <= model.input_shape[0] <= 512:
+            info = info.with_image_size(model.input_shape[0])
+        try:
+            check_fits(model, info.input_shape, info.num_classes, max_params)
+        except ArchitectureError:
+            continue
+        found.append(info)
+    return found

@@ -20,6 +20,7 @@ import numpy as np
 from core.data.datasets import get_info, load
 from core.data.images import to_model_input
 from core.domain.config import TrainConfig
+from core.domain.model_files import is_model_file
 from core.domain.people import Actor
 from core.domain.statuses import SUCCEEDED, TRACKED
 from core.errors import Refusal
@@ -61,6 +62,9 @@ def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
     path = settings.runs_dir / str(run_id) / "model.keras"
     if run is None or run.status != SUCCEEDED or not path.is_file():
         raise NoModel(f"run: #{run_id} has no trained model; only a succeeded run keeps one")
+    if is_model_file(run.config_dict.get("architecture", "")):  # its layers are a student's: workers load them
+        raise NoModel(f"run: #{run_id} trained a model file handed in by a student, and the dashboard does not load "
+                      "those in its own process; its scores, curves and mistakes are on this page")
     return path
 
 

@@ -107,7 +107,10 @@ def plan(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None 
     settings = settings or load_settings()
     trials = expand(spec, settings.max_sweep_runs)
     files = model_files.usable([t.config for t in trials], settings, acting(actor, settings))
-    trials = [replace(t, config=model_files.named(t.config, files)) for t in trials]
+    if files:  # a model file's trials are named by its title, not its number
+        trials = [replace(t, config=replace(t.config, name=model_files.titled(t.config.name, files)),
+                          params={**t.params, "architecture": model_files.titled(t.params["architecture"], files)})
+                  for t in trials]
     if spec.halving and not spec.shared.get("validation_split", TrainConfig.validation_split):
         raise SweepError("early stopping: successive halving compares validation accuracy; "
                          "set a validation split above 0 or turn it off")

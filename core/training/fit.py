@@ -200,13 +200,12 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
     train = batches(data.x_train, data.y_train, splits.train, True)
     val = batches(data.x_train, data.y_train, splits.validation, False) if len(splits.validation) else None
     steps = -(-len(splits.train) // config.batch_size)
-
-    # 2. Build and compile the model for this dataset's shape and classes.
+    # 2. Build and compile the model for this dataset's shape and classes (for an evaluation run, only score it).
     model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
+    test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
+    keep = lambda path: save_predictions(path, model, test, data, splits.test)  # noqa: E731 - said once, used twice
     if run.kind == EVALUATED:  # a trained model file scored on the test split: no training
-        return _score_only(store, run_id, attempt, settings, model,
-                           batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256)),
-                           lambda path, model, test: save_predictions(path, model, test, data, splits.test))
+        return _score_only(store, run_id, attempt, settings, model, test, keep)
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
@@ -227,23 +226,20 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
         return CANCELLED
 
     # 4. Evaluate on the untouched test split and keep the model, if the store still takes this attempt's result.
-    test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    _keep_result(store, run_id, attempt, run_dir, model, lambda path: save_predictions(path, model, test, data,
-                                                                                        splits.test),
-                 test_loss=float(test_loss), test_accuracy=float(test_accuracy), train_seconds=train_seconds)
+    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=float(test_loss),
+                 test_accuracy=float(test_accuracy), train_seconds=train_seconds)
     return SUCCEEDED
 
 
-def _score_only(store: RunStore, run_id: int, attempt: int, settings: Settings, model, test, write_predictions) -> str:
+def _score_only(store: RunStore, run_id: int, attempt: int, settings: Settings, model, test, keep) -> str:
     """An evaluation run: the model file's own weights scored on the test split, as `model.evaluate` scores them."""
     store.set_plan(run_id, epochs=0, steps=0, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
     started = time.monotonic()
     test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    _keep_result(store, run_id, attempt, run_dir, model, lambda path: write_predictions(path, model, test),
-                 test_loss=float(test_loss), test_accuracy=float(test_accuracy),
-                 train_seconds=time.monotonic() - started)
+    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=float(test_loss),
+                 test_accuracy=float(test_accuracy), train_seconds=time.monotonic() - started)
     return SUCCEEDED
 
 

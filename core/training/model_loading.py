@@ -77,14 +77,27 @@ def model_from_file(path: Path, fresh: bool, max_params: int):
     return keras.Model(model.inputs[0], keras.layers.Softmax(name="probabilities")(model.outputs[0]), name=model.name)
 
 
+def _inbound(model) -> dict[str, list[str]]:
+    """Each layer's input layers by name, for the diagram: a Sequential model is a chain; a functional one names
+    them in its config."""
+    from core.training.summary import inbound_names
+
+    if type(model).__name__ == "Sequential":
+        names = [layer.name for layer in model.layers]
+        return {name: names[i - 1:i] for i, name in enumerate(names)}
+    return {layer["name"]: list(dict.fromkeys(inbound_names(layer.get("inbound_nodes", []))))
+            for layer in model.get_config().get("layers", [])}
+
+
 def describe(model, max_params: int) -> dict:
     """The loaded model as a page shows it: layers (name, type, output shape, parameters), parameter count,
     input shape, classes (the last layer's width)."""
     count = int(model.count_params())
     if count > max_params:
         raise ValueError(f"model: {count:,} parameters, more than this lab's limit of {max_params:,}")
+    inbound = _inbound(model)
     layers = [{"name": layer.name, "type": type(layer).__name__, "output": str(tuple(layer.output.shape)),
-               "params": int(layer.count_params())} for layer in model.layers]
+               "params": int(layer.count_params()), "inputs": inbound.get(layer.name, [])} for layer in model.layers]
     shape = [None if d is None else int(d) for d in tuple(model.inputs[0].shape)[1:]]
     return {"ok": True, "params": count, "layers": layers, "input_shape": shape,
             "classes": int(model.outputs[0].shape[-1]), "name": model.name}

@@ -94,16 +94,16 @@ def conv_rows(model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "type", "input", "kernel", "stride", "padding", "formula", "output"])
 
 
-def _inbound_names(value) -> list[str]:
+def inbound_names(value) -> list[str]:
     """Layer names a serialized node argument refers to (Keras 3's `keras_history`)."""
     if isinstance(value, dict):
         history = (value.get("config", {}).get("keras_history")
                    if value.get("class_name") == "__keras_tensor__" else None)
         if history:
             return [history[0]]
-        return [n for v in value.values() for n in _inbound_names(v)]
+        return [n for v in value.values() for n in inbound_names(v)]
     if isinstance(value, (list, tuple)):
-        return [n for v in value for n in _inbound_names(v)]
+        return [n for v in value for n in inbound_names(v)]
     return []
 
 
@@ -117,7 +117,7 @@ def graph_dot(model) -> str:
         name, kind = layer["name"], layer["class_name"]
         label = f"{name}\\n{kind}" + (f"\\n{params[name]:,} params" if params.get(name) else "")
         lines.append(f'"{name}" [label="{label}"];')
-        for source in dict.fromkeys(_inbound_names(layer.get("inbound_nodes", []))):
+        for source in dict.fromkeys(inbound_names(layer.get("inbound_nodes", []))):
             lines.append(f'"{source}" -> "{name}";')
     lines.append("}")
     return "\n".join(lines)

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.domain.architectures import ACTIVATIONS, ARCHITECTURES, blocks_text, parse_blocks, parse_int_list
 from core.domain.config import whole
+from core.domain.model_files import is_model_file
 from core.domain.wording import in_page_words, without_setting_names
 from core.settings import load_settings
 from core.views.display import escape_links
@@ -27,6 +28,8 @@ def number(container, label: str, key: str, step: float = 1, **kwargs):
 
 def option_state(key: str, prefix: str, options: dict) -> dict:
     """Session-state values that make `architecture_options` show `options` (used to clone a run)."""
+    if is_model_file(key):  # a model file's one option has its own widget (pages/common/model_picker.py)
+        return {f"{prefix}_file_weights": options.get("weights", "fresh")}
     state = {}
     for name, value in options.items():
         if name == "hidden_units":

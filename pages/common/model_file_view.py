@@ -1,0 +1,83 @@
+"""The Models page for a model file (issue 31): what it is (figures, layers, diagram, a summary in words), and
+scoring its own weights on a dataset's test split with the leaderboard of every model file scored there. All of
+it from the description made when the file was added: this page never loads the file."""
+import plotly.express as px
+import streamlit as st
+
+from core.domain.model_files import ModelFile
+from core.errors import Refusal
+from core.services import model_files, scoring
+from core.services.catalog import DatasetInfo
+from core.settings import Settings
+from core.views.display import escape_markdown
+from core.views.model_files import diagram_dot, layer_table, leaderboard_table, summary_text
+from pages.common.auth import current_actor
+from pages.common.widgets import refusal
+
+
+def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Settings) -> None:
+    """Everything the Models page shows of model file `model`."""
+    st.write(escape_markdown(summary_text(model)))
+    figures = st.container(horizontal=True, gap="large")
+    figures.metric("Parameters", f"{model.params:,}", width="content")
+    figures.metric("Layers", sum(layer["type"] != "InputLayer" for layer in model.layers), width="content")
+    figures.metric("Input", "×".join("any" if d is None else str(d) for d in model.input_shape), width="content")
+    figures.metric("Classes", model.classes, width="content")
+    actor = current_actor()
+    if actor is None or actor.is_teacher:
+        st.toggle("Shared with the class", value=model.shared, key=f"share_{model.id}", on_change=_share,
+                  args=(model.id, settings), help="Every student may then train it and score it.")
+    layers_tab, diagram_tab, score_tab = st.tabs(["Layers", "Diagram", "Score and leaderboard"])
+    with layers_tab:
+        table = layer_table(model)
+        st.dataframe(table, hide_index=True, column_config={
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            "share": st.column_config.ProgressColumn("share of parameters", min_value=0, max_value=1,
+                                                     format="percent")})
+        weighted = table[table["parameters"] > 0]
+        if len(weighted):
+            fig = px.bar(weighted, x="layer", y="parameters", color="type", height=320, title="Parameters per layer")
+            fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))
+            st.plotly_chart(fig, key="file_param_chart")
+    with diagram_tab:
+        st.graphviz_chart(diagram_dot(model))
+    with score_tab:
+        _score(model, datasets, settings)
+
+
+def _share(model_id: int, settings: Settings) -> None:
+    try:
+        model_files.share(model_id, bool(st.session_state.get(f"share_{model_id}")), settings, current_actor())
+    except Refusal as exc:
+        st.session_state["share_said"] = refusal(exc)
+
+
+def _score(model: ModelFile, datasets: list[DatasetInfo], settings: Settings) -> None:
+    """Score the file's own weights on a fitting dataset's test split; the leaderboard there."""
+    fitting = {d.key: d for d in model_files.fitting(model, datasets, settings.max_params)}
+    if not fitting:
+        st.info(f"No dataset here has {'×'.join(map(str, model.input_shape))} images of {model.classes} classes: "
+                "upload one on the Data page to score this model.")
+        return
+    st.caption("Scores the file's own weights on all of the dataset's test images, without training: every model "
+               "scored there is ranked on the same images.")
+    key = st.selectbox("Test set", list(fitting), key="score_dataset", format_func=lambda k: fitting[k].title)
+    if st.button("Score it", key="score_model", icon=":material/leaderboard:"):
+        try:
+            run_id = scoring.evaluate(model.id, key, settings, current_actor())
+        except Refusal as exc:
+            st.error(refusal(exc), icon=":material/error:")
+        else:
+            st.success(f"Run #{run_id} queued: it scores the model in a worker; its row appears below when done.",
+                       icon=":material/check_circle:")
+    if st.session_state.get("share_said"):
+        st.error(st.session_state.pop("share_said"))
+    board = leaderboard_table(scoring.leaderboard(key, settings, current_actor()))
+    st.markdown(f"**Leaderboard on {escape_markdown(fitting[key].title)}**")
+    if board.empty:
+        st.caption("No model file has been scored on it yet.")
+    else:
+        st.dataframe(board, hide_index=True, column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "test loss": st.column_config.NumberColumn(format="%.4f"),
+            "test images": st.column_config.NumberColumn(format="localized")})
