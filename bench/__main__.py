@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all fourteen figures, about an hour on 2 cores
+    python -m bench                       # all fifteen figures, about an hour on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
-           "class-browsers", "model-cache", "cluster", "tracking", "tracking-class")
+           "class-browsers", "model-cache", "cluster", "tracking", "tracking-class", "evaluate-only")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -41,6 +41,8 @@ TITLES = {
     "tracking": "13. A student's own script reporting to Train Lab vs the same script untracked (target <= +2 % wall "
                 "time)",
     "tracking-class": "14. One server taking 30 students' scripts' reports while 30 pages watch (thin clients)",
+    "evaluate-only": "15. A student's model file scored by an evaluate-only run vs plain model.evaluate (target: the "
+                     "same test accuracy to 0.1 %)",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -62,6 +64,7 @@ def main() -> int:
         class_sessions,
         cluster,
         concurrency,
+        evaluate_only,
         latency,
         memory,
         model_cache,
@@ -84,7 +87,8 @@ def main() -> int:
                "concurrency": concurrency, "browser": browser_latency, "watching": watching_sessions,
                "opening": opening_sessions, "class": class_sessions,
                "class-browsers": class_browsers, "model-cache": model_cache, "cluster": cluster,
-               "tracking": _Figure(tracking.overhead), "tracking-class": _Figure(tracking.ingest)}
+               "tracking": _Figure(tracking.overhead), "tracking-class": _Figure(tracking.ingest),
+               "evaluate-only": evaluate_only}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()

@@ -136,9 +136,9 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        """Students' checked model files, <id>.keras: beside the runs' folders in `artifacts` when set (a cluster's
-        nodes read them there), else home/models."""
-        return self.artifacts / "models" if self.artifacts else self.home / "models"
+        """Students' checked model files, <id>.keras, beside the runs' folders (a Ray node's workers read them where
+        they write their runs: the artifacts folder when set, else home/runs)."""
+        return self.runs_dir / "models"
 
     @property
     def logs_dir(self) -> Path:

@@ -197,7 +197,7 @@ def test_a_model_file_is_added_under_a_name_and_a_refused_one_stores_nothing(sav
     assert capsys.readouterr().out.startswith("added as #1 operator / my residual: ")
     (row,) = model_files.listed(lab)
     assert (row.name, row.classes, row.input_shape) == ("my residual", 10, [8, 8, 1])
-    assert (lab.home / "models" / "1.keras").read_bytes() == (saved / "functional.keras").read_bytes()
+    assert (lab.models_dir / "1.keras").read_bytes() == (saved / "functional.keras").read_bytes()
     assert main(["models", "add", str(saved / "sequential.keras"), "--name", "my residual"]) == 2
     assert capsys.readouterr().err == "error: name: you already have a model named 'my residual'; pick another name\n"
     hostile = tmp_path / "lambda.keras"
@@ -208,6 +208,6 @@ def test_a_model_file_is_added_under_a_name_and_a_refused_one_stores_nothing(sav
         assert main(args) == 2
         assert len(capsys.readouterr().err.splitlines()) == 1
     assert [r.name for r in model_files.listed(lab)] == ["my residual"]
-    assert sorted(p.name for p in (lab.home / "models").iterdir()) == ["1.keras"]
+    assert sorted(p.name for p in lab.models_dir.iterdir()) == ["1.keras"]
     assert main(["models", "list"]) == 0
     assert capsys.readouterr().out.startswith("#1 operator / my residual · ")

@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at REAL              -- set when revoked: the key acts for nobody from then on
 );
 CREATE TABLE IF NOT EXISTS model_files (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a student's own model file, checked: home/models/<id>.keras
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a student's own model file, checked: Settings.models_dir/<id>.keras
     owner TEXT NOT NULL,         -- who added it ('' for the operator)
     name TEXT NOT NULL,          -- its name, unique per owner ("tess / my-cnn" on the pages)
     created_at REAL NOT NULL,

@@ -64,8 +64,10 @@ def model_from_file(path: Path, fresh: bool, max_params: int):
     import keras
 
     from core.data.model_archive import read_model_archive
-    from core.domain.keras_allowlist import check_config
+    from core.domain.keras_allowlist import ModelRefused, check_config
 
+    if not path.is_file():
+        raise ModelRefused(f"architecture: model file {path.stem}'s file is no longer in {path.parent}; add it again")
     check_config(read_model_archive(path).config)
     with tempfile.TemporaryDirectory(prefix="trainlab-model-") as folder:
         model = load_checked(path, Path(folder), max_params)
