@@ -43,7 +43,9 @@ def files(tmp_path_factory):
     trained.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     trained.fit(data.x_train / 255.0, data.y_train, epochs=25, batch_size=32, verbose=0)
     trained.save(folder / "trained.keras")
-    _residual(softmax=False).save(folder / "logits.keras")
+    keras.Sequential([keras.Input((8, 8, 1), name="pixels"), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                      keras.layers.Flatten(name="flatten"), keras.layers.Dense(10, name="logits")],
+                     name="sequential_logits").save(folder / "logits.keras")  # 3×3×4+4 = 40, 6×6×4×10+10 = 1,450
     _residual(classes=3).save(folder / "three.keras")
     keras.Sequential([keras.Input((28, 28, 1), name="image"), keras.layers.Flatten(name="flat"),
                       keras.layers.Dense(10, activation="softmax", name="out")], name="mnist_mlp").save(
@@ -77,12 +79,12 @@ def test_the_files_own_weights_are_fine_tuned_and_fresh_ones_start_from_chance(f
     assert kept.test_accuracy > 0.85 and fresh.test_accuracy < 0.4, (kept.test_accuracy, fresh.test_accuracy)
 
 
-def test_a_model_ending_in_logits_gets_probabilities_and_no_parameter_more(files, lab):
+def test_a_sequential_model_ending_in_logits_gets_probabilities_and_no_parameter_more(files, lab):
     import keras
 
     row = model_files.add(files / "logits.keras", "logits", lab)
     run = _train(lab, TrainConfig(architecture=row.key, epochs=2))
-    assert run.param_count == row.params and run.test_accuracy > 0.3
+    assert run.param_count == row.params == 1490 and run.test_accuracy > 0.3
     trained = keras.saving.load_model(lab.runs_dir / str(run.id) / "model.keras")
     assert type(trained.layers[-1]).__name__ == "Softmax"
 
@@ -174,3 +176,19 @@ def test_a_model_file_is_one_of_a_sweeps_architectures(files, lab):
         parse_variants(f"{row.key} twice")
     with pytest.raises(Refusal, match="^architecture: 'file:1' is not a model file you may use here"):
         sweeps.plan(spec, lab, actor=BEN)
+
+
+def test_feature_maps_of_a_model_file_are_made_in_a_process_of_its_own(files, lab):
+    import numpy as np
+
+    from core.services import accounts
+
+    accounts.add("amy", "student", "amy-password", lab)
+    row = model_files.add(files / "untrained.keras", "mine", lab, actor=AMY)
+    digit = (np.arange(64, dtype=np.uint8).reshape(8, 8) * 4)
+    maps = model_files.feature_maps(row.id, digit, lab, AMY, limit=3)
+    assert [(m.name, m.output_shape, len(m.channels)) for m in maps] == [("conv_a", (8, 8, 8), 3),
+                                                                         ("conv_b", (8, 8, 8), 3)]
+    assert all(c.dtype == np.uint8 and c.shape == (8, 8) for m in maps for c in m.channels)
+    with pytest.raises(Refusal, match="^model: model file #1 is not one you may use here"):
+        model_files.feature_maps(row.id, digit, lab, BEN)

@@ -176,3 +176,19 @@ def fitting(model: ModelFile, datasets: list[DatasetInfo], max_params: int) -> l
             continue
         found.append(info)
     return found
+
+
+def feature_maps(model_id: int, image, settings: Settings | None = None, actor: Actor | None = None,
+                 limit: int = 16) -> list:
+    """Model file `model_id`'s conv and pooling layers' outputs for `image` (uint8, any size: prepared as training
+    batches are), with its own weights, made in a process of its own; ModelRefused when it is not one `actor` may
+    use."""
+    from core.data.images import to_model_input
+    from core.runtime.model_inspection import maps_in_process
+
+    settings = settings or load_settings()
+    found = next((row for row in listed(settings, acting(actor, settings)) if row.id == model_id), None)
+    if found is None:
+        raise ModelRefused(f"model: model file #{model_id} is not one you may use here")
+    return maps_in_process(settings.models_dir / f"{model_id}.keras", settings.max_params,
+                           to_model_input(image, tuple(found.input_shape)), limit)

@@ -1,5 +1,6 @@
 """Loading a student's checked `.keras` file, in a process of its own (issue 31): `python -m
-core.training.model_loading FILE MAX_PARAMS` prints one JSON line, the model's description or why it was refused.
+core.training.model_loading FILE MAX_PARAMS` prints one JSON line, the model's description or why it was refused
+(with `IMAGE.npy OUT.npz LIMIT` after them: its feature maps for that image, written to OUT.npz).
 The file has passed the allowlist (core/services/model_files.py) before this runs; here its weights are checked
 first as HDF5 (every array's declared size bounded, before Keras reads one: an HDF5 "shape bomb" asks for
 terabytes), then a clean copy of the archive (config without its compile settings, metadata, weights) is loaded
@@ -105,12 +106,30 @@ def describe(model, max_params: int) -> dict:
             "classes": int(model.outputs[0].shape[-1]), "name": model.name}
 
 
+def write_maps(model, image_path: Path, out: Path, limit: int) -> dict:
+    """The model's conv and pooling layers' outputs for the image in `image_path` (float32, the model's input, as
+    numpy wrote it), at most `limit` channels a layer, written to `out` as uint8 arrays; their names, kinds, shapes."""
+    import numpy as np
+
+    from core.training.inspection import feature_maps
+
+    image = np.load(image_path, allow_pickle=False)
+    if tuple(image.shape) != tuple(model.inputs[0].shape[1:]) or image.dtype != np.float32:
+        raise ValueError(f"image: {image.shape} {image.dtype} is not the model's input")
+    maps = feature_maps(model, image, limit)
+    np.savez(out, **{f"layer{i}": np.stack(layer.channels) for i, layer in enumerate(maps)})
+    return {"ok": True, "maps": [{"name": m.name, "kind": m.kind, "shape": list(m.output_shape)} for m in maps]}
+
+
 def main(argv: list[str]) -> int:
-    """Load and describe one checked file; one JSON line on stdout either way; exit code 0."""
+    """Load and describe one checked file (`FILE MAX_PARAMS`), or write its feature maps for an image (`FILE
+    MAX_PARAMS IMAGE.npy OUT.npz LIMIT`); one JSON line on stdout either way; exit code 0."""
     path, max_params = Path(argv[0]), int(argv[1])
     try:
         with tempfile.TemporaryDirectory(prefix="trainlab-model-") as folder:
-            answer = describe(load_checked(path, Path(folder), max_params), max_params)
+            model = load_checked(path, Path(folder), max_params)
+            answer = describe(model, max_params) if len(argv) == 2 else \
+                write_maps(model, Path(argv[2]), Path(argv[3]), int(argv[4]))
     except Exception as exc:  # noqa: BLE001 - the file's fault, whatever it is: said in one line to the caller
         answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
     print(json.dumps(answer), flush=True)

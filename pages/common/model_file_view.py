@@ -1,6 +1,7 @@
 """The Models page for a model file (issue 31): what it is (figures, layers, diagram, a summary in words), and
 scoring its own weights on a dataset's test split with the leaderboard of every model file scored there. All of
 it from the description made when the file was added: this page never loads the file."""
+import numpy as np
 import plotly.express as px
 import streamlit as st
 
@@ -12,6 +13,8 @@ from core.settings import Settings
 from core.views.display import escape_markdown
 from core.views.model_files import diagram_dot, layer_table, leaderboard_table, summary_text
 from pages.common.auth import current_actor
+from pages.common.feature_maps import MAX_CHANNELS, show_maps
+from pages.common.image_picker import pick_image, waiting_for
 from pages.common.widgets import refusal
 
 
@@ -27,7 +30,8 @@ def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Set
     if actor is None or actor.is_teacher:
         st.toggle("Shared with the class", value=model.shared, key=f"share_{model.id}", on_change=_share,
                   args=(model.id, settings), help="Every student may then train it and score it.")
-    layers_tab, diagram_tab, score_tab = st.tabs(["Layers", "Diagram", "Score and leaderboard"])
+    layers_tab, diagram_tab, maps_tab, score_tab = st.tabs(["Layers", "Diagram", "Feature maps",
+                                                            "Score and leaderboard"])
     with layers_tab:
         table = layer_table(model)
         st.dataframe(table, hide_index=True, column_config={
@@ -41,8 +45,39 @@ def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Set
             st.plotly_chart(fig, key="file_param_chart")
     with diagram_tab:
         st.graphviz_chart(diagram_dot(model))
+    with maps_tab:
+        _maps_panel(model, datasets, settings)
     with score_tab:
         _score(model, datasets, settings)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Passing the image through the model, in a process of its own…")
+def _maps(model_id: int, image: np.ndarray, who: str, _settings: Settings, _actor):
+    """Shared by the sessions of one person (`who`): the same file and image give the same maps."""
+    return model_files.feature_maps(model_id, image, _settings, _actor, limit=MAX_CHANNELS)
+
+
+def _maps_panel(model: ModelFile, datasets: list[DatasetInfo], settings: Settings) -> None:
+    """Pick an image, see it through the file's conv and pooling layers with the file's own weights."""
+    if not any(layer["type"].startswith(("Conv", "MaxPool", "AveragePool", "SeparableConv", "DepthwiseConv"))
+               for layer in model.layers):
+        st.info("This model has no convolution or pooling layers to look into.")
+        return
+    st.caption("With the file's own weights, computed in a process of its own (never in this page's). The image is "
+               "resized and scaled to 0..1 as training batches are; each channel is stretched to black..white on its "
+               f"own; at most {MAX_CHANNELS} channels a layer.")
+    if not st.toggle("Show the feature maps", key="fmf_show"):
+        return
+    fitting = [d for d in model_files.fitting(model, datasets, settings.max_params) if d.source != "folder"]
+    try:
+        image = pick_image("fmf", fitting[0].key if fitting else None, drawing=model.input_shape[-1] == 1)
+        if image is None:
+            st.info(waiting_for("fmf"))
+            return
+        actor = current_actor()
+        show_maps(_maps(model.id, image, actor.name if actor else "", settings, actor))
+    except Refusal as exc:
+        st.error(refusal(exc), icon=":material/error:")
 
 
 def _share(model_id: int, settings: Settings) -> None:
