@@ -192,3 +192,22 @@ def test_feature_maps_of_a_model_file_are_made_in_a_process_of_its_own(files, la
     assert all(c.dtype == np.uint8 and c.shape == (8, 8) for m in maps for c in m.channels)
     with pytest.raises(Refusal, match="^model: model file #1 is not one you may use here"):
         model_files.feature_maps(row.id, digit, lab, BEN)
+
+
+def test_a_model_file_is_removed_by_its_owner_or_a_teacher_and_its_runs_keep_their_scores(files, lab, capsys):
+    from core.cli.main import main
+    from core.services import accounts, scoring
+
+    for who in (AMY, BEN):
+        accounts.add(who.name, who.role, f"{who.name}-password", lab)
+    row = model_files.add(files / "trained.keras", "mine", lab, actor=AMY)
+    run_id = scoring.evaluate(row.id, "digits", lab, actor=AMY)
+    assert execute_run(run_id, lab) == SUCCEEDED
+    with pytest.raises(Refusal, match="^model file #1: it is amy's; only its owner or a teacher may remove it$"):
+        model_files.remove(row.id, lab, actor=BEN)
+    assert model_files.remove(row.id, lab, actor=AMY).title == "amy / mine"
+    assert model_files.listed(lab) == [] and not (lab.models_dir / f"{row.id}.keras").exists()
+    (score,) = scoring.leaderboard("digits", lab)
+    assert score.model == f"model file #{row.id} (removed)" and score.test_accuracy > 0.85
+    assert main(["models", "remove", str(row.id)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: model: there is no model file #{row.id}")

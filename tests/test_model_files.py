@@ -211,3 +211,66 @@ def test_a_model_file_is_added_under_a_name_and_a_refused_one_stores_nothing(sav
     assert sorted(p.name for p in lab.models_dir.iterdir()) == ["1.keras"]
     assert main(["models", "list"]) == 0
     assert capsys.readouterr().out.startswith("#1 operator / my residual · ")
+
+
+def _functional(index, change):
+    """An edit of the functional model's `index`-th layer (its own config dict)."""
+    return lambda config: change(config["config"]["layers"][index])
+
+
+LOOKUP = {"module": "keras.layers", "class_name": "StringLookup", "config": {"vocabulary": "x"},
+          "registered_name": None}
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (_functional(2, lambda layer: layer["inbound_nodes"][0]["kwargs"].update(foo=LOOKUP)),
+     r"^layer '[a-z0-9_]+': its inputs hold keras.layers.StringLookup; a layer's inputs are tensors and plain values"),
+    (lambda config: config["config"].update(dtype=LOOKUP),
+     r"^model: keras.layers.StringLookup is not a built-in initializer, regularizer or constraint"),
+    (lambda config: config["config"].update(evil=1),
+     r"^model: its config has 'evil', which a Keras model file does not; save it again with model.save$"),
+    (_functional(2, lambda layer: layer.update(build_config={"input_shape": {
+        "module": "keras.utils", "class_name": "get_file", "config": {}, "registered_name": None}})),
+     r"^layer '[a-z0-9_]+': keras.utils.get_file is not a built-in initializer"),
+    (_functional(1, lambda layer: layer["config"].update(compile_config={
+        "module": "keras.layers", "class_name": "Lambda", "config": {}, "registered_name": None})),
+     r"^layer '[a-z0-9_]+': a layer nested in a layer's settings \(Lambda\)"),
+    (_functional(2, lambda layer: layer.update(config=["not", "a", "dict"])),
+     r"^model: a layer that is not a Keras layer's config$"),
+    (_functional(3, lambda layer: layer.update(evil={})),
+     r"^layer '[a-z0-9_]+': its config has 'evil'"),
+    (lambda config: config.update(config=["layers"]), r"^model: its config holds no model settings$"),
+])
+def test_every_part_of_a_functional_models_config_is_walked(saved, tmp_path, change, said):
+    hostile = tmp_path / "hostile.keras"
+    _edited(saved / "functional.keras", hostile, change)
+    with pytest.raises(Refusal, match=said):
+        check_model_file(hostile)
+
+
+def test_a_damaged_archive_and_a_model_asking_for_gigabytes_are_refused_in_one_line(saved, lab, tmp_path,
+                                                                                     monkeypatch):
+    from core.services.model_files import inspect_model_file
+    from core.settings import load_settings
+
+    data = bytearray((saved / "sequential.keras").read_bytes())
+    weights = data.index(b"\x89HDF")  # stored uncompressed by Keras: one byte of the weights changed
+    data[weights + 200] ^= 0xFF
+    damaged = tmp_path / "damaged.keras"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(Refusal, match=r"^file: a damaged or unusual zip archive \(BadZipFile\); save it again"):
+        check_model_file(damaged)
+    big = tmp_path / "big.keras"  # 1 KB asking for a Dense layer of a billion weights, and no weights to load
+    with zipfile.ZipFile(saved / "sequential.keras") as source, zipfile.ZipFile(big, "w") as archive:
+        config = json.loads(source.read("config.json"))
+        config["config"]["layers"] = [
+            {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+             "config": {"batch_shape": [None, 1024], "dtype": "float32", "name": "pixels"}},
+            {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+             "config": {"units": 1_048_576, "name": "huge"}}]
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", source.read("metadata.json"))
+    monkeypatch.setenv("TRAINLAB_MAX_PARAMS", "1000000")  # the loader's memory: 2 GB and 12 bytes a parameter
+    with pytest.raises(Refusal) as refused:
+        inspect_model_file(big, load_settings())
+    assert str(refused.value).startswith("model: ") and "\n" not in str(refused.value), refused.value

@@ -1,14 +1,15 @@
-"""`python -m core models check|add|list|share|unshare|evaluate|leaderboard`: a student's own `.keras` model file,
-checked as the server checks one (the archive and its config against the allowlist, then loaded with safe_mode in a
-process of its own) and described (`check`), kept under a name to train later as architecture file:ID (`add`), the
-files kept so far (`list`), shared with the class or not (`share ID`, `unshare ID`), its own weights scored on a
-dataset's test split (`evaluate ID --dataset D`) and the scores side by side (`leaderboard --dataset D`); a refusal
-is one line naming the layer, the field and why."""
+"""`python -m core models check|add|list|share|unshare|remove|evaluate|leaderboard`: a student's own `.keras` model
+file, checked as the server checks one (the archive and its config against the allowlist, then loaded with safe_mode
+in a process of its own) and described (`check`), kept under a name to train later as architecture file:ID (`add`),
+the files kept so far (`list`), shared with the class or not (`share ID`, `unshare ID`), removed (`remove ID`), its
+own weights scored on a dataset's test split (`evaluate ID --dataset D`) and the scores side by side (`leaderboard
+--dataset D`); a refusal is one line naming the layer, the field and why."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from core.domain.people import OPERATOR
 from core.errors import Refusal
 from core.services import model_files, scoring
 from core.views.display import count, percent
@@ -21,9 +22,10 @@ class ModelFileMissing(Refusal):
 def add_model_commands(sub) -> None:
     """The `models` command and its actions."""
     models = sub.add_parser("models", help="check, add or list Keras model files (.keras) of your own")
-    models.add_argument("action", choices=("check", "add", "list", "share", "unshare", "evaluate", "leaderboard"))
+    models.add_argument("action", choices=("check", "add", "list", "share", "unshare", "remove", "evaluate",
+                                           "leaderboard"))
     models.add_argument("file", nargs="?", help="check, add: the .keras file, saved with model.save('mine.keras'); "
-                        "share, unshare, evaluate: the model file's number (models list)")
+                        "share, unshare, remove, evaluate: the model file's number (models list)")
     models.add_argument("--name", default="", help="add: the name to keep it under (e.g. my-cnn)")
     models.add_argument("--dataset", default="", help="evaluate, leaderboard: the dataset whose test split scores it")
 
@@ -57,7 +59,7 @@ def _dataset(args) -> str:
 
 
 def _leaderboard(args) -> int:
-    scores = scoring.leaderboard(_dataset(args))
+    scores = scoring.leaderboard(_dataset(args), actor=OPERATOR)
     if not scores:
         print(f"no model file has been scored on all of {args.dataset}'s test images yet (`models evaluate`)")
     for score in scores:
@@ -83,18 +85,24 @@ def _models(args, parser) -> int:
 
 
 def _share(args, shared: bool) -> int:
-    row = model_files.share(_number(args), shared)
+    row = model_files.share(_number(args), shared, actor=OPERATOR)
     print(f"#{row.id} {row.title} is {'shared with the class' if row.shared else 'no longer shared'}")
     return 0
 
 
 def _evaluate(args) -> int:
-    run_id = scoring.evaluate(_number(args), _dataset(args))
+    run_id = scoring.evaluate(_number(args), _dataset(args), actor=OPERATOR)
     print(f"run #{run_id} queued: it scores the file's own weights on {args.dataset}'s test split "
           f"(`python -m core show {run_id}`)")
     return 0
 
 
-SIMPLE = {"list": lambda args: _list(), "leaderboard": _leaderboard, "evaluate": _evaluate,
+def _remove(args) -> int:
+    row = model_files.remove(_number(args), actor=OPERATOR)
+    print(f"#{row.id} {row.title} removed; the runs that trained it keep their own models and scores")
+    return 0
+
+
+SIMPLE = {"list": lambda args: _list(), "leaderboard": _leaderboard, "evaluate": _evaluate, "remove": _remove,
           "share": lambda args: _share(args, True), "unshare": lambda args: _share(args, False)}
 MODEL_COMMANDS = {"models": _models}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +42,21 @@ def read_model_archive(path: Path) -> ArchiveContents:
     if not zipfile.is_zipfile(path):
         raise ArchiveRefused("file: not a .keras file (a .keras file is a zip archive); save it with "
                            "model.save('mine.keras')")
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: info for info in archive.infolist()}
-        _check_members(members)
-        config = _json(archive, members["config.json"], MAX_CONFIG_BYTES)
-        _json(archive, members["metadata.json"], MAX_METADATA_BYTES) if "metadata.json" in members else None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            _check_members(members)
+            config = _json(archive, members["config.json"], MAX_CONFIG_BYTES)
+            _json(archive, members["metadata.json"], MAX_METADATA_BYTES) if "metadata.json" in members else None
+            damaged = archive.testzip()  # every member read once: a damaged or tampered one is refused here
+            if damaged:
+                raise zipfile.BadZipFile(damaged)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError,
+            OSError, ValueError) as exc:
+        if isinstance(exc, ArchiveRefused):
+            raise
+        raise ArchiveRefused(f"file: a damaged or unusual zip archive ({type(exc).__name__}); save it again with "
+                             "model.save('mine.keras')") from None
     weights = members.get("model.weights.h5")
     return ArchiveContents(config, weights.file_size if weights else 0)
 

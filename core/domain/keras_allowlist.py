@@ -31,9 +31,6 @@ OTHERS = {
 }
 ACTIVATIONS = {"linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
                "softmax", "log_softmax", "softplus", "softsign", "swish", "silu", "mish", "exponential"}
-# Parts of the config no loader deserialises when a model is loaded for training (compile=False): the model is
-# compiled again by Train Lab with its own optimizer.
-SKIPPED = {"compile_config"}
 # Keys whose numbers are not sizes (a random seed, Keras' id of a shared object).
 NOT_SIZES = {"seed", "shared_object_id"}
 MAX_SIZE = 1 << 20  # any size in a layer's config: units, filters, a dimension (a 10 GB shape is refused)
@@ -46,20 +43,45 @@ class ModelRefused(Refusal, ValueError):
     """A model file Train Lab will not load; the message names the part and why, in one line."""
 
 
+# Every key Keras reads at each level of a model's config: anything else is refused, so no part of the file reaches
+# Keras' deserialiser without having been walked here.
+MODEL_KEYS = {"module", "class_name", "config", "registered_name", "build_config", "compile_config"}
+MODEL_CONFIG_KEYS = {"name", "trainable", "layers", "input_layers", "output_layers", "dtype", "build_input_shape"}
+LAYER_KEYS = {"module", "class_name", "config", "registered_name", "build_config", "name", "inbound_nodes"}
+
+
 def check_config(config: object) -> int:
-    """Refuse (ModelRefused) a `config.json` that is not a model of built-in parts only; the layer count."""
+    """Refuse (ModelRefused) a `config.json` that is not a model of built-in parts only; the layer count. Every
+    value of the file is walked: the model's settings, each layer's settings, build settings and wiring."""
     if not isinstance(config, dict) or (config.get("module"), config.get("class_name")) not in MODELS:
         raise ModelRefused("model: not a Keras Sequential or functional model (its config.json names "
                            f"{config.get('class_name') if isinstance(config, dict) else type(config).__name__!r})")
-    layers = (config.get("config") or {}).get("layers")
+    _known_keys(config, MODEL_KEYS, "model")
+    _registered(config, "model")
+    settings = config.get("config")
+    if not isinstance(settings, dict):
+        raise ModelRefused("model: its config holds no model settings")
+    _known_keys(settings, MODEL_CONFIG_KEYS, "model")
+    layers = settings.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ModelRefused("model: its config lists no layers")
     if len(layers) > MAX_LAYERS:
         raise ModelRefused(f"model: {len(layers)} layers, more than {MAX_LAYERS}")
     for layer in layers:
         _check_layer(layer)
+    for key, value in settings.items():
+        if key != "layers":
+            _walk(value, "model", key, 0)
     _walk(config.get("build_config"), "model", "build_config", 0)
+    # The top level's compile_config is never deserialised: the loader drops it (Train Lab compiles its own).
     return len(layers)
+
+
+def _known_keys(value: dict, allowed: set[str], label: str) -> None:
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        raise ModelRefused(f"{label}: its config has {unknown[0][:40]!r}, which a Keras model file does not; "
+                           "save it again with model.save")
 
 
 def _label(layer: dict) -> str:
@@ -68,9 +90,10 @@ def _label(layer: dict) -> str:
 
 
 def _check_layer(layer: object) -> None:
-    if not isinstance(layer, dict):
+    if not isinstance(layer, dict) or not isinstance(layer.get("config", {}), dict):
         raise ModelRefused("model: a layer that is not a Keras layer's config")
     label, module, name = _label(layer), layer.get("module"), layer.get("class_name")
+    _known_keys(layer, LAYER_KEYS, label)
     if name == "Lambda":
         raise ModelRefused(f"{label}: Lambda layers run Python code; build it from built-in layers")
     if name == "TFSMLayer":
@@ -81,6 +104,9 @@ def _check_layer(layer: object) -> None:
                            "lookup layers); build it from built-in layers")
     _registered(layer, label)
     _walk(layer.get("config"), label, "config", 0)
+    _walk(layer.get("build_config"), label, "build_config", 0)
+    _walk(layer.get("name"), label, "name", 0)
+    _walk(layer.get("inbound_nodes"), label, "inbound_nodes", 0, objects=False)  # wiring: tensors and plain values
     _sample_size(layer, label)
 
 
@@ -91,19 +117,19 @@ def _registered(obj: dict, label: str) -> None:
                            "use Keras' built-in parts")
 
 
-def _walk(value: object, label: str, key: str, depth: int) -> None:
-    """Every nested value of a layer's config: serialised objects on the allowlist, no paths, bounded sizes."""
+def _walk(value: object, label: str, key: str, depth: int, objects: bool = True, tensors: bool = True) -> None:
+    """Every nested value: serialised objects on the allowlist (with `objects=False`, a functional model's wiring,
+    only tensors; with `tensors=False`, none of those), no paths, bounded sizes."""
     if depth > MAX_DEPTH:
         raise ModelRefused(f"{label}: its config is nested more than {MAX_DEPTH} deep")
     if isinstance(value, dict):
-        if "class_name" in value:
-            _check_object(value, label)
+        if "class_name" in value or "module" in value or "registered_name" in value:
+            _check_object(value, label, objects, tensors)
         for inner_key, inner in value.items():
-            if inner_key not in SKIPPED:
-                _walk(inner, label, str(inner_key), depth + 1)
+            _walk(inner, label, str(inner_key), depth + 1, objects, tensors)
     elif isinstance(value, list):
         for inner in value:
-            _walk(inner, label, key, depth + 1)
+            _walk(inner, label, key, depth + 1, objects, tensors)
     elif isinstance(value, str):
         _check_text(value, label, key)
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and key not in NOT_SIZES \
@@ -112,10 +138,13 @@ def _walk(value: object, label: str, key: str, depth: int) -> None:
                            "big")
 
 
-def _check_object(obj: dict, label: str) -> None:
+def _check_object(obj: dict, label: str, objects: bool = True, tensors: bool = True) -> None:
     name, module = obj.get("class_name"), obj.get("module")
-    if name == "__keras_tensor__" and module is None:
+    if name == "__keras_tensor__" and module is None and tensors and set(obj) <= {"class_name", "config"}:
         return  # a functional model's wiring: a tensor's shape and which layer made it
+    if not objects:
+        raise ModelRefused(f"{label}: its inputs hold {str(module)[:40]}.{str(name)[:40]}; a layer's inputs are "
+                           "tensors and plain values only")
     if name in ("Lambda", "TFSMLayer") or (module == "keras.layers" and name in LAYERS):
         raise ModelRefused(f"{label}: a layer nested in a layer's settings ({name}); build it as a layer of its own")
     if name not in OTHERS.get(str(module), ()):
@@ -134,7 +163,9 @@ def _check_text(text: str, label: str, key: str) -> None:
 
 
 def _sample_size(layer: dict, label: str) -> None:
-    shape = (layer.get("config") or {}).get("batch_shape") or (layer.get("build_config") or {}).get("input_shape")
+    config, build = layer.get("config"), layer.get("build_config")
+    shape = (config.get("batch_shape") if isinstance(config, dict) else None) or \
+        (build.get("input_shape") if isinstance(build, dict) else None)
     if isinstance(shape, list) and shape and all(isinstance(d, int) or d is None for d in shape):
         size = 1
         for dim in shape[1:]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
+from core.domain.model_files import is_model_file
 from core.domain.people import Actor
 from core.domain.statuses import QUEUED, RUNNING, TRACKED, TRAINED
 from core.errors import Refusal
@@ -331,9 +332,20 @@ def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None
 
 
 def model_file(run_id: int, settings: Settings | None = None, actor: Actor | None = None):
-    """The trained model's file, or None if the run saved none (or is another's, in exam mode)."""
+    """The trained model's file, or None if the run saved none (or is another's, in exam mode, or trained a student's
+    model file that `actor` may not use: a download would hand its architecture over)."""
+    settings = settings or load_settings()
     path = run_folder(run_id, settings, actor)
-    return path / "model.keras" if path is not None and (path / "model.keras").is_file() else None
+    if path is None or not (path / "model.keras").is_file():
+        return None
+    run = _store(settings).get(run_id)
+    key = run.config_dict.get("architecture", "") if run is not None else ""
+    if is_model_file(key):
+        who = acting(actor, settings)
+        usable = who.is_teacher or who.name == run.owner or \
+            any(f.key == key for f in model_files.listed(settings, who))
+        return path / "model.keras" if usable else None
+    return path / "model.keras"
 
 
 def run_folder(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> Path | None:

@@ -18,7 +18,7 @@ from core.domain.keras_allowlist import ModelRefused, check_config
 from core.domain.model_files import ModelFile, check_fits, file_id, is_model_file
 from core.domain.people import OPERATOR, Actor
 from core.runtime.model_inspection import load_in_process
-from core.services.permissions import PermissionDenied, acting
+from core.services.permissions import PermissionDenied, acting, require_change
 from core.settings import Settings, load_settings
 from core.store.model_files import add_model_file, model_file, model_files, remove_model_file, set_shared
 from core.store.runs import RunStore
@@ -61,6 +61,7 @@ def inspect_model_file(path: Path, settings: Settings | None = None) -> LoadedMo
 
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+MAX_FILES_PER_STUDENT = 20  # each is up to TRAINLAB_MAX_UPLOAD_MB on the server's disk
 
 
 def _folder(settings: Settings) -> Path:
@@ -74,8 +75,13 @@ def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = 
     name = name.strip()
     if not MODEL_NAME.match(name):
         raise ModelRefused("name: 1 to 40 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit")
-    loaded = inspect_model_file(Path(path), settings)
     store = RunStore(settings.store_location)
+    mine = model_files(store, actor.name)
+    if any(row.name == name for row in mine):  # said before the seconds a check takes
+        raise ModelRefused(f"name: you already have a model named {name!r}; pick another name")
+    if not actor.is_teacher and len(mine) >= MAX_FILES_PER_STUDENT:
+        raise ModelRefused(f"model: you have {len(mine)} model files, the most a student keeps; remove one first")
+    loaded = inspect_model_file(Path(path), settings)
     model_id = add_model_file(store, actor.name, name, loaded.params, loaded.input_shape, loaded.classes,
                               loaded.layers)
     if model_id is None:
@@ -110,7 +116,23 @@ def named(config: TrainConfig, files: dict[int, ModelFile]) -> TrainConfig:
     found = files.get(file_id(config.architecture)) if is_model_file(config.architecture) else None
     if found is None or config.name.strip():
         return config
-    return replace(config, name=f"{found.title} · {config.dataset} · {config.optimizer} lr={config.learning_rate:g}")
+    weights = " · fine-tune" if config.arch_options.get("weights") == "file" else ""
+    return replace(config, name=f"{found.title}{weights} · {config.dataset} · {config.optimizer} "
+                                f"lr={config.learning_rate:g}")
+
+
+def remove(model_id: int, settings: Settings | None = None, actor: Actor | None = None) -> ModelFile:
+    """Remove a model file (its owner, or a teacher): its row, then its file. Runs that trained it keep their own
+    trained models and scores; a queued run of it fails with one line; its leaderboard rows say it was removed."""
+    settings = settings or load_settings()
+    store = RunStore(settings.store_location)
+    found = model_file(store, model_id)
+    if found is None:
+        raise ModelRefused(f"model: there is no model file #{model_id}; `python -m core models list` shows them")
+    require_change(acting(actor, settings), found.owner, f"model file #{model_id}", "remove")
+    remove_model_file(store, model_id)
+    (_folder(settings) / f"{model_id}.keras").unlink(missing_ok=True)
+    return found
 
 
 def titled(text: str, files: dict[int, ModelFile]) -> str:
@@ -118,10 +140,10 @@ def titled(text: str, files: dict[int, ModelFile]) -> str:
     return re.sub(r"file:(\d+)", lambda m: files[int(m[1])].title if int(m[1]) in files else m[0], text)
 
 
-def share(model_id: int, shared: bool, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFile:
+def share(model_id: int, shared: bool, settings: Settings | None = None, actor: Actor | None = None) -> ModelFile:
     """Share a model file with the class (every student may then train and score it), or stop; teachers only."""
     settings = settings or load_settings()
-    if not actor.is_teacher:
+    if not acting(actor, settings).is_teacher:
         raise PermissionDenied("model: only a teacher may share a model file with the class")
     store = RunStore(settings.store_location)
     if model_file(store, model_id) is None:

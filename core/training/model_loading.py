@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
             answer = describe(model, max_params) if len(argv) == 2 else \
                 write_maps(model, Path(argv[2]), Path(argv[3]), int(argv[4]))
     except Exception as exc:  # noqa: BLE001 - the file's fault, whatever it is: said in one line to the caller
-        answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+        answer = {"ok": False, "error": " ".join(f"{type(exc).__name__}: {exc}".split())[:300]}  # one line
     print(json.dumps(answer), flush=True)
     return 0
 

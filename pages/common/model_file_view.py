@@ -27,9 +27,16 @@ def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Set
     figures.metric("Input", "×".join("any" if d is None else str(d) for d in model.input_shape), width="content")
     figures.metric("Classes", model.classes, width="content")
     actor = current_actor()
+    controls = st.container(horizontal=True, gap="medium", vertical_alignment="center")
     if actor is None or actor.is_teacher:
-        st.toggle("Shared with the class", value=model.shared, key=f"share_{model.id}", on_change=_share,
-                  args=(model.id, settings), help="Every student may then train it and score it.")
+        controls.toggle("Shared with the class", value=model.shared, key=f"share_{model.id}", on_change=_share,
+                        args=(model.id, settings), help="Every student may then train it and score it.")
+    if actor is None or actor.is_teacher or actor.name == model.owner:
+        controls.button("Remove this model file", key=f"remove_{model.id}", icon=":material/delete:",
+                        on_click=_remove, args=(model.id, settings),
+                        help="Runs that trained it keep their own models and scores.")
+    if st.session_state.get("share_said"):
+        st.error(st.session_state.pop("share_said"))
     layers_tab, diagram_tab, maps_tab, score_tab = st.tabs(["Layers", "Diagram", "Feature maps",
                                                             "Score and leaderboard"])
     with layers_tab:
@@ -80,6 +87,15 @@ def _maps_panel(model: ModelFile, datasets: list[DatasetInfo], settings: Setting
         st.error(refusal(exc), icon=":material/error:")
 
 
+def _remove(model_id: int, settings: Settings) -> None:
+    try:
+        removed = model_files.remove(model_id, settings, current_actor())
+    except Refusal as exc:
+        st.session_state["share_said"] = refusal(exc)
+    else:
+        st.session_state["models_model_said"] = ("success", f"Removed {escape_markdown(removed.title)}.")
+
+
 def _share(model_id: int, settings: Settings) -> None:
     try:
         model_files.share(model_id, bool(st.session_state.get(f"share_{model_id}")), settings, current_actor())
@@ -105,8 +121,6 @@ def _score(model: ModelFile, datasets: list[DatasetInfo], settings: Settings) ->
         else:
             st.success(f"Run #{run_id} queued: it scores the model in a worker; its row appears below when done.",
                        icon=":material/check_circle:")
-    if st.session_state.get("share_said"):
-        st.error(st.session_state.pop("share_said"))
     board = leaderboard_table(scoring.leaderboard(key, settings, current_actor()))
     st.markdown(f"**Leaderboard on {escape_markdown(fitting[key].title)}**")
     if board.empty:
