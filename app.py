@@ -1,7 +1,7 @@
 """Home page: what is running now, recent runs, and where to go next."""
 import streamlit as st
 
-from core.services import jobs
+from core.services import jobs, model_files
 from core.views.display import for_display, runs_table
 from pages.common.auth import current_actor
 from pages.common.live import warm_workers_once, watch_runs
@@ -41,7 +41,8 @@ def overview() -> None:
                 "Open the Train page and press Start.")
         return
     st.subheader("Recent runs")
-    table = runs_table(recent, validation=jobs.validation_accuracy(recent)).drop(columns=["detail"])
+    table = runs_table(recent, validation=jobs.validation_accuracy(recent), titles=model_files.titles()).drop(
+        columns=["detail"])
     st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS)
 
 

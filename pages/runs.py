@@ -4,9 +4,10 @@ import streamlit as st
 
 from core.domain.run_query import RunQuery, run_number
 from core.domain.statuses import ACTIVE_STATUSES, QUEUED
-from core.services import jobs
+from core.services import jobs, model_files
 from core.views.compare import EMA_HELP, X_AXES, CompareState
 from core.views.display import for_display, runs_table, shorten
+from core.views.model_files import NOT_CLONED, is_scored
 from core.views.tracked import NOT_AGAIN, is_tracked
 from pages.common.auth import current_actor, may_act_on
 from pages.common.compare_view import compare_view
@@ -65,7 +66,7 @@ def runs_panel() -> None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     places = queue_places(activity.fingerprint) if any(r.status == QUEUED for r in runs) else {}
-    table = runs_table(runs, places, jobs.validation_accuracy(runs))
+    table = runs_table(runs, places, jobs.validation_accuracy(runs), model_files.titles())
     st.dataframe(for_display(table, RUN_PERCENT, RUN_COUNTS), hide_index=True, column_config=RUN_COLUMNS,
                  key="runs_table")
     first = run_query.page * run_query.page_size + 1
@@ -116,8 +117,9 @@ st.session_state["selected_run_id"] = chosen
 
 run_detail(chosen, interval if by_id[chosen].status in ACTIVE_STATUSES else None)
 # Outside the live fragment: a click there reruns only the fragment, and switching pages needs a full run.
+not_cloned = NOT_AGAIN if is_tracked(by_id[chosen]) else NOT_CLONED if is_scored(by_id[chosen]) else None
 if st.button("Clone and edit on the Train page", key=f"clone_{chosen}", on_click=clone, args=(by_id[chosen],),
-             disabled=is_tracked(by_id[chosen]), help=NOT_AGAIN if is_tracked(by_id[chosen]) else None):
+             disabled=not_cloned is not None, help=not_cloned):
     st.switch_page("pages/train.py")  # the callback left the run's settings for the Train page
 run = by_id[chosen]
 if may_act_on(run.owner):  # another's run: no form at all (the service would refuse the Save)

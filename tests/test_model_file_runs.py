@@ -211,3 +211,26 @@ def test_a_model_file_is_removed_by_its_owner_or_a_teacher_and_its_runs_keep_the
     assert score.model == f"model file #{row.id} (removed)" and score.test_accuracy > 0.85
     assert main(["models", "remove", str(row.id)]) == 2
     assert capsys.readouterr().err.startswith(f"error: model: there is no model file #{row.id}")
+
+
+def test_a_scored_run_shows_as_a_score_and_another_students_file_run_keeps_its_model(files, lab):
+    from core.services import accounts, scoring
+    from core.views.display import runs_table
+    from core.views.model_files import layer_table
+
+    for who in (AMY, BEN):
+        accounts.add(who.name, who.role, f"{who.name}-password", lab)
+    row = model_files.add(files / "trained.keras", "mine", lab, actor=AMY)
+    assert list(layer_table(row).columns) == ["layer", "type", "output shape", "inputs", "parameters", "share"]
+    assert layer_table(row).set_index("layer").loc["add", "inputs"] == "conv_a, conv_b"
+    scored = scoring.evaluate(row.id, "digits", lab, actor=AMY)
+    assert execute_run(scored, lab) == SUCCEEDED
+    again = jobs.run_again(scored, lab, actor=AMY)  # a score scores again: nothing is trained
+    assert RunStore(lab.store_location).get(again).kind == "evaluated"
+    table = runs_table([RunStore(lab.store_location).get(scored)], titles=model_files.titles(lab))
+    assert table.loc[0, "architecture"] == "amy / mine" and table.loc[0, "detail"] == "scored, not trained"
+    assert jobs.model_file(scored, lab, actor=AMY) is not None and jobs.model_file(scored, lab, actor=TESS) is not None
+    assert jobs.model_file(scored, lab, actor=BEN) is None  # the file is amy's and not shared: so is what it became
+    model_files.share(row.id, True, lab, actor=TESS)
+    assert jobs.model_file(scored, lab, actor=BEN) is not None
+    assert scoring.latest(row.id, "digits", lab, AMY).id == again

@@ -68,8 +68,7 @@ def check_fits(model: ModelFile, input_shape: tuple[int, ...], num_classes: int,
     if len(expected) != len(given) or any(e is not None and e != g for e, g in zip(expected, given)):
         raise ArchitectureError(
             f"architecture: {model.title} takes inputs of {_shape(expected)}, but this dataset's images are "
-            f"{_shape(given)}; choose a dataset of that size (or an image size of {_shape(expected)} for an image "
-            f"folder), or save your model with keras.Input(shape={given})")
+            f"{_shape(given)}; choose a dataset of that size, or save your model with keras.Input(shape={given})")
     if model.classes != num_classes:
         raise ArchitectureError(
             f"architecture: {model.title} ends in {model.classes} outputs, but this dataset has {num_classes} "

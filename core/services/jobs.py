@@ -328,7 +328,7 @@ def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None
     run, actor = _changeable(_store(settings), run_id, actor, settings, "retrain")
     if run.kind == TRACKED:
         raise JobError(f"run: #{run_id} trained in your own code, not in Train Lab; run your script again instead")
-    return submit(TrainConfig.from_dict(run.config_dict), settings, actor=actor)
+    return submit_all([TrainConfig.from_dict(run.config_dict)], settings, actor, kind=run.kind)[0]  # a score: again
 
 
 def model_file(run_id: int, settings: Settings | None = None, actor: Actor | None = None):

@@ -135,6 +135,12 @@ def remove(model_id: int, settings: Settings | None = None, actor: Actor | None 
     return found
 
 
+def titles(settings: Settings | None = None) -> dict[str, str]:
+    """Every model file's architecture key and title ("file:3" -> "amy / my-cnn"), for tables of runs."""
+    settings = settings or load_settings()
+    return {row.key: row.title for row in model_files(RunStore(settings.store_location))}
+
+
 def titled(text: str, files: dict[int, ModelFile]) -> str:
     """`text` (a sweep trial's name or architecture label) with each "file:ID" of `files` as its title."""
     return re.sub(r"file:(\d+)", lambda m: files[int(m[1])].title if int(m[1]) in files else m[0], text)
@@ -150,6 +156,12 @@ def share(model_id: int, shared: bool, settings: Settings | None = None, actor: 
         raise ModelRefused(f"model: there is no model file #{model_id}; `python -m core models list` shows them")
     set_shared(store, model_id, shared)
     return model_file(store, model_id)
+
+
+def name_from_file(filename: str) -> str:
+    """A model name made from an uploaded file's name ("My CNN (v2).keras" -> "My CNN -v2-")."""
+    stem = re.sub(r"[^A-Za-z0-9 _.-]", "-", Path(str(filename)).stem).strip(" .-_")[:40].strip()
+    return stem or "model"
 
 
 def add_upload(filename: str, stream, name: str, settings: Settings | None = None,

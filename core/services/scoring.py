@@ -68,3 +68,12 @@ def leaderboard(dataset: str, settings: Settings | None = None, actor: Actor | N
     return [Score(rank, titles.get(key, f"model file #{key} (removed)"), run.owner,
                   run.test_accuracy, run.test_loss, info.test_size if info else 0, run.id, run.finished_at or 0)
             for rank, (key, run) in enumerate(ordered, start=1)]
+
+
+def latest(model_id: int, dataset: str, settings: Settings | None = None, actor: Actor | None = None):
+    """The newest evaluate-only run of model file `model_id` on `dataset` that `actor` may see, whatever its status
+    (the page says when one is queued, scoring or failed), or None."""
+    settings = settings or load_settings()
+    found = evaluated_runs(RunStore(settings.store_location), dataset, visible_owner(actor, settings),
+                           f"file:{model_id}", succeeded=False)
+    return found[0] if found else None

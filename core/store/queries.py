@@ -109,10 +109,16 @@ def throughput_rows(store: RunStore) -> list[tuple[str, int, int, float]]:
         "AND kind=?", (SUCCEEDED, TRAINED))]
 
 
-def evaluated_runs(store: RunStore, dataset: str, owner: str | None = None) -> list[Run]:
-    """The succeeded evaluation runs on `dataset` (a leaderboard's entries), `owner`'s only if given; newest first."""
-    mine, params = (" AND owner = ?", [owner]) if owner is not None else ("", [])
+def evaluated_runs(store: RunStore, dataset: str, owner: str | None = None, architecture: str | None = None,
+                   succeeded: bool = True) -> list[Run]:
+    """The evaluation runs on `dataset` (succeeded only: a leaderboard's entries), `owner`'s only and of model file
+    `architecture` only if given; newest first."""
+    where, params = "", []
+    for clause, value in (("owner = ?", owner), ("json_extract(config, '$.architecture') = ?", architecture),
+                          ("status = ?", SUCCEEDED if succeeded else None)):
+        if value is not None:
+            where, params = f"{where} AND {clause}", [*params, value]
     rows = store.connection().execute(
-        f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind=? AND status=? AND json_extract(config, '$.dataset')=?{mine} "
-        "ORDER BY id DESC", [EVALUATED, SUCCEEDED, dataset, *params])
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind=? AND json_extract(config, '$.dataset')=?{where} "
+        "ORDER BY id DESC", [EVALUATED, dataset, *params])
     return [Run(**dict(r)) for r in rows]

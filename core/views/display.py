@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-from core.domain.statuses import RUNNING
+from core.domain.statuses import EVALUATED, RUNNING
 from core.domain.wording import counted, share
 from core.store.runs import Run
 
@@ -105,15 +105,17 @@ def queue_text(place) -> str:
     return f"{n}{suffix} in the queue · {when}"
 
 
-def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int, float] | None = None) -> pd.DataFrame:
+def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int, float] | None = None,
+               titles: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per run for the Runs and Home tables (plain values; names stay text).
 
     Who and what come first, so they stay in view on a 1024 px screen: the run's number and name,
     its status, best validation and test accuracy, in a classroom who queued it, the dataset and
     architecture; progress and the other settings follow and scroll sideways there. `places` (run id ->
-    queue place) fills a queued run's detail; `validation` (run id -> best validation accuracy) its column.
+    queue place) fills a queued run's detail; `validation` (run id -> best validation accuracy) its column;
+    `titles` names model files' architectures ("file:3" -> "amy / my-cnn").
     """
-    places, validation = places or {}, validation or {}
+    places, validation, titles = places or {}, validation or {}, titles or {}
     owners = any(run.owner for run in runs)
     rows = []
     for run in runs:
@@ -126,13 +128,14 @@ def runs_table(runs: list[Run], places: dict | None = None, validation: dict[int
             "test accuracy": run.test_accuracy,
             **({"owner": run.owner or "—"} if owners else {}),
             "dataset": config.get("dataset") or None,  # a script may not say: "—", not a blank
-            "architecture": config.get("architecture", ""),
+            "architecture": titles.get(config.get("architecture", ""), config.get("architecture", "")),
             "progress": round(100 * run.progress, 1),
             "optimizer": optimizer_text(config),
             "parameters": run.param_count,
             "time": duration(run.train_seconds) if run.train_seconds is not None else "",
             "detail": progress_text(run) if run.status == RUNNING else
-            queue_text(places[run.id]) if run.id in places else (run.error or ""),
+            queue_text(places[run.id]) if run.id in places else (run.error or ("scored, not trained" if run.kind ==
+                                                                                EVALUATED else "")),
         })
     return pd.DataFrame(rows)
 

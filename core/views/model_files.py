@@ -8,13 +8,27 @@ from collections import Counter
 import pandas as pd
 
 from core.domain.model_files import ModelFile
+from core.domain.statuses import EVALUATED
+
+SCORED = ("Scored, not trained: the model file's own weights on all of the dataset's test images, in a worker. Run "
+          "again scores it again; the leaderboard is on the Models page, under Score and leaderboard.")
+NOT_CLONED = "A score has no training settings to edit: train the model file from the Train page instead."
+
+
+def is_scored(run) -> bool:
+    """Whether `run` only scored a model file (an evaluate-only run) rather than training."""
+    return run.kind == EVALUATED
 
 
 def layer_table(model: ModelFile) -> pd.DataFrame:
-    """One row per layer: name, type, output shape, parameters and their share of the model's."""
+    """One row per layer: name, type, output shape, parameters and their share of the model's; for a model whose
+    layers are not one chain, also each layer's inputs (where its skip connections come from)."""
     rows = [{"layer": layer["name"], "type": layer["type"], "output shape": layer["output"],
-             "parameters": int(layer["params"])} for layer in model.layers]
-    table = pd.DataFrame(rows, columns=["layer", "type", "output shape", "parameters"])
+             "parameters": int(layer["params"]), "inputs": ", ".join(layer.get("inputs", []))}
+            for layer in model.layers]
+    branched = any(len(layer.get("inputs", [])) > 1 for layer in model.layers)
+    columns = ["layer", "type", "output shape", *(["inputs"] if branched else []), "parameters"]
+    table = pd.DataFrame(rows, columns=["layer", "type", "output shape", "inputs", "parameters"])[columns]
     table["share"] = table["parameters"] / max(1, model.params)
     return table
 
@@ -62,5 +76,5 @@ def summary_text(model: ModelFile) -> str:
 def leaderboard_table(scores) -> pd.DataFrame:
     """The leaderboard's rows as the page shows them, best first."""
     columns = ["rank", "model", "test accuracy", "test loss", "test images", "run"]
-    return pd.DataFrame([dict(zip(columns, (s.rank, s.model, s.test_accuracy, s.test_loss, s.test_images,
+    return pd.DataFrame([dict(zip(columns, (s.rank, s.model, 100 * s.test_accuracy, s.test_loss, s.test_images,
                                             f"#{s.run_id}"))) for s in scores], columns=columns)

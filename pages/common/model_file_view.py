@@ -28,7 +28,7 @@ def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Set
     figures.metric("Classes", model.classes, width="content")
     actor = current_actor()
     controls = st.container(horizontal=True, gap="medium", vertical_alignment="center")
-    if actor is None or actor.is_teacher:
+    if settings.classroom and actor is not None and actor.is_teacher:  # a laptop has no class to share with
         controls.toggle("Shared with the class", value=model.shared, key=f"share_{model.id}", on_change=_share,
                         args=(model.id, settings), help="Every student may then train it and score it.")
     if actor is None or actor.is_teacher or actor.name == model.owner:
@@ -42,9 +42,11 @@ def model_file_view(model: ModelFile, datasets: list[DatasetInfo], settings: Set
     with layers_tab:
         table = layer_table(model)
         st.dataframe(table, hide_index=True, column_config={
-            "parameters": st.column_config.NumberColumn(format="localized"),
+            "layer": st.column_config.TextColumn(width="small"), "type": st.column_config.TextColumn(width="medium"),
+            "inputs": st.column_config.TextColumn("inputs (skip connections)", width="medium"),
+            "parameters": st.column_config.NumberColumn(format="localized", width="small"),
             "share": st.column_config.ProgressColumn("share of parameters", min_value=0, max_value=1,
-                                                     format="percent")})
+                                                     format="percent", width="medium")})
         weighted = table[table["parameters"] > 0]
         if len(weighted):
             fig = px.bar(weighted, x="layer", y="parameters", color="type", height=320, title="Parameters per layer")
@@ -96,6 +98,28 @@ def _remove(model_id: int, settings: Settings) -> None:
         st.session_state["models_model_said"] = ("success", f"Removed {escape_markdown(removed.title)}.")
 
 
+def _latest_score(model_id: int, dataset: str, settings: Settings) -> None:
+    """Where this file's newest score on `dataset` stands: queued, scoring (looked at again every 2 s, and the tab
+    redrawn with the leaderboard when it ends), failed with its reason, or done."""
+    run = scoring.latest(model_id, dataset, settings, current_actor())
+    if run is None or run.status == "succeeded":
+        return
+
+    @st.fragment(run_every=2 if run.status in ("queued", "running") else None)
+    def _watch() -> None:
+        now = scoring.latest(model_id, dataset, settings, current_actor())
+        if now is not None and now.status != run.status:
+            st.rerun()
+        if run.status in ("queued", "running"):
+            st.info(f"Run #{run.id} is {'waiting for a worker' if run.status == 'queued' else 'scoring the model'}…",
+                    icon=":material/hourglass_top:")
+        else:
+            st.error(f"Run #{run.id} {run.status}: {escape_markdown(run.error or 'no reason recorded')}",
+                     icon=":material/error:")
+
+    _watch()
+
+
 def _share(model_id: int, settings: Settings) -> None:
     try:
         model_files.share(model_id, bool(st.session_state.get(f"share_{model_id}")), settings, current_actor())
@@ -111,22 +135,21 @@ def _score(model: ModelFile, datasets: list[DatasetInfo], settings: Settings) ->
                 "upload one on the Data page to score this model.")
         return
     st.caption("Scores the file's own weights on all of the dataset's test images, without training: every model "
-               "scored there is ranked on the same images.")
+               "scored there is ranked on the same images. To rank weights you trained here, download the run's "
+               "model (.keras) and add it as a model file.")
     key = st.selectbox("Test set", list(fitting), key="score_dataset", format_func=lambda k: fitting[k].title)
     if st.button("Score it", key="score_model", icon=":material/leaderboard:"):
-        try:
-            run_id = scoring.evaluate(model.id, key, settings, current_actor())
+        try:  # its run's state shows below, looked at again until it ends
+            scoring.evaluate(model.id, key, settings, current_actor())
         except Refusal as exc:
             st.error(refusal(exc), icon=":material/error:")
-        else:
-            st.success(f"Run #{run_id} queued: it scores the model in a worker; its row appears below when done.",
-                       icon=":material/check_circle:")
+    _latest_score(model.id, key, settings)
     board = leaderboard_table(scoring.leaderboard(key, settings, current_actor()))
     st.markdown(f"**Leaderboard on {escape_markdown(fitting[key].title)}**")
     if board.empty:
         st.caption("No model file has been scored on it yet.")
     else:
         st.dataframe(board, hide_index=True, column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "test accuracy": st.column_config.NumberColumn(format="%.2f %%"),
             "test loss": st.column_config.NumberColumn(format="%.4f"),
             "test images": st.column_config.NumberColumn(format="localized")})

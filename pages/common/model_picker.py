@@ -71,7 +71,8 @@ def add_model_expander(prefix: str, select_key: str, settings: Settings) -> None
         st.write("Save it in your notebook with `model.save('mine.keras')`, trained or not. Built-in Keras layers "
                  "only (no Lambda layers, no custom classes): the file is checked before anything of it is loaded, "
                  "then loaded in a process of its own.")
-        st.text_input("Model name", key=f"{prefix}_model_name", max_chars=40, placeholder="e.g. my-cnn")
+        st.text_input("Model name", key=f"{prefix}_model_name", max_chars=40,
+                      placeholder="the file's name, if left empty")
         upload = st.file_uploader("Model file", type=["keras"], key=upload_key)
         st.button("Add model", key=f"{prefix}_model_add", disabled=upload is None, on_click=_add,
                   args=(prefix, select_key, upload_key, result_key, settings))
@@ -85,14 +86,15 @@ def _add(prefix: str, select_key: str, upload_key: str, result_key: str, setting
     upload = st.session_state.get(upload_key)
     if upload is None:
         return
+    name = st.session_state.get(f"{prefix}_model_name", "").strip() or model_files.name_from_file(upload.name)
     try:
         with st.spinner("Checking the model file…"):
-            row = model_files.add_upload(upload.name, upload, st.session_state.get(f"{prefix}_model_name", ""),
-                                         settings, current_actor())
+            row = model_files.add_upload(upload.name, upload, name, settings, current_actor())
     except Refusal as exc:
         st.session_state[result_key] = ("error", refusal(exc))
         return
     st.session_state[f"{prefix}_model_round"] = st.session_state.get(f"{prefix}_model_round", 0) + 1
+    st.session_state[f"{prefix}_model_name"] = ""  # the next file gets a name of its own
     st.session_state[select_key] = row.key
     st.session_state[result_key] = ("success", f"Added {escape_markdown(row.title)}: {row.params:,} parameters. "
                                                "It is chosen above.")

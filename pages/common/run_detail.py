@@ -12,6 +12,7 @@ from core.services import jobs, sweeps, tracking
 from core.views import evaluation, run_metrics, tracked
 from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
+from core.views.model_files import SCORED, is_scored
 from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
 from pages.common.inside_model import inside_model
@@ -123,7 +124,8 @@ def _detail(run) -> None:
     figures.metric("Test accuracy", percent(run.test_accuracy), width="content")
     figures.metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}", width="content")
     figures.metric("Parameters", count(run.param_count), width="content")
-    figures.metric("Training time", duration(run.train_seconds), width="content")
+    figures.metric("Scoring time" if is_scored(run) else "Training time", duration(run.train_seconds),
+                   width="content")
     if run.threads:
         figures.metric("CPU threads", run.threads, width="content",
                        help="TensorFlow's threads for this run: every core when it trained alone, its share when "
@@ -138,10 +140,13 @@ def _detail(run) -> None:
         st.info(escape_markdown(run.error), icon=":material/cancel:")
     if run.attempt_note:  # an earlier attempt was lost to a fault outside the run, and retried
         st.warning(f"Attempt {max(run.attempt, 1)}: {escape_markdown(run.attempt_note)}", icon=":material/replay:")
-    version = jobs.data_version([run])
-    st.plotly_chart(_curves(run.id, version, run.status), key=f"curves_{run.id}")
-    with st.expander("Every metric, CPU and memory"):
-        _every_metric(run.id, version)
+    if is_scored(run):  # no curves to draw: nothing trained
+        st.caption(SCORED)
+    else:
+        version = jobs.data_version([run])
+        st.plotly_chart(_curves(run.id, version, run.status), key=f"curves_{run.id}")
+        with st.expander("Every metric, CPU and memory"):
+            _every_metric(run.id, version)
     if tracked.is_tracked(run):
         _layers(run)
     _actions(run)
