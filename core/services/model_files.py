@@ -159,8 +159,8 @@ def share(model_id: int, shared: bool, settings: Settings | None = None, actor: 
 
 
 def name_from_file(filename: str) -> str:
-    """A model name made from an uploaded file's name ("My CNN (v2).keras" -> "My CNN -v2-")."""
-    stem = re.sub(r"[^A-Za-z0-9 _.-]", "-", Path(str(filename)).stem).strip(" .-_")[:40].strip()
+    """A model name made from an uploaded file's name ("My CNN (v2).keras" -> "My CNN v2")."""
+    stem = " ".join(re.sub(r"[^A-Za-z0-9 _.-]", " ", Path(str(filename)).stem).split()).strip(" .-_")[:40].strip()
     return stem or "model"
 
 

@@ -12,6 +12,8 @@ from core.domain.statuses import EVALUATED
 
 SCORED = ("Scored, not trained: the model file's own weights on all of the dataset's test images, in a worker. Run "
           "again scores it again; the leaderboard is on the Models page, under Score and leaderboard.")
+NO_LOOK_INSIDE = ("Its model is a student's own file, which this page never loads: its scores, curves and mistakes are "
+                  "above, and the model file's layers and feature maps are on the Models page.")
 NOT_CLONED = "A score has no training settings to edit: train the model file from the Train page instead."
 
 

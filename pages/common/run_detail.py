@@ -4,6 +4,7 @@ import json
 import numpy as np
 import streamlit as st
 
+from core.domain.model_files import is_model_file
 from core.domain.people import OPERATOR, TEACHER
 from core.domain.placement import cluster_placement
 from core.domain.statuses import CANCELLED, FAILED, SUCCEEDED
@@ -12,7 +13,7 @@ from core.services import jobs, sweeps, tracking
 from core.views import evaluation, run_metrics, tracked
 from core.views.charts import training_curves
 from core.views.display import count, duration, escape_markdown, percent, progress_text
-from core.views.model_files import SCORED, is_scored
+from core.views.model_files import NO_LOOK_INSIDE, SCORED, is_scored
 from pages.common.auth import current_actor, may_act_on
 from pages.common.handoff import request_train
 from pages.common.inside_model import inside_model
@@ -162,7 +163,9 @@ def _detail(run) -> None:
     if predictions is not None:
         with st.expander("Test results by class"):
             _test_results(run.id, predictions)
-    if run.status == SUCCEEDED:
+    if run.status == SUCCEEDED and is_model_file(run.config_dict.get("architecture", "")):
+        st.caption(NO_LOOK_INSIDE)
+    elif run.status == SUCCEEDED:
         inside_model(run.id, predictions)
 
 
