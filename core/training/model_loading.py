@@ -41,8 +41,6 @@ def _check_weights(archive: zipfile.ZipFile, folder: Path, max_params: int) -> P
 
 def load_checked(path: Path, folder: Path, max_params: int):
     """The model of checked file `path`, loaded from a clean copy in `folder` with safe_mode, compile=False."""
-    import keras
-
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
         config.pop("compile_config", None)  # Train Lab compiles with its own optimizer: nothing of it is read
@@ -54,6 +52,8 @@ def load_checked(path: Path, folder: Path, max_params: int):
         archive.writestr("metadata.json", metadata)
         if weights is not None:
             archive.write(weights, "model.weights.h5")
+    import keras  # only now: weights that declare too much are refused without TensorFlow's seconds of import
+
     return keras.saving.load_model(clean, compile=False, safe_mode=True)
 
 

@@ -113,15 +113,9 @@ def _heading(run) -> None:
         st.text("Tags: " + ", ".join(run.tag_list))  # user text, like the name
 
 
-def _detail(run) -> None:
-    _heading(run)
-    st.progress(run.progress, text=progress_text(run))
-    note = sweeps.sweep_note(run.id, actor=current_actor())
-    if note:
-        st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
-    if run.notes:
-        st.text(run.notes)
-    figures = st.container(horizontal=True, gap="large")  # each as wide as it needs: never "17,06…"
+def _figures(run) -> None:
+    """The run's scores, size, time and threads, each as wide as it needs: never "17,06…"."""
+    figures = st.container(horizontal=True, gap="large")
     figures.metric("Test accuracy", percent(run.test_accuracy), width="content")
     figures.metric("Test loss", "—" if run.test_loss is None else f"{run.test_loss:.4f}", width="content")
     figures.metric("Parameters", count(run.param_count), width="content")
@@ -131,6 +125,17 @@ def _detail(run) -> None:
         figures.metric("CPU threads", run.threads, width="content",
                        help="TensorFlow's threads for this run: every core when it trained alone, its share when "
                             "other runs trained at the same time.")
+
+
+def _detail(run) -> None:
+    _heading(run)
+    st.progress(run.progress, text=progress_text(run))
+    note = sweeps.sweep_note(run.id, actor=current_actor())
+    if note:
+        st.caption(escape_markdown(note))  # holds the sweep's name, user text: never markdown
+    if run.notes:
+        st.text(run.notes)
+    _figures(run)
     if run.error and run.status == FAILED:
         st.error(escape_markdown(run.error), icon=":material/error:")
         reader = current_actor()
