@@ -62,7 +62,9 @@ def load_in_process(path: Path, max_params: int, timeout: float = LOAD_SECONDS, 
     scratch = tempfile.mkdtemp(prefix="trainlab-model-")  # the child's temporary files: removed here even if killed
     try:
         env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "LC_", "TF_", "KERAS_"))}
-        env.update(TMPDIR=scratch, TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+        # oneDNN's allocator retries a failed allocation for seconds; TensorFlow's own fails at once (a file asking
+        # for gigabytes is refused in 4 s instead of 14), and describing a model needs no fast kernels.
+        env.update(TMPDIR=scratch, TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "3"), TF_ENABLE_ONEDNN_OPTS="0")
         done = subprocess.run([sys.executable, "-m", "core.training.model_loading", str(path), str(max_params),
                                *map(str, extra)],
                               cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=timeout,
