@@ -17,6 +17,8 @@ from core.services import jobs, model_files
 from core.store.runs import RunStore
 from core.training.fit import execute_run
 
+pytestmark = pytest.mark.integration  # loading processes of their own, and runs trained: out of the fast tier
+
 AMY, BEN, TESS = Actor("amy", "student"), Actor("ben", "student"), Actor("tess", "teacher")
 
 
