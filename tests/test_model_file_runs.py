@@ -17,7 +17,9 @@ from core.services import jobs, model_files
 from core.store.runs import RunStore
 from core.training.fit import execute_run
 
-pytestmark = pytest.mark.integration  # loading processes of their own, and runs trained: out of the fast tier
+# Loading processes of their own and runs trained: out of the fast tier. One xdist process takes the whole module,
+# so its files and template lab (a minute of loading and training) are made once, not once per process.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model_files")]
 
 AMY, BEN, TESS = Actor("amy", "student"), Actor("ben", "student"), Actor("tess", "teacher")
 

@@ -9,6 +9,8 @@ import pytest
 from core.errors import Refusal
 from core.services.model_files import check_model_file
 
+pytestmark = pytest.mark.xdist_group("model_file_checks")  # one process builds the saved files, once
+
 MARKER = "trainlab-exploit-marker"
 
 
