@@ -31,6 +31,22 @@ def pytest_collection_modifyitems(config, items):
     starting last and running alone while the other processes wait (measured: the three processes now end
     within two seconds of one another)."""
     items.sort(key=lambda item: not (item.get_closest_marker("browser") or item.get_closest_marker("integration")))
+    if getattr(config.option, "loadgroup", False):  # set in each xdist process under --dist loadgroup
+        _name_groups(items)
+
+
+def _name_groups(items) -> None:
+    """What pytest-xdist 3.8 does for `--dist loadgroup`, which pytest 9.2 undid: a test marked
+    `xdist_group("g")` gets "@g" at the end of its node id, by which the scheduler sends a group to one process.
+    xdist sets the old `_nodeid` attribute, which pytest 9.2's node ids no longer read, so every group was handed
+    out test by test (the Ray tests, and each module fixture built once per process)."""
+    from _pytest.nodeid import coerce_node_id  # pytest 9.2's node id type: no public way to rename a test
+
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def _scan_streamlit_components_once():

@@ -15,6 +15,9 @@ from tests.test_pages import _page
 TINY_CNN = {"blocks": [[8, 1, True], [16, 1, False]], "head": "gap", "dense_units": 16}
 
 
+pytestmark = pytest.mark.xdist_group("run_models")  # its trained model is made once, in one test process
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One small CNN trained for real on the bundled digits (shared by the module's tests: about 10 s)."""

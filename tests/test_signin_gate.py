@@ -15,7 +15,7 @@ import pytest
 from core.services import accounts
 from tests.browser_support import classroom_server
 
-pytestmark = pytest.mark.browser  # a real server in a subprocess
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("gate")]  # one real server, in one test process
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from tests.browser_support import classroom_server
 from tests.conftest import PROJECT_ROOT, wait_for
 from tests.test_tracking import _report, _start
 
-pytestmark = pytest.mark.browser  # a real server in a subprocess
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("track_api")]  # one real server, in one process
 
 AMY, BEN, TESS = Actor("amy", STUDENT), Actor("ben", STUDENT), Actor("tess", TEACHER)
 
