@@ -9,6 +9,7 @@ from core.domain.config import (
     LR_SCHEDULES,
     OPTIMIZERS,
     SPLIT_MODES,
+    TRAINING_MODES,
     augmentation_effect,
     recipe_settings,
 )
@@ -100,6 +101,9 @@ with opt_col:
         nesterov = st.checkbox("Nesterov momentum", key="nesterov")
     batch_size = number(st, "Batch size", "batch_size")
     epochs = number(st, f"Epochs (at most {classroom.epoch_cap(current_actor(), settings)})", "epochs")
+    training_mode = st.selectbox("Training mode", list(TRAINING_MODES), key="training_mode",
+                                 format_func=TRAINING_MODES.get, help="How the training step is compiled. XLA is "
+                                 "often faster for dense models on a CPU and slower for conv nets: compare them.")
     cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)
     if settings.executor == "ray":
         cluster_cols = st.columns(2)
@@ -115,7 +119,8 @@ form = TrainForm(
     learning_rate=learning_rate, lr_schedule=lr_schedule, momentum=momentum, nesterov=nesterov,
     batch_size=batch_size, epochs=epochs, validation_split=validation_split, split_mode=split_mode, labels=labels,
     train_subset=train_subset, test_subset=test_subset, image_size=image_size, augmentation=augmentation_key,
-    train_augmentation=st.session_state["train_augmentation"], seed=seed, name=name, notes=notes, cpus=cpus, gpus=gpus,
+    train_augmentation=st.session_state["train_augmentation"], seed=seed, training_mode=training_mode, name=name,
+    notes=notes, cpus=cpus, gpus=gpus,
 )
 try:  # said before Start: a photo pipeline on 8×8 digits resizes them to 224×224, a model 150 times the size
     effect = augmentation_effect(form.to_config(resizable=info.resizable), settings)

@@ -169,3 +169,21 @@ def _assert_tensorboard_epochs(log_dir, epochs: int) -> None:
         values = events.Scalars(tag) if tag in tags.get("scalars", []) else \
             [e for e in events.Tensors(tag)] if tag in tags.get("tensors", []) else []
         assert [e.step for e in values] == list(range(epochs)), (part, tag, tags)
+
+
+def test_a_run_forced_to_xla_trains_and_a_bad_mode_or_xla_with_augmentation_is_refused(lab, store, capsys):
+    from core.cli.main import main
+    from core.domain.config import validate
+    from core.services import jobs
+
+    assert main(["submit", "--training-mode", "xla", "--epochs", "1", "--train-subset", "400"]) == 0
+    (run,) = store.list_runs()
+    assert run.config_dict["training_mode"] == "xla"
+    assert execute_run(run.id, lab) == SUCCEEDED and store.get(run.id).test_accuracy > 0.3
+    capsys.readouterr()
+    with pytest.raises(ConfigError, match="^training_mode: must be one of keras, xla; got 'fast'$"):
+        validate(TrainConfig(training_mode="fast"), lab)
+    with pytest.raises(ConfigError, match="^training_mode: XLA does not compile the augmentation layers"):
+        jobs.submit(TrainConfig(training_mode="xla", augmentation=[{"layer": "RandomFlip",
+                                                                    "params": {"mode": "horizontal"}}]), lab)
+    assert len(store.list_runs()) == 1

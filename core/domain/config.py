@@ -40,6 +40,7 @@ LR_SCHEDULES = {"constant": "constant", "cosine": "cosine decay to 0 over the ru
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
+TRAINING_MODES = {"keras": "Keras' default (no XLA on a CPU)", "xla": "XLA (jit_compile=True)"}
 SPLIT_MODES = {"random": "random, stratified", "keras": "last share (Keras)"}  # short: a select shows ~20 characters
 LABEL_ENCODINGS = {"integer": "integers · sparse cross-entropy", "one_hot": "one-hot · categorical cross-entropy"}
 LABELS_HELP = ("Class ids as integers with sparse categorical cross-entropy, or one-hot vectors with categorical "
@@ -93,6 +94,8 @@ class TrainConfig:
                                f"{IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]}")
     augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
     seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
+    training_mode: str = _setting("keras", "how the training step is compiled: Keras' default, or XLA (often faster "
+                                  "for dense models on a CPU, slower for conv nets)", TRAINING_MODES)
     cpus: int | None = _setting(None, f"Ray cluster only: the CPU threads this run asks for, 1 to {MAX_RUN_CPUS}; "
                                 "default TRAINLAB_RUN_CPUS")
     gpus: int | None = _setting(None, "Ray cluster only: the GPUs this run asks for, 0 or 1; default TRAINLAB_RUN_GPUS")
@@ -246,6 +249,11 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
         raise ConfigError("split_mode", f"must be one of {', '.join(SPLIT_MODES)}; got {config.split_mode!r}")
     if config.labels not in LABEL_ENCODINGS:
         raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
+    if config.training_mode not in TRAINING_MODES:
+        raise ConfigError("training_mode", f"must be one of {', '.join(TRAINING_MODES)}; got {config.training_mode!r}")
+    if config.training_mode == "xla" and config.augmentation:
+        raise ConfigError("training_mode", "XLA does not compile the augmentation layers' image operations here; "
+                          "choose keras, or augmentation none")
 
 
 def _model_input(config: TrainConfig, info: DatasetInfo) -> tuple[DatasetInfo, tuple[int, ...]]:

@@ -22,7 +22,7 @@ FIELD_LABELS = {
     "validation_split": "Validation split",
     "split_mode": "Split", "labels": "Labels", "train_subset": "Training samples", "test_subset": "Test samples",
     "image_size": "Image size", "augmentation": "Augmentation", "seed": "Seed", "cpus": "Cluster CPUs",
-    "gpus": "Cluster GPUs", "name": "Run name", "notes": "Notes",
+    "gpus": "Cluster GPUs", "name": "Run name", "notes": "Notes", "training_mode": "Training mode",
 }
 # The settings a comparison shows: the Train page's fields, and those only a run from the user's own code has
 # (core/domain/tracked_runs.py run_config).
@@ -57,6 +57,7 @@ class TrainForm:
     augmentation: str = "none"
     train_augmentation: list = field(default_factory=list)
     seed: int = _DEFAULTS.seed
+    training_mode: str = _DEFAULTS.training_mode
     cpus: int = 0  # a Ray cluster's CPUs for the run; 0: TRAINLAB_RUN_CPUS (the field shows on a cluster only)
     gpus: str = "default"  # a Ray cluster's GPUs for the run: "0", "1", or "default" (TRAINLAB_RUN_GPUS)
     name: str = ""
@@ -92,7 +93,8 @@ class TrainForm:
             split_mode=self.split_mode, labels=self.labels,
             train_subset=self.train_subset or None, test_subset=self.test_subset or None,  # 0 means all
             image_size=self.image_size if resizable else _DEFAULTS.image_size,
-            augmentation=self.pipeline(), seed=self.seed, name=self.name, notes=self.notes,
+            augmentation=self.pipeline(), seed=self.seed, training_mode=self.training_mode, name=self.name,
+            notes=self.notes,
             cpus=self.cpus or None, gpus=None if self.gpus == "default" else int(self.gpus))
 
     @classmethod

@@ -281,7 +281,8 @@ def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_h
     model = wrap_model(build, config.augmentation, input_shape, config.seed) if config.augmentation else \
         build(input_shape)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
-    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"],
+                  jit_compile=True if config.training_mode == "xla" else "auto")
     return model
 
 
