@@ -40,7 +40,7 @@ LR_SCHEDULES = {"constant": "constant", "cosine": "cosine decay to 0 over the ru
 MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
-TRAINING_MODES = {"keras": "Keras' default (no XLA on a CPU)", "xla": "XLA (jit_compile=True)"}
+TRAINING_MODES = {"keras": "Keras' default", "xla": "XLA"}  # short: a select shows ~20 characters at 1024 px
 SPLIT_MODES = {"random": "random, stratified", "keras": "last share (Keras)"}  # short: a select shows ~20 characters
 LABEL_ENCODINGS = {"integer": "integers · sparse cross-entropy", "one_hot": "one-hot · categorical cross-entropy"}
 LABELS_HELP = ("Class ids as integers with sparse categorical cross-entropy, or one-hot vectors with categorical "
