@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, validate
-from core.domain.model_files import is_model_file
+from core.domain.model_files import file_id, is_model_file
 from core.domain.people import Actor
 from core.domain.statuses import QUEUED, RUNNING, TRACKED, TRAINED
 from core.errors import Refusal
@@ -343,7 +343,7 @@ def model_file(run_id: int, settings: Settings | None = None, actor: Actor | Non
     if is_model_file(key):
         who = acting(actor, settings)
         usable = who.is_teacher or who.name == run.owner or \
-            any(f.key == key for f in model_files.listed(settings, who))
+            model_files.usable_file(file_id(key), settings, who) is not None
         return path / "model.keras" if usable else None
     return path / "model.keras"
 

@@ -64,10 +64,6 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
 MAX_FILES_PER_STUDENT = 20  # each is up to TRAINLAB_MAX_UPLOAD_MB on the server's disk
 
 
-def _folder(settings: Settings) -> Path:
-    return settings.models_dir
-
-
 def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = OPERATOR) -> ModelFile:
     """Check, load (in a process of its own) and keep a student's model file under `name`: the checked copy in the
     lab's folder, its description in the store. A refusal stores nothing."""
@@ -86,14 +82,15 @@ def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = 
                               loaded.layers)
     if model_id is None:
         raise ModelRefused(f"name: you already have a model named {name!r}; pick another name")
+    folder = settings.models_dir
     try:
-        _folder(settings).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, _folder(settings) / f"{model_id}.part")
-        (_folder(settings) / f"{model_id}.part").replace(_folder(settings) / f"{model_id}.keras")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / f"{model_id}.part")
+        (folder / f"{model_id}.part").replace(folder / f"{model_id}.keras")
     except OSError:
         remove_model_file(store, model_id)  # no row without its file
         raise
-    return next(row for row in model_files(store, actor.name) if row.id == model_id)
+    return model_file(store, model_id)
 
 
 def listed(settings: Settings | None = None, actor: Actor = OPERATOR) -> list[ModelFile]:
@@ -102,6 +99,11 @@ def listed(settings: Settings | None = None, actor: Actor = OPERATOR) -> list[Mo
     settings = settings or load_settings()
     store = RunStore(settings.store_location)
     return model_files(store) if actor.is_teacher else model_files(store, actor.name, with_shared=True)
+
+
+def usable_file(model_id: int, settings: Settings, actor: Actor | None) -> ModelFile | None:
+    """Model file `model_id` if `actor` may use it (their own, a shared one, any for a teacher), else None."""
+    return next((row for row in listed(settings, acting(actor, settings)) if row.id == model_id), None)
 
 
 def usable(configs: list[TrainConfig], settings: Settings, actor: Actor) -> dict[int, ModelFile]:
@@ -131,7 +133,7 @@ def remove(model_id: int, settings: Settings | None = None, actor: Actor | None 
         raise ModelRefused(f"model: there is no model file #{model_id}; `python -m core models list` shows them")
     require_change(acting(actor, settings), found.owner, f"model file #{model_id}", "remove")
     remove_model_file(store, model_id)
-    (_folder(settings) / f"{model_id}.keras").unlink(missing_ok=True)
+    (settings.models_dir / f"{model_id}.keras").unlink(missing_ok=True)
     return found
 
 
@@ -221,7 +223,7 @@ def feature_maps(model_id: int, image, settings: Settings | None = None, actor: 
     from core.runtime.model_inspection import maps_in_process
 
     settings = settings or load_settings()
-    found = next((row for row in listed(settings, acting(actor, settings)) if row.id == model_id), None)
+    found = usable_file(model_id, settings, actor)
     if found is None:
         raise ModelRefused(f"model: model file #{model_id} is not one you may use here")
     return maps_in_process(settings.models_dir / f"{model_id}.keras", settings.max_params,

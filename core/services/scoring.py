@@ -27,7 +27,7 @@ def evaluate(model_id: int, dataset: str, settings: Settings | None = None, acto
     not fit the dataset; nothing is queued then."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
-    found = next((row for row in model_files.listed(settings, actor) if row.id == model_id), None)
+    found = model_files.usable_file(model_id, settings, actor)
     if found is None:
         raise ConfigError("architecture", f"model file #{model_id} is not one you may use here; "
                           "`python -m core models list` shows yours")
