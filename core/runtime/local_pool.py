@@ -1,5 +1,6 @@
-"""The slots of this machine: TRAINLAB_WORKERS warm worker processes, forked by the dispatcher before any
-TensorFlow import (so fork is safe), each training the runs it is handed over a pipe
+"""The slots of this machine: TRAINLAB_WORKERS warm worker processes, forked by the dispatcher once it has
+imported TensorFlow (imported only: no operation has started its threads or a device, so fork is safe, and each
+worker is warm at once instead of after seconds of import CPU), each training the runs it is handed over a pipe
 (core/runtime/worker_process.py). The dispatcher gives each worker its CPU threads with its first run (a lone
 run gets every core, runs at once share them: README, "A run alone still gets the whole machine") and
 replaces a worker whose threads no longer fit, one that died (its run re-queued once) or one that grew.
@@ -77,6 +78,8 @@ class LocalPool(Dispatcher):
         if self.cold and not self.store.count_by_status().get(QUEUED):
             return
         self.cold = False
+        if len(self.slots) < self.settings.workers:
+            _import_tensorflow()
         while len(self.slots) < self.settings.workers:
             self.store.close()  # no open database connection may cross the fork
             mine, theirs = _FORK.Pipe()
@@ -206,6 +209,17 @@ class LocalPool(Dispatcher):
                                     f"the worker pool (pid {os.getpid()}) was stopped while this run trained", tries=3)
         except StoreError as exc:  # the next pool's look finds it with its process gone
             log.warning("run %s: %s", slot.run_id, exc)
+
+
+def _import_tensorflow() -> None:
+    """Import TensorFlow here once (not start it) so each forked worker has it loaded; a broken install is left
+    for the worker to report as it would without this."""
+    try:
+        from core.training.threads import import_tensorflow
+
+        import_tensorflow()
+    except Exception as exc:  # noqa: BLE001 - the worker's own import says what is wrong, on its run
+        log.warning("worker pool: TensorFlow did not import here (%s); each worker imports it itself", exc)
 
 
 def _poll(conn) -> bool:

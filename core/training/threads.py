@@ -5,19 +5,30 @@ import contextlib
 import os
 
 
+def import_tensorflow() -> None:
+    """Import TensorFlow, Keras and the training code without starting TensorFlow (no operation, no device
+    listed, so no thread pool or GPU context exists yet): a process forked after this has them loaded. The pool
+    does it once before forking its workers, so a worker is warm in a fraction of a second instead of after
+    seconds of import CPU each (and shares those pages with its siblings until it writes them)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    import core.training.fit  # noqa: F401
+
+
 def load_tensorflow() -> None:
     """Import TensorFlow and Keras now, so the first run starts at once, and let GPUs grow their memory.
 
     The CPU threads are left open: they are fixed by `use_threads` when the worker takes its first run,
     from how many runs share the machine at that moment (TensorFlow fixes them at its first operation)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
         # Let several workers share one GPU instead of the first grabbing all its memory.
         with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-    import keras  # noqa: F401
 
 
 def use_threads(threads: int) -> int:
