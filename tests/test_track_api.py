@@ -13,8 +13,9 @@ import pytest
 
 from core.domain.people import STUDENT, TEACHER, Actor
 from core.domain.statuses import SUCCEEDED
-from core.services import api_keys, jobs
+from core.services import api_keys, jobs, model_files, run_models, tracked_models
 from core.services import classroom as class_service
+from core.store.model_files import model_file
 from core.store.runs import RunStore
 from core.store.tracked import reporter
 from tests.browser_support import classroom_server
@@ -153,7 +154,7 @@ def test_a_script_whose_server_stops_mid_run_loses_no_point_and_sends_none_twice
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")], name="own")
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fit(x, y, batch_size=8, epochs=10, verbose=0, validation_split=0.2,
-                  callbacks=[Slow(), TrainLabCallback(name="through a restart", interval=0.1)])
+                  callbacks=[Slow(), TrainLabCallback(name="through a restart", interval=0.1, save_model=True)])
         print("done", flush=True)
     """))
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "TRAINLAB_URL": server.url,
@@ -184,3 +185,55 @@ def test_a_script_whose_server_stops_mid_run_loses_no_point_and_sends_none_twice
     assert steps == sorted(set(steps)) and len(steps) > 10
     assert reporter(store, run.id).offline_seconds > 1.0
     assert not list((tmp_path / "spool").glob("*.jsonl"))
+    # Its trained model came over the API: checked, kept as amy's model file and as the run's model (never
+    # loaded by the dashboard's own process), and the copy in the laptop's spool folder is gone.
+    kept = wait_for(lambda: tracked_models.linked_model_file(run.id, settings), 30, what="the model kept")
+    found = model_file(store, kept)
+    assert (found.owner, found.name, found.params) == ("amy", f"run {run.id} through a restart", 10)
+    assert (settings.runs_dir / str(run.id) / "model.keras").is_file()
+    with pytest.raises(run_models.NoModel, match=rf"^run: #{run.id}'s model came from a laptop, .* model file #{kept}"):
+        run_models.model_input(run.id, settings, TESS)
+    assert not list((tmp_path / "spool").glob("*.keras"))
+
+
+def _put_model(server, key: str, query: str, body: bytes, headers: dict | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/octet-stream", **(headers or {})}
+    connection.request("PUT", f"/api/track/model?{query}", body, headers)
+    response = connection.getresponse()
+    text = response.read().decode()
+    return response.status, json.loads(text)["error" if response.status >= 400 else "name"], text
+
+
+def test_a_model_sent_over_the_api_is_checked_first_and_only_into_the_senders_own_ended_run(api, tmp_path):
+    server, settings, keys = api
+    import keras
+
+    from tests.test_model_files import _edited, _insert, _layer
+
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")]).save(tmp_path / "own.keras")
+    _edited(tmp_path / "own.keras", tmp_path / "lambda.keras",
+            _insert(_layer("keras.layers", "Lambda", {"function": "exec"})))  # code in a config
+    evil = (tmp_path / "lambda.keras").read_bytes()
+    start = _start()
+    run_id = _call(server, "start", start, keys["amy"])[1]["run"]
+    query = f"run={run_id}&key={start['key']}"
+    files_before = len(model_files.listed(settings, TESS))
+    refusals = [
+        (keys["amy"], "run=x", b"PK", 400, "run: the run's number in ?run=N"),
+        (keys["ben"], query, evil, 400, f"model.run: #{run_id} is not a run this reporter started"),
+        (keys["amy"], query, evil, 400, f"model.run: #{run_id} is still training; send its model after fit ends"),
+    ]
+    for key, asked, body, status, said in refusals:
+        got, error, text = _put_model(server, key, asked, body)
+        assert (got, error.startswith(said), "\n" in text) == (status, True, False), (got, error)
+    _call(server, "end", {"run": run_id, "key": start["key"], "status": SUCCEEDED}, keys["amy"])
+    got, error, _ = _put_model(server, keys["amy"], query, evil)
+    assert got == 400 and error == "layer 'evil': Lambda layers run Python code; build it from built-in layers", error
+    got, error, _ = _put_model(server, keys["amy"], query, b"not a zip")
+    assert got == 400 and error.startswith("file: "), error
+    got, error, _ = _put_model(server, keys["amy"], query, b"", {"Content-Length": str(2**40)})
+    assert got == 413 and error.startswith("body: the model file is over 200 MB"), error
+    assert len(model_files.listed(settings, TESS)) == files_before  # nothing kept of any of them
+    assert not (settings.runs_dir / str(run_id) / "model.keras").exists()
+    assert not list((settings.home / "tmp").glob("*.keras"))

@@ -33,7 +33,8 @@ class TrainLabCallback(keras.callbacks.Callback):
         dataset: the dataset's name as Train Lab knows it ("fashion_mnist"), for comparing and the class's board.
         interval: least seconds between two live points within an epoch.
         save_model: also hand the trained model to Train Lab (on this machine's lab: its page then looks inside
-            it and offers it for download).
+            it and offers it for download; on the class's server: checked there, then kept as your model file
+            on the Models page and offered for download on the run's page).
         sink: where to report (default: `trainlab.sinks.connect()`); None reports nowhere.
 
     Example:

@@ -23,6 +23,7 @@ from trainlab.sinks import Refused, Unreachable, say
 MAX_POINTS = 2000  # per report: what Train Lab takes at once
 REST_AFTER = 60.0  # seconds an ended run's thread waits for an evaluate before it rests
 CLOSE_WAIT = 5.0  # seconds a process that ends waits for its last requests before leaving them in the spool
+MODEL_WAIT = 300.0  # the same with a trained model to send: the server checks and loads it before it answers
 
 
 def spool_dir() -> Path:
@@ -40,6 +41,7 @@ class Reporter:
         self.sink = sink if hasattr(sink, "call") else None
         self._make_sink = None if self.sink is not None else sink
         self.key, self.interval, self.heartbeat = start["key"], interval, heartbeat
+        self._model_queued = False  # a trained model waits to be sent: closing waits longer for it
         self.run_id: int | None = None
         self.cancel_asked = threading.Event()
         self.ended = False  # an end was queued: no heartbeat after it
@@ -70,6 +72,7 @@ class Reporter:
     def model(self, path: str) -> None:
         """Queue the trained model's file, saved by the script at `path` (after the end)."""
         self._queue.put(("model", {"path": path}, None))
+        self._model_queued = True
 
     def test(self, metrics: dict[str, float]) -> None:
         """Queue a `model.evaluate` result (after the end)."""
@@ -201,7 +204,7 @@ class Reporter:
     def close(self, wait: float = CLOSE_WAIT) -> None:
         """Send what is left (waiting at most `wait` seconds); what cannot be sent stays in the spool file."""
         self._closing.set()
-        self._thread.join(wait)
+        self._thread.join(max(wait, MODEL_WAIT) if self._model_queued else wait)
         self._take_queued()
         if self._pending and self.refused is None:
             self._write_spool()

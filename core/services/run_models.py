@@ -24,7 +24,7 @@ from core.domain.model_files import is_model_file
 from core.domain.people import Actor
 from core.domain.statuses import SUCCEEDED, TRACKED
 from core.errors import Refusal
-from core.services import jobs, tracking
+from core.services import jobs, tracked_models, tracking
 from core.settings import Settings, load_settings
 from core.training import inspection
 from core.training.inspection import LayerMaps
@@ -65,7 +65,15 @@ def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
     if is_model_file(run.config_dict.get("architecture", "")):  # its layers are a student's: workers load them
         raise NoModel(f"run: #{run_id} trained a model file handed in by a student, and the dashboard does not load "
                       "those in its own process; its scores, curves and mistakes are on this page")
+    _refuse_a_laptops_model(run_id, settings)
     return path
+
+
+def _refuse_a_laptops_model(run_id: int, settings: Settings) -> None:
+    """A tracked run's model sent from a laptop is a student's file: looked at on the Models page, never here."""
+    if (kept := tracked_models.linked_model_file(run_id, settings)) is not None:
+        raise NoModel(f"run: #{run_id}'s model came from a laptop, and the dashboard does not load those in its "
+                      f"own process; it is model file #{kept} on the Models page (its layers, feature maps and score)")
 
 
 def _model(run_id: int, settings: Settings, actor: Actor | None):
@@ -90,6 +98,7 @@ def _config(run_id: int, settings: Settings, actor: Actor | None) -> TrainConfig
     if run is None:
         raise NoModel(f"run: there is no run #{run_id}")
     if run.kind == TRACKED:
+        _refuse_a_laptops_model(run_id, settings)
         return _tracked_input(run, settings)
     return TrainConfig.from_json(run.config)
 

@@ -53,7 +53,8 @@ def _store_at(location: str) -> RunStore:
     return RunStore(location)
 
 
-def _store(settings: Settings) -> RunStore:
+def store_of(settings: Settings) -> RunStore:
+    """The lab's store as this process's reporter requests use it."""
     # One RunStore per store for this process: its connections are per thread and stay open, so a reporter's
     # request (the API's threads, twice a second per script) does not open and set up SQLite every time.
     return _store_at(str(settings.store_location))
@@ -81,12 +82,12 @@ def start(data: object, settings: Settings | None = None, actor: Actor = OPERATO
     here."""
     settings = settings or load_settings()
     request = checked(RunStart, data, "start")
-    if reporter_of_key(_store(settings), request.key) is None:  # a start sent again was checked the first time
+    if reporter_of_key(store_of(settings), request.key) is None:  # a start sent again was checked the first time
         check_tracked(actor, request.epochs, request.param_count, settings)
     host = f"{request.host or 'a machine'} (through the class's API)" if remote else request.host
     try:
         run_id, created = start_tracked_run(
-            _store(settings), request.key, actor.name, request.name, run_config(request), epochs=request.epochs,
+            store_of(settings), request.key, actor.name, request.name, run_config(request), epochs=request.epochs,
             steps=request.steps, param_count=request.param_count, pid=0 if remote else request.pid, host=host,
             layers=[layer.model_dump() for layer in request.layers], limits=_limits(actor, settings))
     except ReportRefused as exc:
@@ -97,7 +98,7 @@ def start(data: object, settings: Settings | None = None, actor: Actor = OPERATO
     return {"run": run_id}
 
 
-def _own(store: RunStore, run_id: int, key: str, actor: Actor, what: str):
+def reporter_run(store: RunStore, run_id: int, key: str, actor: Actor, what: str):
     """The reporter of run `run_id` when `key` and `actor` are the ones that started it; else refused alike
     (whether the run exists is not told to another reporter)."""
     found = reporter(store, run_id)
@@ -111,8 +112,8 @@ def report(data: object, settings: Settings | None = None, actor: Actor = OPERAT
     the run to stop."""
     settings = settings or load_settings()
     request = checked(Report, data, "report")
-    store = _store(settings)
-    _own(store, request.run, request.key, actor, "report")
+    store = store_of(settings)
+    reporter_run(store, request.run, request.key, actor, "report")
     points = [MetricPoint(p.kind, p.step, p.epoch, p.elapsed, p.name, p.value) for p in request.points]
     try:
         where = Where(request.epoch, request.batch, request.progress, request.eta_seconds, request.offline_seconds)
@@ -128,8 +129,8 @@ def end(data: object, settings: Settings | None = None, actor: Actor = OPERATOR)
     """The reporter says how `fit` ended; {"status": the run's status after}."""
     settings = settings or load_settings()
     request = checked(RunEnd, data, "end")
-    store = _store(settings)
-    _own(store, request.run, request.key, actor, "end")
+    store = store_of(settings)
+    reporter_run(store, request.run, request.key, actor, "end")
     end_tracked_run(store, request.run, request.status, request.error, request.train_seconds)
     return {"status": store.get(request.run).status}
 
@@ -138,8 +139,8 @@ def test_result(data: object, settings: Settings | None = None, actor: Actor = O
     """A `model.evaluate` after `fit`: the run's test loss and accuracy, and each value as a test point."""
     settings = settings or load_settings()
     request = checked(TestResult, data, "test")
-    store = _store(settings)
-    _own(store, request.run, request.key, actor, "test")
+    store = store_of(settings)
+    reporter_run(store, request.run, request.key, actor, "test")
     run = store.get(request.run)
     if run.status == RUNNING:
         raise TrackedRunRefused(f"test.run: #{run.id} is still training; evaluate after fit ends")
@@ -154,14 +155,14 @@ MAX_MODEL_BYTES = 2 * 1024**3  # a model file a script on this machine may hand 
 def attach_model_file(data: object, settings: Settings | None = None, actor: Actor = OPERATOR) -> dict:
     """A reporter on this machine hands over the trained model its script saved ({"run", "key", "path"}): it is
     copied into the run's folder, where the run's page looks inside it and offers it for download. Only the
-    `trainlab` client's local sink calls this (a path on this machine); the class's API has no such request:
-    a file from a student's laptop is not loaded by the server (issue 31 will check one first)."""
+    `trainlab` client's local sink calls this (a path on this machine); a model from a laptop comes over the
+    class's API as a file and is checked first (core/services/tracked_models.py)."""
     settings = settings or load_settings()
     if not isinstance(data, dict) or not isinstance(data.get("path"), str):
         raise TrackedRunRefused("model.path: the saved model's file, as text")
     request = checked(RunEnd, {"run": data.get("run"), "key": data.get("key"), "status": SUCCEEDED}, "model")
-    store = _store(settings)
-    _own(store, request.run, request.key, actor, "model")
+    store = store_of(settings)
+    reporter_run(store, request.run, request.key, actor, "model")
     source = Path(data["path"])
     if source.suffix != ".keras" or not source.is_file():
         raise TrackedRunRefused(f"model.path: {source} is not a .keras file here; save it with model.save(...)")
@@ -181,11 +182,11 @@ REQUESTS = {"start": start, "report": report, "end": end, "test": test_result}
 def layer_table(run_id: int, settings: Settings | None = None) -> list[dict]:
     """The layer table a tracked run's reporter sent (name, type, output, params per layer); [] for others.
     The caller has read the run with its own actor first (a page's run view), as for its metrics."""
-    found = reporter(_store(settings or load_settings()), run_id)
+    found = reporter(store_of(settings or load_settings()), run_id)
     return found.layers if found is not None else []
 
 
 def offline_seconds(run_id: int, settings: Settings | None = None) -> float:
     """How long a tracked run's reporter could not reach Train Lab, in all (0 for other runs)."""
-    found = reporter(_store(settings or load_settings()), run_id)
+    found = reporter(store_of(settings or load_settings()), run_id)
     return found.offline_seconds if found is not None else 0.0

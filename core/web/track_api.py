@@ -1,8 +1,10 @@
 """The class's JSON API for students' own scripts, at the HTTP layer beside sign-in (serve.py): the `trainlab`
 client on a student's laptop reports its runs here with a personal API key (core/services/api_keys.py).
 
-`POST /api/track/{start|report|end|test}` with `Authorization: Bearer <key>` and a JSON body; the answer is
-JSON, an error one JSON line naming the field: 400 for a request refused as it is, 401 for a missing, unknown
+`POST /api/track/{start|report|end|test}` with `Authorization: Bearer <key>` and a JSON body, and
+`PUT /api/track/model?run=N&key=K` with the trained model's `.keras` file as the body (TRAINLAB_MAX_UPLOAD_MB at
+most; checked before anything of it is read by Keras: core/services/tracked_models.py). The answer is JSON, an
+error one JSON line naming the field: 400 for a request refused as it is, 401 for a missing, unknown
 or revoked key, 413 for a body over MAX_BODY, 429 when a key sends faster than RATE, 503 when the store cannot
 take it now (the client keeps the request and sends it again). Every request acts as the key's student only,
 on runs their reporter started (core/services/tracking.py), under the class's limits.
@@ -12,20 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.domain.run_query import run_number
 from core.errors import Refusal
-from core.services import api_keys, client_package, tracking
+from core.services import api_keys, client_package, tracked_models, tracking
 from core.settings import load_settings
 from core.store.schema import StoreError
 
 MAX_BODY = 512 * 1024  # a report of 2,000 points is ~200 KB of JSON
 BODY_SECONDS = 10.0  # a body still arriving after this is dropped (a slow sender holds a connection)
+MODEL_SECONDS = 120.0  # the same for a model file: 200 MB over a class's busy Wi-Fi
 RATE, BURST = 20.0, 40  # requests a second per key, and the burst it may save up (a client sends ~2 a second)
 API_PREFIX, CLIENT_PREFIX = "/api/track/", "/client/"
 
@@ -63,23 +69,45 @@ class _TooLarge(Exception):
     pass
 
 
-async def _body(request: Request) -> bytes:
-    """The request's body, refused past MAX_BODY bytes (whatever Content-Length says) or BODY_SECONDS."""
+async def _stream(request: Request, limit: int, seconds: float, keep) -> None:
+    """Hand the request's body to `keep` piece by piece, refused past `limit` bytes (whatever Content-Length
+    says) or `seconds`."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdigit() and int(declared) > limit:
         raise _TooLarge
-    chunks, size = [], 0
+    size = 0
 
     async def read() -> None:
         nonlocal size
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > limit:
                 raise _TooLarge
-            chunks.append(chunk)
+            keep(chunk)
 
-    await asyncio.wait_for(read(), BODY_SECONDS)
+    await asyncio.wait_for(read(), seconds)
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused past MAX_BODY bytes or BODY_SECONDS."""
+    chunks: list[bytes] = []
+    await _stream(request, MAX_BODY, BODY_SECONDS, chunks.append)
     return b"".join(chunks)
+
+
+async def _actor(request: Request):
+    """(the key's student, None) or (None, the error to answer): a known key within its rate."""
+    key = _bearer(request)
+    try:
+        actor = await asyncio.to_thread(api_keys.actor_for_key, key)
+    except StoreError as exc:
+        return None, _error(503, str(exc))
+    if actor is None:
+        return None, _error(401, "key: missing, unknown or revoked; send 'Authorization: Bearer <key>' with a key "
+                                 "made on the Your code page")
+    if not _buckets.take(key, time.monotonic()):
+        return None, _error(429, f"rate: over {RATE:.0f} requests a second with this key; report less often")
+    return actor, None
 
 
 async def track(request: Request) -> Response:
@@ -87,16 +115,9 @@ async def track(request: Request) -> Response:
     op = request.path_params["op"]
     if op not in tracking.REQUESTS:
         return _error(404, f"request: {op[:40]!r} is not one; use {', '.join(tracking.REQUESTS)}")
-    key = _bearer(request)
-    try:
-        actor = await asyncio.to_thread(api_keys.actor_for_key, key)
-    except StoreError as exc:
-        return _error(503, str(exc))
-    if actor is None:
-        return _error(401, "key: missing, unknown or revoked; send 'Authorization: Bearer <key>' with a key made "
-                           "on the Your code page")
-    if not _buckets.take(key, time.monotonic()):
-        return _error(429, f"rate: over {RATE:.0f} requests a second with this key; report less often")
+    actor, refused = await _actor(request)
+    if refused is not None:
+        return refused
     try:
         data = json.loads(await _body(request))
     except _TooLarge:
@@ -117,6 +138,35 @@ async def track(request: Request) -> Response:
     return JSONResponse(answer)
 
 
+async def model(request: Request) -> Response:
+    """A tracked run's trained model from the reporter that started it: the file kept in a temporary file of the
+    lab's, checked and kept as the student's model file (core/services/tracked_models.py)."""
+    actor, refused = await _actor(request)
+    if refused is not None:
+        return refused
+    run_id, key = run_number(request.query_params.get("run")), request.query_params.get("key", "")
+    if run_id is None:
+        return _error(400, "run: the run's number in ?run=N (the start's answer)")
+    settings = load_settings()
+    folder = settings.home / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".keras") as kept:
+        try:
+            await _stream(request, settings.max_upload_mb * 2**20, MODEL_SECONDS, kept.write)
+            kept.flush()
+        except _TooLarge:
+            return _error(413, f"body: the model file is over {settings.max_upload_mb} MB (TRAINLAB_MAX_UPLOAD_MB)")
+        except TimeoutError:
+            return _error(408, f"body: the model file was not sent within {MODEL_SECONDS:.0f} s")
+        try:
+            found = await asyncio.to_thread(tracked_models.receive, run_id, key, Path(kept.name), settings, actor)
+        except StoreError as exc:
+            return _error(503, str(exc))
+        except Refusal as exc:
+            return _error(400, str(exc))
+    return JSONResponse({"run": run_id, "model_file": found.id, "name": found.name})
+
+
 async def client(request: Request) -> Response:
     """The `trainlab` client as a wheel, for `pip install http://<server>/client/<wheel>`."""
     name = request.path_params["name"]
@@ -129,4 +179,5 @@ async def client(request: Request) -> Response:
 
 def routes() -> list[Route]:
     """The API's routes, to serve beside the app (open past the sign-in gate: a key is their sign-in)."""
-    return [Route(API_PREFIX + "{op}", track, methods=["POST"]), Route(CLIENT_PREFIX + "{name}", client)]
+    return [Route(API_PREFIX + "model", model, methods=["PUT"]), Route(API_PREFIX + "{op}", track, methods=["POST"]),
+            Route(CLIENT_PREFIX + "{name}", client)]
