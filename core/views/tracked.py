@@ -13,9 +13,9 @@ NOT_AGAIN = ("It runs in your own code, not in Train Lab, so Train Lab cannot tr
              "into a form: run your script or notebook cell again to make a new run.")
 
 
-NO_MODEL = ("Its model stays with your script. To look inside it here, report with "
-            "TrainLabCallback(save_model=True), autolog(save_model=True) or track --save-model (on this machine's "
-            "lab: the class's server does not take model files yet).")
+NO_MODEL = ("Its model stays with your script. To hand it over, report with TrainLabCallback(save_model=True), "
+            "autolog(save_model=True) or track --save-model: on this machine's lab its page then looks inside it; "
+            "sent to the class's server it is checked and kept as your model file on the Models page.")
 
 
 def is_tracked(run) -> bool:
