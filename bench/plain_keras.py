@@ -2,8 +2,9 @@
 script would do it (NumPy arrays scaled once, `model.fit`, no callbacks, TensorFlow's default
 threads). Prints {"fit_seconds": ..., "samples": ...} as JSON. With --track, the same script reports to
 Train Lab through the `trainlab` client's callback (the tracking figure: what reporting costs a student's fit).
+With --evaluate, also the test accuracy on the split a Train Lab run is scored on (after the timing).
 
-    python bench/plain_keras.py '<TrainConfig JSON>' [--track]
+    python bench/plain_keras.py '<TrainConfig JSON>' [--track] [--evaluate]
 """
 import json
 import os
@@ -44,7 +45,11 @@ def main() -> None:
     start = time.monotonic()
     model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(xv, yv), verbose=0,
               callbacks=callbacks)
-    print(json.dumps({"fit_seconds": time.monotonic() - start, "samples": len(x) * config.epochs}))
+    result = {"fit_seconds": time.monotonic() - start, "samples": len(x) * config.epochs}
+    if "--evaluate" in sys.argv[2:]:  # after the timing: the test split a Train Lab run is scored on
+        x_test = data.x_test[splits.test].astype("float32") / 255.0
+        result["test_accuracy"] = float(model.evaluate(x_test, data.y_test[splits.test], verbose=0)[1])
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

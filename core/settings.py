@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     pool_idle_seconds: float = 1800.0  # a dispatcher with nothing queued or running this long ends (restarts on demand)
     store_busy_seconds: float = 30.0  # how long a process waits for another's write lock on the SQLite store
     autostart_workers: bool = True  # start the worker pool on demand from the app or the CLI
+    # A run's training mode "auto" measures Keras' default against XLA on its first steps (once per model shape
+    # and machine); off: "auto" trains as Keras' default, measuring nothing.
+    measure_training_modes: bool = True
     # The Keras cache: `$KERAS_HOME` (Keras' own variable, so no TRAINLAB_ prefix), else ~/.keras.
     keras_home: UserPath = Field(default_factory=lambda: Path.home() / ".keras", validation_alias="KERAS_HOME")
     fashion_mnist_dir: Path = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist files

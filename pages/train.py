@@ -102,9 +102,11 @@ with opt_col:
     batch_size = number(st, "Batch size", "batch_size")
     epochs = number(st, f"Epochs (at most {classroom.epoch_cap(current_actor(), settings)})", "epochs")
     training_mode = st.selectbox("Training mode", list(TRAINING_MODES), key="training_mode",
-                                 format_func=TRAINING_MODES.get, help="How the training step is compiled: Keras' "
-                                 "default (no XLA on a CPU), or XLA (jit_compile=True), often faster for dense models "
-                                 "on a CPU and slower for conv nets: compare them.")
+                                 format_func=TRAINING_MODES.get, help="How the training step is compiled. Fastest: "
+                                 "Train Lab times Keras' default and XLA on the run's first steps (once per model, "
+                                 "batch and machine) and keeps the faster when both reach the same loss; the run's "
+                                 "page says which and by how much. Or force one to compare them: Keras' default "
+                                 "(no XLA on a CPU) or XLA (jit_compile=True).")
     cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)
     if settings.executor == "ray":
         cluster_cols = st.columns(2)

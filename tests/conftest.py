@@ -93,6 +93,9 @@ def lab(tmp_path, monkeypatch, db, request) -> Settings:
     monkeypatch.setenv("TRAINLAB_AUTOSTART_WORKERS", "0")
     monkeypatch.setenv("TRAINLAB_REPORT_INTERVAL", "0.05")
     monkeypatch.setenv("TRAINLAB_DATA_ROOT", str(tmp_path / "data-root"))
+    # Each test's lab is new, so `auto` would measure XLA again in every long run: seconds of compile each.
+    # tests/test_training_modes.py measures with it on.
+    monkeypatch.setenv("TRAINLAB_MEASURE_TRAINING_MODES", "0")
     return load_settings()
 
 

@@ -181,7 +181,7 @@ def test_a_run_forced_to_xla_trains_and_a_bad_mode_or_xla_with_augmentation_is_r
     assert run.config_dict["training_mode"] == "xla"
     assert execute_run(run.id, lab) == SUCCEEDED and store.get(run.id).test_accuracy > 0.3
     capsys.readouterr()
-    with pytest.raises(ConfigError, match="^training_mode: must be one of keras, xla; got 'fast'$"):
+    with pytest.raises(ConfigError, match="^training_mode: must be one of auto, keras, xla; got 'fast'$"):
         validate(TrainConfig(training_mode="fast"), lab)
     with pytest.raises(ConfigError, match="^training_mode: XLA does not compile the augmentation layers"):
         jobs.submit(TrainConfig(training_mode="xla", augmentation=[{"layer": "RandomFlip",

@@ -18,6 +18,7 @@ from core.domain.config import MAX_NAME_LENGTH, MAX_NOTES_LENGTH, TrainConfig, v
 from core.domain.model_files import file_id, is_model_file
 from core.domain.people import Actor
 from core.domain.statuses import QUEUED, RUNNING, TRACKED, TRAINED
+from core.domain.training_modes import describe as describe_mode
 from core.errors import Refusal
 from core.runtime import worker
 from core.services import catalog, model_files
@@ -33,6 +34,7 @@ from core.store.health import backup as store_backup
 from core.store.queries import RunQuery, best_validation_accuracy, facets, metrics_for, query_runs, relabel
 from core.store.runs import Run, RunStore
 from core.store.schema import StoreError as StoreError  # pages catch it from here: they do not import the store
+from core.store.training_modes import run_mode
 
 # Pages read these through jobs; they live in pacing.py.
 __all__ = ["LIVE_BUCKET_SECONDS", "SETTLED_PACE", "YOUNG_RUN_SECONDS", "Activity", "data_version"]
@@ -201,6 +203,15 @@ def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None =
     _dispatched(settings, run is not None and run.status == RUNNING)
     owner = visible_owner(actor, settings)
     return None if run is None or (owner is not None and run.owner != owner) else run
+
+
+def training_mode_text(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> str | None:
+    """How the run's training step was compiled and why ("XLA: 1.52 × faster than Keras' default here …"), or None
+    (not started, from a script, or trained before modes were kept)."""
+    settings = settings or load_settings()
+    if get_run(run_id, settings, actor) is None:
+        return None
+    return describe_mode(run_mode(_store(settings), run_id))
 
 
 def run_metrics(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:

@@ -123,6 +123,18 @@ CREATE TABLE IF NOT EXISTS model_files (
     shared INTEGER NOT NULL DEFAULT 0,  -- 1: a teacher shared it with the class
     UNIQUE (owner, name)
 );
+CREATE TABLE IF NOT EXISTS run_modes (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    choice TEXT NOT NULL         -- JSON: the mode it trained with, XLA's measured speed-up, how it was chosen
+);
+CREATE TABLE IF NOT EXISTS mode_measurements (
+    shape_key TEXT PRIMARY KEY,  -- model, input, batch, optimizer, threads and machine (core/domain/training_modes.py)
+    mode TEXT NOT NULL,          -- what `auto` chose for it
+    speedup REAL,                -- XLA's steps per second over Keras' default's
+    keras_seconds REAL NOT NULL, -- a timed step's seconds in each mode
+    xla_seconds REAL,
+    measured_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -194,10 +206,15 @@ def _add_model_sharing(conn) -> None:
         conn.execute("ALTER TABLE model_files ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
 
 
+def _add_training_modes(conn) -> None:
+    """Version 9: the training mode each run trained with, and `auto`'s measurements per model shape. SCHEMA's
+    CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
 MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes,
-              _add_kind_column, _add_reporters, _add_model_sharing)
+              _add_kind_column, _add_reporters, _add_model_sharing, _add_training_modes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -26,6 +26,7 @@ from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.model_files import file_id, is_model_file
 from core.domain.statuses import CANCELLED, EVALUATED, FAILED, SUCCEEDED
+from core.domain.training_modes import XLA
 from core.errors import Refusal
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
@@ -33,6 +34,7 @@ from core.store.schema import StoreBusy
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
 from core.training.builders import build_model
+from core.training.mode_probe import probe_batches, training_mode
 from core.training.model_loading import model_from_file
 
 log = logging.getLogger(__name__)
@@ -200,12 +202,18 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
     train = batches(data.x_train, data.y_train, splits.train, True)
     val = batches(data.x_train, data.y_train, splits.validation, False) if len(splits.validation) else None
     steps = -(-len(splits.train) // config.batch_size)
-    # 2. Build and compile the model for this dataset's shape and classes (for an evaluation run, only score it).
-    model = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
+    # 2. Build and compile the model for this dataset's shape and classes (for an evaluation run, only score it),
+    # in the training mode it asks for, or the one measured fastest for its shape here (`auto`).
+    model, compile_for = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     keep = lambda path: save_predictions(path, model, test, data, splits.test)  # noqa: E731 - said once, used twice
     if run.kind == EVALUATED:  # a trained model file scored on the test split: no training
         return _score_only(store, run_id, attempt, settings, model, test, keep)
+    probe = lambda: probe_batches(data.x_train, data.y_train, splits.train, config.batch_size,  # noqa: E731
+                                  lambda x, y, size: make_batches(x, y, size, False, config.seed, one_hot))
+    if training_mode(store, run_id, config, model, compile_for, probe, steps * config.epochs,
+                     settings.measure_training_modes).mode == XLA:
+        compile_for(model, True)  # nothing trained yet: the same initial weights, compiled for XLA
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
@@ -270,7 +278,8 @@ def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
 
 def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int,
                     settings: Settings):
-    """The run's architecture for these images (behind its augmentation pipeline, if any), compiled."""
+    """The run's architecture for these images (behind its augmentation pipeline, if any), compiled (with XLA when
+    the run asks for it), and how to compile a model that way again, with or without XLA."""
     def build(shape):
         if is_model_file(config.architecture):  # a student's own file: its input and classes were checked
             fresh = config.arch_options.get("weights", "fresh") == "fresh"
@@ -281,9 +290,14 @@ def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_h
     model = wrap_model(build, config.augmentation, input_shape, config.seed) if config.augmentation else \
         build(input_shape)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
-    model.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"],
-                  jit_compile=True if config.training_mode == "xla" else "auto")
-    return model
+
+    def compile_for(target, jit: bool) -> None:
+        # "auto" is Keras' own default: no XLA on a CPU-only machine.
+        target.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"],
+                       jit_compile=True if jit else "auto")
+
+    compile_for(model, config.training_mode == XLA)
+    return model, compile_for
 
 
 def _callbacks(store: RunStore, run_id: int, attempt: int, config: TrainConfig, steps: int, settings: Settings):

@@ -136,6 +136,9 @@ def _detail(run) -> None:
     if run.notes:
         st.text(run.notes)
     _figures(run)
+    mode = jobs.training_mode_text(run.id, actor=current_actor())
+    if mode:
+        st.caption(f"Training mode · {mode}")
     if run.error and run.status == FAILED:
         st.error(escape_markdown(run.error), icon=":material/error:")
         reader = current_actor()

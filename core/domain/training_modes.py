@@ -1,0 +1,91 @@
+"""How a run's training step is compiled (TrainConfig.training_mode), and the rule `auto` chooses by.
+
+Keras turns XLA off on a CPU-only machine, which is right for conv nets and wrong for dense ones (bench figure 16:
+the course MLP trains ~1.4 × faster with XLA here, a small CNN ~0.5 ×). A student's script cannot know which;
+Train Lab measures it: `auto` times a few steps of the run's own model on its own batches in each mode, from the
+same weights, and trains with XLA only when it is clearly faster *and* reached the same loss (a mode whose result
+differs is never chosen). The choice is kept per model shape and machine, so later runs of that shape skip the
+measurement."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+KERAS, XLA, AUTO = "keras", "xla", "auto"
+MIN_GAIN = 1.10  # XLA is chosen only this much faster: below it, the measurement's noise would decide
+LOSS_TOLERANCE = 0.02  # the probe's last loss may differ this much (relative) and still be the same result
+MIN_STEPS_TO_MEASURE = 300  # a run shorter than this trains as Keras' default: measuring would cost more than it wins
+WARM_STEPS, TIMED_STEPS = 3, 20  # per mode: the first steps trace (and compile) the step; the next ones are timed
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """What a run trains with and why: `mode` (keras or xla), XLA's measured speed over Keras' default (None when
+    not measured), and how it was decided: measured, earlier (a run of the same shape measured it), forced (the
+    run asked for a mode), or the reason nothing was measured."""
+
+    mode: str
+    speedup: float | None
+    how: str
+    probe_seconds: float | None = None  # what measuring cost this run, when it measured
+
+    def to_dict(self) -> dict:
+        """As stored."""
+        return {"mode": self.mode, "speedup": self.speedup, "how": self.how, "probe_seconds": self.probe_seconds}
+
+
+def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, optimizer: str,
+              threads: int, machine: str) -> str:
+    """What a measurement holds for: the same model, input, batch and optimizer on the same machine with the same
+    CPU threads (a cluster's nodes differ, and so does a lone run from one sharing the cores)."""
+    what = [architecture, arch_options, list(input_shape), classes, batch_size, optimizer, threads, machine]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring: bool = True) -> ModeChoice | None:
+    """The choice made without measuring, or None when `auto` should measure (or look up a measurement).
+    `measuring`: the lab's TRAINLAB_MEASURE_TRAINING_MODES."""
+    if config_mode != AUTO:
+        return ModeChoice(config_mode, None, "forced")
+    if not measuring:
+        return ModeChoice(KERAS, None, "measuring is off here (TRAINLAB_MEASURE_TRAINING_MODES=0)")
+    if augmented:
+        return ModeChoice(KERAS, None, "augmentation: XLA does not compile its image operations here")
+    if total_steps < MIN_STEPS_TO_MEASURE:
+        return ModeChoice(KERAS, None, f"a run of {total_steps} steps: too short to be worth measuring")
+    return None
+
+
+def choose(keras_seconds: float, xla_seconds: float | None, keras_loss: float, xla_loss: float | None,
+           xla_error: str | None = None) -> ModeChoice:
+    """The rule: XLA when its steps were at least MIN_GAIN faster and its loss after the same steps from the same
+    weights matched Keras' default's within LOSS_TOLERANCE; else Keras' default. Seconds are per timed step."""
+    if xla_error is not None or xla_seconds is None or xla_loss is None:
+        return ModeChoice(KERAS, None, f"measured: XLA failed here ({xla_error or 'no result'})")
+    speedup = keras_seconds / xla_seconds if xla_seconds > 0 else None
+    same = abs(xla_loss - keras_loss) <= LOSS_TOLERANCE * max(abs(keras_loss), 1e-6)
+    if not same:
+        return ModeChoice(KERAS, speedup, f"measured: XLA's loss differed ({xla_loss:.4g} against {keras_loss:.4g})")
+    if speedup is not None and speedup >= MIN_GAIN:
+        return ModeChoice(XLA, speedup, "measured")
+    return ModeChoice(KERAS, speedup, "measured")
+
+
+def describe(choice: ModeChoice | None) -> str | None:
+    """The run page's line: "XLA: 1.52 × faster than Keras' default here (measured at the start of this run)"."""
+    if choice is None:
+        return None
+    took = f" in {choice.probe_seconds:.1f} s" if choice.probe_seconds else ""
+    source = {"measured": f"measured{took} at the start of this run",
+              "earlier": "measured by an earlier run of this model, batch and machine"}.get(choice.how)
+    if choice.how == "forced":
+        return ("XLA" if choice.mode == XLA else "Keras' default") + ", as the run asked."
+    if source is None:
+        return f"Keras' default ({choice.how.removeprefix('measured: ')})."
+    if choice.mode == XLA:
+        return f"XLA: {choice.speedup:.2f} × faster than Keras' default here ({source})."
+    if choice.speedup is not None:
+        return (f"Keras' default: XLA ran at {choice.speedup:.2f} × its speed here, not enough to switch "
+                f"({source}).")
+    return f"Keras' default ({source})."

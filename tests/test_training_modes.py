@@ -1,0 +1,77 @@
+"""A run's training mode (issue 32): `auto` measures Keras' default against XLA on the run's own first steps, keeps
+the faster only when both reach the same loss, notes it on the run (its page says which and by how much) and keeps
+the measurement for later runs of the same shape; a forced mode is kept as asked."""
+import pytest
+
+from core.domain.config import TrainConfig
+from core.domain.statuses import SUCCEEDED
+from core.domain.training_modes import KERAS, MIN_GAIN, XLA, ModeChoice, choose, describe, not_measured, shape_key
+from core.services import jobs
+from core.settings import load_settings
+from core.store.training_modes import keep_measurement, measured_choice, run_mode
+from core.training.fit import execute_run
+
+
+def test_xla_is_chosen_only_when_clearly_faster_and_reaching_the_same_loss():
+    assert choose(0.010, 0.006, 0.500, 0.501) == ModeChoice(XLA, pytest.approx(10 / 6), "measured")
+    assert choose(0.010, 0.010 / (MIN_GAIN - 0.01), 0.5, 0.5).mode == KERAS  # faster, but within the noise
+    assert choose(0.004, 0.008, 0.5, 0.5) == ModeChoice(KERAS, 0.5, "measured")  # a conv net: XLA is slower
+    differs = choose(0.010, 0.005, 0.500, 0.600)
+    assert differs.mode == KERAS and differs.how == "measured: XLA's loss differed (0.6 against 0.5)"
+    failed = choose(0.010, None, 0.5, None, "XLA cannot compile op Foo")
+    assert (failed.mode, failed.speedup, failed.how) == (KERAS, None, "measured: XLA failed here (XLA cannot compile "
+                                                                      "op Foo)")
+
+
+def test_what_is_decided_without_measuring():
+    assert not_measured("xla", False, 10_000) == ModeChoice(XLA, None, "forced")
+    assert not_measured("keras", False, 10_000) == ModeChoice(KERAS, None, "forced")
+    assert not_measured("auto", True, 10_000).how.startswith("augmentation: XLA does not compile")
+    assert not_measured("auto", False, 120).how == "a run of 120 steps: too short to be worth measuring"
+    assert not_measured("auto", False, 10_000, measuring=False).how.startswith("measuring is off here")
+    assert not_measured("auto", False, 10_000) is None
+
+
+def test_the_run_pages_line_says_which_mode_and_by_how_much():
+    assert describe(ModeChoice(XLA, 1.523, "measured", 2.34)) == ("XLA: 1.52 × faster than Keras' default here "
+                                                                  "(measured in 2.3 s at the start of this run).")
+    assert describe(ModeChoice(KERAS, 0.48, "earlier")) == (
+        "Keras' default: XLA ran at 0.48 × its speed here, not enough to switch (measured by an earlier run of this "
+        "model, batch and machine).")
+    assert describe(ModeChoice(XLA, None, "forced")) == "XLA, as the run asked."
+    assert describe(ModeChoice(KERAS, None, "a run of 12 steps: too short to be worth measuring")) == \
+        "Keras' default (a run of 12 steps: too short to be worth measuring)."
+    assert describe(None) is None
+
+
+def test_a_measurement_is_kept_per_model_shape_batch_and_machine(store):
+    key = shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 2, "lab-pc")
+    assert len({key, shape_key("mlp", {}, (8, 8, 1), 10, 64, "adam", 2, "lab-pc"),
+                shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 1, "lab-pc"),
+                shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 2, "gpu-box")}) == 4
+    assert measured_choice(store, key) is None
+    keep_measurement(store, key, ModeChoice(XLA, 1.4, "measured"), 0.01, 0.007)
+    keep_measurement(store, key, ModeChoice(KERAS, 1.05, "measured"), 0.01, 0.0095)  # the latest wins
+    assert measured_choice(store, key) == ModeChoice(KERAS, 1.05, "earlier")
+
+
+def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(lab, store, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_MEASURE_TRAINING_MODES", "1")
+    settings = load_settings()
+    long_enough = dict(train_subset=400, epochs=4, batch_size=4, seed=7)  # 360 training images: 360 steps
+    first = jobs.submit(TrainConfig(name="auto", **long_enough), settings)
+    assert execute_run(first, settings) == SUCCEEDED
+    measured = run_mode(store, first)
+    assert measured.how == "measured" and measured.mode in (KERAS, XLA) and measured.speedup > 0, measured
+    assert 0 < measured.probe_seconds < 120
+    second = jobs.submit(TrainConfig(name="auto again", **long_enough), settings)
+    assert execute_run(second, settings) == SUCCEEDED
+    assert run_mode(store, second) == ModeChoice(measured.mode, measured.speedup, "earlier")  # nothing measured
+    forced = jobs.submit(TrainConfig(name="forced", training_mode="keras", **long_enough), settings)
+    assert execute_run(forced, settings) == SUCCEEDED
+    assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")
+    # The same seed trains to the same result whichever mode `auto` took (the probe never moves its weights).
+    assert abs(store.get(first).test_accuracy - store.get(forced).test_accuracy) <= 0.05
+    assert jobs.training_mode_text(forced, settings) == "Keras' default, as the run asked."
+    assert jobs.training_mode_text(second, settings).endswith("(measured by an earlier run of this model, batch and "
+                                                              "machine).")
