@@ -192,28 +192,22 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
 
     # 1. The same seed gives the same subsets, split, shuffling and initial weights.
     keras.utils.set_random_seed(config.seed)
-    splits = prepare_splits(data, config)
-    classes = len(data.class_names)
+    splits, classes = prepare_splits(data, config), len(data.class_names)
     one_hot = classes if config.labels == "one_hot" else None
 
     def batches(x, y, idx, shuffle, batch_size=config.batch_size):
         return make_batches(x[idx], y[idx], batch_size, shuffle, config.seed, one_hot)
 
-    train = batches(data.x_train, data.y_train, splits.train, True)
+    train, steps = batches(data.x_train, data.y_train, splits.train, True), -(-len(splits.train) // config.batch_size)
     val = batches(data.x_train, data.y_train, splits.validation, False) if len(splits.validation) else None
-    steps = -(-len(splits.train) // config.batch_size)
-    # 2. Build and compile the model for this dataset's shape and classes (for an evaluation run, only score it),
-    # in the training mode it asks for, or the one measured fastest for its shape here (`auto`).
+    # 2. Build and compile the model for this dataset's shape and classes (an evaluation run only scores it), in
+    # the training mode it asks for, or the one measured fastest for its shape here (`auto`).
     model, compile_for = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
     keep = lambda path: save_predictions(path, model, test, data, splits.test)  # noqa: E731 - said once, used twice
     if run.kind == EVALUATED:  # a trained model file scored on the test split: no training
         return _score_only(store, run_id, attempt, settings, model, test, keep)
-    probe = lambda: probe_batches(data.x_train, data.y_train, splits.train, config.batch_size,  # noqa: E731
-                                  lambda x, y, size: make_batches(x, y, size, False, config.seed, one_hot))
-    if training_mode(store, run_id, config, model, compile_for, probe, steps * config.epochs,
-                     settings.measure_training_modes).mode == XLA:
-        compile_for(model, True)  # nothing trained yet: the same initial weights, compiled for XLA
+    _use_training_mode(store, run_id, config, model, compile_for, data, splits, one_hot, steps, settings)
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
 
@@ -266,6 +260,19 @@ def _keep_result(store: RunStore, run_id: int, attempt: int, run_dir: Path, mode
         raise Superseded(f"run #{run_id}: attempt {attempt} no longer owns it")
     for final, temporary in staged.items():
         temporary.replace(final)
+
+
+def _use_training_mode(store: RunStore, run_id: int, config: TrainConfig, model, compile_for, data, splits,
+                       one_hot: int | None, steps: int, settings: Settings) -> None:
+    """Recompile `model` for XLA when the run's mode says so (forced, or `auto` measured it faster here)."""
+    def probe():
+        return probe_batches(data.x_train, data.y_train, splits.train, config.batch_size,
+                             lambda x, y, size: make_batches(x, y, size, False, config.seed, one_hot))
+
+    choice = training_mode(store, run_id, config, model, compile_for, probe, steps * config.epochs,
+                           settings.measure_training_modes)
+    if choice.mode == XLA and config.training_mode != XLA:
+        compile_for(model, True)  # nothing trained yet: the same initial weights, compiled for XLA
 
 
 def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
