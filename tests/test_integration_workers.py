@@ -120,17 +120,26 @@ def test_a_pool_running_old_code_is_replaced_when_idle(lab):
 
 def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
     from core.domain.sweep_spec import SweepSpec, Variant
-    from core.services import sweeps
+    from core.services import sweep_retrains, sweeps
 
     settings = pool
-    # 1. Two short trials train on the two workers and the results table fills in.
+    # 1. Two short trials train on the two workers and the results table fills in; the dispatcher then queues
+    # the retrain of the best setting the sweep asked for, which trains too.
     short = SweepSpec(name="short", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
-                      learning_rates=(1e-3, 1e-2), batch_sizes=(16,), epochs=(2,), shared={"train_subset": 300})
-    done_id = sweeps.start(short, settings)
-    wait_for(lambda: not sweeps.progress(sweeps.runs_frame(done_id, settings), settings).active, 180,
-             what="the short sweep to finish")
-    table = sweeps.trials_table(sweeps.runs_frame(done_id, settings))
+                      learning_rates=(1e-3, 1e-2), batch_sizes=(16,), epochs=(2,), shared={"train_subset": 300},
+                      retrain_epochs=1)
+    done_id = sweep_retrains.start(short, settings)
+
+    def finished_with_retrain():
+        frame = sweeps.runs_frame(done_id, settings)
+        return [frame] if len(frame) == 3 and not sweeps.progress(frame, settings).active else None
+
+    (runs,) = wait_for(finished_with_retrain, 180, what="the short sweep and its retrain")
+    table = sweeps.trials_table(runs)
     assert set(table["status"]) == {SUCCEEDED} and table["val_accuracy"].notna().all() and table["best"].sum() == 1
+    retrain = runs[runs["role"] == "retrain"].iloc[0]
+    assert retrain["status"] == SUCCEEDED and retrain["epochs"] == 1
+    assert retrain["learning_rate"] == table[table["best"]]["learning_rate"].iloc[0]
 
     # 2. Cancelling a sweep stops its running trials and drops its queued ones.
     long = SweepSpec(name="long", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),

@@ -145,6 +145,9 @@ def _add_sweep(sub) -> None:
     sweep.add_argument("--gpus", type=int, help="start: GPUs each trial asks the Ray cluster for (0 or 1)")
     sweep.add_argument("--dry-run", action="store_true", help="start: print the runs and the estimate only")
     sweep.add_argument("--dataset", help="retrain: the dataset whose best trial to retrain")
+    sweep.add_argument("--retrain-best", type=int, metavar="EPOCHS",
+                       help="start: once a dataset's trials have all ended, retrain its best setting on all its "
+                            "training data for EPOCHS epochs, by itself")
 
 
 def _config_from(args: argparse.Namespace) -> TrainConfig:
@@ -239,6 +242,13 @@ def run_number(text: str) -> int:
     return value
 
 
+def _worker(args, parser) -> int:
+    from core.services import sweep_retrains
+
+    # Between looks the dispatcher queues the retrains sweeps asked for once their search ends.
+    return worker.run_pool(cold=args.cold, housekeeping=sweep_retrains.queue_due)
+
+
 def _workers(args, parser) -> int:
     if args.action == "start":
         jobs.check_store()  # a damaged store is one line here, not a pool that starts and ends at once
@@ -269,7 +279,7 @@ def _backup(args, parser) -> int:
 
 COMMANDS = {"submit": _submit, "list": _list, "show": _show, "follow": lambda args, parser: _follow(args.run_id),
             "cancel": _cancel, "delete": _delete, "sweep": _sweep, "datasets": _datasets, "download": _download,
-            "worker": lambda args, parser: worker.run_pool(cold=args.cold), "workers": _workers, "backup": _backup,
+            "worker": _worker, "workers": _workers, "backup": _backup,
             **CLASSROOM_COMMANDS, **CLUSTER_COMMANDS, **TRACKING_COMMANDS,
             **MODEL_COMMANDS}
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from core.domain.people import OPERATOR
 from core.domain.sweep_spec import Halving, SweepError, SweepSpec, assignment_preset, parse_spec
-from core.services import sweeps
+from core.services import sweep_retrains, sweeps
+from core.store.sweeps import RETRAIN
 from core.views.display import duration, percent
 
 
@@ -32,6 +33,8 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
             spec = replace(spec, shared={**spec.shared, field: getattr(args, field)})
     if args.halving:
         spec = replace(spec, halving=Halving(min_epochs=args.halving))
+    if args.retrain_best is not None:
+        spec = replace(spec, retrain_epochs=args.retrain_best)
     return spec
 
 
@@ -52,7 +55,10 @@ def sweep_command(args: argparse.Namespace) -> int:
             for trial in plan.trials:
                 print("  " + trial.config.display_name())
             return 0
-        print(f"sweep #{sweeps.start(spec, actor=OPERATOR)} queued")
+        sweep_id = sweep_retrains.start(spec, actor=OPERATOR)
+        print(f"sweep #{sweep_id} queued" + (f"; the best setting on each dataset is retrained for "
+                                              f"{spec.retrain_epochs} epochs as soon as its trials have ended"
+                                              if spec.retrain_epochs else ""))
         return 0
     if args.action == "list":
         for row in sweeps.sweeps():
@@ -68,6 +74,10 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"{'*' if row.best else ' '} #{row.run:<5} {row.status:<10} val {percent(row.val_accuracy):>7}  "
                   f"test {percent(row.test_accuracy):>7}  {row.dataset} · {row.architecture} · {row.optimizer} "
                   f"lr={row.learning_rate:g} · bs {row.batch_size}")
+        for dataset, note in sweep_retrains.retrain_notes(sweep_id).items():
+            print(f"retrain of the best on {dataset}: {note}")
+        for row in runs[runs["role"] == RETRAIN].itertuples():
+            print(f"  #{row.run:<5} {row.status:<10} test {percent(row.test_accuracy):>7}  retrain on {row.dataset}")
         return 0
     if args.action == "cancel":
         print(f"sweep #{sweep_id}: {sweeps.cancel(sweep_id, actor=OPERATOR)} runs cancelled or stopping")

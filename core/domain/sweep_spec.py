@@ -39,7 +39,7 @@ SWEEP_FIELD_LABELS = {"name": "Sweep name", "dataset": "Datasets", "architecture
                       "architectures": "Architectures", "optimizers": "Optimizers", "learning rates": "Learning rates",
                       "learning rates per optimizer": "Learning rates per optimizer", "search seed": "Search seed",
                       "batch sizes": "Batch sizes", "seeds": "Seeds",
-                      "early stopping": "Stop poor trials early"}
+                      "early stopping": "Stop poor trials early", "retrain the best": "Retrain the best"}
 # Fields of TrainConfig every trial shares (the axes are set per trial).
 # cpus and gpus: what each trial asks a Ray cluster for (README: Running on several machines).
 SHARED_FIELDS = ("train_subset", "test_subset", "validation_split", "split_mode", "labels", "image_size",
@@ -83,6 +83,9 @@ class SweepSpec:
     search_seed: int = 0  # random mode: the draw's seed
     shared: dict = field(default_factory=dict)  # SHARED_FIELDS values every trial uses
     halving: Halving | None = None
+    # When set, the best trial's setting on each dataset is retrained by itself on all its training data for this
+    # many epochs as soon as that dataset's trials have all ended (`sweep start --retrain-best EPOCHS`).
+    retrain_epochs: int | None = None
 
     def to_dict(self) -> dict:
         """Plain dict for JSON storage."""
@@ -154,6 +157,8 @@ def _check_axes(spec: SweepSpec) -> None:
         if not _whole_in(value, low, high):
             raise SweepError(f"{name}: must be a whole number from {low}{f' to {high}' if high else ' up'}; "
                              f"got {value!r}")
+    if spec.retrain_epochs is not None and not _whole_in(spec.retrain_epochs, 1, None):
+        raise SweepError(f"retrain the best: epochs must be a whole number from 1 up; got {spec.retrain_epochs!r}")
     if spec.halving and not (_whole_in(spec.halving.eta, 2, 10) and _whole_in(spec.halving.min_epochs, 1, None)):
         raise SweepError("early stopping: keep 1 in η (a whole number from 2 to 10) at rungs from epoch 1 or "
                          f"later; got η={spec.halving.eta!r}, first check at epoch {spec.halving.min_epochs!r}")

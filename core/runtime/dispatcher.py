@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from core.domain.statuses import QUEUED, RUNNING
 from core.runtime.liveness import reap_dead_runs
@@ -28,6 +29,7 @@ from core.store.schema import StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
 REAP_EVERY = 1.0  # seconds between looks for lost runs (a dead worker's run shows as re-queued within this)
+HOUSEKEEPING_EVERY = 2.0  # seconds between two calls of the housekeeping the dispatcher was given
 LOCK_WAIT_SIGN = 1.0  # a write that waited this long for the store's lock means another process held it
 
 
@@ -45,6 +47,10 @@ class Dispatcher:
         self._store_back_at = 0.0  # when the store last took writes again after another process locked it
         self._idle_since = time.monotonic()
         self.folder_gone = False  # its data folder was deleted: nothing may be written there any more
+        # Work a layer above hands the dispatcher to do between looks (a sweep's retrain queued when its search
+        # ends: core/services/sweep_retrains.py), so it needs no process of its own; its faults are only logged.
+        self.housekeeping: Callable[[], object] | None = None
+        self._kept_house_at = -HOUSEKEEPING_EVERY
 
     def run(self) -> int:
         """Dispatch until SIGTERM, or until there is no reason to go on; exit code 0."""
@@ -69,10 +75,23 @@ class Dispatcher:
         return 0
 
     def look(self) -> None:
-        """One look: settle what ended, reap what is lost, start what fits."""
+        """One look: settle what ended, reap what is lost, start what fits, then the housekeeping."""
         self.settle()
         self.reap()
         self.hand_out()
+        self._keep_house()
+
+    def _keep_house(self) -> None:
+        clock = time.monotonic()
+        if self.housekeeping is None or clock - self._kept_house_at < HOUSEKEEPING_EVERY:
+            return
+        self._kept_house_at = clock
+        try:
+            self.housekeeping()
+        except StoreError:
+            raise  # the look's own handling: waits, or says the store is away
+        except Exception:  # noqa: BLE001 - a fault of the housekeeping must not stop the dispatching
+            log.exception("dispatcher: the housekeeping failed; the next look tries again")
 
     def reap(self, now: float | None = None) -> list[int]:
         """Re-queue (once) or fail the running runs whose worker died or went silent (every REAP_EVERY s)."""

@@ -168,9 +168,9 @@ def _status_once(settings: Settings, up: bool, timeout: float) -> PoolStatus:
     return pool
 
 
-def run_pool(settings: Settings | None = None, cold: bool = False) -> int:
+def run_pool(settings: Settings | None = None, cold: bool = False, housekeeping=None) -> int:
     """Run the worker pool's dispatcher in this process until stopped; exit code 0, or 1 if one already runs.
-    `cold`: its workers start only once a run is queued."""
+    `cold`: its workers start only once a run is queued; `housekeeping`: called between looks (Dispatcher)."""
     settings = settings or load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
     with _try_lock(settings) as fd:
@@ -182,10 +182,13 @@ def run_pool(settings: Settings | None = None, cold: bool = False) -> int:
             if settings.executor == "ray":  # the cluster's nodes train; this process hands them the runs
                 from core.runtime.ray_executor import RayDispatcher
 
-                return RayDispatcher(settings, _lock_path(settings)).run()
-            from core.runtime.local_pool import LocalPool
+                dispatcher = RayDispatcher(settings, _lock_path(settings))
+            else:
+                from core.runtime.local_pool import LocalPool
 
-            return LocalPool(settings, _lock_path(settings), fd, cold=cold).run()
+                dispatcher = LocalPool(settings, _lock_path(settings), fd, cold=cold)
+            dispatcher.housekeeping = housekeeping
+            return dispatcher.run()
         finally:
             with contextlib.suppress(OSError):
                 _pid_path(settings).unlink()

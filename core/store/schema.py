@@ -135,6 +135,14 @@ CREATE TABLE IF NOT EXISTS mode_measurements (
     xla_seconds REAL,
     measured_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sweep_retrains (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    dataset TEXT NOT NULL,       -- a sweep started with retrain_epochs asks one retrain per dataset
+    settled INTEGER NOT NULL DEFAULT 0,  -- 1 once the dispatcher queued it (run_id) or could not (note)
+    run_id INTEGER,
+    note TEXT,
+    PRIMARY KEY (sweep_id, dataset)
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -207,8 +215,9 @@ def _add_model_sharing(conn) -> None:
 
 
 def _add_training_modes(conn) -> None:
-    """Version 9: the training mode each run trained with, and `auto`'s measurements per model shape. SCHEMA's
-    CREATE TABLE IF NOT EXISTS makes the tables; there is nothing to alter."""
+    """Version 9: the training mode each run trained with, `auto`'s measurements per model shape, and the
+    retrains sweeps ask to be queued when their search ends. SCHEMA's CREATE TABLE IF NOT EXISTS makes the
+    tables; there is nothing to alter."""
 
 
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store

@@ -169,3 +169,38 @@ def mark_stopped(store: RunStore, run_id: int, epoch: int) -> None:
     """Record that halving stopped this trial after `epoch` epochs."""
     with store.transaction() as conn:
         conn.execute("UPDATE sweep_runs SET stopped_at=? WHERE run_id=?", (epoch, run_id))
+
+
+def ask_retrains(store: RunStore, sweep_id: int, datasets: tuple[str, ...]) -> None:
+    """Note that sweep `sweep_id` wants its best setting on each of `datasets` retrained once its search ends."""
+    with store.transaction() as conn:
+        for dataset in datasets:
+            conn.execute("INSERT INTO sweep_retrains (sweep_id, dataset) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         (sweep_id, dataset))
+
+
+def due_retrains(store: RunStore) -> list[tuple[int, str, str]]:
+    """(sweep id, dataset, owner) of each asked retrain not settled yet whose dataset has no trial queued or
+    running left: its search has ended."""
+    marks = ",".join("?" * len(ACTIVE_STATUSES))
+    rows = store.connection().execute(
+        "SELECT a.sweep_id, a.dataset, w.owner FROM sweep_retrains a JOIN sweeps w ON w.id=a.sweep_id "
+        "WHERE a.settled=0 AND NOT EXISTS (SELECT 1 FROM sweep_runs s JOIN runs r ON r.id=s.run_id "
+        f"WHERE s.sweep_id=a.sweep_id AND s.role=? AND r.status IN ({marks}) "
+        "AND json_extract(r.config, '$.dataset')=a.dataset) ORDER BY a.sweep_id, a.dataset",
+        (TRIAL, *ACTIVE_STATUSES))
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def settle_retrain(store: RunStore, sweep_id: int, dataset: str, run_id: int | None, note: str | None) -> None:
+    """Record that an asked retrain was queued as `run_id`, or could not be (`note` says why)."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE sweep_retrains SET settled=1, run_id=?, note=? WHERE sweep_id=? AND dataset=?",
+                     (run_id, note, sweep_id, dataset))
+
+
+def asked_retrains(store: RunStore, sweep_id: int) -> dict[str, tuple[bool, int | None, str | None]]:
+    """Per dataset, (settled, run id, note) of the retrains sweep `sweep_id` asked for."""
+    rows = store.connection().execute(
+        "SELECT dataset, settled, run_id, note FROM sweep_retrains WHERE sweep_id=?", (sweep_id,))
+    return {r[0]: (bool(r[1]), r[2], r[3]) for r in rows}
