@@ -28,7 +28,7 @@ test-fast: setup-dev  ## the fast tier while developing: lint, then every test b
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 -m "not browser and not integration"
 
-bench: setup-dev browser  ## set up (Playwright and Chromium for figures 6, 7 and 10), then run the benchmarks (about 50 minutes on 2 cores); figures in bench/out/
+bench: setup-dev browser  ## set up (Playwright and Chromium for figures 6, 7 and 10), then run the benchmarks (about 80 minutes on 2 cores); figures in bench/out/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: $(VENV)/.stamp-app

@@ -35,7 +35,7 @@ OUT = Path(__file__).resolve().parent / "out" / "course_models.json"
 
 def _config(label: str, seed: int, quick: bool) -> TrainConfig:
     dataset, architecture, options, batch = MODELS[label]
-    size = (3000 if quick else 12000) if dataset == FASHION else (2000 if quick else 6000)
+    size = (3000 if quick else 12000) if dataset == FASHION else (2000 if quick else 8000)
     return TrainConfig(dataset=dataset, architecture=architecture, arch_options=options, batch_size=batch,
                        epochs=1 if quick else 3, train_subset=size, seed=seed, name=f"bench {label} seed {seed}")
 
@@ -75,28 +75,21 @@ def _row(label: str, plain: list, lab: list, modes: list[dict]) -> dict:
             "measuring, first run (s)": first.get("probe_seconds"), "seeds": len(plain)}
 
 
-def main() -> int:
-    """Each chosen model, three seeds, Train Lab and plain alternating; the table, and the JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.course_models", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="a few thousand images, one epoch: the script runs")
-    args = parser.parse_args()
-    import pandas as pd
-
-    lab = Lab()
+def run(lab: Lab, quick: bool = False, models: list[str] | None = None, seeds: int = 3) -> list[dict]:
+    """Figure 16's rows: each model, `seeds` seeds, Train Lab and plain alternating."""
     lab.make_data()
-    rows, started = [], time.strftime("%Y-%m-%d %H:%M")
+    rows = []
     with lab.home("course-models", workers=2) as settings:
         os.environ["TRAINLAB_MEASURE_TRAINING_MODES"] = "1"
+        fashion_dir = os.environ["TRAINLAB_FASHION_MNIST_DIR"]
         if (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").is_file():
-            os.environ["TRAINLAB_FASHION_MNIST_DIR"] = str(DEBIAN_FASHION)  # restored by lab.home
+            os.environ["TRAINLAB_FASHION_MNIST_DIR"] = str(DEBIAN_FASHION)
         start_pool(settings)
         try:
-            for label in args.models:
+            for label in models or list(MODELS):
                 plain, trained, modes = [], [], []
-                for seed in range(1, args.seeds + 1):
-                    config = _config(label, seed, args.quick)
+                for seed in range(1, seeds + 1):
+                    config = _config(label, seed, quick)
                     rate, accuracy, mode = _train_lab(config, settings)
                     trained.append((rate, accuracy))
                     modes.append(mode)
@@ -106,9 +99,25 @@ def main() -> int:
         finally:
             stop_pool(settings)
             os.environ.pop("TRAINLAB_MEASURE_TRAINING_MODES", None)
-    lab.remove()
-    table = pd.DataFrame(rows)
-    print(table.to_string(index=False))
+            os.environ["TRAINLAB_FASHION_MNIST_DIR"] = fashion_dir
+    return rows
+
+
+def main() -> int:
+    """The chosen models; the table, the targets' figures, and the JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.course_models", description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a few thousand images, one epoch: the script runs")
+    args = parser.parse_args()
+    import pandas as pd
+
+    lab, started = Lab(), time.strftime("%Y-%m-%d %H:%M")
+    try:
+        rows = run(lab, args.quick, args.models, args.seeds)
+    finally:
+        lab.remove()
+    print(pd.DataFrame(rows).to_string(index=False))
     ratios = [r["ratio"] for r in rows]
     print(f"median ratio {statistics.median(ratios):.2f}; slowest {min(ratios):.2f}; "
           f"dense slowest {min((r['ratio'] for r in rows if r['model'] in DENSE), default=float('nan')):.2f}")
