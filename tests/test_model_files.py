@@ -130,6 +130,17 @@ def test_an_archive_that_is_not_a_plain_keras_file_is_refused_before_its_config_
     h5 = tmp_path / "model.h5"
     h5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 1024)
     cases[h5] = "file: an HDF5 (.h5) model, whose loading ignores Keras' safe mode"
+    # Content no check would read, kept and handed out: a second config.json in front of the checked one (only the
+    # last of a name is read), and a page in front of the archive (zipfile reads past it).
+    hidden = tmp_path / "hidden.keras"
+    with zipfile.ZipFile(saved / "sequential.keras") as source, zipfile.ZipFile(hidden, "w") as archive:
+        archive.writestr("config.json", b'{"class_name": "Lambda"}')
+        for name in source.namelist():
+            archive.writestr(name, source.read(name))
+    cases[hidden] = "file: holds 'config.json' more than once"
+    prefixed = tmp_path / "prefixed.keras"
+    prefixed.write_bytes(b"<html><script>alert(1)</script></html>" + (saved / "sequential.keras").read_bytes())
+    cases[prefixed] = "file: has data in front of its zip archive"
     for path, said in cases.items():
         with pytest.raises(Refusal) as refused:
             check_model_file(path)
@@ -199,7 +210,9 @@ def test_a_model_file_is_added_under_a_name_and_a_refused_one_stores_nothing(sav
     assert capsys.readouterr().out.startswith("added as #1 operator / my residual: ")
     (row,) = model_files.listed(lab)
     assert (row.name, row.classes, row.input_shape) == ("my residual", 10, [8, 8, 1])
-    assert (lab.models_dir / "1.keras").read_bytes() == (saved / "functional.keras").read_bytes()
+    with zipfile.ZipFile(lab.models_dir / "1.keras") as kept, zipfile.ZipFile(saved / "functional.keras") as sent:
+        assert sorted(kept.namelist()) == sorted(sent.namelist())  # the checked members, each as sent
+        assert all(kept.read(name) == sent.read(name) for name in sent.namelist())
     assert main(["models", "add", str(saved / "sequential.keras"), "--name", "my residual"]) == 2
     assert capsys.readouterr().err == "error: name: you already have a model named 'my residual'; pick another name\n"
     hostile = tmp_path / "lambda.keras"

@@ -193,6 +193,10 @@ def test_a_script_whose_server_stops_mid_run_loses_no_point_and_sends_none_twice
     assert (settings.runs_dir / str(run.id) / "model.keras").is_file()
     with pytest.raises(run_models.NoModel, match=rf"^run: #{run.id}'s model came from a laptop, .* model file #{kept}"):
         run_models.model_input(run.id, settings, TESS)
+    # Ben may not download amy's model from her run's page: it is her model file, not shared.
+    assert jobs.model_file(run.id, settings, BEN) is None and jobs.model_file(run.id, settings, AMY) is not None
+    model_files.share(kept, True, settings, TESS)
+    assert jobs.model_file(run.id, settings, BEN) is not None
     assert not list((tmp_path / "spool").glob("*.keras"))
 
 
@@ -227,6 +231,11 @@ def test_a_model_sent_over_the_api_is_checked_first_and_only_into_the_senders_ow
     for key, asked, body, status, said in refusals:
         got, error, text = _put_model(server, key, asked, body)
         assert (got, error.startswith(said), "\n" in text) == (status, True, False), (got, error)
+    failed = _start()
+    failed_id = _call(server, "start", failed, keys["amy"])[1]["run"]
+    _call(server, "end", {"run": failed_id, "key": failed["key"], "status": "failed", "error": "boom"}, keys["amy"])
+    got, error, _ = _put_model(server, keys["amy"], f"run={failed_id}&key={failed['key']}", evil)
+    assert (got, error) == (400, f"model.run: #{failed_id} ended failed; only a run that succeeded keeps a model")
     _call(server, "end", {"run": run_id, "key": start["key"], "status": SUCCEEDED}, keys["amy"])
     got, error, _ = _put_model(server, keys["amy"], query, evil)
     assert got == 400 and error == "layer 'evil': Lambda layers run Python code; build it from built-in layers", error
@@ -237,3 +246,15 @@ def test_a_model_sent_over_the_api_is_checked_first_and_only_into_the_senders_ow
     assert len(model_files.listed(settings, TESS)) == files_before  # nothing kept of any of them
     assert not (settings.runs_dir / str(run_id) / "model.keras").exists()
     assert not list((settings.home / "tmp").glob("*.keras"))
+
+
+def test_a_key_cannot_flood_the_server_with_model_files(api):
+    server, settings, _ = api
+    key = api_keys.make(BEN, "another laptop", settings)  # a key no other test has sent with
+    start = _start()
+    run_id = _call(server, "start", start, key)[1]["run"]
+    _call(server, "end", {"run": run_id, "key": start["key"], "status": SUCCEEDED}, key)
+    answers = [_put_model(server, key, f"run={run_id}&key={start['key']}", b"not a zip")[:2] for _ in range(8)]
+    assert answers[0] == (400, "file: not a .keras file (a .keras file is a zip archive); save it with "
+                               "model.save('mine.keras')")
+    assert (429, "rate: more model files than a script sends with this key; send it again later") in answers

@@ -145,7 +145,8 @@ class Reporter:
                 self._went_offline(str(exc))
                 return
             except Exception as exc:  # noqa: BLE001 - Refused, or a fault of the client: never kills this thread
-                self._refused(op, str(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {exc}")
+                why = str(exc) if isinstance(exc, Refused) else f"{type(exc).__name__}: {exc}"
+                self._refused(op, why + (f" (the model stays at {payload['path']})" if op == "model" else ""))
                 if op == "start":
                     return
                 self._pending.pop(0)

@@ -18,6 +18,7 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_WEIGHTS_BYTES = 2 * 1024**3
 MAX_RATIO = 50  # unpacked / packed: weights barely compress; a zip bomb's ratio is in the thousands
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"  # a zip archive's first local file header, where Keras' .keras files start
 
 
 class ArchiveRefused(Refusal, ValueError):
@@ -42,9 +43,17 @@ def read_model_archive(path: Path) -> ArchiveContents:
     if not zipfile.is_zipfile(path):
         raise ArchiveRefused("file: not a .keras file (a .keras file is a zip archive); save it with "
                            "model.save('mine.keras')")
+    if not head.startswith(ZIP_SIGNATURE):  # zipfile reads past anything put in front: a page, a program
+        raise ArchiveRefused("file: has data in front of its zip archive; save the model again with "
+                             "model.save('mine.keras')")
     try:
         with zipfile.ZipFile(path) as archive:
-            members = {info.filename: info for info in archive.infolist()}
+            infos = archive.infolist()
+            members = {info.filename: info for info in infos}
+            if len(members) != len(infos):  # only the last of a name would be checked, every copy kept
+                twice = next(info.filename for info in infos if [i.filename for i in infos].count(info.filename) > 1)
+                raise ArchiveRefused(f"file: holds {twice[:80]!r} more than once; save the model again with "
+                                     "model.save('mine.keras')")
             _check_members(members)
             config = _json(archive, members["config.json"], MAX_CONFIG_BYTES)
             _json(archive, members["metadata.json"], MAX_METADATA_BYTES) if "metadata.json" in members else None
@@ -87,3 +96,13 @@ def _json(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> object
         return json.loads(data)
     except (ValueError, RecursionError):
         raise ArchiveRefused(f"file: {info.filename} is not JSON") from None
+
+
+def write_clean_copy(source: Path, target: Path) -> None:
+    """Copy a checked archive's members, and nothing else, into a new archive at `target`: what is kept and handed
+    out is what was checked (no bytes in front of, between or after the members, no zip comment)."""
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as clean:
+        for name in sorted(MEMBERS & set(archive.namelist())):
+            with archive.open(name) as piece, clean.open(name, "w", force_zip64=True) as copy:
+                while chunk := piece.read(1 << 20):
+                    copy.write(chunk)

@@ -33,6 +33,10 @@ class LoadRefused(Refusal, ValueError):
     """Keras could not load a checked model file, or it is too big; the message says why, in one line."""
 
 
+class LoadersBusy(LoadRefused):
+    """Every loading process is taken for longer than a caller waits: nothing is wrong with the file; later."""
+
+
 def _limits(max_params: int):
     """Run in the child before it starts: its address space bounded, so a file asking for more memory than a model
     of `max_params` parameters needs fails with MemoryError there instead of swapping the server."""
@@ -58,7 +62,7 @@ def load_in_process(path: Path, max_params: int, timeout: float = LOAD_SECONDS, 
     classes); LoadRefused in one line when it cannot be loaded, is too big, or takes longer than `timeout`.
     `extra` arguments ask the process for something else of the loaded model (its feature maps)."""
     if not _loads.acquire(timeout=WAIT_SECONDS):
-        raise LoadRefused(f"model: {LOADS_AT_ONCE} model files are being checked right now; try again in a minute")
+        raise LoadersBusy(f"model: {LOADS_AT_ONCE} model files are being checked right now; try again in a minute")
     scratch = tempfile.mkdtemp(prefix="trainlab-model-")  # the child's temporary files: removed here even if killed
     try:
         env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "LC_", "TF_", "KERAS_"))}

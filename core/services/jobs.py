@@ -21,7 +21,7 @@ from core.domain.statuses import QUEUED, RUNNING, TRACKED, TRAINED
 from core.domain.training_modes import describe as describe_mode
 from core.errors import Refusal
 from core.runtime import worker
-from core.services import catalog, model_files
+from core.services import catalog, model_files, tracked_models
 from core.services.accounts import record
 from core.services.capacity import runs_at_once
 from core.services.classroom import check_submission, queue_limit, visible_owner
@@ -343,18 +343,20 @@ def run_again(run_id: int, settings: Settings | None = None, actor: Actor | None
 
 
 def model_file(run_id: int, settings: Settings | None = None, actor: Actor | None = None):
-    """The trained model's file, or None if the run saved none (or is another's, in exam mode, or trained a student's
-    model file that `actor` may not use: a download would hand its architecture over)."""
+    """The trained model's file, or None if the run saved none (or is another's, in exam mode, or trained or sent a
+    student's model file that `actor` may not use: a download would hand its architecture over)."""
     settings = settings or load_settings()
     path = run_folder(run_id, settings, actor)
     if path is None or not (path / "model.keras").is_file():
         return None
     run = _store(settings).get(run_id)
     key = run.config_dict.get("architecture", "") if run is not None else ""
-    if is_model_file(key):
+    # A student's model file: the one the run trained, or the one its script sent from a laptop.
+    student_file = file_id(key) if is_model_file(key) else tracked_models.linked_model_file(run_id, settings)
+    if student_file is not None:
         who = acting(actor, settings)
         usable = who.is_teacher or who.name == run.owner or \
-            model_files.usable_file(file_id(key), settings, who) is not None
+            model_files.usable_file(student_file, settings, who) is not None
         return path / "model.keras" if usable else None
     return path / "model.keras"
 

@@ -5,13 +5,12 @@ that passed happens with safe_mode in a process of its own (core/runtime/model_i
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.data.datasets import DatasetInfo
-from core.data.model_archive import read_model_archive
+from core.data.model_archive import read_model_archive, write_clean_copy
 from core.domain.architectures import ARCHITECTURES, ArchitectureError
 from core.domain.config import TrainConfig
 from core.domain.keras_allowlist import ModelRefused, check_config
@@ -85,7 +84,7 @@ def add(path: Path, name: str, settings: Settings | None = None, actor: Actor = 
     folder = settings.models_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, folder / f"{model_id}.part")
+        write_clean_copy(Path(path), folder / f"{model_id}.part")  # the checked members only
         (folder / f"{model_id}.part").replace(folder / f"{model_id}.keras")
     except OSError:
         remove_model_file(store, model_id)  # no row without its file

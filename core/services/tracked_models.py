@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.domain.model_files import ModelFile
 from core.domain.people import Actor
-from core.domain.statuses import RUNNING
+from core.domain.statuses import RUNNING, SUCCEEDED
 from core.domain.tracked_runs import TrackedRunRefused
 from core.services import model_files
 from core.services.tracking import reporter_run, store_of
@@ -35,10 +35,9 @@ def _name(run_id: int, run_name: str) -> str:
     return f"run {run_id} {model_files.name_from_file(run_name + '.keras')}"[:40].strip(" .-_")
 
 
-def receive(run_id: int, key: str, path: Path, settings: Settings, actor: Actor) -> ModelFile:
-    """Keep the model a reporter sent for its ended run `run_id` (the file at `path`, already bounded in size):
-    checked and stored as `actor`'s model file and as the run's model. Sent again (its answer was lost), the
-    same model file answers. A Refusal (one line) stores nothing."""
+def already_kept(run_id: int, key: str, settings: Settings, actor: Actor) -> ModelFile | None:
+    """Before a model's file is read: refuse (one line) one its sender may not send for run `run_id` (not a run its
+    reporter started, still training, not succeeded); the model file kept for it already (sent again), or None."""
     store = store_of(settings)
     reporter_run(store, run_id, key, actor, "model")
     linked = linked_model_file(run_id, settings)
@@ -47,6 +46,19 @@ def receive(run_id: int, key: str, path: Path, settings: Settings, actor: Actor)
     run = store.get(run_id)
     if run.status == RUNNING:
         raise TrackedRunRefused(f"model.run: #{run_id} is still training; send its model after fit ends")
+    if run.status != SUCCEEDED:
+        raise TrackedRunRefused(f"model.run: #{run_id} ended {run.status}; only a run that succeeded keeps a model")
+    return None
+
+
+def receive(run_id: int, key: str, path: Path, settings: Settings, actor: Actor) -> ModelFile:
+    """Keep the model a reporter sent for its ended run `run_id` (the file at `path`, already bounded in size):
+    checked and stored as `actor`'s model file and as the run's model. Sent again (its answer was lost), the
+    same model file answers. A Refusal (one line) stores nothing."""
+    kept = already_kept(run_id, key, settings, actor)
+    if kept is not None:
+        return kept
+    run = store_of(settings).get(run_id)
     kept = model_files.add(path, _name(run_id, run.name), settings, actor)
     folder = settings.runs_dir / str(run_id)
     folder.mkdir(parents=True, exist_ok=True)

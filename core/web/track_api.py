@@ -17,14 +17,16 @@ import json
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.domain.run_query import run_number
 from core.errors import Refusal
+from core.runtime.model_inspection import LoadersBusy
 from core.services import api_keys, client_package, tracked_models, tracking
 from core.settings import load_settings
 from core.store.schema import StoreError
@@ -32,21 +34,26 @@ from core.store.schema import StoreError
 MAX_BODY = 512 * 1024  # a report of 2,000 points is ~200 KB of JSON
 BODY_SECONDS = 10.0  # a body still arriving after this is dropped (a slow sender holds a connection)
 MODEL_SECONDS = 120.0  # the same for a model file: 200 MB over a class's busy Wi-Fi
+# Model files are checked by loading them in a process of their own (seconds each): at most this many at once,
+# on threads of their own, so a class's uploads never hold the threads every other API request runs on, and a
+# key may send one now and then (a script sends one per fit; a refused one is not sent again).
+UPLOADS_AT_ONCE, MODEL_RATE, MODEL_BURST = 2, 1 / 10, 5
 RATE, BURST = 20.0, 40  # requests a second per key, and the burst it may save up (a client sends ~2 a second)
 API_PREFIX, CLIENT_PREFIX = "/api/track/", "/client/"
 
 
 class _Buckets:
-    """A token bucket per key: at most RATE requests a second on average, BURST at once."""
+    """A token bucket per key: at most `rate` requests a second on average, `burst` at once."""
 
-    def __init__(self):
+    def __init__(self, rate: float = RATE, burst: int = BURST):
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float]] = {}
+        self.rate, self.burst = rate, burst
 
     def take(self, key: str, now: float) -> bool:
         with self._lock:
-            tokens, then = self._state.get(key, (BURST, now))
-            tokens = min(BURST, tokens + (now - then) * RATE)
+            tokens, then = self._state.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
             if len(self._state) > 10_000:  # keys that stopped sending: forget them
                 self._state.clear()
             self._state[key] = (tokens - 1, now) if tokens >= 1 else (tokens, now)
@@ -54,6 +61,9 @@ class _Buckets:
 
 
 _buckets = _Buckets()
+_model_buckets = _Buckets(MODEL_RATE, MODEL_BURST)
+_uploads = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
+_upload_threads = ThreadPoolExecutor(UPLOADS_AT_ONCE, thread_name_prefix="model-upload")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -124,6 +134,8 @@ async def track(request: Request) -> Response:
         return _error(413, f"body: over {MAX_BODY // 1024} KB; send fewer points at a time")
     except TimeoutError:
         return _error(408, f"body: not sent within {BODY_SECONDS:.0f} s")
+    except ClientDisconnect:  # nobody reads the answer; said as one line in the log, not a traceback
+        return _error(400, "body: the connection ended before the whole body arrived")
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body: not JSON; send one JSON object")
     except RecursionError:  # '[[[[…' nested past Python's parser: no request of the client looks like it
@@ -148,6 +160,26 @@ async def model(request: Request) -> Response:
     if run_id is None:
         return _error(400, "run: the run's number in ?run=N (the start's answer)")
     settings = load_settings()
+    try:  # the cheap refusals first, and a model sent again answered as it was: neither costs a check
+        kept = await asyncio.to_thread(tracked_models.already_kept, run_id, key, settings, actor)
+    except StoreError as exc:
+        return _error(503, str(exc))
+    except Refusal as exc:
+        return _error(400, str(exc))
+    if kept is not None:
+        return JSONResponse({"run": run_id, "model_file": kept.id, "name": kept.name})
+    if not _model_buckets.take(_bearer(request), time.monotonic()):
+        return _error(429, "rate: more model files than a script sends with this key; send it again later")
+    if not _uploads.acquire(blocking=False):  # said before the body is read: the client sends it again later
+        return _error(503, f"model: {UPLOADS_AT_ONCE} model files are being checked now; send it again shortly")
+    try:
+        return await _receive(request, run_id, key, actor, settings)
+    finally:
+        _uploads.release()
+
+
+async def _receive(request: Request, run_id: int, key: str, actor, settings) -> Response:
+    """The body into a temporary file of the lab's (removed whatever happens), then checked and kept."""
     folder = settings.home / "tmp"
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".keras") as kept:
@@ -158,9 +190,12 @@ async def model(request: Request) -> Response:
             return _error(413, f"body: the model file is over {settings.max_upload_mb} MB (TRAINLAB_MAX_UPLOAD_MB)")
         except TimeoutError:
             return _error(408, f"body: the model file was not sent within {MODEL_SECONDS:.0f} s")
+        except ClientDisconnect:
+            return _error(400, "body: the connection ended before the whole file arrived")
         try:
-            found = await asyncio.to_thread(tracked_models.receive, run_id, key, Path(kept.name), settings, actor)
-        except StoreError as exc:
+            found = await asyncio.get_running_loop().run_in_executor(
+                _upload_threads, tracked_models.receive, run_id, key, Path(kept.name), settings, actor)
+        except (StoreError, LoadersBusy) as exc:  # a moment's trouble, not the file's: the client sends it again
             return _error(503, str(exc))
         except Refusal as exc:
             return _error(400, str(exc))
