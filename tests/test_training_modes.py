@@ -44,11 +44,12 @@ def test_the_run_pages_line_says_which_mode_and_by_how_much():
     assert describe(None) is None
 
 
-def test_a_measurement_is_kept_per_model_shape_batch_and_machine(store):
-    key = shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 2, "lab-pc")
-    assert len({key, shape_key("mlp", {}, (8, 8, 1), 10, 64, "adam", 2, "lab-pc"),
-                shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 1, "lab-pc"),
-                shape_key("mlp", {}, (8, 8, 1), 10, 32, "adam", 2, "gpu-box")}) == 4
+def test_a_measurement_is_kept_per_model_its_options_shape_batch_threads_and_machine(store):
+    key = shape_key("mlp", {}, (8, 8, 1), 10, 32, 2, "lab-pc")
+    assert len({key, shape_key("mlp", {}, (8, 8, 1), 10, 64, 2, "lab-pc"), shape_key("mlp", {}, (8, 8, 1), 10, 32, 1,
+                                                                                       "lab-pc"),
+                shape_key("mlp", {}, (8, 8, 1), 10, 32, 2, "gpu-box"),
+                shape_key("mlp", {"dropout": 0.2}, (8, 8, 1), 10, 32, 2, "lab-pc")}) == 5
     assert measured_choice(store, key) is None
     keep_measurement(store, key, ModeChoice(XLA, 1.4, "measured"), 0.01, 0.007)
     keep_measurement(store, key, ModeChoice(KERAS, 1.05, "measured"), 0.01, 0.0095)  # the latest wins

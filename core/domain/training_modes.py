@@ -35,11 +35,12 @@ class ModeChoice:
         return {"mode": self.mode, "speedup": self.speedup, "how": self.how, "probe_seconds": self.probe_seconds}
 
 
-def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, optimizer: str,
-              threads: int, machine: str) -> str:
-    """What a measurement holds for: the same model, input, batch and optimizer on the same machine with the same
-    CPU threads (a cluster's nodes differ, and so does a lone run from one sharing the cores)."""
-    what = [architecture, arch_options, list(input_shape), classes, batch_size, optimizer, threads, machine]
+def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, threads: int,
+              machine: str) -> str:
+    """What a measurement holds for: the same model, input and batch on the same machine with the same CPU threads
+    (a cluster's nodes differ, and so does a lone run from one sharing the cores). Not the optimizer: its update is
+    a small part of a step beside the model's, so a sweep over optimizers measures each model once."""
+    what = [architecture, arch_options, list(input_shape), classes, batch_size, threads, machine]
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 

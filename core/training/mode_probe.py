@@ -30,7 +30,7 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
     if choice is None:
         run = store.get(run_id)
         key = shape_key(config.architecture, config.arch_options, model.input_shape[1:], model.output_shape[-1],
-                        config.batch_size, config.optimizer, run.threads or 0, socket.gethostname())
+                        config.batch_size, run.threads or 0, socket.gethostname())
         choice = measured_choice(store, key)
         if choice is None:
             choice, keras_seconds, xla_seconds = measure(model, compile_for, probe_batches())
