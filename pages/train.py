@@ -104,9 +104,9 @@ with opt_col:
     training_mode = st.selectbox("Training mode", list(TRAINING_MODES), key="training_mode",
                                  format_func=TRAINING_MODES.get, help="How the training step is compiled. Fastest: "
                                  "Train Lab times Keras' default and XLA on the run's first steps (once per model, "
-                                 "batch and machine) and keeps the faster when both reach the same loss; the run's "
-                                 "page says which and by how much. Or force one to compare them: Keras' default "
-                                 "(no XLA on a CPU) or XLA (jit_compile=True).")
+                                 "batch and machine; runs of 300 steps or more) and takes XLA when it is at least "
+                                 "1.1 × faster with the same loss; the run's page says which and by how much. Or "
+                                 "force one to compare them: Keras' default (no XLA on a CPU) or XLA.")
     cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)
     if settings.executor == "ray":
         cluster_cols = st.columns(2)

@@ -191,8 +191,12 @@ def test_a_script_whose_server_stops_mid_run_loses_no_point_and_sends_none_twice
     found = model_file(store, kept)
     assert (found.owner, found.name, found.params) == ("amy", f"run {run.id} through a restart", 10)
     assert (settings.runs_dir / str(run.id) / "model.keras").is_file()
-    with pytest.raises(run_models.NoModel, match=rf"^run: #{run.id}'s model came from a laptop, .* model file #{kept}"):
+    with pytest.raises(run_models.NoModel, match=rf"^run: #{run.id}'s model was sent by its script over .* #{kept}"):
         run_models.model_input(run.id, settings, TESS)
+    assert tracked_models.sent_model_note(run.id, settings, AMY) == (
+        f"Its trained model was sent by its script over the class's API and is kept as the model file “amy / run "
+        f"{run.id} through a restart”: look inside it on the Models page (its layers, diagram, feature maps and "
+        "score). The dashboard does not load a model a script sent in its own process.")
     # Ben may not download amy's model from her run's page: it is her model file, not shared.
     assert jobs.model_file(run.id, settings, BEN) is None and jobs.model_file(run.id, settings, AMY) is not None
     model_files.share(kept, True, settings, TESS)

@@ -27,7 +27,7 @@ def test_what_is_decided_without_measuring():
     assert not_measured("xla", False, 10_000) == ModeChoice(XLA, None, "forced")
     assert not_measured("keras", False, 10_000) == ModeChoice(KERAS, None, "forced")
     assert not_measured("auto", True, 10_000).how.startswith("augmentation: XLA does not compile")
-    assert not_measured("auto", False, 120).how == "a run of 120 steps: too short to be worth measuring"
+    assert not_measured("auto", False, 120).how == "a run of 120 steps: measuring pays from 300 steps on"
     assert not_measured("auto", False, 10_000, measuring=False).how.startswith("measuring is off here")
     assert not_measured("auto", False, 10_000) is None
 
@@ -37,10 +37,12 @@ def test_the_run_pages_line_says_which_mode_and_by_how_much():
                                                                   "(measured in 2.3 s at the start of this run).")
     assert describe(ModeChoice(KERAS, 0.48, "earlier")) == (
         "Keras' default: XLA ran at 0.48 × its speed here, not enough to switch (measured by an earlier run of this "
-        "model, batch and machine).")
+        "model and batch on this machine).")
+    assert describe(ModeChoice(XLA, 1.5, "earlier", measured_by=12)).endswith("(measured by run #12 of this model "
+                                                                            "and batch on this machine).")
     assert describe(ModeChoice(XLA, None, "forced")) == "XLA, as the run asked."
-    assert describe(ModeChoice(KERAS, None, "a run of 12 steps: too short to be worth measuring")) == \
-        "Keras' default (a run of 12 steps: too short to be worth measuring)."
+    assert describe(ModeChoice(KERAS, None, "a run of 12 steps: measuring pays from 300 steps on")) == \
+        "Keras' default (a run of 12 steps: measuring pays from 300 steps on)."
     assert describe(None) is None
 
 
@@ -67,12 +69,12 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert 0 < measured.probe_seconds < 120
     second = jobs.submit(TrainConfig(name="auto again", **long_enough), settings)
     assert execute_run(second, settings) == SUCCEEDED
-    assert run_mode(store, second) == ModeChoice(measured.mode, measured.speedup, "earlier")  # nothing measured
+    assert run_mode(store, second) == ModeChoice(measured.mode, measured.speedup, "earlier", measured_by=first)
     forced = jobs.submit(TrainConfig(name="forced", training_mode="keras", **long_enough), settings)
     assert execute_run(forced, settings) == SUCCEEDED
     assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")
     # The same seed trains to the same result whichever mode `auto` took (the probe never moves its weights).
     assert abs(store.get(first).test_accuracy - store.get(forced).test_accuracy) <= 0.05
     assert jobs.training_mode_text(forced, settings) == "Keras' default, as the run asked."
-    assert jobs.training_mode_text(second, settings).endswith("(measured by an earlier run of this model, batch and "
-                                                              "machine).")
+    assert jobs.training_mode_text(second, settings).endswith(f"(measured by run #{first} of this model and batch on "
+                                                              "this machine).")

@@ -157,8 +157,11 @@ class Reporter:
                 say(f"this fit is run #{self.run_id} on Train Lab ({self.sink.where}): see it on the Runs page")
             elif op == "report" and answer.get("cancel"):
                 self.cancel_asked.set()
-            elif op == "model" and Path(payload["path"]).parent == spool_dir():
-                Path(payload["path"]).unlink(missing_ok=True)  # copied into the run's folder: the copy here goes
+            elif op == "model":
+                if Path(payload["path"]).parent == spool_dir():
+                    Path(payload["path"]).unlink(missing_ok=True)  # copied into the run's folder: the copy here goes
+                say(f"the trained model is kept as your model file {answer['name']!r} on the Models page"
+                    if "name" in answer else f"the trained model is on run #{self.run_id}'s page")
         self._back_online()
 
     def _offline_seconds(self) -> float:

@@ -192,16 +192,19 @@ def _submit(args, parser) -> int:
 
 
 def _list(args, parser) -> int:
-    for run in jobs.list_runs(limit=args.limit):
+    for run in jobs.list_runs(limit=args.limit, actor=OPERATOR):  # the server's shell: a teacher's rights
         print(f"#{run.id:<5} {run.status:<10} {percent(run.test_accuracy):>9}  {run.name}  [{progress_text(run)}]")
     return 0
 
 
 def _show(args, parser) -> int:
-    run = jobs.get_run(args.run_id)
+    run = jobs.get_run(args.run_id, actor=OPERATOR)
     if run is None:
         raise jobs.JobError(f"run: there is no run #{args.run_id}")
     print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
+    mode = jobs.training_mode_text(run.id, actor=OPERATOR)
+    if mode:
+        print(f"training mode: {mode}")
     return 0
 
 

@@ -51,6 +51,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         plan = sweeps.plan(spec, actor=OPERATOR)
         print(f"{len(plan.trials)} runs, about {duration(plan.wall_seconds)} with {plan.workers} workers"
               f"{'' if plan.estimate.measured else ' (rough guess)'}")
+        if spec.retrain_epochs:
+            print(f"then the best setting on each dataset retrained for {spec.retrain_epochs} epochs on all its "
+                  "training data (no validation split) and tested once")
         if args.dry_run:
             for trial in plan.trials:
                 print("  " + trial.config.display_name())
@@ -70,6 +73,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         runs = sweeps.runs_frame(sweep_id)
         print(sweeps.progress(runs).text())
         table = sweeps.trials_table(runs).sort_values("val_accuracy", ascending=False)
+        print("* the best trial on its dataset, by validation accuracy")
         for row in table.itertuples():
             print(f"{'*' if row.best else ' '} #{row.run:<5} {row.status:<10} val {percent(row.val_accuracy):>7}  "
                   f"test {percent(row.test_accuracy):>7}  {row.dataset} · {row.architecture} · {row.optimizer} "
@@ -77,7 +81,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         for dataset, note in sweep_retrains.retrain_notes(sweep_id).items():
             print(f"retrain of the best on {dataset}: {note}")
         for row in runs[runs["role"] == RETRAIN].itertuples():
-            print(f"  #{row.run:<5} {row.status:<10} test {percent(row.test_accuracy):>7}  retrain on {row.dataset}")
+            print(f"  #{row.run:<5} {row.status:<10} test {percent(row.test_accuracy):>7}  retrain on {row.dataset}: "
+                  f"{row.architecture} · {row.optimizer} lr={row.learning_rate:g} · {row.epochs} epochs on all its "
+                  "training data")
         return 0
     if args.action == "cancel":
         print(f"sweep #{sweep_id}: {sweeps.cancel(sweep_id, actor=OPERATOR)} runs cancelled or stopping")

@@ -256,7 +256,7 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
         raise ConfigError("training_mode", f"must be one of {', '.join(TRAINING_MODES)}; got {config.training_mode!r}")
     if config.training_mode == "xla" and config.augmentation:
         raise ConfigError("training_mode", "XLA does not compile the augmentation layers' image operations here; "
-                          "choose keras, or augmentation none")
+                          "choose Keras' default (keras) or Fastest, measured (auto), or no augmentation")
 
 
 def _model_input(config: TrainConfig, info: DatasetInfo) -> tuple[DatasetInfo, tuple[int, ...]]:

@@ -29,10 +29,12 @@ class ModeChoice:
     speedup: float | None
     how: str
     probe_seconds: float | None = None  # what measuring cost this run, when it measured
+    measured_by: int | None = None  # the run whose measurement an `earlier` choice took
 
     def to_dict(self) -> dict:
         """As stored."""
-        return {"mode": self.mode, "speedup": self.speedup, "how": self.how, "probe_seconds": self.probe_seconds}
+        return {"mode": self.mode, "speedup": self.speedup, "how": self.how, "probe_seconds": self.probe_seconds,
+                "measured_by": self.measured_by}
 
 
 def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, threads: int,
@@ -54,7 +56,8 @@ def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring:
     if augmented:
         return ModeChoice(KERAS, None, "augmentation: XLA does not compile its image operations here")
     if total_steps < MIN_STEPS_TO_MEASURE:
-        return ModeChoice(KERAS, None, f"a run of {total_steps} steps: too short to be worth measuring")
+        return ModeChoice(KERAS, None, f"a run of {total_steps} steps: measuring pays from "
+                                       f"{MIN_STEPS_TO_MEASURE} steps on")
     return None
 
 
@@ -79,7 +82,8 @@ def describe(choice: ModeChoice | None) -> str | None:
         return None
     took = f" in {choice.probe_seconds:.1f} s" if choice.probe_seconds else ""
     source = {"measured": f"measured{took} at the start of this run",
-              "earlier": "measured by an earlier run of this model, batch and machine"}.get(choice.how)
+              "earlier": f"measured by {f'run #{choice.measured_by}' if choice.measured_by else 'an earlier run'} "
+                         "of this model and batch on this machine"}.get(choice.how)
     if choice.how == "forced":
         return ("XLA" if choice.mode == XLA else "Keras' default") + ", as the run asked."
     if source is None:

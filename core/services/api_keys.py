@@ -1,4 +1,4 @@
-"""A student's API keys: made and revoked on the Class page (or `python -m core keys`), each acting as that
+"""A student's API keys: made and revoked on the Your code page, each acting as that
 student alone for their own scripts' reports to the class's server (core/web/track_api.py). A key is shown
 once, when made; the store keeps only its SHA-256."""
 from __future__ import annotations

@@ -70,10 +70,12 @@ def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
 
 
 def _refuse_a_laptops_model(run_id: int, settings: Settings) -> None:
-    """A tracked run's model sent from a laptop is a student's file: looked at on the Models page, never here."""
+    """A tracked run's model sent over the class's API is a student's file: looked at on the Models page, never
+    here."""
     if (kept := tracked_models.linked_model_file(run_id, settings)) is not None:
-        raise NoModel(f"run: #{run_id}'s model came from a laptop, and the dashboard does not load those in its "
-                      f"own process; it is model file #{kept} on the Models page (its layers, feature maps and score)")
+        raise NoModel(f"run: #{run_id}'s model was sent by its script over the class's API, and the dashboard does "
+                      f"not load those in its own process; it is model file #{kept} on the Models page (its layers, "
+                      "feature maps and score)")
 
 
 def _model(run_id: int, settings: Settings, actor: Actor | None):

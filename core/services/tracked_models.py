@@ -16,7 +16,7 @@ from core.domain.statuses import RUNNING, SUCCEEDED
 from core.domain.tracked_runs import TrackedRunRefused
 from core.services import model_files
 from core.services.tracking import reporter_run, store_of
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from core.store.model_files import model_file
 
 MARKER = "model_file.json"  # in a run's folder: its model.keras came from a laptop and is this model file
@@ -66,3 +66,17 @@ def receive(run_id: int, key: str, path: Path, settings: Settings, actor: Actor)
     shutil.copyfile(settings.models_dir / f"{kept.id}.keras", folder / "model.part")
     (folder / "model.part").replace(folder / "model.keras")
     return kept
+
+
+def sent_model_note(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> str | None:
+    """What a run's page says in place of "Look inside the model" when its model was sent over the class's API
+    (None for any other run)."""
+    settings = settings or load_settings()
+    kept = linked_model_file(run_id, settings)
+    if kept is None:
+        return None
+    found = model_files.usable_file(kept, settings, actor)
+    name = f"the model file “{found.title}”" if found is not None else f"model file #{kept}"
+    return (f"Its trained model was sent by its script over the class's API and is kept as {name}: look inside it "
+            "on the Models page (its layers, diagram, feature maps and score). The dashboard does not load a model "
+            "a script sent in its own process.")

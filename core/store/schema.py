@@ -133,7 +133,8 @@ CREATE TABLE IF NOT EXISTS mode_measurements (
     speedup REAL,                -- XLA's steps per second over Keras' default's
     keras_seconds REAL NOT NULL, -- a timed step's seconds in each mode
     xla_seconds REAL,
-    measured_at REAL NOT NULL
+    measured_at REAL NOT NULL,
+    run_id INTEGER               -- the run that measured it (its page says so; later runs name it)
 );
 CREATE TABLE IF NOT EXISTS sweep_retrains (
     sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,

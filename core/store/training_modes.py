@@ -11,19 +11,19 @@ from core.store.runs import RunStore
 
 def measured_choice(store: RunStore, key: str) -> ModeChoice | None:
     """The choice an earlier run measured for shape `key`, marked as earlier; None when none has."""
-    row = store.connection().execute("SELECT mode, speedup FROM mode_measurements WHERE shape_key=?",
+    row = store.connection().execute("SELECT mode, speedup, run_id FROM mode_measurements WHERE shape_key=?",
                                      (key,)).fetchone()
-    return ModeChoice(row[0], row[1], "earlier") if row else None
+    return ModeChoice(row[0], row[1], "earlier", measured_by=row[2]) if row else None
 
 
 def keep_measurement(store: RunStore, key: str, choice: ModeChoice, keras_seconds: float,
-                     xla_seconds: float | None) -> None:
-    """Keep what a run measured for shape `key` (the latest measurement wins)."""
+                     xla_seconds: float | None, run_id: int | None = None) -> None:
+    """Keep what run `run_id` measured for shape `key` (the latest measurement wins)."""
     with store.transaction() as conn:
         conn.execute("DELETE FROM mode_measurements WHERE shape_key=?", (key,))
         conn.execute("INSERT INTO mode_measurements (shape_key, mode, speedup, keras_seconds, xla_seconds, "
-                     "measured_at) VALUES (?, ?, ?, ?, ?, ?)",
-                     (key, choice.mode, choice.speedup, keras_seconds, xla_seconds, time.time()))
+                     "measured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (key, choice.mode, choice.speedup, keras_seconds, xla_seconds, time.time(), run_id))
 
 
 def record_run_mode(store: RunStore, run_id: int, choice: ModeChoice) -> None:

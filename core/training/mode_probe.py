@@ -34,7 +34,7 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
         choice = measured_choice(store, key)
         if choice is None:
             choice, keras_seconds, xla_seconds = measure(model, compile_for, probe_batches())
-            keep_measurement(store, key, choice, keras_seconds, xla_seconds)
+            keep_measurement(store, key, choice, keras_seconds, xla_seconds, run_id)
     record_run_mode(store, run_id, choice)
     return choice
 

@@ -37,8 +37,8 @@ def progress_text(run: Run) -> str:
 
 
 def percent(value: float | None) -> str:
-    """0.9123 -> '91.23 %'; None -> '—'."""
-    return "—" if value is None else share(value)
+    """0.9123 -> '91.23 %'; None (or NaN, a pandas frame's missing value) -> '—'."""
+    return "—" if value is None or value != value else share(value)
 
 
 def count(value: int | None) -> str:

@@ -20,7 +20,9 @@ CAPTURED = ("Each `fit` becomes a run: its live loss and accuracy, every metric 
             "size, epochs, how much training and validation data, the model's layers and parameter count, the "
             "input shape, the script's name and arguments, and a `model.evaluate` after `fit` as its test "
             "figures. Ctrl+C ends it as cancelled, an error as failed with the error, and Cancel on the Runs page "
-            "stops `fit` at its next batch.")
+            "stops `fit` at its next batch. With `save_model=True` (or `track --save-model`) a fit that succeeded "
+            "also hands its trained model over; sent to a class's server it is checked there and kept as your "
+            "model file on the Models page.")
 
 
 def server_address(page_url: str | None) -> str:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import Refusal
-from core.services import run_models
+from core.services import run_models, tracked_models
 from core.views.display import escape_markdown
 from core.views.image_grid import heat_overlay, map_grid
 from pages.common.auth import current_actor
@@ -100,6 +100,10 @@ def _guarded(body, *args) -> None:
 
 def inside_model(run_id: int, predictions) -> None:
     """The section, behind a toggle: loading a model takes a second or more the first time."""
+    sent = tracked_models.sent_model_note(run_id, actor=current_actor())
+    if sent:  # a student's file: never loaded here, said before anyone reaches for the toggle
+        st.info(escape_markdown(sent), icon=":material/info:")
+        return
     if not st.toggle("Look inside the model", key=f"inside_{run_id}",
                      help="Try it on a photo, see what it looks at, its filters and feature maps."):
         return
