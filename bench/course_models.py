@@ -35,9 +35,10 @@ OUT = Path(__file__).resolve().parent / "out" / "course_models.json"
 
 def _config(label: str, seed: int, quick: bool) -> TrainConfig:
     dataset, architecture, options, batch = MODELS[label]
-    size = (3000 if quick else 12000) if dataset == FASHION else (2000 if quick else 8000)
+    size = (3000 if quick else 24000) if dataset == FASHION else (2000 if quick else 8000)
     return TrainConfig(dataset=dataset, architecture=architecture, arch_options=options, batch_size=batch,
-                       epochs=1 if quick else 3, train_subset=size, seed=seed, name=f"bench {label} seed {seed}")
+                       epochs=1 if quick else (5 if dataset == FASHION else 3), train_subset=size, seed=seed,
+                       name=f"bench {label} seed {seed}")
 
 
 def _plain(config: TrainConfig) -> tuple[float, float]:

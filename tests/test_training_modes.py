@@ -5,20 +5,38 @@ import pytest
 
 from core.domain.config import TrainConfig
 from core.domain.statuses import SUCCEEDED
-from core.domain.training_modes import KERAS, MIN_GAIN, XLA, ModeChoice, choose, describe, not_measured, shape_key
+from core.domain.training_modes import (
+    KERAS,
+    MIN_GAIN,
+    XLA,
+    ModeChoice,
+    Timings,
+    again,
+    choose,
+    describe,
+    not_measured,
+    shape_key,
+)
 from core.services import jobs
 from core.settings import load_settings
 from core.store.training_modes import keep_measurement, measured_choice, run_mode
 from core.training.fit import execute_run
 
 
-def test_xla_is_chosen_only_when_clearly_faster_and_reaching_the_same_loss():
-    assert choose(0.010, 0.006, 0.500, 0.501) == ModeChoice(XLA, pytest.approx(10 / 6), "measured")
-    assert choose(0.010, 0.010 / (MIN_GAIN - 0.01), 0.5, 0.5).mode == KERAS  # faster, but within the noise
-    assert choose(0.004, 0.008, 0.5, 0.5) == ModeChoice(KERAS, 0.5, "measured")  # a conv net: XLA is slower
-    differs = choose(0.010, 0.005, 0.500, 0.600)
+def test_xla_is_chosen_only_when_clearly_faster_over_the_run_with_its_compiles_and_reaching_the_same_loss():
+    dense = Timings(keras_step=0.010, xla_step=0.006, keras_start=0.2, xla_start=1.5)  # XLA's compile: 1.5 s
+    long = choose(dense, 0.500, 0.501, total_steps=10_000)
+    # 100.4 s expected as Keras' default, 63 s with XLA (its two compiles counted)
+    assert (long.mode, long.speedup, long.run_gain) == (XLA, pytest.approx(10 / 6), pytest.approx(100.4 / 63, 1e-3))
+    short = choose(dense, 0.5, 0.5, total_steps=500)  # 5.4 s against 6 s: the compile eats the gain
+    assert short.mode == KERAS and short.speedup == pytest.approx(10 / 6) and short.run_gain < 1
+    noise = Timings(0.010, 0.010 / (MIN_GAIN - 0.01), 0.0, 0.0)
+    assert choose(noise, 0.5, 0.5, 10_000).mode == KERAS  # faster, but within the noise
+    conv = choose(Timings(0.004, 0.008, 0.1, 3.0), 0.5, 0.5, 10_000)
+    assert (conv.mode, conv.speedup) == (KERAS, 0.5)  # a conv net: XLA is slower
+    differs = choose(Timings(0.010, 0.005, 0.0, 0.0), 0.500, 0.600, 10_000)
     assert differs.mode == KERAS and differs.how == "measured: XLA's loss differed (0.6 against 0.5)"
-    failed = choose(0.010, None, 0.5, None, "XLA cannot compile op Foo")
+    failed = choose(None, 0.5, None, 10_000, "XLA cannot compile op Foo")
     assert (failed.mode, failed.speedup, failed.how) == (KERAS, None, "measured: XLA failed here (XLA cannot compile "
                                                                       "op Foo)")
 
@@ -33,13 +51,14 @@ def test_what_is_decided_without_measuring():
 
 
 def test_the_run_pages_line_says_which_mode_and_by_how_much():
-    assert describe(ModeChoice(XLA, 1.523, "measured", 2.34)) == ("XLA: 1.52 × faster than Keras' default here "
-                                                                  "(measured in 2.3 s at the start of this run).")
-    assert describe(ModeChoice(KERAS, 0.48, "earlier")) == (
-        "Keras' default: XLA ran at 0.48 × its speed here, not enough to switch (measured by an earlier run of this "
-        "model and batch on this machine).")
-    assert describe(ModeChoice(XLA, 1.5, "earlier", measured_by=12)).endswith("(measured by run #12 of this model "
-                                                                            "and batch on this machine).")
+    assert describe(ModeChoice(XLA, 1.523, "measured", 2.34, run_gain=1.41, steps=9000)) == (
+        "XLA: 1.52 × faster a step than Keras' default here, about 1.41 × over this run with its compiles (measured "
+        "in 2.3 s at the start of this run).")
+    assert describe(ModeChoice(KERAS, 1.3, "earlier", measured_by=12, run_gain=0.95, steps=506)) == (
+        "Keras' default: XLA was 1.30 × faster a step here, but over this run's 506 steps its compiles would cost "
+        "about what it saves (measured by run #12 of this model and batch on this machine).")
+    assert describe(ModeChoice(KERAS, 0.48, "measured", 3.0, run_gain=0.5, steps=900)) == (
+        "Keras' default: XLA ran at 0.48 × its speed a step here (measured in 3.0 s at the start of this run).")
     assert describe(ModeChoice(XLA, None, "forced")) == "XLA, as the run asked."
     assert describe(ModeChoice(KERAS, None, "a run of 12 steps: measuring pays from 300 steps on")) == \
         "Keras' default (a run of 12 steps: measuring pays from 300 steps on)."
@@ -52,10 +71,15 @@ def test_a_measurement_is_kept_per_model_its_options_shape_batch_threads_and_mac
                                                                                        "lab-pc"),
                 shape_key("mlp", {}, (8, 8, 1), 10, 32, 2, "gpu-box"),
                 shape_key("mlp", {"dropout": 0.2}, (8, 8, 1), 10, 32, 2, "lab-pc")}) == 5
-    assert measured_choice(store, key) is None
-    keep_measurement(store, key, ModeChoice(XLA, 1.4, "measured"), 0.01, 0.007)
-    keep_measurement(store, key, ModeChoice(KERAS, 1.05, "measured"), 0.01, 0.0095)  # the latest wins
-    assert measured_choice(store, key) == ModeChoice(KERAS, 1.05, "earlier")
+    assert measured_choice(store, key, 10_000) is None
+    dense = Timings(0.010, 0.006, 0.2, 1.5)
+    keep_measurement(store, key, dense, 0.010, 0.2, True, run_id=4)
+    # Each later run decides for its own length from the kept timings.
+    assert measured_choice(store, key, 10_000) == again(dense, 10_000, "earlier", 4)
+    assert measured_choice(store, key, 10_000).mode == XLA and measured_choice(store, key, 500).mode == KERAS
+    keep_measurement(store, key, None, 0.010, 0.2, False, run_id=5)  # the latest wins: XLA failed there
+    assert measured_choice(store, key, 10_000) == ModeChoice(KERAS, None, "earlier: XLA failed or differed in its "
+                                                             "result for this model here", measured_by=5)
 
 
 def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(lab, store, monkeypatch):
@@ -69,7 +93,8 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert 0 < measured.probe_seconds < 120
     second = jobs.submit(TrainConfig(name="auto again", **long_enough), settings)
     assert execute_run(second, settings) == SUCCEEDED
-    assert run_mode(store, second) == ModeChoice(measured.mode, measured.speedup, "earlier", measured_by=first)
+    again_ = run_mode(store, second)
+    assert (again_.how, again_.measured_by, again_.speedup) == ("earlier", first, measured.speedup)
     forced = jobs.submit(TrainConfig(name="forced", training_mode="keras", **long_enough), settings)
     assert execute_run(forced, settings) == SUCCEEDED
     assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")

@@ -129,10 +129,11 @@ CREATE TABLE IF NOT EXISTS run_modes (
 );
 CREATE TABLE IF NOT EXISTS mode_measurements (
     shape_key TEXT PRIMARY KEY,  -- model, input, batch, optimizer, threads and machine (core/domain/training_modes.py)
-    mode TEXT NOT NULL,          -- what `auto` chose for it
-    speedup REAL,                -- XLA's steps per second over Keras' default's
+    same_result INTEGER NOT NULL, -- 1: XLA trained and reached Keras' default's loss; 0: it failed or differed
     keras_seconds REAL NOT NULL, -- a timed step's seconds in each mode
     xla_seconds REAL,
+    keras_start REAL NOT NULL,   -- each mode's start (tracing; XLA's compile) beyond its steps
+    xla_start REAL,
     measured_at REAL NOT NULL,
     run_id INTEGER               -- the run that measured it (its page says so; later runs name it)
 );

@@ -5,25 +5,33 @@ from __future__ import annotations
 import json
 import time
 
-from core.domain.training_modes import ModeChoice
+from core.domain.training_modes import KERAS, ModeChoice, Timings, again
 from core.store.runs import RunStore
 
 
-def measured_choice(store: RunStore, key: str) -> ModeChoice | None:
-    """The choice an earlier run measured for shape `key`, marked as earlier; None when none has."""
-    row = store.connection().execute("SELECT mode, speedup, run_id FROM mode_measurements WHERE shape_key=?",
-                                     (key,)).fetchone()
-    return ModeChoice(row[0], row[1], "earlier", measured_by=row[2]) if row else None
+def measured_choice(store: RunStore, key: str, total_steps: int) -> ModeChoice | None:
+    """The choice for a run of `total_steps` from an earlier run's measurement of shape `key`; None when none has."""
+    row = store.connection().execute(
+        "SELECT same_result, keras_seconds, xla_seconds, keras_start, xla_start, run_id FROM mode_measurements "
+        "WHERE shape_key=?", (key,)).fetchone()
+    if row is None:
+        return None
+    if not row[0] or row[2] is None:
+        return ModeChoice(KERAS, None, "earlier: XLA failed or differed in its result for this model here",
+                          measured_by=row[5])
+    return again(Timings(row[1], row[2], row[3], row[4]), total_steps, "earlier", row[5])
 
 
-def keep_measurement(store: RunStore, key: str, choice: ModeChoice, keras_seconds: float,
-                     xla_seconds: float | None, run_id: int | None = None) -> None:
+def keep_measurement(store: RunStore, key: str, timings: Timings | None, keras_step: float, keras_start: float,
+                     same_result: bool, run_id: int | None = None) -> None:
     """Keep what run `run_id` measured for shape `key` (the latest measurement wins)."""
     with store.transaction() as conn:
         conn.execute("DELETE FROM mode_measurements WHERE shape_key=?", (key,))
-        conn.execute("INSERT INTO mode_measurements (shape_key, mode, speedup, keras_seconds, xla_seconds, "
-                     "measured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (key, choice.mode, choice.speedup, keras_seconds, xla_seconds, time.time(), run_id))
+        conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, xla_seconds, keras_start, "
+                     "xla_start, measured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (key, int(same_result and timings is not None), keras_step,
+                      timings.xla_step if timings else None, keras_start, timings.xla_start if timings else None,
+                      time.time(), run_id))
 
 
 def record_run_mode(store: RunStore, run_id: int, choice: ModeChoice) -> None:

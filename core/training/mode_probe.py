@@ -13,7 +13,17 @@ from dataclasses import replace
 import numpy as np
 
 from core.domain.config import TrainConfig
-from core.domain.training_modes import KERAS, TIMED_STEPS, WARM_STEPS, XLA, ModeChoice, choose, not_measured, shape_key
+from core.domain.training_modes import (
+    KERAS,
+    TIMED_STEPS,
+    WARM_STEPS,
+    XLA,
+    ModeChoice,
+    Timings,
+    choose,
+    not_measured,
+    shape_key,
+)
 from core.store.runs import RunStore
 from core.store.training_modes import keep_measurement, measured_choice, record_run_mode
 
@@ -31,16 +41,17 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
         run = store.get(run_id)
         key = shape_key(config.architecture, config.arch_options, model.input_shape[1:], model.output_shape[-1],
                         config.batch_size, run.threads or 0, socket.gethostname())
-        choice = measured_choice(store, key)
+        choice = measured_choice(store, key, total_steps)
         if choice is None:
-            choice, keras_seconds, xla_seconds = measure(model, compile_for, probe_batches())
-            keep_measurement(store, key, choice, keras_seconds, xla_seconds, run_id)
+            choice, timings, keras_step, keras_start = measure(model, compile_for, probe_batches(), total_steps)
+            keep_measurement(store, key, timings, keras_step, keras_start, choice.how == "measured", run_id)
     record_run_mode(store, run_id, choice)
     return choice
 
 
-def measure(model, compile_for, batches: list) -> tuple[ModeChoice, float, float | None]:
-    """(the choice, Keras' default's seconds per step, XLA's or None when it failed) for `model` on `batches`."""
+def measure(model, compile_for, batches: list, total_steps: int):
+    """(the choice for a run of `total_steps`, the Timings or None when XLA failed, Keras' default's seconds a step
+    and start) for `model` on `batches`."""
     import keras
 
     began = time.perf_counter()
@@ -67,13 +78,16 @@ def measure(model, compile_for, batches: list) -> tuple[ModeChoice, float, float
                 if mode == KERAS:
                     raise
                 failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    keras_seconds = min(seconds[KERAS][1:])
-    xla_seconds = min(seconds[XLA][1:]) if failed is None else None
-    choice = replace(choose(keras_seconds, xla_seconds, losses[KERAS], losses.get(XLA), failed),
+    keras_step = min(seconds[KERAS][1:])
+    keras_start = max(0.0, WARM_STEPS * (seconds[KERAS][0] - keras_step))  # tracing, beyond the steps themselves
+    timings = None
+    if failed is None:
+        xla_step = min(seconds[XLA][1:])
+        timings = Timings(keras_step, xla_step, keras_start, max(0.0, WARM_STEPS * (seconds[XLA][0] - xla_step)))
+    choice = replace(choose(timings, losses[KERAS], losses.get(XLA), total_steps, failed),
                      probe_seconds=round(time.perf_counter() - began, 2))
-    log.info("training mode: Keras' default %.2f ms a step, XLA %s: %s", 1000 * keras_seconds,
-             f"{1000 * xla_seconds:.2f} ms" if xla_seconds else "failed", choice)
-    return choice, keras_seconds, xla_seconds
+    log.info("training mode: %s (%s)", choice, timings)
+    return choice, timings, keras_step, keras_start
 
 
 def probe_batches(x: np.ndarray, y: np.ndarray, indices: np.ndarray, batch_size: int, make_batches) -> list:
