@@ -55,6 +55,7 @@ class Dispatcher:
     def run(self) -> int:
         """Dispatch until SIGTERM, or until there is no reason to go on; exit code 0."""
         self.open()
+        self._idle_since = time.monotonic()  # opening (TensorFlow's import, the pool's fork) is not idleness
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         try:
             while not self.stopping.is_set():

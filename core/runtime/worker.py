@@ -106,7 +106,8 @@ def ensure_running(settings: Settings | None = None, warm: bool = True) -> bool:
     elif pool.running:
         return False
     starting = _STARTING.get(settings.home)
-    if starting is not None and starting.poll() is None and time.monotonic() - starting.started < START_GRACE:
+    if starting is not None and starting.poll() is None and process_alive(starting.pid) and \
+            time.monotonic() - starting.started < START_GRACE:
         return False  # started a moment ago, and not holding the lock yet: one pool is on its way
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "workers.log", "ab") as logfile:
