@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,7 @@ def the_lab() -> dict:
         best = sweeps.best_trials(runs)["fashion_mnist"]
     finally:
         worker.stop(settings)
+        shutil.rmtree(home, ignore_errors=True)
     return {"way": "Train Lab preset (CLI)", "search s": round(search_end - started),
             "retrain s": round(retrain.finished_at - search_end), "total s": round(retrain.finished_at - started),
             "best setting": f"{best['architecture']} · {best['optimizer']} · {best['learning_rate']:g}",
