@@ -120,7 +120,7 @@ def test_a_pool_running_old_code_is_replaced_when_idle(lab):
 
 def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
     from core.domain.sweep_spec import SweepSpec, Variant
-    from core.services import sweep_retrains, sweeps
+    from core.services import sweeps
 
     settings = pool
     # 1. Two short trials train on the two workers and the results table fills in; the dispatcher then queues
@@ -128,7 +128,7 @@ def test_a_sweep_trains_through_the_pool_and_cancels_as_a_whole(pool):
     short = SweepSpec(name="short", datasets=("digits",), variants=(Variant("mlp", "mlp"),), optimizers=("adam",),
                       learning_rates=(1e-3, 1e-2), batch_sizes=(16,), epochs=(2,), shared={"train_subset": 300},
                       retrain_epochs=1)
-    done_id = sweep_retrains.start(short, settings)
+    done_id = sweeps.start(short, settings)
 
     def finished_with_retrain():
         frame = sweeps.runs_frame(done_id, settings)

@@ -18,7 +18,7 @@ TWO_TRIALS = SweepSpec(name="retrained", datasets=("digits",), variants=parse_va
 
 
 def test_the_best_setting_is_retrained_by_itself_once_the_search_has_ended(lab, store, capsys):
-    sweep_id = sweep_retrains.start(TWO_TRIALS, lab)
+    sweep_id = sweeps.start(TWO_TRIALS, lab)
     first, second = (int(r) for r in sweeps.runs_frame(sweep_id, lab)["run"])
     assert sweep_retrains.queue_due(lab) == []  # both trials still queued
     assert sweep_retrains.retrain_notes(sweep_id, lab) == {"digits": "queued by itself once every trial on it has "
@@ -44,7 +44,7 @@ def test_a_retrain_its_owner_could_never_run_is_refused_before_anything_is_queue
     assert capsys.readouterr().err.startswith("error: retrain the best: epochs: ")
     assert store.list_runs() == [] and sweeps.sweeps(lab) == []
     with pytest.raises(SweepError, match="^retrain the best: epochs must be a whole number from 1 up; got 0$"):
-        sweep_retrains.start(TWO_TRIALS.__class__(**{**TWO_TRIALS.__dict__, "retrain_epochs": 0}), lab)
+        sweeps.start(TWO_TRIALS.__class__(**{**TWO_TRIALS.__dict__, "retrain_epochs": 0}), lab)
 
 
 def test_a_students_retrain_is_queued_as_the_student_under_the_class_limits(lab, store, monkeypatch):
@@ -57,8 +57,8 @@ def test_a_students_retrain_is_queued_as_the_student_under_the_class_limits(lab,
     tess, amy = Actor("tess", TEACHER), Actor("amy", STUDENT)
     class_service.set_rules({"epochs": "3"}, settings, actor=tess)
     with pytest.raises(SweepError, match="^retrain the best: limit: 5 epochs is over the class limit of 3"):
-        sweep_retrains.start(TWO_TRIALS.__class__(**{**TWO_TRIALS.__dict__, "retrain_epochs": 5}), settings, amy)
-    sweep_id = sweep_retrains.start(TWO_TRIALS, settings, amy)
+        sweeps.start(TWO_TRIALS.__class__(**{**TWO_TRIALS.__dict__, "retrain_epochs": 5}), settings, amy)
+    sweep_id = sweeps.start(TWO_TRIALS, settings, amy)
     for run_id in sweeps.runs_frame(sweep_id, settings, amy)["run"]:
         assert execute_run(int(run_id), settings) == SUCCEEDED
     (retrain,) = sweep_retrains.queue_due(settings)

@@ -58,7 +58,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             for trial in plan.trials:
                 print("  " + trial.config.display_name())
             return 0
-        sweep_id = sweep_retrains.start(spec, actor=OPERATOR)
+        sweep_id = sweeps.start(spec, actor=OPERATOR)
         print(f"sweep #{sweep_id} queued" + (f"; the best setting on each dataset is retrained for "
                                               f"{spec.retrain_epochs} epochs as soon as its trials have ended"
                                               if spec.retrain_epochs else ""))

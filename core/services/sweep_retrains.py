@@ -2,49 +2,23 @@
 EPOCHS`): the course assignment's "then the best setting trained once more", without waiting for the person to
 come back. The retrain of a dataset is queued as soon as the winner is certain (every trial on that dataset has
 ended), by the dispatcher's housekeeping (core/runtime/dispatcher.py), as the sweep's owner and under the class's
-limits, at most once; one that cannot be queued keeps its one-line reason for `sweep show`."""
+limits, at most once; one that cannot be queued keeps its one-line reason for `sweep show`. The sweep asks for
+them when it starts (`sweeps.start`, which also refuses a retrain its owner could never run)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from core.domain.config import ConfigError, validate
 from core.domain.people import OPERATOR, Actor
 from core.domain.sweep_parsing import SweepError
 from core.domain.sweep_spec import SweepSpec
 from core.errors import Refusal
 from core.services import sweeps
-from core.services.classroom import check_submission
 from core.settings import Settings, load_settings
 from core.store.accounts import get_user
 from core.store.runs import RunStore
-from core.store.sweeps import ask_retrains, asked_retrains, due_retrains, settle_retrain
+from core.store.sweeps import asked_retrains, due_retrains, settle_retrain
 
 log = logging.getLogger(__name__)
-
-
-def check(spec: SweepSpec, plan: sweeps.Plan, settings: Settings, actor: Actor) -> None:
-    """Refuse, before anything is queued, a retrain its owner could never run (epochs past the server's or the
-    class's limit)."""
-    if spec.retrain_epochs is None or not plan.trials:
-        return
-    config = replace(plan.trials[0].config, epochs=spec.retrain_epochs, validation_split=0.0, train_subset=None)
-    try:
-        validate(config, settings, plan.model_files)
-        check_submission([config], actor, settings, model_files=plan.model_files)
-    except (ConfigError, Refusal) as exc:
-        raise SweepError(f"retrain the best: {exc}") from None
-
-
-def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None = None) -> int:
-    """`sweeps.start`, noting the retrains the spec asks for; the sweep's id."""
-    settings = settings or load_settings()
-    if spec.retrain_epochs is not None:
-        check(spec, sweeps.plan(spec, settings, actor), settings, actor or OPERATOR)
-    sweep_id = sweeps.start(spec, settings, actor)
-    if spec.retrain_epochs is not None:
-        ask_retrains(RunStore(settings.store_location), sweep_id, spec.datasets)
-    return sweep_id
 
 
 def _owner(store: RunStore, owner: str) -> Actor | None:

@@ -25,6 +25,7 @@ from core.domain.sweep_spec import (
     Trial,
     expand,
 )
+from core.errors import Refusal
 from core.runtime import worker
 from core.services import model_files
 from core.services.accounts import record
@@ -135,13 +136,15 @@ def plan(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None 
 
 
 def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None = None) -> int:
-    """Plan the sweep and store all its runs as queued under one sweep of `actor` (the store is the queue);
-    returns the sweep id."""
+    """Plan the sweep and store all its runs as queued under one sweep of `actor` (the store is the queue), with
+    the retrains its `retrain_epochs` asks for (queued by the dispatcher when the search ends:
+    core/services/sweep_retrains.py); returns the sweep id."""
     settings = settings or load_settings()
     actor = acting(actor, settings)
     checked = plan(spec, settings, actor)
     check_submission([t.config for t in checked.trials], actor, settings, in_one_sweep=True,
                      model_files=checked.model_files)
+    _check_retrain(spec, checked, settings, actor)
     check_executor(settings)
     if settings.autostart_workers:
         worker.ensure_running(settings)
@@ -149,8 +152,21 @@ def start(spec: SweepSpec, settings: Settings | None = None, actor: Actor | None
     new_runs = [NewRun(t.config.display_name(), t.config.to_dict(), t.config.epochs, t.params)
                 for t in checked.trials]
     sweep_id, _ = create_sweep(store, spec.name or "sweep", spec.to_dict(), new_runs, owner_of(actor),
-                                     queue_limit(actor, settings))
+                               queue_limit(actor, settings), spec.datasets if spec.retrain_epochs else ())
     return sweep_id
+
+
+def _check_retrain(spec: SweepSpec, checked: Plan, settings: Settings, actor: Actor) -> None:
+    """Refuse, before anything is queued, a retrain its owner could never run (epochs past the server's or the
+    class's limit): its trials' settings on all the training data for `retrain_epochs` epochs."""
+    if spec.retrain_epochs is None or not checked.trials:
+        return
+    config = replace(checked.trials[0].config, epochs=spec.retrain_epochs, validation_split=0.0, train_subset=None)
+    try:
+        validate(config, settings, checked.model_files)
+        check_submission([config], actor, settings, model_files=checked.model_files)
+    except Refusal as exc:
+        raise SweepError(f"retrain the best: {exc}") from None
 
 
 def sweeps(settings: Settings | None = None, actor: Actor | None = None) -> list[SweepRow]:

@@ -38,15 +38,18 @@ class NewRun:
 
 
 def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], owner: str = "",
-                 max_queued: int | None = None) -> tuple[int, list[int]]:
-    """Insert a sweep of `owner` and all its queued runs in one transaction; returns (sweep id, run ids)
-    (LimitError, nothing stored, if they would put `owner` over `max_queued` runs queued)."""
+                 max_queued: int | None = None, retrain_datasets: tuple[str, ...] = ()) -> tuple[int, list[int]]:
+    """Insert a sweep of `owner`, all its queued runs and the retrains it asks for once its search ends (one per
+    dataset of `retrain_datasets`) in one transaction; returns (sweep id, run ids) (LimitError, nothing stored, if
+    they would put `owner` over `max_queued` runs queued)."""
     with store.transaction() as conn:
         store.guard_queue(conn, owner, len(runs), max_queued)
         cur = conn.execute("INSERT INTO sweeps (name, spec, created_at, owner) VALUES (?, ?, ?, ?) RETURNING id",
                            (name, json.dumps(spec, sort_keys=True), time.time(), owner))
         sweep_id = int(cur.fetchone()[0])
         run_ids = [_link(conn, sweep_id, run, owner) for run in runs]
+        for dataset in retrain_datasets:
+            conn.execute("INSERT INTO sweep_retrains (sweep_id, dataset) VALUES (?, ?)", (sweep_id, dataset))
     return sweep_id, run_ids
 
 
@@ -169,14 +172,6 @@ def mark_stopped(store: RunStore, run_id: int, epoch: int) -> None:
     """Record that halving stopped this trial after `epoch` epochs."""
     with store.transaction() as conn:
         conn.execute("UPDATE sweep_runs SET stopped_at=? WHERE run_id=?", (epoch, run_id))
-
-
-def ask_retrains(store: RunStore, sweep_id: int, datasets: tuple[str, ...]) -> None:
-    """Note that sweep `sweep_id` wants its best setting on each of `datasets` retrained once its search ends."""
-    with store.transaction() as conn:
-        for dataset in datasets:
-            conn.execute("INSERT INTO sweep_retrains (sweep_id, dataset) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                         (sweep_id, dataset))
 
 
 def due_retrains(store: RunStore) -> list[tuple[int, str, str]]:
