@@ -24,19 +24,19 @@ from core.training.fit import execute_run
 
 
 def test_xla_is_chosen_only_when_clearly_faster_over_the_run_with_its_compiles_and_reaching_the_same_loss():
-    dense = Timings(keras_step=0.010, xla_step=0.006, keras_start=0.2, xla_start=1.5)  # XLA's compile: 1.5 s
+    dense = Timings(keras_step=0.010, keras_start=0.2, xla_step=0.006, xla_start=1.5)  # XLA's compile: 1.5 s
     long = choose(dense, 0.500, 0.501, total_steps=10_000)
     # 100.4 s expected as Keras' default, 63 s with XLA (its two compiles counted)
     assert (long.mode, long.speedup, long.run_gain) == (XLA, pytest.approx(10 / 6), pytest.approx(100.4 / 63, 1e-3))
     short = choose(dense, 0.5, 0.5, total_steps=500)  # 5.4 s against 6 s: the compile eats the gain
     assert short.mode == KERAS and short.speedup == pytest.approx(10 / 6) and short.run_gain < 1
-    noise = Timings(0.010, 0.010 / (MIN_GAIN - 0.01), 0.0, 0.0)
+    noise = Timings(0.010, 0.0, 0.010 / (MIN_GAIN - 0.01), 0.0)
     assert choose(noise, 0.5, 0.5, 10_000).mode == KERAS  # faster, but within the noise
-    conv = choose(Timings(0.004, 0.008, 0.1, 3.0), 0.5, 0.5, 10_000)
+    conv = choose(Timings(0.004, 0.1, 0.008, 3.0), 0.5, 0.5, 10_000)
     assert (conv.mode, conv.speedup) == (KERAS, 0.5)  # a conv net: XLA is slower
-    differs = choose(Timings(0.010, 0.005, 0.0, 0.0), 0.500, 0.600, 10_000)
+    differs = choose(Timings(0.010, 0.0, 0.005, 0.0), 0.500, 0.600, 10_000)
     assert differs.mode == KERAS and differs.how == "measured: XLA's loss differed (0.6 against 0.5)"
-    failed = choose(None, 0.5, None, 10_000, "XLA cannot compile op Foo")
+    failed = choose(Timings(0.010, 0.2), 0.5, None, 10_000, "XLA cannot compile op Foo")
     assert (failed.mode, failed.speedup, failed.how) == (KERAS, None, "measured: XLA failed here (XLA cannot compile "
                                                                       "op Foo)")
 
@@ -72,12 +72,12 @@ def test_a_measurement_is_kept_per_model_its_options_shape_batch_threads_and_mac
                 shape_key("mlp", {}, (8, 8, 1), 10, 32, 2, "gpu-box"),
                 shape_key("mlp", {"dropout": 0.2}, (8, 8, 1), 10, 32, 2, "lab-pc")}) == 5
     assert measured_choice(store, key, 10_000) is None
-    dense = Timings(0.010, 0.006, 0.2, 1.5)
-    keep_measurement(store, key, dense, 0.010, 0.2, True, run_id=4)
+    dense = Timings(0.010, 0.2, 0.006, 1.5)
+    keep_measurement(store, key, dense, True, run_id=4)
     # Each later run decides for its own length from the kept timings.
     assert measured_choice(store, key, 10_000) == again(dense, 10_000, "earlier", 4)
     assert measured_choice(store, key, 10_000).mode == XLA and measured_choice(store, key, 500).mode == KERAS
-    keep_measurement(store, key, None, 0.010, 0.2, False, run_id=5)  # the latest wins: XLA failed there
+    keep_measurement(store, key, Timings(0.010, 0.2), False, run_id=5)  # the latest wins: XLA failed there
     assert measured_choice(store, key, 10_000) == ModeChoice(KERAS, None, "earlier: XLA failed or differed in its "
                                                              "result for this model here", measured_by=5)
 

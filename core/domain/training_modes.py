@@ -43,12 +43,13 @@ class ModeChoice:
 
 @dataclass(frozen=True)
 class Timings:
-    """A measurement: each mode's seconds a step, and its start (tracing, for XLA compiling) beyond its steps."""
+    """A measurement: each mode's seconds a step, and its start (tracing, for XLA compiling) beyond its steps;
+    XLA's are None when it failed."""
 
     keras_step: float
-    xla_step: float
     keras_start: float
-    xla_start: float
+    xla_step: float | None = None
+    xla_start: float | None = None
 
 
 def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, threads: int,
@@ -84,12 +85,12 @@ def _gain(timings: Timings, total_steps: int) -> float:
     return expected(timings.keras_step, timings.keras_start) / expected(timings.xla_step, timings.xla_start)
 
 
-def choose(timings: Timings | None, keras_loss: float, xla_loss: float | None, total_steps: int,
+def choose(timings: Timings, keras_loss: float, xla_loss: float | None, total_steps: int,
            xla_error: str | None = None) -> ModeChoice:
     """The rule: XLA when, over the run's `total_steps` with its compiles counted, it is expected MIN_GAIN faster,
     and its loss after the same steps from the same weights matched Keras' default's within LOSS_TOLERANCE; else
     Keras' default."""
-    if xla_error is not None or timings is None or xla_loss is None:
+    if xla_error is not None or timings.xla_step is None or xla_loss is None:
         return ModeChoice(KERAS, None, f"measured: XLA failed here ({xla_error or 'no result'})")
     if abs(xla_loss - keras_loss) > LOSS_TOLERANCE * max(abs(keras_loss), 1e-6):
         return ModeChoice(KERAS, timings.keras_step / timings.xla_step, f"measured: XLA's loss differed "

@@ -19,19 +19,17 @@ def measured_choice(store: RunStore, key: str, total_steps: int) -> ModeChoice |
     if not row[0] or row[2] is None:
         return ModeChoice(KERAS, None, "earlier: XLA failed or differed in its result for this model here",
                           measured_by=row[5])
-    return again(Timings(row[1], row[2], row[3], row[4]), total_steps, "earlier", row[5])
+    return again(Timings(row[1], row[3], row[2], row[4]), total_steps, "earlier", row[5])
 
 
-def keep_measurement(store: RunStore, key: str, timings: Timings | None, keras_step: float, keras_start: float,
-                     same_result: bool, run_id: int | None = None) -> None:
+def keep_measurement(store: RunStore, key: str, timings: Timings, same_result: bool, run_id: int | None = None) -> None:
     """Keep what run `run_id` measured for shape `key` (the latest measurement wins)."""
     with store.transaction() as conn:
         conn.execute("DELETE FROM mode_measurements WHERE shape_key=?", (key,))
         conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, xla_seconds, keras_start, "
                      "xla_start, measured_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (key, int(same_result and timings is not None), keras_step,
-                      timings.xla_step if timings else None, keras_start, timings.xla_start if timings else None,
-                      time.time(), run_id))
+                     (key, int(same_result and timings.xla_step is not None), timings.keras_step, timings.xla_step,
+                      timings.keras_start, timings.xla_start, time.time(), run_id))
 
 
 def record_run_mode(store: RunStore, run_id: int, choice: ModeChoice) -> None:

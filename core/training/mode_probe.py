@@ -43,15 +43,14 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
                         config.batch_size, run.threads or 0, socket.gethostname())
         choice = measured_choice(store, key, total_steps)
         if choice is None:
-            choice, timings, keras_step, keras_start = measure(model, compile_for, probe_batches(), total_steps)
-            keep_measurement(store, key, timings, keras_step, keras_start, choice.how == "measured", run_id)
+            choice, timings = measure(model, compile_for, probe_batches(), total_steps)
+            keep_measurement(store, key, timings, choice.how == "measured", run_id)
     record_run_mode(store, run_id, choice)
     return choice
 
 
 def measure(model, compile_for, batches: list, total_steps: int):
-    """(the choice for a run of `total_steps`, the Timings or None when XLA failed, Keras' default's seconds a step
-    and start) for `model` on `batches`."""
+    """(the choice for a run of `total_steps`, the Timings) for `model` on `batches`."""
     import keras
 
     began = time.perf_counter()
@@ -78,16 +77,15 @@ def measure(model, compile_for, batches: list, total_steps: int):
                 if mode == KERAS:
                     raise
                 failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    keras_step = min(seconds[KERAS][1:])
-    keras_start = max(0.0, WARM_STEPS * (seconds[KERAS][0] - keras_step))  # tracing, beyond the steps themselves
-    timings = None
-    if failed is None:
-        xla_step = min(seconds[XLA][1:])
-        timings = Timings(keras_step, xla_step, keras_start, max(0.0, WARM_STEPS * (seconds[XLA][0] - xla_step)))
+    def step_and_start(mode: str) -> tuple[float, float]:
+        step = min(seconds[mode][1:])
+        return step, max(0.0, WARM_STEPS * (seconds[mode][0] - step))  # the start: tracing, beyond the steps
+
+    timings = Timings(*step_and_start(KERAS), *(step_and_start(XLA) if failed is None else ()))
     choice = replace(choose(timings, losses[KERAS], losses.get(XLA), total_steps, failed),
                      probe_seconds=round(time.perf_counter() - began, 2))
     log.info("training mode: %s (%s)", choice, timings)
-    return choice, timings, keras_step, keras_start
+    return choice, timings
 
 
 def probe_batches(x: np.ndarray, y: np.ndarray, indices: np.ndarray, batch_size: int, make_batches) -> list:
