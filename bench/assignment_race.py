@@ -143,7 +143,7 @@ def main() -> int:
     if not (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").is_file():
         print("needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)", file=sys.stderr)
         return 2
-    from bench.common import machine
+    from bench.common import write_rows
 
     rows, day = [], time.strftime("%Y-%m-%d %H:%M")
     if args.only in (None, "loop"):
@@ -158,8 +158,7 @@ def main() -> int:
         loop, lab = rows
         print(f"Train Lab / for-loop: total {lab['total s'] / loop['total s']:.2f} x, search "
               f"{lab['search s'] / loop['search s']:.2f} x, retrain {lab['retrain s'] / loop['retrain s']:.2f} x")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"date": day, "machine": machine(), "rows": rows}, indent=2))
+    write_rows(OUT, day, rows)
     return 0
 
 

@@ -2,6 +2,7 @@
 waiting for runs, and reading a process's memory."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -25,6 +26,12 @@ def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {memory:.0f} GiB, "
             f"Python {platform.python_version()}, TensorFlow {tf.__version__} (CPU)")
+
+
+def write_rows(path: Path, started: str, rows: list[dict]) -> None:
+    """A figure's rows as JSON, with when it started and the machine it ran on (bench/out/ is not committed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"date": started, "machine": machine(), "rows": rows}, indent=2))
 
 
 class Lab:

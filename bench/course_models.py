@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Lab, machine, start_pool, stop_pool, wait_finished  # noqa: E402
+from bench.common import Lab, start_pool, stop_pool, wait_finished, write_rows  # noqa: E402
 from bench.overhead import PLAIN  # noqa: E402
 from bench.training_modes import FASHION, MODELS  # noqa: E402
 from core.domain.config import TrainConfig  # noqa: E402
@@ -122,8 +122,7 @@ def main() -> int:
     ratios = [r["ratio"] for r in rows]
     print(f"median ratio {statistics.median(ratios):.2f}; slowest {min(ratios):.2f}; "
           f"dense slowest {min((r['ratio'] for r in rows if r['model'] in DENSE), default=float('nan')):.2f}")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"date": started, "machine": machine(), "rows": rows}, indent=2))
+    write_rows(OUT, started, rows)
     return 0
 
 

@@ -90,7 +90,7 @@ def main() -> int:
         return 0
     import pandas as pd
 
-    from bench.common import Lab
+    from bench.common import Lab, write_rows
 
     lab = Lab()
     lab.make_data()
@@ -112,8 +112,7 @@ def main() -> int:
     lab.remove()
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "rows": rows}, indent=2))
+    write_rows(OUT, time.strftime("%Y-%m-%d %H:%M"), rows)
     return 0
 
 
