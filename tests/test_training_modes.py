@@ -100,6 +100,6 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")
     # The same seed trains to the same result whichever mode `auto` took (the probe never moves its weights).
     assert abs(store.get(first).test_accuracy - store.get(forced).test_accuracy) <= 0.05
-    assert jobs.training_mode_text(forced, settings) == "Keras' default, as the run asked."
-    assert jobs.training_mode_text(second, settings).endswith(f"(measured by run #{first} of this model and batch on "
-                                                              "this machine).")
+    assert jobs.training_mode_text(store.get(forced), settings) == "Keras' default, as the run asked."
+    assert jobs.training_mode_text(store.get(second), settings).endswith(
+        f"(measured by run #{first} of this model and batch on this machine).")

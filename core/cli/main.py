@@ -202,7 +202,7 @@ def _show(args, parser) -> int:
     if run is None:
         raise jobs.JobError(f"run: there is no run #{args.run_id}")
     print(json.dumps({**run.__dict__, "config": run.config_dict}, indent=2))
-    mode = jobs.training_mode_text(run.id, actor=OPERATOR)
+    mode = jobs.training_mode_text(run)
     if mode:
         print(f"training mode: {mode}")
     return 0

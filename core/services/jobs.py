@@ -205,13 +205,11 @@ def get_run(run_id: int, settings: Settings | None = None, actor: Actor | None =
     return None if run is None or (owner is not None and run.owner != owner) else run
 
 
-def training_mode_text(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> str | None:
-    """How the run's training step was compiled and why ("XLA: 1.52 × faster than Keras' default here …"), or None
-    (not started, from a script, or trained before modes were kept)."""
-    settings = settings or load_settings()
-    if get_run(run_id, settings, actor) is None:
-        return None
-    return describe_mode(run_mode(_store(settings), run_id))
+def training_mode_text(run: Run, settings: Settings | None = None) -> str | None:
+    """How `run`'s training step was compiled and why ("XLA: 1.52 × faster than Keras' default here …"), or None
+    (not started, from a script, or trained before modes were kept). The caller read `run` with its own actor (a
+    page's run view), as for its metrics."""
+    return describe_mode(run_mode(_store(settings or load_settings()), run.id))
 
 
 def run_metrics(run_id: int, settings: Settings | None = None, actor: Actor | None = None) -> pd.DataFrame:

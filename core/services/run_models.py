@@ -65,11 +65,11 @@ def _model_path(run_id: int, settings: Settings, actor: Actor | None) -> Path:
     if is_model_file(run.config_dict.get("architecture", "")):  # its layers are a student's: workers load them
         raise NoModel(f"run: #{run_id} trained a model file handed in by a student, and the dashboard does not load "
                       "those in its own process; its scores, curves and mistakes are on this page")
-    _refuse_a_laptops_model(run_id, settings)
+    _refuse_a_sent_model(run_id, settings)
     return path
 
 
-def _refuse_a_laptops_model(run_id: int, settings: Settings) -> None:
+def _refuse_a_sent_model(run_id: int, settings: Settings) -> None:
     """A tracked run's model sent over the class's API is a student's file: looked at on the Models page, never
     here."""
     if (kept := tracked_models.linked_model_file(run_id, settings)) is not None:
@@ -100,7 +100,7 @@ def _config(run_id: int, settings: Settings, actor: Actor | None) -> TrainConfig
     if run is None:
         raise NoModel(f"run: there is no run #{run_id}")
     if run.kind == TRACKED:
-        _refuse_a_laptops_model(run_id, settings)
+        _refuse_a_sent_model(run_id, settings)
         return _tracked_input(run, settings)
     return TrainConfig.from_json(run.config)
 

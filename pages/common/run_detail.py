@@ -136,7 +136,7 @@ def _detail(run) -> None:
     if run.notes:
         st.text(run.notes)
     _figures(run)
-    mode = jobs.training_mode_text(run.id, actor=current_actor())
+    mode = jobs.training_mode_text(run)
     if mode:
         st.caption(f"Training mode · {mode}")
     if run.error and run.status == FAILED:
