@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     pool_idle_seconds: float = 1800.0  # a dispatcher with nothing queued or running this long ends (restarts on demand)
     store_busy_seconds: float = 30.0  # how long a process waits for another's write lock on the SQLite store
     autostart_workers: bool = True  # start the worker pool on demand from the app or the CLI
+    # Training processes run at this niceness (0-19, as `nice`): with the cores busy, the web pages, the
+    # dispatcher and your own programs go first; a run alone on an idle machine is as fast as at 0.
+    worker_niceness: Annotated[int, Field(ge=0, le=19)] = 10
     # A run's training mode "auto" measures Keras' default against XLA on its first steps (once per model shape
     # and machine); off: "auto" trains as Keras' default, measuring nothing.
     measure_training_modes: bool = True
@@ -191,3 +194,20 @@ _READ = frozenset({"HOME", "KERAS_HOME"})
 def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
     """Settings() reads os.environ itself; `environment`, what it reads there, is only the cache key."""
     return Settings()
+
+
+# Settings that describe the node itself: a task keeps the node's own values, never the head's.
+NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
+                        "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
+
+
+def settings_for_node(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings a run's task on another machine (a Ray node) takes from the head: every TRAINLAB_ variable
+    except the node-local ones, and where artifacts go (the head's folder: a shared mount, or this machine).
+    On SQLite (one machine) the head's home travels too, since the store is a file in it."""
+    environ = dict(os.environ if environ is None else environ)
+    env = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX) and k not in NODE_LOCAL}
+    env["TRAINLAB_ARTIFACTS"] = str(settings.runs_dir)
+    if not settings.db_url:
+        env["TRAINLAB_HOME"] = str(settings.home)
+    return env

@@ -179,7 +179,8 @@ def start_pool(monkeypatch, **env: str) -> Settings:
         monkeypatch.setenv(name, value)
     settings = load_settings()
     assert worker.ensure_running(settings)
-    wait_for(lambda: worker.status(settings).running, 30, what="the worker pool to start")
+    # Up means holding its lock and its pid written (a test may read the pool's pid at once).
+    wait_for(lambda: (pool := worker.status(settings)).running and pool.pid, 30, what="the worker pool to start")
     return settings
 
 

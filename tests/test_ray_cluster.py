@@ -14,10 +14,9 @@ from core.domain.statuses import CANCELLED, QUEUED, RUNNING, SUCCEEDED
 from core.domain.sweep_parsing import Variant
 from core.domain.sweep_spec import Halving, SweepSpec
 from core.runtime import worker
-from core.runtime.ray_tasks import task_environment
 from core.services import jobs, sweeps
 from core.services.capacity import runs_at_once
-from core.settings import load_settings
+from core.settings import load_settings, settings_for_node
 from core.store.runs import RunStore
 from tests.conftest import on_both_databases, wait_for
 
@@ -163,7 +162,7 @@ def test_a_task_takes_the_heads_settings_but_not_the_nodes_own(lab, monkeypatch)
     monkeypatch.setenv("TRAINLAB_DB_URL", "postgresql://lab@db/trainlab")
     monkeypatch.setenv("TRAINLAB_ARTIFACTS", "/mnt/lab/runs")
     settings = load_settings()
-    env = task_environment(settings, {"TRAINLAB_DB_URL": "postgresql://lab@db/trainlab", "KERAS_HOME": "/k",
+    env = settings_for_node(settings, {"TRAINLAB_DB_URL": "postgresql://lab@db/trainlab", "KERAS_HOME": "/k",
                                       "TRAINLAB_DATA_ROOT": "/data", "TRAINLAB_REPORT_INTERVAL": "0.1", "PATH": "/x"})
     assert env == {"TRAINLAB_DB_URL": "postgresql://lab@db/trainlab", "TRAINLAB_REPORT_INTERVAL": "0.1",
                    "TRAINLAB_ARTIFACTS": "/mnt/lab/runs"}

@@ -52,6 +52,7 @@ def test_small_values_are_raised_to_the_floor_and_blank_ones_are_unset(monkeypat
     ("TRAINLAB_MAX_PARAMS", "1e9", "TRAINLAB_MAX_PARAMS: must be a whole number from 1 up; got '1e9'"),
     ("TRAINLAB_HEARTBEAT_TIMEOUT", "soon", "TRAINLAB_HEARTBEAT_TIMEOUT: must be a number; got 'soon'"),
     ("TRAINLAB_AUTOSTART_WORKERS", "maybe", "TRAINLAB_AUTOSTART_WORKERS: must be true or false"),
+    ("TRAINLAB_WORKER_NICENESS", "20", "TRAINLAB_WORKER_NICENESS: input should be less than or equal to 19"),
 ])
 def test_bad_values_name_the_variable_in_one_line(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)

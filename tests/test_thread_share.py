@@ -2,6 +2,7 @@
 import os
 import time
 
+import psutil
 import pytest
 
 from core.domain.core_share import fair_share
@@ -36,6 +37,8 @@ def test_a_lone_run_trains_with_every_core_and_runs_at_once_share_them(lab, monk
 
         [alone] = finished(jobs.submit(TrainConfig(name="alone", **tiny), settings))
         assert alone.status == "succeeded" and alone.threads == os.cpu_count()
+        # The warm worker trains at the pool's lower priority (the pages and the dispatcher go first).
+        assert psutil.Process(alone.worker_pid).nice() == settings.worker_niceness == 10
         # Two at once: the worker that never trained yet takes the share of two runs (the other keeps the
         # threads it fixed when it trained alone, and ends after its run when they no longer fit).
         overlapping = dict(train_subset=800, epochs=10, batch_size=16)  # both are claimed while both wait

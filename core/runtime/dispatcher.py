@@ -1,16 +1,11 @@
 """The one place that decides what trains next, for this machine's worker pool and a Ray cluster alike.
 
-The store is the only queue: a submitted run waits there as `queued`. One process per data folder, the
-dispatcher (`python -m core worker`, started on demand), looks at the store a few times a second; at each
-look it settles the runs whose slot ended, reaps the lost ones (liveness: core/runtime/liveness.py) and
-hands the fairest queued runs (the class's fair order and limits: core/store/queue.py) to its free
-slots. A slot is a warm local worker process (core/runtime/local_pool.py, the default: a one-machine
-cluster) or room on a Ray node (core/runtime/ray_executor.py); subclasses say only what a slot is.
-
-Pages and commands never change runs: they read the store, and start a dispatcher when none runs (a
-submit, or a page that finds work waiting). A dispatcher ends when stopped, when its data folder or its
-lock file is gone, or after TRAINLAB_POOL_IDLE_SECONDS with nothing queued or running.
-"""
+The store is the only queue. One dispatcher per data folder (`python -m core worker`, started on demand) looks
+at it a few times a second: it settles the runs whose slot ended, reaps the lost ones (core/runtime/liveness.py)
+and hands the fairest queued runs (core/store/queue.py) to its free slots: warm local worker processes
+(core/runtime/local_pool.py, the default) or room on Ray nodes (core/runtime/ray_executor.py). Pages and
+commands never change runs. A dispatcher ends when stopped, when its data folder or lock file is gone, or after
+TRAINLAB_POOL_IDLE_SECONDS with nothing queued or running."""
 from __future__ import annotations
 
 import logging
@@ -110,8 +105,8 @@ class Dispatcher:
         return reap_dead_runs(self.store, self.settings.heartbeat_timeout, now, quiet_since=self._store_back_at)
 
     def reason_to_end(self) -> str | None:
-        """Why this dispatcher should end now, or None: its data folder or lock file is gone (someone
-        deleted the folder: nothing must train into it), or nothing was queued or running for a while."""
+        """Why this dispatcher should end now, or None: its data folder or lock file is gone (nothing must train
+        into a deleted folder), or nothing was queued or running for a while."""
         if self._lock_path is not None and _file_id(self._lock_path) != self._lock_id:
             self.folder_gone = True
             return f"its data folder's lock file {self._lock_path} is gone"

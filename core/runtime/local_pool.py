@@ -1,10 +1,7 @@
-"""The slots of this machine: TRAINLAB_WORKERS warm worker processes, forked by the dispatcher once it has
-imported TensorFlow (imported only: no operation has started its threads or a device, so fork is safe, and each
-worker is warm at once instead of after seconds of import CPU), each training the runs it is handed over a pipe
-(core/runtime/worker_process.py). The dispatcher gives each worker its CPU threads with its first run (a lone
-run gets every core, runs at once share them: README, "A run alone still gets the whole machine") and
-replaces a worker whose threads no longer fit, one that died (its run re-queued once) or one that grew.
-"""
+"""The slots of this machine: TRAINLAB_WORKERS warm worker processes (core/runtime/worker_process.py), forked
+once the dispatcher has imported TensorFlow (imported, not started: fork is safe, and each worker is warm at once).
+Each worker gets its CPU threads with its first run (README, "A run alone still gets the whole machine"); one
+whose threads no longer fit, that died (its run re-queued once) or that grew is replaced."""
 from __future__ import annotations
 
 import contextlib
@@ -67,8 +64,7 @@ class LocalPool(Dispatcher):
         self._stop_flag = _FORK.Event()  # read by the workers: an interruption is the pool stopping
 
     def open(self) -> None:
-        """Fork the workers (a cold pool: at the first look that finds a run queued); each says "ready" once
-        TensorFlow is loaded."""
+        """Fork the workers (a cold pool: at the first look that finds a run queued)."""
         self._warm_up()
         log.info("worker pool: %d workers for %s%s", self.settings.workers, self.settings.home,
                  " (cold: they start with the first queued run)" if self.cold else "")
@@ -119,8 +115,7 @@ class LocalPool(Dispatcher):
         return True
 
     def _ended(self, slot: Slot) -> None:
-        """A worker process ended: forget it (settle() starts a fresh one). A run it left `running` is the
-        liveness check's, which finds its process gone within REAP_EVERY and re-queues it once."""
+        """A worker process ended: forget it (settle() starts a fresh one; liveness re-queues a run it left)."""
         slot.process.join(timeout=1)
         slot.conn.close()
         self.slots.remove(slot)
@@ -162,8 +157,7 @@ class LocalPool(Dispatcher):
 
     def _reshape(self, share: int) -> None:
         """Keep one worker ready for the next run's share: when no free worker has those threads (or is fresh),
-        replace one idle worker whose threads differ. Only one: each replacement costs a TensorFlow import
-        (seconds of CPU, and memory), and a second run would change the share again anyway."""
+        replace one idle worker whose threads differ (only one: a second run would change the share again)."""
         if any(s.renewing or (s.idle and s.threads in (None, share)) for s in self.slots):
             return
         slot = next((s for s in self.slots if s.idle), None)
@@ -178,8 +172,8 @@ class LocalPool(Dispatcher):
         slot.ready = False  # it ends by itself; settle() replaces it
 
     def close(self) -> None:
-        """Stop: each worker re-queues its run once (for the next pool) and ends; stragglers are killed and
-        their runs re-queued here. With the data folder gone there is nothing to hand back: all are killed."""
+        """Stop: each worker re-queues its run once and ends; stragglers are killed and their runs re-queued
+        here. With the data folder gone there is nothing to hand back: all are killed."""
         self._stop_flag.set()
         for slot in self.slots:
             # One without a run holds nothing to hand back: end it at once (one still importing TensorFlow
@@ -212,8 +206,8 @@ class LocalPool(Dispatcher):
 
 
 def _import_tensorflow() -> None:
-    """Import TensorFlow here once (not start it) so each forked worker has it loaded; a broken install is left
-    for the worker to report as it would without this."""
+    """Import TensorFlow here once (not start it) so each forked worker has it; a broken install is the worker's
+    to report."""
     try:
         from core.training.threads import import_tensorflow
 

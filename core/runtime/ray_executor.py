@@ -1,13 +1,9 @@
 """A Ray cluster's nodes as the dispatcher's slots (`TRAINLAB_EXECUTOR=ray`), for a lab of several machines.
 
-The store stays the queue and the dispatcher (core/runtime/dispatcher.py) the one place that chooses: it
-runs as a Ray driver and hands the fairest queued run to a node with room for its CPUs and GPUs
-(core/domain/node_room.py), as one Ray task (core/runtime/ray_tasks.py) that trains it and writes into the
-shared store (PostgreSQL) and artifacts folder. A GPU run gets a fresh worker process (`max_calls=1`: the
-GPU's memory comes back when it ends); CPU-only runs reuse a warm one for up to WARM_RUNS runs. A task
-whose node left or whose worker died re-queues its run once, naming the node, then fails it. README:
-"Running on several machines" tells the whole shape, its faults and its clocks.
-"""
+The dispatcher runs as a Ray driver and hands the fairest queued run to a node with room for its CPUs and GPUs
+(core/domain/node_room.py), as one Ray task (core/runtime/ray_tasks.py) that trains it into the shared store and
+artifacts folder. A task whose node left or whose worker died re-queues its run once, naming the node, then
+fails it. README: "Running on several machines"."""
 from __future__ import annotations
 
 import logging
@@ -21,8 +17,8 @@ from core.domain.node_room import choose_node, free_room, node_to_hold, placeabl
 from core.domain.statuses import RUNNING
 from core.errors import Refusal
 from core.runtime.dispatcher import Dispatcher
-from core.runtime.ray_tasks import on_node, task_environment, train_on_node, warm_worker
-from core.settings import PROJECT_ROOT, Settings
+from core.runtime.ray_tasks import on_node, train_on_node, warm_worker
+from core.settings import PROJECT_ROOT, Settings, settings_for_node
 from core.store.attempts import requeue_or_fail
 from core.store.cluster import save_cluster
 from core.store.queue import FairQueue
@@ -57,8 +53,8 @@ def resolve_address(address: str) -> str:
 
 
 def check_reachable(settings: Settings, timeout: float = 3.0) -> str:
-    """The cluster's address once something answers there (a TCP connection: cheap, and no Ray driver in
-    the web process); ClusterUnreachable in one line otherwise."""
+    """The cluster's address once something answers there (a TCP connection: no Ray driver in the web
+    process); ClusterUnreachable in one line otherwise."""
     address = resolve_address(settings.ray_address)
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
@@ -126,9 +122,8 @@ def cluster_nodes(settings: Settings) -> list[Node]:
 
 
 class RayDispatcher(Dispatcher):
-    """The cluster's driver: keeps every node's free room busy with the fairest queued runs, each placed
-    on a node it chose (core/domain/node_room.py), and settles each task's end (its run's status is
-    the worker's; a lost task re-queues or fails its run)."""
+    """The cluster's driver: keeps every node's free room busy with the fairest queued runs and settles each
+    task's end (its run's status is the worker's; a lost task re-queues or fails its run)."""
 
     def __init__(self, settings: Settings, lock_path: Path | None = None):
         super().__init__(settings, lock_path)
@@ -145,8 +140,7 @@ class RayDispatcher(Dispatcher):
         connect(self.settings)  # first: it sets what Ray reads when it is imported
         import ray
 
-        # A GPU run gets a fresh process, which gives the GPU's memory back when it ends; CPU-only runs reuse
-        # a warm one (TensorFlow imported) for up to WARM_RUNS runs of the same size.
+        # A GPU run gets a fresh process (the GPU's memory comes back when it ends); CPU-only runs reuse a warm one.
         self._fresh = ray.remote(max_calls=1, max_retries=0)(train_on_node)
         self._warm = ray.remote(max_calls=WARM_RUNS, max_retries=0)(train_on_node)
         self._prewarm(ray.nodes())
@@ -168,12 +162,10 @@ class RayDispatcher(Dispatcher):
             self._start(run_id, cpus, gpus, node_id)
 
     def plan(self, nodes: list[dict], room: dict, now: float | None = None) -> list[tuple[int, int, int, str]]:
-        """The (run, CPUs, GPUs, node) to start now, in fair order: each run goes to the node
-        `choose_node` picks in the room left. A run no node has room for is passed over (a smaller
-        fair run may fit) until it has waited HOLD_AFTER seconds; then the node nearest to holding it
-        is kept for it: none of the runs behind it starts there, so the room the runs ending free adds
-        up to what it needs, while the other nodes go on. A run no node could ever hold is cancelled
-        in one line."""
+        """The (run, CPUs, GPUs, node) to start now, in fair order, each on the node `choose_node` picks. A run
+        no node has room for is passed over (a smaller fair run may fit) until it has waited HOLD_AFTER seconds;
+        then the node nearest to holding it is kept for it, so the room freed there adds up to what it needs.
+        A run no node could ever hold is cancelled in one line."""
         now = time.monotonic() if now is None else now
         passed: set[int] = set()
         starts = []
@@ -213,8 +205,8 @@ class RayDispatcher(Dispatcher):
         return starts
 
     def _keep_node(self, run_id: int, room: dict, cpus: int, gpus: int) -> None:
-        """Take a node out of `room` for run `run_id`, which waited too long: the same one as at the last look
-        while it is there (so the room freeing on it adds up), else the one nearest to holding it."""
+        """Take a node out of `room` for run `run_id`, which waited too long: the one kept at the last look
+        while it is there, else the one nearest to holding it."""
         node_id = self.kept_for.get(run_id)
         if node_id not in room:
             node_id = node_to_hold(room, cpus, gpus)
@@ -223,8 +215,7 @@ class RayDispatcher(Dispatcher):
             room.pop(node_id)
 
     def _publish(self, nodes: list[dict]) -> None:
-        """Write the alive nodes into the store for the pages (core/store/cluster.py): when they change, and
-        every PUBLISH_EVERY seconds so the pages know a dispatcher still looks."""
+        """Write the alive nodes into the store for the pages when they change, and every PUBLISH_EVERY s."""
         alive = sorted((n["NodeID"], n.get("NodeManagerHostname", ""), *resources(n)) for n in nodes if n.get("Alive"))
         now = time.monotonic()
         if alive != self._published or now - self._published_at >= PUBLISH_EVERY:
@@ -235,13 +226,12 @@ class RayDispatcher(Dispatcher):
         """Hand run `run_id` to its node as one Ray task asking for its CPUs and GPUs."""
         task = self._fresh if gpus else self._warm
         ref = task.options(name=f"{TASK_PREFIX}{run_id}", **on_node(node_id, cpus, gpus)) \
-            .remote(run_id, task_environment(self.settings), cpus)
+            .remote(run_id, settings_for_node(self.settings), cpus)
         self.in_flight[ref] = Handed(run_id, cpus, gpus, node_id, self._attempts.pop(run_id, 0))
 
     def _prewarm(self, nodes: list[dict]) -> None:
-        """Ready a worker process for each run of the default size each node holds, as the local pool warms
-        its workers when it starts: the first runs then find TensorFlow imported. (A run handed out
-        meanwhile waits for its warm-up to end, then trains in that process.)"""
+        """Ready a worker process (TensorFlow imported) for each default-size CPU run each node holds, as the
+        local pool warms its workers; a run handed out meanwhile trains in that process once it is warm."""
         import ray
 
         cpus = self.settings.run_cpus
@@ -277,13 +267,13 @@ class RayDispatcher(Dispatcher):
                 self._lost(run_id, f"its Ray task ended without finishing it ({type(exc).__name__}: "
                                    f"{' '.join(str(exc).split())[:120]})")
 
-    def _lost(self, run_id: int, what: str) -> None:
-        """A task that ended without settling its run: re-queue the run once (or fail it), naming its node."""
+    def _lost(self, run_id: int, what: str, stopped: bool = False) -> None:
+        """A task that ended (or is `stopped`) without settling its run: re-queue the run once, or fail it."""
         run = self.store.get(run_id)
         if run is None or run.status != RUNNING:
             return  # never started (still queued: handed out again) or already settled
         where = run.worker_host or "its node"
-        outcome = requeue_or_fail(self.store, run_id, run.attempt, f"{where} was lost: {what}")
+        outcome = requeue_or_fail(self.store, run_id, run.attempt, what if stopped else f"{where} was lost: {what}")
         log.warning("run %s on %s: %s -> %s", run_id, where, what, outcome)
 
     def close(self) -> None:
@@ -291,10 +281,7 @@ class RayDispatcher(Dispatcher):
         import ray
 
         for ref, handed in list(self.in_flight.items()):
-            run_id = handed.run_id
-            run = self.store.get(run_id)
-            if run is not None and run.status == RUNNING:
-                requeue_or_fail(self.store, run_id, run.attempt,
-                                f"the Ray dispatcher (pid {os.getpid()}) was stopped while this run trained")
+            self._lost(handed.run_id, f"the Ray dispatcher (pid {os.getpid()}) was stopped while this run trained",
+                       stopped=True)
             ray.cancel(ref, force=True)
         ray.shutdown()

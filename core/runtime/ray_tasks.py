@@ -10,24 +10,8 @@ import socket
 from core.domain.clock_skew import clock_problem
 from core.domain.placement import node_label
 from core.domain.statuses import FAILED
-from core.settings import Settings, load_settings
+from core.settings import load_settings
 from core.store.runs import RunStore
-
-# Settings that describe the node itself: a task keeps the node's own values, never the head's.
-NODE_LOCAL = frozenset({"TRAINLAB_HOME", "TRAINLAB_DATA_ROOT", "TRAINLAB_FASHION_MNIST_DIR", "TRAINLAB_SAMPLES_DIR",
-                        "TRAINLAB_EXECUTOR", "TRAINLAB_RAY_ADDRESS", "KERAS_HOME"})
-
-
-def task_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The settings a run's task takes from the head: every TRAINLAB_ variable except the node-local ones,
-    and where artifacts go (the head's folder: a shared mount, or this machine). On SQLite (one machine)
-    the head's home travels too, since the store is a file in it."""
-    environ = dict(os.environ if environ is None else environ)
-    env = {k: v for k, v in environ.items() if k.startswith("TRAINLAB_") and k not in NODE_LOCAL}
-    env["TRAINLAB_ARTIFACTS"] = str(settings.runs_dir)
-    if not settings.db_url:
-        env["TRAINLAB_HOME"] = str(settings.home)
-    return env
 
 
 def on_node(node_id: str, cpus: int, gpus: int) -> dict:
@@ -44,8 +28,9 @@ def on_node(node_id: str, cpus: int, gpus: int) -> dict:
 def warm_worker(cpus: int) -> int:
     """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs (TensorFlow imported, its
     threads set), as the local pool's workers warm up; the process id."""
-    from core.training.threads import load_tensorflow, use_threads
+    from core.training.threads import load_tensorflow, use_threads, yield_cpu
 
+    yield_cpu(load_settings().worker_niceness)
     load_tensorflow()
     use_threads(cpus)
     return os.getpid()
@@ -60,9 +45,10 @@ def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     from core.runtime.worker_process import retire_if_grown
     from core.training.fit import execute_run
-    from core.training.threads import load_tensorflow, use_threads
+    from core.training.threads import load_tensorflow, use_threads, yield_cpu
 
     settings = load_settings()
+    yield_cpu(settings.worker_niceness)
     load_tensorflow()
     threads = use_threads(cpus)
     host = node_label(socket.gethostname(), ray.get_runtime_context().get_node_id())

@@ -1,10 +1,6 @@
-"""The worker pool's life cycle: the dispatcher process (core/runtime/dispatcher.py) of a data folder.
-
-The pool runs as its own process group (`python -m core worker`), so it outlives Streamlit restarts
-and closed browsers. An exclusive lock on `workers.lock` guarantees one pool per data folder;
-`ensure_running()` starts one on demand when none holds the lock. Its dispatcher drives this
-machine's warm workers (core/runtime/local_pool.py) or, with TRAINLAB_EXECUTOR=ray, a Ray cluster.
-"""
+"""The worker pool's life cycle: the dispatcher process (core/runtime/dispatcher.py) of a data folder, in a
+process group of its own (`python -m core worker`: it outlives Streamlit restarts). An exclusive lock on
+`workers.lock` keeps one pool per data folder; `ensure_running()` starts one when none holds it."""
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from core.domain.statuses import RUNNING
 from core.runtime.liveness import process_alive
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +82,16 @@ def status(settings: Settings | None = None) -> PoolStatus:
     if running:
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             recorded = json.loads(_pid_path(settings).read_text())
-            # Pools started by earlier versions wrote a bare pid: their code is unknown.
-            pid, code = (recorded, None) if isinstance(recorded, int) else (int(recorded["pid"]), recorded["code"])
+            pid, code = int(recorded["pid"]), recorded["code"]
         if pid is not None and not process_alive(pid):  # a file left by a pool that is gone: the new one writes its own
             pid = code = None
     return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
 
 
 def ensure_running(settings: Settings | None = None, warm: bool = True) -> bool:
-    """Start a detached worker pool if none is running; True if one was started.
-
-    A pool still running the code from before an update is replaced once no run is training,
-    so new runs never meet old code and no running run is interrupted. `warm=False` starts a cold one: its
-    dispatcher watches the runs (a tracked run's heartbeat) and starts its workers only once a run is queued.
-    """
+    """Start a detached worker pool if none is running; True if one was started. A pool running the code from
+    before an update is replaced once no run trains. `warm=False` starts a cold one: its workers start only once
+    a run is queued (it watches tracked runs' heartbeats meanwhile)."""
     settings = settings or load_settings()
     pool = status(settings)
     if pool.stale and not _runs_training(settings):
@@ -128,17 +122,12 @@ _STARTING: dict = {}  # data folder -> the pool process this process started las
 
 
 def _runs_training(settings: Settings) -> bool:
-    from core.domain.statuses import RUNNING
-    from core.store.runs import RunStore
-
     return bool(RunStore(settings.store_location).count_by_status().get(RUNNING))
 
 
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
-    """Stop the pool (running runs are re-queued once, for the next pool); True once it is gone.
-
-    SIGTERM lets the dispatcher interrupt its workers and exit; if the pool's parent is already dead, or it
-    does not go within `timeout`, its whole process group (the pool started its own session) is killed."""
+    """Stop the pool (running runs are re-queued once, for the next pool); True once it is gone. SIGTERM first;
+    a pool whose parent died, or that is not gone within `timeout`, loses its whole process group."""
     settings = settings or load_settings()
     _STARTING.pop(settings.home, None)
     pool = status(settings)
@@ -178,7 +167,9 @@ def run_pool(settings: Settings | None = None, cold: bool = False, housekeeping=
         if fd is None:
             log.info("a worker pool already serves %s", settings.home)
             return 1
-        _pid_path(settings).write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
+        written = _pid_path(settings).with_suffix(".tmp")  # renamed into place: a reader never sees half of it
+        written.write_text(json.dumps({"pid": os.getpid(), "code": code_fingerprint()}))
+        written.replace(_pid_path(settings))
         try:
             if settings.executor == "ray":  # the cluster's nodes train; this process hands them the runs
                 from core.runtime.ray_executor import RayDispatcher

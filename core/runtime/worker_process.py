@@ -1,11 +1,7 @@
-"""What runs inside each warm worker process of the local pool: load TensorFlow once, then train the runs
-the dispatcher hands it (core/runtime/local_pool.py) over a pipe, one at a time, until told to end.
-
-The worker never chooses a run: the dispatcher does, from the store. It claims the run it was handed (the
-claim fails harmlessly if the run was cancelled meanwhile), trains it with the CPU threads the dispatcher
-gave it, and answers with the run's status and whether it must be replaced (it grew past
-TRAINLAB_WORKER_MAX_MB, or a signal interrupted it).
-"""
+"""What runs inside each warm worker process of the local pool: train the runs the dispatcher hands it over a
+pipe (core/runtime/local_pool.py), one at a time, with the CPU threads it gave, until told to end. The worker
+never chooses a run; its claim fails harmlessly if the run was cancelled meanwhile. It answers with the run's
+status and whether it must be replaced (it grew past TRAINLAB_WORKER_MAX_MB, or a signal interrupted it)."""
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +36,9 @@ def serve(conn, stopping, lock_fd: int, pool_pid: int) -> None:
 def _serve(conn, stopping, lock_fd: int, pool_pid: int) -> None:
     guard_forked_child(lock_fd, pool_pid)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    from core.training.threads import load_tensorflow
+    from core.training.threads import load_tensorflow, yield_cpu
 
+    yield_cpu(load_settings().worker_niceness)
     load_tensorflow()
     conn.send(("ready", os.getpid()))
     while True:
@@ -104,12 +101,8 @@ def interrupt_reason(stopping) -> str:
 
 
 def guard_forked_child(lock_fd: int, pool_pid: int) -> None:
-    """In each worker the pool forks: let go of the pool's lock and die with the pool.
-
-    A forked child shares the parent's lock on workers.lock; an orphan still holding it would keep
-    every new pool out while queued runs wait. Closing the child's copy leaves the lock to the pool
-    alone, and PR_SET_PDEATHSIG kills the child when the pool dies (its run is then found dead and
-    re-queued once by the next pool), so no worker trains unsupervised."""
+    """In each worker the pool forks: let go of the pool's lock (an orphan holding it would keep every new pool
+    out) and die with the pool (PR_SET_PDEATHSIG; its run is then re-queued once by the next pool)."""
     with contextlib.suppress(OSError):
         os.close(lock_fd)
     if sys.platform.startswith("linux"):
@@ -124,11 +117,8 @@ _PR_SET_PDEATHSIG = 1
 
 def grown_past_limit(settings: Settings) -> bool:
     """After a run: whether this worker's memory passed TRAINLAB_WORKER_MAX_MB, saying so (it is then replaced).
-
-    TensorFlow keeps part of every trained model's memory after `clear_session()` (an open upstream bug:
-    keras-team/keras#17458, tf-keras#286), about the size of the weights plus the optimizer's slots per
-    run. A fresh worker replaces it within seconds, so memory stays bounded; small models never reach the
-    limit and keep their warm worker."""
+    TensorFlow keeps part of every trained model's memory after `clear_session()` (keras-team/keras#17458,
+    tf-keras#286); small models never reach the limit and keep their warm worker."""
     rss = psutil.Process().memory_info().rss / 2**20
     if rss <= settings.worker_max_mb:
         return False
@@ -138,8 +128,7 @@ def grown_past_limit(settings: Settings) -> bool:
 
 
 def retire_if_grown() -> None:
-    """On a Ray node: end this warm worker process after its run if it grew past the limit (Ray starts a
-    fresh one for the next run)."""
+    """On a Ray node: end this warm worker process after its run if it grew past the limit (Ray starts another)."""
     if grown_past_limit(load_settings()):
         logging.shutdown()
         os._exit(0)

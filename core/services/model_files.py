@@ -1,7 +1,7 @@
 """A student's own Keras model file, checked before anything of it is deserialised (issue 31): the archive read
 with its sizes bounded (core/data/model_archive.py), then its config against the allowlist of built-in parts
 (core/domain/keras_allowlist.py). A refusal is one line naming the layer or the part and why. Loading a file
-that passed happens with safe_mode in a process of its own (core/runtime/model_inspection.py)."""
+that passed happens with safe_mode in a process of its own (core/training/loading_process.py)."""
 from __future__ import annotations
 
 import re
@@ -16,11 +16,11 @@ from core.domain.config import TrainConfig
 from core.domain.keras_allowlist import ModelRefused, check_config
 from core.domain.model_files import ModelFile, check_fits, file_id, is_model_file
 from core.domain.people import OPERATOR, Actor
-from core.runtime.model_inspection import load_in_process
 from core.services.permissions import PermissionDenied, acting, require_change
 from core.settings import Settings, load_settings
 from core.store.model_files import add_model_file, model_file, model_files, remove_model_file, set_shared
 from core.store.runs import RunStore
+from core.training.loading_process import load_in_process
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def feature_maps(model_id: int, image, settings: Settings | None = None, actor: 
     batches are), with its own weights, made in a process of its own; ModelRefused when it is not one `actor` may
     use."""
     from core.data.images import to_model_input
-    from core.runtime.model_inspection import maps_in_process
+    from core.training.loading_process import maps_in_process
 
     settings = settings or load_settings()
     found = usable_file(model_id, settings, actor)

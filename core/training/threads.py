@@ -17,6 +17,13 @@ def import_tensorflow() -> None:
     import core.training.fit  # noqa: F401
 
 
+def yield_cpu(niceness: int) -> None:
+    """Lower this training process's priority to `niceness` (never raise it: an unprivileged process cannot take
+    it back), so that when the cores are busy the pages and the dispatcher answer first."""
+    with contextlib.suppress(OSError):
+        os.nice(max(0, niceness - os.nice(0)))
+
+
 def load_tensorflow() -> None:
     """Import TensorFlow and Keras now, so the first run starts at once, and let GPUs grow their memory.
 

@@ -26,10 +26,10 @@ from starlette.routing import Route
 
 from core.domain.run_query import run_number
 from core.errors import Refusal
-from core.runtime.model_inspection import LoadersBusy
 from core.services import api_keys, client_package, tracked_models, tracking
 from core.settings import load_settings
 from core.store.schema import StoreError
+from core.training.loading_process import LoadersBusy
 
 MAX_BODY = 512 * 1024  # a report of 2,000 points is ~200 KB of JSON
 BODY_SECONDS = 10.0  # a body still arriving after this is dropped (a slow sender holds a connection)
