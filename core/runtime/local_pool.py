@@ -38,11 +38,6 @@ class Slot:
     attempt: int = 0  # that run's attempts when it was handed over (its claim makes one more)
 
     @property
-    def pid(self) -> int:
-        """The worker's process id."""
-        return self.process.pid
-
-    @property
     def idle(self) -> bool:
         """Warm, alive and without a run: it can take one now."""
         return self.ready and self.run_id is None and self.process.is_alive()
@@ -143,16 +138,13 @@ class LocalPool(Dispatcher):
         self._reshape(share)
 
     def _slot_for(self, share: int) -> Slot | None:
-        """The idle worker to train a run of `share` threads: one with exactly those, else a fresh one,
-        else one with more (it shares the cores a little more than its part). One with fewer makes way."""
+        """The idle worker to train a run of `share` threads: one with exactly those, else a fresh one, else one
+        with more (it shares the cores a little more than its part); None when only fewer are left (_reshape)."""
         idle = [s for s in self.slots if s.idle]
         for fits in (lambda s: s.threads == share, lambda s: s.threads is None, lambda s: (s.threads or 0) > share):
             chosen = next((s for s in idle if fits(s)), None)
             if chosen is not None:
                 return chosen
-        if idle and not any(s.renewing for s in self.slots):  # else the fresh one on its way takes the run
-            self._retire(idle[0], f"worker {idle[0].pid} has {idle[0].threads} CPU threads, fewer than the next "
-                                  "run's share: a fresh worker takes it")
         return None
 
     def _reshape(self, share: int) -> None:
@@ -162,8 +154,8 @@ class LocalPool(Dispatcher):
             return
         slot = next((s for s in self.slots if s.idle), None)
         if slot is not None:
-            self._retire(slot, f"worker {slot.pid} has {slot.threads} CPU threads, the next run's share differs: "
-                               "replacing it")
+            self._retire(slot, f"worker {slot.process.pid} has {slot.threads} CPU threads, not the next run's "
+                               f"{share}: a fresh worker takes its place")
 
     def _retire(self, slot: Slot, why: str) -> None:
         log.info(why)
@@ -180,7 +172,7 @@ class LocalPool(Dispatcher):
             # would only notice a SIGTERM once the import is done, seconds later).
             gentle = slot.run_id is not None and not self.folder_gone
             with contextlib.suppress(ProcessLookupError):
-                os.kill(slot.pid, signal.SIGTERM if gentle else signal.SIGKILL)
+                os.kill(slot.process.pid, signal.SIGTERM if gentle else signal.SIGKILL)
         deadline = time.monotonic() + STOP_GRACE  # for all of them together: the pool's stop waits 20 s in all
         for slot in self.slots:
             slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -198,7 +190,7 @@ class LocalPool(Dispatcher):
             return
         try:
             run = self.store.get(slot.run_id)
-            if run is not None and run.status == RUNNING and run.worker_pid == slot.pid:
+            if run is not None and run.status == RUNNING and run.worker_pid == slot.process.pid:
                 settle_lost_attempt(self.settings.store_location, run.id, run.attempt,
                                     f"the worker pool (pid {os.getpid()}) was stopped while this run trained", tries=3)
         except StoreError as exc:  # the next pool's look finds it with its process gone

@@ -29,7 +29,7 @@ TASK_PREFIX = "trainlab-run-"
 MAX_PASSED = 20  # queued runs too big for the room left that one look passes over before it waits
 HOLD_AFTER = 60.0  # seconds a run may be passed over for smaller ones before the room is held for it
 PUBLISH_EVERY = 15.0  # seconds between the dispatcher's writes of the cluster's nodes (core/store/cluster.py)
-WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: retire_if_grown)
+WARM_RUNS = 50  # CPU-only runs one warm worker process trains before Ray replaces it (memory: grown_past_limit)
 
 
 class ClusterUnreachable(Refusal, RuntimeError):

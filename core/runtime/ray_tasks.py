@@ -1,9 +1,8 @@
-"""What a Ray cluster's nodes run for Train Lab: the task that trains one run, the one that readies a warm
-worker, and what each takes from the head (its settings, the node it is held to, its CPUs and GPUs).
-The dispatcher that starts them lives in core/runtime/ray_executor.py.
-"""
+"""What a Ray cluster's nodes run for Train Lab (started by core/runtime/ray_executor.py): the task that trains
+one run, the one that readies a warm worker, and the options that hold each to its node with its CPUs and GPUs."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
@@ -26,8 +25,7 @@ def on_node(node_id: str, cpus: int, gpus: int) -> dict:
 
 
 def warm_worker(cpus: int) -> int:
-    """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs (TensorFlow imported, its
-    threads set), as the local pool's workers warm up; the process id."""
+    """The Ray task that readies a worker process for CPU-only runs of `cpus` CPUs; the process id."""
     from core.training.threads import load_tensorflow, use_threads, yield_cpu
 
     yield_cpu(load_settings().worker_niceness)
@@ -37,13 +35,12 @@ def warm_worker(cpus: int) -> int:
 
 
 def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
-    """The Ray task: claim run `run_id` and train it on this node with the `cpus` CPU threads Ray gave it;
-    its status."""
+    """The Ray task: claim run `run_id` and train it here with the `cpus` CPU threads Ray gave it; its status."""
     import ray
 
     os.environ.update(env)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    from core.runtime.worker_process import retire_if_grown
+    from core.runtime.worker_process import grown_past_limit
     from core.training.fit import execute_run
     from core.training.threads import load_tensorflow, use_threads, yield_cpu
 
@@ -62,5 +59,7 @@ def train_on_node(run_id: int, env: dict[str, str], cpus: int) -> str | None:
     status = execute_run(run_id, settings, threads=threads, host=host)
     # A warm worker that grew past TRAINLAB_WORKER_MAX_MB ends here, its run already settled in the store
     # (the dispatcher ignores the crash of a settled run's task); Ray starts a fresh one for the next run.
-    retire_if_grown()
+    if grown_past_limit(settings):
+        logging.shutdown()
+        os._exit(0)
     return status

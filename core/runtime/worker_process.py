@@ -81,9 +81,8 @@ def _train(run_id: int, threads: int, stopping) -> tuple[str | None, bool]:
 
 
 def _on_sigterm(signum, frame) -> None:
-    """SIGTERM: an idle worker ends at once; one that trains is interrupted (KeyboardInterrupt, which
-    execute_run turns into RunInterrupted) and says why. A KeyboardInterrupt raised while TensorFlow traces
-    a function can come out of it as another error: the flag tells it apart from the run's own fault."""
+    """SIGTERM: an idle worker ends at once; one that trains is interrupted (KeyboardInterrupt, RunInterrupted in
+    execute_run). The flag tells it apart from the run's own fault when TensorFlow turns it into another error."""
     global _TERM_RECEIVED
     if not _TRAINING:
         os._exit(0)
@@ -126,9 +125,3 @@ def grown_past_limit(settings: Settings) -> bool:
                 settings.worker_max_mb)
     return True
 
-
-def retire_if_grown() -> None:
-    """On a Ray node: end this warm worker process after its run if it grew past the limit (Ray starts another)."""
-    if grown_past_limit(load_settings()):
-        logging.shutdown()
-        os._exit(0)
