@@ -21,8 +21,7 @@ TEST_PROCESSES ?= 3
 test: setup-dev browser postgres  ## set up, then lint (ruff, import contracts) and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup -m "not alone"
-	$(BIN)/python -m pytest -m alone
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 test-fast: setup-dev  ## the fast tier while developing: lint, then every test but the browser and worker-pool ones
 	$(BIN)/ruff check .

@@ -198,9 +198,6 @@ def _node(run) -> str:
     return run.worker_host.rsplit("Ray node ", 1)[-1]
 
 
-# Four runs spin on two cores until each step is seen: 40 s alone, 220 s among the other tests while it burns
-# about 190 s of CPU they need. make test runs it by itself once the others are done.
-@pytest.mark.alone
 def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, capsys):
     settings, ray_cluster, second = cluster
     long = dict(train_subset=800, epochs=200, batch_size=4)
