@@ -18,6 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The tests' Ray clusters listen on loopback only; Ray, when imported, would otherwise swap 127.0.0.1 for
 # this machine's network address (core/runtime/ray_executor.py sets the same in a process of its own).
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# Three test processes share two cores, each training in-process now and then: one TensorFlow thread of each kind
+# apiece keeps them from crowding each other out (a pool's workers and a tracked script set their own threads).
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def pytest_configure(config):
