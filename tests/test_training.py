@@ -171,6 +171,30 @@ def _assert_tensorboard_epochs(log_dir, epochs: int) -> None:
         assert [e.step for e in values] == list(range(epochs)), (part, tag, tags)
 
 
+def test_sixteen_steps_a_call_trains_the_very_same_model_and_still_reports_within_epochs(lab, store):
+    from core.services import jobs
+
+    # 320 training images (a fifth of 400 held out) of batch 16: 20 steps an epoch, a call of 16 and one of 4.
+    config = dict(epochs=2, train_subset=400, batch_size=16, seed=7)
+    runs = []
+    for mode in ("keras", "spe"):
+        run_id = jobs.submit(TrainConfig(name=mode, training_mode=mode, **config), lab)
+        assert execute_run(run_id, lab.model_copy(update={"report_interval": 0.0})) == SUCCEEDED
+        runs.append(store.get(run_id))
+    keras_run, spe_run = runs
+    assert spe_run.test_loss == pytest.approx(keras_run.test_loss, rel=1e-5)
+    assert spe_run.test_accuracy == pytest.approx(keras_run.test_accuracy, abs=1e-6)
+    assert (spe_run.epoch, spe_run.batch) == (keras_run.epoch, keras_run.batch) == (2, 20)
+
+    def epoch_losses(run):
+        return [(p.step, round(p.value, 5)) for p in store.metrics(run.id) if p.kind == "epoch" and p.name == "loss"]
+
+    assert epoch_losses(spe_run) == epoch_losses(keras_run) and [s for s, _ in epoch_losses(spe_run)] == [20, 40]
+    # Within an epoch the curve moves after each call: Keras calls the batch hooks once per sixteen steps.
+    assert {16, 36} <= {p.step for p in store.metrics(spe_run.id) if p.kind == "batch" and p.name == "loss"}
+    assert jobs.training_mode_text(spe_run, lab) == "Keras' default with 16 steps a call, as the run asked."
+
+
 def test_a_run_forced_to_xla_trains_and_a_bad_mode_or_xla_with_augmentation_is_refused(lab, store, capsys):
     from core.cli.main import main
     from core.domain.config import validate
@@ -181,7 +205,7 @@ def test_a_run_forced_to_xla_trains_and_a_bad_mode_or_xla_with_augmentation_is_r
     assert run.config_dict["training_mode"] == "xla"
     assert execute_run(run.id, lab) == SUCCEEDED and store.get(run.id).test_accuracy > 0.3
     capsys.readouterr()
-    with pytest.raises(ConfigError, match="^training_mode: must be one of auto, keras, xla; got 'fast'$"):
+    with pytest.raises(ConfigError, match="^training_mode: must be one of auto, keras, xla, spe; got 'fast'$"):
         validate(TrainConfig(training_mode="fast"), lab)
     with pytest.raises(ConfigError, match="^training_mode: XLA does not compile the augmentation layers"):
         jobs.submit(TrainConfig(training_mode="xla", augmentation=[{"layer": "RandomFlip",

@@ -41,7 +41,7 @@ MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
 # short: a select shows ~20 characters at 1024 px
-TRAINING_MODES = {"auto": "Fastest, measured", "keras": "Keras' default", "xla": "XLA"}
+TRAINING_MODES = {"auto": "Fastest, measured", "keras": "Keras' default", "xla": "XLA", "spe": "16 steps a call"}
 SPLIT_MODES = {"random": "random, stratified", "keras": "last share (Keras)"}  # short: a select shows ~20 characters
 LABEL_ENCODINGS = {"integer": "integers · sparse cross-entropy", "one_hot": "one-hot · categorical cross-entropy"}
 LABELS_HELP = ("Class ids as integers with sparse categorical cross-entropy, or one-hot vectors with categorical "
@@ -96,8 +96,10 @@ class TrainConfig:
     augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
     seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
     training_mode: str = _setting("auto", "how the training step is compiled: the faster of Keras' default and XLA, "
-                                  "measured on the run's first steps (once per model shape and machine), or either "
-                                  "one forced (XLA is often faster for dense models on a CPU, slower for conv nets)",
+                                  "measured on the run's first steps (once per model shape and machine), or one "
+                                  "forced (XLA is often faster for dense models on a CPU, slower for conv nets; spe: "
+                                  "Keras' default with steps_per_execution=16, the same training with less Python "
+                                  "between steps)",
                                   TRAINING_MODES)
     cpus: int | None = _setting(None, f"Ray cluster only: the CPU threads this run asks for, 1 to {MAX_RUN_CPUS}; "
                                 "default TRAINLAB_RUN_CPUS")

@@ -12,7 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-KERAS, XLA, AUTO = "keras", "xla", "auto"
+KERAS, XLA, AUTO, SPE = "keras", "xla", "auto", "spe"
+# `spe`: Keras' default compiled with steps_per_execution: the same steps in the same order, so the very same result,
+# with Keras' Python loop and the callbacks' batch hooks run once per STEPS_PER_CALL steps (bench figure 18).
+STEPS_PER_CALL = 16
+FORCED = {KERAS: "Keras' default", XLA: "XLA", SPE: f"Keras' default with {STEPS_PER_CALL} steps a call"}
 MIN_GAIN = 1.10  # XLA is chosen only this much faster over the run: below it, the measurement's noise would decide
 COMPILES = 2  # starts a run pays: its train step, and its test step (validation, evaluate; predict is small)
 LOSS_TOLERANCE = 0.02  # the probe's last loss may differ this much (relative) and still be the same result
@@ -114,7 +118,7 @@ def describe(choice: ModeChoice | None) -> str | None:
               "earlier": f"measured by {f'run #{choice.measured_by}' if choice.measured_by else 'an earlier run'} "
                          "of this model and batch on this machine"}.get(choice.how)
     if choice.how == "forced":
-        return ("XLA" if choice.mode == XLA else "Keras' default") + ", as the run asked."
+        return FORCED.get(choice.mode, choice.mode) + ", as the run asked."
     if source is None:
         return f"Keras' default ({choice.how.removeprefix('measured: ')})."
     if choice.mode == XLA:
