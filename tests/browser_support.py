@@ -122,6 +122,21 @@ class StreamlitServer:
                 self.process.wait(15)
 
 
+def choose_option(page, select, option_name: str, timeout: float = 60) -> None:
+    """Open the Streamlit select `select` (a locator) and click its option `option_name`. On a loaded machine a
+    rerun can redraw the select just after it opened and close its list: it is opened again until the option shows."""
+    option = page.get_by_role("option", name=option_name)
+
+    def shown() -> bool:
+        if not option.is_visible():
+            select.click(timeout=timeout * 1000)
+            page.wait_for_timeout(500)
+        return option.is_visible()
+
+    wait_for(shown, timeout, what=f"the option {option_name!r} to show")
+    option.click()
+
+
 def screenshot(page, name: str) -> None:
     """A full-page screenshot in artifacts/ (not committed), to look at after a run."""
     artifacts = PROJECT_ROOT / "artifacts"

@@ -9,7 +9,7 @@ from core.domain.statuses import RUNNING
 from core.runtime import worker
 from core.services import jobs
 from core.settings import load_settings
-from tests.browser_support import CURVE_DRAWN, screenshot
+from tests.browser_support import CURVE_DRAWN, choose_option, screenshot
 from tests.conftest import PROJECT_ROOT, wait_for
 
 pytestmark = pytest.mark.browser
@@ -78,8 +78,8 @@ def test_start_a_run_and_see_its_curve(server, page, tmp_path):
     page.get_by_test_id("stDataFrame").first.wait_for()
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "5,794"
     page.goto(f"{server.url}/train")
-    page.get_by_test_id("stSelectbox").filter(has_text="Architecture").click()
-    page.get_by_role("option", name="operator / my residual (model file)").click()
+    choose_option(page, page.get_by_test_id("stSelectbox").filter(has_text="Architecture"),
+                  "operator / my residual (model file)")
     page.get_by_text("A model file: 5,794 parameters").wait_for()
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run #2 queued").wait_for(timeout=30_000)

@@ -6,7 +6,7 @@ from core.domain.statuses import SUCCEEDED
 from core.services import jobs
 from core.training.fit import execute_run
 from core.views import evaluation
-from tests.browser_support import StreamlitServer, screenshot
+from tests.browser_support import StreamlitServer, choose_option, screenshot
 from tests.conftest import wait_for
 from tests.test_run_models import TINY_CNN
 
@@ -22,8 +22,7 @@ def test_a_digit_drawn_in_the_browser_is_classified_by_a_finished_run(lab, store
     try:
         page.goto(f"{app.url}/runs?run={run_id}")
         page.get_by_text("Look inside the model", exact=True).click(timeout=60_000)
-        page.locator(f".st-key-try_{run_id}_source").click(timeout=60_000)
-        page.get_by_role("option", name="a digit I draw").click()
+        choose_option(page, page.locator(f".st-key-try_{run_id}_source"), "a digit I draw")
         page.get_by_text("Draw a digit in the box").wait_for(timeout=30_000)  # nothing drawn yet: no answer
         canvas = page.locator(f".st-key-try_{run_id}_draw canvas").last
         canvas.wait_for(timeout=30_000)
