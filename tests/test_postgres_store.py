@@ -16,7 +16,7 @@ from core.settings import load_settings
 from core.store.connections import waiting_at_most
 from core.store.postgres import describe, translate
 from core.store.runs import MetricPoint, RunStore
-from core.store.schema import SCHEMA_VERSION, StoreError, schema_version
+from core.store.schema import SCHEMA_VERSION, StoreBusy, StoreError, schema_version
 from pages.common.nav import PAGE_WAIT_SECONDS
 from tests.conftest import on_both_databases, start_pool, wait_for
 
@@ -50,6 +50,19 @@ def test_the_store_outlives_a_database_restart(postgres_server, lab, monkeypatch
     store.report(run_id, [MetricPoint("batch", 1, 0.1, 0.1, "loss", 2.0)], 0, 1, 0.1, None, attempt=1)
     assert [p.value for p in store.metrics(run_id)] == [2.0]
     assert store.get(run_id).status == RUNNING
+    store.close()
+
+
+def test_a_write_cut_off_by_a_restart_is_a_busy_store_and_nothing_of_it_is_kept(postgres_server, lab):
+    url = postgres_server.new_database()
+    store = RunStore(url)
+    run_id = store.create_run("before", {})
+    with pytest.raises(StoreBusy, match="^store: the connection to PostgreSQL dropped during a write"):
+        with store.transaction() as conn:
+            conn.execute("UPDATE runs SET name=? WHERE id=?", ("half-written", run_id))
+            postgres_server.restart()  # the transaction's connection dies under it
+            conn.execute("UPDATE runs SET notes=? WHERE id=?", ("never", run_id))
+    assert store.get(run_id).name == "before"  # the next statement reconnects; the lost write left nothing
     store.close()
 
 

@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, Iterable, Iterator
 
-from core.store.schema import StoreError
+from core.store.schema import StoreBusy, StoreError
 
 _JSON_FIELD = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)")
 _LIKE = re.compile(r"\bLIKE\b")
@@ -216,10 +216,15 @@ class PgConnection:
         cursor = self._conn.cursor()
         try:
             getattr(cursor, method)(sql, params)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             if not (fresh and (self._conn.closed or self._conn.broken)):
                 if self._conn.closed or self._conn.broken:
+                    # The server dropped the connection inside a transaction (a restart): all of it is lost, so
+                    # it cannot be sent again here. A fault outside the run, as a lock held too long: the writer
+                    # waits or retries, a worker re-queues its run once (never "failed: AdminShutdown").
                     self._in_transaction = False
+                    raise StoreBusy(f"store: the connection to PostgreSQL dropped during a write, which was not "
+                                    f"kept ({type(exc).__name__})") from None
                 raise
             self._reconnect()
             cursor = self._conn.cursor()
