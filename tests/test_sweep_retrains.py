@@ -47,6 +47,14 @@ def test_a_retrain_its_owner_could_never_run_is_refused_before_anything_is_queue
         sweeps.start(TWO_TRIALS.__class__(**{**TWO_TRIALS.__dict__, "retrain_epochs": 0}), lab)
 
 
+def test_a_dataset_named_twice_is_retrained_once(lab, store):
+    from dataclasses import replace
+
+    sweep_id = sweeps.start(replace(TWO_TRIALS, datasets=("digits", "digits")), lab)  # a bug's traceback before
+    assert len(sweeps.runs_frame(sweep_id, lab)) == 4
+    assert list(sweep_retrains.retrain_notes(sweep_id, lab)) == ["digits"]
+
+
 def test_a_students_retrain_is_queued_as_the_student_under_the_class_limits(lab, store, monkeypatch):
     monkeypatch.setenv("TRAINLAB_CLASSROOM", "1")
     from core.settings import load_settings

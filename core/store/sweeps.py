@@ -48,7 +48,7 @@ def create_sweep(store: RunStore, name: str, spec: dict, runs: list[NewRun], own
                            (name, json.dumps(spec, sort_keys=True), time.time(), owner))
         sweep_id = int(cur.fetchone()[0])
         run_ids = [_link(conn, sweep_id, run, owner) for run in runs]
-        for dataset in retrain_datasets:
+        for dataset in dict.fromkeys(retrain_datasets):  # a dataset named twice is retrained once
             conn.execute("INSERT INTO sweep_retrains (sweep_id, dataset) VALUES (?, ?)", (sweep_id, dataset))
     return sweep_id, run_ids
 
