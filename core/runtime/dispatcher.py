@@ -56,9 +56,9 @@ class Dispatcher:
             while not self.stopping.is_set():
                 try:
                     self.look()
-                except StoreBusy:
+                except StoreBusy as exc:  # locked by another process, or a write cut off by a database restart
                     self._store_back_at = time.time() + self.settings.poll_interval  # heartbeats could not get in
-                    log.warning("the store is locked by another process; the dispatcher waits")
+                    log.warning("dispatcher: %s; it waits", exc)
                 except StoreError as exc:  # unreachable or damaged for a moment: the next look tries again
                     log.warning("dispatcher: %s", exc)
                 why = self.reason_to_end()

@@ -235,7 +235,7 @@ class StoreError(Refusal, RuntimeError):
 
 class StoreBusy(StoreError):
     """Another process held the store's write lock for longer than this one waits (a backup tool, a long
-    transaction): a fault outside any run, to wait out or retry."""
+    transaction), or a PostgreSQL restart cut a write off: a fault outside any run, to wait out or retry."""
 
 
 # PostgreSQL: one lock for everything that changes the schema, so processes starting at once take turns.
