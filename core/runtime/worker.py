@@ -82,7 +82,8 @@ def status(settings: Settings | None = None) -> PoolStatus:
     if running:
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
             recorded = json.loads(_pid_path(settings).read_text())
-            pid, code = int(recorded["pid"]), recorded["code"]
+            # A pool started by a version before code fingerprints wrote a bare pid: stoppable, its code unknown.
+            pid, code = (recorded, None) if isinstance(recorded, int) else (int(recorded["pid"]), recorded["code"])
         if pid is not None and not process_alive(pid):  # a file left by a pool that is gone: the new one writes its own
             pid = code = None
     return PoolStatus(running=running, pid=pid, workers=settings.workers, code=code)
@@ -94,7 +95,7 @@ def ensure_running(settings: Settings | None = None, warm: bool = True) -> bool:
     a run is queued (it watches tracked runs' heartbeats meanwhile)."""
     settings = settings or load_settings()
     pool = status(settings)
-    if pool.stale and not _runs_training(settings):
+    if pool.stale and not RunStore(settings.store_location).count_by_status().get(RUNNING):
         log.info("worker pool runs code from before an update; restarting it")
         stop(settings)
     elif pool.running:
@@ -119,10 +120,6 @@ def ensure_running(settings: Settings | None = None, warm: bool = True) -> bool:
 
 START_GRACE = 15.0  # seconds a pool this process started may take to hold its lock before another is started
 _STARTING: dict = {}  # data folder -> the pool process this process started last (to start one, not one per look)
-
-
-def _runs_training(settings: Settings) -> bool:
-    return bool(RunStore(settings.store_location).count_by_status().get(RUNNING))
 
 
 def stop(settings: Settings | None = None, timeout: float = 20.0) -> bool:
