@@ -26,6 +26,10 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 def pytest_configure(config):
     _scan_streamlit_components_once()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # before a test module imports Keras: without scikit-learn, as a worker
+        from core.training.threads import import_keras
+
+        import_keras()
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled them

@@ -39,3 +39,13 @@ def test_planning_a_sweep_does_not_import_tensorflow(lab):  # lab: the store goe
                "from core.domain.sweep_spec import assignment_preset\n"
                "sweeps.plan(assignment_preset(('digits',)))")
     assert _heavy_modules_after(imports) == "none"
+
+
+def test_a_worker_imports_keras_without_scikit_learn_which_stays_importable():
+    # scikit-learn is a sixth of Keras' import, for wrappers Train Lab never uses; the digits dataset still needs it.
+    imports = ("from core.training.threads import import_tensorflow\n"
+               "import_tensorflow()\n"
+               "assert 'sklearn' not in sys.modules, 'scikit-learn came with Keras'\n"
+               "from sklearn.datasets import load_digits\n"
+               "assert load_digits().images.shape == (1797, 8, 8)")
+    assert _heavy_modules_after(imports) == "keras,tensorflow"

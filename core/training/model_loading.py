@@ -52,8 +52,9 @@ def load_checked(path: Path, folder: Path, max_params: int):
         archive.writestr("metadata.json", metadata)
         if weights is not None:
             archive.write(weights, "model.weights.h5")
-    import keras  # only now: weights that declare too much are refused without TensorFlow's seconds of import
+    from core.training.threads import import_keras
 
+    keras = import_keras()  # only now: weights that declare too much are refused without TensorFlow's import
     return keras.saving.load_model(clean, compile=False, safe_mode=True)
 
 
