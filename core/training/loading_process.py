@@ -1,17 +1,26 @@
 """A student's checked model file, loaded in a short-lived process of its own (core/training/model_loading.py):
 whatever Keras or HDF5 do with the file happens there, bounded in time, memory and temporary files, and ends with
-it; the caller reads one JSON line back (bounded too). At most LOADS_AT_ONCE such processes run at once in a
-server process. Never in the Streamlit process; a worker loads a file to train it only after it passed here."""
+it; the caller reads one JSON line back (bounded too). That process is forked from this server process's warm
+loader (core/training/loading_server.py: Keras imported once), or started for the file where there is none. At
+most LOADS_AT_ONCE run at once in a server process. Never in the Streamlit process; a worker loads a file to train
+it only after it passed here."""
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import logging
 import os
 import resource
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +36,7 @@ BYTES_PER_PARAMETER = 12  # a float32 weight, its initial value and the file's c
 LOADS_AT_ONCE = 2
 WAIT_SECONDS = 30
 _loads = threading.BoundedSemaphore(LOADS_AT_ONCE)
+log = logging.getLogger(__name__)
 
 
 class LoadRefused(Refusal, ValueError):
@@ -39,7 +49,8 @@ class LoadersBusy(LoadRefused):
 
 def _limits(max_params: int):
     """Run in the child before it starts: its address space bounded, so a file asking for more memory than a model
-    of `max_params` parameters needs fails with MemoryError there instead of swapping the server."""
+    of `max_params` parameters needs fails with MemoryError there instead of swapping the server (the warm loader's
+    children bound themselves the same way)."""
     limit = BASE_MEMORY + BYTES_PER_PARAMETER * max_params
 
     def apply() -> None:
@@ -57,6 +68,116 @@ def _said(error: str) -> str:
     return error
 
 
+def _child_env(scratch: str | None = None) -> dict:
+    """A loading process's environment: none of the server's secrets (a database URL, a key), quiet TensorFlow."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "LC_", "TF_", "KERAS_"))}
+    # oneDNN's allocator retries a failed allocation for seconds; TensorFlow's own fails at once (a file asking
+    # for gigabytes is refused in 4 s instead of 14), and describing a model needs no fast kernels.
+    env.update(TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "3"), TF_ENABLE_ONEDNN_OPTS="0")
+    if scratch:
+        env["TMPDIR"] = scratch
+    return env
+
+
+def _took_too_long(timeout: float) -> LoadRefused:
+    return LoadRefused(f"model: loading it took longer than {timeout:.0f} s; it is not loaded")
+
+
+class _WarmLoader:
+    """The warm loader of this server process (core/training/loading_server.py), started at its first use and again
+    if it died; stopped when this process exits (and it ends by itself when this process's end closes its stdin)."""
+
+    START_SECONDS = 120
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._owner, self._folder, self._broken = 0, "", False
+
+    def load(self, argv: list[str], scratch: str, memory: int, timeout: float) -> bytes | None:
+        """What a forked child printed loading `argv`; None when there is no warm loader to ask here."""
+        path = self._socket()
+        if path is None:
+            return None
+        deadline, pid, received = time.monotonic() + timeout, None, bytearray()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.settimeout(timeout)
+                conn.connect(path)
+                conn.sendall(json.dumps({"argv": argv, "scratch": scratch, "memory": memory}).encode() + b"\n")
+                while chunk := conn.recv(65536):
+                    received += chunk
+                    if pid is None and b"\n" in received:
+                        first, _, rest = bytes(received).partition(b"\n")
+                        pid, received = int(first) if first.strip().isdigit() else 0, bytearray(rest)
+                    del received[:-MAX_ANSWER]
+                    conn.settimeout(max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                if pid:  # its connection still open: the child is alive, and this pid is still its own
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                raise _took_too_long(timeout) from None
+            except (ConnectionError, FileNotFoundError) as exc:
+                if pid is None:  # the loader itself is gone: the caller loads the file the cold way
+                    log.warning("warm model loader unreachable (%s); loading in a process of its own", exc)
+                    return None
+        return bytes(received)
+
+    def _socket(self) -> str | None:
+        with self._lock:
+            if self._process is not None and self._owner == os.getpid() and self._process.poll() is None:
+                return os.path.join(self._folder, "socket")
+            if self._broken or not hasattr(os, "fork"):
+                return None
+            return self._start()
+
+    def _start(self) -> str | None:
+        self._folder = tempfile.mkdtemp(prefix="trainlab-loader-")  # only this user may enter it
+        if len(self._folder) > 90:  # a Unix socket's path holds ~100 bytes
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = tempfile.mkdtemp(prefix="trainlab-loader-", dir="/tmp")
+        path = os.path.join(self._folder, "socket")
+        self._process = subprocess.Popen([sys.executable, "-m", "core.training.loading_server", path],
+                                         cwd=PROJECT_ROOT, env=_child_env(), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._owner = os.getpid()
+        ready = select.select([self._process.stdout], [], [], self.START_SECONDS)[0]
+        if not ready or self._process.stdout.readline().strip() != b"ready":
+            log.warning("warm model loader did not start; each model file loads in a process of its own")
+            self.stop()
+            self._broken = True
+            return None
+        atexit.register(self.stop)
+        return path
+
+    def stop(self) -> None:
+        """End the loader (its children in flight end by themselves) and remove its socket's folder."""
+        process, self._process = self._process, None
+        if process is not None and self._owner == os.getpid():
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+_warm = _WarmLoader()
+
+
+def _load_cold(argv: list[str], scratch: str, max_params: int, timeout: float) -> tuple[bytes, int]:
+    """What a process started for this one file printed, and its exit code (no warm loader here)."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "core.training.model_loading", *argv], cwd=PROJECT_ROOT,
+                              env=_child_env(scratch), capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, preexec_fn=_limits(max_params))
+    except subprocess.TimeoutExpired:
+        raise _took_too_long(timeout) from None
+    return done.stdout[-MAX_ANSWER:], done.returncode
+
+
 def load_in_process(path: Path, max_params: int, timeout: float = LOAD_SECONDS, extra: tuple = ()) -> dict:
     """The description of model file `path` loaded in a process of its own (layers, parameters, input shape,
     classes); LoadRefused in one line when it cannot be loaded, is too big, or takes longer than `timeout`.
@@ -64,26 +185,21 @@ def load_in_process(path: Path, max_params: int, timeout: float = LOAD_SECONDS, 
     if not _loads.acquire(timeout=WAIT_SECONDS):
         raise LoadersBusy(f"model: {LOADS_AT_ONCE} model files are being checked right now; try again in a minute")
     scratch = tempfile.mkdtemp(prefix="trainlab-model-")  # the child's temporary files: removed here even if killed
+    argv = [str(path), str(max_params), *map(str, extra)]
     try:
-        env = {k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG", "LC_", "TF_", "KERAS_"))}
-        # oneDNN's allocator retries a failed allocation for seconds; TensorFlow's own fails at once (a file asking
-        # for gigabytes is refused in 4 s instead of 14), and describing a model needs no fast kernels.
-        env.update(TMPDIR=scratch, TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "3"), TF_ENABLE_ONEDNN_OPTS="0")
-        done = subprocess.run([sys.executable, "-m", "core.training.model_loading", str(path), str(max_params),
-                               *map(str, extra)],
-                              cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, preexec_fn=_limits(max_params))
-    except subprocess.TimeoutExpired:
-        raise LoadRefused(f"model: loading it took longer than {timeout:.0f} s; it is not loaded") from None
+        output = _warm.load(argv, scratch, BASE_MEMORY + BYTES_PER_PARAMETER * max_params, timeout)
+        ended = "out of memory, or killed"
+        if output is None:
+            output, code = _load_cold(argv, scratch, max_params, timeout)
+            ended = f"exit code {code}: {ended}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         _loads.release()
-    lines = done.stdout[-MAX_ANSWER:].decode(errors="replace").strip().splitlines()
+    lines = output.decode(errors="replace").strip().splitlines()
     try:
         answer = json.loads(lines[-1])
     except (IndexError, ValueError):
-        raise LoadRefused(f"model: the process loading it ended without an answer (exit code {done.returncode}: "
-                          "out of memory, or killed)") from None
+        raise LoadRefused(f"model: the process loading it ended without an answer ({ended})") from None
     if not answer.get("ok"):
         raise LoadRefused(f"model: Keras could not load it ({_said(str(answer.get('error', 'no reason given')))})")
     return answer
