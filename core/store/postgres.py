@@ -22,6 +22,7 @@ import functools
 import math
 import os
 import re
+import sys
 import threading
 import time
 from typing import Any, Iterable, Iterator
@@ -257,6 +258,7 @@ class PgConnection:
             _IDLE.give_back(self.url, conn, self._pid)
 
     def __del__(self):
-        # A store's connections go when its thread or the store does: keep them for the next store.
-        if getattr(self, "_conn", None) is not None:
+        # A store's connections go when its thread or the store does: keep them for the next store. Not while
+        # Python shuts down: psycopg's own modules are half torn down then, and the process's end closes them.
+        if getattr(self, "_conn", None) is not None and not sys.is_finalizing():
             self.close()
