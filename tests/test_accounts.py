@@ -228,5 +228,5 @@ def test_an_older_store_gains_owners(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 9
+    assert store.get(1).owner == "" and schema_version(store.connection()) == SCHEMA_VERSION == 10
     assert store.get(1).kind == "trained"  # version 6: a run made before kinds is one Train Lab trained

@@ -1,6 +1,8 @@
 """A run's training mode (issue 32): `auto` measures Keras' default against XLA on the run's own first steps, keeps
 the faster only when both reach the same loss, notes it on the run (its page says which and by how much) and keeps
 the measurement for later runs of the same shape; a forced mode is kept as asked."""
+from dataclasses import replace
+
 import pytest
 
 from core.domain.config import TrainConfig
@@ -8,6 +10,7 @@ from core.domain.statuses import SUCCEEDED
 from core.domain.training_modes import (
     KERAS,
     MIN_GAIN,
+    SPE,
     XLA,
     ModeChoice,
     Timings,
@@ -41,11 +44,31 @@ def test_xla_is_chosen_only_when_clearly_faster_over_the_run_with_its_compiles_a
                                                                       "op Foo)")
 
 
+def test_sixteen_steps_a_call_is_a_candidate_and_xla_must_beat_it_clearly_as_it_changes_the_result():
+    both = Timings(keras_step=0.010, keras_start=0.2, xla_step=0.0075, xla_start=1.0, spe_step=0.008, spe_start=0.3)
+    spe = choose(both, 0.5, 0.501, 10_000, spe_loss=0.5)
+    # XLA 1.30 × over the run, `spe` 1.25 ×: XLA is not MIN_GAIN faster than the mode that trains the very same model
+    assert (spe.mode, spe.versus, spe.speedups) == (SPE, SPE, {XLA: 1.333, SPE: 1.25})
+    assert spe.speedup == pytest.approx(1.25) and spe.run_gain == pytest.approx(100.4 / 80.6, abs=1e-3)
+    clearly = replace(both, xla_step=0.005)  # 2 × a step: 1.94 × over the run against 1.24 ×
+    assert choose(clearly, 0.5, 0.501, 10_000, spe_loss=0.5).mode == XLA
+    xla_differs = choose(clearly, 0.5, 0.6, 10_000, spe_loss=0.5)
+    assert (xla_differs.mode, xla_differs.how, set(xla_differs.speedups)) == (SPE, "measured", {SPE})
+    spe_differs = choose(both, 0.5, 0.6, 10_000, spe_loss=0.7)  # a fault in Keras: no candidate is left
+    assert (spe_differs.mode, spe_differs.how) == (KERAS, "measured: XLA's loss differed (0.6 against 0.5)")
+    slow = choose(Timings(0.010, 0.2, 0.020, 2.0, 0.0102, 0.3), 0.5, 0.5, 10_000, spe_loss=0.5)
+    assert (slow.mode, slow.versus) == (KERAS, SPE)  # neither is faster; `spe` is the closer
+    assert describe(slow) == ("Keras' default: XLA ran at 0.50 ×, and 16 steps a call ran at 0.98 × its speed a step "
+                              "here (measured at the start of this run).")
+    assert describe(spe) == ("16 steps a call: 1.25 × faster a step than Keras' default here, about 1.25 × over this "
+                             "run, training the very same model (measured at the start of this run).")
+
+
 def test_what_is_decided_without_measuring():
     assert not_measured("xla", False, 10_000) == ModeChoice(XLA, None, "forced")
     assert not_measured("keras", False, 10_000) == ModeChoice(KERAS, None, "forced")
     assert not_measured("auto", True, 10_000).how.startswith("augmentation: XLA does not compile")
-    assert not_measured("auto", False, 120).how == "a run of 120 steps: measuring pays from 300 steps on"
+    assert not_measured("auto", False, 120).how == "a run of 120 steps: measuring pays from 1,000 steps on"
     assert not_measured("auto", False, 10_000, measuring=False).how.startswith("measuring is off here")
     assert not_measured("auto", False, 10_000) is None
 
@@ -80,16 +103,42 @@ def test_a_measurement_is_kept_per_model_its_options_shape_batch_threads_and_mac
     keep_measurement(store, key, Timings(0.010, 0.2), False, run_id=5)  # the latest wins: XLA failed there
     assert measured_choice(store, key, 10_000) == ModeChoice(KERAS, None, "earlier: XLA failed or differed in its "
                                                              "result for this model here", measured_by=5)
+    keep_measurement(store, key, Timings(0.010, 0.2, 0.012, 2.0, 0.006, 0.3), False, run_id=6)  # `spe`: 1.67 ×
+    assert (measured_choice(store, key, 10_000).mode, measured_choice(store, key, 10_000).measured_by) == (SPE, 6)
+
+
+def test_a_measurement_kept_before_spe_was_a_candidate_is_made_again_after_the_stores_migration(tmp_path):
+    import sqlite3
+
+    from core.store.runs import RunStore
+    from core.store.schema import SCHEMA_VERSION, schema_version
+
+    path = tmp_path / "trainlab.db"
+    RunStore(path).connection().close()
+    conn = sqlite3.connect(path)  # as version 9 left it: no `spe` columns, an XLA measurement kept
+    for column in ("spe_seconds", "spe_start", "spe_measured"):
+        conn.execute(f"ALTER TABLE mode_measurements DROP COLUMN {column}")
+    conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, xla_seconds, keras_start, "
+                 "xla_start, measured_at, run_id) VALUES ('k', 1, 0.01, 0.006, 0.2, 1.5, 0, 3)")
+    conn.execute("PRAGMA user_version = 9")
+    conn.commit()
+    conn.close()
+    store = RunStore(path)
+    assert schema_version(store.connection()) == SCHEMA_VERSION == 10
+    assert measured_choice(store, "k", 10_000) is None  # measured again, `spe` with it
+    keep_measurement(store, "k", Timings(0.010, 0.2, 0.006, 1.5, 0.009, 0.3), True, run_id=4)
+    assert measured_choice(store, "k", 10_000).mode == XLA
 
 
 def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(lab, store, monkeypatch):
     monkeypatch.setenv("TRAINLAB_MEASURE_TRAINING_MODES", "1")
     settings = load_settings()
-    long_enough = dict(train_subset=400, epochs=4, batch_size=4, seed=7)  # 360 training images: 360 steps
+    long_enough = dict(train_subset=400, epochs=7, batch_size=2, seed=7)  # 320 training images: 1,120 steps
     first = jobs.submit(TrainConfig(name="auto", **long_enough), settings)
     assert execute_run(first, settings) == SUCCEEDED
     measured = run_mode(store, first)
-    assert measured.how == "measured" and measured.mode in (KERAS, XLA) and measured.speedup > 0, measured
+    assert measured.how == "measured" and measured.mode in (KERAS, XLA, SPE) and measured.speedup > 0, measured
+    assert set(measured.speedups) == {XLA, SPE} and measured.steps == 1_120, measured
     assert 0 < measured.probe_seconds < 120
     second = jobs.submit(TrainConfig(name="auto again", **long_enough), settings)
     assert execute_run(second, settings) == SUCCEEDED
@@ -100,6 +149,8 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")
     # The same seed trains to the same result whichever mode `auto` took (the probe never moves its weights).
     assert abs(store.get(first).test_accuracy - store.get(forced).test_accuracy) <= 0.05
+    if measured.mode == SPE:  # the very same steps: the very same model
+        assert store.get(first).test_accuracy == store.get(forced).test_accuracy
     assert jobs.training_mode_text(store.get(forced), settings) == "Keras' default, as the run asked."
     assert jobs.training_mode_text(store.get(second), settings).endswith(
         f"(measured by run #{first} of this model and batch on this machine).")

@@ -95,11 +95,11 @@ class TrainConfig:
                                f"{IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]}")
     augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
     seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
-    training_mode: str = _setting("auto", "how the training step is compiled: the faster of Keras' default and XLA, "
-                                  "measured on the run's first steps (once per model shape and machine), or one "
-                                  "forced (XLA is often faster for dense models on a CPU, slower for conv nets; spe: "
-                                  "Keras' default with steps_per_execution=16, the same training with less Python "
-                                  "between steps)",
+    training_mode: str = _setting("auto", "how the training step is compiled: the fastest of Keras' default, XLA "
+                                  "and spe with the same result, measured on the run's first steps (once per model "
+                                  "shape and machine), or one forced (XLA is often faster for dense models on a CPU, "
+                                  "slower for conv nets; spe: Keras' default with steps_per_execution=16, the same "
+                                  "training with less Python between steps)",
                                   TRAINING_MODES)
     cpus: int | None = _setting(None, f"Ray cluster only: the CPU threads this run asks for, 1 to {MAX_RUN_CPUS}; "
                                 "default TRAINLAB_RUN_CPUS")

@@ -1,59 +1,76 @@
 """How a run's training step is compiled (TrainConfig.training_mode), and the rule `auto` chooses by.
 
 Keras turns XLA off on a CPU-only machine, which is right for conv nets and wrong for dense ones (bench figure 16:
-the course MLP trains ~1.4 × faster with XLA here, a small CNN ~0.5 ×). A student's script cannot know which;
-Train Lab measures it: `auto` times a few steps of the run's own model on its own batches in each mode, from the
-same weights, and trains with XLA only when it is clearly faster over the whole run, its compiles counted, *and*
-reached the same loss (a mode whose result differs is never chosen). The measurement is kept per model shape and
-machine, so later runs of that shape skip it, each deciding for its own length."""
+the course MLP trains ~1.4 × faster with XLA here, a small CNN ~0.5 ×), and calls its step once per batch, which
+costs the small-step models most (figure 18: 16 steps a call, 1.2–2.8 × faster for five course models). A
+student's script cannot know which; Train Lab measures it: `auto` times calls of the run's own model on its own
+batches in each mode, from the same weights, and trains in the fastest mode only when it is clearly faster over the
+whole run, its starts counted, *and* reached the same loss (a mode whose result differs is never chosen). The
+measurement is kept per model shape and machine, so later runs of that shape skip it, each deciding for its own
+length."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 KERAS, XLA, AUTO, SPE = "keras", "xla", "auto", "spe"
 # `spe`: Keras' default compiled with steps_per_execution: the same steps in the same order, so the very same result,
 # with Keras' Python loop and the callbacks' batch hooks run once per STEPS_PER_CALL steps (bench figure 18).
 STEPS_PER_CALL = 16
 FORCED = {KERAS: "Keras' default", XLA: "XLA", SPE: f"Keras' default with {STEPS_PER_CALL} steps a call"}
+LABELS = {XLA: "XLA", SPE: f"{STEPS_PER_CALL} steps a call"}  # a candidate, beside Keras' default
 MIN_GAIN = 1.10  # XLA is chosen only this much faster over the run: below it, the measurement's noise would decide
 COMPILES = 2  # starts a run pays: its train step, and its test step (validation, evaluate; predict is small)
 LOSS_TOLERANCE = 0.02  # the probe's last loss may differ this much (relative) and still be the same result
-MIN_STEPS_TO_MEASURE = 300  # a run shorter than this trains as Keras' default: measuring would cost more than it wins
-WARM_STEPS, TIMED_STEPS = 3, 20  # per mode: the first steps trace (and compile) the step; the next ones are timed
+# A run shorter than this trains as Keras' default: the probe's 3 × 80 steps and compiles would cost more than it wins.
+MIN_STEPS_TO_MEASURE = 1_000
+# Per mode: one call of `spe`'s steps traces (XLA: compiles) the step; then ROUNDS timed calls of as many steps, the
+# modes alternating. Many short rounds, the fastest counting: this VM halves a step's speed for seconds at a time.
+WARM_STEPS, TIMED_STEPS, ROUNDS = STEPS_PER_CALL, STEPS_PER_CALL, 4
 
 
 @dataclass(frozen=True)
 class ModeChoice:
-    """What a run trains with and why: `mode` (keras or xla); XLA's measured speed a step over Keras' default's and
-    its expected gain over the whole run, its compile included (None when not measured); how it was decided:
-    measured, earlier (a run of the same shape measured it), forced (the run asked for a mode), or the reason
-    nothing was measured."""
+    """What a run trains with and why: `mode` (keras, xla or spe); `versus`'s measured speed a step over Keras'
+    default's (`speedup`) and its expected gain over the whole run, its compiles included (`run_gain`), where
+    `versus` is the chosen mode, or the best candidate when Keras' default was kept (None: a choice kept before
+    `spe` was measured, about XLA); every candidate's speed a step (`speedups`); how it was decided: measured,
+    earlier (a run of the same shape measured it), forced (the run asked for a mode), or why nothing was measured."""
 
     mode: str
     speedup: float | None
     how: str
     probe_seconds: float | None = None  # what measuring cost this run, when it measured
     measured_by: int | None = None  # the run whose measurement an `earlier` choice took
-    run_gain: float | None = None  # Keras' default's expected time for the run's steps over XLA's, compiles included
+    run_gain: float | None = None  # Keras' default's expected time for the run's steps over `versus`'s
     steps: int | None = None  # the run's training steps the gain was reckoned for
+    versus: str | None = None
+    speedups: dict | None = None  # mode -> its measured speed a step over Keras' default's
 
     def to_dict(self) -> dict:
         """As stored."""
         return {"mode": self.mode, "speedup": self.speedup, "how": self.how, "probe_seconds": self.probe_seconds,
-                "measured_by": self.measured_by, "run_gain": self.run_gain, "steps": self.steps}
+                "measured_by": self.measured_by, "run_gain": self.run_gain, "steps": self.steps,
+                "versus": self.versus, "speedups": self.speedups}
 
 
 @dataclass(frozen=True)
 class Timings:
     """A measurement: each mode's seconds a step, and its start (tracing, for XLA compiling) beyond its steps;
-    XLA's are None when it failed."""
+    a mode's are None when it failed, differed in its result, or was not measured (spe, before it was a candidate)."""
 
     keras_step: float
     keras_start: float
     xla_step: float | None = None
     xla_start: float | None = None
+    spe_step: float | None = None
+    spe_start: float | None = None
+
+    def of(self, mode: str) -> tuple[float | None, float | None]:
+        """(seconds a step, start) of `mode`."""
+        return {KERAS: (self.keras_step, self.keras_start), XLA: (self.xla_step, self.xla_start),
+                SPE: (self.spe_step, self.spe_start)}[mode]
 
 
 def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, threads: int,
@@ -75,42 +92,60 @@ def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring:
     if augmented:
         return ModeChoice(KERAS, None, "augmentation: XLA does not compile its image operations here")
     if total_steps < MIN_STEPS_TO_MEASURE:
-        return ModeChoice(KERAS, None, f"a run of {total_steps} steps: measuring pays from "
-                                       f"{MIN_STEPS_TO_MEASURE} steps on")
+        return ModeChoice(KERAS, None, f"a run of {total_steps:,} steps: measuring pays from "
+                                       f"{MIN_STEPS_TO_MEASURE:,} steps on")
     return None
 
 
-def _gain(timings: Timings, total_steps: int) -> float:
-    """Keras' default's expected seconds for a run of `total_steps` over XLA's, each with its starts: the train,
+def _gain(timings: Timings, mode: str, total_steps: int) -> float:
+    """Keras' default's expected seconds for a run of `total_steps` over `mode`'s, each with its starts: the train,
     test and predict functions are each traced (XLA: compiled) once, so a start counts COMPILES times."""
     def expected(step: float, start: float) -> float:
         return COMPILES * start + total_steps * step
 
-    return expected(timings.keras_step, timings.keras_start) / expected(timings.xla_step, timings.xla_start)
+    return expected(timings.keras_step, timings.keras_start) / expected(*timings.of(mode))
+
+
+def same_result(loss: float | None, keras_loss: float) -> bool:
+    """A mode's loss after the probe's steps, from the same weights, matches Keras' default's."""
+    return loss is not None and abs(loss - keras_loss) <= LOSS_TOLERANCE * max(abs(keras_loss), 1e-6)
 
 
 def choose(timings: Timings, keras_loss: float, xla_loss: float | None, total_steps: int,
-           xla_error: str | None = None) -> ModeChoice:
-    """The rule: XLA when, over the run's `total_steps` with its compiles counted, it is expected MIN_GAIN faster,
-    and its loss after the same steps from the same weights matched Keras' default's within LOSS_TOLERANCE; else
-    Keras' default."""
-    if xla_error is not None or timings.xla_step is None or xla_loss is None:
-        return ModeChoice(KERAS, None, f"measured: XLA failed here ({xla_error or 'no result'})")
-    if abs(xla_loss - keras_loss) > LOSS_TOLERANCE * max(abs(keras_loss), 1e-6):
-        return ModeChoice(KERAS, timings.keras_step / timings.xla_step, f"measured: XLA's loss differed "
-                          f"({xla_loss:.4g} against {keras_loss:.4g})")
-    return again(timings, total_steps, "measured")
+           xla_error: str | None = None, spe_loss: float | None = None) -> ModeChoice:
+    """The rule: among the modes measured whose loss after the same steps from the same weights matched Keras'
+    default's within LOSS_TOLERANCE, the one expected fastest over the run's `total_steps` with its starts counted,
+    when that is MIN_GAIN faster than Keras' default; else Keras' default."""
+    candidates = [mode for mode, loss in ((XLA, xla_loss), (SPE, spe_loss))
+                  if timings.of(mode)[0] is not None and same_result(loss, keras_loss)]
+    choice = again(timings, total_steps, "measured", candidates=candidates)
+    if choice.mode != KERAS or XLA in candidates:
+        return choice
+    if xla_error is not None or timings.xla_step is None or xla_loss is None:  # say why XLA was no candidate
+        return replace(choice, how=f"measured: XLA failed here ({xla_error or 'no result'})")
+    return replace(choice, how=f"measured: XLA's loss differed ({xla_loss:.4g} against {keras_loss:.4g})")
 
 
-def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None) -> ModeChoice:
-    """The choice for a run of `total_steps` from a measurement whose losses matched (this run's or an earlier's)."""
-    gain = _gain(timings, total_steps)
-    return ModeChoice(XLA if gain >= MIN_GAIN else KERAS, timings.keras_step / timings.xla_step, how,
-                      measured_by=measured_by, run_gain=round(gain, 3), steps=total_steps)
+def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None,
+          candidates=(XLA, SPE)) -> ModeChoice:
+    """The choice for a run of `total_steps` from a measurement (this run's or an earlier's) among `candidates`,
+    the modes whose losses matched. XLA is taken over `spe` only when MIN_GAIN faster still: `spe` trains the very
+    same model, XLA one within LOSS_TOLERANCE of it."""
+    gains = {mode: _gain(timings, mode, total_steps) for mode in candidates if timings.of(mode)[0]}
+    best = max(gains, key=gains.get, default=None)
+    if best == XLA and SPE in gains and gains[XLA] < MIN_GAIN * gains[SPE]:
+        best = SPE
+    if best is None:
+        return ModeChoice(KERAS, None, how, measured_by=measured_by, steps=total_steps)
+    speedups = {mode: round(timings.keras_step / timings.of(mode)[0], 3) for mode in gains}
+    return ModeChoice(best if gains[best] >= MIN_GAIN else KERAS, timings.keras_step / timings.of(best)[0], how,
+                      measured_by=measured_by, run_gain=round(gains[best], 3), steps=total_steps, versus=best,
+                      speedups=speedups)
 
 
 def describe(choice: ModeChoice | None) -> str | None:
-    """The run page's line: "XLA: 1.52 × faster than Keras' default here (measured at the start of this run)"."""
+    """The run page's line: "XLA: 1.52 × faster a step than Keras' default here, about 1.41 × over this run with its
+    compiles (measured in 2.3 s at the start of this run)"."""
     if choice is None:
         return None
     took = f" in {choice.probe_seconds:.1f} s" if choice.probe_seconds else ""
@@ -121,12 +156,19 @@ def describe(choice: ModeChoice | None) -> str | None:
         return FORCED.get(choice.mode, choice.mode) + ", as the run asked."
     if source is None:
         return f"Keras' default ({choice.how.removeprefix('measured: ')})."
+    versus = choice.versus or XLA
+    start = "its compiles" if versus == XLA else "its start"
     if choice.mode == XLA:
         return (f"XLA: {choice.speedup:.2f} × faster a step than Keras' default here, about {choice.run_gain:.2f} × "
                 f"over this run with its compiles ({source}).")
+    if choice.mode == SPE:
+        return (f"{STEPS_PER_CALL} steps a call: {choice.speedup:.2f} × faster a step than Keras' default here, about "
+                f"{choice.run_gain:.2f} × over this run, training the very same model ({source}).")
     if choice.speedup is not None and choice.speedup >= MIN_GAIN and choice.run_gain is not None:
-        return (f"Keras' default: XLA was {choice.speedup:.2f} × faster a step here, but over this run's "
-                f"{choice.steps:,} steps its compiles would cost about what it saves ({source}).")
+        return (f"Keras' default: {LABELS[versus]} was {choice.speedup:.2f} × faster a step here, but over this "
+                f"run's {choice.steps:,} steps {start} would cost about what it saves ({source}).")
     if choice.speedup is not None:
-        return f"Keras' default: XLA ran at {choice.speedup:.2f} × its speed a step here ({source})."
+        measured = choice.speedups or {versus: choice.speedup}
+        ran = ", and ".join(f"{LABELS[mode]} ran at {speedup:.2f} ×" for mode, speedup in measured.items())
+        return f"Keras' default: {ran} its speed a step here ({source})."
     return f"Keras' default ({source})."

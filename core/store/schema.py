@@ -135,7 +135,10 @@ CREATE TABLE IF NOT EXISTS mode_measurements (
     keras_start REAL NOT NULL,   -- each mode's start (tracing; XLA's compile) beyond its steps
     xla_start REAL,
     measured_at REAL NOT NULL,
-    run_id INTEGER               -- the run that measured it (its page says so; later runs name it)
+    run_id INTEGER,              -- the run that measured it (its page says so; later runs name it)
+    spe_seconds REAL,            -- `spe`, steps_per_execution: NULL when it failed or differed in its result
+    spe_start REAL,
+    spe_measured INTEGER         -- 1: the probe measured `spe` too (a row from before it did is measured again)
 );
 CREATE TABLE IF NOT EXISTS sweep_retrains (
     sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
@@ -222,10 +225,18 @@ def _add_training_modes(conn) -> None:
     tables; there is nothing to alter."""
 
 
+def _add_spe_measurements(conn) -> None:
+    """Version 10: `auto` measures steps_per_execution (the mode `spe`) beside XLA."""
+    columns = _columns(conn, "mode_measurements")
+    for column, kind in (("spe_seconds", "REAL"), ("spe_start", "REAL"), ("spe_measured", "INTEGER")):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE mode_measurements ADD COLUMN {column} {kind}")
+
+
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store
 # made before versions were recorded. Each step adds, never drops, and checks what is there first.
 MIGRATIONS = (_add_tags_column, _add_attempt_columns, _add_threads_column, _add_owners, _add_cluster_nodes,
-              _add_kind_column, _add_reporters, _add_model_sharing, _add_training_modes)
+              _add_kind_column, _add_reporters, _add_model_sharing, _add_training_modes, _add_spe_measurements)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -26,7 +26,7 @@ from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.model_files import file_id, is_model_file
 from core.domain.statuses import CANCELLED, EVALUATED, FAILED, SUCCEEDED
-from core.domain.training_modes import SPE, STEPS_PER_CALL, XLA
+from core.domain.training_modes import AUTO, KERAS, SPE, STEPS_PER_CALL, XLA
 from core.errors import Refusal
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
@@ -273,15 +273,15 @@ def _keep_result(store: RunStore, run_id: int, attempt: int, run_dir: Path, mode
 
 def _use_training_mode(store: RunStore, run_id: int, config: TrainConfig, model, compile_for, data, splits,
                        one_hot: int | None, steps: int, settings: Settings) -> None:
-    """Recompile `model` for XLA when the run's mode says so (forced, or `auto` measured it faster here)."""
+    """Recompile `model` in the mode `auto` measured fastest here (a forced mode was compiled with the model)."""
     def probe():
         return probe_batches(data.x_train, data.y_train, splits.train, config.batch_size,
                              lambda x, y, size: make_batches(x, y, size, False, config.seed, one_hot))
 
     choice = training_mode(store, run_id, config, model, compile_for, probe, steps * config.epochs,
                            settings.measure_training_modes)
-    if choice.mode == XLA and config.training_mode != XLA:
-        compile_for(model, True)  # nothing trained yet: the same initial weights, compiled for XLA
+    if config.training_mode == AUTO and choice.mode != KERAS:
+        compile_for(model, choice.mode)  # nothing trained yet: the same initial weights, compiled that way
 
 
 def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
@@ -294,8 +294,8 @@ def _fresh_run_dir(run_dir: Path, attempt: int) -> Path:
 
 def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_hot: int | None, steps: int,
                     settings: Settings):
-    """The run's architecture for these images (behind its augmentation pipeline, if any), compiled (with XLA when
-    the run asks for it), and how to compile a model that way again, with or without XLA."""
+    """The run's architecture for these images (behind its augmentation pipeline, if any), compiled in the training
+    mode the run asks for (Keras' default for `auto`, until measured), and how to compile a model in a given mode."""
     def build(shape):
         if is_model_file(config.architecture):  # a student's own file: its input and classes were checked
             fresh = config.arch_options.get("weights", "fresh") == "fresh"
@@ -307,13 +307,13 @@ def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_h
         build(input_shape)
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
 
-    def compile_for(target, jit: bool) -> None:
+    def compile_for(target, mode: str) -> None:
         # "auto" is Keras' own default: no XLA on a CPU-only machine.
         target.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"],
-                       jit_compile=True if jit else "auto",
-                       steps_per_execution=STEPS_PER_CALL if config.training_mode == SPE else 1)
+                       jit_compile=True if mode == XLA else "auto",
+                       steps_per_execution=STEPS_PER_CALL if mode == SPE else 1)
 
-    compile_for(model, config.training_mode == XLA)
+    compile_for(model, KERAS if config.training_mode == AUTO else config.training_mode)
     return model, compile_for
 
 

@@ -1,7 +1,7 @@
-"""`training_mode = auto`, measured (the rule: core/domain/training_modes.py): two copies of the run's freshly built
-model, with its very weights, each compiled one way (Keras' default, XLA) and trained on the same first batches of
-the run's own training images; the steps after the first few (which trace and compile) are timed in two rounds,
-alternating, and the faster round of each counts. The run's own model is not touched: it starts from its seed's
+"""`training_mode = auto`, measured (the rule: core/domain/training_modes.py): three copies of the run's freshly
+built model, with its very weights, each compiled one way (Keras' default, `spe`, XLA) and fitted on the same first
+batches of the run's own training images; the steps after the first call (which traces, or compiles) are timed in
+rounds, alternating, and the fastest round of each counts. The run's own model is not touched: it starts from its seed's
 weights whatever was measured. A measurement is kept per model shape and machine (core/store/training_modes.py)."""
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import numpy as np
 from core.domain.config import TrainConfig
 from core.domain.training_modes import (
     KERAS,
+    ROUNDS,
+    SPE,
     TIMED_STEPS,
     WARM_STEPS,
     XLA,
@@ -22,6 +24,7 @@ from core.domain.training_modes import (
     Timings,
     choose,
     not_measured,
+    same_result,
     shape_key,
 )
 from core.store.runs import RunStore
@@ -44,46 +47,56 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
         choice = measured_choice(store, key, total_steps)
         if choice is None:
             choice, timings = measure(model, compile_for, probe_batches(), total_steps)
-            keep_measurement(store, key, timings, choice.how == "measured", run_id)
+            keep_measurement(store, key, timings, XLA in (choice.speedups or {}), run_id)
     record_run_mode(store, run_id, choice)
     return choice
 
 
 def measure(model, compile_for, batches: list, total_steps: int):
-    """(the choice for a run of `total_steps`, the Timings) for `model` on `batches`."""
+    """(the choice for a run of `total_steps`, the Timings) for `model` on `batches`: each candidate mode's copy
+    fits the first WARM_STEPS batches once (tracing, for XLA compiling), then the next TIMED_STEPS in ROUNDS rounds,
+    the modes alternating; a mode's step is its fastest round's seconds over TIMED_STEPS, its start what its first
+    call took beyond its steps, its loss the last round's. Timed through `fit`, as the run trains: `spe` only
+    changes how `fit` calls the step."""
     import keras
+    import tensorflow as tf
 
     began = time.perf_counter()
     weights = model.get_weights()
     copies = {}
-    for jit in (False, True):
+    for mode in (KERAS, SPE, XLA):
         copy = keras.models.clone_model(model)
         copy.set_weights(weights)
-        compile_for(copy, jit)
-        copies[XLA if jit else KERAS] = copy
-    seconds = {KERAS: [], XLA: []}
-    losses, failed = {}, None
-    half = WARM_STEPS + TIMED_STEPS // 2
-    for part in (batches[:WARM_STEPS], batches[WARM_STEPS:half], batches[half:]):
+        compile_for(copy, mode)
+        copies[mode] = copy
+    data = tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]), tf.stack([y for _, y in batches])))
+    parts = [data.take(WARM_STEPS)] + [data.skip(WARM_STEPS)] * ROUNDS
+    seconds, losses, failed = {mode: [] for mode in copies}, {}, {}
+    for part in parts:
         for mode, copy in copies.items():
-            if mode == XLA and failed is not None:
+            if mode in failed:
                 continue
             try:
                 started = time.perf_counter()
-                for x, y in part:
-                    losses[mode] = float(copy.train_on_batch(x, y, return_dict=True)["loss"])
-                seconds[mode].append((time.perf_counter() - started) / max(1, len(part)))
+                history = copy.fit(part, epochs=1, shuffle=False, verbose=0)
+                seconds[mode].append(time.perf_counter() - started)
+                losses[mode] = float(history.history["loss"][-1])
             except Exception as exc:  # noqa: BLE001 - an op XLA cannot compile here: Keras' default trains the run
                 if mode == KERAS:
                     raise
-                failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    def step_and_start(mode: str) -> tuple[float, float]:
-        step = min(seconds[mode][1:])
-        return step, max(0.0, WARM_STEPS * (seconds[mode][0] - step))  # the start: tracing, beyond the steps
+                failed[mode] = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
-    timings = Timings(*step_and_start(KERAS), *(step_and_start(XLA) if failed is None else ()))
-    choice = replace(choose(timings, losses[KERAS], losses.get(XLA), total_steps, failed),
-                     probe_seconds=round(time.perf_counter() - began, 2))
+    def step_and_start(mode: str) -> tuple[float | None, float | None]:
+        if mode in failed:
+            return None, None
+        step = min(seconds[mode][1:]) / TIMED_STEPS
+        return step, max(0.0, seconds[mode][0] - WARM_STEPS * step)  # the start: tracing, beyond the steps
+
+    # `spe` runs the very same steps: a loss of its own would be a fault, and it is then no candidate here.
+    spe = step_and_start(SPE) if same_result(losses.get(SPE), losses[KERAS]) else (None, None)
+    timings = Timings(*step_and_start(KERAS), *step_and_start(XLA), *spe)
+    choice = replace(choose(timings, losses[KERAS], losses.get(XLA), total_steps, failed.get(XLA),
+                            losses.get(SPE)), probe_seconds=round(time.perf_counter() - began, 2))
     log.info("training mode: %s (%s)", choice, timings)
     return choice, timings
 
