@@ -154,3 +154,29 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert jobs.training_mode_text(store.get(forced), settings) == "Keras' default, as the run asked."
     assert jobs.training_mode_text(store.get(second), settings).endswith(
         f"(measured by run #{first} of this model and batch on this machine).")
+
+
+def test_a_sweeps_short_trials_of_one_model_share_one_measurement_which_a_short_run_then_uses(lab, store,
+                                                                                                monkeypatch):
+    from core.domain.sweep_parsing import parse_variants
+    from core.domain.sweep_spec import SweepSpec
+    from core.services import sweeps
+
+    monkeypatch.setenv("TRAINLAB_MEASURE_TRAINING_MODES", "1")
+    settings = load_settings()
+    # 320 training images at batch 2, 4 epochs: 640 steps a trial, too short to measure alone; two trials: 1,280.
+    spec = SweepSpec(name="rates", datasets=("digits",), variants=parse_variants("mlp"), optimizers=("adam",),
+                     learning_rates=(1e-2, 1e-3), batch_sizes=(2,), epochs=(4,), seeds=(1,),
+                     shared={"train_subset": 400})
+    trials = sorted(int(i) for i in sweeps.runs_frame(sweeps.start(spec, settings), settings)["run"])
+    assert [execute_run(trial, settings) for trial in trials] == [SUCCEEDED, SUCCEEDED]
+    first, second = (run_mode(store, trial) for trial in trials)
+    assert (first.how, first.steps, set(first.speedups)) == ("measured", 640, {XLA, SPE}), first
+    assert (second.how, second.measured_by, second.steps) == ("earlier", trials[0], 640), second
+    # A short lone run of that shape takes the kept measurement for its own length; one of another batch does not.
+    short = dict(dataset="digits", architecture="mlp", train_subset=400, epochs=1, seed=3)
+    same = jobs.submit(TrainConfig(name="same shape", batch_size=2, **short), settings)
+    other = jobs.submit(TrainConfig(name="other batch", batch_size=4, **short), settings)
+    assert execute_run(same, settings) == execute_run(other, settings) == SUCCEEDED
+    assert (run_mode(store, same).how, run_mode(store, same).steps) == ("earlier", 160)
+    assert run_mode(store, other) == ModeChoice(KERAS, None, "a run of 80 steps: measuring pays from 1,000 steps on")

@@ -82,16 +82,28 @@ def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, 
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring: bool = True) -> ModeChoice | None:
+def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring: bool = True,
+                 planned_steps: int | None = None) -> ModeChoice | None:
     """The choice made without measuring, or None when `auto` should measure (or look up a measurement).
     `measuring`: the lab's TRAINLAB_MEASURE_TRAINING_MODES."""
+    return fixed_choice(config_mode, augmented, measuring) or too_short(total_steps, planned_steps)
+
+
+def fixed_choice(config_mode: str, augmented: bool, measuring: bool = True) -> ModeChoice | None:
+    """The choice when nothing is measured nor looked up: a forced mode, measuring off, augmentation; else None."""
     if config_mode != AUTO:
         return ModeChoice(config_mode, None, "forced")
     if not measuring:
         return ModeChoice(KERAS, None, "measuring is off here (TRAINLAB_MEASURE_TRAINING_MODES=0)")
     if augmented:
         return ModeChoice(KERAS, None, "augmentation: XLA does not compile its image operations here")
-    if total_steps < MIN_STEPS_TO_MEASURE:
+    return None
+
+
+def too_short(total_steps: int, planned_steps: int | None = None) -> ModeChoice | None:
+    """Keras' default for a run too short to pay for measuring, unless the lab plans `planned_steps` of this
+    shape in all (a sweep's trials of one model: one measurement serves them all); else None."""
+    if max(total_steps, planned_steps or 0) < MIN_STEPS_TO_MEASURE:
         return ModeChoice(KERAS, None, f"a run of {total_steps:,} steps: measuring pays from "
                                        f"{MIN_STEPS_TO_MEASURE:,} steps on")
     return None

@@ -103,6 +103,13 @@ def sweep_runs(store: RunStore, sweep_id: int) -> list[dict]:
     return out
 
 
+def sibling_configs(store: RunStore, run_id: int) -> list[str]:
+    """The configs (JSON) of every run of run `run_id`'s sweep, its own included; [] when it is in none."""
+    return [row[0] for row in store.connection().execute(
+        "SELECT r.config FROM sweep_runs s JOIN runs r ON r.id=s.run_id "
+        "WHERE s.sweep_id=(SELECT sweep_id FROM sweep_runs WHERE run_id=?)", (run_id,))]
+
+
 def active_run_ids(store: RunStore, sweep_id: int) -> list[int]:
     """Ids of the sweep's queued and running runs."""
     marks = ",".join("?" * len(ACTIVE_STATUSES))

@@ -5,6 +5,7 @@ rounds, alternating, and the fastest round of each counts. The run's own model i
 weights whatever was measured. A measurement is kept per model shape and machine (core/store/training_modes.py)."""
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -23,11 +24,13 @@ from core.domain.training_modes import (
     ModeChoice,
     Timings,
     choose,
-    not_measured,
+    fixed_choice,
     same_result,
     shape_key,
+    too_short,
 )
 from core.store.runs import RunStore
+from core.store.sweeps import sibling_configs
 from core.store.training_modes import keep_measurement, measured_choice, record_run_mode
 
 log = logging.getLogger(__name__)
@@ -39,17 +42,28 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
     same shape, or measured now on `model` (built, with its initial weights). `compile_for(model, jit)` compiles a
     model as the run compiles its own; `probe_batches()` gives the (images, labels) batches to measure on;
     `measuring`: TRAINLAB_MEASURE_TRAINING_MODES."""
-    choice = not_measured(config.training_mode, bool(config.augmentation), total_steps, measuring)
+    choice = fixed_choice(config.training_mode, bool(config.augmentation), measuring)
     if choice is None:
         run = store.get(run_id)
         key = shape_key(config.architecture, config.arch_options, model.input_shape[1:], model.output_shape[-1],
                         config.batch_size, run.threads or 0, socket.gethostname())
-        choice = measured_choice(store, key, total_steps)
+        # An earlier measurement serves a run of any length; measuring needs a long run, or a sweep of this shape.
+        choice = measured_choice(store, key, total_steps) or \
+            too_short(total_steps, total_steps * _runs_of_this_shape(store, run_id, config))
         if choice is None:
             choice, timings = measure(model, compile_for, probe_batches(), total_steps)
             keep_measurement(store, key, timings, XLA in (choice.speedups or {}), run_id)
     record_run_mode(store, run_id, choice)
     return choice
+
+
+def _runs_of_this_shape(store: RunStore, run_id: int, config: TrainConfig) -> int:
+    """How many runs of run `run_id`'s sweep train the same model on the same input and batch (1 outside one)."""
+    def shape(other: TrainConfig) -> tuple:
+        return (other.dataset, other.image_size, other.architecture, json.dumps(other.arch_options, sort_keys=True),
+                other.batch_size)
+
+    return max(1, sum(shape(TrainConfig.from_json(c)) == shape(config) for c in sibling_configs(store, run_id)))
 
 
 def measure(model, compile_for, batches: list, total_steps: int):
