@@ -103,8 +103,8 @@ with opt_col:
     epochs = number(st, f"Epochs (at most {classroom.epoch_cap(current_actor(), settings)})", "epochs")
     training_mode = st.selectbox("Training mode", list(TRAINING_MODES), key="training_mode",
                                  format_func=TRAINING_MODES.get, help="How the training step is compiled. Fastest: "
-                                 "Train Lab times Keras' default, XLA and 16 steps a call on the run's first steps "
-                                 "(once per model, batch and machine; runs of 1,000 steps or more) and takes the "
+                                 "Train Lab times Keras' default, 16 steps a call and XLA with it on the run's first "
+                                 "steps (once per model, batch and machine; runs of 1,000 steps or more) and takes the "
                                  "fastest with the same loss when it is at least 1.1 × faster; the run's page says "
                                  "which and by how much. Or force one to compare them.")
     cpus, gpus = 0, "default"  # where the run trains: asked of a Ray cluster only (README: Running on several machines)

@@ -200,14 +200,17 @@ def test_a_run_forced_to_xla_trains_and_a_bad_mode_or_xla_with_augmentation_is_r
     from core.domain.config import validate
     from core.services import jobs
 
-    assert main(["submit", "--training-mode", "xla", "--epochs", "1", "--train-subset", "400"]) == 0
-    (run,) = store.list_runs()
-    assert run.config_dict["training_mode"] == "xla"
-    assert execute_run(run.id, lab) == SUCCEEDED and store.get(run.id).test_accuracy > 0.3
+    for mode in ("xla", "xla_spe"):
+        assert main(["submit", "--training-mode", mode, "--epochs", "1", "--train-subset", "400"]) == 0
+        run = store.list_runs()[0]
+        assert run.config_dict["training_mode"] == mode
+        assert execute_run(run.id, lab) == SUCCEEDED and store.get(run.id).test_accuracy > 0.3
+    assert jobs.training_mode_text(store.get(run.id), lab) == "XLA with 16 steps a call, as the run asked."
     capsys.readouterr()
-    with pytest.raises(ConfigError, match="^training_mode: must be one of auto, keras, xla, spe; got 'fast'$"):
+    with pytest.raises(ConfigError, match="^training_mode: must be one of auto, keras, xla, spe, xla_spe; got 'fast'$"):
         validate(TrainConfig(training_mode="fast"), lab)
-    with pytest.raises(ConfigError, match="^training_mode: XLA does not compile the augmentation layers"):
-        jobs.submit(TrainConfig(training_mode="xla", augmentation=[{"layer": "RandomFlip",
-                                                                    "params": {"mode": "horizontal"}}]), lab)
-    assert len(store.list_runs()) == 1
+    for mode in ("xla", "xla_spe"):
+        with pytest.raises(ConfigError, match="^training_mode: XLA does not compile the augmentation layers"):
+            jobs.submit(TrainConfig(training_mode=mode, augmentation=[{"layer": "RandomFlip",
+                                                                       "params": {"mode": "horizontal"}}]), lab)
+    assert len(store.list_runs()) == 2

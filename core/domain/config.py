@@ -41,7 +41,8 @@ MAX_LEARNING_RATE = 10.0
 MAX_NAME_LENGTH = 120
 MAX_NOTES_LENGTH = 5000
 # short: a select shows ~20 characters at 1024 px
-TRAINING_MODES = {"auto": "Fastest, measured", "keras": "Keras' default", "xla": "XLA", "spe": "16 steps a call"}
+TRAINING_MODES = {"auto": "Fastest, measured", "keras": "Keras' default", "xla": "XLA", "spe": "16 steps a call",
+                  "xla_spe": "XLA, 16 steps a call"}
 SPLIT_MODES = {"random": "random, stratified", "keras": "last share (Keras)"}  # short: a select shows ~20 characters
 LABEL_ENCODINGS = {"integer": "integers · sparse cross-entropy", "one_hot": "one-hot · categorical cross-entropy"}
 LABELS_HELP = ("Class ids as integers with sparse categorical cross-entropy, or one-hot vectors with categorical "
@@ -95,11 +96,11 @@ class TrainConfig:
                                f"{IMAGE_SIZE_RANGE[0]} to {IMAGE_SIZE_RANGE[1]}")
     augmentation: list = _setting(text="core/domain/augment.py's steps, applied while training only", factory=list)
     seed: int = _setting(42, "drives the subset, the split, shuffling and weight initialisation")
-    training_mode: str = _setting("auto", "how the training step is compiled: the fastest of Keras' default, XLA "
-                                  "and spe with the same result, measured on the run's first steps (once per model "
+    training_mode: str = _setting("auto", "how the training step is compiled: the fastest of Keras' default, spe and "
+                                  "xla_spe with the same result, measured on the run's first steps (once per model "
                                   "shape and machine), or one forced (XLA is often faster for dense models on a CPU, "
                                   "slower for conv nets; spe: Keras' default with steps_per_execution=16, the same "
-                                  "training with less Python between steps)",
+                                  "training with less Python between steps; xla_spe: both)",
                                   TRAINING_MODES)
     cpus: int | None = _setting(None, f"Ray cluster only: the CPU threads this run asks for, 1 to {MAX_RUN_CPUS}; "
                                 "default TRAINLAB_RUN_CPUS")
@@ -256,7 +257,7 @@ def _check_counts(config: TrainConfig, info: DatasetInfo, settings: Settings) ->
         raise ConfigError("labels", f"must be one of {', '.join(LABEL_ENCODINGS)}; got {config.labels!r}")
     if config.training_mode not in TRAINING_MODES:
         raise ConfigError("training_mode", f"must be one of {', '.join(TRAINING_MODES)}; got {config.training_mode!r}")
-    if config.training_mode == "xla" and config.augmentation:
+    if config.training_mode in ("xla", "xla_spe") and config.augmentation:
         raise ConfigError("training_mode", "XLA does not compile the augmentation layers' image operations here; "
                           "choose Keras' default (keras) or Fastest, measured (auto), or no augmentation")
 

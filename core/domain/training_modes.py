@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
-KERAS, XLA, AUTO, SPE = "keras", "xla", "auto", "spe"
+KERAS, XLA, AUTO, SPE, XLA_SPE = "keras", "xla", "auto", "spe", "xla_spe"
 # `spe`: Keras' default compiled with steps_per_execution: the same steps in the same order, so the very same result,
 # with Keras' Python loop and the callbacks' batch hooks run once per STEPS_PER_CALL steps (bench figure 18).
+# `xla_spe`: both; for the dense course models ~2 × Keras' default here, more than either alone.
 STEPS_PER_CALL = 16
-FORCED = {KERAS: "Keras' default", XLA: "XLA", SPE: f"Keras' default with {STEPS_PER_CALL} steps a call"}
-LABELS = {XLA: "XLA", SPE: f"{STEPS_PER_CALL} steps a call"}  # a candidate, beside Keras' default
-MIN_GAIN = 1.10  # XLA is chosen only this much faster over the run: below it, the measurement's noise would decide
+FORCED = {KERAS: "Keras' default", XLA: "XLA", SPE: f"Keras' default with {STEPS_PER_CALL} steps a call",
+          XLA_SPE: f"XLA with {STEPS_PER_CALL} steps a call"}
+LABELS = {XLA: "XLA", SPE: f"{STEPS_PER_CALL} steps a call", XLA_SPE: f"XLA with {STEPS_PER_CALL} steps a call"}
+CANDIDATES = (SPE, XLA_SPE)  # what `auto` measures against Keras' default (XLA alone is slower than with `spe`)
+EXACT = (SPE,)  # modes that train the very same model as Keras' default (the others: within LOSS_TOLERANCE)
+MIN_GAIN = 1.10  # a mode is chosen only this much faster over the run: below it, the measurement's noise would decide
 COMPILES = 2  # starts a run pays: its train step, and its test step (validation, evaluate; predict is small)
 LOSS_TOLERANCE = 0.02  # the probe's last loss may differ this much (relative) and still be the same result
 # A run shorter than this trains as Keras' default: the probe's 3 × 80 steps and compiles would cost more than it wins.
@@ -32,11 +36,11 @@ WARM_STEPS, TIMED_STEPS, ROUNDS = STEPS_PER_CALL, STEPS_PER_CALL, 4
 
 @dataclass(frozen=True)
 class ModeChoice:
-    """What a run trains with and why: `mode` (keras, xla or spe); `versus`'s measured speed a step over Keras'
-    default's (`speedup`) and its expected gain over the whole run, its compiles included (`run_gain`), where
-    `versus` is the chosen mode, or the best candidate when Keras' default was kept (None: a choice kept before
-    `spe` was measured, about XLA); every candidate's speed a step (`speedups`); how it was decided: measured,
-    earlier (a run of the same shape measured it), forced (the run asked for a mode), or why nothing was measured."""
+    """What a run trains with and why: `mode`; `versus`'s measured speed a step over Keras' default's (`speedup`)
+    and its expected gain over the whole run, its compiles included (`run_gain`), where `versus` is the chosen mode,
+    or the best candidate when Keras' default was kept (None: a choice kept before there were candidates other than
+    XLA, about XLA); every candidate's speed a step (`speedups`); how it was decided: measured, earlier (a run of the
+    same shape measured it), forced (the run asked for a mode), or why nothing was measured."""
 
     mode: str
     speedup: float | None
@@ -57,20 +61,16 @@ class ModeChoice:
 
 @dataclass(frozen=True)
 class Timings:
-    """A measurement: each mode's seconds a step, and its start (tracing, for XLA compiling) beyond its steps;
-    a mode's are None when it failed, differed in its result, or was not measured (spe, before it was a candidate)."""
+    """A measurement: Keras' default's seconds a step and its start (tracing) beyond its steps, and the same
+    (step, start) of each candidate mode that trained to the same result (one that failed or differed is absent)."""
 
     keras_step: float
     keras_start: float
-    xla_step: float | None = None
-    xla_start: float | None = None
-    spe_step: float | None = None
-    spe_start: float | None = None
+    modes: dict = field(default_factory=dict)  # mode -> (seconds a step, start; for XLA its compile)
 
     def of(self, mode: str) -> tuple[float | None, float | None]:
-        """(seconds a step, start) of `mode`."""
-        return {KERAS: (self.keras_step, self.keras_start), XLA: (self.xla_step, self.xla_start),
-                SPE: (self.spe_step, self.spe_start)}[mode]
+        """(seconds a step, start) of `mode`; (None, None) when it is not a candidate here."""
+        return (self.keras_step, self.keras_start) if mode == KERAS else tuple(self.modes.get(mode, (None, None)))
 
 
 def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, batch_size: int, threads: int,
@@ -123,30 +123,27 @@ def same_result(loss: float | None, keras_loss: float) -> bool:
     return loss is not None and abs(loss - keras_loss) <= LOSS_TOLERANCE * max(abs(keras_loss), 1e-6)
 
 
-def choose(timings: Timings, keras_loss: float, xla_loss: float | None, total_steps: int,
-           xla_error: str | None = None, spe_loss: float | None = None) -> ModeChoice:
-    """The rule: among the modes measured whose loss after the same steps from the same weights matched Keras'
-    default's within LOSS_TOLERANCE, the one expected fastest over the run's `total_steps` with its starts counted,
-    when that is MIN_GAIN faster than Keras' default; else Keras' default."""
-    candidates = [mode for mode, loss in ((XLA, xla_loss), (SPE, spe_loss))
-                  if timings.of(mode)[0] is not None and same_result(loss, keras_loss)]
-    choice = again(timings, total_steps, "measured", candidates=candidates)
-    if choice.mode != KERAS or XLA in candidates:
+def choose(timings: Timings, total_steps: int, refused: dict | None = None) -> ModeChoice:
+    """The rule: among the candidates measured whose loss after the same steps from the same weights matched Keras'
+    default's (`timings.modes`), the one expected fastest over the run's `total_steps` with its starts counted, when
+    that is MIN_GAIN faster than Keras' default; else Keras' default, saying why a candidate was not one
+    (`refused`: mode -> "failed here (…)" or "its loss differed (…)")."""
+    choice = again(timings, total_steps, "measured")
+    reasons = [f"{LABELS[mode]} {why}" for mode, why in (refused or {}).items()]
+    if choice.mode != KERAS or not reasons or choice.versus is not None:
         return choice
-    if xla_error is not None or timings.xla_step is None or xla_loss is None:  # say why XLA was no candidate
-        return replace(choice, how=f"measured: XLA failed here ({xla_error or 'no result'})")
-    return replace(choice, how=f"measured: XLA's loss differed ({xla_loss:.4g} against {keras_loss:.4g})")
+    return ModeChoice(KERAS, None, "measured: " + "; ".join(reasons), steps=total_steps)
 
 
-def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None,
-          candidates=(XLA, SPE)) -> ModeChoice:
-    """The choice for a run of `total_steps` from a measurement (this run's or an earlier's) among `candidates`,
-    the modes whose losses matched. XLA is taken over `spe` only when MIN_GAIN faster still: `spe` trains the very
-    same model, XLA one within LOSS_TOLERANCE of it."""
-    gains = {mode: _gain(timings, mode, total_steps) for mode in candidates if timings.of(mode)[0]}
+def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None) -> ModeChoice:
+    """The choice for a run of `total_steps` from a measurement (this run's or an earlier's) among its candidates.
+    A mode that only matches Keras' default's result within LOSS_TOLERANCE (XLA) is taken over one that trains the
+    very same model (EXACT) only when MIN_GAIN faster still."""
+    gains = {mode: _gain(timings, mode, total_steps) for mode in timings.modes}
     best = max(gains, key=gains.get, default=None)
-    if best == XLA and SPE in gains and gains[XLA] < MIN_GAIN * gains[SPE]:
-        best = SPE
+    exact = max((mode for mode in gains if mode in EXACT), key=gains.get, default=None)
+    if best is not None and exact is not None and gains[best] < MIN_GAIN * gains[exact]:
+        best = exact
     if best is None:
         return ModeChoice(KERAS, None, how, measured_by=measured_by, steps=total_steps)
     speedups = {mode: round(timings.keras_step / timings.of(mode)[0], 3) for mode in gains}
@@ -169,10 +166,10 @@ def describe(choice: ModeChoice | None) -> str | None:
     if source is None:
         return f"Keras' default ({choice.how.removeprefix('measured: ')})."
     versus = choice.versus or XLA
-    start = "its compiles" if versus == XLA else "its start"
-    if choice.mode == XLA:
-        return (f"XLA: {choice.speedup:.2f} × faster a step than Keras' default here, about {choice.run_gain:.2f} × "
-                f"over this run with its compiles ({source}).")
+    start = "its start" if versus in EXACT else "its compiles"
+    if choice.mode in (XLA, XLA_SPE):
+        return (f"{LABELS[choice.mode]}: {choice.speedup:.2f} × faster a step than Keras' default here, about "
+                f"{choice.run_gain:.2f} × over this run with its compiles ({source}).")
     if choice.mode == SPE:
         return (f"{STEPS_PER_CALL} steps a call: {choice.speedup:.2f} × faster a step than Keras' default here, about "
                 f"{choice.run_gain:.2f} × over this run, training the very same model ({source}).")

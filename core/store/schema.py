@@ -129,16 +129,14 @@ CREATE TABLE IF NOT EXISTS run_modes (
 );
 CREATE TABLE IF NOT EXISTS mode_measurements (
     shape_key TEXT PRIMARY KEY,  -- model, input, batch, optimizer, threads and machine (core/domain/training_modes.py)
-    same_result INTEGER NOT NULL, -- 1: XLA trained and reached Keras' default's loss; 0: it failed or differed
-    keras_seconds REAL NOT NULL, -- a timed step's seconds in each mode
-    xla_seconds REAL,
-    keras_start REAL NOT NULL,   -- each mode's start (tracing; XLA's compile) beyond its steps
+    same_result INTEGER NOT NULL, -- 1: a faster mode trained to Keras' default's loss; 0: none (failed or differed)
+    keras_seconds REAL NOT NULL, -- Keras' default's timed step, in seconds
+    xla_seconds REAL,            -- version 9's only candidate, XLA (its rows are measured again)
+    keras_start REAL NOT NULL,   -- Keras' default's start (tracing) beyond its steps
     xla_start REAL,
     measured_at REAL NOT NULL,
     run_id INTEGER,              -- the run that measured it (its page says so; later runs name it)
-    spe_seconds REAL,            -- `spe`, steps_per_execution: NULL when it failed or differed in its result
-    spe_start REAL,
-    spe_measured INTEGER         -- 1: the probe measured `spe` too (a row from before it did is measured again)
+    modes TEXT                   -- JSON, from version 10: {mode: [step, start]} of each candidate that matched
 );
 CREATE TABLE IF NOT EXISTS sweep_retrains (
     sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
@@ -226,11 +224,9 @@ def _add_training_modes(conn) -> None:
 
 
 def _add_spe_measurements(conn) -> None:
-    """Version 10: `auto` measures steps_per_execution (the mode `spe`) beside XLA."""
-    columns = _columns(conn, "mode_measurements")
-    for column, kind in (("spe_seconds", "REAL"), ("spe_start", "REAL"), ("spe_measured", "INTEGER")):
-        if column not in columns:
-            conn.execute(f"ALTER TABLE mode_measurements ADD COLUMN {column} {kind}")
+    """Version 10: `auto` measures modes with steps_per_execution (`spe`, `xla_spe`), kept as JSON per mode."""
+    if "modes" not in _columns(conn, "mode_measurements"):
+        conn.execute("ALTER TABLE mode_measurements ADD COLUMN modes TEXT")
 
 
 # Ordered schema changes: MIGRATIONS[k] brings a store from version k to k + 1. Version 0 is a store

@@ -5,38 +5,32 @@ from __future__ import annotations
 import json
 import time
 
-from core.domain.training_modes import KERAS, SPE, XLA, ModeChoice, Timings, again
+from core.domain.training_modes import KERAS, ModeChoice, Timings, again
 from core.store.runs import RunStore
 
 
 def measured_choice(store: RunStore, key: str, total_steps: int) -> ModeChoice | None:
     """The choice for a run of `total_steps` from an earlier run's measurement of shape `key`; None when none has
-    (or one from before `spe` was measured: measuring again costs once what every later run of the shape gains)."""
+    (or one from before version 10, of XLA alone: measuring again costs once what every later run of it gains)."""
     row = store.connection().execute(
-        "SELECT same_result, keras_seconds, xla_seconds, keras_start, xla_start, run_id, spe_seconds, spe_start, "
-        "spe_measured FROM mode_measurements WHERE shape_key=?", (key,)).fetchone()
-    if row is None or not row[8]:
+        "SELECT keras_seconds, keras_start, modes, run_id FROM mode_measurements WHERE shape_key=?", (key,)).fetchone()
+    if row is None or row[2] is None:
         return None
-    candidates = [mode for mode, usable in ((XLA, row[0] and row[2] is not None), (SPE, row[6] is not None))
-                  if usable]
-    if not candidates:
-        return ModeChoice(KERAS, None, "earlier: XLA failed or differed in its result for this model here",
-                          measured_by=row[5])
-    return again(Timings(row[1], row[3], row[2], row[4], row[6], row[7]), total_steps, "earlier", row[5],
-                 candidates)
+    modes = {mode: tuple(timing) for mode, timing in json.loads(row[2]).items()}
+    if not modes:
+        return ModeChoice(KERAS, None, "earlier: no faster mode trained to the same result for this model here",
+                          measured_by=row[3])
+    return again(Timings(row[0], row[1], modes), total_steps, "earlier", row[3])
 
 
-def keep_measurement(store: RunStore, key: str, timings: Timings, same_result: bool, run_id: int | None = None) -> None:
-    """Keep what run `run_id` measured for shape `key` (the latest measurement wins); `same_result`: XLA's loss
-    matched (`spe`'s timings are None when its did not)."""
+def keep_measurement(store: RunStore, key: str, timings: Timings, run_id: int | None = None) -> None:
+    """Keep what run `run_id` measured for shape `key` (the latest measurement wins)."""
     with store.transaction() as conn:
         conn.execute("DELETE FROM mode_measurements WHERE shape_key=?", (key,))
-        conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, xla_seconds, keras_start, "
-                     "xla_start, measured_at, run_id, spe_seconds, spe_start, spe_measured) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                     (key, int(same_result and timings.xla_step is not None), timings.keras_step, timings.xla_step,
-                      timings.keras_start, timings.xla_start, time.time(), run_id, timings.spe_step,
-                      timings.spe_start))
+        conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, keras_start, measured_at, "
+                     "run_id, modes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (key, int(bool(timings.modes)), timings.keras_step, timings.keras_start, time.time(), run_id,
+                      json.dumps({mode: list(timing) for mode, timing in timings.modes.items()})))
 
 
 def record_run_mode(store: RunStore, run_id: int, choice: ModeChoice) -> None:

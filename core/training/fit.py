@@ -26,7 +26,7 @@ from core.domain.augment import AugmentError
 from core.domain.config import OPTIMIZERS, ConfigError, TrainConfig
 from core.domain.model_files import file_id, is_model_file
 from core.domain.statuses import CANCELLED, EVALUATED, FAILED, SUCCEEDED
-from core.domain.training_modes import AUTO, KERAS, SPE, STEPS_PER_CALL, XLA
+from core.domain.training_modes import AUTO, KERAS, SPE, STEPS_PER_CALL, XLA, XLA_SPE
 from core.errors import Refusal
 from core.settings import Settings, load_settings
 from core.store.runs import RunStore, Superseded
@@ -310,8 +310,8 @@ def _compiled_model(config: TrainConfig, input_shape: tuple, classes: int, one_h
     def compile_for(target, mode: str) -> None:
         # "auto" is Keras' own default: no XLA on a CPU-only machine.
         target.compile(optimizer=make_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"],
-                       jit_compile=True if mode == XLA else "auto",
-                       steps_per_execution=STEPS_PER_CALL if mode == SPE else 1)
+                       jit_compile=True if mode in (XLA, XLA_SPE) else "auto",
+                       steps_per_execution=STEPS_PER_CALL if mode in (SPE, XLA_SPE) else 1)
 
     compile_for(model, KERAS if config.training_mode == AUTO else config.training_mode)
     return model, compile_for

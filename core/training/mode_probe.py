@@ -1,8 +1,9 @@
 """`training_mode = auto`, measured (the rule: core/domain/training_modes.py): three copies of the run's freshly
-built model, with its very weights, each compiled one way (Keras' default, `spe`, XLA) and fitted on the same first
-batches of the run's own training images; the steps after the first call (which traces, or compiles) are timed in
-rounds, alternating, and the fastest round of each counts. The run's own model is not touched: it starts from its seed's
-weights whatever was measured. A measurement is kept per model shape and machine (core/store/training_modes.py)."""
+built model, with its very weights, each compiled one way (Keras' default, `spe`, `xla_spe`) and fitted on the
+same first batches of the run's own training images; the calls after the first (which traces, or compiles) are
+timed in rounds, alternating, and the fastest round of each counts. The run's own model is not touched: it starts
+from its seed's weights whatever was measured. A measurement is kept per model shape and machine
+(core/store/training_modes.py)."""
 from __future__ import annotations
 
 import json
@@ -15,12 +16,11 @@ import numpy as np
 
 from core.domain.config import TrainConfig
 from core.domain.training_modes import (
+    CANDIDATES,
     KERAS,
     ROUNDS,
-    SPE,
     TIMED_STEPS,
     WARM_STEPS,
-    XLA,
     ModeChoice,
     Timings,
     choose,
@@ -52,7 +52,7 @@ def training_mode(store: RunStore, run_id: int, config: TrainConfig, model, comp
             too_short(total_steps, total_steps * _runs_of_this_shape(store, run_id, config))
         if choice is None:
             choice, timings = measure(model, compile_for, probe_batches(), total_steps)
-            keep_measurement(store, key, timings, XLA in (choice.speedups or {}), run_id)
+            keep_measurement(store, key, timings, run_id)
     record_run_mode(store, run_id, choice)
     return choice
 
@@ -78,17 +78,17 @@ def measure(model, compile_for, batches: list, total_steps: int):
     began = time.perf_counter()
     weights = model.get_weights()
     copies = {}
-    for mode in (KERAS, SPE, XLA):
+    for mode in (KERAS, *CANDIDATES):
         copy = keras.models.clone_model(model)
         copy.set_weights(weights)
         compile_for(copy, mode)
         copies[mode] = copy
     data = tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]), tf.stack([y for _, y in batches])))
     parts = [data.take(WARM_STEPS)] + [data.skip(WARM_STEPS)] * ROUNDS
-    seconds, losses, failed = {mode: [] for mode in copies}, {}, {}
+    seconds, losses, refused = {mode: [] for mode in copies}, {}, {}
     for part in parts:
         for mode, copy in copies.items():
-            if mode in failed:
+            if mode in refused:
                 continue
             try:
                 started = time.perf_counter()
@@ -98,19 +98,18 @@ def measure(model, compile_for, batches: list, total_steps: int):
             except Exception as exc:  # noqa: BLE001 - an op XLA cannot compile here: Keras' default trains the run
                 if mode == KERAS:
                     raise
-                failed[mode] = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                refused[mode] = f"failed here ({(str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]})"
 
-    def step_and_start(mode: str) -> tuple[float | None, float | None]:
-        if mode in failed:
-            return None, None
+    def step_and_start(mode: str) -> tuple[float, float]:
         step = min(seconds[mode][1:]) / TIMED_STEPS
         return step, max(0.0, seconds[mode][0] - WARM_STEPS * step)  # the start: tracing, beyond the steps
 
-    # `spe` runs the very same steps: a loss of its own would be a fault, and it is then no candidate here.
-    spe = step_and_start(SPE) if same_result(losses.get(SPE), losses[KERAS]) else (None, None)
-    timings = Timings(*step_and_start(KERAS), *step_and_start(XLA), *spe)
-    choice = replace(choose(timings, losses[KERAS], losses.get(XLA), total_steps, failed.get(XLA),
-                            losses.get(SPE)), probe_seconds=round(time.perf_counter() - began, 2))
+    for mode in CANDIDATES:
+        if mode not in refused and not same_result(losses[mode], losses[KERAS]):
+            refused[mode] = f"reached another loss ({losses[mode]:.4g} against {losses[KERAS]:.4g})"
+    timings = Timings(*step_and_start(KERAS), {mode: step_and_start(mode) for mode in CANDIDATES
+                                               if mode not in refused})
+    choice = replace(choose(timings, total_steps, refused), probe_seconds=round(time.perf_counter() - began, 2))
     log.info("training mode: %s (%s)", choice, timings)
     return choice, timings
 
