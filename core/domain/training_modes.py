@@ -82,13 +82,6 @@ def shape_key(architecture: str, arch_options: dict, input_shape, classes: int, 
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def not_measured(config_mode: str, augmented: bool, total_steps: int, measuring: bool = True,
-                 planned_steps: int | None = None) -> ModeChoice | None:
-    """The choice made without measuring, or None when `auto` should measure (or look up a measurement).
-    `measuring`: the lab's TRAINLAB_MEASURE_TRAINING_MODES."""
-    return fixed_choice(config_mode, augmented, measuring) or too_short(total_steps, planned_steps)
-
-
 def fixed_choice(config_mode: str, augmented: bool, measuring: bool = True) -> ModeChoice | None:
     """The choice when nothing is measured nor looked up: a forced mode, measuring off, augmentation; else None."""
     if config_mode != AUTO:
@@ -127,7 +120,7 @@ def choose(timings: Timings, total_steps: int, refused: dict | None = None) -> M
     """The rule: among the candidates measured whose loss after the same steps from the same weights matched Keras'
     default's (`timings.modes`), the one expected fastest over the run's `total_steps` with its starts counted, when
     that is MIN_GAIN faster than Keras' default; else Keras' default, saying why a candidate was not one
-    (`refused`: mode -> "failed here (…)" or "its loss differed (…)")."""
+    (`refused`: mode -> "failed here (…)" or "reached another loss (…)")."""
     choice = again(timings, total_steps, "measured")
     reasons = [f"{LABELS[mode]} {why}" for mode, why in (refused or {}).items()]
     if choice.mode != KERAS or not reasons or choice.versus is not None:
@@ -138,11 +131,11 @@ def choose(timings: Timings, total_steps: int, refused: dict | None = None) -> M
 def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None) -> ModeChoice:
     """The choice for a run of `total_steps` from a measurement (this run's or an earlier's) among its candidates.
     A mode that only matches Keras' default's result within LOSS_TOLERANCE (XLA) is taken over one that trains the
-    very same model (EXACT) only when MIN_GAIN faster still."""
+    very same model (EXACT), itself fast enough, only when MIN_GAIN faster still."""
     gains = {mode: _gain(timings, mode, total_steps) for mode in timings.modes}
     best = max(gains, key=gains.get, default=None)
     exact = max((mode for mode in gains if mode in EXACT), key=gains.get, default=None)
-    if best is not None and exact is not None and gains[best] < MIN_GAIN * gains[exact]:
+    if exact is not None and gains[exact] >= MIN_GAIN and gains[best] < MIN_GAIN * gains[exact]:
         best = exact
     if best is None:
         return ModeChoice(KERAS, None, how, measured_by=measured_by, steps=total_steps)
