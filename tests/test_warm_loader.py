@@ -40,7 +40,7 @@ def deep_file(tmp_path_factory) -> Path:
 
 
 def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`, from /proc."""
+    """The live processes whose parent is `pid`, from /proc (not the ended ones it has yet to reap)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -48,7 +48,8 @@ def _children(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            state, parent = stat.rsplit(")", 1)[1].split()[:2]
+            if int(parent) == pid and state != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -94,3 +95,20 @@ def test_a_load_that_takes_too_long_is_killed_and_said_in_one_line(model_file, d
     wait_for(lambda: not _children(loader), 30, what="the stopped child to be killed")
     assert stopped and load_in_process(model_file, 1_000_000)["params"] == 650  # the same loader answers again
     assert _warm._process.pid == loader
+
+
+def test_two_loads_at_once_and_a_loader_that_died_is_started_again_in_a_private_folder(model_file, deep_file):
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.training.loading_process import _warm, load_in_process
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda path: load_in_process(path, 1_000_000)["params"], (model_file, deep_file)))
+    assert answers[0] == 650 and answers[1] > 650
+    folder, loader = Path(_warm._folder), _warm._process.pid
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # no other user may reach its socket
+    os.kill(loader, signal.SIGKILL)  # the kernel's OOM killer, say
+    wait_for(lambda: _warm._process.poll() is not None, 30, what="the loader to be gone")
+    assert load_in_process(model_file, 1_000_000)["params"] == 650
+    assert _warm._process.pid != loader and not folder.exists()  # a new one, the old folder removed

@@ -130,13 +130,17 @@ def choose(timings: Timings, total_steps: int, refused: dict | None = None) -> M
 
 def again(timings: Timings, total_steps: int, how: str = "earlier", measured_by: int | None = None) -> ModeChoice:
     """The choice for a run of `total_steps` from a measurement (this run's or an earlier's) among its candidates.
-    A mode that only matches Keras' default's result within LOSS_TOLERANCE (XLA) is taken over one that trains the
-    very same model (EXACT), itself fast enough, only when MIN_GAIN faster still."""
+    A mode that only matches Keras' default's result within LOSS_TOLERANCE (XLA) must be MIN_GAIN faster than the
+    fastest mode that trains the very same model (EXACT: Keras' default itself, `spe`); the fastest exact mode
+    otherwise, when MIN_GAIN faster than Keras' default."""
     gains = {mode: _gain(timings, mode, total_steps) for mode in timings.modes}
-    best = max(gains, key=gains.get, default=None)
     exact = max((mode for mode in gains if mode in EXACT), key=gains.get, default=None)
-    if exact is not None and gains[exact] >= MIN_GAIN and gains[best] < MIN_GAIN * gains[exact]:
-        best = exact
+    inexact = max((mode for mode in gains if mode not in EXACT), key=gains.get, default=None)
+    bar = max(1.0, gains[exact]) if exact is not None else 1.0
+    if inexact is not None and gains[inexact] >= MIN_GAIN * bar:
+        best = inexact
+    else:  # the exact mode, chosen when fast enough (else named on the page as the one closest to it)
+        best = exact or inexact
     if best is None:
         return ModeChoice(KERAS, None, how, measured_by=measured_by, steps=total_steps)
     speedups = {mode: round(timings.keras_step / timings.of(mode)[0], 3) for mode in gains}

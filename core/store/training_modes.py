@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from core.domain.training_modes import KERAS, ModeChoice, Timings, again
+from core.domain.training_modes import CANDIDATES, KERAS, ModeChoice, Timings, again
 from core.store.runs import RunStore
 
 
@@ -16,7 +16,8 @@ def measured_choice(store: RunStore, key: str, total_steps: int) -> ModeChoice |
         "SELECT keras_seconds, keras_start, modes, run_id FROM mode_measurements WHERE shape_key=?", (key,)).fetchone()
     if row is None or row[2] is None:
         return None
-    modes = {mode: tuple(timing) for mode, timing in json.loads(row[2]).items()}
+    # Modes this code still measures: one dropped since would be chosen without being known.
+    modes = {mode: tuple(timing) for mode, timing in json.loads(row[2]).items() if mode in CANDIDATES}
     if not modes:
         return ModeChoice(KERAS, None, "earlier: no faster mode trained to the same result for this model here",
                           measured_by=row[3])
@@ -25,10 +26,14 @@ def measured_choice(store: RunStore, key: str, total_steps: int) -> ModeChoice |
 
 def keep_measurement(store: RunStore, key: str, timings: Timings, run_id: int | None = None) -> None:
     """Keep what run `run_id` measured for shape `key` (the latest measurement wins)."""
+    # One statement, not DELETE then INSERT: a sweep's trials of one shape may measure at once, and two INSERTs
+    # racing under PostgreSQL's READ COMMITTED would fail the second run on the key.
     with store.transaction() as conn:
-        conn.execute("DELETE FROM mode_measurements WHERE shape_key=?", (key,))
         conn.execute("INSERT INTO mode_measurements (shape_key, same_result, keras_seconds, keras_start, measured_at, "
-                     "run_id, modes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "run_id, modes) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shape_key) DO UPDATE SET "
+                     "same_result=excluded.same_result, keras_seconds=excluded.keras_seconds, "
+                     "keras_start=excluded.keras_start, measured_at=excluded.measured_at, run_id=excluded.run_id, "
+                     "modes=excluded.modes, xla_seconds=NULL, xla_start=NULL",
                      (key, int(bool(timings.modes)), timings.keras_step, timings.keras_start, time.time(), run_id,
                       json.dumps({mode: list(timing) for mode, timing in timings.modes.items()})))
 

@@ -14,7 +14,6 @@ import os
 import resource
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -85,53 +84,61 @@ def _took_too_long(timeout: float) -> LoadRefused:
 
 class _WarmLoader:
     """The warm loader of this server process (core/training/loading_server.py), started at its first use and again
-    if it died; stopped when this process exits (and it ends by itself when this process's end closes its stdin)."""
+    if it died; stopped when this process exits (and it ends by itself, with its children, when this process's end
+    closes its stdin). Linux only: forking after TensorFlow's import is not safe on macOS."""
 
     START_SECONDS = 120
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
-        self._owner, self._folder, self._broken = 0, "", False
+        self._owner, self._folder, self._broken, self._registered = 0, "", False, False
 
     def load(self, argv: list[str], scratch: str, memory: int, timeout: float) -> bytes | None:
-        """What a forked child printed loading `argv`; None when there is no warm loader to ask here."""
+        """What a forked child printed loading `argv`; None when there is no warm loader to ask here (or it ended
+        before answering): the caller then starts a process for the file itself."""
         path = self._socket()
         if path is None:
             return None
-        deadline, pid, received = time.monotonic() + timeout, None, bytearray()
+        deadline, received = time.monotonic() + timeout, bytearray()
+        request = {"argv": argv, "scratch": scratch, "memory": memory, "seconds": timeout}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             try:
                 conn.settimeout(timeout)
                 conn.connect(path)
-                conn.sendall(json.dumps({"argv": argv, "scratch": scratch, "memory": memory}).encode() + b"\n")
+                conn.sendall(json.dumps(request).encode() + b"\n")
                 while chunk := conn.recv(65536):
                     received += chunk
-                    if pid is None and b"\n" in received:
-                        first, _, rest = bytes(received).partition(b"\n")
-                        pid, received = int(first) if first.strip().isdigit() else 0, bytearray(rest)
                     del received[:-MAX_ANSWER]
                     conn.settimeout(max(0.01, deadline - time.monotonic()))
-            except TimeoutError:
-                if pid:  # its connection still open: the child is alive, and this pid is still its own
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
+            except TimeoutError:  # the loader kills the child at the same deadline
                 raise _took_too_long(timeout) from None
-            except (ConnectionError, FileNotFoundError) as exc:
-                if pid is None:  # the loader itself is gone: the caller loads the file the cold way
-                    log.warning("warm model loader unreachable (%s); loading in a process of its own", exc)
-                    return None
+            except OSError as exc:
+                log.warning("warm model loader unreachable (%s); loading in a process of its own", exc)
+                return None
+        if not received and not self._alive():  # the loader itself ended (not the child): no fault of the file
+            return None
         return bytes(received)
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._owner == os.getpid() and self._process.poll() is None
 
     def _socket(self) -> str | None:
         with self._lock:
-            if self._process is not None and self._owner == os.getpid() and self._process.poll() is None:
+            if self._alive():
                 return os.path.join(self._folder, "socket")
-            if self._broken or not hasattr(os, "fork"):
+            if self._broken or not sys.platform.startswith("linux"):
                 return None
-            return self._start()
+            try:
+                return self._start()
+            except OSError as exc:
+                log.warning("warm model loader did not start (%s); each model file loads in a process of its own",
+                            exc)
+                self._broken = True
+                return None
 
     def _start(self) -> str | None:
+        self.stop()  # a loader that died: its folder goes too
         self._folder = tempfile.mkdtemp(prefix="trainlab-loader-")  # only this user may enter it
         if len(self._folder) > 90:  # a Unix socket's path holds ~100 bytes
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -141,17 +148,23 @@ class _WarmLoader:
                                          cwd=PROJECT_ROOT, env=_child_env(), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._owner = os.getpid()
-        ready = select.select([self._process.stdout], [], [], self.START_SECONDS)[0]
-        if not ready or self._process.stdout.readline().strip() != b"ready":
-            log.warning("warm model loader did not start; each model file loads in a process of its own")
-            self.stop()
-            self._broken = True
-            return None
-        atexit.register(self.stop)
-        return path
+        if not self._registered:
+            atexit.register(self.stop)
+            self._registered = True
+        deadline = time.monotonic() + self.START_SECONDS
+        while select.select([self._process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            line = self._process.stdout.readline()
+            if line.strip() == b"ready":
+                return path
+            if not line:  # it ended
+                break
+        log.warning("warm model loader did not start; each model file loads in a process of its own")
+        self.stop()
+        self._broken = True
+        return None
 
     def stop(self) -> None:
-        """End the loader (its children in flight end by themselves) and remove its socket's folder."""
+        """End the loader (it kills its children in flight) and remove its socket's folder."""
         process, self._process = self._process, None
         if process is not None and self._owner == os.getpid():
             with contextlib.suppress(OSError):
@@ -161,7 +174,9 @@ class _WarmLoader:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self._folder and self._owner == os.getpid():
             shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = ""
 
 
 _warm = _WarmLoader()

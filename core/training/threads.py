@@ -10,7 +10,8 @@ def import_keras():
     """Keras, imported without the scikit-learn its `keras.wrappers` load at import (about 0.6 s of CPU, a sixth
     of the import, in every process that trains or loads a model; Train Lab never uses those wrappers).
     scikit-learn is only hidden while Keras imports: it stays importable afterwards (the digits dataset, sweeps),
-    and Keras' own wrappers would say it is missing if anything called them."""
+    and Keras' own wrappers would say it is missing if anything called them. Call it before starting threads: for
+    those seconds another thread's `import sklearn` would fail."""
     if "keras" not in sys.modules and "sklearn" not in sys.modules:
         sys.modules["sklearn"] = None  # `import sklearn` raises ImportError: Keras' wrappers define stand-ins
         try:
