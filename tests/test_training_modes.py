@@ -142,7 +142,7 @@ def test_a_measurement_kept_before_spe_was_a_candidate_is_made_again_after_the_s
     assert measured_choice(store, "k", 10_000).mode == XLA_SPE
 
 
-def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(lab, store, monkeypatch):
+def test_auto_measures_a_long_run_which_trains_as_well_as_in_a_forced_mode(lab, store, monkeypatch):
     monkeypatch.setenv("TRAINLAB_MEASURE_TRAINING_MODES", "1")
     settings = load_settings()
     long_enough = dict(train_subset=400, epochs=7, batch_size=2, seed=7)  # 320 training images: 1,120 steps
@@ -152,10 +152,6 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     assert measured.how == "measured" and measured.mode in (KERAS, XLA_SPE, SPE) and measured.speedup > 0, measured
     assert set(measured.speedups) == {XLA_SPE, SPE} and measured.steps == 1_120, measured
     assert 0 < measured.probe_seconds < 120
-    second = jobs.submit(TrainConfig(name="auto again", **long_enough), settings)
-    assert execute_run(second, settings) == SUCCEEDED
-    again_ = run_mode(store, second)
-    assert (again_.how, again_.measured_by, again_.speedup) == ("earlier", first, measured.speedup)
     forced = jobs.submit(TrainConfig(name="forced", training_mode="keras", **long_enough), settings)
     assert execute_run(forced, settings) == SUCCEEDED
     assert run_mode(store, forced) == ModeChoice(KERAS, None, "forced")
@@ -164,8 +160,6 @@ def test_auto_measures_once_per_shape_trains_as_well_and_a_forced_mode_is_kept(l
     if measured.mode == SPE:  # the very same steps: the very same model
         assert store.get(first).test_accuracy == store.get(forced).test_accuracy
     assert jobs.training_mode_text(store.get(forced), settings) == "Keras' default, as the run asked."
-    assert jobs.training_mode_text(store.get(second), settings).endswith(
-        f"(measured by run #{first} of this model and batch on this machine).")
 
 
 def test_a_sweeps_short_trials_of_one_model_share_one_measurement_which_a_short_run_then_uses(lab, store,
@@ -184,7 +178,10 @@ def test_a_sweeps_short_trials_of_one_model_share_one_measurement_which_a_short_
     assert [execute_run(trial, settings) for trial in trials] == [SUCCEEDED, SUCCEEDED]
     first, second = (run_mode(store, trial) for trial in trials)
     assert (first.how, first.steps, set(first.speedups)) == ("measured", 640, {XLA_SPE, SPE}), first
-    assert (second.how, second.measured_by, second.steps) == ("earlier", trials[0], 640), second
+    assert (second.how, second.measured_by, second.steps, second.speedups) == ("earlier", trials[0], 640,
+                                                                               first.speedups), second
+    assert jobs.training_mode_text(store.get(trials[1]), settings).endswith(
+        f"(measured by run #{trials[0]} of this model and batch on this machine).")
     # A short lone run of that shape takes the kept measurement for its own length; one of another batch does not.
     short = dict(dataset="digits", architecture="mlp", train_subset=400, epochs=1, seed=3)
     same = jobs.submit(TrainConfig(name="same shape", batch_size=2, **short), settings)
