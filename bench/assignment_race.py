@@ -16,6 +16,7 @@ Wall time of each phase and the test accuracy. Needs Debian's dataset-fashion-mn
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -97,6 +98,7 @@ def the_lab() -> dict:
     from core.services import sweeps
     from core.settings import load_settings
     from core.store.runs import RunStore
+    from core.store.training_modes import run_mode
 
     settings = load_settings()
     started = time.time()  # wall clock, as the store's finished_at
@@ -114,6 +116,7 @@ def the_lab() -> dict:
         trials = [store.get(int(r)) for r in runs[runs["role"] == "trial"]["run"]]
         search_end = max(t.finished_at for t in trials)
         best = sweeps.best_trials(runs)["fashion_mnist"]
+        modes = {run.id: run_mode(store, run.id) for run in (*trials, retrain)}
     finally:
         worker.stop(settings)
         shutil.rmtree(home, ignore_errors=True)
@@ -122,7 +125,11 @@ def the_lab() -> dict:
             "best setting": f"{best['architecture']} · {best['optimizer']} · {best['learning_rate']:g}",
             "best val acc": round(100 * float(best["val_accuracy"]), 2),
             "test acc": round(100 * retrain.test_accuracy, 2),
-            "trials stopped early": int(runs["stopped_at"].notna().sum())}
+            "trials stopped early": int(runs["stopped_at"].notna().sum()),
+            "trial modes": dict(collections.Counter(m.mode for i, m in modes.items() if m and i != retrain.id)),
+            "retrain mode": modes[retrain.id].mode if modes[retrain.id] else None,
+            "measurements": [{"run": i, "mode": m.mode, "speedups": m.speedups, "run gain": m.run_gain}
+                             for i, m in modes.items() if m and m.how == "measured"]}
 
 
 def main() -> int:
