@@ -60,19 +60,22 @@ from core.training.loading_process import _warm, load_in_process
 answers = [load_in_process(sys.argv[1], 1_000_000)["params"] for _ in range(3)]
 loader = _warm._process.pid
 environ = open(f"/proc/{loader}/environ", "rb").read().decode(errors="replace")
-print(json.dumps({"params": answers, "loader": loader, "secret_seen": "hunter2" in environ}))
+print(json.dumps({"params": answers, "loader": loader, "secret_seen": "hunter2" in environ, "folder": _warm._folder}),
+      flush=True)
+os.kill(os.getpid(), 9)  # a server process killed: no exit handler of its own runs
 """
 
 
-def test_files_load_in_children_of_one_loader_with_no_secret_that_ends_with_its_server(model_file):
+def test_files_load_in_children_of_one_loader_with_no_secret_that_ends_with_its_killed_server(model_file):
     env = {**os.environ, "TRAINLAB_DB_URL": "postgresql://teacher:hunter2@127.0.0.1/lab", "TRAINLAB_KEY": "hunter2"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(model_file)], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     said = json.loads(done.stdout.strip().splitlines()[-1])
     assert said["params"] == [650, 650, 650] and not said["secret_seen"]
-    # The server process is gone: its loader goes with it (its stdin closed), leaving no process behind.
+    # The server process is gone: its loader goes with it (its stdin closed), leaving no process nor folder behind.
     wait_for(lambda: not Path(f"/proc/{said['loader']}").exists(), 30, what="the warm loader to end with its server")
+    wait_for(lambda: not Path(said["folder"]).exists(), 10, what="the loader's folder to be removed")
 
 
 def test_a_load_that_takes_too_long_is_killed_and_said_in_one_line(model_file, deep_file):

@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import selectors
+import shutil
 import signal
 import socket
 import sys
@@ -27,6 +28,7 @@ import time
 MAX_REQUEST = 64 * 1024
 REQUEST_SECONDS = 5  # the server process sends its one line at once
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_LOADER_PID = os.getpid()
 
 
 def _prctl(option: int, value: int) -> None:
@@ -81,7 +83,16 @@ def _settle(children: dict[int, float]) -> None:
 
 
 def serve(path: str) -> None:
-    """Import Keras and the loading code, then fork a child per request on `path` until stdin closes."""
+    """Import Keras and the loading code, then fork a child per request on `path` until stdin closes; then remove
+    the socket's folder (its server process may have ended without a chance to)."""
+    try:
+        _serve(path)
+    finally:
+        if os.getpid() == _LOADER_PID:  # not in a child that returned here
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def _serve(path: str) -> None:
     # No other process of this user may read or trace this long-lived one, nor its children: a child that a hostile
     # file took over cannot reach into the loader that later students' files are loaded from.
     _prctl(_PR_SET_DUMPABLE, 0)
