@@ -100,13 +100,14 @@ class _WarmLoader:
         path = self._socket()
         if path is None:
             return None
-        deadline, received = time.monotonic() + timeout, bytearray()
+        deadline, received, sent = time.monotonic() + timeout, bytearray(), False
         request = {"argv": argv, "scratch": scratch, "memory": memory, "seconds": timeout}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             try:
                 conn.settimeout(timeout)
                 conn.connect(path)
                 conn.sendall(json.dumps(request).encode() + b"\n")
+                sent = True
                 while chunk := conn.recv(65536):
                     received += chunk
                     del received[:-MAX_ANSWER]
@@ -114,6 +115,8 @@ class _WarmLoader:
             except TimeoutError:  # the loader kills the child at the same deadline
                 raise _took_too_long(timeout) from None
             except OSError as exc:
+                if sent and self._alive():  # the child's connection broke as it died: the file's doing
+                    return bytes(received)
                 log.warning("warm model loader unreachable (%s); loading in a process of its own", exc)
                 return None
         if not received and not self._alive():  # the loader itself ended (not the child): no fault of the file
