@@ -192,6 +192,21 @@ def start_pool(monkeypatch, **env: str) -> Settings:
     return settings
 
 
+def child_pids(pid: int, live_only: bool = False) -> list[int]:
+    """The processes whose parent is `pid`, from /proc; `live_only`: not those ended and not yet reaped."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            state, parent = stat.rsplit(")", 1)[1].split()[:2]
+            if int(parent) == pid and not (live_only and state == "Z"):
+                found.append(int(entry.name))
+    return found
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from core.runtime import worker
 from core.runtime.liveness import process_alive
 from core.services import jobs
 from core.store.runs import RunStore
-from tests.conftest import PROJECT_ROOT, start_pool, wait_for
+from tests.conftest import PROJECT_ROOT, child_pids, start_pool, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -48,22 +47,9 @@ def one_worker_pool(lab, monkeypatch):
     assert worker.stop(settings)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _workers_of(settings) -> list[int]:
     pool = worker.status(settings)
-    return _children(pool.pid) if pool.running and pool.pid else []
+    return child_pids(pool.pid) if pool.running and pool.pid else []
 
 
 def _training(run_id, settings, attempt=1):
@@ -164,7 +150,7 @@ def test_stopping_the_pool_requeues_its_run_for_the_next_pool(one_worker_pool):
     assert after.status == QUEUED, after
     assert after.attempt_note == f"attempt 1 lost: the worker pool (pid {pool_pid}) was stopped while this run " \
                                  "trained; re-queued"
-    assert run.worker_pid not in _children(pool_pid)
+    assert run.worker_pid not in child_pids(pool_pid)
     assert worker.ensure_running(settings)
     done = wait_for(lambda: (r := jobs.get_run(run_id, settings)).status in (SUCCEEDED, FAILED) and r, 180,
                     what="the re-queued run in the next pool")

@@ -12,46 +12,34 @@ from pathlib import Path
 import pytest
 
 from core.errors import Refusal
-from tests.conftest import PROJECT_ROOT, wait_for
+from tests.conftest import PROJECT_ROOT, child_pids, wait_for
 
 pytestmark = pytest.mark.xdist_group("model_file_checks")
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory) -> Path:
+def _saved(folder: Path, name: str, hidden: int) -> Path:
+    """A Sequential model for 8×8 images with `hidden` Dense layers, saved by Keras as `name`."""
     import keras
 
-    path = tmp_path_factory.mktemp("warm") / "small.keras"
     keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
-                      keras.layers.Dense(10, activation="softmax")]).save(path)
-    return path
+                      *[keras.layers.Dense(16, activation="relu") for _ in range(hidden)],
+                      keras.layers.Dense(10, activation="softmax")]).save(folder / name)
+    return folder / name
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    return _saved(tmp_path_factory.mktemp("warm"), "small.keras", 0)
 
 
 @pytest.fixture(scope="module")
 def deep_file(tmp_path_factory) -> Path:
-    """A model of 40 Dense layers: loading it takes its child most of a second, long enough to catch it."""
-    import keras
-
-    path = tmp_path_factory.mktemp("warm") / "deep.keras"
-    keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
-                      *[keras.layers.Dense(16, activation="relu") for _ in range(40)],
-                      keras.layers.Dense(10, activation="softmax")]).save(path)
-    return path
+    """40 Dense layers: loading it takes its child most of a second, long enough to catch it."""
+    return _saved(tmp_path_factory.mktemp("warm"), "deep.keras", 40)
 
 
 def _children(pid: int) -> list[int]:
-    """The live processes whose parent is `pid`, from /proc (not the ended ones it has yet to reap)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            state, parent = stat.rsplit(")", 1)[1].split()[:2]
-            if int(parent) == pid and state != "Z":
-                found.append(int(entry.name))
-    return found
+    return child_pids(pid, live_only=True)  # a child ended and not yet reaped is no longer loading
 
 
 SCRIPT = """
