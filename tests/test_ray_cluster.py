@@ -198,6 +198,8 @@ def _node(run) -> str:
     return run.worker_host.rsplit("Ray node ", 1)[-1]
 
 
+# Six phases, each bounded by its own wait: 130-270 s on a busy 2-core machine, and over pytest's 300 s on CI's.
+@pytest.mark.timeout(600)
 def test_runs_spread_over_two_nodes_cancel_and_survive_a_lost_node(cluster, capsys):
     settings, ray_cluster, second = cluster
     long = dict(train_subset=800, epochs=200, batch_size=4)
