@@ -1,7 +1,7 @@
 """Train Lab's benchmarks: `python -m bench` (or `make bench`) prints each figure as a table and
 writes them all to bench/out/results.json. Not tests: nothing here fails on a slow machine.
 
-    python -m bench                       # all sixteen figures, about 80 minutes on 2 cores
+    python -m bench                       # all seventeen figures, about 90 minutes on 2 cores
     python -m bench --only store latency  # some of them
     python -m bench --quick               # smaller data: checks the scripts run, figures not comparable
     python -m bench --sweep               # also the assignment sweep on real Fashion-MNIST (7-8 min)
@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 FIGURES = ("overhead", "latency", "store", "memory", "concurrency", "browser", "watching", "opening", "class",
-           "class-browsers", "model-cache", "cluster", "tracking", "tracking-class", "evaluate-only", "course-models")
+           "class-browsers", "model-cache", "cluster", "tracking", "tracking-class", "evaluate-only", "course-models",
+           "epoch-stalls")
 TITLES = {
     "overhead": "1. Training overhead: Train Lab run vs plain model.fit (target ratio >= 0.97)",
     "latency": "2. Start -> first live point (target <= 2 s with a worker waiting)",
@@ -46,6 +47,8 @@ TITLES = {
     "course-models": "16. Every course model through Train Lab (training mode auto) vs plain model.fit with Keras' "
                      "defaults, 3 seeds (targets: each >= 1.0 x, dense >= 1.4 x, median >= 1.25 x, accuracy within "
                      "0.5 points)",
+    "epoch-stalls": "19. A retrain-length CNN run through Train Lab vs plain model.fit, alternating pairs (no stall at "
+                    "an epoch end: the longest wait between live points)",
 }
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -68,6 +71,7 @@ def main() -> int:
         cluster,
         concurrency,
         course_models,
+        epoch_stalls,
         evaluate_only,
         latency,
         memory,
@@ -92,7 +96,8 @@ def main() -> int:
                "opening": opening_sessions, "class": class_sessions,
                "class-browsers": class_browsers, "model-cache": model_cache, "cluster": cluster,
                "tracking": _Figure(tracking.overhead), "tracking-class": _Figure(tracking.ingest),
-               "evaluate-only": evaluate_only, "course-models": course_models}
+               "evaluate-only": evaluate_only, "course-models": course_models,
+               "epoch-stalls": epoch_stalls}
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "figures": {}}
     print(f"Train Lab benchmarks on {results['machine']}{' (quick)' if args.quick else ''}\n", flush=True)
     lab = Lab()

@@ -33,6 +33,7 @@ from core.store.runs import RunStore, Superseded
 from core.store.schema import StoreBusy
 from core.store.sweeps import halving_plan
 from core.training.augmentation import wrap_model
+from core.training.batches import make_batches
 from core.training.builders import build_model
 from core.training.mode_probe import probe_batches, training_mode
 from core.training.model_loading import model_from_file
@@ -90,36 +91,6 @@ def prepare_splits(data: datasets.ArrayDataset, config: TrainConfig) -> Prepared
     test = stratified_subset(data.y_test, config.test_subset, config.seed) if config.test_subset \
         else np.arange(len(data.y_test))
     return PreparedData(train=subset[train_pos], validation=subset[val_pos], test=test)
-
-
-SCALED_IN_MEMORY_BYTES = 400 * 2**20  # images whose float32 copy is at most this are scaled once, up front
-
-
-def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int,
-                 one_hot_classes: int | None = None):
-    """A tf.data pipeline of images scaled to [0, 1] (and labels one-hot encoded, when asked). Images whose float32
-    copy fits SCALED_IN_MEMORY_BYTES (Fashion-MNIST's 60,000: 188 MB) are scaled once, as a plain script does;
-    larger sets stay uint8 until each batch is scaled, which holds a quarter of the memory but costs the loop
-    ~15 % of a small model's speed on two cores (tf.data's per-batch work competes with training for them)."""
-    import tensorflow as tf
-
-    scaled = x.size * 4 <= SCALED_IN_MEMORY_BYTES
-    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32) / np.float32(255.0) if scaled else x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if scaled and not one_hot_classes:
-        return ds.prefetch(tf.data.AUTOTUNE)
-
-    def scale(images, labels):
-        if not scaled:
-            images = tf.cast(images, tf.float32) / 255.0
-        if one_hot_classes:
-            labels = tf.one_hot(labels, one_hot_classes)
-        return images, labels
-
-    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def make_optimizer(config: TrainConfig, total_steps: int = 1):

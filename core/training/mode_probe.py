@@ -32,6 +32,7 @@ from core.domain.training_modes import (
 from core.store.runs import RunStore
 from core.store.sweeps import sibling_configs
 from core.store.training_modes import keep_measurement, measured_choice, record_run_mode
+from core.training.batches import without_autotuning
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ def measure(model, compile_for, batches: list, total_steps: int):
         copy.set_weights(weights)
         compile_for(copy, mode)
         copies[mode] = copy
-    data = tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]), tf.stack([y for _, y in batches])))
+    data = without_autotuning(tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]),
+                                                                  tf.stack([y for _, y in batches]))))
     parts = [data.take(WARM_STEPS)] + [data.skip(WARM_STEPS)] * ROUNDS
     seconds, losses, refused = {mode: [] for mode in copies}, {}, {}
     for part in parts:
