@@ -27,6 +27,7 @@ from bench.common import Lab, start_pool, stop_pool, wait_finished  # noqa: E402
 from bench.overhead import PLAIN  # noqa: E402
 from core.domain.config import TrainConfig  # noqa: E402
 from core.domain.sweep_parsing import parse_variants  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -62,6 +63,7 @@ def run(lab: Lab, pairs: int = 3, epochs: int = 3, quick: bool = False) -> list[
     with lab.home("epoch-stalls") as settings:
         if DEBIAN_FASHION.exists() and not quick:
             os.environ["TRAINLAB_FASHION_MNIST_DIR"] = str(DEBIAN_FASHION)
+            settings = load_settings()
         else:
             lab.make_data()
         start_pool(settings)
