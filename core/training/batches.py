@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 SCALED_IN_MEMORY_BYTES = 400 * 2**20  # images whose float32 copy is at most this are scaled once, up front
+PIPELINE_THREADS, PREFETCH_BATCHES = 2, 2  # fixed, not tuned: see without_autotuning
 
 
 def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int,
@@ -31,13 +32,11 @@ def make_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, s
     return without_autotuning(ds.prefetch(PREFETCH_BATCHES))
 
 
-PIPELINE_THREADS, PREFETCH_BATCHES = 2, 2
-
-
 def without_autotuning(ds):
     """`ds` with tf.data's autotuning off. Slicing arrays in memory has nothing to tune, and its optimizing thread
     made Keras wait 10-40 s at random epoch ends here (freeing an epoch's iterator waited on it, the process idle):
-    a CNN's 3-epoch fit took 62-124 s from run to run, never over 47 s without it (bench/RESULTS.md, figure 19)."""
+    a CNN's 3-epoch fit on 60,000 images took 59-124 s from run to run, and 59-67 s without it (bench/RESULTS.md,
+    figure 19)."""
     import tensorflow as tf
 
     options = tf.data.Options()
