@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+from bench.common import DEBIAN_FASHION  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "out" / "assignment_race.json"
 SEARCH_IMAGES, SEARCH_EPOCHS, RETRAIN_EPOCHS, BATCH = 20000, 5, 15, 128
 if os.environ.get("TRAINLAB_RACE_QUICK"):  # --quick: checks the script runs; the figures mean nothing

@@ -34,6 +34,9 @@ def write_rows(path: Path, started: str, rows: list[dict]) -> None:
     path.write_text(json.dumps({"date": started, "machine": machine(), "rows": rows}, indent=2))
 
 
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+
+
 class Lab:
     """A temporary TRAINLAB_HOME with Fashion-MNIST- and CIFAR-10-shaped data, removed at the end."""
 

@@ -24,12 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Lab, start_pool, stop_pool, wait_finished, write_rows  # noqa: E402
+from bench.common import DEBIAN_FASHION, Lab, start_pool, stop_pool, wait_finished, write_rows  # noqa: E402
 from bench.overhead import PLAIN  # noqa: E402
 from bench.training_modes import FASHION, MODELS  # noqa: E402
 from core.domain.config import TrainConfig  # noqa: E402
 
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 DENSE = ("mlp", "mlp_bn", "deep_mlp", "assignment mlp dropout", "assignment mlp bn")
 OUT = Path(__file__).resolve().parent / "out" / "course_models.json"
 

@@ -23,13 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Lab, start_pool, stop_pool, wait_finished  # noqa: E402
+from bench.common import DEBIAN_FASHION, Lab, start_pool, stop_pool, wait_finished  # noqa: E402
 from bench.overhead import PLAIN  # noqa: E402
 from core.domain.config import TrainConfig  # noqa: E402
 from core.domain.sweep_parsing import parse_variants  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _config(epochs: int) -> TrainConfig:
