@@ -189,3 +189,30 @@ def test_a_sweeps_short_trials_of_one_model_share_one_measurement_which_a_short_
     assert execute_run(same, settings) == execute_run(other, settings) == SUCCEEDED
     assert (run_mode(store, same).how, run_mode(store, same).steps) == ("earlier", 160)
     assert run_mode(store, other) == ModeChoice(KERAS, None, "a run of 80 steps: measuring pays from 1,000 steps on")
+
+
+def test_a_convolutional_model_is_measured_without_xla_on_a_cpu():
+    """XLA runs convolutions slower than Keras' default on a CPU (bench figures 16 and 18): a CNN's probe skips the
+    XLA modes and their compile; a dense model's probe still measures them."""
+    import keras
+    import numpy as np
+
+    from core.training.batches import make_batches
+    from core.training.mode_probe import measure, probe_batches
+
+    def compile_for(model, mode: str) -> None:
+        model.compile("adam", "sparse_categorical_crossentropy", jit_compile=True if mode in (XLA, XLA_SPE) else "auto",
+                      steps_per_execution=16 if mode in (SPE, XLA_SPE) else 1)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (200, 8, 8, 1)).astype("uint8"), rng.integers(0, 10, 200)
+    batches = probe_batches(x, y, np.arange(200), 4, lambda xs, ys, size: make_batches(xs, ys, size, False, 0))
+    measured = {}
+    for name, hidden in (("cnn", keras.layers.Conv2D(4, 3, activation="relu")), ("mlp", keras.layers.Dense(16))):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8, 8, 1)), hidden, keras.layers.Flatten(), keras.layers.Dense(10)])
+        compile_for(model, KERAS)
+        measured[name] = measure(model, compile_for, batches, total_steps=5_000)
+    (cnn, cnn_timings), (mlp, mlp_timings) = measured["cnn"], measured["mlp"]
+    assert set(cnn_timings.modes) == {SPE} and set(mlp_timings.modes) == {SPE, XLA_SPE}
+    assert set(cnn.speedups) == {SPE} and set(mlp.speedups) == {SPE, XLA_SPE}

@@ -1,5 +1,6 @@
 """`training_mode = auto`, measured (the rule: core/domain/training_modes.py): three copies of the run's freshly
-built model, with its very weights, each compiled one way (Keras' default, `spe`, `xla_spe`) and fitted on the
+built model, with its very weights, each compiled one way (Keras' default, `spe`, `xla_spe`; not `xla_spe` for a
+model with a convolution on a CPU-only machine, see XLA_MODES) and fitted on the
 same first batches of the run's own training images; the calls after the first (which traces, or compiles) are
 timed in rounds, alternating, and the fastest round of each counts. The run's own model is not touched: it starts
 from its seed's weights whatever was measured. A measurement is kept per model shape and machine
@@ -21,6 +22,8 @@ from core.domain.training_modes import (
     ROUNDS,
     TIMED_STEPS,
     WARM_STEPS,
+    XLA,
+    XLA_SPE,
     ModeChoice,
     Timings,
     choose,
@@ -78,8 +81,9 @@ def measure(model, compile_for, batches: list, total_steps: int):
 
     began = time.perf_counter()
     weights = model.get_weights()
+    refused = {mode: NOT_FOR_CONVOLUTIONS for mode in CANDIDATES if mode in XLA_MODES and _xla_loses_here(model)}
     copies = {}
-    for mode in (KERAS, *CANDIDATES):
+    for mode in (KERAS, *(mode for mode in CANDIDATES if mode not in refused)):
         copy = keras.models.clone_model(model)
         copy.set_weights(weights)
         compile_for(copy, mode)
@@ -87,7 +91,7 @@ def measure(model, compile_for, batches: list, total_steps: int):
     data = without_autotuning(tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]),
                                                                   tf.stack([y for _, y in batches]))))
     parts = [data.take(WARM_STEPS)] + [data.skip(WARM_STEPS)] * ROUNDS
-    seconds, losses, refused = {mode: [] for mode in copies}, {}, {}
+    seconds, losses = {mode: [] for mode in copies}, {}
     for part in parts:
         for mode, copy in copies.items():
             if mode in refused:
@@ -106,14 +110,33 @@ def measure(model, compile_for, batches: list, total_steps: int):
         step = min(seconds[mode][1:]) / TIMED_STEPS
         return step, max(0.0, seconds[mode][0] - WARM_STEPS * step)  # the start: tracing, beyond the steps
 
-    for mode in CANDIDATES:
-        if mode not in refused and not same_result(losses[mode], losses[KERAS]):
+    for mode in copies:
+        if mode not in (KERAS, *refused) and not same_result(losses[mode], losses[KERAS]):
             refused[mode] = f"reached another loss ({losses[mode]:.4g} against {losses[KERAS]:.4g})"
     timings = Timings(*step_and_start(KERAS), {mode: step_and_start(mode) for mode in CANDIDATES
                                                if mode not in refused})
     choice = replace(choose(timings, total_steps, refused), probe_seconds=round(time.perf_counter() - began, 2))
     log.info("training mode: %s (%s)", choice, timings)
     return choice, timings
+
+
+# XLA on a CPU runs convolutions slower than the oneDNN kernels Keras' default calls: 0.3–0.8 × a step for every
+# course CNN (bench figures 16 and 18; 0.53–0.69 × in their probes, 2026-12-07), and its compile and slow steps were
+# half a CNN's probe (the four course CNNs: 7.7–20.3 s with the XLA mode, 3.4–11.9 s without). A model with a
+# convolution is therefore measured without the XLA modes on a CPU-only machine; `xla`/`xla_spe` can still be forced.
+XLA_MODES = (XLA, XLA_SPE)
+NOT_FOR_CONVOLUTIONS = "not measured: XLA runs a convolution slower than Keras' default on a CPU"
+
+
+def _xla_loses_here(model) -> bool:
+    """Whether `model` has a convolution (at any depth: a model file may nest a base model) and no GPU is here."""
+    import tensorflow as tf
+
+    def layers(of) -> list:
+        return [deeper for layer in getattr(of, "layers", []) for deeper in (layer, *layers(layer))]
+
+    convolutional = any("Conv" in type(layer).__name__ for layer in layers(model))
+    return convolutional and not tf.config.list_logical_devices("GPU")
 
 
 def probe_batches(x: np.ndarray, y: np.ndarray, indices: np.ndarray, batch_size: int, make_batches) -> list:
