@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from core.data.datasets import ArrayDataset
+from core.data.datasets import ArrayDataset, load
 from core.domain.config import ConfigError, TrainConfig
 from core.domain.statuses import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from core.training.fit import execute_run, prepare_splits
@@ -37,6 +37,10 @@ def test_a_run_trains_evaluates_and_saves(lab, store):
     assert all(t != p for t, p in zip(predictions.mistakes_true, predictions.mistakes_pred))
     model = keras.models.load_model(lab.runs_dir / str(run_id) / "model.keras")
     assert model.count_params() == run.param_count
+    # The scores come from the predictions' one pass: what `model.evaluate` says of the kept model.
+    data = load("digits")
+    loss, accuracy = model.evaluate(data.x_test / 255.0, data.y_test, verbose=0)
+    assert run.test_loss == pytest.approx(loss, rel=1e-4) and run.test_accuracy == pytest.approx(accuracy, abs=1e-6)
 
 
 def test_within_epoch_points_arrive_between_epoch_ends(lab, store):
@@ -136,7 +140,14 @@ def test_a_subset_larger_than_the_loaded_data_is_refused():
 def test_one_hot_labels_train_with_categorical_crossentropy(lab, store):
     run_id = _queue(store, labels="one_hot", test_subset=100)
     assert execute_run(run_id, lab) == SUCCEEDED, store.get(run_id).error
-    assert store.get(run_id).test_accuracy > 0.5
+    run = store.get(run_id)
+    assert run.test_accuracy > 0.5
+    # Scored as `model.evaluate` scores the kept model on the same 100 test images, one-hot.
+    data = load("digits")
+    test = prepare_splits(data, TrainConfig(**run.config_dict)).test
+    model = keras.models.load_model(lab.runs_dir / str(run_id) / "model.keras")
+    loss, accuracy = model.evaluate(data.x_test[test] / 255.0, np.eye(10)[data.y_test[test]], verbose=0)
+    assert run.test_loss == pytest.approx(loss, rel=1e-4) and run.test_accuracy == pytest.approx(accuracy, abs=1e-6)
 
 
 def test_an_image_folder_trains_at_the_chosen_size(lab, store):

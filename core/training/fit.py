@@ -184,9 +184,8 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
     # the training mode it asks for, or the one measured fastest for its shape here (`auto`).
     model, compile_for = _compiled_model(config, data.x_train.shape[1:], classes, one_hot, steps, settings)
     test = batches(data.x_test, data.y_test, splits.test, False, max(config.batch_size, 256))
-    keep = lambda path: save_predictions(path, model, test, data, splits.test)  # noqa: E731 - said once, used twice
     if run.kind == EVALUATED:  # a trained model file scored on the test split: no training
-        return _score_only(store, run_id, attempt, settings, model, test, keep)
+        return _score_only(store, run_id, attempt, settings, model, test, data, splits.test, one_hot)
     _use_training_mode(store, run_id, config, model, compile_for, data, splits, one_hot, steps, settings)
     store.set_plan(run_id, epochs=config.epochs, steps=steps, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
@@ -208,20 +207,21 @@ def _train(store: RunStore, run_id: int, attempt: int, settings: Settings, start
         return CANCELLED
 
     # 4. Evaluate on the untouched test split and keep the model, if the store still takes this attempt's result.
-    test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=float(test_loss),
-                 test_accuracy=float(test_accuracy), train_seconds=train_seconds)
+    test_loss, test_accuracy, keep = score_test(model, test, data, splits.test, one_hot)
+    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=test_loss, test_accuracy=test_accuracy,
+                 train_seconds=train_seconds)
     return SUCCEEDED
 
 
-def _score_only(store: RunStore, run_id: int, attempt: int, settings: Settings, model, test, keep) -> str:
+def _score_only(store: RunStore, run_id: int, attempt: int, settings: Settings, model, test, data, test_idx,
+                one_hot: int | None) -> str:
     """An evaluation run: the model file's own weights scored on the test split, as `model.evaluate` scores them."""
     store.set_plan(run_id, epochs=0, steps=0, param_count=int(model.count_params()), attempt=attempt)
     run_dir = _fresh_run_dir(settings.runs_dir / str(run_id), attempt)
     started = time.monotonic()
-    test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=float(test_loss),
-                 test_accuracy=float(test_accuracy), train_seconds=time.monotonic() - started)
+    test_loss, test_accuracy, keep = score_test(model, test, data, test_idx, one_hot)
+    _keep_result(store, run_id, attempt, run_dir, model, keep, test_loss=test_loss, test_accuracy=test_accuracy,
+                 train_seconds=time.monotonic() - started)
     return SUCCEEDED
 
 
@@ -329,25 +329,40 @@ START_SAMPLES = 32  # training images the untrained model is scored on for the c
 def initial_scores(model, x: np.ndarray, y: np.ndarray, one_hot_classes: int | None) -> tuple[float, float]:
     """(loss, accuracy) of the untrained model on a few training images, in one eager forward pass
     (no graph to trace): for 10 classes the loss starts near ln(10) ≈ 2.3, the accuracy near 10 %."""
+    return _scores(np.asarray(model(x.astype("float32") / 255.0, training=False)), y, one_hot_classes)
+
+
+def _scores(probabilities: np.ndarray, y: np.ndarray, one_hot_classes: int | None) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of these predicted class probabilities for labels `y`, with the loss the run
+    compiled (categorical for one-hot labels)."""
     import keras
 
-    probabilities = np.asarray(model(x.astype("float32") / 255.0, training=False))
     labels = y.astype("int64")
     if one_hot_classes:
-        loss = keras.losses.categorical_crossentropy(np.eye(one_hot_classes)[labels], probabilities)
+        loss = keras.losses.categorical_crossentropy(np.eye(one_hot_classes, dtype="float32")[labels], probabilities)
     else:
         loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
-    accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == labels))
-    return float(np.mean(np.asarray(loss))), accuracy
+    return float(np.mean(np.asarray(loss))), float(np.mean(np.argmax(probabilities, axis=-1) == labels))
+
+
+def score_test(model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray, one_hot_classes: int | None):
+    """(loss, accuracy, keep) on the test split from one `predict` pass: what `model.evaluate` reports (its loss with
+    the model's regularization penalties, as `evaluate` adds them), and `keep(path)`, which writes the predictions
+    the Runs page shows. One pass over the test images instead of evaluate's and then predict's (a CNN's 10,000
+    Fashion-MNIST test images are seconds of each sweep trial here)."""
+    probabilities = np.asarray(model.predict(test_batches, verbose=0))
+    loss, accuracy = _scores(probabilities, data.y_test[test_idx], one_hot_classes)
+    loss += float(sum(np.asarray(penalty) for penalty in model.losses))
+    predicted = np.argmax(probabilities, axis=-1)
+    return loss, accuracy, lambda path: save_predictions(path, predicted, data, test_idx)
 
 
 MAX_MISTAKES_KEPT = 36
 
 
-def save_predictions(path: Path, model, test_batches, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
-    """Keep the test labels, predictions and a few misclassified images, so the Runs page can show a
+def save_predictions(path: Path, predicted: np.ndarray, data: datasets.ArrayDataset, test_idx: np.ndarray) -> None:
+    """Keep the test labels, the `predicted` classes and a few misclassified images, so the Runs page can show a
     confusion matrix and mistakes without loading the dataset or TensorFlow."""
-    predicted = np.argmax(model.predict(test_batches, verbose=0), axis=1)
     true = data.y_test[test_idx]
     wrong = np.flatnonzero(predicted != true)[:MAX_MISTAKES_KEPT]
     np.savez_compressed(path, y_true=true, y_pred=predicted,
