@@ -178,7 +178,7 @@ def _cells(page) -> list[str]:
 
 def _finished_sweep(store) -> None:
     """A sweep whose trials vary what the assignment's preset varies (architecture, optimizer, learning rate): two
-    finished, and one cancelled before it scored (its validation accuracy shows as "—")."""
+    finished, one cancelled; none has a validation score (each shows "—" there)."""
     trials = [TrainConfig(architecture=arch, optimizer=optimizer, learning_rate=lr, name=f"trial {optimizer}")
               for arch, optimizer, lr in (("mlp", "adam", 0.001), ("small_cnn", "sgd", 0.01), ("mlp", "rmsprop", 0.01))]
     varied = [{"architecture": c.architecture, "optimizer": c.optimizer, "learning_rate": c.learning_rate}
@@ -197,7 +197,7 @@ def test_nothing_is_cut_at_1024_px_on_any_page_with_the_bundled_data(lab, store,
     and the tables' key columns in view (the runs' score, dataset and architecture beside long run names, the
     sweep's score and varied settings)."""
     run_id = _finished_run(store)
-    for i in range(3):  # newer: at the top of Home's recent runs
+    for i in range(3):  # long names in the tables, beside their key columns
         _finished_run(store, name=f"a rather long run name that goes on and on, number {i}", accuracy=0.9 + i / 100)
     _finished_sweep(store)
     app = StreamlitServer(tmp_path / "streamlit.log")
