@@ -129,8 +129,8 @@ def the_lab() -> dict:
             "trials stopped early": int(runs["stopped_at"].notna().sum()),
             "trial modes": dict(collections.Counter(m.mode for i, m in modes.items() if m and i != retrain.id)),
             "retrain mode": modes[retrain.id].mode if modes[retrain.id] else None,
-            "measurements": [{"run": i, "mode": m.mode, "speedups": m.speedups, "run gain": m.run_gain}
-                             for i, m in modes.items() if m and m.how == "measured"]}
+            "measurements": [{"run": i, "mode": m.mode, "how": m.how, "speedups": m.speedups, "run gain": m.run_gain}
+                             for i, m in modes.items() if m and m.how.startswith("measured")]}
 
 
 def main() -> int:

@@ -216,3 +216,37 @@ def test_a_convolutional_model_is_measured_without_xla_on_a_cpu():
     (cnn, cnn_timings), (mlp, mlp_timings) = measured["cnn"], measured["mlp"]
     assert set(cnn_timings.modes) == {SPE} and set(mlp_timings.modes) == {SPE, XLA_SPE}
     assert set(cnn.speedups) == {SPE} and set(mlp.speedups) == {SPE, XLA_SPE}
+
+
+def test_every_copy_the_probe_measures_draws_the_same_dropout_masks(monkeypatch):
+    """A clone's Dropout takes its seed from the global generator: unseeded, Keras' default's copy and `spe`'s drew
+    different masks and reached different losses, and `spe` (the very same steps) was refused for it."""
+    import keras
+    import numpy as np
+
+    from core.training import mode_probe
+    from core.training.batches import make_batches
+
+    seeds, clone = [], keras.models.clone_model
+
+    def recording_clone(model):
+        copy = clone(model)
+        seeds.append([tuple(layer.seed_generator.state.numpy()) for layer in copy.layers
+                      if isinstance(layer, keras.layers.Dropout)])
+        return copy
+
+    monkeypatch.setattr(keras.models, "clone_model", recording_clone)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (200, 8, 8, 1)).astype("uint8"), rng.integers(0, 10, 200)
+    batches = mode_probe.probe_batches(x, y, np.arange(200), 4,
+                                       lambda xs, ys, size: make_batches(xs, ys, size, False, 0))
+
+    def compile_for(copy, mode: str) -> None:
+        copy.compile("adam", "sparse_categorical_crossentropy", jit_compile=mode in (XLA, XLA_SPE) or "auto",
+                     steps_per_execution=16 if mode in (SPE, XLA_SPE) else 1)
+
+    mode_probe.measure(model, compile_for, batches, total_steps=5_000)
+    assert len(seeds) == 3 and seeds[0] == seeds[1] == seeds[2], seeds
