@@ -77,22 +77,11 @@ def measure(model, compile_for, batches: list, total_steps: int):
     the modes alternating; a mode's step is its fastest round's seconds over TIMED_STEPS, its start what its first
     call took beyond its steps, its loss the last round's. Timed through `fit`, as the run trains: `spe` only
     changes how `fit` calls the step."""
-    import keras
     import tensorflow as tf
 
     began = time.perf_counter()
-    weights = model.get_weights()
     refused = {mode: NOT_FOR_CONVOLUTIONS for mode in CANDIDATES if mode in XLA_MODES and _xla_loses_here(model)}
-    copies = {}
-    for mode in (KERAS, *(mode for mode in CANDIDATES if mode not in refused)):
-        # A clone's Dropout draws its seed from the global generator: reseeded, every copy draws the same masks, so
-        # a mode's loss differs from Keras' default's only by the mode (unseeded, the assignment's CNN with Dropout
-        # reached 0.704 against 0.741 in `spe`, which trains the very same steps, and was refused for it).
-        keras.utils.set_random_seed(PROBE_SEED)
-        copy = keras.models.clone_model(model)
-        copy.set_weights(weights)
-        compile_for(copy, mode)
-        copies[mode] = copy
+    copies = _copies(model, compile_for, (KERAS, *(mode for mode in CANDIDATES if mode not in refused)))
     data = without_autotuning(tf.data.Dataset.from_tensor_slices((tf.stack([x for x, _ in batches]),
                                                                   tf.stack([y for _, y in batches]))))
     parts = [data.take(WARM_STEPS)] + [data.skip(WARM_STEPS)] * ROUNDS
@@ -123,6 +112,23 @@ def measure(model, compile_for, batches: list, total_steps: int):
     choice = replace(choose(timings, total_steps, refused), probe_seconds=round(time.perf_counter() - began, 2))
     log.info("training mode: %s (%s)", choice, timings)
     return choice, timings
+
+
+def _copies(model, compile_for, modes) -> dict:
+    """For each of `modes`, a clone of `model` with its weights, compiled that way. A clone's Dropout draws its seed
+    from the global generator: reseeded before each clone, every copy draws the same masks, so a mode's loss differs
+    from Keras' default's only by the mode (unseeded, the assignment's CNN with Dropout reached 0.704 against 0.741
+    in `spe`, which trains the very same steps, and was refused for it)."""
+    import keras
+
+    weights, copies = model.get_weights(), {}
+    for mode in modes:
+        keras.utils.set_random_seed(PROBE_SEED)
+        copy = keras.models.clone_model(model)
+        copy.set_weights(weights)
+        compile_for(copy, mode)
+        copies[mode] = copy
+    return copies
 
 
 # XLA on a CPU runs convolutions slower than the oneDNN kernels Keras' default calls: 0.3–0.8 × a step for every
