@@ -34,7 +34,7 @@ def _picture(channel: np.ndarray) -> np.ndarray:
 
 def map_layers(model) -> list:
     """The model's conv and pooling layers, nested models' ones included, in order."""
-    return [layer for layer in _all_layers(model) if type(layer).__name__ in MAP_LAYERS]
+    return [layer for layer in all_layers(model) if type(layer).__name__ in MAP_LAYERS]
 
 
 def _batch(model, image: np.ndarray):
@@ -117,19 +117,19 @@ def load(path) -> object:
     return model
 
 
-def _all_layers(model) -> list:
+def all_layers(model) -> list:
     """Every layer, nested models' layers in place of the model (an augmented run nests its architecture)."""
     import keras
 
     out = []
     for layer in model.layers:
-        out.extend(_all_layers(layer) if isinstance(layer, keras.Model) else [layer])
+        out.extend(all_layers(layer) if isinstance(layer, keras.Model) else [layer])
     return out
 
 
 def conv_layers(model) -> list:
     """The Conv2D layers of the model, nested ones included, in order."""
-    return [layer for layer in _all_layers(model) if type(layer).__name__ == "Conv2D"]
+    return [layer for layer in all_layers(model) if type(layer).__name__ == "Conv2D"]
 
 
 def predict(model, image: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from core.store.runs import RunStore
 from core.store.sweeps import sibling_configs
 from core.store.training_modes import keep_measurement, measured_choice, record_run_mode
 from core.training.batches import without_autotuning
+from core.training.inspection import all_layers
 
 log = logging.getLogger(__name__)
 PROBE_SEED = 0
@@ -143,10 +144,7 @@ def _xla_loses_here(model) -> bool:
     """Whether `model` has a convolution (at any depth: a model file may nest a base model) and no GPU is here."""
     import tensorflow as tf
 
-    def layers(of) -> list:
-        return [deeper for layer in getattr(of, "layers", []) for deeper in (layer, *layers(layer))]
-
-    convolutional = any("Conv" in type(layer).__name__ for layer in layers(model))
+    convolutional = any("Conv" in type(layer).__name__ for layer in all_layers(model))
     return convolutional and not tf.config.list_logical_devices("GPU")
 
 
